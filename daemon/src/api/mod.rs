@@ -1,0 +1,221 @@
+//! The HTTP API (axum): health, metrics, and the site's live state as JSON.
+//!
+//! Paths are versioned (`/api/v1/…`), errors are JSON ([`error::ApiError`]),
+//! and anything that changes state authenticates with a bearer token
+//! ([`auth`]). Read-only views need no token: the API listens on loopback by
+//! default and shows nothing secret.
+
+pub mod auth;
+pub mod error;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+
+use crate::catalog::Catalog;
+use crate::config::{DataType, RegisterKind};
+use crate::metrics::Metrics;
+use crate::readings::{BadReason, DeviceState, Quality, Value};
+use crate::shutdown::Shutdown;
+use crate::state::LiveState;
+use error::ApiError;
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct ApiContext {
+    /// The site.
+    pub catalog: Arc<Catalog>,
+    /// Latest values and device states.
+    pub state: Arc<LiveState>,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+}
+
+/// The router with every route.
+pub fn router(context: ApiContext) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/devices", get(devices))
+        .route("/api/v1/points", get(points))
+        .fallback(not_found)
+        .with_state(context)
+}
+
+/// Binds the listen address; a busy port is an error the caller reports.
+pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr} for the HTTP API: {e} (set [api] listen to a free address)"))
+}
+
+/// Serves until shutdown.
+pub async fn serve(listener: TcpListener, context: ApiContext, mut shutdown: Shutdown) -> std::io::Result<()> {
+    axum::serve(listener, router(context))
+        .with_graceful_shutdown(async move { shutdown.wait().await })
+        .await
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    site: String,
+    devices: usize,
+    devices_online: usize,
+}
+
+async fn healthz(State(ctx): State<ApiContext>) -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        site: ctx.catalog.site.id.clone(),
+        devices: ctx.catalog.devices.len(),
+        devices_online: ctx.metrics.devices.iter().filter(|d| d.is_online()).count(),
+    })
+}
+
+async fn metrics(State(ctx): State<ApiContext>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        ctx.metrics.render(&ctx.catalog),
+    )
+}
+
+async fn not_found(State(ctx): State<ApiContext>) -> ApiError {
+    ctx.metrics.api_rejected.fetch_add(1, Relaxed);
+    ApiError::not_found("no such endpoint; see the README for the API")
+}
+
+#[derive(Serialize)]
+struct DeviceView<'a> {
+    id: &'a str,
+    name: &'a str,
+    location: Option<&'a str>,
+    profile: Option<&'a str>,
+    transport: String,
+    unit_id: u8,
+    state: DeviceState,
+    since: Option<Timestamp>,
+    offline_reason: Option<BadReason>,
+    last_poll_at: Option<Timestamp>,
+    points: usize,
+    polls: u64,
+    failed_polls: u64,
+}
+
+async fn devices(State(ctx): State<ApiContext>) -> Json<Vec<serde_json::Value>> {
+    let tables = ctx.state.read();
+    let views = ctx
+        .catalog
+        .devices
+        .iter()
+        .map(|d| {
+            let slot = &tables.devices[d.id.0 as usize];
+            let m = &ctx.metrics.devices[d.id.0 as usize];
+            let view = DeviceView {
+                id: &d.name,
+                name: &d.display_name,
+                location: d.location.as_deref(),
+                profile: d.profile.as_deref(),
+                transport: ctx.catalog.lines[d.line.0 as usize].transport.describe(),
+                unit_id: d.unit_id,
+                state: slot.state,
+                since: slot.since,
+                offline_reason: slot.reason,
+                last_poll_at: slot.last_poll_at,
+                points: d.points.len(),
+                polls: m.polls.load(Relaxed),
+                failed_polls: m.failed_polls.load(Relaxed),
+            };
+            serde_json::to_value(view).unwrap_or_default()
+        })
+        .collect();
+    Json(views)
+}
+
+/// Filters for `GET /api/v1/points`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PointFilter {
+    device: Option<String>,
+    role: Option<String>,
+}
+
+#[derive(Serialize)]
+struct PointView<'a> {
+    device: &'a str,
+    point: &'a str,
+    role: Option<&'a str>,
+    zone: Option<&'a str>,
+    kind: RegisterKind,
+    address: u16,
+    data_type: DataType,
+    unit: Option<&'a str>,
+    interval_ms: u128,
+    value: Option<Value>,
+    quality: &'static str,
+    bad_reason: Option<BadReason>,
+    updated_at: Option<Timestamp>,
+    good_at: Option<Timestamp>,
+}
+
+async fn points(
+    State(ctx): State<ApiContext>,
+    filter: Result<Query<PointFilter>, QueryRejection>,
+) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+    let Query(filter) = filter.map_err(|e| {
+        ctx.metrics.api_rejected.fetch_add(1, Relaxed);
+        ApiError::bad_request(format!("{}; filters are `device` and `role`", e.body_text()))
+    })?;
+    if let Some(device) = &filter.device
+        && !ctx.catalog.devices.iter().any(|d| &d.name == device)
+    {
+        return Err(ApiError::not_found(format!("no device `{device}`")));
+    }
+    let tables = ctx.state.read();
+    let views = ctx
+        .catalog
+        .points
+        .iter()
+        .filter(|p| {
+            let device = &ctx.catalog.device(p.device).name;
+            filter.device.as_ref().is_none_or(|d| d == device)
+                && filter.role.as_ref().is_none_or(|r| p.role.as_ref() == Some(r))
+        })
+        .map(|p| {
+            let slot = &tables.points[p.id.0 as usize];
+            let (quality, bad_reason) = match slot.quality {
+                Some(Quality::Good) => ("good", None),
+                Some(Quality::Bad(reason)) => ("bad", Some(reason)),
+                None => ("unknown", None),
+            };
+            let view = PointView {
+                device: &ctx.catalog.device(p.device).name,
+                point: &p.name,
+                role: p.role.as_deref(),
+                zone: p.zone.as_deref(),
+                kind: p.kind,
+                address: p.address,
+                data_type: p.data_type,
+                unit: p.unit.as_deref(),
+                interval_ms: p.interval.as_millis(),
+                value: slot.value,
+                quality,
+                bad_reason,
+                updated_at: slot.updated_at,
+                good_at: slot.good_at,
+            };
+            serde_json::to_value(view).unwrap_or_default()
+        })
+        .collect();
+    Ok(Json(views))
+}

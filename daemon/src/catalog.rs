@@ -1,0 +1,226 @@
+//! The checked site model every stage reads: devices, points, lines, schedule.
+//!
+//! Built once by [`crate::config::load`] from validated config; immutable and
+//! shared as `Arc<Catalog>`. Readings refer to points and devices by index
+//! ([`PointId`], [`DeviceId`]) so the per-reading hot path copies two integers
+//! instead of strings, and any stage resolves names, roles and units here.
+
+use std::time::Duration;
+
+use crate::config::{ApiRole, DataType, Parity, RegisterKind, WordOrder};
+use crate::schedule::BusinessHours;
+
+/// Index of a device in [`Catalog::devices`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DeviceId(pub u32);
+
+/// Index of a point in [`Catalog::points`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PointId(pub u32);
+
+/// Index of a line in [`Catalog::lines`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LineId(pub u32);
+
+/// The whole checked site.
+#[derive(Debug)]
+pub struct Catalog {
+    /// Identity and schedule.
+    pub site: SiteInfo,
+    /// Every device, indexed by [`DeviceId`].
+    pub devices: Vec<Device>,
+    /// Every point of every device, indexed by [`PointId`], grouped by device.
+    pub points: Vec<Point>,
+    /// Every connection the pollers own, indexed by [`LineId`].
+    pub lines: Vec<Line>,
+    /// HTTP API settings.
+    pub api: ApiSettings,
+}
+
+impl Catalog {
+    /// The device with this id.
+    pub fn device(&self, id: DeviceId) -> &Device {
+        &self.devices[id.0 as usize]
+    }
+
+    /// The point with this id.
+    pub fn point(&self, id: PointId) -> &Point {
+        &self.points[id.0 as usize]
+    }
+
+    /// The points of one device.
+    pub fn points_of(&self, device: DeviceId) -> &[Point] {
+        let range = &self.device(device).points;
+        &self.points[range.start as usize..range.end as usize]
+    }
+
+    /// Sum over points of reads per second: what the site asks of its buses.
+    pub fn point_reads_per_second(&self) -> f64 {
+        self.points
+            .iter()
+            .map(|p| 1.0 / p.interval.as_secs_f64())
+            .sum()
+    }
+}
+
+/// Site identity.
+#[derive(Debug)]
+pub struct SiteInfo {
+    /// Stable id, in every topic and tag.
+    pub id: String,
+    /// Name people read.
+    pub name: String,
+    /// Opening schedule in the site's zone.
+    pub hours: BusinessHours,
+}
+
+/// HTTP API settings.
+#[derive(Debug)]
+pub struct ApiSettings {
+    /// Listen address.
+    pub listen: std::net::SocketAddr,
+    /// Accepted tokens (hashes only).
+    pub tokens: Vec<ApiToken>,
+}
+
+/// One accepted bearer token.
+#[derive(Debug)]
+pub struct ApiToken {
+    /// Holder, for audit trails.
+    pub name: String,
+    /// What the holder may change.
+    pub role: ApiRole,
+    /// SHA-256 of the token.
+    pub sha256: [u8; 32],
+}
+
+/// One piece of equipment behind one unit id.
+#[derive(Debug)]
+pub struct Device {
+    /// Its index.
+    pub id: DeviceId,
+    /// Config id (`ahu-1`).
+    pub name: String,
+    /// Human name.
+    pub display_name: String,
+    /// Where it is.
+    pub location: Option<String>,
+    /// Profile it was built from.
+    pub profile: Option<String>,
+    /// Line whose task polls it.
+    pub line: LineId,
+    /// Modbus unit id.
+    pub unit_id: u8,
+    /// Default poll interval.
+    pub poll_interval: Duration,
+    /// Reply timeout.
+    pub timeout: Duration,
+    /// Extra attempts per request.
+    pub retries: u8,
+    /// Consecutive failed polls that make it offline.
+    pub offline_after: u8,
+    /// Largest register gap a merged read may span.
+    pub max_gap_registers: u16,
+    /// Largest bit gap a merged read may span.
+    pub max_gap_bits: u16,
+    /// Its points: `first..end` in [`Catalog::points`].
+    pub points: std::ops::Range<u32>,
+}
+
+/// One value at one address of one device.
+#[derive(Debug, Clone)]
+pub struct Point {
+    /// Its index.
+    pub id: PointId,
+    /// Owning device.
+    pub device: DeviceId,
+    /// Name, unique within the device.
+    pub name: String,
+    /// Meaning that rules bind to.
+    pub role: Option<String>,
+    /// Modbus table.
+    pub kind: RegisterKind,
+    /// Zero-based address of the first register or bit.
+    pub address: u16,
+    /// Decoding.
+    pub data_type: DataType,
+    /// Bit index for [`DataType::Bit`].
+    pub bit: u8,
+    /// Word order for multi-register values.
+    pub word_order: WordOrder,
+    /// Engineering value = raw × scale + offset.
+    pub scale: f64,
+    /// Engineering value = raw × scale + offset.
+    pub offset: f64,
+    /// Engineering unit.
+    pub unit: Option<String>,
+    /// Poll interval.
+    pub interval: Duration,
+    /// Zone, door or circuit label.
+    pub zone: Option<String>,
+}
+
+impl Point {
+    /// Registers or bits this point occupies.
+    pub fn width(&self) -> u16 {
+        if self.kind.is_bit_table() {
+            1
+        } else {
+            self.data_type.width()
+        }
+    }
+
+    /// One past the last address it occupies.
+    pub fn end(&self) -> u32 {
+        u32::from(self.address) + u32::from(self.width())
+    }
+}
+
+/// A connection one poll task owns: a TCP device, or a serial line or RS-485
+/// gateway shared by several unit ids.
+#[derive(Debug)]
+pub struct Line {
+    /// Its index.
+    pub id: LineId,
+    /// How to open it.
+    pub transport: LineTransport,
+    /// Devices polled over it, in config order.
+    pub devices: Vec<DeviceId>,
+}
+
+/// How to open a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineTransport {
+    /// Modbus TCP to `host:port`.
+    Tcp {
+        /// `host:port`.
+        host: String,
+    },
+    /// RTU framing through a TCP gateway at `host:port`.
+    RtuOverTcp {
+        /// `host:port`.
+        host: String,
+    },
+    /// RTU on a local serial port.
+    Serial {
+        /// Device path.
+        path: String,
+        /// Line speed.
+        baud: u32,
+        /// Parity.
+        parity: Parity,
+        /// 1 or 2.
+        stop_bits: u8,
+    },
+}
+
+impl LineTransport {
+    /// Where it goes, for logs and the API.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Tcp { host } => format!("modbus-tcp://{host}"),
+            Self::RtuOverTcp { host } => format!("modbus-rtu-over-tcp://{host}"),
+            Self::Serial { path, baud, .. } => format!("modbus-rtu://{path}@{baud}"),
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Reading config files and turning every problem into a positioned error.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+use super::validate::validate;
+use super::{ProfileFile, SiteFile};
+use crate::catalog::Catalog;
+
+/// One problem in one file, at one place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file.
+    pub path: PathBuf,
+    /// 1-based line, 0 when the problem is the file as a whole.
+    pub line: usize,
+    /// 1-based column in characters, 0 when the problem is the file as a whole.
+    pub column: usize,
+    /// A plain sentence saying what is wrong and, where it helps, what would be right.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.path.display(), self.message)
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.path.display(),
+                self.line,
+                self.column,
+                self.message
+            )
+        }
+    }
+}
+
+/// Every problem found in a config, so one `sitewarden check` shows them all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for error in &self.0 {
+            writeln!(f, "{error}")?;
+        }
+        let n = self.0.len();
+        write!(f, "{n} error{} in the configuration", if n == 1 { "" } else { "s" })
+    }
+}
+
+/// A config file held in memory, so errors can be positioned after parsing.
+#[derive(Debug)]
+pub(super) struct SourceFile {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+impl SourceFile {
+    /// 1-based line and character column of a byte offset.
+    pub fn position(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let before = self.text.get(..offset).unwrap_or(&self.text);
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        (line, column)
+    }
+
+    /// An error at a span of this file.
+    pub fn error_at(&self, span: Range<usize>, message: String) -> ConfigError {
+        let (line, column) = self.position(span.start);
+        ConfigError {
+            path: self.path.clone(),
+            line,
+            column,
+            message,
+        }
+    }
+}
+
+/// All files of one site config: the site file first, then profiles.
+#[derive(Debug, Default)]
+pub(super) struct Sources {
+    pub files: Vec<SourceFile>,
+}
+
+/// Index into [`Sources::files`].
+pub(super) type FileId = usize;
+
+/// Loads and checks a site config; on any error returns all of them.
+///
+/// Profiles named by devices are read from the profiles folder (relative to
+/// the site file). Nothing is half-loaded: either the whole site is valid or
+/// the caller gets the complete list of what to fix.
+pub fn load(path: &Path) -> Result<Catalog, ConfigErrors> {
+    let mut sources = Sources::default();
+    let site_text = read(path)?;
+    sources.files.push(SourceFile {
+        path: path.to_path_buf(),
+        text: site_text,
+    });
+    let site: SiteFile = parse(&sources.files[0]).map_err(|e| ConfigErrors(vec![e]))?;
+
+    let base_dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let profiles_dir = base_dir.join(&site.profiles_dir);
+    let mut errors = Vec::new();
+    let mut profiles = BTreeMap::new();
+    for name in referenced_profiles(&site) {
+        let profile_path = profiles_dir.join(format!("{name}.toml"));
+        if !profile_path.is_file() {
+            continue; // reported by validation, at the device that names it
+        }
+        match read(&profile_path) {
+            Ok(text) => {
+                let file = SourceFile {
+                    path: profile_path,
+                    text,
+                };
+                match parse::<ProfileFile>(&file) {
+                    Ok(profile) => {
+                        profiles.insert(name, (sources.files.len(), profile));
+                    }
+                    Err(e) => errors.push(e),
+                }
+                sources.files.push(file);
+            }
+            Err(ConfigErrors(mut e)) => errors.append(&mut e),
+        }
+    }
+    let available = list_profiles(&profiles_dir);
+    match validate(&sources, &site, &profiles, &available) {
+        Ok(catalog) if errors.is_empty() => Ok(catalog),
+        Ok(_) => Err(ConfigErrors(errors)),
+        Err(ConfigErrors(mut more)) => {
+            errors.append(&mut more);
+            Err(ConfigErrors(errors))
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<String, ConfigErrors> {
+    std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            path: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: format!("cannot read the file: {e}"),
+        }])
+    })
+}
+
+fn parse<T: DeserializeOwned>(file: &SourceFile) -> Result<T, ConfigError> {
+    toml::from_str(&file.text).map_err(|e| {
+        let message = e.message().trim().to_owned();
+        match e.span() {
+            Some(span) => file.error_at(span, message),
+            None => ConfigError {
+                path: file.path.clone(),
+                line: 0,
+                column: 0,
+                message,
+            },
+        }
+    })
+}
+
+fn referenced_profiles(site: &SiteFile) -> Vec<String> {
+    let mut names: Vec<String> = site
+        .devices
+        .iter()
+        .filter_map(|d| d.profile.as_ref().map(|p| p.get_ref().clone()))
+        .filter(|name| is_plain_name(name))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Profile names are file stems: no path separators or dots that could
+/// escape the profiles folder.
+pub(super) fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn list_profiles(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let path = entry.path();
+            (path.extension()? == "toml").then(|| path.file_stem()?.to_str().map(str::to_owned))?
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_lines_and_characters() {
+        let file = SourceFile {
+            path: "x.toml".into(),
+            text: "a = 1\nname = \"Zoë\" x\n".into(),
+        };
+        assert_eq!(file.position(0), (1, 1));
+        assert_eq!(file.position(6), (2, 1));
+        // The `x` after the multi-byte ë is character column 14.
+        let x = file.text.rfind('x').unwrap();
+        assert_eq!(file.position(x), (2, 14));
+    }
+}

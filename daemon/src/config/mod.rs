@@ -1,0 +1,424 @@
+//! Site configuration: what the TOML files say, before validation.
+//!
+//! These structs mirror the files one to one (`deny_unknown_fields` so a
+//! misspelt key is an error, not a silently ignored setting). Values that a
+//! validation error may need to point at are wrapped in [`Spanned`], so every
+//! error can name file, line and column. [`load`] turns files into a checked
+//! [`crate::catalog::Catalog`]; nothing downstream reads these structs.
+
+mod duration;
+mod load;
+mod roles;
+mod validate;
+
+use serde::Deserialize;
+pub use toml::Spanned;
+
+pub use duration::{ConfigDuration, parse_duration};
+pub use load::{ConfigError, ConfigErrors, load};
+pub use validate::hash_token;
+pub use roles::{KNOWN_ROLES, is_known_role};
+
+/// The whole site file (e.g. `config/demo.toml`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteFile {
+    /// Who and where this site is.
+    pub site: SiteSection,
+    /// The HTTP API; defaults to 127.0.0.1:8080 with no tokens.
+    #[serde(default)]
+    pub api: ApiSection,
+    /// Folder of device profiles, relative to the config file.
+    #[serde(default = "default_profiles_dir")]
+    pub profiles_dir: String,
+    /// The equipment to poll.
+    #[serde(default)]
+    pub devices: Vec<DeviceSection>,
+}
+
+fn default_profiles_dir() -> String {
+    "profiles".to_owned()
+}
+
+/// Identity of the site and its opening schedule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteSection {
+    /// Short stable id, used in every MQTT topic and as the `site` tag in InfluxDB.
+    pub id: Spanned<String>,
+    /// Name people read.
+    pub name: String,
+    /// IANA time zone name (`Asia/Shanghai`); business hours are local to it.
+    pub time_zone: Spanned<String>,
+    /// When the site is open; schedule-aware rules compare against it.
+    #[serde(default)]
+    pub business_hours: BusinessHoursSection,
+}
+
+/// Opening hours per weekday as `"HH:MM-HH:MM"` ranges; a missing day is closed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct BusinessHoursSection {
+    #[serde(default)]
+    pub monday: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub tuesday: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub wednesday: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub thursday: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub friday: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub saturday: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub sunday: Vec<Spanned<String>>,
+    /// Dates whose hours differ from the weekday's (holidays, launch events).
+    #[serde(default)]
+    pub exceptions: Vec<HoursException>,
+}
+
+/// Hours for one calendar date that replace that weekday's hours.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoursException {
+    /// `YYYY-MM-DD` in the site's time zone.
+    pub date: Spanned<String>,
+    /// Opening ranges that day; empty means closed.
+    #[serde(default)]
+    pub hours: Vec<Spanned<String>>,
+    /// Why (shown in reports).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// The HTTP API.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSection {
+    /// Address to listen on; loopback by default so nothing is exposed by accident.
+    #[serde(default = "default_listen")]
+    pub listen: Spanned<String>,
+    /// Bearer tokens for requests that change state, stored as SHA-256 hashes.
+    #[serde(default)]
+    pub tokens: Vec<ApiTokenSection>,
+}
+
+impl Default for ApiSection {
+    fn default() -> Self {
+        Self {
+            listen: Spanned::new(0..0, default_listen().into_inner()),
+            tokens: Vec::new(),
+        }
+    }
+}
+
+fn default_listen() -> Spanned<String> {
+    Spanned::new(0..0, "127.0.0.1:8080".to_owned())
+}
+
+/// One API token. Only its hash is stored, so a leaked config leaks no token.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiTokenSection {
+    /// Who holds the token; shown in audit trails.
+    pub name: Spanned<String>,
+    /// What the holder may do.
+    pub role: ApiRole,
+    /// Lower-case hex SHA-256 of the token (`sitewarden hash-token` prints it).
+    pub sha256: Spanned<String>,
+}
+
+/// What an API token may change. Later stages check these per endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApiRole {
+    /// Registers requests from visitors and staff.
+    FrontDesk,
+    /// Works on tickets assigned to them.
+    Technician,
+    /// Runs the site's maintenance; acknowledges alerts.
+    Engineer,
+    /// Everything, including configuration-level actions.
+    Admin,
+}
+
+/// One piece of equipment behind one Modbus unit id.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceSection {
+    /// Stable id, unique in the site (`ahu-1`).
+    pub id: Spanned<String>,
+    /// Name people read.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Where it is (`Roof plant room`).
+    #[serde(default)]
+    pub location: Option<String>,
+    /// Register map from `profiles_dir/<profile>.toml`.
+    #[serde(default)]
+    pub profile: Option<Spanned<String>>,
+    /// How to reach it.
+    pub transport: Spanned<TransportSection>,
+    /// Modbus unit (slave) id: 1–247 on RTU lines, 0–255 over TCP.
+    #[serde(default = "default_unit_id")]
+    pub unit_id: Spanned<u8>,
+    /// How often its points are read unless a point says otherwise.
+    #[serde(default = "default_poll_interval")]
+    pub poll_interval: Spanned<ConfigDuration>,
+    /// How long to wait for one reply.
+    #[serde(default = "default_timeout")]
+    pub timeout: Spanned<ConfigDuration>,
+    /// Extra attempts after a timeout or broken connection, within one poll.
+    #[serde(default = "default_retries")]
+    pub retries: Spanned<u8>,
+    /// Consecutive failed polls after which the device counts as offline.
+    #[serde(default = "default_offline_after")]
+    pub offline_after: Spanned<u8>,
+    /// Largest run of unused registers a merged read may read through.
+    #[serde(default = "default_max_gap_registers")]
+    pub max_gap_registers: u16,
+    /// Largest run of unused coils or inputs a merged read may read through.
+    #[serde(default = "default_max_gap_bits")]
+    pub max_gap_bits: u16,
+    /// Points in addition to the profile's.
+    #[serde(default)]
+    pub points: Vec<PointSection>,
+    /// Per-device changes to profile points.
+    #[serde(default)]
+    pub overrides: Vec<PointOverride>,
+}
+
+fn default_unit_id() -> Spanned<u8> {
+    Spanned::new(0..0, 1)
+}
+fn default_poll_interval() -> Spanned<ConfigDuration> {
+    Spanned::new(0..0, ConfigDuration::from_millis(1000))
+}
+fn default_timeout() -> Spanned<ConfigDuration> {
+    Spanned::new(0..0, ConfigDuration::from_millis(1000))
+}
+fn default_retries() -> Spanned<u8> {
+    Spanned::new(0..0, 1)
+}
+fn default_offline_after() -> Spanned<u8> {
+    Spanned::new(0..0, 3)
+}
+fn default_max_gap_registers() -> u16 {
+    8
+}
+fn default_max_gap_bits() -> u16 {
+    32
+}
+
+/// How a device is reached. A flat table (`{ kind = "modbus-tcp", host = "…" }`)
+/// rather than a tagged enum, so every field keeps its position for errors;
+/// validation checks that the fields fit the kind.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransportSection {
+    /// Which protocol framing and medium.
+    pub kind: TransportKind,
+    /// `host:port` for `modbus-tcp` and for the gateway of `modbus-rtu-over-tcp`.
+    #[serde(default)]
+    pub host: Option<Spanned<String>>,
+    /// Serial device path (`/dev/ttyUSB0`) for `modbus-rtu`.
+    #[serde(default)]
+    pub serial: Option<Spanned<String>>,
+    /// Line speed for `modbus-rtu`; 9600 by default.
+    #[serde(default)]
+    pub baud: Option<Spanned<u32>>,
+    /// Parity for `modbus-rtu`; none by default.
+    #[serde(default)]
+    pub parity: Option<Parity>,
+    /// Stop bits (1 or 2) for `modbus-rtu`; 1 by default.
+    #[serde(default)]
+    pub stop_bits: Option<Spanned<u8>>,
+}
+
+/// The three ways Modbus reaches a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransportKind {
+    /// Modbus TCP (MBAP framing), one connection per device.
+    ModbusTcp,
+    /// Modbus RTU on a local serial port; devices on the same port share one line.
+    ModbusRtu,
+    /// Modbus RTU framing tunnelled through a TCP RS-485 gateway; devices
+    /// behind the same gateway share one line.
+    ModbusRtuOverTcp,
+}
+
+/// Serial parity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[allow(missing_docs)]
+pub enum Parity {
+    #[default]
+    None,
+    Even,
+    Odd,
+}
+
+/// The four Modbus data tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegisterKind {
+    /// Read-write bits (function 1).
+    Coil,
+    /// Read-only bits (function 2).
+    DiscreteInput,
+    /// Read-write 16-bit registers (function 3).
+    Holding,
+    /// Read-only 16-bit registers (function 4).
+    Input,
+}
+
+impl RegisterKind {
+    /// Coils and discrete inputs are read as bits, registers as 16-bit words.
+    pub fn is_bit_table(self) -> bool {
+        matches!(self, Self::Coil | Self::DiscreteInput)
+    }
+
+    /// Name as written in config and shown by the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Coil => "coil",
+            Self::DiscreteInput => "discrete-input",
+            Self::Holding => "holding",
+            Self::Input => "input",
+        }
+    }
+}
+
+/// How register contents become a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum DataType {
+    /// A coil or discrete input; on a register, non-zero is true.
+    Bool,
+    /// One bit of a register, chosen by `bit`.
+    Bit,
+    U16,
+    I16,
+    U32,
+    I32,
+    U64,
+    I64,
+    F32,
+    F64,
+}
+
+impl DataType {
+    /// Registers (or bits, for bit tables) one value occupies.
+    pub fn width(self) -> u16 {
+        match self {
+            Self::Bool | Self::Bit | Self::U16 | Self::I16 => 1,
+            Self::U32 | Self::I32 | Self::F32 => 2,
+            Self::U64 | Self::I64 | Self::F64 => 4,
+        }
+    }
+
+    /// True when the value is a yes/no.
+    pub fn is_boolean(self) -> bool {
+        matches!(self, Self::Bool | Self::Bit)
+    }
+}
+
+/// Order of 16-bit words in a multi-register value. Bytes within a word are
+/// always big-endian, as the Modbus specification says; devices disagree only
+/// about word order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WordOrder {
+    /// Most significant word at the lowest address (Modbus convention, "ABCD").
+    #[default]
+    HighFirst,
+    /// Least significant word first ("CDAB", word-swapped).
+    LowFirst,
+}
+
+/// A point in a profile or device: one value at one address.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PointSection {
+    /// Unique within the device (`supply_air_temp`, `zone3_alarm`).
+    pub name: Spanned<String>,
+    /// What the value means; rule packs bind to it.
+    #[serde(default)]
+    pub role: Option<Spanned<String>>,
+    /// Which table.
+    pub kind: RegisterKind,
+    /// Zero-based protocol address (register 40001 is holding address 0).
+    pub address: Spanned<u16>,
+    /// How to decode; defaults to `bool` on bit tables and `u16` on registers.
+    #[serde(default, rename = "type")]
+    pub data_type: Option<Spanned<DataType>>,
+    /// Bit 0–15 for `type = "bit"`.
+    #[serde(default)]
+    pub bit: Option<Spanned<u8>>,
+    /// Word order for 32- and 64-bit values.
+    #[serde(default)]
+    pub word_order: WordOrder,
+    /// Engineering value = raw × scale + offset.
+    #[serde(default)]
+    pub scale: Option<f64>,
+    /// Engineering value = raw × scale + offset.
+    #[serde(default)]
+    pub offset: Option<f64>,
+    /// Engineering unit (`°C`, `Pa`, `h`).
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// Poll this point faster or slower than its device.
+    #[serde(default)]
+    pub interval: Option<Spanned<ConfigDuration>>,
+    /// Fire zone, door or circuit this point belongs to, for grouping alerts.
+    #[serde(default)]
+    pub zone: Option<String>,
+}
+
+/// Per-device changes to one profile point.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PointOverride {
+    /// Name of the profile point to change.
+    pub point: Spanned<String>,
+    /// New role.
+    #[serde(default)]
+    pub role: Option<Spanned<String>>,
+    /// New address (a firmware revision moved it).
+    #[serde(default)]
+    pub address: Option<Spanned<u16>>,
+    /// New scale.
+    #[serde(default)]
+    pub scale: Option<f64>,
+    /// New offset (sensor calibration).
+    #[serde(default)]
+    pub offset: Option<f64>,
+    /// New unit.
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// New poll interval.
+    #[serde(default)]
+    pub interval: Option<Spanned<ConfigDuration>>,
+    /// New zone.
+    #[serde(default)]
+    pub zone: Option<String>,
+    /// Leave this point out on this device (not wired, not fitted).
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+/// A device profile file (`profiles_dir/<id>.toml`): a register map written once.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileFile {
+    /// What equipment this map describes.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The points.
+    #[serde(default)]
+    pub points: Vec<PointSection>,
+}

@@ -1,0 +1,700 @@
+//! The whole-config validation pass: every rule checked, every error kept.
+//!
+//! Parsing stops at the first syntax error in a file; this pass does not stop
+//! at all. It resolves profiles and overrides into concrete points, groups
+//! devices into lines, and collects each problem with the position of the
+//! value that causes it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::time::Duration;
+
+use sha2::Digest as _;
+
+use super::load::{FileId, Sources, is_plain_name};
+use super::{
+    ConfigDuration, ConfigErrors, DataType, DeviceSection, PointOverride, PointSection,
+    ProfileFile, SiteFile, Spanned, TransportKind, is_known_role,
+};
+use crate::catalog::{
+    ApiSettings, ApiToken, Catalog, Device, DeviceId, Line, LineId, LineTransport, Point, PointId,
+    SiteInfo,
+};
+use crate::schedule::{self, BusinessHours, OpenRange};
+
+/// Fastest poll a device or point may ask for; faster floods an RS-485 line.
+const MIN_INTERVAL: Duration = Duration::from_millis(50);
+/// Slowest poll; slower is not monitoring.
+const MAX_INTERVAL: Duration = Duration::from_secs(3600);
+const MIN_TIMEOUT: Duration = Duration::from_millis(10);
+const MAX_TIMEOUT: Duration = Duration::from_secs(60);
+const MAX_RETRIES: u8 = 10;
+
+/// A place in a config file.
+#[derive(Debug, Clone)]
+struct Pos {
+    file: FileId,
+    span: Range<usize>,
+}
+
+struct Validator<'a> {
+    sources: &'a Sources,
+    errors: Vec<super::ConfigError>,
+}
+
+impl Validator<'_> {
+    fn error(&mut self, pos: &Pos, message: impl Into<String>) {
+        let file = &self.sources.files[pos.file];
+        self.errors.push(file.error_at(pos.span.clone(), message.into()));
+    }
+}
+
+fn at<T>(file: FileId, value: &Spanned<T>) -> Pos {
+    Pos {
+        file,
+        span: value.span(),
+    }
+}
+
+/// A spanned value's position, or `fallback` when the value was defaulted
+/// (defaults carry an empty span at offset 0).
+fn at_or<T>(file: FileId, value: &Spanned<T>, fallback: &Pos) -> Pos {
+    if value.span() == (0..0) {
+        fallback.clone()
+    } else {
+        at(file, value)
+    }
+}
+
+/// A point while profiles and overrides are being merged, with the positions
+/// its errors should name.
+struct DraftPoint {
+    section: PointSection,
+    file: FileId,
+    origin: &'static str,
+}
+
+pub(super) fn validate(
+    sources: &Sources,
+    site: &SiteFile,
+    profiles: &BTreeMap<String, (FileId, ProfileFile)>,
+    available_profiles: &[String],
+) -> Result<Catalog, ConfigErrors> {
+    let mut v = Validator {
+        sources,
+        errors: Vec::new(),
+    };
+    let site_info = check_site(&mut v, site);
+    let api = check_api(&mut v, site);
+    let mut devices = Vec::new();
+    let mut points = Vec::new();
+    let mut seen_ids: HashMap<&str, Pos> = HashMap::new();
+    for section in &site.devices {
+        let id_pos = at(0, &section.id);
+        let id = section.id.get_ref();
+        check_identifier(&mut v, &id_pos, "device id", id);
+        if let Some(first) = seen_ids.get(id.as_str()) {
+            let (line, _) = sources.files[0].position(first.span.start);
+            v.error(&id_pos, format!("device id `{id}` is already used on line {line}"));
+        } else {
+            seen_ids.insert(id, id_pos.clone());
+        }
+        let device_id = DeviceId(devices.len() as u32);
+        let drafts = resolve_points(&mut v, section, profiles, available_profiles);
+        let first_point = points.len();
+        let mut address_positions = Vec::new();
+        for draft in drafts {
+            if let Some(point) = check_point(&mut v, &draft, device_id, section, points.len()) {
+                points.push(point);
+                address_positions.push(at(draft.file, &draft.section.address));
+            }
+        }
+        check_overlaps(&mut v, &points[first_point..], &address_positions, section);
+        let first_point = first_point as u32;
+        devices.push(check_device(&mut v, section, device_id, first_point..points.len() as u32));
+    }
+    let lines = build_lines(&mut v, site, &mut devices);
+    if !v.errors.is_empty() {
+        return Err(ConfigErrors(v.errors));
+    }
+    let (Some(site_info), Some(api)) = (site_info, api) else {
+        return Err(ConfigErrors(v.errors));
+    };
+    Ok(Catalog {
+        site: site_info,
+        devices: devices.into_iter().flatten().collect(),
+        points,
+        lines,
+        api,
+    })
+}
+
+/// Ids appear in MQTT topics, InfluxDB tags and URLs: keep them plain.
+fn check_identifier(v: &mut Validator<'_>, pos: &Pos, what: &str, id: &str) {
+    let plain = !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !plain {
+        v.error(
+            pos,
+            format!("{what} `{id}` may use only letters, digits, `-`, `_` and `.`"),
+        );
+    }
+}
+
+fn check_site(v: &mut Validator<'_>, site: &SiteFile) -> Option<SiteInfo> {
+    let s = &site.site;
+    check_identifier(v, &at(0, &s.id), "site id", s.id.get_ref());
+    let zone = schedule::parse_time_zone(s.time_zone.get_ref())
+        .map_err(|e| v.error(&at(0, &s.time_zone), e))
+        .ok();
+    let hours = &s.business_hours;
+    let days = [
+        &hours.monday,
+        &hours.tuesday,
+        &hours.wednesday,
+        &hours.thursday,
+        &hours.friday,
+        &hours.saturday,
+        &hours.sunday,
+    ];
+    let mut weekly: [Vec<OpenRange>; 7] = Default::default();
+    for (slot, ranges) in weekly.iter_mut().zip(days) {
+        *slot = check_ranges(v, ranges);
+    }
+    let mut exceptions = BTreeMap::new();
+    for exception in &hours.exceptions {
+        let ranges = check_ranges(v, &exception.hours);
+        match schedule::parse_date(exception.date.get_ref()) {
+            Ok(date) => {
+                if exceptions.insert(date, ranges).is_some() {
+                    v.error(
+                        &at(0, &exception.date),
+                        format!("date {date} has two exceptions; merge them into one"),
+                    );
+                }
+            }
+            Err(e) => v.error(&at(0, &exception.date), e),
+        }
+    }
+    Some(SiteInfo {
+        id: s.id.get_ref().clone(),
+        name: s.name.clone(),
+        hours: BusinessHours {
+            time_zone: zone?,
+            weekly,
+            exceptions,
+        },
+    })
+}
+
+fn check_ranges(v: &mut Validator<'_>, ranges: &[Spanned<String>]) -> Vec<OpenRange> {
+    let mut parsed: Vec<OpenRange> = Vec::new();
+    for text in ranges {
+        match schedule::parse_range(text.get_ref()) {
+            Ok(range) => {
+                if parsed
+                    .iter()
+                    .any(|r| r.open_minute < range.close_minute && range.open_minute < r.close_minute)
+                {
+                    v.error(&at(0, text), format!("`{}` overlaps another range of the same day", text.get_ref()));
+                }
+                parsed.push(range);
+            }
+            Err(e) => v.error(&at(0, text), e),
+        }
+    }
+    parsed
+}
+
+fn check_api(v: &mut Validator<'_>, site: &SiteFile) -> Option<ApiSettings> {
+    let listen = site
+        .api
+        .listen
+        .get_ref()
+        .parse()
+        .map_err(|_| {
+            v.error(
+                &at(0, &site.api.listen),
+                format!(
+                    "`{}` is not an address to listen on; write it like \"127.0.0.1:8080\"",
+                    site.api.listen.get_ref()
+                ),
+            )
+        })
+        .ok();
+    let mut tokens = Vec::new();
+    let mut names: HashMap<&str, ()> = HashMap::new();
+    for token in &site.api.tokens {
+        if names.insert(token.name.get_ref(), ()).is_some() {
+            v.error(
+                &at(0, &token.name),
+                format!("two tokens are named `{}`; audit trails could not tell them apart", token.name.get_ref()),
+            );
+        }
+        match parse_sha256(token.sha256.get_ref()) {
+            Some(sha256) => tokens.push(ApiToken {
+                name: token.name.get_ref().clone(),
+                role: token.role,
+                sha256,
+            }),
+            None => v.error(
+                &at(0, &token.sha256),
+                "sha256 must be 64 hexadecimal digits; `sitewarden hash-token` prints the hash of a token",
+            ),
+        }
+    }
+    Some(ApiSettings {
+        listen: listen?,
+        tokens,
+    })
+}
+
+fn parse_sha256(hex: &str) -> Option<[u8; 32]> {
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(i * 2..i * 2 + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Hex SHA-256 of a token, as `api.tokens[].sha256` stores it.
+pub fn hash_token(token: &str) -> String {
+    sha2::Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Profile points, then the device's own points, with overrides applied.
+fn resolve_points(
+    v: &mut Validator<'_>,
+    device: &DeviceSection,
+    profiles: &BTreeMap<String, (FileId, ProfileFile)>,
+    available: &[String],
+) -> Vec<DraftPoint> {
+    let mut drafts = Vec::new();
+    if let Some(name) = &device.profile {
+        match profiles.get(name.get_ref()) {
+            Some((file, profile)) => drafts.extend(profile.points.iter().map(|p| DraftPoint {
+                section: p.clone(),
+                file: *file,
+                origin: "profile",
+            })),
+            None => {
+                let known = if available.is_empty() {
+                    "the profiles folder has none".to_owned()
+                } else {
+                    format!("known profiles: {}", available.join(", "))
+                };
+                let why = if is_plain_name(name.get_ref()) {
+                    "unknown profile"
+                } else {
+                    "a profile name is a file name without folder or extension, so"
+                };
+                v.error(&at(0, name), format!("{why} `{}`; {known}", name.get_ref()));
+            }
+        }
+    }
+    drafts.extend(device.points.iter().map(|p| DraftPoint {
+        section: p.clone(),
+        file: 0,
+        origin: "device",
+    }));
+    for o in &device.overrides {
+        apply_override(v, &mut drafts, o);
+    }
+    drafts
+}
+
+fn apply_override(v: &mut Validator<'_>, drafts: &mut Vec<DraftPoint>, o: &PointOverride) {
+    let Some(index) = drafts
+        .iter()
+        .position(|d| d.section.name.get_ref() == o.point.get_ref())
+    else {
+        v.error(
+            &at(0, &o.point),
+            format!("override names point `{}`, which the device does not have", o.point.get_ref()),
+        );
+        return;
+    };
+    if o.disabled {
+        drafts.remove(index);
+        return;
+    }
+    let draft = &mut drafts[index];
+    let p = &mut draft.section;
+    // Overridden values live in the site file: errors about them must point there.
+    let moved = o.role.is_some() || o.address.is_some() || o.interval.is_some();
+    if moved {
+        draft.file = 0;
+        draft.origin = "override";
+        p.name = o.point.clone();
+        p.role = o.role.clone().or(p.role.clone().map(|r| Spanned::new(o.point.span(), r.into_inner())));
+        p.address = o
+            .address
+            .clone()
+            .unwrap_or_else(|| Spanned::new(o.point.span(), *p.address.get_ref()));
+        p.interval = o.interval.clone().or(p
+            .interval
+            .clone()
+            .map(|i| Spanned::new(o.point.span(), i.into_inner())));
+        p.data_type = p.data_type.clone().map(|t| Spanned::new(o.point.span(), t.into_inner()));
+        p.bit = p.bit.clone().map(|b| Spanned::new(o.point.span(), b.into_inner()));
+    }
+    if o.scale.is_some() {
+        p.scale = o.scale;
+    }
+    if o.offset.is_some() {
+        p.offset = o.offset;
+    }
+    if o.unit.is_some() {
+        p.unit = o.unit.clone();
+    }
+    if o.zone.is_some() {
+        p.zone = o.zone.clone();
+    }
+}
+
+fn check_point(
+    v: &mut Validator<'_>,
+    draft: &DraftPoint,
+    device: DeviceId,
+    section: &DeviceSection,
+    next_index: usize,
+) -> Option<Point> {
+    let p = &draft.section;
+    let file = draft.file;
+    let name_pos = at(file, &p.name);
+    let mut ok = true;
+    if p.name.get_ref().is_empty() {
+        v.error(&name_pos, "a point needs a name");
+        ok = false;
+    }
+    let role = p.role.as_ref().map(|r| r.get_ref().clone());
+    if let Some(r) = &p.role
+        && !is_known_role(r.get_ref())
+    {
+        v.error(
+            &at(file, r),
+            format!(
+                "unknown role `{}` on {} point `{}`; see `sitewarden roles` for the list, or prefix a site-specific role with `x_`",
+                r.get_ref(),
+                draft.origin,
+                p.name.get_ref()
+            ),
+        );
+        ok = false;
+    }
+    let data_type = p.data_type.as_ref().map_or(
+        if p.kind.is_bit_table() { DataType::Bool } else { DataType::U16 },
+        |t| *t.get_ref(),
+    );
+    let type_pos = p.data_type.as_ref().map_or(name_pos.clone(), |t| at(file, t));
+    if p.kind.is_bit_table() && data_type != DataType::Bool {
+        v.error(
+            &type_pos,
+            format!("a {} holds single bits: its type must be `bool`", p.kind.as_str()),
+        );
+        ok = false;
+    }
+    let mut bit = 0;
+    match (&p.bit, data_type) {
+        (Some(b), DataType::Bit) if *b.get_ref() > 15 => {
+            v.error(&at(file, b), format!("bit {} does not exist; a register has bits 0–15", b.get_ref()));
+            ok = false;
+        }
+        (Some(b), DataType::Bit) => bit = *b.get_ref(),
+        (None, DataType::Bit) => {
+            v.error(&type_pos, "type `bit` needs `bit = N` (0–15) to say which bit");
+            ok = false;
+        }
+        (Some(b), _) => {
+            v.error(&at(file, b), "`bit` only applies to `type = \"bit\"`");
+            ok = false;
+        }
+        (None, _) => {}
+    }
+    let width = if p.kind.is_bit_table() { 1 } else { data_type.width() };
+    let end = u32::from(*p.address.get_ref()) + u32::from(width);
+    if end > 65_536 {
+        v.error(
+            &at(file, &p.address),
+            format!("address {} with {width} registers runs past the last address 65535", p.address.get_ref()),
+        );
+        ok = false;
+    }
+    let scale = p.scale.unwrap_or(1.0);
+    let offset = p.offset.unwrap_or(0.0);
+    if !scale.is_finite() || scale == 0.0 || !offset.is_finite() {
+        v.error(&name_pos, "scale must be a finite non-zero number and offset a finite number");
+        ok = false;
+    }
+    if data_type.is_boolean() && (p.scale.is_some() || p.offset.is_some()) {
+        v.error(&name_pos, "a yes/no point cannot have a scale or offset");
+        ok = false;
+    }
+    let interval = match &p.interval {
+        Some(i) => check_interval(v, &at_or(file, i, &name_pos), "point interval", *i.get_ref()),
+        None => Some(section.poll_interval.get_ref().0),
+    };
+    (ok && interval.is_some()).then(|| Point {
+        id: PointId(next_index as u32),
+        device,
+        name: p.name.get_ref().clone(),
+        role,
+        kind: p.kind,
+        address: *p.address.get_ref(),
+        data_type,
+        bit,
+        word_order: p.word_order,
+        scale,
+        offset,
+        unit: p.unit.clone(),
+        interval: interval.unwrap_or_default(),
+        zone: p.zone.clone(),
+    })
+}
+
+fn check_interval(v: &mut Validator<'_>, pos: &Pos, what: &str, value: ConfigDuration) -> Option<Duration> {
+    if value.0 < MIN_INTERVAL || value.0 > MAX_INTERVAL {
+        v.error(
+            pos,
+            format!(
+                "{what} {value} is out of range; it must be between {} and {}",
+                ConfigDuration(MIN_INTERVAL),
+                ConfigDuration(MAX_INTERVAL)
+            ),
+        );
+        return None;
+    }
+    Some(value.0)
+}
+
+/// Point names are unique per device; two points may share a register only
+/// as different bits of it.
+fn check_overlaps(v: &mut Validator<'_>, points: &[Point], positions: &[Pos], section: &DeviceSection) {
+    let device = section.id.get_ref();
+    let mut names: HashMap<&str, ()> = HashMap::new();
+    for (p, pos) in points.iter().zip(positions) {
+        if names.insert(&p.name, ()).is_some() {
+            v.error(pos, format!("device `{device}` has two points named `{}`", p.name));
+        }
+    }
+    let mut sorted: Vec<(&Point, &Pos)> = points.iter().zip(positions).collect();
+    sorted.sort_by_key(|(p, _)| (p.kind, p.address));
+    for (i, (a, _)) in sorted.iter().enumerate() {
+        for (b, b_pos) in &sorted[i + 1..] {
+            if b.kind != a.kind || u32::from(b.address) >= a.end() {
+                break;
+            }
+            let both_bits = a.data_type == DataType::Bit && b.data_type == DataType::Bit;
+            if both_bits && a.address == b.address && a.bit != b.bit {
+                continue;
+            }
+            let message = if both_bits && a.bit == b.bit {
+                format!(
+                    "points `{}` and `{}` of device `{device}` both read bit {} of {} register {}",
+                    a.name, b.name, a.bit, a.kind.as_str(), a.address
+                )
+            } else {
+                format!(
+                    "points `{}` ({:?} at {} {}) and `{}` ({:?} at {} {}) of device `{device}` overlap on the same register and decode it differently",
+                    a.name, a.data_type, a.kind.as_str(), a.address,
+                    b.name, b.data_type, b.kind.as_str(), b.address,
+                )
+            };
+            v.error(b_pos, message);
+        }
+    }
+}
+
+fn check_device(
+    v: &mut Validator<'_>,
+    s: &DeviceSection,
+    id: DeviceId,
+    points: Range<u32>,
+) -> Option<Device> {
+    let device_pos = at(0, &s.id);
+    let poll_interval = check_interval(v, &at_or(0, &s.poll_interval, &device_pos), "poll_interval", *s.poll_interval.get_ref());
+    let timeout = s.timeout.get_ref().0;
+    if !(MIN_TIMEOUT..=MAX_TIMEOUT).contains(&timeout) {
+        v.error(
+            &at_or(0, &s.timeout, &device_pos),
+            format!(
+                "timeout {} is out of range; it must be between {} and {}",
+                s.timeout.get_ref(),
+                ConfigDuration(MIN_TIMEOUT),
+                ConfigDuration(MAX_TIMEOUT)
+            ),
+        );
+    }
+    if *s.retries.get_ref() > MAX_RETRIES {
+        v.error(
+            &at(0, &s.retries),
+            format!("retries {} is out of range; at most {MAX_RETRIES}", s.retries.get_ref()),
+        );
+    }
+    if *s.offline_after.get_ref() == 0 {
+        v.error(&at(0, &s.offline_after), "offline_after must be at least 1 failed poll");
+    }
+    if s.profile.is_none() && s.points.is_empty() {
+        v.error(&device_pos, format!("device `{}` has no points: give it a profile or points", s.id.get_ref()));
+    }
+    Some(Device {
+        id,
+        name: s.id.get_ref().clone(),
+        display_name: s.name.clone().unwrap_or_else(|| s.id.get_ref().clone()),
+        location: s.location.clone(),
+        profile: s.profile.as_ref().map(|p| p.get_ref().clone()),
+        line: LineId(u32::MAX),
+        unit_id: *s.unit_id.get_ref(),
+        poll_interval: poll_interval?,
+        timeout,
+        retries: *s.retries.get_ref(),
+        offline_after: *s.offline_after.get_ref(),
+        max_gap_registers: s.max_gap_registers,
+        max_gap_bits: s.max_gap_bits,
+        points,
+    })
+}
+
+/// Checks transports and groups devices into lines: each TCP device on its
+/// own, devices behind one RS-485 gateway or on one serial port together.
+fn build_lines(v: &mut Validator<'_>, site: &SiteFile, devices: &mut [Option<Device>]) -> Vec<Line> {
+    let mut lines: Vec<Line> = Vec::new();
+    // (line or TCP host, unit id) -> device that claimed it
+    let mut claimed_units: HashMap<(String, u8), String> = HashMap::new();
+    for (index, (section, device)) in site.devices.iter().zip(devices.iter_mut()).enumerate() {
+        let pos = at(0, &section.transport);
+        let Some(transport) = check_transport(v, section, &pos) else {
+            continue;
+        };
+        let unit = *section.unit_id.get_ref();
+        let key = (transport.describe(), unit);
+        if let Some(other) = claimed_units.get(&key) {
+            v.error(
+                &at_or(0, &section.unit_id, &pos),
+                format!(
+                    "unit id {unit} at {} is already used by device `{other}`",
+                    transport.describe()
+                ),
+            );
+            continue;
+        }
+        claimed_units.insert(key, section.id.get_ref().clone());
+        let shared_line = match transport {
+            LineTransport::Tcp { .. } => None,
+            _ => lines.iter().position(|l| same_line(&l.transport, &transport)),
+        };
+        let line_index = match shared_line {
+            Some(i) => {
+                if lines[i].transport != transport {
+                    v.error(
+                        &pos,
+                        format!(
+                            "device `{}` uses a serial port that another device opens with different baud, parity or stop bits",
+                            section.id.get_ref()
+                        ),
+                    );
+                }
+                i
+            }
+            None => {
+                lines.push(Line {
+                    id: LineId(lines.len() as u32),
+                    transport,
+                    devices: Vec::new(),
+                });
+                lines.len() - 1
+            }
+        };
+        lines[line_index].devices.push(DeviceId(index as u32));
+        if let Some(device) = device {
+            device.line = LineId(line_index as u32);
+        }
+    }
+    lines
+}
+
+fn same_line(a: &LineTransport, b: &LineTransport) -> bool {
+    match (a, b) {
+        (LineTransport::Tcp { host: x }, LineTransport::Tcp { host: y })
+        | (LineTransport::RtuOverTcp { host: x }, LineTransport::RtuOverTcp { host: y }) => x == y,
+        (LineTransport::Serial { path: x, .. }, LineTransport::Serial { path: y, .. }) => x == y,
+        _ => false,
+    }
+}
+
+fn check_transport(v: &mut Validator<'_>, s: &DeviceSection, pos: &Pos) -> Option<LineTransport> {
+    let t = s.transport.get_ref();
+    let unit = *s.unit_id.get_ref();
+    let unit_pos = at_or(0, &s.unit_id, pos);
+    let serial_fields = t.serial.is_some() || t.baud.is_some() || t.parity.is_some() || t.stop_bits.is_some();
+    match t.kind {
+        TransportKind::ModbusTcp | TransportKind::ModbusRtuOverTcp => {
+            if serial_fields {
+                v.error(pos, "serial, baud, parity and stop_bits belong to `modbus-rtu`, not to a TCP transport");
+            }
+            if t.kind == TransportKind::ModbusRtuOverTcp && !(1..=247).contains(&unit) {
+                v.error(&unit_pos, format!("unit id {unit} is out of range; an RTU unit id is 1–247"));
+            }
+            let Some(host) = &t.host else {
+                v.error(pos, "a TCP transport needs `host = \"address:port\"`");
+                return None;
+            };
+            if !valid_host_port(host.get_ref()) {
+                v.error(&at(0, host), format!("`{}` is not `host:port` with a port 1–65535", host.get_ref()));
+                return None;
+            }
+            let host = host.get_ref().clone();
+            Some(if t.kind == TransportKind::ModbusTcp {
+                LineTransport::Tcp { host }
+            } else {
+                LineTransport::RtuOverTcp { host }
+            })
+        }
+        TransportKind::ModbusRtu => {
+            if t.host.is_some() {
+                v.error(pos, "`host` belongs to TCP transports; a serial line names `serial = \"/dev/ttyUSB0\"`");
+            }
+            if !(1..=247).contains(&unit) {
+                v.error(&unit_pos, format!("unit id {unit} is out of range; an RTU unit id is 1–247"));
+            }
+            let baud = t.baud.as_ref().map_or(9600, |b| *b.get_ref());
+            const BAUDS: [u32; 9] = [1200, 2400, 4800, 9600, 19_200, 38_400, 57_600, 115_200, 230_400];
+            if let Some(b) = &t.baud
+                && !BAUDS.contains(b.get_ref())
+            {
+                v.error(&at(0, b), format!("baud {} is not a standard rate; use one of {BAUDS:?}", b.get_ref()));
+            }
+            let stop_bits = t.stop_bits.as_ref().map_or(1, |b| *b.get_ref());
+            if let Some(b) = &t.stop_bits
+                && !matches!(b.get_ref(), 1 | 2)
+            {
+                v.error(&at(0, b), "stop_bits must be 1 or 2");
+            }
+            let Some(path) = &t.serial else {
+                v.error(pos, "a `modbus-rtu` transport needs `serial = \"/dev/ttyUSB0\"`");
+                return None;
+            };
+            Some(LineTransport::Serial {
+                path: path.get_ref().clone(),
+                baud,
+                parity: t.parity.unwrap_or_default(),
+                stop_bits,
+            })
+        }
+    }
+}
+
+fn valid_host_port(text: &str) -> bool {
+    match text.rsplit_once(':') {
+        Some((host, port)) => !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0),
+        None => false,
+    }
+}

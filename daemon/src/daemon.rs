@@ -1,0 +1,116 @@
+//! Wiring: builds every stage from the catalog and runs them until shutdown.
+//!
+//! sources → reading bus → live state (→ rules, sinks in later stages) → API.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tracing::{info, warn};
+
+use crate::api::{self, ApiContext};
+use crate::catalog::Catalog;
+use crate::metrics::Metrics;
+use crate::readings::{ReadingBus, ReadingEvent};
+use crate::shutdown::{self, Shutdown, ShutdownTrigger};
+use crate::sources::modbus;
+use crate::state::{self, LiveState};
+use crate::console;
+
+/// How long stages get to finish after shutdown is asked for.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
+
+/// Choices that are not site config: where the API listens, console output.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Overrides `[api] listen` (tests use port 0).
+    pub api_listen: Option<SocketAddr>,
+    /// Print a live status every this often.
+    pub console_every: Option<Duration>,
+    /// Extra bus subscribers for embedding and tests.
+    pub taps: usize,
+}
+
+/// A started daemon.
+pub struct RunningDaemon {
+    /// Where the API listens.
+    pub api_addr: SocketAddr,
+    /// Latest values and device states.
+    pub state: Arc<LiveState>,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// Receivers asked for with [`RunOptions::taps`].
+    pub taps: Vec<mpsc::Receiver<ReadingEvent>>,
+    trigger: ShutdownTrigger,
+    tasks: JoinSet<()>,
+}
+
+/// Starts every stage. Fails before polling anything if the API address is taken.
+pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result<RunningDaemon> {
+    let listener = api::bind(options.api_listen.unwrap_or(catalog.api.listen)).await?;
+    let api_addr = listener.local_addr()?;
+    let (trigger, shutdown) = shutdown::channel();
+    let metrics = Arc::new(Metrics::new(&catalog));
+    let live = Arc::new(LiveState::new(&catalog));
+    let mut bus = ReadingBus::new();
+    let state_events = bus.subscribe();
+    let taps = (0..options.taps).map(|_| bus.subscribe()).collect();
+    let mut tasks = JoinSet::new();
+    tasks.spawn(state::run(live.clone(), state_events));
+    modbus::spawn_pollers(&catalog, &bus, &metrics, &shutdown, &mut tasks);
+    drop(bus);
+    let context = ApiContext {
+        catalog: catalog.clone(),
+        state: live.clone(),
+        metrics: metrics.clone(),
+    };
+    let api_shutdown = shutdown.clone();
+    tasks.spawn(async move {
+        if let Err(e) = api::serve(listener, context, api_shutdown).await {
+            warn!(error = %e, "HTTP API stopped");
+        }
+    });
+    if let Some(every) = options.console_every {
+        tasks.spawn(console::run(catalog.clone(), live.clone(), every, shutdown.clone()));
+    }
+    info!(site = %catalog.site.id, devices = catalog.devices.len(), points = catalog.points.len(),
+          lines = catalog.lines.len(), api = %api_addr, "sitewarden running");
+    Ok(RunningDaemon {
+        api_addr,
+        state: live,
+        metrics,
+        taps,
+        trigger,
+        tasks,
+    })
+}
+
+impl RunningDaemon {
+    /// Asks every stage to stop and waits for them, at most [`SHUTDOWN_GRACE`].
+    pub async fn stop(mut self) {
+        self.trigger.trigger();
+        // Pollers stop at once; the state stage ends when the last poller drops its bus sender.
+        let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            warn!("some stages did not stop in time; exiting anyway");
+            self.tasks.abort_all();
+        }
+        info!("sitewarden stopped");
+    }
+}
+
+/// Runs until SIGINT/SIGTERM or `shutdown`, then stops cleanly.
+pub async fn run_until_signal(catalog: Arc<Catalog>, options: RunOptions, mut shutdown: Option<Shutdown>) -> anyhow::Result<()> {
+    let running = start(catalog, options).await?;
+    tokio::select! {
+        () = shutdown::signal() => info!("signal received; stopping"),
+        () = async { match shutdown.as_mut() { Some(s) => s.wait().await, None => std::future::pending().await } } => {}
+    }
+    running.stop().await;
+    Ok(())
+}

@@ -1,0 +1,33 @@
+//! sitewarden: an edge daemon that watches a building site's equipment and
+//! people and acts on what it sees.
+//!
+//! Data flows one way, one module per stage:
+//!
+//! ```text
+//! config ──► catalog
+//!               │
+//! sources::modbus ──► readings (ReadingBus) ──► state (live values) ──► api
+//!                                           └─► console (demo)
+//! ```
+//!
+//! * [`config`] parses and validates TOML into a [`catalog::Catalog`], with
+//!   every error positioned by file, line and column.
+//! * [`sources`] poll equipment and publish [`readings::Reading`]s.
+//! * [`readings`] defines the message types between stages and the bus.
+//! * [`state`] keeps the latest value of every point for the [`api`].
+//! * [`daemon`] wires the stages and owns shutdown.
+
+#![deny(missing_docs)]
+
+pub mod api;
+pub mod catalog;
+pub mod config;
+pub mod console;
+pub mod daemon;
+pub mod logging;
+pub mod metrics;
+pub mod readings;
+pub mod schedule;
+pub mod shutdown;
+pub mod sources;
+pub mod state;

@@ -1,0 +1,193 @@
+//! The `sitewarden` command line.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use sitewarden::catalog::Catalog;
+use sitewarden::config::{self, KNOWN_ROLES};
+use sitewarden::daemon::{self, RunOptions};
+use sitewarden::logging::{self, LogFormat};
+
+/// Edge daemon that watches a building site's equipment and acts on what it sees.
+#[derive(Parser)]
+#[command(name = "sitewarden", version)]
+struct Cli {
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Log filter, `RUST_LOG` syntax (e.g. `info,sitewarden::sources=debug`); overrides RUST_LOG.
+    #[arg(long, global = true)]
+    log: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon against real equipment.
+    Run {
+        /// Site file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Print a live status to the console every N seconds (0 = never).
+        #[arg(long, default_value_t = 0)]
+        console_every: u64,
+    },
+    /// Validate a site file and its profiles; print every error, or a summary.
+    Check {
+        /// Site file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Run the built-in site simulator and the daemon together: no equipment or services needed.
+    Demo {
+        /// Site file (its modbus-tcp devices are simulated on their `host` ports).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Scenario of scripted faults.
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Print the live status every N seconds.
+        #[arg(long, default_value_t = 10)]
+        console_every: u64,
+    },
+    /// Print the SHA-256 to put in `[[api.tokens]] sha256` for a token read from stdin.
+    HashToken,
+    /// List the point roles rule packs understand.
+    Roles,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log_format, cli.log.as_deref());
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
+    match command {
+        Command::Check { config } => Ok(check(&config)),
+        Command::Run { config, console_every } => {
+            let catalog = load(&config)?;
+            let options = RunOptions {
+                console_every: (console_every > 0).then(|| Duration::from_secs(console_every)),
+                ..Default::default()
+            };
+            runtime()?.block_on(daemon::run_until_signal(catalog, options, None))?;
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::Demo { config, scenario, console_every } => {
+            let config = config.unwrap_or_else(|| repo_file("config/demo.toml"));
+            let scenario = scenario.unwrap_or_else(|| repo_file("config/scenarios/demo.toml"));
+            let catalog = load(&config)?;
+            runtime()?.block_on(demo(catalog, &config, &scenario, console_every))?;
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::HashToken => {
+            let mut token = String::new();
+            std::io::stdin().read_line(&mut token).context("reading the token from stdin")?;
+            println!("{}", config::hash_token(token.trim()));
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::Roles => {
+            for (role, meaning) in KNOWN_ROLES {
+                println!("{role:<22} {meaning}");
+            }
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn load(path: &Path) -> anyhow::Result<Arc<Catalog>> {
+    config::load(path).map(Arc::new).map_err(|errors| anyhow::anyhow!("{errors}"))
+}
+
+/// Prints every error with its position, or a one-screen summary.
+fn check(path: &Path) -> std::process::ExitCode {
+    match config::load(path) {
+        Err(errors) => {
+            eprintln!("{errors}");
+            std::process::ExitCode::FAILURE
+        }
+        Ok(catalog) => {
+            print!("{}", summary(&catalog));
+            std::process::ExitCode::SUCCESS
+        }
+    }
+}
+
+fn summary(catalog: &Catalog) -> String {
+    use std::fmt::Write as _;
+    let mut out = format!(
+        "site {} ({}): {} devices, {} points, {} lines, {:.1} point reads/s\n",
+        catalog.site.id,
+        catalog.site.name,
+        catalog.devices.len(),
+        catalog.points.len(),
+        catalog.lines.len(),
+        catalog.point_reads_per_second()
+    );
+    for d in &catalog.devices {
+        let line = &catalog.lines[d.line.0 as usize];
+        let reads: f64 = catalog.points_of(d.id).iter().map(|p| 1.0 / p.interval.as_secs_f64()).sum();
+        let _ = writeln!(
+            out,
+            "  {:<18} {:<16} unit {:<3} {:>3} points  every {:>6?}  {:>7.1} reads/s  {}",
+            d.name,
+            d.profile.as_deref().unwrap_or("-"),
+            d.unit_id,
+            d.points.len(),
+            d.poll_interval,
+            reads,
+            line.transport.describe()
+        );
+    }
+    let _ = writeln!(out, "API on http://{}; configuration OK", catalog.api.listen);
+    out
+}
+
+/// A file of the source tree: relative to the working directory when run
+/// from the repository, else next to the crate (for `cargo run` from elsewhere).
+fn repo_file(relative: &str) -> PathBuf {
+    let here = PathBuf::from(relative);
+    if here.exists() {
+        return here;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(relative)
+}
+
+async fn demo(catalog: Arc<Catalog>, config: &Path, scenario: &Path, console_every: u64) -> anyhow::Result<()> {
+    let site = site_sim::load_site(config)?;
+    let scenario = site_sim::load_scenario(scenario)?;
+    let simulator = site_sim::start(site, scenario, site_sim::SimOptions::default()).await?;
+    println!(
+        "sitewarden demo: simulating {} devices; API on http://{}\n  try: curl -s http://{}/api/v1/devices\n       curl -s http://{}/api/v1/points?device=ahu-1\n       curl -s http://{}/metrics\n  stop with Ctrl-C",
+        catalog.devices.len(),
+        catalog.api.listen,
+        catalog.api.listen,
+        catalog.api.listen,
+        catalog.api.listen
+    );
+    let options = RunOptions {
+        console_every: Some(Duration::from_secs(console_every.max(1))),
+        ..Default::default()
+    };
+    let result = daemon::run_until_signal(catalog, options, None).await;
+    simulator.stop();
+    result
+}

@@ -1,0 +1,204 @@
+//! Internal metrics, served as Prometheus text on `GET /metrics`.
+//!
+//! Every stage counts what it received, sent and failed in one place, with
+//! stable names so dashboards and alert rules built on them keep working.
+//! Counters are plain atomics owned per device: the poller's hot path
+//! increments without locks or allocation.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use crate::catalog::Catalog;
+use crate::readings::{BadReason, DeviceState};
+
+/// Upper bounds (seconds) of the request latency histogram buckets.
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+/// A cumulative latency histogram in Prometheus form.
+#[derive(Debug, Default)]
+pub struct Histogram {
+    buckets: [AtomicU64; LATENCY_BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    /// Records one observation.
+    pub fn observe(&self, elapsed: Duration) {
+        let secs = elapsed.as_secs_f64();
+        if let Some(i) = LATENCY_BUCKETS.iter().position(|b| secs <= *b) {
+            self.buckets[i].fetch_add(1, Relaxed);
+        }
+        self.count.fetch_add(1, Relaxed);
+        self.sum_micros
+            .fetch_add(elapsed.as_micros().min(u128::from(u64::MAX)) as u64, Relaxed);
+    }
+
+    /// Number of observations.
+    pub fn count(&self) -> u64 {
+        self.count.load(Relaxed)
+    }
+}
+
+/// Error reasons with their own counter, in label order.
+const REASONS: [&str; 5] = ["exception", "timeout", "transport", "malformed", "not_finite"];
+
+fn reason_index(reason: BadReason) -> usize {
+    match reason {
+        BadReason::Exception(_) => 0,
+        BadReason::Timeout => 1,
+        BadReason::Transport => 2,
+        BadReason::Malformed => 3,
+        BadReason::NotFinite => 4,
+    }
+}
+
+/// Counters of one device, written by its poller.
+#[derive(Debug, Default)]
+pub struct DeviceMetrics {
+    /// Poll cycles of any group.
+    pub polls: AtomicU64,
+    /// Poll cycles in which the device never answered.
+    pub failed_polls: AtomicU64,
+    /// Modbus requests sent, retries included.
+    pub requests: AtomicU64,
+    request_errors: [AtomicU64; REASONS.len()],
+    /// Readings published with good quality.
+    pub good_readings: AtomicU64,
+    /// Readings published with bad quality.
+    pub bad_readings: AtomicU64,
+    /// Online/offline transitions.
+    pub state_changes: AtomicU64,
+    /// Connections opened (first connect and every reconnect).
+    pub connects: AtomicU64,
+    state: AtomicU64,
+    /// Time from sending a request to its reply.
+    pub latency: Histogram,
+}
+
+impl DeviceMetrics {
+    /// Counts one failed request.
+    pub fn request_error(&self, reason: BadReason) {
+        self.request_errors[reason_index(reason)].fetch_add(1, Relaxed);
+    }
+
+    /// Failed requests with this reason so far.
+    pub fn request_errors(&self, reason: BadReason) -> u64 {
+        self.request_errors[reason_index(reason)].load(Relaxed)
+    }
+
+    /// Records the device's current state.
+    pub fn set_state(&self, state: DeviceState) {
+        self.state.store(state as u64, Relaxed);
+    }
+
+    /// True while the device answers.
+    pub fn is_online(&self) -> bool {
+        self.state.load(Relaxed) == DeviceState::Online as u64
+    }
+}
+
+/// All of the daemon's metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    /// Indexed like [`Catalog::devices`].
+    pub devices: Vec<DeviceMetrics>,
+    /// Malformed API requests refused.
+    pub api_rejected: AtomicU64,
+}
+
+impl Metrics {
+    /// Zeroed metrics for every device of the catalog.
+    pub fn new(catalog: &Catalog) -> Self {
+        Self {
+            devices: catalog.devices.iter().map(|_| DeviceMetrics::default()).collect(),
+            api_rejected: AtomicU64::default(),
+        }
+    }
+
+    /// Prometheus text exposition format, version 0.0.4.
+    pub fn render(&self, catalog: &Catalog) -> String {
+        let mut out = String::with_capacity(256 + self.devices.len() * 1500);
+        let site = &catalog.site.id;
+        let online = self.devices.iter().filter(|d| d.is_online()).count();
+        family(&mut out, "sitewarden_devices_online", "gauge", "Devices answering polls.");
+        let _ = writeln!(out, "sitewarden_devices_online{{site=\"{site}\"}} {online}");
+        family(&mut out, "sitewarden_devices", "gauge", "Devices configured.");
+        let _ = writeln!(out, "sitewarden_devices{{site=\"{site}\"}} {}", self.devices.len());
+        family(&mut out, "sitewarden_api_rejected_requests_total", "counter", "API requests refused as malformed or unauthorised.");
+        let _ = writeln!(
+            out,
+            "sitewarden_api_rejected_requests_total{{site=\"{site}\"}} {}",
+            self.api_rejected.load(Relaxed)
+        );
+        let counters: [(&str, &str, fn(&DeviceMetrics) -> u64); 8] = [
+            ("sitewarden_modbus_polls_total", "Poll cycles.", |d| d.polls.load(Relaxed)),
+            ("sitewarden_modbus_failed_polls_total", "Poll cycles without any answer.", |d| d.failed_polls.load(Relaxed)),
+            ("sitewarden_modbus_requests_total", "Modbus requests sent, retries included.", |d| d.requests.load(Relaxed)),
+            ("sitewarden_readings_good_total", "Readings published with good quality.", |d| d.good_readings.load(Relaxed)),
+            ("sitewarden_readings_bad_total", "Readings published with bad quality.", |d| d.bad_readings.load(Relaxed)),
+            ("sitewarden_device_state_changes_total", "Online/offline transitions.", |d| d.state_changes.load(Relaxed)),
+            ("sitewarden_modbus_connects_total", "Connections opened.", |d| d.connects.load(Relaxed)),
+            ("sitewarden_device_online", "1 while the device answers.", |d| u64::from(d.is_online())),
+        ];
+        for (name, help, get) in counters {
+            let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
+            family(&mut out, name, kind, help);
+            for (device, m) in catalog.devices.iter().zip(&self.devices) {
+                let _ = writeln!(out, "{name}{{site=\"{site}\",device=\"{}\"}} {}", device.name, get(m));
+            }
+        }
+        family(&mut out, "sitewarden_modbus_request_errors_total", "counter", "Failed Modbus requests by reason.");
+        for (device, m) in catalog.devices.iter().zip(&self.devices) {
+            for (i, reason) in REASONS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "sitewarden_modbus_request_errors_total{{site=\"{site}\",device=\"{}\",reason=\"{reason}\"}} {}",
+                    device.name,
+                    m.request_errors[i].load(Relaxed)
+                );
+            }
+        }
+        let name = "sitewarden_modbus_request_duration_seconds";
+        family(&mut out, name, "histogram", "Time from a Modbus request to its reply.");
+        for (device, m) in catalog.devices.iter().zip(&self.devices) {
+            let labels = format!("site=\"{site}\",device=\"{}\"", device.name);
+            let mut cumulative = 0;
+            for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&m.latency.buckets) {
+                cumulative += bucket.load(Relaxed);
+                let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
+            }
+            let count = m.latency.count.load(Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {count}");
+            let sum = m.latency.sum_micros.load(Relaxed) as f64 / 1e6;
+            let _ = writeln!(out, "{name}_sum{{{labels}}} {sum}");
+            let _ = writeln!(out, "{name}_count{{{labels}}} {count}");
+        }
+        out
+    }
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_cumulative_on_render() {
+        let h = Histogram::default();
+        h.observe(Duration::from_micros(500));
+        h.observe(Duration::from_millis(30));
+        h.observe(Duration::from_secs(10));
+        assert_eq!(h.count(), 3);
+        assert_eq!(h.buckets[0].load(Relaxed), 1);
+        assert_eq!(h.buckets[5].load(Relaxed), 1);
+        // 10 s is beyond the last bucket: only +Inf (the count) holds it.
+        assert_eq!(h.buckets.iter().map(|b| b.load(Relaxed)).sum::<u64>(), 2);
+    }
+}

@@ -1,0 +1,37 @@
+//! The Modbus source: TCP, RTU and RTU over TCP, through tokio-modbus.
+//!
+//! `planner` decides which reads to send, `connection` sends one and checks
+//! the reply, `decode` turns registers into values, and `poller` runs one task
+//! per line that ties them together and publishes readings.
+
+mod backoff;
+pub mod connection;
+pub mod decode;
+pub mod planner;
+mod poller;
+
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+
+use crate::catalog::Catalog;
+use crate::metrics::Metrics;
+use crate::readings::ReadingBus;
+use crate::shutdown::Shutdown;
+
+pub use backoff::Backoff;
+pub use poller::LinePoller;
+
+/// Starts one poll task per line; they stop when `shutdown` fires.
+pub fn spawn_pollers(
+    catalog: &Arc<Catalog>,
+    bus: &ReadingBus,
+    metrics: &Arc<Metrics>,
+    shutdown: &Shutdown,
+    tasks: &mut JoinSet<()>,
+) {
+    for line in &catalog.lines {
+        let poller = LinePoller::new(catalog.clone(), line.id, bus.clone(), metrics.clone());
+        tasks.spawn(poller.run(shutdown.clone()));
+    }
+}

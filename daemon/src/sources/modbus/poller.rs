@@ -1,0 +1,533 @@
+//! One task per line: schedules, reads, decodes and publishes.
+//!
+//! A line is a TCP device, or a serial port or RS-485 gateway shared by
+//! several unit ids. The task polls each unit's *groups* (points sharing an
+//! interval) when due. A unit that stops answering is backed off on its own
+//! while the others on the line keep their schedule; a broken connection is
+//! reopened with exponential backoff, forever.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::time::Instant;
+use tokio_modbus::ExceptionCode;
+use tracing::{Instrument as _, info, info_span, warn};
+
+use super::backoff::Backoff;
+use super::connection::{Connection, ReadOutcome};
+use super::decode::{decode_bit, decode_registers};
+use super::planner::{Forbidden, PlanLimits, ReadRequest, plan};
+use crate::catalog::{Catalog, DeviceId, LineId, LineTransport, Point};
+use crate::logging::LogLimiter;
+use crate::metrics::{DeviceMetrics, Metrics};
+use crate::readings::{BadReason, DeviceState, Quality, Reading, ReadingBatch, ReadingBus, ReadingEvent};
+use crate::shutdown::Shutdown;
+
+/// Longest wait between attempts to reach a dead device or line.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// First wait after a failed connect.
+const CONNECT_BACKOFF_BASE: Duration = Duration::from_millis(250);
+/// At most one line per device per this interval for repeated problems.
+const LOG_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Points of one unit polled at one interval.
+struct Group {
+    interval: Duration,
+    points: Vec<Point>,
+    plan: Vec<ReadRequest>,
+    next_due: Instant,
+    /// Scratch: which points got a reading this poll (reused, not reallocated).
+    done: Vec<bool>,
+}
+
+/// One unit id on the line, with its own health.
+struct Unit {
+    device: DeviceId,
+    name: String,
+    unit_id: u8,
+    timeout: Duration,
+    retries: u8,
+    offline_after: u32,
+    limits: PlanLimits,
+    groups: Vec<Group>,
+    forbidden: Forbidden,
+    failures: u32,
+    state: DeviceState,
+    backoff: Backoff,
+    log: LogLimiter,
+}
+
+/// The poll task of one line.
+pub struct LinePoller {
+    catalog: Arc<Catalog>,
+    transport: LineTransport,
+    bus: ReadingBus,
+    metrics: Arc<Metrics>,
+    units: Vec<Unit>,
+    connection: Option<Connection>,
+    connect_backoff: Backoff,
+    connect_retry_at: Option<Instant>,
+}
+
+/// Result of one read attempt sequence, for the isolation logic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// Data decoded.
+    Data,
+    /// "Illegal data address" for a span covering several points.
+    IllegalAddress,
+    /// Some other exception; the points are marked bad with it.
+    Refused,
+    /// No usable answer: abandon the rest of this poll.
+    Failed(BadReason),
+}
+
+impl LinePoller {
+    /// Prepares the task for one line of the catalog.
+    pub fn new(catalog: Arc<Catalog>, line: LineId, bus: ReadingBus, metrics: Arc<Metrics>) -> Self {
+        let now = Instant::now();
+        let line_def = &catalog.lines[line.0 as usize];
+        let units = line_def
+            .devices
+            .iter()
+            .map(|&device| build_unit(&catalog, device, now))
+            .collect();
+        Self {
+            transport: line_def.transport.clone(),
+            catalog,
+            bus,
+            metrics,
+            units,
+            connection: None,
+            connect_backoff: Backoff::new(CONNECT_BACKOFF_BASE, MAX_BACKOFF),
+            connect_retry_at: None,
+        }
+    }
+
+    /// Polls until shutdown.
+    pub async fn run(mut self, mut shutdown: Shutdown) {
+        let span = info_span!("modbus_line", site = %self.catalog.site.id, line = %self.transport.describe());
+        async move {
+            loop {
+                let Some((unit, group, due)) = self.next_due() else {
+                    return;
+                };
+                tokio::select! {
+                    () = tokio::time::sleep_until(due) => {}
+                    () = shutdown.wait() => return,
+                }
+                tokio::select! {
+                    () = self.poll(unit, group) => {}
+                    () = shutdown.wait() => return,
+                }
+            }
+        }
+        .instrument(span)
+        .await;
+    }
+
+    fn next_due(&self) -> Option<(usize, usize, Instant)> {
+        self.units
+            .iter()
+            .enumerate()
+            .flat_map(|(u, unit)| unit.groups.iter().enumerate().map(move |(g, group)| (u, g, group.next_due)))
+            .min_by_key(|(_, _, due)| *due)
+    }
+
+    /// Polls one group of one unit and publishes what it learnt.
+    async fn poll(&mut self, u: usize, g: usize) {
+        let metrics = &self.metrics.devices[self.units[u].device.0 as usize];
+        metrics.polls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut readings = Vec::with_capacity(self.units[u].groups[g].points.len());
+        self.units[u].groups[g].done.fill(false);
+        let mut answered = false;
+        let mut failure = None;
+        let mut replan = false;
+        // Taken out for the loop so reads can borrow the poller mutably; put back below.
+        let planned = std::mem::take(&mut self.units[u].groups[g].plan);
+        for request in &planned {
+            let answer = self.read_and_decode(u, g, request, &mut readings).await;
+            match answer {
+                Answer::Data | Answer::Refused => answered = true,
+                Answer::IllegalAddress => {
+                    answered = true;
+                    match self.isolate(u, g, request.points.clone(), &mut readings).await {
+                        Ok(changed) => replan |= changed,
+                        Err(reason) => {
+                            failure = Some(reason);
+                            break;
+                        }
+                    }
+                }
+                Answer::Failed(reason) => {
+                    failure = Some(reason);
+                    break;
+                }
+            }
+        }
+        self.units[u].groups[g].plan = planned;
+        replan |= self.release_recovered(u, g, &readings);
+        let now = Timestamp::now();
+        self.fill_missing(u, g, failure.unwrap_or(BadReason::Transport), now, &mut readings);
+        if replan {
+            self.replan(u);
+        }
+        self.count_readings(u, &readings);
+        let device = self.units[u].device;
+        self.bus
+            .publish(ReadingEvent::Batch(Arc::new(ReadingBatch { device, readings })))
+            .await;
+        match (answered, failure) {
+            (false, Some(reason)) => self.record_failure(u, reason, now).await,
+            _ => self.record_success(u, now).await,
+        }
+        self.schedule_next(u, g);
+    }
+
+    /// Reads one span of points and decodes it into `readings`.
+    async fn read_and_decode(
+        &mut self,
+        u: usize,
+        g: usize,
+        request: &ReadRequest,
+        readings: &mut Vec<Reading>,
+    ) -> Answer {
+        let outcome = match self.read_with_retries(u, request).await {
+            Ok(outcome) => outcome,
+            Err(reason) => return Answer::Failed(reason),
+        };
+        let at = Timestamp::now();
+        let unit = &mut self.units[u];
+        let group = &mut unit.groups[g];
+        match outcome {
+            ReadOutcome::Registers(words) => {
+                for &i in &request.points {
+                    let point = &group.points[i as usize];
+                    let offset = usize::from(point.address - request.start);
+                    let decoded = decode_registers(point, &words[offset..]);
+                    readings.push(reading(point, decoded, at));
+                    group.done[i as usize] = true;
+                }
+                Answer::Data
+            }
+            ReadOutcome::Bits(bits) => {
+                for &i in &request.points {
+                    let point = &group.points[i as usize];
+                    let offset = usize::from(point.address - request.start);
+                    let decoded = bits.get(offset).map(|b| decode_bit(*b)).ok_or(BadReason::Malformed);
+                    readings.push(reading(point, decoded, at));
+                    group.done[i as usize] = true;
+                }
+                Answer::Data
+            }
+            ReadOutcome::Exception(ExceptionCode::IllegalDataAddress) if request.points.len() > 1 => {
+                Answer::IllegalAddress
+            }
+            ReadOutcome::Exception(code) => {
+                let reason = BadReason::Exception(u8::from(code));
+                self.metrics.devices[unit.device.0 as usize].request_error(reason);
+                if let Some(held_back) = unit.log.allow() {
+                    let first = &group.points[request.points[0] as usize];
+                    warn!(device = %unit.name, point = %first.name, kind = first.kind.as_str(),
+                          address = request.start, count = request.count, exception = ?code, held_back,
+                          "device refused a read with an exception; its points are marked bad");
+                }
+                if code == ExceptionCode::IllegalDataAddress {
+                    // A lone point at an address the device does not have:
+                    // keep it alone so it never spoils a merged read.
+                    let point = &group.points[request.points[0] as usize];
+                    unit.forbidden.forbid(point.kind, u32::from(point.address), point.end());
+                }
+                for &i in &request.points {
+                    readings.push(reading(&group.points[i as usize], Err(reason), at));
+                    group.done[i as usize] = true;
+                }
+                Answer::Refused
+            }
+        }
+    }
+
+    /// Splits a merged read that hit "illegal data address" until the bad
+    /// register is found: a bad point is marked bad and read alone from now
+    /// on, a bad gap is never read through again. Returns whether the
+    /// forbidden set changed (so the group is replanned).
+    async fn isolate(
+        &mut self,
+        u: usize,
+        g: usize,
+        points: Vec<u32>,
+        readings: &mut Vec<Reading>,
+    ) -> Result<bool, BadReason> {
+        let mut changed = false;
+        let mut failing = vec![points];
+        while let Some(set) = failing.pop() {
+            let (left, right) = set.split_at(set.len() / 2);
+            let left_span = self.span_of(u, g, left);
+            let right_span = self.span_of(u, g, right);
+            let left_answer = self.read_and_decode(u, g, &left_span, readings).await;
+            let right_answer = self.read_and_decode(u, g, &right_span, readings).await;
+            for answer in [left_answer, right_answer] {
+                if let Answer::Failed(reason) = answer {
+                    return Err(reason);
+                }
+            }
+            if left_answer == Answer::Data && right_answer == Answer::Data {
+                let unit = &mut self.units[u];
+                changed |= unit.forbidden.forbid(left_span.kind, left_span.end(), u32::from(right_span.start));
+                info!(device = %unit.name, kind = left_span.kind.as_str(), from = left_span.end(), to = right_span.start,
+                      "unused registers answer illegal data address; reads no longer span them");
+            }
+            for (answer, half) in [(left_answer, left), (right_answer, right)] {
+                if answer == Answer::IllegalAddress {
+                    failing.push(half.to_vec());
+                }
+            }
+            changed |= left_answer == Answer::Refused || right_answer == Answer::Refused;
+        }
+        Ok(changed)
+    }
+
+    /// The request covering exactly these points of a group.
+    fn span_of(&self, u: usize, g: usize, members: &[u32]) -> ReadRequest {
+        let points = &self.units[u].groups[g].points;
+        let start = members.iter().map(|&i| points[i as usize].address).min().unwrap_or(0);
+        let end = members.iter().map(|&i| points[i as usize].end()).max().unwrap_or(0);
+        ReadRequest {
+            kind: points[members[0] as usize].kind,
+            start,
+            count: (end - u32::from(start)) as u16,
+            points: members.to_vec(),
+        }
+    }
+
+    /// A point read alone that answers again may rejoin merged reads.
+    fn release_recovered(&mut self, u: usize, g: usize, readings: &[Reading]) -> bool {
+        let unit = &mut self.units[u];
+        if unit.forbidden.is_empty() {
+            return false;
+        }
+        let group = &unit.groups[g];
+        let mut changed = false;
+        for r in readings.iter().filter(|r| r.quality == Quality::Good) {
+            if let Some(point) = group.points.iter().find(|p| p.id == r.point)
+                && unit.forbidden.allow(point.kind, u32::from(point.address), point.end())
+            {
+                info!(device = %unit.name, point = %point.name, "point answers again; it rejoins merged reads");
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// Every point of the group gets exactly one reading per poll.
+    fn fill_missing(&mut self, u: usize, g: usize, reason: BadReason, at: Timestamp, readings: &mut Vec<Reading>) {
+        let group = &mut self.units[u].groups[g];
+        for (point, done) in group.points.iter().zip(group.done.iter_mut()) {
+            if !*done {
+                readings.push(reading(point, Err(reason), at));
+                *done = true;
+            }
+        }
+    }
+
+    fn replan(&mut self, u: usize) {
+        let unit = &mut self.units[u];
+        for group in &mut unit.groups {
+            group.plan = plan(&group.points, unit.limits, &unit.forbidden);
+        }
+    }
+
+    fn count_readings(&self, u: usize, readings: &[Reading]) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let metrics = self.device_metrics(u);
+        let good = readings.iter().filter(|r| r.quality == Quality::Good).count() as u64;
+        metrics.good_readings.fetch_add(good, Relaxed);
+        metrics.bad_readings.fetch_add(readings.len() as u64 - good, Relaxed);
+    }
+
+    fn device_metrics(&self, u: usize) -> &DeviceMetrics {
+        &self.metrics.devices[self.units[u].device.0 as usize]
+    }
+
+    /// One request with the device's retries; drops the connection on any
+    /// transport-level failure so the next attempt starts clean.
+    async fn read_with_retries(&mut self, u: usize, request: &ReadRequest) -> Result<ReadOutcome, BadReason> {
+        let (unit_id, timeout, retries, device) = {
+            let unit = &self.units[u];
+            (unit.unit_id, unit.timeout, unit.retries, unit.device)
+        };
+        let mut last = BadReason::Transport;
+        for _attempt in 0..=retries {
+            if let Err(reason) = self.ensure_connection(timeout, device).await {
+                return Err(reason);
+            }
+            let Some(connection) = self.connection.as_mut() else {
+                return Err(BadReason::Transport);
+            };
+            let metrics = &self.metrics.devices[device.0 as usize];
+            metrics.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            match connection.read(unit_id, request, timeout).await {
+                Ok((outcome, elapsed)) => {
+                    metrics.latency.observe(elapsed);
+                    return Ok(outcome);
+                }
+                Err(reason) => {
+                    metrics.request_error(reason);
+                    self.connection = None;
+                    last = reason;
+                    if reason == BadReason::Malformed {
+                        self.log_malformed(u, request);
+                    }
+                }
+            }
+        }
+        Err(last)
+    }
+
+    fn log_malformed(&mut self, u: usize, request: &ReadRequest) {
+        let unit = &mut self.units[u];
+        if let Some(held_back) = unit.log.allow() {
+            warn!(device = %unit.name, kind = request.kind.as_str(), address = request.start, count = request.count,
+                  held_back, "malformed reply refused; reconnecting");
+        }
+    }
+
+    async fn ensure_connection(&mut self, timeout: Duration, device: DeviceId) -> Result<(), BadReason> {
+        if self.connection.is_some() {
+            return Ok(());
+        }
+        if let Some(at) = self.connect_retry_at
+            && Instant::now() < at
+        {
+            return Err(BadReason::Transport);
+        }
+        match Connection::open(&self.transport, timeout).await {
+            Ok(connection) => {
+                self.connection = Some(connection);
+                self.connect_backoff.reset();
+                self.connect_retry_at = None;
+                self.metrics.devices[device.0 as usize]
+                    .connects
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Ok(())
+            }
+            Err(reason) => {
+                self.connect_retry_at = Some(Instant::now() + self.connect_backoff.next_delay());
+                Err(reason)
+            }
+        }
+    }
+
+    async fn record_success(&mut self, u: usize, at: Timestamp) {
+        let unit = &mut self.units[u];
+        unit.failures = 0;
+        unit.backoff.reset();
+        if unit.state != DeviceState::Online {
+            info!(device = %unit.name, unit_id = unit.unit_id, "device online");
+            self.set_state(u, DeviceState::Online, at, None).await;
+        }
+    }
+
+    async fn record_failure(&mut self, u: usize, reason: BadReason, at: Timestamp) {
+        self.device_metrics(u).failed_polls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let unit = &mut self.units[u];
+        unit.failures = unit.failures.saturating_add(1);
+        if unit.failures >= unit.offline_after && unit.state != DeviceState::Offline {
+            warn!(device = %unit.name, unit_id = unit.unit_id, reason = reason.label(), failures = unit.failures,
+                  "device offline; retrying with backoff");
+            self.set_state(u, DeviceState::Offline, at, Some(reason)).await;
+        }
+    }
+
+    async fn set_state(&mut self, u: usize, state: DeviceState, at: Timestamp, reason: Option<BadReason>) {
+        let device = self.units[u].device;
+        self.units[u].state = state;
+        let metrics = self.device_metrics(u);
+        metrics.set_state(state);
+        metrics.state_changes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.bus
+            .publish(ReadingEvent::DeviceState { device, state, at, reason })
+            .await;
+    }
+
+    /// Next poll: one interval on, or later with backoff while offline.
+    fn schedule_next(&mut self, u: usize, g: usize) {
+        let now = Instant::now();
+        let unit = &mut self.units[u];
+        if unit.state == DeviceState::Offline {
+            let retry_at = now + unit.backoff.next_delay();
+            for group in &mut unit.groups {
+                group.next_due = group.next_due.max(retry_at);
+            }
+            return;
+        }
+        let group = &mut unit.groups[g];
+        let next = group.next_due + group.interval;
+        group.next_due = if next <= now { now + group.interval } else { next };
+    }
+}
+
+fn reading(point: &Point, decoded: Result<crate::readings::Value, BadReason>, at: Timestamp) -> Reading {
+    match decoded {
+        Ok(value) => Reading {
+            point: point.id,
+            device: point.device,
+            value: Some(value),
+            quality: Quality::Good,
+            at,
+        },
+        Err(reason) => Reading {
+            point: point.id,
+            device: point.device,
+            value: None,
+            quality: Quality::Bad(reason),
+            at,
+        },
+    }
+}
+
+fn build_unit(catalog: &Catalog, device: DeviceId, now: Instant) -> Unit {
+    let d = catalog.device(device);
+    let limits = PlanLimits {
+        max_gap_registers: d.max_gap_registers,
+        max_gap_bits: d.max_gap_bits,
+    };
+    let forbidden = Forbidden::default();
+    let mut intervals: Vec<Duration> = catalog.points_of(device).iter().map(|p| p.interval).collect();
+    intervals.sort();
+    intervals.dedup();
+    let groups = intervals
+        .into_iter()
+        .map(|interval| {
+            let points: Vec<Point> = catalog
+                .points_of(device)
+                .iter()
+                .filter(|p| p.interval == interval)
+                .cloned()
+                .collect();
+            Group {
+                interval,
+                plan: plan(&points, limits, &forbidden),
+                done: vec![false; points.len()],
+                points,
+                next_due: now,
+            }
+        })
+        .collect();
+    Unit {
+        device,
+        name: d.name.clone(),
+        unit_id: d.unit_id,
+        timeout: d.timeout,
+        retries: d.retries,
+        offline_after: u32::from(d.offline_after),
+        limits,
+        groups,
+        forbidden,
+        failures: 0,
+        state: DeviceState::Unknown,
+        backoff: Backoff::new(d.poll_interval.min(MAX_BACKOFF), MAX_BACKOFF),
+        log: LogLimiter::new(LOG_INTERVAL),
+    }
+}
