@@ -1,1 +1,216 @@
+//! Test harness: real peers on free loopback ports, each in its own
+//! temporary directory, stopped when their guard drops.
+//!
+//! Nothing here is a mock. Peers are real implementations of the protocols
+//! (pymodbus, the site simulator, a byte-level proxy that misbehaves on
+//! purpose), started by the test that needs them.
 
+pub mod proxy;
+
+use std::io::{BufRead as _, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use sitewarden::catalog::Catalog;
+use sitewarden::daemon::{self, RunOptions, RunningDaemon};
+use sitewarden::readings::{DeviceState, Quality, Value};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+/// The Python that has the test dependencies: `SITEWARDEN_PYTHON`, else the
+/// virtualenv `scripts/test.sh` makes, else `python3`.
+pub fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("SITEWARDEN_PYTHON") {
+        return p.into();
+    }
+    let venv = repo_root().join(".venv-test/bin/python");
+    if venv.exists() { venv } else { "python3".into() }
+}
+
+/// A child process killed when dropped.
+pub struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Framing pymodbus serves.
+#[derive(Debug, Clone, Copy)]
+pub enum Framing {
+    /// Modbus TCP (MBAP).
+    Tcp,
+    /// RTU frames over TCP, as an RS-485 gateway forwards them.
+    RtuOverTcp,
+}
+
+/// A running pymodbus server (tests/peers/pymodbus_server.py).
+pub struct Pymodbus {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    _child: ChildGuard,
+}
+
+impl Pymodbus {
+    /// Starts the server and waits until it accepts connections.
+    pub fn start(framing: Framing) -> anyhow::Result<Self> {
+        let port = free_port();
+        let script = repo_root().join("tests/peers/pymodbus_server.py");
+        let framer = match framing {
+            Framing::Tcp => "socket",
+            Framing::RtuOverTcp => "rtu",
+        };
+        let mut child = Command::new(python())
+            .arg(&script)
+            .args(["--port", &port.to_string(), "--framer", framer])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("starting pymodbus (run scripts/test.sh to install it)")?;
+        let stdout = child.stdout.take().context("pymodbus stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        if !line.starts_with("READY") {
+            let mut err = String::new();
+            if let Some(mut stderr) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut stderr, &mut err);
+            }
+            let _ = child.kill();
+            bail!("pymodbus did not start (is it installed? run scripts/test.sh): {err}");
+        }
+        Ok(Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            _child: ChildGuard(child),
+        })
+    }
+}
+
+/// A site config in its own temporary directory, with the repository's
+/// device profiles copied next to it.
+pub struct SiteDir {
+    /// The directory (deleted on drop).
+    pub dir: tempfile::TempDir,
+}
+
+impl SiteDir {
+    /// A new directory holding `config/profiles/*`.
+    pub fn new() -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let profiles = dir.path().join("profiles");
+        std::fs::create_dir_all(&profiles)?;
+        for entry in std::fs::read_dir(repo_root().join("config/profiles"))? {
+            let entry = entry?;
+            std::fs::copy(entry.path(), profiles.join(entry.file_name()))?;
+        }
+        Ok(Self { dir })
+    }
+
+    /// Writes a file relative to the directory and returns its path.
+    pub fn write(&self, name: &str, text: &str) -> anyhow::Result<PathBuf> {
+        let path = self.dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, text)?;
+        Ok(path)
+    }
+
+    /// Writes `site.toml` with a standard `[site]` header and the given devices.
+    pub fn site(&self, devices: &str) -> anyhow::Result<PathBuf> {
+        self.write("site.toml", &format!("{}\n{devices}", site_header()))
+    }
+}
+
+/// `[site]` and `[api]` sections for test configs.
+pub fn site_header() -> &'static str {
+    "[site]\nid = \"test-site\"\nname = \"Test site\"\ntime_zone = \"UTC\"\n\n[api]\nlisten = \"127.0.0.1:0\"\n"
+}
+
+/// Loads a config, panicking with every error if it is invalid.
+pub fn load(path: &Path) -> Arc<Catalog> {
+    match sitewarden::config::load(path) {
+        Ok(c) => Arc::new(c),
+        Err(e) => panic!("test config invalid:\n{e}"),
+    }
+}
+
+/// Starts the daemon in-process with its API on a free port.
+pub async fn start_daemon(catalog: Arc<Catalog>, taps: usize) -> anyhow::Result<RunningDaemon> {
+    daemon::start(
+        catalog,
+        RunOptions {
+            api_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            console_every: None,
+            taps,
+        },
+    )
+    .await
+}
+
+/// Polls `condition` every 20 ms until it holds or `timeout` passes.
+pub async fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    condition()
+}
+
+/// Latest value, quality and device state of a point, looked up by names.
+pub fn point(d: &RunningDaemon, catalog: &Catalog, device: &str, point: &str) -> (Option<Value>, Option<Quality>) {
+    let p = catalog
+        .points
+        .iter()
+        .find(|p| p.name == point && catalog.device(p.device).name == device)
+        .unwrap_or_else(|| panic!("no point {device}/{point}"));
+    let tables = d.state.read();
+    let slot = &tables.points[p.id.0 as usize];
+    (slot.value, slot.quality)
+}
+
+/// The state of a device, by name.
+pub fn device_state(d: &RunningDaemon, catalog: &Catalog, device: &str) -> DeviceState {
+    let id = catalog
+        .devices
+        .iter()
+        .find(|x| x.name == device)
+        .unwrap_or_else(|| panic!("no device {device}"))
+        .id;
+    d.state.read().devices[id.0 as usize].state
+}
+
+/// A number reading, or a panic naming what came instead.
+pub fn number(v: (Option<Value>, Option<Quality>)) -> f64 {
+    match v {
+        (Some(Value::Number(n)), Some(Quality::Good)) => n,
+        other => panic!("expected a good number, got {other:?}"),
+    }
+}
+
+/// A yes/no reading, or a panic naming what came instead.
+pub fn boolean(v: (Option<Value>, Option<Quality>)) -> bool {
+    match v {
+        (Some(Value::Bool(b)), Some(Quality::Good)) => b,
+        other => panic!("expected a good bool, got {other:?}"),
+    }
+}

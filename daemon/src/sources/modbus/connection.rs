@@ -8,9 +8,9 @@
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
-use tokio_modbus::client::{Context, Reader as _, rtu, tcp};
+use tokio_modbus::client::{Client as _, Context, rtu, tcp};
 use tokio_modbus::slave::SlaveContext as _;
-use tokio_modbus::{ExceptionCode, Slave};
+use tokio_modbus::{ExceptionCode, Request, Response, Slave};
 
 use crate::catalog::LineTransport;
 use crate::config::{Parity, RegisterKind};
@@ -70,32 +70,28 @@ impl Connection {
         self.context.set_slave(Slave(unit));
         let started = Instant::now();
         let (start, count) = (request.start, request.count);
-        let ctx = &mut self.context;
-        let reply = tokio::time::timeout(timeout, async move {
-            match request.kind {
-                RegisterKind::Coil => ctx.read_coils(start, count).await.map(|r| r.map(ReadOutcome::Bits)),
-                RegisterKind::DiscreteInput => ctx
-                    .read_discrete_inputs(start, count)
-                    .await
-                    .map(|r| r.map(ReadOutcome::Bits)),
-                RegisterKind::Holding => ctx
-                    .read_holding_registers(start, count)
-                    .await
-                    .map(|r| r.map(ReadOutcome::Registers)),
-                RegisterKind::Input => ctx
-                    .read_input_registers(start, count)
-                    .await
-                    .map(|r| r.map(ReadOutcome::Registers)),
-            }
-        })
-        .await;
+        // `call` rather than the `Reader` helpers: those debug-assert the reply
+        // length, which a faulty device controls; we check it ourselves.
+        let request_pdu = match request.kind {
+            RegisterKind::Coil => Request::ReadCoils(start, count),
+            RegisterKind::DiscreteInput => Request::ReadDiscreteInputs(start, count),
+            RegisterKind::Holding => Request::ReadHoldingRegisters(start, count),
+            RegisterKind::Input => Request::ReadInputRegisters(start, count),
+        };
+        let reply = tokio::time::timeout(timeout, self.context.call(request_pdu)).await;
         let elapsed = started.elapsed();
         let outcome = match reply {
             Err(_) => return Err(BadReason::Timeout),
             Ok(Err(tokio_modbus::Error::Transport(_))) => return Err(BadReason::Transport),
             Ok(Err(tokio_modbus::Error::Protocol(_))) => return Err(BadReason::Malformed),
             Ok(Ok(Err(code))) => ReadOutcome::Exception(code),
-            Ok(Ok(Ok(outcome))) => outcome,
+            Ok(Ok(Ok(
+                Response::ReadCoils(bits) | Response::ReadDiscreteInputs(bits),
+            ))) => ReadOutcome::Bits(bits),
+            Ok(Ok(Ok(
+                Response::ReadHoldingRegisters(words) | Response::ReadInputRegisters(words),
+            ))) => ReadOutcome::Registers(words),
+            Ok(Ok(Ok(_))) => return Err(BadReason::Malformed),
         };
         check_length(outcome, count).map(|o| (o, elapsed))
     }

@@ -224,6 +224,13 @@ impl LinePoller {
             ReadOutcome::Exception(ExceptionCode::IllegalDataAddress) if request.points.len() > 1 => {
                 Answer::IllegalAddress
             }
+            ReadOutcome::Exception(code @ (ExceptionCode::GatewayPathUnavailable | ExceptionCode::GatewayTargetDevice)) => {
+                // The gateway answered for a unit that did not: the unit is
+                // as good as silent, and counts towards going offline.
+                let reason = BadReason::Exception(u8::from(code));
+                self.metrics.devices[unit.device.0 as usize].request_error(reason);
+                Answer::Failed(reason)
+            }
             ReadOutcome::Exception(code) => {
                 let reason = BadReason::Exception(u8::from(code));
                 self.metrics.devices[unit.device.0 as usize].request_error(reason);
