@@ -137,12 +137,18 @@ pub fn load(path: &Path) -> Result<Catalog, ConfigErrors> {
     let available = list_profiles(&profiles_dir);
     match validate(&sources, &site, &profiles, &available) {
         Ok(catalog) if errors.is_empty() => Ok(catalog),
-        Ok(_) => Err(ConfigErrors(errors)),
+        Ok(_) => Err(sorted(errors)),
         Err(ConfigErrors(mut more)) => {
             errors.append(&mut more);
-            Err(ConfigErrors(errors))
+            Err(sorted(errors))
         }
     }
+}
+
+/// In file order, so the list reads top to bottom like the files.
+fn sorted(mut errors: Vec<ConfigError>) -> ConfigErrors {
+    errors.sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
+    ConfigErrors(errors)
 }
 
 fn read(path: &Path) -> Result<String, ConfigErrors> {

@@ -1,0 +1,242 @@
+//! Every kind of config error is reported with its file, line and column.
+
+use std::path::Path;
+
+use sitewarden::config::{ConfigError, load};
+
+const HEADER: &str = "[site]\nid = \"s\"\nname = \"S\"\ntime_zone = \"UTC\"\n";
+
+struct Dir(tempfile::TempDir);
+
+impl Dir {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("profiles")).unwrap();
+        Self(dir)
+    }
+
+    fn profile(&self, name: &str, text: &str) -> &Self {
+        std::fs::write(self.0.path().join("profiles").join(format!("{name}.toml")), text).unwrap();
+        self
+    }
+
+    fn errors(&self, site: &str) -> Vec<ConfigError> {
+        let path = self.0.path().join("site.toml");
+        std::fs::write(&path, site).unwrap();
+        match load(&path) {
+            Ok(_) => panic!("config was accepted:\n{site}"),
+            Err(e) => e.0,
+        }
+    }
+}
+
+fn errors(site: &str) -> Vec<ConfigError> {
+    Dir::new().errors(site)
+}
+
+/// Asserts exactly one error, at `line:column`, whose message contains `text`.
+fn assert_one(errors: &[ConfigError], line: usize, column: usize, text: &str) {
+    assert_eq!(errors.len(), 1, "expected one error, got {errors:#?}");
+    assert_at(&errors[0], line, column, text);
+}
+
+fn assert_at(e: &ConfigError, line: usize, column: usize, text: &str) {
+    assert_eq!((e.line, e.column), (line, column), "{e}");
+    assert!(e.message.contains(text), "`{}` does not say `{text}`", e.message);
+}
+
+const TCP: &str = "transport = { kind = \"modbus-tcp\", host = \"127.0.0.1:502\" }";
+
+fn device(id: &str, extra: &str) -> String {
+    format!("\n[[devices]]\nid = \"{id}\"\n{TCP}\n{extra}\n[[devices.points]]\nname = \"p\"\nkind = \"holding\"\naddress = 0\n")
+}
+
+#[test]
+fn toml_syntax_error() {
+    assert_one(&errors("[site\nid = 1\n"), 1, 6, "");
+}
+
+#[test]
+fn unknown_key() {
+    let e = errors(&format!("{HEADER}colour = \"blue\"\n"));
+    assert_one(&e, 5, 1, "unknown field `colour`");
+}
+
+#[test]
+fn unknown_key_in_a_device() {
+    let e = errors(&format!("{HEADER}{}", device("a", "pol_interval = \"1s\"")));
+    assert_one(&e, 9, 1, "unknown field `pol_interval`");
+}
+
+#[test]
+fn duplicate_device_id() {
+    let e = errors(&format!("{HEADER}{}{}", device("ahu", ""), device("ahu", "unit_id = 2")));
+    assert_one(&e, 16, 6, "device id `ahu` is already used on line 7");
+}
+
+#[test]
+fn unknown_profile() {
+    let dir = Dir::new();
+    dir.profile("ahu", "");
+    let e = dir.errors(&format!("{HEADER}\n[[devices]]\nid = \"a\"\nprofile = \"ahuu\"\n{TCP}\n"));
+    assert_one(&e, 8, 11, "unknown profile `ahuu`; known profiles: ahu");
+}
+
+#[test]
+fn unknown_role_in_the_site_file() {
+    let e = errors(&format!("{HEADER}{}role = \"filter_pd\"\n", device("a", "")));
+    assert_one(&e, 14, 8, "unknown role `filter_pd`");
+}
+
+#[test]
+fn unknown_role_in_a_profile_is_reported_in_the_profile() {
+    let dir = Dir::new();
+    dir.profile("fan", "[[points]]\nname = \"x\"\nrole = \"fan_speeed\"\nkind = \"input\"\naddress = 0\n");
+    let e = dir.errors(&format!("{HEADER}\n[[devices]]\nid = \"a\"\nprofile = \"fan\"\n{TCP}\n"));
+    assert_one(&e, 3, 8, "unknown role `fan_speeed` on profile point `x`");
+    assert!(e[0].path.ends_with("profiles/fan.toml"), "{}", e[0].path.display());
+}
+
+#[test]
+fn two_points_on_the_same_register_that_disagree() {
+    let site = format!(
+        "{HEADER}{}\n[[devices.points]]\nname = \"q\"\nkind = \"holding\"\naddress = 0\ntype = \"i16\"\n",
+        device("a", "")
+    );
+    let e = errors(&site);
+    assert_one(&e, 18, 11, "overlap on the same register and decode it differently");
+}
+
+#[test]
+fn two_bits_of_one_register_are_fine_but_the_same_bit_twice_is_not() {
+    let bits = |b1: u8, b2: u8| {
+        format!(
+            "{HEADER}\n[[devices]]\nid = \"a\"\n{TCP}\n\n[[devices.points]]\nname = \"x\"\nkind = \"holding\"\naddress = 4\ntype = \"bit\"\nbit = {b1}\n\n[[devices.points]]\nname = \"y\"\nkind = \"holding\"\naddress = 4\ntype = \"bit\"\nbit = {b2}\n"
+        )
+    };
+    let dir = Dir::new();
+    let path = dir.0.path().join("site.toml");
+    std::fs::write(&path, bits(1, 2)).unwrap();
+    assert!(load(&path).is_ok());
+    assert_one(&dir.errors(&bits(3, 3)), 20, 11, "both read bit 3 of holding register 4");
+}
+
+#[test]
+fn poll_interval_out_of_range() {
+    let e = errors(&format!("{HEADER}{}", device("a", "poll_interval = \"10ms\"")));
+    assert_one(&e, 9, 17, "poll_interval 10ms is out of range");
+}
+
+#[test]
+fn point_interval_out_of_range() {
+    let e = errors(&format!("{HEADER}{}interval = \"2h\"\n", device("a", "")));
+    assert_one(&e, 14, 12, "point interval 2h is out of range");
+}
+
+#[test]
+fn malformed_duration() {
+    let e = errors(&format!("{HEADER}{}", device("a", "timeout = \"fast\"")));
+    assert_one(&e, 9, 11, "`fast` is not a duration");
+}
+
+#[test]
+fn timeout_out_of_range() {
+    let e = errors(&format!("{HEADER}{}", device("a", "timeout = \"2m\"")));
+    assert_one(&e, 9, 11, "timeout 2m is out of range");
+}
+
+#[test]
+fn unknown_time_zone() {
+    let e = errors("[site]\nid = \"s\"\nname = \"S\"\ntime_zone = \"Mars/Olympus\"\n");
+    assert_one(&e, 4, 13, "not a known IANA time zone");
+}
+
+#[test]
+fn inverted_business_hours() {
+    let e = errors(&format!("{HEADER}[site.business_hours]\nmonday = [\"21:00-09:00\"]\n"));
+    assert_one(&e, 6, 11, "closes before it opens");
+}
+
+#[test]
+fn rtu_unit_id_out_of_range() {
+    let e = errors(&format!(
+        "{HEADER}\n[[devices]]\nid = \"a\"\ntransport = {{ kind = \"modbus-rtu\", serial = \"/dev/ttyUSB0\" }}\nunit_id = 250\n\n[[devices.points]]\nname = \"p\"\nkind = \"coil\"\naddress = 0\n"
+    ));
+    assert_one(&e, 9, 11, "unit id 250 is out of range");
+}
+
+#[test]
+fn the_same_unit_twice_on_one_serial_line() {
+    let rtu = |id: &str| {
+        format!("\n[[devices]]\nid = \"{id}\"\ntransport = {{ kind = \"modbus-rtu\", serial = \"/dev/ttyUSB0\" }}\nunit_id = 5\n\n[[devices.points]]\nname = \"p\"\nkind = \"coil\"\naddress = 0\n")
+    };
+    let e = errors(&format!("{HEADER}{}{}", rtu("a"), rtu("b")));
+    assert_one(&e, 19, 11, "unit id 5 at modbus-rtu:///dev/ttyUSB0@9600 is already used by device `a`");
+}
+
+#[test]
+fn host_without_port() {
+    let e = errors(&format!(
+        "{HEADER}\n[[devices]]\nid = \"a\"\ntransport = {{ kind = \"modbus-tcp\", host = \"plc.local\" }}\n\n[[devices.points]]\nname = \"p\"\nkind = \"coil\"\naddress = 0\n"
+    ));
+    assert_one(&e, 8, 43, "is not `host:port`");
+}
+
+#[test]
+fn override_of_a_point_the_device_lacks() {
+    let e = errors(&format!("{HEADER}{}\n[[devices.overrides]]\npoint = \"nope\"\nscale = 2.0\n", device("a", "")));
+    assert_one(&e, 16, 9, "override names point `nope`");
+}
+
+#[test]
+fn bit_type_without_a_bit() {
+    let e = errors(&format!("{HEADER}{}type = \"bit\"\n", device("a", "")));
+    assert_one(&e, 14, 8, "needs `bit = N`");
+}
+
+#[test]
+fn a_value_past_the_end_of_the_address_space() {
+    let e = errors(&format!(
+        "{HEADER}\n[[devices]]\nid = \"a\"\n{TCP}\n\n[[devices.points]]\nname = \"p\"\nkind = \"input\"\naddress = 65535\ntype = \"f32\"\n"
+    ));
+    assert_one(&e, 13, 11, "runs past the last address 65535");
+}
+
+#[test]
+fn api_listen_address_and_token_hash() {
+    let e = errors(&format!(
+        "{HEADER}\n[api]\nlisten = \"localhost\"\n\n[[api.tokens]]\nname = \"desk\"\nrole = \"front-desk\"\nsha256 = \"abc\"\n"
+    ));
+    assert_eq!(e.len(), 2, "{e:#?}");
+    assert_at(&e[0], 7, 10, "not an address to listen on");
+    assert_at(&e[1], 12, 10, "64 hexadecimal digits");
+}
+
+#[test]
+fn every_error_is_reported_at_once() {
+    let site = format!(
+        "{HEADER}{}{}{}",
+        device("a", "poll_interval = \"1ms\""),
+        device("a", "unit_id = 3\ntimeout = \"5m\""),
+        device("b bad", "retries = 50")
+    );
+    let e = errors(&site);
+    let messages: Vec<String> = e.iter().map(ToString::to_string).collect();
+    assert_eq!(e.len(), 6, "{messages:#?}");
+    for text in ["poll_interval 1ms", "already used on line 7", "timeout 5m", "may use only letters", "retries 50", "unit id 1 at modbus-tcp://127.0.0.1:502 is already used"] {
+        assert!(messages.iter().any(|m| m.contains(text)), "no error says `{text}`: {messages:#?}");
+    }
+}
+
+#[test]
+fn the_shipped_demo_config_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/demo.toml");
+    let catalog = load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(catalog.devices.len(), 4);
+    // The fire panel's zones are polled at 250 ms; its sprinkler pressure at 2 s.
+    let fire = catalog.devices.iter().find(|d| d.name == "fire-panel-1").unwrap();
+    let zone = catalog.points_of(fire.id).iter().find(|p| p.name == "zone3_alarm").unwrap();
+    assert_eq!(zone.interval.as_millis(), 250);
+    let pressure = catalog.points_of(fire.id).iter().find(|p| p.name == "sprinkler_pressure").unwrap();
+    assert_eq!(pressure.interval.as_secs(), 2);
+}
