@@ -16,7 +16,12 @@ use crate::state::LiveState;
 const POINTS_PER_LINE: usize = 6;
 
 /// Prints the status every `every` until shutdown.
-pub async fn run(catalog: Arc<Catalog>, state: Arc<LiveState>, every: Duration, mut shutdown: Shutdown) {
+pub async fn run(
+    catalog: Arc<Catalog>,
+    state: Arc<LiveState>,
+    every: Duration,
+    mut shutdown: Shutdown,
+) {
     let mut ticker = tokio::time::interval(every);
     ticker.tick().await;
     loop {
@@ -40,16 +45,31 @@ pub fn render(catalog: &Catalog, state: &LiveState) -> String {
         };
         let _ = write!(out, "{:<16} {status} ", device.name);
         let points = catalog.points_of(device.id);
-        let shown = points.iter().filter(|p| p.role.is_some()).take(POINTS_PER_LINE);
+        let shown = points
+            .iter()
+            .filter(|p| p.role.is_some())
+            .take(POINTS_PER_LINE);
         for point in shown {
             let p = &tables.points[point.id.0 as usize];
             let bad = matches!(p.quality, Some(Quality::Bad(_)));
             let value = match p.value {
                 Some(Value::Bool(b)) => (if b { "on" } else { "off" }).to_owned(),
-                Some(Value::Number(n)) => format!("{n:.1}{}", point.unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default()),
+                Some(Value::Number(n)) => format!(
+                    "{n:.1}{}",
+                    point
+                        .unit
+                        .as_deref()
+                        .map(|u| format!(" {u}"))
+                        .unwrap_or_default()
+                ),
                 None => "–".to_owned(),
             };
-            let _ = write!(out, " {}={value}{}", point.name, if bad { "(bad)" } else { "" });
+            let _ = write!(
+                out,
+                " {}={value}{}",
+                point.name,
+                if bad { "(bad)" } else { "" }
+            );
         }
         let _ = writeln!(out, "  [{} points]", points.len());
     }

@@ -12,12 +12,12 @@ use tracing::{info, warn};
 
 use crate::api::{self, ApiContext};
 use crate::catalog::Catalog;
+use crate::console;
 use crate::metrics::Metrics;
 use crate::readings::{ReadingBus, ReadingEvent};
 use crate::shutdown::{self, Shutdown, ShutdownTrigger};
 use crate::sources::modbus;
 use crate::state::{self, LiveState};
-use crate::console;
 
 /// How long stages get to finish after shutdown is asked for.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
@@ -73,7 +73,12 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         }
     });
     if let Some(every) = options.console_every {
-        tasks.spawn(console::run(catalog.clone(), live.clone(), every, shutdown.clone()));
+        tasks.spawn(console::run(
+            catalog.clone(),
+            live.clone(),
+            every,
+            shutdown.clone(),
+        ));
     }
     info!(site = %catalog.site.id, devices = catalog.devices.len(), points = catalog.points.len(),
           lines = catalog.lines.len(), api = %api_addr, "sitewarden running");
@@ -105,7 +110,11 @@ impl RunningDaemon {
 }
 
 /// Runs until SIGINT/SIGTERM or `shutdown`, then stops cleanly.
-pub async fn run_until_signal(catalog: Arc<Catalog>, options: RunOptions, mut shutdown: Option<Shutdown>) -> anyhow::Result<()> {
+pub async fn run_until_signal(
+    catalog: Arc<Catalog>,
+    options: RunOptions,
+    mut shutdown: Option<Shutdown>,
+) -> anyhow::Result<()> {
     let running = start(catalog, options).await?;
     tokio::select! {
         () = shutdown::signal() => info!("signal received; stopping"),

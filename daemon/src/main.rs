@@ -75,7 +75,10 @@ fn main() -> std::process::ExitCode {
 fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
     match command {
         Command::Check { config } => Ok(check(&config)),
-        Command::Run { config, console_every } => {
+        Command::Run {
+            config,
+            console_every,
+        } => {
             let catalog = load(&config)?;
             let options = RunOptions {
                 console_every: (console_every > 0).then(|| Duration::from_secs(console_every)),
@@ -84,7 +87,11 @@ fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
             runtime()?.block_on(daemon::run_until_signal(catalog, options, None))?;
             Ok(std::process::ExitCode::SUCCESS)
         }
-        Command::Demo { config, scenario, console_every } => {
+        Command::Demo {
+            config,
+            scenario,
+            console_every,
+        } => {
             let config = config.unwrap_or_else(|| repo_file("config/demo.toml"));
             let scenario = scenario.unwrap_or_else(|| repo_file("config/scenarios/demo.toml"));
             let catalog = load(&config)?;
@@ -93,7 +100,9 @@ fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::HashToken => {
             let mut token = String::new();
-            std::io::stdin().read_line(&mut token).context("reading the token from stdin")?;
+            std::io::stdin()
+                .read_line(&mut token)
+                .context("reading the token from stdin")?;
             println!("{}", config::hash_token(token.trim()));
             Ok(std::process::ExitCode::SUCCESS)
         }
@@ -114,7 +123,9 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn load(path: &Path) -> anyhow::Result<Arc<Catalog>> {
-    config::load(path).map(Arc::new).map_err(|errors| anyhow::anyhow!("{errors}"))
+    config::load(path)
+        .map(Arc::new)
+        .map_err(|errors| anyhow::anyhow!("{errors}"))
 }
 
 /// Prints every error with its position, or a one-screen summary.
@@ -144,7 +155,11 @@ fn summary(catalog: &Catalog) -> String {
     );
     for d in &catalog.devices {
         let line = &catalog.lines[d.line.0 as usize];
-        let reads: f64 = catalog.points_of(d.id).iter().map(|p| 1.0 / p.interval.as_secs_f64()).sum();
+        let reads: f64 = catalog
+            .points_of(d.id)
+            .iter()
+            .map(|p| 1.0 / p.interval.as_secs_f64())
+            .sum();
         let _ = writeln!(
             out,
             "  {:<18} {:<16} unit {:<3} {:>3} points  every {:>6?}  {:>7.1} reads/s  {}",
@@ -157,7 +172,11 @@ fn summary(catalog: &Catalog) -> String {
             line.transport.describe()
         );
     }
-    let _ = writeln!(out, "API on http://{}; configuration OK", catalog.api.listen);
+    let _ = writeln!(
+        out,
+        "API on http://{}; configuration OK",
+        catalog.api.listen
+    );
     out
 }
 
@@ -168,10 +187,17 @@ fn repo_file(relative: &str) -> PathBuf {
     if here.exists() {
         return here;
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(relative)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative)
 }
 
-async fn demo(catalog: Arc<Catalog>, config: &Path, scenario: &Path, console_every: u64) -> anyhow::Result<()> {
+async fn demo(
+    catalog: Arc<Catalog>,
+    config: &Path,
+    scenario: &Path,
+    console_every: u64,
+) -> anyhow::Result<()> {
     let site = site_sim::load_site(config)?;
     let scenario = site_sim::load_scenario(scenario)?;
     let simulator = site_sim::start(site, scenario, site_sim::SimOptions::default()).await?;

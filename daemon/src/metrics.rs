@@ -33,8 +33,10 @@ impl Histogram {
             self.buckets[i].fetch_add(1, Relaxed);
         }
         self.count.fetch_add(1, Relaxed);
-        self.sum_micros
-            .fetch_add(elapsed.as_micros().min(u128::from(u64::MAX)) as u64, Relaxed);
+        self.sum_micros.fetch_add(
+            elapsed.as_micros().min(u128::from(u64::MAX)) as u64,
+            Relaxed,
+        );
     }
 
     /// Number of observations.
@@ -44,7 +46,13 @@ impl Histogram {
 }
 
 /// Error reasons with their own counter, in label order.
-const REASONS: [&str; 5] = ["exception", "timeout", "transport", "malformed", "not_finite"];
+const REASONS: [&str; 5] = [
+    "exception",
+    "timeout",
+    "transport",
+    "malformed",
+    "not_finite",
+];
 
 fn reason_index(reason: BadReason) -> usize {
     match reason {
@@ -114,7 +122,11 @@ impl Metrics {
     /// Zeroed metrics for every device of the catalog.
     pub fn new(catalog: &Catalog) -> Self {
         Self {
-            devices: catalog.devices.iter().map(|_| DeviceMetrics::default()).collect(),
+            devices: catalog
+                .devices
+                .iter()
+                .map(|_| DeviceMetrics::default())
+                .collect(),
             api_rejected: AtomicU64::default(),
         }
     }
@@ -124,34 +136,97 @@ impl Metrics {
         let mut out = String::with_capacity(256 + self.devices.len() * 1500);
         let site = &catalog.site.id;
         let online = self.devices.iter().filter(|d| d.is_online()).count();
-        family(&mut out, "sitewarden_devices_online", "gauge", "Devices answering polls.");
+        family(
+            &mut out,
+            "sitewarden_devices_online",
+            "gauge",
+            "Devices answering polls.",
+        );
         let _ = writeln!(out, "sitewarden_devices_online{{site=\"{site}\"}} {online}");
-        family(&mut out, "sitewarden_devices", "gauge", "Devices configured.");
-        let _ = writeln!(out, "sitewarden_devices{{site=\"{site}\"}} {}", self.devices.len());
-        family(&mut out, "sitewarden_api_rejected_requests_total", "counter", "API requests refused as malformed or unauthorised.");
+        family(
+            &mut out,
+            "sitewarden_devices",
+            "gauge",
+            "Devices configured.",
+        );
+        let _ = writeln!(
+            out,
+            "sitewarden_devices{{site=\"{site}\"}} {}",
+            self.devices.len()
+        );
+        family(
+            &mut out,
+            "sitewarden_api_rejected_requests_total",
+            "counter",
+            "API requests refused as malformed or unauthorised.",
+        );
         let _ = writeln!(
             out,
             "sitewarden_api_rejected_requests_total{{site=\"{site}\"}} {}",
             self.api_rejected.load(Relaxed)
         );
-        let counters: [(&str, &str, fn(&DeviceMetrics) -> u64); 8] = [
-            ("sitewarden_modbus_polls_total", "Poll cycles.", |d| d.polls.load(Relaxed)),
-            ("sitewarden_modbus_failed_polls_total", "Poll cycles without any answer.", |d| d.failed_polls.load(Relaxed)),
-            ("sitewarden_modbus_requests_total", "Modbus requests sent, retries included.", |d| d.requests.load(Relaxed)),
-            ("sitewarden_readings_good_total", "Readings published with good quality.", |d| d.good_readings.load(Relaxed)),
-            ("sitewarden_readings_bad_total", "Readings published with bad quality.", |d| d.bad_readings.load(Relaxed)),
-            ("sitewarden_device_state_changes_total", "Online/offline transitions.", |d| d.state_changes.load(Relaxed)),
-            ("sitewarden_modbus_connects_total", "Connections opened.", |d| d.connects.load(Relaxed)),
-            ("sitewarden_device_online", "1 while the device answers.", |d| u64::from(d.is_online())),
+        let counters: [DeviceSeries; 8] = [
+            ("sitewarden_modbus_polls_total", "Poll cycles.", |d| {
+                d.polls.load(Relaxed)
+            }),
+            (
+                "sitewarden_modbus_failed_polls_total",
+                "Poll cycles without any answer.",
+                |d| d.failed_polls.load(Relaxed),
+            ),
+            (
+                "sitewarden_modbus_requests_total",
+                "Modbus requests sent, retries included.",
+                |d| d.requests.load(Relaxed),
+            ),
+            (
+                "sitewarden_readings_good_total",
+                "Readings published with good quality.",
+                |d| d.good_readings.load(Relaxed),
+            ),
+            (
+                "sitewarden_readings_bad_total",
+                "Readings published with bad quality.",
+                |d| d.bad_readings.load(Relaxed),
+            ),
+            (
+                "sitewarden_device_state_changes_total",
+                "Online/offline transitions.",
+                |d| d.state_changes.load(Relaxed),
+            ),
+            (
+                "sitewarden_modbus_connects_total",
+                "Connections opened.",
+                |d| d.connects.load(Relaxed),
+            ),
+            (
+                "sitewarden_device_online",
+                "1 while the device answers.",
+                |d| u64::from(d.is_online()),
+            ),
         ];
         for (name, help, get) in counters {
-            let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
+            let kind = if name.ends_with("_total") {
+                "counter"
+            } else {
+                "gauge"
+            };
             family(&mut out, name, kind, help);
             for (device, m) in catalog.devices.iter().zip(&self.devices) {
-                let _ = writeln!(out, "{name}{{site=\"{site}\",device=\"{}\"}} {}", device.name, get(m));
+                let _ = writeln!(
+                    out,
+                    "{name}{{site=\"{site}\",device=\"{}\"}} {}",
+                    device.name,
+                    get(m)
+                );
             }
         }
-        family(&mut out, "sitewarden_modbus_request_errors_total", "counter", "Failed Modbus requests by reason.");
+        family(
+            &mut out,
+            "sitewarden_modbus_request_errors_total",
+            "counter",
+            "Failed Modbus requests by reason.",
+        );
         for (device, m) in catalog.devices.iter().zip(&self.devices) {
             for (i, reason) in REASONS.iter().enumerate() {
                 let _ = writeln!(
@@ -163,7 +238,12 @@ impl Metrics {
             }
         }
         let name = "sitewarden_modbus_request_duration_seconds";
-        family(&mut out, name, "histogram", "Time from a Modbus request to its reply.");
+        family(
+            &mut out,
+            name,
+            "histogram",
+            "Time from a Modbus request to its reply.",
+        );
         for (device, m) in catalog.devices.iter().zip(&self.devices) {
             let labels = format!("site=\"{site}\",device=\"{}\"", device.name);
             let mut cumulative = 0;
@@ -180,6 +260,9 @@ impl Metrics {
         out
     }
 }
+
+/// Name, help text and reader of one per-device series.
+type DeviceSeries = (&'static str, &'static str, fn(&DeviceMetrics) -> u64);
 
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");

@@ -203,6 +203,9 @@ mod tests {
             reason: None,
         };
         bus.publish(event).await;
-        assert!(matches!(live.recv().await, Some(ReadingEvent::DeviceState { .. })));
+        assert!(matches!(
+            live.recv().await,
+            Some(ReadingEvent::DeviceState { .. })
+        ));
     }
 }

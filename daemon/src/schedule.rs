@@ -63,9 +63,9 @@ fn weekday_index(day: Weekday) -> usize {
 
 /// Parses `"09:00-21:00"`; `24:00` is allowed as a closing time.
 pub fn parse_range(text: &str) -> Result<OpenRange, String> {
-    let (open, close) = text
-        .split_once('-')
-        .ok_or_else(|| format!("`{text}` is not an opening range; write it like \"09:00-21:00\""))?;
+    let (open, close) = text.split_once('-').ok_or_else(|| {
+        format!("`{text}` is not an opening range; write it like \"09:00-21:00\"")
+    })?;
     let open_minute = parse_clock(open.trim())?;
     let close_minute = parse_clock(close.trim())?;
     if close_minute <= open_minute {
@@ -139,7 +139,11 @@ mod tests {
 
     #[test]
     fn rejects_inverted_and_malformed_ranges() {
-        assert!(parse_range("21:00-09:00").unwrap_err().contains("closes before"));
+        assert!(
+            parse_range("21:00-09:00")
+                .unwrap_err()
+                .contains("closes before")
+        );
         assert!(parse_range("9am-5pm").is_err());
         assert!(parse_range("0900").is_err());
         assert_eq!(parse_range("20:00-24:00").unwrap().close_minute, 1440);

@@ -79,12 +79,17 @@ impl LiveState {
 
     /// A consistent view for reading.
     pub fn read(&self) -> RwLockReadGuard<'_, Tables> {
-        self.inner.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Applies one bus event.
     pub fn apply(&self, event: &ReadingEvent) {
-        let mut tables = self.inner.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut tables = self
+            .inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match event {
             ReadingEvent::Batch(batch) => {
                 for r in &batch.readings {
@@ -98,11 +103,19 @@ impl LiveState {
                         slot.good_at = Some(r.at);
                     }
                 }
-                if let (Some(device), Some(last)) = (tables.devices.get_mut(batch.device.0 as usize), batch.readings.last()) {
+                if let (Some(device), Some(last)) = (
+                    tables.devices.get_mut(batch.device.0 as usize),
+                    batch.readings.last(),
+                ) {
                     device.last_poll_at = Some(last.at);
                 }
             }
-            ReadingEvent::DeviceState { device, state, at, reason } => {
+            ReadingEvent::DeviceState {
+                device,
+                state,
+                at,
+                reason,
+            } => {
                 if let Some(slot) = tables.devices.get_mut(device.0 as usize) {
                     slot.state = *state;
                     slot.since = Some(*at);

@@ -16,7 +16,11 @@ impl Dir {
     }
 
     fn profile(&self, name: &str, text: &str) -> &Self {
-        std::fs::write(self.0.path().join("profiles").join(format!("{name}.toml")), text).unwrap();
+        std::fs::write(
+            self.0.path().join("profiles").join(format!("{name}.toml")),
+            text,
+        )
+        .unwrap();
         self
     }
 
@@ -42,13 +46,19 @@ fn assert_one(errors: &[ConfigError], line: usize, column: usize, text: &str) {
 
 fn assert_at(e: &ConfigError, line: usize, column: usize, text: &str) {
     assert_eq!((e.line, e.column), (line, column), "{e}");
-    assert!(e.message.contains(text), "`{}` does not say `{text}`", e.message);
+    assert!(
+        e.message.contains(text),
+        "`{}` does not say `{text}`",
+        e.message
+    );
 }
 
 const TCP: &str = "transport = { kind = \"modbus-tcp\", host = \"127.0.0.1:502\" }";
 
 fn device(id: &str, extra: &str) -> String {
-    format!("\n[[devices]]\nid = \"{id}\"\n{TCP}\n{extra}\n[[devices.points]]\nname = \"p\"\nkind = \"holding\"\naddress = 0\n")
+    format!(
+        "\n[[devices]]\nid = \"{id}\"\n{TCP}\n{extra}\n[[devices.points]]\nname = \"p\"\nkind = \"holding\"\naddress = 0\n"
+    )
 }
 
 #[test]
@@ -70,7 +80,11 @@ fn unknown_key_in_a_device() {
 
 #[test]
 fn duplicate_device_id() {
-    let e = errors(&format!("{HEADER}{}{}", device("ahu", ""), device("ahu", "unit_id = 2")));
+    let e = errors(&format!(
+        "{HEADER}{}{}",
+        device("ahu", ""),
+        device("ahu", "unit_id = 2")
+    ));
     assert_one(&e, 16, 6, "device id `ahu` is already used on line 7");
 }
 
@@ -78,23 +92,37 @@ fn duplicate_device_id() {
 fn unknown_profile() {
     let dir = Dir::new();
     dir.profile("ahu", "");
-    let e = dir.errors(&format!("{HEADER}\n[[devices]]\nid = \"a\"\nprofile = \"ahuu\"\n{TCP}\n"));
+    let e = dir.errors(&format!(
+        "{HEADER}\n[[devices]]\nid = \"a\"\nprofile = \"ahuu\"\n{TCP}\n"
+    ));
     assert_one(&e, 8, 11, "unknown profile `ahuu`; known profiles: ahu");
 }
 
 #[test]
 fn unknown_role_in_the_site_file() {
-    let e = errors(&format!("{HEADER}{}role = \"filter_pd\"\n", device("a", "")));
+    let e = errors(&format!(
+        "{HEADER}{}role = \"filter_pd\"\n",
+        device("a", "")
+    ));
     assert_one(&e, 14, 8, "unknown role `filter_pd`");
 }
 
 #[test]
 fn unknown_role_in_a_profile_is_reported_in_the_profile() {
     let dir = Dir::new();
-    dir.profile("fan", "[[points]]\nname = \"x\"\nrole = \"fan_speeed\"\nkind = \"input\"\naddress = 0\n");
-    let e = dir.errors(&format!("{HEADER}\n[[devices]]\nid = \"a\"\nprofile = \"fan\"\n{TCP}\n"));
+    dir.profile(
+        "fan",
+        "[[points]]\nname = \"x\"\nrole = \"fan_speeed\"\nkind = \"input\"\naddress = 0\n",
+    );
+    let e = dir.errors(&format!(
+        "{HEADER}\n[[devices]]\nid = \"a\"\nprofile = \"fan\"\n{TCP}\n"
+    ));
     assert_one(&e, 3, 8, "unknown role `fan_speeed` on profile point `x`");
-    assert!(e[0].path.ends_with("profiles/fan.toml"), "{}", e[0].path.display());
+    assert!(
+        e[0].path.ends_with("profiles/fan.toml"),
+        "{}",
+        e[0].path.display()
+    );
 }
 
 #[test]
@@ -104,7 +132,12 @@ fn two_points_on_the_same_register_that_disagree() {
         device("a", "")
     );
     let e = errors(&site);
-    assert_one(&e, 18, 11, "overlap on the same register and decode it differently");
+    assert_one(
+        &e,
+        18,
+        11,
+        "overlap on the same register and decode it differently",
+    );
 }
 
 #[test]
@@ -118,12 +151,20 @@ fn two_bits_of_one_register_are_fine_but_the_same_bit_twice_is_not() {
     let path = dir.0.path().join("site.toml");
     std::fs::write(&path, bits(1, 2)).unwrap();
     assert!(load(&path).is_ok());
-    assert_one(&dir.errors(&bits(3, 3)), 20, 11, "both read bit 3 of holding register 4");
+    assert_one(
+        &dir.errors(&bits(3, 3)),
+        20,
+        11,
+        "both read bit 3 of holding register 4",
+    );
 }
 
 #[test]
 fn poll_interval_out_of_range() {
-    let e = errors(&format!("{HEADER}{}", device("a", "poll_interval = \"10ms\"")));
+    let e = errors(&format!(
+        "{HEADER}{}",
+        device("a", "poll_interval = \"10ms\"")
+    ));
     assert_one(&e, 9, 17, "poll_interval 10ms is out of range");
 }
 
@@ -153,7 +194,9 @@ fn unknown_time_zone() {
 
 #[test]
 fn inverted_business_hours() {
-    let e = errors(&format!("{HEADER}[site.business_hours]\nmonday = [\"21:00-09:00\"]\n"));
+    let e = errors(&format!(
+        "{HEADER}[site.business_hours]\nmonday = [\"21:00-09:00\"]\n"
+    ));
     assert_one(&e, 6, 11, "closes before it opens");
 }
 
@@ -168,10 +211,17 @@ fn rtu_unit_id_out_of_range() {
 #[test]
 fn the_same_unit_twice_on_one_serial_line() {
     let rtu = |id: &str| {
-        format!("\n[[devices]]\nid = \"{id}\"\ntransport = {{ kind = \"modbus-rtu\", serial = \"/dev/ttyUSB0\" }}\nunit_id = 5\n\n[[devices.points]]\nname = \"p\"\nkind = \"coil\"\naddress = 0\n")
+        format!(
+            "\n[[devices]]\nid = \"{id}\"\ntransport = {{ kind = \"modbus-rtu\", serial = \"/dev/ttyUSB0\" }}\nunit_id = 5\n\n[[devices.points]]\nname = \"p\"\nkind = \"coil\"\naddress = 0\n"
+        )
     };
     let e = errors(&format!("{HEADER}{}{}", rtu("a"), rtu("b")));
-    assert_one(&e, 19, 11, "unit id 5 at modbus-rtu:///dev/ttyUSB0@9600 is already used by device `a`");
+    assert_one(
+        &e,
+        19,
+        11,
+        "unit id 5 at modbus-rtu:///dev/ttyUSB0@9600 is already used by device `a`",
+    );
 }
 
 #[test]
@@ -184,7 +234,10 @@ fn host_without_port() {
 
 #[test]
 fn override_of_a_point_the_device_lacks() {
-    let e = errors(&format!("{HEADER}{}\n[[devices.overrides]]\npoint = \"nope\"\nscale = 2.0\n", device("a", "")));
+    let e = errors(&format!(
+        "{HEADER}{}\n[[devices.overrides]]\npoint = \"nope\"\nscale = 2.0\n",
+        device("a", "")
+    ));
     assert_one(&e, 16, 9, "override names point `nope`");
 }
 
@@ -223,8 +276,18 @@ fn every_error_is_reported_at_once() {
     let e = errors(&site);
     let messages: Vec<String> = e.iter().map(ToString::to_string).collect();
     assert_eq!(e.len(), 6, "{messages:#?}");
-    for text in ["poll_interval 1ms", "already used on line 7", "timeout 5m", "may use only letters", "retries 50", "unit id 1 at modbus-tcp://127.0.0.1:502 is already used"] {
-        assert!(messages.iter().any(|m| m.contains(text)), "no error says `{text}`: {messages:#?}");
+    for text in [
+        "poll_interval 1ms",
+        "already used on line 7",
+        "timeout 5m",
+        "may use only letters",
+        "retries 50",
+        "unit id 1 at modbus-tcp://127.0.0.1:502 is already used",
+    ] {
+        assert!(
+            messages.iter().any(|m| m.contains(text)),
+            "no error says `{text}`: {messages:#?}"
+        );
     }
 }
 
@@ -234,9 +297,21 @@ fn the_shipped_demo_config_is_valid() {
     let catalog = load(&path).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(catalog.devices.len(), 4);
     // The fire panel's zones are polled at 250 ms; its sprinkler pressure at 2 s.
-    let fire = catalog.devices.iter().find(|d| d.name == "fire-panel-1").unwrap();
-    let zone = catalog.points_of(fire.id).iter().find(|p| p.name == "zone3_alarm").unwrap();
+    let fire = catalog
+        .devices
+        .iter()
+        .find(|d| d.name == "fire-panel-1")
+        .unwrap();
+    let zone = catalog
+        .points_of(fire.id)
+        .iter()
+        .find(|p| p.name == "zone3_alarm")
+        .unwrap();
     assert_eq!(zone.interval.as_millis(), 250);
-    let pressure = catalog.points_of(fire.id).iter().find(|p| p.name == "sprinkler_pressure").unwrap();
+    let pressure = catalog
+        .points_of(fire.id)
+        .iter()
+        .find(|p| p.name == "sprinkler_pressure")
+        .unwrap();
     assert_eq!(pressure.interval.as_secs(), 2);
 }

@@ -99,13 +99,14 @@ fn write_register_value(table: &mut [u16], point: &SimPoint, value: f64) {
     let address = usize::from(point.address);
     let data_type = point.data_type.as_deref().unwrap_or("u16");
     let raw = (value - point.offset.unwrap_or(0.0)) / point.scale.unwrap_or(1.0);
-    let words: [u16; 4];
     let n = width(data_type);
     let bits: u64 = match data_type {
         "bool" => u64::from(value != 0.0),
         "bit" => {
             let bit = point.bit.unwrap_or(0) & 15;
-            let Some(slot) = table.get_mut(address) else { return };
+            let Some(slot) = table.get_mut(address) else {
+                return;
+            };
             if value != 0.0 {
                 *slot |= 1 << bit;
             } else {
@@ -124,7 +125,12 @@ fn write_register_value(table: &mut [u16], point: &SimPoint, value: f64) {
         _ => return,
     };
     // Most significant word first, then reversed for low-first devices.
-    words = [(bits >> 48) as u16, (bits >> 32) as u16, (bits >> 16) as u16, bits as u16];
+    let words = [
+        (bits >> 48) as u16,
+        (bits >> 32) as u16,
+        (bits >> 16) as u16,
+        bits as u16,
+    ];
     let mut value_words: Vec<u16> = words[4 - n..].to_vec();
     if point.word_order.as_deref() == Some("low-first") {
         value_words.reverse();

@@ -39,8 +39,17 @@ impl Pin {
                 Some(until) if now_s >= until => None,
                 _ => Some(value),
             },
-            Self::Ramp { from, to, start_s, over_s } => {
-                let progress = if over_s <= 0.0 { 1.0 } else { ((now_s - start_s) / over_s).clamp(0.0, 1.0) };
+            Self::Ramp {
+                from,
+                to,
+                start_s,
+                over_s,
+            } => {
+                let progress = if over_s <= 0.0 {
+                    1.0
+                } else {
+                    ((now_s - start_s) / over_s).clamp(0.0, 1.0)
+                };
                 Some(from + (to - from) * progress)
             }
         }
@@ -93,14 +102,23 @@ impl Model {
     }
 
     /// Advances one point by `dt` real seconds.
-    pub fn step(self, point: &SimPoint, current: f64, all: &[(String, f64)], dt: f64, time_scale: f64) -> f64 {
+    pub fn step(
+        self,
+        point: &SimPoint,
+        current: f64,
+        all: &[(String, f64)],
+        dt: f64,
+        time_scale: f64,
+    ) -> f64 {
         let mut rng = rand::rng();
         let hours = dt * time_scale / 3600.0;
         let role = point.role.as_deref().unwrap_or("");
         match (self, role) {
             (Self::AirHandler, "supply_air_temp") => {
                 let setpoint = by_role(all, "supply_air_setpoint").unwrap_or(16.0);
-                current + (setpoint - current) * (dt / 30.0).min(1.0) + rng.random_range(-0.05..0.05)
+                current
+                    + (setpoint - current) * (dt / 30.0).min(1.0)
+                    + rng.random_range(-0.05..0.05)
             }
             (Self::AirHandler, "return_air_temp") => 24.0 + rng.random_range(-0.3..0.3),
             (Self::AirHandler, "outdoor_air_temp") => current + rng.random_range(-0.02..0.02),
@@ -119,7 +137,11 @@ impl Model {
             (Self::AccessControl, "door_open") => {
                 let open = current != 0.0;
                 let flip = if open { dt / 5.0 } else { dt / 60.0 };
-                if rng.random_bool(flip.clamp(0.0, 1.0)) { f64::from(u8::from(!open)) } else { current }
+                if rng.random_bool(flip.clamp(0.0, 1.0)) {
+                    f64::from(u8::from(!open))
+                } else {
+                    current
+                }
             }
             (Self::FirePanel, "sprinkler_pressure") => 6.5 + rng.random_range(-0.05..0.05),
             _ => current,

@@ -99,9 +99,14 @@ pub struct SimSite {
 
 /// Reads the devices of a daemon site file that the simulator can serve.
 pub fn load_site(path: &Path) -> anyhow::Result<SimSite> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let site: SiteFile = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-    let dir = path.parent().unwrap_or(Path::new(".")).join(&site.profiles_dir);
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let site: SiteFile =
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let dir = path
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(&site.profiles_dir);
     let mut profiles: HashMap<String, Vec<SimPoint>> = HashMap::new();
     let mut devices = Vec::new();
     for entry in site.devices {
@@ -113,8 +118,10 @@ pub fn load_site(path: &Path) -> anyhow::Result<SimSite> {
         };
         if !profiles.contains_key(&profile) {
             let file = dir.join(format!("{profile}.toml"));
-            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let parsed: ProfileFile = toml::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let parsed: ProfileFile =
+                toml::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
             profiles.insert(profile.clone(), parsed.points);
         }
         devices.push(SimDevice {
@@ -126,7 +133,10 @@ pub fn load_site(path: &Path) -> anyhow::Result<SimSite> {
         });
     }
     if devices.is_empty() {
-        bail!("{} names no modbus-tcp device with a profile to simulate", path.display());
+        bail!(
+            "{} names no modbus-tcp device with a profile to simulate",
+            path.display()
+        );
     }
     Ok(SimSite { devices })
 }

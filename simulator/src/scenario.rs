@@ -93,13 +93,16 @@ pub enum Action {
 
 /// Reads a scenario file.
 pub fn load_scenario(path: &Path) -> anyhow::Result<Scenario> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing scenario {}", path.display()))
 }
 
 fn parse(text: &str) -> Result<Duration, String> {
     let digits = text.bytes().take_while(u8::is_ascii_digit).count();
-    let n: u64 = text[..digits].parse().map_err(|_| format!("bad duration `{text}`"))?;
+    let n: u64 = text[..digits]
+        .parse()
+        .map_err(|_| format!("bad duration `{text}`"))?;
     match &text[digits..] {
         "ms" => Ok(Duration::from_millis(n)),
         "s" => Ok(Duration::from_secs(n)),

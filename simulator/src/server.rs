@@ -86,7 +86,8 @@ impl SiteState {
                 if pinned.is_none() {
                     d.pins[i] = None;
                 }
-                d.values[i] = pinned.unwrap_or_else(|| d.model.step(point, d.values[i], &roles, dt, scale));
+                d.values[i] =
+                    pinned.unwrap_or_else(|| d.model.step(point, d.values[i], &roles, dt, scale));
                 d.bank.write(point, d.values[i]);
             }
         }
@@ -100,7 +101,12 @@ impl SiteState {
             return;
         };
         tracing::info!(device = %step.device, action = ?step.action, point = ?step.point, zone = ?step.zone, "scenario step");
-        let fixed = |value: f64| Some(Pin::Fixed { value, until_s: until });
+        let fixed = |value: f64| {
+            Some(Pin::Fixed {
+                value,
+                until_s: until,
+            })
+        };
         match step.action {
             Action::Set => d.pin_named(step.point.as_deref(), fixed(step.value.unwrap_or(0.0))),
             Action::Ramp => {
@@ -115,8 +121,14 @@ impl SiteState {
             }
             Action::Release => d.pin_named(step.point.as_deref(), None),
             Action::FireAlarm => d.pin_roles(&["fire_alarm"], step.zone.as_deref(), fixed(1.0)),
-            Action::ForceDoor => d.pin_roles(&["door_forced", "door_open"], step.zone.as_deref(), fixed(1.0)),
-            Action::PressButton => d.pin_roles(&["emergency_button"], step.zone.as_deref(), fixed(1.0)),
+            Action::ForceDoor => d.pin_roles(
+                &["door_forced", "door_open"],
+                step.zone.as_deref(),
+                fixed(1.0),
+            ),
+            Action::PressButton => {
+                d.pin_roles(&["emergency_button"], step.zone.as_deref(), fixed(1.0))
+            }
             Action::Offline => d.offline_until = Some(until.unwrap_or(f64::INFINITY)),
             Action::Online => {
                 d.offline_until = None;
@@ -131,7 +143,11 @@ impl SiteState {
 
 impl DeviceRuntime {
     fn index_of(&self, name: Option<&str>) -> Option<usize> {
-        let found = self.device.points.iter().position(|p| Some(p.name.as_str()) == name);
+        let found = self
+            .device
+            .points
+            .iter()
+            .position(|p| Some(p.name.as_str()) == name);
         if found.is_none() {
             tracing::warn!(device = %self.device.id, point = ?name, "scenario step names an unknown point");
         }
@@ -189,15 +205,24 @@ fn slice<T: Clone>(table: &[T], start: u16, count: u16, max: u16) -> Result<Vec<
         return Err(ExceptionCode::IllegalDataValue);
     }
     let (start, end) = (usize::from(start), usize::from(start) + usize::from(count));
-    table.get(start..end).map(<[T]>::to_vec).ok_or(ExceptionCode::IllegalDataAddress)
+    table
+        .get(start..end)
+        .map(<[T]>::to_vec)
+        .ok_or(ExceptionCode::IllegalDataAddress)
 }
 
 fn read(bank: &Bank, request: &Request<'_>) -> Result<Response, ExceptionCode> {
     match *request {
         Request::ReadCoils(a, n) => slice(&bank.coils, a, n, 2000).map(Response::ReadCoils),
-        Request::ReadDiscreteInputs(a, n) => slice(&bank.discrete, a, n, 2000).map(Response::ReadDiscreteInputs),
-        Request::ReadHoldingRegisters(a, n) => slice(&bank.holding, a, n, 125).map(Response::ReadHoldingRegisters),
-        Request::ReadInputRegisters(a, n) => slice(&bank.input, a, n, 125).map(Response::ReadInputRegisters),
+        Request::ReadDiscreteInputs(a, n) => {
+            slice(&bank.discrete, a, n, 2000).map(Response::ReadDiscreteInputs)
+        }
+        Request::ReadHoldingRegisters(a, n) => {
+            slice(&bank.holding, a, n, 125).map(Response::ReadHoldingRegisters)
+        }
+        Request::ReadInputRegisters(a, n) => {
+            slice(&bank.input, a, n, 125).map(Response::ReadInputRegisters)
+        }
         _ => Err(ExceptionCode::IllegalFunction),
     }
 }
@@ -247,7 +272,9 @@ impl tokio_modbus::server::Service for PortService {
 }
 
 fn lock(state: &Mutex<SiteState>) -> MutexGuard<'_, SiteState> {
-    state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A running simulator; dropping it stops every server.
@@ -283,7 +310,11 @@ impl RunningSite {
 }
 
 /// Binds every device's port and starts serving and simulating.
-pub async fn start(site: SimSite, scenario: Scenario, options: SimOptions) -> anyhow::Result<RunningSite> {
+pub async fn start(
+    site: SimSite,
+    scenario: Scenario,
+    options: SimOptions,
+) -> anyhow::Result<RunningSite> {
     let devices: Vec<DeviceRuntime> = site
         .devices
         .into_iter()
@@ -310,12 +341,19 @@ pub async fn start(site: SimSite, scenario: Scenario, options: SimOptions) -> an
     let mut ports: Vec<(String, HashMap<u8, usize>, Vec<String>)> = Vec::new();
     for (index, d) in devices.iter().enumerate() {
         let shared = !d.device.host.ends_with(":0");
-        match ports.iter_mut().find(|(host, ..)| shared && *host == d.device.host) {
+        match ports
+            .iter_mut()
+            .find(|(host, ..)| shared && *host == d.device.host)
+        {
             Some((_, units, ids)) => {
                 units.insert(d.device.unit_id, index);
                 ids.push(d.device.id.clone());
             }
-            None => ports.push((d.device.host.clone(), HashMap::from([(d.device.unit_id, index)]), vec![d.device.id.clone()])),
+            None => ports.push((
+                d.device.host.clone(),
+                HashMap::from([(d.device.unit_id, index)]),
+                vec![d.device.id.clone()],
+            )),
         }
     }
     let mut steps = scenario.step;
@@ -330,9 +368,12 @@ pub async fn start(site: SimSite, scenario: Scenario, options: SimOptions) -> an
     let mut tasks = JoinSet::new();
     let mut addrs = HashMap::new();
     for (host, units, ids) in ports {
-        let listener = TcpListener::bind(&host)
-            .await
-            .with_context(|| format!("simulator cannot listen on {host} (devices {})", ids.join(", ")))?;
+        let listener = TcpListener::bind(&host).await.with_context(|| {
+            format!(
+                "simulator cannot listen on {host} (devices {})",
+                ids.join(", ")
+            )
+        })?;
         let local = listener.local_addr()?;
         for id in ids {
             addrs.insert(id, local);
@@ -361,6 +402,9 @@ pub async fn start(site: SimSite, scenario: Scenario, options: SimOptions) -> an
             last = now;
         }
     });
-    Ok(RunningSite { state, addrs, tasks })
+    Ok(RunningSite {
+        state,
+        addrs,
+        tasks,
+    })
 }
-

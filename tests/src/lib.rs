@@ -39,7 +39,11 @@ pub fn python() -> PathBuf {
         return p.into();
     }
     let venv = repo_root().join(".venv-test/bin/python");
-    if venv.exists() { venv } else { "python3".into() }
+    if venv.exists() {
+        venv
+    } else {
+        "python3".into()
+    }
 }
 
 /// A child process killed when dropped.
@@ -177,7 +181,12 @@ pub async fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) 
 }
 
 /// Latest value, quality and device state of a point, looked up by names.
-pub fn point(d: &RunningDaemon, catalog: &Catalog, device: &str, point: &str) -> (Option<Value>, Option<Quality>) {
+pub fn point(
+    d: &RunningDaemon,
+    catalog: &Catalog,
+    device: &str,
+    point: &str,
+) -> (Option<Value>, Option<Quality>) {
     let p = catalog
         .points
         .iter()

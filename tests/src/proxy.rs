@@ -85,7 +85,11 @@ async fn read_frame(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
     Ok(frame)
 }
 
-async fn serve(mut client: TcpStream, upstream: SocketAddr, mode: Arc<AtomicU8>) -> std::io::Result<()> {
+async fn serve(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    mode: Arc<AtomicU8>,
+) -> std::io::Result<()> {
     if current(&mode) == Mode::Down {
         return Ok(());
     }
@@ -95,14 +99,19 @@ async fn serve(mut client: TcpStream, upstream: SocketAddr, mode: Arc<AtomicU8>)
         match current(&mode) {
             Mode::Down | Mode::CloseMidRequest => return Ok(()),
             Mode::Garbage => {
-                client.write_all(b"\x00\x01\x00\x00\x00\x02garbage!").await?;
+                client
+                    .write_all(b"\x00\x01\x00\x00\x00\x02garbage!")
+                    .await?;
                 continue;
             }
             Mode::Pass | Mode::ShortReply => {}
         }
         server.write_all(&request).await?;
         let mut reply = read_frame(&mut server).await?;
-        if current(&mode) == Mode::ShortReply && matches!(reply.get(7), Some(3 | 4)) && reply.len() >= 11 {
+        if current(&mode) == Mode::ShortReply
+            && matches!(reply.get(7), Some(3 | 4))
+            && reply.len() >= 11
+        {
             reply.truncate(reply.len() - 2);
             reply[8] -= 2; // byte count
             let len = (reply.len() - 6) as u16;

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
+use site_sim::{RunningSite, SimOptions, Step};
 use sitewarden::catalog::Catalog;
 use sitewarden::daemon::RunningDaemon;
 use sitewarden::readings::{BadReason, DeviceState, Quality, ReadingEvent};
 use sitewarden_tests::proxy::{Mode, Proxy};
 use sitewarden_tests::{SiteDir, device_state, load, point, start_daemon, wait_until};
-use site_sim::{RunningSite, SimOptions, Step};
 
 struct Rig {
     _site: SiteDir,
@@ -54,17 +54,26 @@ async fn rig(taps: usize) -> Rig {
         catalog,
         daemon,
     };
-    assert!(rig.wait_state(DeviceState::Online, 5).await, "device never came online");
+    assert!(
+        rig.wait_state(DeviceState::Online, 5).await,
+        "device never came online"
+    );
     rig
 }
 
 impl Rig {
     async fn wait_state(&self, state: DeviceState, secs: u64) -> bool {
-        wait_until(Duration::from_secs(secs), || device_state(&self.daemon, &self.catalog, "ahu-1") == state).await
+        wait_until(Duration::from_secs(secs), || {
+            device_state(&self.daemon, &self.catalog, "ahu-1") == state
+        })
+        .await
     }
 
     async fn wait_quality(&self, name: &str, quality: Quality, secs: u64) -> bool {
-        wait_until(Duration::from_secs(secs), || point(&self.daemon, &self.catalog, "ahu-1", name).1 == Some(quality)).await
+        wait_until(Duration::from_secs(secs), || {
+            point(&self.daemon, &self.catalog, "ahu-1", name).1 == Some(quality)
+        })
+        .await
     }
 
     fn step(&self, toml: &str) {
@@ -77,12 +86,21 @@ impl Rig {
 async fn a_device_that_stops_answering_goes_offline_once_and_comes_back() {
     let mut rig = rig(1).await;
     rig.step("action = \"offline\"");
-    assert!(rig.wait_state(DeviceState::Offline, 5).await, "never went offline");
-    assert!(rig.wait_quality("filter_dp", Quality::Bad(BadReason::Timeout), 2).await);
+    assert!(
+        rig.wait_state(DeviceState::Offline, 5).await,
+        "never went offline"
+    );
+    assert!(
+        rig.wait_quality("filter_dp", Quality::Bad(BadReason::Timeout), 2)
+            .await
+    );
     // Stay down a while: the state changes once, not once per failed poll.
     tokio::time::sleep(Duration::from_secs(2)).await;
     rig.step("action = \"online\"");
-    assert!(rig.wait_state(DeviceState::Online, 10).await, "never came back");
+    assert!(
+        rig.wait_state(DeviceState::Online, 10).await,
+        "never came back"
+    );
     assert!(rig.wait_quality("filter_dp", Quality::Good, 2).await);
     let mut tap = rig.daemon.taps.remove(0);
     let mut transitions = Vec::new();
@@ -91,7 +109,14 @@ async fn a_device_that_stops_answering_goes_offline_once_and_comes_back() {
             transitions.push(state);
         }
     }
-    assert_eq!(transitions, vec![DeviceState::Online, DeviceState::Offline, DeviceState::Online]);
+    assert_eq!(
+        transitions,
+        vec![
+            DeviceState::Online,
+            DeviceState::Offline,
+            DeviceState::Online
+        ]
+    );
     assert_eq!(rig.daemon.metrics.devices[0].state_changes.load(Relaxed), 3);
     rig.daemon.stop().await;
 }
@@ -101,14 +126,20 @@ async fn exception_replies_mark_points_bad_and_keep_the_device_online() {
     let rig = rig(0).await;
     // Server device failure on any read touching input register 3 (filter_dp).
     rig.step("action = \"exception\"\ncode = 4\naddress = 3");
-    assert!(rig.wait_quality("filter_dp", Quality::Bad(BadReason::Exception(4)), 3).await);
+    assert!(
+        rig.wait_quality("filter_dp", Quality::Bad(BadReason::Exception(4)), 3)
+            .await
+    );
     // Its merged neighbours in the input table share the refusal; other tables do not.
     let (_, q) = point(&rig.daemon, &rig.catalog, "ahu-1", "supply_air_temp");
     assert_eq!(q, Some(Quality::Bad(BadReason::Exception(4))));
     let (_, q) = point(&rig.daemon, &rig.catalog, "ahu-1", "supply_air_setpoint");
     assert_eq!(q, Some(Quality::Good));
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(device_state(&rig.daemon, &rig.catalog, "ahu-1"), DeviceState::Online);
+    assert_eq!(
+        device_state(&rig.daemon, &rig.catalog, "ahu-1"),
+        DeviceState::Online
+    );
     assert!(rig.daemon.metrics.devices[0].request_errors(BadReason::Exception(4)) > 0);
     rig.step("action = \"online\"");
     assert!(rig.wait_quality("filter_dp", Quality::Good, 3).await);
@@ -133,11 +164,15 @@ async fn a_connection_closed_mid_request_is_reopened() {
 async fn a_reply_with_the_wrong_length_is_refused_and_counted() {
     let rig = rig(0).await;
     rig.proxy.set(Mode::ShortReply);
-    assert!(rig.wait_quality("filter_dp", Quality::Bad(BadReason::Malformed), 3).await);
+    assert!(
+        rig.wait_quality("filter_dp", Quality::Bad(BadReason::Malformed), 3)
+            .await
+    );
     assert!(rig.daemon.metrics.devices[0].request_errors(BadReason::Malformed) > 0);
     rig.proxy.set(Mode::Pass);
     assert!(rig.wait_quality("filter_dp", Quality::Good, 10).await);
-    let value = sitewarden_tests::number(point(&rig.daemon, &rig.catalog, "ahu-1", "supply_air_temp"));
+    let value =
+        sitewarden_tests::number(point(&rig.daemon, &rig.catalog, "ahu-1", "supply_air_temp"));
     assert!((10.0..30.0).contains(&value), "implausible {value}");
     rig.daemon.stop().await;
 }
@@ -148,7 +183,12 @@ async fn garbage_on_the_wire_is_refused_and_the_device_recovers() {
     rig.proxy.set(Mode::Garbage);
     assert!(rig.wait_state(DeviceState::Offline, 5).await);
     let m = &rig.daemon.metrics.devices[0];
-    assert!(m.request_errors(BadReason::Malformed) + m.request_errors(BadReason::Transport) + m.request_errors(BadReason::Timeout) > 0);
+    assert!(
+        m.request_errors(BadReason::Malformed)
+            + m.request_errors(BadReason::Transport)
+            + m.request_errors(BadReason::Timeout)
+            > 0
+    );
     rig.proxy.set(Mode::Pass);
     assert!(rig.wait_state(DeviceState::Online, 10).await);
     rig.daemon.stop().await;
@@ -166,7 +206,10 @@ async fn reconnects_after_an_outage_with_backoff() {
     assert!(failed < 30, "{failed} failed polls in ~6 s: no backoff");
     rig.proxy.set(Mode::Pass);
     // The backoff is capped, so the device is back within one capped delay.
-    assert!(rig.wait_state(DeviceState::Online, 35).await, "did not reconnect");
+    assert!(
+        rig.wait_state(DeviceState::Online, 35).await,
+        "did not reconnect"
+    );
     assert!(rig.wait_quality("filter_dp", Quality::Good, 3).await);
     rig.daemon.stop().await;
 }

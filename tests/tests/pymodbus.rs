@@ -6,7 +6,9 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use sitewarden::readings::{BadReason, Quality};
-use sitewarden_tests::{Framing, Pymodbus, SiteDir, boolean, load, number, point, start_daemon, wait_until};
+use sitewarden_tests::{
+    Framing, Pymodbus, SiteDir, boolean, load, number, point, start_daemon, wait_until,
+};
 
 fn devices(kind: &str, port: u16) -> String {
     let mut s = format!(
@@ -37,10 +39,23 @@ max_gap_registers = 8
         r#"name = "coil3" kind = "coil" address = 3"#,
     ];
     for p in points {
-        s.push_str(&format!("\n[[devices.points]]\n{}\n", p.replace("\" ", "\"\n").replace(" kind", "\nkind").replace(" address", "\naddress").replace(" type", "\ntype").replace(" bit =", "\nbit =").replace(" scale", "\nscale").replace(" offset", "\noffset").replace(" word_order", "\nword_order").replace(" role", "\nrole")));
+        s.push_str(&format!(
+            "\n[[devices.points]]\n{}\n",
+            p.replace("\" ", "\"\n")
+                .replace(" kind", "\nkind")
+                .replace(" address", "\naddress")
+                .replace(" type", "\ntype")
+                .replace(" bit =", "\nbit =")
+                .replace(" scale", "\nscale")
+                .replace(" offset", "\noffset")
+                .replace(" word_order", "\nword_order")
+                .replace(" role", "\nrole")
+        ));
     }
     for i in 0..8 {
-        s.push_str(&format!("\n[[devices.points]]\nname = \"di{i}\"\nkind = \"discrete-input\"\naddress = {i}\n"));
+        s.push_str(&format!(
+            "\n[[devices.points]]\nname = \"di{i}\"\nkind = \"discrete-input\"\naddress = {i}\n"
+        ));
     }
     s
 }
@@ -78,7 +93,10 @@ async fn polls_pymodbus_and_decodes_every_value(framing: Framing, kind: &str) {
         assert_eq!(boolean(get(&format!("di{i}"))), *expected, "di{i}");
     }
     // The one address pymodbus does not have is bad with exception 2, alone.
-    assert_eq!(get("missing").1, Some(Quality::Bad(BadReason::Exception(2))));
+    assert_eq!(
+        get("missing").1,
+        Some(Quality::Bad(BadReason::Exception(2)))
+    );
 
     // After isolating address 109 the rest stays merged: holding 100..108,
     // 109 alone, 110..118, plus one read each for inputs, coils and discrete
@@ -89,7 +107,11 @@ async fn polls_pymodbus_and_decodes_every_value(framing: Framing, kind: &str) {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (r1, p1) = (m.requests.load(Relaxed), m.polls.load(Relaxed));
     assert!(p1 - p0 >= 5, "too few polls: {}", p1 - p0);
-    assert_eq!((r1 - r0) as f64 / (p1 - p0) as f64, 6.0, "requests per poll");
+    assert_eq!(
+        (r1 - r0) as f64 / (p1 - p0) as f64,
+        6.0,
+        "requests per poll"
+    );
     assert!(m.is_online());
     daemon.stop().await;
 }
@@ -143,7 +165,8 @@ address = 0
     assert_eq!(catalog.lines.len(), 1, "both units share the gateway line");
     let daemon = start_daemon(catalog.clone(), 0).await.unwrap();
     let offline = wait_until(Duration::from_secs(5), || {
-        sitewarden_tests::device_state(&daemon, &catalog, "dead") == sitewarden::readings::DeviceState::Offline
+        sitewarden_tests::device_state(&daemon, &catalog, "dead")
+            == sitewarden::readings::DeviceState::Offline
     })
     .await;
     assert!(offline, "unit 9 never went offline");
@@ -154,8 +177,16 @@ address = 0
     let (a1, d1) = (alive.polls.load(Relaxed), dead.polls.load(Relaxed));
     // The live unit keeps (nearly) its 10 polls a second; the dead one is
     // backed off to a few tries in the same time.
-    assert!(a1 - a0 >= 20, "live unit polled only {} times in 3 s", a1 - a0);
-    assert!(d1 - d0 <= 6, "dead unit polled {} times in 3 s despite backoff", d1 - d0);
+    assert!(
+        a1 - a0 >= 20,
+        "live unit polled only {} times in 3 s",
+        a1 - a0
+    );
+    assert!(
+        d1 - d0 <= 6,
+        "dead unit polled {} times in 3 s despite backoff",
+        d1 - d0
+    );
     assert_eq!(alive.failed_polls.load(Relaxed), 0);
     assert!(number(point(&daemon, &catalog, "alive", "scaled")) == 500.0);
     daemon.stop().await;

@@ -4,9 +4,11 @@
 
 use std::time::Duration;
 
-use sitewarden::readings::DeviceState;
-use sitewarden_tests::{SiteDir, boolean, device_state, load, number, point, start_daemon, wait_until};
 use site_sim::{SimOptions, Step};
+use sitewarden::readings::DeviceState;
+use sitewarden_tests::{
+    SiteDir, boolean, device_state, load, number, point, start_daemon, wait_until,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_four_device_kinds_decode_to_the_simulated_values() {
@@ -24,9 +26,13 @@ async fn all_four_device_kinds_decode_to_the_simulated_values() {
         time_scale: 0.0,
         ..SimOptions::default()
     };
-    let sim = site_sim::start(site_sim::load_site(&sim_path).unwrap(), site_sim::Scenario::default(), options)
-        .await
-        .unwrap();
+    let sim = site_sim::start(
+        site_sim::load_site(&sim_path).unwrap(),
+        site_sim::Scenario::default(),
+        options,
+    )
+    .await
+    .unwrap();
     let mut config = String::new();
     for kind in kinds {
         let addr = sim.addr(&format!("{kind}-1")).unwrap();
@@ -37,7 +43,9 @@ async fn all_four_device_kinds_decode_to_the_simulated_values() {
     let catalog = load(&site.site(&config).unwrap());
     let daemon = start_daemon(catalog.clone(), 0).await.unwrap();
     let all_online = wait_until(Duration::from_secs(5), || {
-        kinds.iter().all(|k| device_state(&daemon, &catalog, &format!("{k}-1")) == DeviceState::Online)
+        kinds
+            .iter()
+            .all(|k| device_state(&daemon, &catalog, &format!("{k}-1")) == DeviceState::Online)
     })
     .await;
     assert!(all_online, "not every simulated device came online");
@@ -46,14 +54,23 @@ async fn all_four_device_kinds_decode_to_the_simulated_values() {
     let apply = |toml: &str| sim.apply(&toml::from_str::<Step>(toml).unwrap());
     apply("device = \"ahu-1\"\naction = \"set\"\npoint = \"supply_air_temp\"\nvalue = -7.3");
     apply("device = \"ahu-1\"\naction = \"set\"\npoint = \"fan_run_hours\"\nvalue = 43210.57");
-    apply("device = \"lighting-panel-1\"\naction = \"set\"\npoint = \"circuit2_lamp_hours\"\nvalue = 50123.4");
+    apply(
+        "device = \"lighting-panel-1\"\naction = \"set\"\npoint = \"circuit2_lamp_hours\"\nvalue = 50123.4",
+    );
     apply("device = \"fire-panel-1\"\naction = \"fire_alarm\"\nzone = \"3\"");
-    apply("device = \"fire-panel-1\"\naction = \"set\"\npoint = \"sprinkler_pressure\"\nvalue = 2.25");
+    apply(
+        "device = \"fire-panel-1\"\naction = \"set\"\npoint = \"sprinkler_pressure\"\nvalue = 2.25",
+    );
     apply("device = \"access-control-1\"\naction = \"force_door\"\nzone = \"door-2\"");
 
     let ok = wait_until(Duration::from_secs(5), || {
-        matches!(point(&daemon, &catalog, "fire-panel-1", "zone3_alarm").0, Some(sitewarden::readings::Value::Bool(true)))
-            && matches!(point(&daemon, &catalog, "access-control-1", "door2_forced").0, Some(sitewarden::readings::Value::Bool(true)))
+        matches!(
+            point(&daemon, &catalog, "fire-panel-1", "zone3_alarm").0,
+            Some(sitewarden::readings::Value::Bool(true))
+        ) && matches!(
+            point(&daemon, &catalog, "access-control-1", "door2_forced").0,
+            Some(sitewarden::readings::Value::Bool(true))
+        )
     })
     .await;
     assert!(ok, "scripted alarms not seen");

@@ -38,12 +38,18 @@ impl Caller {
 pub fn authenticate(headers: &HeaderMap, tokens: &[ApiToken]) -> Result<Caller, ApiError> {
     let header = headers
         .get(axum::http::header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::unauthorized("this request changes state and needs `Authorization: Bearer <token>`"))?;
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "this request changes state and needs `Authorization: Bearer <token>`",
+            )
+        })?;
     let token = header
         .to_str()
         .ok()
         .and_then(|h| h.strip_prefix("Bearer "))
-        .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?;
+        .ok_or_else(|| {
+            ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
+        })?;
     let hash: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
     tokens
         .iter()
@@ -82,13 +88,31 @@ mod tests {
         let caller = authenticate(&headers("Bearer s3cret"), &tokens()).unwrap();
         assert_eq!(caller.name, "desk");
         assert!(caller.require(&[ApiRole::FrontDesk]).is_ok());
-        assert_eq!(caller.require(&[ApiRole::Engineer]).unwrap_err().status, 403);
+        assert_eq!(
+            caller.require(&[ApiRole::Engineer]).unwrap_err().status,
+            403
+        );
     }
 
     #[test]
     fn missing_malformed_and_unknown_tokens_are_401() {
-        assert_eq!(authenticate(&HeaderMap::new(), &tokens()).unwrap_err().status, 401);
-        assert_eq!(authenticate(&headers("Basic abc"), &tokens()).unwrap_err().status, 401);
-        assert_eq!(authenticate(&headers("Bearer wrong"), &tokens()).unwrap_err().status, 401);
+        assert_eq!(
+            authenticate(&HeaderMap::new(), &tokens())
+                .unwrap_err()
+                .status,
+            401
+        );
+        assert_eq!(
+            authenticate(&headers("Basic abc"), &tokens())
+                .unwrap_err()
+                .status,
+            401
+        );
+        assert_eq!(
+            authenticate(&headers("Bearer wrong"), &tokens())
+                .unwrap_err()
+                .status,
+            401
+        );
     }
 }

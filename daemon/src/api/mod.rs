@@ -54,13 +54,19 @@ pub fn router(context: ApiContext) -> Router {
 
 /// Binds the listen address; a busy port is an error the caller reports.
 pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr} for the HTTP API: {e} (set [api] listen to a free address)"))
+    TcpListener::bind(addr).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen on {addr} for the HTTP API: {e} (set [api] listen to a free address)"
+        )
+    })
 }
 
 /// Serves until shutdown.
-pub async fn serve(listener: TcpListener, context: ApiContext, mut shutdown: Shutdown) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    context: ApiContext,
+    mut shutdown: Shutdown,
+) -> std::io::Result<()> {
     axum::serve(listener, router(context))
         .with_graceful_shutdown(async move { shutdown.wait().await })
         .await
@@ -174,7 +180,10 @@ async fn points(
 ) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
     let Query(filter) = filter.map_err(|e| {
         ctx.metrics.api_rejected.fetch_add(1, Relaxed);
-        ApiError::bad_request(format!("{}; filters are `device` and `role`", e.body_text()))
+        ApiError::bad_request(format!(
+            "{}; filters are `device` and `role`",
+            e.body_text()
+        ))
     })?;
     if let Some(device) = &filter.device
         && !ctx.catalog.devices.iter().any(|d| &d.name == device)
@@ -189,7 +198,10 @@ async fn points(
         .filter(|p| {
             let device = &ctx.catalog.device(p.device).name;
             filter.device.as_ref().is_none_or(|d| d == device)
-                && filter.role.as_ref().is_none_or(|r| p.role.as_ref() == Some(r))
+                && filter
+                    .role
+                    .as_ref()
+                    .is_none_or(|r| p.role.as_ref() == Some(r))
         })
         .map(|p| {
             let slot = &tables.points[p.id.0 as usize];

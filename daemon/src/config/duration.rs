@@ -110,8 +110,16 @@ mod tests {
     #[test]
     fn rejects_missing_or_unknown_units() {
         assert!(parse_duration("10").unwrap_err().contains("needs a unit"));
-        assert!(parse_duration("10y").unwrap_err().contains("not a duration unit"));
-        assert!(parse_duration("fast").unwrap_err().contains("not a duration"));
+        assert!(
+            parse_duration("10y")
+                .unwrap_err()
+                .contains("not a duration unit")
+        );
+        assert!(
+            parse_duration("fast")
+                .unwrap_err()
+                .contains("not a duration")
+        );
         assert!(parse_duration("").is_err());
     }
 

@@ -16,8 +16,8 @@ pub use toml::Spanned;
 
 pub use duration::{ConfigDuration, parse_duration};
 pub use load::{ConfigError, ConfigErrors, load};
-pub use validate::hash_token;
 pub use roles::{KNOWN_ROLES, is_known_role};
+pub use validate::hash_token;
 
 /// The whole site file (e.g. `config/demo.toml`).
 #[derive(Debug, Deserialize)]
@@ -262,7 +262,9 @@ pub enum Parity {
 }
 
 /// The four Modbus data tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum RegisterKind {
     /// Read-write bits (function 1).

@@ -20,7 +20,10 @@ pub const KNOWN_ROLES: &[(&str, &str)] = &[
     ("fan_status", "supply fan running"),
     ("fan_fault", "supply fan fault"),
     ("fan_run_hours", "supply fan run hours"),
-    ("filter_run_hours", "fan run hours since the filter was last serviced"),
+    (
+        "filter_run_hours",
+        "fan run hours since the filter was last serviced",
+    ),
     ("compressor_status", "compressor running"),
     ("compressor_fault", "compressor fault"),
     ("unit_alarm", "summary alarm of a unit"),
@@ -37,7 +40,10 @@ pub const KNOWN_ROLES: &[(&str, &str)] = &[
     // Fire
     ("fire_alarm", "fire alarm in a zone"),
     ("fire_fault", "fire system fault in a zone"),
-    ("fire_supervisory", "supervisory signal (valve closed, pump off)"),
+    (
+        "fire_supervisory",
+        "supervisory signal (valve closed, pump off)",
+    ),
     ("sprinkler_pressure", "sprinkler pipe pressure, bar"),
     ("panel_fault", "fire panel common fault"),
     // Security
@@ -51,10 +57,16 @@ pub const KNOWN_ROLES: &[(&str, &str)] = &[
     // Lifts and car park
     ("lift_fault", "lift fault"),
     ("lift_in_service", "lift in service"),
-    ("barrier_fault", "car park barrier or plate recognition fault"),
+    (
+        "barrier_fault",
+        "car park barrier or plate recognition fault",
+    ),
     // Generic
     ("device_fault", "device reports a fault"),
-    ("heartbeat", "counter a device increments to prove it is alive"),
+    (
+        "heartbeat",
+        "counter a device increments to prove it is alive",
+    ),
 ];
 
 /// Prefix for site-specific roles that no shipped rule pack binds to.

@@ -45,7 +45,8 @@ struct Validator<'a> {
 impl Validator<'_> {
     fn error(&mut self, pos: &Pos, message: impl Into<String>) {
         let file = &self.sources.files[pos.file];
-        self.errors.push(file.error_at(pos.span.clone(), message.into()));
+        self.errors
+            .push(file.error_at(pos.span.clone(), message.into()));
     }
 }
 
@@ -95,7 +96,10 @@ pub(super) fn validate(
         check_identifier(&mut v, &id_pos, "device id", id);
         if let Some(first) = seen_ids.get(id.as_str()) {
             let (line, _) = sources.files[0].position(first.span.start);
-            v.error(&id_pos, format!("device id `{id}` is already used on line {line}"));
+            v.error(
+                &id_pos,
+                format!("device id `{id}` is already used on line {line}"),
+            );
         } else {
             seen_ids.insert(id, id_pos.clone());
         }
@@ -111,7 +115,12 @@ pub(super) fn validate(
         }
         check_overlaps(&mut v, &points[first_point..], &address_positions, section);
         let first_point = first_point as u32;
-        devices.push(check_device(&mut v, section, device_id, first_point..points.len() as u32));
+        devices.push(check_device(
+            &mut v,
+            section,
+            device_id,
+            first_point..points.len() as u32,
+        ));
     }
     let lines = build_lines(&mut v, site, &mut devices);
     if !v.errors.is_empty() {
@@ -194,11 +203,16 @@ fn check_ranges(v: &mut Validator<'_>, ranges: &[Spanned<String>]) -> Vec<OpenRa
     for text in ranges {
         match schedule::parse_range(text.get_ref()) {
             Ok(range) => {
-                if parsed
-                    .iter()
-                    .any(|r| r.open_minute < range.close_minute && range.open_minute < r.close_minute)
-                {
-                    v.error(&at(0, text), format!("`{}` overlaps another range of the same day", text.get_ref()));
+                if parsed.iter().any(|r| {
+                    r.open_minute < range.close_minute && range.open_minute < r.close_minute
+                }) {
+                    v.error(
+                        &at(0, text),
+                        format!(
+                            "`{}` overlaps another range of the same day",
+                            text.get_ref()
+                        ),
+                    );
                 }
                 parsed.push(range);
             }
@@ -230,7 +244,10 @@ fn check_api(v: &mut Validator<'_>, site: &SiteFile) -> Option<ApiSettings> {
         if names.insert(token.name.get_ref(), ()).is_some() {
             v.error(
                 &at(0, &token.name),
-                format!("two tokens are named `{}`; audit trails could not tell them apart", token.name.get_ref()),
+                format!(
+                    "two tokens are named `{}`; audit trails could not tell them apart",
+                    token.name.get_ref()
+                ),
             );
         }
         match parse_sha256(token.sha256.get_ref()) {
@@ -318,7 +335,10 @@ fn apply_override(v: &mut Validator<'_>, drafts: &mut Vec<DraftPoint>, o: &Point
     else {
         v.error(
             &at(0, &o.point),
-            format!("override names point `{}`, which the device does not have", o.point.get_ref()),
+            format!(
+                "override names point `{}`, which the device does not have",
+                o.point.get_ref()
+            ),
         );
         return;
     };
@@ -334,7 +354,10 @@ fn apply_override(v: &mut Validator<'_>, drafts: &mut Vec<DraftPoint>, o: &Point
         draft.file = 0;
         draft.origin = "override";
         p.name = o.point.clone();
-        p.role = o.role.clone().or(p.role.clone().map(|r| Spanned::new(o.point.span(), r.into_inner())));
+        p.role = o.role.clone().or(p
+            .role
+            .clone()
+            .map(|r| Spanned::new(o.point.span(), r.into_inner())));
         p.address = o
             .address
             .clone()
@@ -343,8 +366,14 @@ fn apply_override(v: &mut Validator<'_>, drafts: &mut Vec<DraftPoint>, o: &Point
             .interval
             .clone()
             .map(|i| Spanned::new(o.point.span(), i.into_inner())));
-        p.data_type = p.data_type.clone().map(|t| Spanned::new(o.point.span(), t.into_inner()));
-        p.bit = p.bit.clone().map(|b| Spanned::new(o.point.span(), b.into_inner()));
+        p.data_type = p
+            .data_type
+            .clone()
+            .map(|t| Spanned::new(o.point.span(), t.into_inner()));
+        p.bit = p
+            .bit
+            .clone()
+            .map(|b| Spanned::new(o.point.span(), b.into_inner()));
     }
     if o.scale.is_some() {
         p.scale = o.scale;
@@ -391,26 +420,45 @@ fn check_point(
         ok = false;
     }
     let data_type = p.data_type.as_ref().map_or(
-        if p.kind.is_bit_table() { DataType::Bool } else { DataType::U16 },
+        if p.kind.is_bit_table() {
+            DataType::Bool
+        } else {
+            DataType::U16
+        },
         |t| *t.get_ref(),
     );
-    let type_pos = p.data_type.as_ref().map_or(name_pos.clone(), |t| at(file, t));
+    let type_pos = p
+        .data_type
+        .as_ref()
+        .map_or(name_pos.clone(), |t| at(file, t));
     if p.kind.is_bit_table() && data_type != DataType::Bool {
         v.error(
             &type_pos,
-            format!("a {} holds single bits: its type must be `bool`", p.kind.as_str()),
+            format!(
+                "a {} holds single bits: its type must be `bool`",
+                p.kind.as_str()
+            ),
         );
         ok = false;
     }
     let mut bit = 0;
     match (&p.bit, data_type) {
         (Some(b), DataType::Bit) if *b.get_ref() > 15 => {
-            v.error(&at(file, b), format!("bit {} does not exist; a register has bits 0–15", b.get_ref()));
+            v.error(
+                &at(file, b),
+                format!(
+                    "bit {} does not exist; a register has bits 0–15",
+                    b.get_ref()
+                ),
+            );
             ok = false;
         }
         (Some(b), DataType::Bit) => bit = *b.get_ref(),
         (None, DataType::Bit) => {
-            v.error(&type_pos, "type `bit` needs `bit = N` (0–15) to say which bit");
+            v.error(
+                &type_pos,
+                "type `bit` needs `bit = N` (0–15) to say which bit",
+            );
             ok = false;
         }
         (Some(b), _) => {
@@ -419,19 +467,29 @@ fn check_point(
         }
         (None, _) => {}
     }
-    let width = if p.kind.is_bit_table() { 1 } else { data_type.width() };
+    let width = if p.kind.is_bit_table() {
+        1
+    } else {
+        data_type.width()
+    };
     let end = u32::from(*p.address.get_ref()) + u32::from(width);
     if end > 65_536 {
         v.error(
             &at(file, &p.address),
-            format!("address {} with {width} registers runs past the last address 65535", p.address.get_ref()),
+            format!(
+                "address {} with {width} registers runs past the last address 65535",
+                p.address.get_ref()
+            ),
         );
         ok = false;
     }
     let scale = p.scale.unwrap_or(1.0);
     let offset = p.offset.unwrap_or(0.0);
     if !scale.is_finite() || scale == 0.0 || !offset.is_finite() {
-        v.error(&name_pos, "scale must be a finite non-zero number and offset a finite number");
+        v.error(
+            &name_pos,
+            "scale must be a finite non-zero number and offset a finite number",
+        );
         ok = false;
     }
     if data_type.is_boolean() && (p.scale.is_some() || p.offset.is_some()) {
@@ -439,7 +497,12 @@ fn check_point(
         ok = false;
     }
     let interval = match &p.interval {
-        Some(i) => check_interval(v, &at_or(file, i, &name_pos), "point interval", *i.get_ref()),
+        Some(i) => check_interval(
+            v,
+            &at_or(file, i, &name_pos),
+            "point interval",
+            *i.get_ref(),
+        ),
         None => Some(section.poll_interval.get_ref().0),
     };
     (ok && interval.is_some()).then(|| Point {
@@ -460,7 +523,12 @@ fn check_point(
     })
 }
 
-fn check_interval(v: &mut Validator<'_>, pos: &Pos, what: &str, value: ConfigDuration) -> Option<Duration> {
+fn check_interval(
+    v: &mut Validator<'_>,
+    pos: &Pos,
+    what: &str,
+    value: ConfigDuration,
+) -> Option<Duration> {
     if value.0 < MIN_INTERVAL || value.0 > MAX_INTERVAL {
         v.error(
             pos,
@@ -477,12 +545,20 @@ fn check_interval(v: &mut Validator<'_>, pos: &Pos, what: &str, value: ConfigDur
 
 /// Point names are unique per device; two points may share a register only
 /// as different bits of it.
-fn check_overlaps(v: &mut Validator<'_>, points: &[Point], positions: &[Pos], section: &DeviceSection) {
+fn check_overlaps(
+    v: &mut Validator<'_>,
+    points: &[Point],
+    positions: &[Pos],
+    section: &DeviceSection,
+) {
     let device = section.id.get_ref();
     let mut names: HashMap<&str, ()> = HashMap::new();
     for (p, pos) in points.iter().zip(positions) {
         if names.insert(&p.name, ()).is_some() {
-            v.error(pos, format!("device `{device}` has two points named `{}`", p.name));
+            v.error(
+                pos,
+                format!("device `{device}` has two points named `{}`", p.name),
+            );
         }
     }
     let mut sorted: Vec<(&Point, &Pos)> = points.iter().zip(positions).collect();
@@ -499,13 +575,23 @@ fn check_overlaps(v: &mut Validator<'_>, points: &[Point], positions: &[Pos], se
             let message = if both_bits && a.bit == b.bit {
                 format!(
                     "points `{}` and `{}` of device `{device}` both read bit {} of {} register {}",
-                    a.name, b.name, a.bit, a.kind.as_str(), a.address
+                    a.name,
+                    b.name,
+                    a.bit,
+                    a.kind.as_str(),
+                    a.address
                 )
             } else {
                 format!(
                     "points `{}` ({:?} at {} {}) and `{}` ({:?} at {} {}) of device `{device}` overlap on the same register and decode it differently",
-                    a.name, a.data_type, a.kind.as_str(), a.address,
-                    b.name, b.data_type, b.kind.as_str(), b.address,
+                    a.name,
+                    a.data_type,
+                    a.kind.as_str(),
+                    a.address,
+                    b.name,
+                    b.data_type,
+                    b.kind.as_str(),
+                    b.address,
                 )
             };
             v.error(b_pos, message);
@@ -520,7 +606,12 @@ fn check_device(
     points: Range<u32>,
 ) -> Option<Device> {
     let device_pos = at(0, &s.id);
-    let poll_interval = check_interval(v, &at_or(0, &s.poll_interval, &device_pos), "poll_interval", *s.poll_interval.get_ref());
+    let poll_interval = check_interval(
+        v,
+        &at_or(0, &s.poll_interval, &device_pos),
+        "poll_interval",
+        *s.poll_interval.get_ref(),
+    );
     let timeout = s.timeout.get_ref().0;
     if !(MIN_TIMEOUT..=MAX_TIMEOUT).contains(&timeout) {
         v.error(
@@ -536,14 +627,26 @@ fn check_device(
     if *s.retries.get_ref() > MAX_RETRIES {
         v.error(
             &at(0, &s.retries),
-            format!("retries {} is out of range; at most {MAX_RETRIES}", s.retries.get_ref()),
+            format!(
+                "retries {} is out of range; at most {MAX_RETRIES}",
+                s.retries.get_ref()
+            ),
         );
     }
     if *s.offline_after.get_ref() == 0 {
-        v.error(&at(0, &s.offline_after), "offline_after must be at least 1 failed poll");
+        v.error(
+            &at(0, &s.offline_after),
+            "offline_after must be at least 1 failed poll",
+        );
     }
     if s.profile.is_none() && s.points.is_empty() {
-        v.error(&device_pos, format!("device `{}` has no points: give it a profile or points", s.id.get_ref()));
+        v.error(
+            &device_pos,
+            format!(
+                "device `{}` has no points: give it a profile or points",
+                s.id.get_ref()
+            ),
+        );
     }
     Some(Device {
         id,
@@ -565,7 +668,11 @@ fn check_device(
 
 /// Checks transports and groups devices into lines: each TCP device on its
 /// own, devices behind one RS-485 gateway or on one serial port together.
-fn build_lines(v: &mut Validator<'_>, site: &SiteFile, devices: &mut [Option<Device>]) -> Vec<Line> {
+fn build_lines(
+    v: &mut Validator<'_>,
+    site: &SiteFile,
+    devices: &mut [Option<Device>],
+) -> Vec<Line> {
     let mut lines: Vec<Line> = Vec::new();
     // (line or TCP host, unit id) -> device that claimed it
     let mut claimed_units: HashMap<(String, u8), String> = HashMap::new();
@@ -589,7 +696,9 @@ fn build_lines(v: &mut Validator<'_>, site: &SiteFile, devices: &mut [Option<Dev
         claimed_units.insert(key, section.id.get_ref().clone());
         let shared_line = match transport {
             LineTransport::Tcp { .. } => None,
-            _ => lines.iter().position(|l| same_line(&l.transport, &transport)),
+            _ => lines
+                .iter()
+                .position(|l| same_line(&l.transport, &transport)),
         };
         let line_index = match shared_line {
             Some(i) => {
@@ -634,21 +743,31 @@ fn check_transport(v: &mut Validator<'_>, s: &DeviceSection, pos: &Pos) -> Optio
     let t = s.transport.get_ref();
     let unit = *s.unit_id.get_ref();
     let unit_pos = at_or(0, &s.unit_id, pos);
-    let serial_fields = t.serial.is_some() || t.baud.is_some() || t.parity.is_some() || t.stop_bits.is_some();
+    let serial_fields =
+        t.serial.is_some() || t.baud.is_some() || t.parity.is_some() || t.stop_bits.is_some();
     match t.kind {
         TransportKind::ModbusTcp | TransportKind::ModbusRtuOverTcp => {
             if serial_fields {
                 v.error(pos, "serial, baud, parity and stop_bits belong to `modbus-rtu`, not to a TCP transport");
             }
             if t.kind == TransportKind::ModbusRtuOverTcp && !(1..=247).contains(&unit) {
-                v.error(&unit_pos, format!("unit id {unit} is out of range; an RTU unit id is 1–247"));
+                v.error(
+                    &unit_pos,
+                    format!("unit id {unit} is out of range; an RTU unit id is 1–247"),
+                );
             }
             let Some(host) = &t.host else {
                 v.error(pos, "a TCP transport needs `host = \"address:port\"`");
                 return None;
             };
             if !valid_host_port(host.get_ref()) {
-                v.error(&at(0, host), format!("`{}` is not `host:port` with a port 1–65535", host.get_ref()));
+                v.error(
+                    &at(0, host),
+                    format!(
+                        "`{}` is not `host:port` with a port 1–65535",
+                        host.get_ref()
+                    ),
+                );
                 return None;
             }
             let host = host.get_ref().clone();
@@ -663,14 +782,25 @@ fn check_transport(v: &mut Validator<'_>, s: &DeviceSection, pos: &Pos) -> Optio
                 v.error(pos, "`host` belongs to TCP transports; a serial line names `serial = \"/dev/ttyUSB0\"`");
             }
             if !(1..=247).contains(&unit) {
-                v.error(&unit_pos, format!("unit id {unit} is out of range; an RTU unit id is 1–247"));
+                v.error(
+                    &unit_pos,
+                    format!("unit id {unit} is out of range; an RTU unit id is 1–247"),
+                );
             }
             let baud = t.baud.as_ref().map_or(9600, |b| *b.get_ref());
-            const BAUDS: [u32; 9] = [1200, 2400, 4800, 9600, 19_200, 38_400, 57_600, 115_200, 230_400];
+            const BAUDS: [u32; 9] = [
+                1200, 2400, 4800, 9600, 19_200, 38_400, 57_600, 115_200, 230_400,
+            ];
             if let Some(b) = &t.baud
                 && !BAUDS.contains(b.get_ref())
             {
-                v.error(&at(0, b), format!("baud {} is not a standard rate; use one of {BAUDS:?}", b.get_ref()));
+                v.error(
+                    &at(0, b),
+                    format!(
+                        "baud {} is not a standard rate; use one of {BAUDS:?}",
+                        b.get_ref()
+                    ),
+                );
             }
             let stop_bits = t.stop_bits.as_ref().map_or(1, |b| *b.get_ref());
             if let Some(b) = &t.stop_bits
@@ -679,7 +809,10 @@ fn check_transport(v: &mut Validator<'_>, s: &DeviceSection, pos: &Pos) -> Optio
                 v.error(&at(0, b), "stop_bits must be 1 or 2");
             }
             let Some(path) = &t.serial else {
-                v.error(pos, "a `modbus-rtu` transport needs `serial = \"/dev/ttyUSB0\"`");
+                v.error(
+                    pos,
+                    "a `modbus-rtu` transport needs `serial = \"/dev/ttyUSB0\"`",
+                );
                 return None;
             };
             Some(LineTransport::Serial {

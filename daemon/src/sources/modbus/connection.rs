@@ -45,7 +45,9 @@ impl Connection {
     pub async fn open(transport: &LineTransport, timeout: Duration) -> Result<Self, BadReason> {
         let slave = Slave(0);
         let context = match transport {
-            LineTransport::Tcp { host } => tcp::attach_slave(connect_tcp(host, timeout).await?, slave),
+            LineTransport::Tcp { host } => {
+                tcp::attach_slave(connect_tcp(host, timeout).await?, slave)
+            }
             LineTransport::RtuOverTcp { host } => {
                 rtu::attach_slave(connect_tcp(host, timeout).await?, slave)
             }
@@ -85,9 +87,9 @@ impl Connection {
             Ok(Err(tokio_modbus::Error::Transport(_))) => return Err(BadReason::Transport),
             Ok(Err(tokio_modbus::Error::Protocol(_))) => return Err(BadReason::Malformed),
             Ok(Ok(Err(code))) => ReadOutcome::Exception(code),
-            Ok(Ok(Ok(
-                Response::ReadCoils(bits) | Response::ReadDiscreteInputs(bits),
-            ))) => ReadOutcome::Bits(bits),
+            Ok(Ok(Ok(Response::ReadCoils(bits) | Response::ReadDiscreteInputs(bits)))) => {
+                ReadOutcome::Bits(bits)
+            }
             Ok(Ok(Ok(
                 Response::ReadHoldingRegisters(words) | Response::ReadInputRegisters(words),
             ))) => ReadOutcome::Registers(words),
@@ -156,9 +158,18 @@ mod tests {
 
     #[test]
     fn register_replies_must_match_the_count() {
-        assert!(matches!(check_length(ReadOutcome::Registers(vec![1, 2]), 2), Ok(ReadOutcome::Registers(_))));
-        assert_eq!(check_length(ReadOutcome::Registers(vec![1]), 2).err(), Some(BadReason::Malformed));
-        assert_eq!(check_length(ReadOutcome::Registers(vec![1, 2, 3]), 2).err(), Some(BadReason::Malformed));
+        assert!(matches!(
+            check_length(ReadOutcome::Registers(vec![1, 2]), 2),
+            Ok(ReadOutcome::Registers(_))
+        ));
+        assert_eq!(
+            check_length(ReadOutcome::Registers(vec![1]), 2).err(),
+            Some(BadReason::Malformed)
+        );
+        assert_eq!(
+            check_length(ReadOutcome::Registers(vec![1, 2, 3]), 2).err(),
+            Some(BadReason::Malformed)
+        );
     }
 
     #[test]
@@ -167,7 +178,13 @@ mod tests {
             Ok(ReadOutcome::Bits(bits)) => assert_eq!(bits.len(), 3),
             other => panic!("{other:?}"),
         }
-        assert_eq!(check_length(ReadOutcome::Bits(vec![true; 2]), 3).err(), Some(BadReason::Malformed));
-        assert_eq!(check_length(ReadOutcome::Bits(vec![true; 16]), 3).err(), Some(BadReason::Malformed));
+        assert_eq!(
+            check_length(ReadOutcome::Bits(vec![true; 2]), 3).err(),
+            Some(BadReason::Malformed)
+        );
+        assert_eq!(
+            check_length(ReadOutcome::Bits(vec![true; 16]), 3).err(),
+            Some(BadReason::Malformed)
+        );
     }
 }

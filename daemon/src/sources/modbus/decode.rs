@@ -117,7 +117,12 @@ mod tests {
         assert_eq!(num(DataType::U64, L, &[3, 2, 1, 0]), expected);
         assert_eq!(num(DataType::I64, H, &[0xFFFF; 4]), -1.0);
         let bits = (-1234.5f64).to_bits();
-        let hf = [(bits >> 48) as u16, (bits >> 32) as u16, (bits >> 16) as u16, bits as u16];
+        let hf = [
+            (bits >> 48) as u16,
+            (bits >> 32) as u16,
+            (bits >> 16) as u16,
+            bits as u16,
+        ];
         assert_eq!(num(DataType::F64, H, &hf), -1234.5);
         let lf = [hf[3], hf[2], hf[1], hf[0]];
         assert_eq!(num(DataType::F64, L, &lf), -1234.5);
@@ -152,9 +157,15 @@ mod tests {
     fn nan_infinity_and_short_replies_are_bad() {
         let nan = f32::NAN.to_bits();
         let p = point(DataType::F32, H);
-        assert_eq!(decode_registers(&p, &[(nan >> 16) as u16, nan as u16]), Err(BadReason::NotFinite));
+        assert_eq!(
+            decode_registers(&p, &[(nan >> 16) as u16, nan as u16]),
+            Err(BadReason::NotFinite)
+        );
         let inf = f32::INFINITY.to_bits();
-        assert_eq!(decode_registers(&p, &[(inf >> 16) as u16, inf as u16]), Err(BadReason::NotFinite));
+        assert_eq!(
+            decode_registers(&p, &[(inf >> 16) as u16, inf as u16]),
+            Err(BadReason::NotFinite)
+        );
         assert_eq!(decode_registers(&p, &[1]), Err(BadReason::Malformed));
     }
 

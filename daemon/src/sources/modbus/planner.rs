@@ -203,7 +203,10 @@ mod tests {
     };
 
     fn spans(requests: &[ReadRequest]) -> Vec<(RegisterKind, u16, u16)> {
-        requests.iter().map(|r| (r.kind, r.start, r.count)).collect()
+        requests
+            .iter()
+            .map(|r| (r.kind, r.start, r.count))
+            .collect()
     }
 
     #[test]
@@ -217,7 +220,10 @@ mod tests {
         let plan = plan(&points, LIMITS, &Forbidden::default());
         assert_eq!(
             spans(&plan),
-            vec![(RegisterKind::Holding, 0, 8), (RegisterKind::Holding, 20, 1)]
+            vec![
+                (RegisterKind::Holding, 0, 8),
+                (RegisterKind::Holding, 20, 1)
+            ]
         );
         assert_eq!(plan[0].points, vec![0, 1, 2]);
     }
@@ -241,7 +247,13 @@ mod tests {
             .collect();
         let plan = plan(&points, LIMITS, &Forbidden::default());
         assert!(plan.iter().all(|r| r.count <= MAX_REGISTERS));
-        assert_eq!(spans(&plan), vec![(RegisterKind::Input, 0, 124), (RegisterKind::Input, 124, 76)]);
+        assert_eq!(
+            spans(&plan),
+            vec![
+                (RegisterKind::Input, 0, 124),
+                (RegisterKind::Input, 124, 76)
+            ]
+        );
         // Every point is in exactly one request.
         let covered: usize = plan.iter().map(|r| r.points.len()).sum();
         assert_eq!(covered, 100);
@@ -253,7 +265,13 @@ mod tests {
             .map(|i| point(RegisterKind::Coil, i, DataType::Bool))
             .collect();
         let plan = plan(&points, LIMITS, &Forbidden::default());
-        assert_eq!(spans(&plan), vec![(RegisterKind::Coil, 0, 2000), (RegisterKind::Coil, 2000, 500)]);
+        assert_eq!(
+            spans(&plan),
+            vec![
+                (RegisterKind::Coil, 0, 2000),
+                (RegisterKind::Coil, 2000, 500)
+            ]
+        );
     }
 
     #[test]
@@ -262,7 +280,10 @@ mod tests {
         a.bit = 0;
         let mut b = point(RegisterKind::Holding, 5, DataType::Bit);
         b.bit = 7;
-        assert_eq!(spans(&plan(&[a, b], LIMITS, &Forbidden::default())), vec![(RegisterKind::Holding, 5, 1)]);
+        assert_eq!(
+            spans(&plan(&[a, b], LIMITS, &Forbidden::default())),
+            vec![(RegisterKind::Holding, 5, 1)]
+        );
     }
 
     #[test]
@@ -295,6 +316,9 @@ mod tests {
     #[test]
     fn a_value_at_the_top_of_the_address_space_plans() {
         let points = vec![point(RegisterKind::Holding, 65534, DataType::U32)];
-        assert_eq!(spans(&plan(&points, LIMITS, &Forbidden::default())), vec![(RegisterKind::Holding, 65534, 2)]);
+        assert_eq!(
+            spans(&plan(&points, LIMITS, &Forbidden::default())),
+            vec![(RegisterKind::Holding, 65534, 2)]
+        );
     }
 }

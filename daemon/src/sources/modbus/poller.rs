@@ -21,7 +21,9 @@ use super::planner::{Forbidden, PlanLimits, ReadRequest, plan};
 use crate::catalog::{Catalog, DeviceId, LineId, LineTransport, Point};
 use crate::logging::LogLimiter;
 use crate::metrics::{DeviceMetrics, Metrics};
-use crate::readings::{BadReason, DeviceState, Quality, Reading, ReadingBatch, ReadingBus, ReadingEvent};
+use crate::readings::{
+    BadReason, DeviceState, Quality, Reading, ReadingBatch, ReadingBus, ReadingEvent,
+};
 use crate::shutdown::Shutdown;
 
 /// Longest wait between attempts to reach a dead device or line.
@@ -85,7 +87,12 @@ enum Answer {
 
 impl LinePoller {
     /// Prepares the task for one line of the catalog.
-    pub fn new(catalog: Arc<Catalog>, line: LineId, bus: ReadingBus, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        catalog: Arc<Catalog>,
+        line: LineId,
+        bus: ReadingBus,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let now = Instant::now();
         let line_def = &catalog.lines[line.0 as usize];
         let units = line_def
@@ -131,14 +138,21 @@ impl LinePoller {
         self.units
             .iter()
             .enumerate()
-            .flat_map(|(u, unit)| unit.groups.iter().enumerate().map(move |(g, group)| (u, g, group.next_due)))
+            .flat_map(|(u, unit)| {
+                unit.groups
+                    .iter()
+                    .enumerate()
+                    .map(move |(g, group)| (u, g, group.next_due))
+            })
             .min_by_key(|(_, _, due)| *due)
     }
 
     /// Polls one group of one unit and publishes what it learnt.
     async fn poll(&mut self, u: usize, g: usize) {
         let metrics = &self.metrics.devices[self.units[u].device.0 as usize];
-        metrics.polls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        metrics
+            .polls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut readings = Vec::with_capacity(self.units[u].groups[g].points.len());
         self.units[u].groups[g].done.fill(false);
         let mut answered = false;
@@ -152,7 +166,10 @@ impl LinePoller {
                 Answer::Data | Answer::Refused => answered = true,
                 Answer::IllegalAddress => {
                     answered = true;
-                    match self.isolate(u, g, request.points.clone(), &mut readings).await {
+                    match self
+                        .isolate(u, g, request.points.clone(), &mut readings)
+                        .await
+                    {
                         Ok(changed) => replan |= changed,
                         Err(reason) => {
                             failure = Some(reason);
@@ -169,14 +186,23 @@ impl LinePoller {
         self.units[u].groups[g].plan = planned;
         replan |= self.release_recovered(u, g, &readings);
         let now = Timestamp::now();
-        self.fill_missing(u, g, failure.unwrap_or(BadReason::Transport), now, &mut readings);
+        self.fill_missing(
+            u,
+            g,
+            failure.unwrap_or(BadReason::Transport),
+            now,
+            &mut readings,
+        );
         if replan {
             self.replan(u);
         }
         self.count_readings(u, &readings);
         let device = self.units[u].device;
         self.bus
-            .publish(ReadingEvent::Batch(Arc::new(ReadingBatch { device, readings })))
+            .publish(ReadingEvent::Batch(Arc::new(ReadingBatch {
+                device,
+                readings,
+            })))
             .await;
         match (answered, failure) {
             (false, Some(reason)) => self.record_failure(u, reason, now).await,
@@ -215,16 +241,23 @@ impl LinePoller {
                 for &i in &request.points {
                     let point = &group.points[i as usize];
                     let offset = usize::from(point.address - request.start);
-                    let decoded = bits.get(offset).map(|b| decode_bit(*b)).ok_or(BadReason::Malformed);
+                    let decoded = bits
+                        .get(offset)
+                        .map(|b| decode_bit(*b))
+                        .ok_or(BadReason::Malformed);
                     readings.push(reading(point, decoded, at));
                     group.done[i as usize] = true;
                 }
                 Answer::Data
             }
-            ReadOutcome::Exception(ExceptionCode::IllegalDataAddress) if request.points.len() > 1 => {
+            ReadOutcome::Exception(ExceptionCode::IllegalDataAddress)
+                if request.points.len() > 1 =>
+            {
                 Answer::IllegalAddress
             }
-            ReadOutcome::Exception(code @ (ExceptionCode::GatewayPathUnavailable | ExceptionCode::GatewayTargetDevice)) => {
+            ReadOutcome::Exception(
+                code @ (ExceptionCode::GatewayPathUnavailable | ExceptionCode::GatewayTargetDevice),
+            ) => {
                 // The gateway answered for a unit that did not: the unit is
                 // as good as silent, and counts towards going offline.
                 let reason = BadReason::Exception(u8::from(code));
@@ -244,7 +277,8 @@ impl LinePoller {
                     // A lone point at an address the device does not have:
                     // keep it alone so it never spoils a merged read.
                     let point = &group.points[request.points[0] as usize];
-                    unit.forbidden.forbid(point.kind, u32::from(point.address), point.end());
+                    unit.forbidden
+                        .forbid(point.kind, u32::from(point.address), point.end());
                 }
                 for &i in &request.points {
                     readings.push(reading(&group.points[i as usize], Err(reason), at));
@@ -281,7 +315,11 @@ impl LinePoller {
             }
             if left_answer == Answer::Data && right_answer == Answer::Data {
                 let unit = &mut self.units[u];
-                changed |= unit.forbidden.forbid(left_span.kind, left_span.end(), u32::from(right_span.start));
+                changed |= unit.forbidden.forbid(
+                    left_span.kind,
+                    left_span.end(),
+                    u32::from(right_span.start),
+                );
                 info!(device = %unit.name, kind = left_span.kind.as_str(), from = left_span.end(), to = right_span.start,
                       "unused registers answer illegal data address; reads no longer span them");
             }
@@ -298,8 +336,16 @@ impl LinePoller {
     /// The request covering exactly these points of a group.
     fn span_of(&self, u: usize, g: usize, members: &[u32]) -> ReadRequest {
         let points = &self.units[u].groups[g].points;
-        let start = members.iter().map(|&i| points[i as usize].address).min().unwrap_or(0);
-        let end = members.iter().map(|&i| points[i as usize].end()).max().unwrap_or(0);
+        let start = members
+            .iter()
+            .map(|&i| points[i as usize].address)
+            .min()
+            .unwrap_or(0);
+        let end = members
+            .iter()
+            .map(|&i| points[i as usize].end())
+            .max()
+            .unwrap_or(0);
         ReadRequest {
             kind: points[members[0] as usize].kind,
             start,
@@ -318,7 +364,9 @@ impl LinePoller {
         let mut changed = false;
         for r in readings.iter().filter(|r| r.quality == Quality::Good) {
             if let Some(point) = group.points.iter().find(|p| p.id == r.point)
-                && unit.forbidden.allow(point.kind, u32::from(point.address), point.end())
+                && unit
+                    .forbidden
+                    .allow(point.kind, u32::from(point.address), point.end())
             {
                 info!(device = %unit.name, point = %point.name, "point answers again; it rejoins merged reads");
                 changed = true;
@@ -328,7 +376,14 @@ impl LinePoller {
     }
 
     /// Every point of the group gets exactly one reading per poll.
-    fn fill_missing(&mut self, u: usize, g: usize, reason: BadReason, at: Timestamp, readings: &mut Vec<Reading>) {
+    fn fill_missing(
+        &mut self,
+        u: usize,
+        g: usize,
+        reason: BadReason,
+        at: Timestamp,
+        readings: &mut Vec<Reading>,
+    ) {
         let group = &mut self.units[u].groups[g];
         for (point, done) in group.points.iter().zip(group.done.iter_mut()) {
             if !*done {
@@ -348,9 +403,14 @@ impl LinePoller {
     fn count_readings(&self, u: usize, readings: &[Reading]) {
         use std::sync::atomic::Ordering::Relaxed;
         let metrics = self.device_metrics(u);
-        let good = readings.iter().filter(|r| r.quality == Quality::Good).count() as u64;
+        let good = readings
+            .iter()
+            .filter(|r| r.quality == Quality::Good)
+            .count() as u64;
         metrics.good_readings.fetch_add(good, Relaxed);
-        metrics.bad_readings.fetch_add(readings.len() as u64 - good, Relaxed);
+        metrics
+            .bad_readings
+            .fetch_add(readings.len() as u64 - good, Relaxed);
     }
 
     fn device_metrics(&self, u: usize) -> &DeviceMetrics {
@@ -359,21 +419,25 @@ impl LinePoller {
 
     /// One request with the device's retries; drops the connection on any
     /// transport-level failure so the next attempt starts clean.
-    async fn read_with_retries(&mut self, u: usize, request: &ReadRequest) -> Result<ReadOutcome, BadReason> {
+    async fn read_with_retries(
+        &mut self,
+        u: usize,
+        request: &ReadRequest,
+    ) -> Result<ReadOutcome, BadReason> {
         let (unit_id, timeout, retries, device) = {
             let unit = &self.units[u];
             (unit.unit_id, unit.timeout, unit.retries, unit.device)
         };
         let mut last = BadReason::Transport;
         for _attempt in 0..=retries {
-            if let Err(reason) = self.ensure_connection(timeout, device).await {
-                return Err(reason);
-            }
+            self.ensure_connection(timeout, device).await?;
             let Some(connection) = self.connection.as_mut() else {
                 return Err(BadReason::Transport);
             };
             let metrics = &self.metrics.devices[device.0 as usize];
-            metrics.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            metrics
+                .requests
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             match connection.read(unit_id, request, timeout).await {
                 Ok((outcome, elapsed)) => {
                     metrics.latency.observe(elapsed);
@@ -400,7 +464,11 @@ impl LinePoller {
         }
     }
 
-    async fn ensure_connection(&mut self, timeout: Duration, device: DeviceId) -> Result<(), BadReason> {
+    async fn ensure_connection(
+        &mut self,
+        timeout: Duration,
+        device: DeviceId,
+    ) -> Result<(), BadReason> {
         if self.connection.is_some() {
             return Ok(());
         }
@@ -437,24 +505,40 @@ impl LinePoller {
     }
 
     async fn record_failure(&mut self, u: usize, reason: BadReason, at: Timestamp) {
-        self.device_metrics(u).failed_polls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.device_metrics(u)
+            .failed_polls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let unit = &mut self.units[u];
         unit.failures = unit.failures.saturating_add(1);
         if unit.failures >= unit.offline_after && unit.state != DeviceState::Offline {
             warn!(device = %unit.name, unit_id = unit.unit_id, reason = reason.label(), failures = unit.failures,
                   "device offline; retrying with backoff");
-            self.set_state(u, DeviceState::Offline, at, Some(reason)).await;
+            self.set_state(u, DeviceState::Offline, at, Some(reason))
+                .await;
         }
     }
 
-    async fn set_state(&mut self, u: usize, state: DeviceState, at: Timestamp, reason: Option<BadReason>) {
+    async fn set_state(
+        &mut self,
+        u: usize,
+        state: DeviceState,
+        at: Timestamp,
+        reason: Option<BadReason>,
+    ) {
         let device = self.units[u].device;
         self.units[u].state = state;
         let metrics = self.device_metrics(u);
         metrics.set_state(state);
-        metrics.state_changes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        metrics
+            .state_changes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.bus
-            .publish(ReadingEvent::DeviceState { device, state, at, reason })
+            .publish(ReadingEvent::DeviceState {
+                device,
+                state,
+                at,
+                reason,
+            })
             .await;
     }
 
@@ -471,11 +555,19 @@ impl LinePoller {
         }
         let group = &mut unit.groups[g];
         let next = group.next_due + group.interval;
-        group.next_due = if next <= now { now + group.interval } else { next };
+        group.next_due = if next <= now {
+            now + group.interval
+        } else {
+            next
+        };
     }
 }
 
-fn reading(point: &Point, decoded: Result<crate::readings::Value, BadReason>, at: Timestamp) -> Reading {
+fn reading(
+    point: &Point,
+    decoded: Result<crate::readings::Value, BadReason>,
+    at: Timestamp,
+) -> Reading {
     match decoded {
         Ok(value) => Reading {
             point: point.id,
@@ -501,7 +593,11 @@ fn build_unit(catalog: &Catalog, device: DeviceId, now: Instant) -> Unit {
         max_gap_bits: d.max_gap_bits,
     };
     let forbidden = Forbidden::default();
-    let mut intervals: Vec<Duration> = catalog.points_of(device).iter().map(|p| p.interval).collect();
+    let mut intervals: Vec<Duration> = catalog
+        .points_of(device)
+        .iter()
+        .map(|p| p.interval)
+        .collect();
     intervals.sort();
     intervals.dedup();
     let groups = intervals
