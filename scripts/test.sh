@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs, then runs it: `sudo scripts/test.sh`.
+#
+# Debian packages: mosquitto, victoria-metrics, influxdb (real peers the
+# tests start on free loopback ports), python3 with venv. PyPI packages
+# (tests/peers/requirements.txt: pymodbus, an independent Modbus peer) go
+# into .venv-test so the system Python is left alone. Extra arguments are
+# passed to `cargo test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v cargo >/dev/null; then
+    echo "cargo not found: install a Rust toolchain (1.85 or newer) first" >&2
+    exit 1
+fi
+
+missing=()
+command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+command -v victoria-metrics >/dev/null || missing+=(victoria-metrics)
+command -v influxd >/dev/null || missing+=(influxdb)
+command -v python3 >/dev/null || missing+=(python3)
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+if ((${#missing[@]})); then
+    echo "installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+venv=.venv-test
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+if ! "$venv/bin/python" -c 'import pymodbus' 2>/dev/null; then
+    echo "installing PyPI packages from tests/peers/requirements.txt"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r tests/peers/requirements.txt
+fi
+export SITEWARDEN_PYTHON="$PWD/$venv/bin/python"
+
+cargo test --workspace "$@"
