@@ -56,7 +56,10 @@ const PHASES: [Phase; 2] = [
 ];
 
 fn main() -> anyhow::Result<()> {
-    let wanted: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let wanted: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     if wanted.is_empty() {
         // One child process per phase, so each reports its own peak memory.
         let me = std::env::current_exe()?;
@@ -84,7 +87,16 @@ fn decode_only() -> anyhow::Result<()> {
     let hosts = vec!["127.0.0.1:1502".to_owned()];
     let phase = &PHASES[0];
     let config = dir.path().join("site.toml");
-    std::fs::write(&config, devices(&Phase { devices: 1, ..*phase }, &hosts))?;
+    std::fs::write(
+        &config,
+        devices(
+            &Phase {
+                devices: 1,
+                ..*phase
+            },
+            &hosts,
+        ),
+    )?;
     let catalog = sitewarden::config::load(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let words: Vec<u16> = (0..200u16).map(|i| i.wrapping_mul(2654)).collect();
     let rounds = 200_000;
@@ -100,7 +112,10 @@ fn decode_only() -> anyhow::Result<()> {
     }
     let secs = started.elapsed().as_secs_f64();
     let points = (rounds * catalog.points.len()) as f64;
-    println!("decode     {:>12.0} points/s on one thread (checksum {checksum:.0})", points / secs);
+    println!(
+        "decode     {:>12.0} points/s on one thread (checksum {checksum:.0})",
+        points / secs
+    );
     Ok(())
 }
 
@@ -115,7 +130,10 @@ impl Drop for ChildGuard {
 
 fn site_sim_binary() -> anyhow::Result<PathBuf> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/site-sim");
-    anyhow::ensure!(path.exists(), "build the simulator first: cargo build --release -p site-sim");
+    anyhow::ensure!(
+        path.exists(),
+        "build the simulator first: cargo build --release -p site-sim"
+    );
     Ok(path)
 }
 
@@ -153,8 +171,18 @@ fn devices(phase: &Phase, hosts: &[String]) -> String {
 /// CPU seconds (user + system) this process has used.
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("").split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
     (ticks(11) + ticks(12)) / 100.0
 }
@@ -172,8 +200,13 @@ fn peak_rss_mb() -> f64 {
 fn run_phase(phase: &Phase) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     std::fs::create_dir(dir.path().join("profiles"))?;
-    std::fs::write(dir.path().join("profiles/bench.toml"), profile(phase.points))?;
-    let placeholder: Vec<String> = (0..phase.devices).map(|_| "127.0.0.1:0".to_owned()).collect();
+    std::fs::write(
+        dir.path().join("profiles/bench.toml"),
+        profile(phase.points),
+    )?;
+    let placeholder: Vec<String> = (0..phase.devices)
+        .map(|_| "127.0.0.1:0".to_owned())
+        .collect();
     let sim_config = dir.path().join("sim.toml");
     std::fs::write(&sim_config, devices(phase, &placeholder))?;
     let mut sim = Command::new(site_sim_binary()?)
@@ -182,7 +215,10 @@ fn run_phase(phase: &Phase) -> anyhow::Result<()> {
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()?;
-    let stdout = sim.stdout.take().ok_or_else(|| anyhow::anyhow!("no simulator stdout"))?;
+    let stdout = sim
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no simulator stdout"))?;
     let _sim = ChildGuard(sim);
     let mut hosts = Vec::new();
     for line in BufReader::new(stdout).lines().take(phase.devices) {
@@ -193,11 +229,27 @@ fn run_phase(phase: &Phase) -> anyhow::Result<()> {
     let config = dir.path().join("site.toml");
     std::fs::write(&config, devices(phase, &hosts))?;
     let catalog = Arc::new(sitewarden::config::load(&config).map_err(|e| anyhow::anyhow!("{e}"))?);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let running = daemon::start(catalog, RunOptions::default()).await?;
-        let good = || running.metrics.devices.iter().map(|d| d.good_readings.load(Relaxed)).sum::<u64>();
-        let bad = || running.metrics.devices.iter().map(|d| d.bad_readings.load(Relaxed)).sum::<u64>();
+        let good = || {
+            running
+                .metrics
+                .devices
+                .iter()
+                .map(|d| d.good_readings.load(Relaxed))
+                .sum::<u64>()
+        };
+        let bad = || {
+            running
+                .metrics
+                .devices
+                .iter()
+                .map(|d| d.bad_readings.load(Relaxed))
+                .sum::<u64>()
+        };
         tokio::time::sleep(phase.warmup).await;
         let (g0, b0, c0, t0) = (good(), bad(), cpu_seconds(), Instant::now());
         tokio::time::sleep(phase.measure).await;

@@ -12,8 +12,8 @@ use crate::readings::{DeviceState, Quality, Value};
 use crate::shutdown::Shutdown;
 use crate::state::LiveState;
 
-/// Points shown per device line; the API has them all.
-const POINTS_PER_LINE: usize = 6;
+/// Numbers shown per device line; the API has them all.
+const NUMBERS_PER_LINE: usize = 4;
 
 /// Prints the status every `every` until shutdown.
 pub async fn run(
@@ -32,7 +32,8 @@ pub async fn run(
     }
 }
 
-/// The status text.
+/// The status text: per device its state, its numbers, which yes/no points
+/// are on, and how many points are bad.
 pub fn render(catalog: &Catalog, state: &LiveState) -> String {
     let tables = state.read();
     let mut out = String::from("── live readings ─────────────────────────────────────────\n");
@@ -43,35 +44,34 @@ pub fn render(catalog: &Catalog, state: &LiveState) -> String {
             DeviceState::Offline => "OFFLINE",
             DeviceState::Unknown => "waiting",
         };
-        let _ = write!(out, "{:<16} {status} ", device.name);
+        let _ = write!(out, "{:<14} {status}", device.name);
         let points = catalog.points_of(device.id);
-        let shown = points
-            .iter()
-            .filter(|p| p.role.is_some())
-            .take(POINTS_PER_LINE);
-        for point in shown {
+        let mut numbers = 0;
+        let mut on = Vec::new();
+        let mut bad = 0;
+        for point in points {
             let p = &tables.points[point.id.0 as usize];
-            let bad = matches!(p.quality, Some(Quality::Bad(_)));
-            let value = match p.value {
-                Some(Value::Bool(b)) => (if b { "on" } else { "off" }).to_owned(),
-                Some(Value::Number(n)) => format!(
-                    "{n:.1}{}",
-                    point
+            if matches!(p.quality, Some(Quality::Bad(_))) {
+                bad += 1;
+            }
+            match p.value {
+                Some(Value::Number(n)) if numbers < NUMBERS_PER_LINE => {
+                    numbers += 1;
+                    let unit = point
                         .unit
                         .as_deref()
                         .map(|u| format!(" {u}"))
-                        .unwrap_or_default()
-                ),
-                None => "–".to_owned(),
-            };
-            let _ = write!(
-                out,
-                " {}={value}{}",
-                point.name,
-                if bad { "(bad)" } else { "" }
-            );
+                        .unwrap_or_default();
+                    let _ = write!(out, "  {}={n:.1}{unit}", point.name);
+                }
+                Some(Value::Bool(true)) => on.push(point.name.as_str()),
+                _ => {}
+            }
         }
-        let _ = writeln!(out, "  [{} points]", points.len());
+        if !on.is_empty() {
+            let _ = write!(out, "  on: {}", on.join(" "));
+        }
+        let _ = writeln!(out, "  [{} points, {bad} bad]", points.len());
     }
     out
 }
