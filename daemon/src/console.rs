@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::catalog::Catalog;
 use crate::readings::{DeviceState, Quality, Value};
+use crate::rules::{ConditionState, ConditionView};
 use crate::shutdown::Shutdown;
 use crate::state::LiveState;
 
@@ -19,6 +20,7 @@ const NUMBERS_PER_LINE: usize = 4;
 pub async fn run(
     catalog: Arc<Catalog>,
     state: Arc<LiveState>,
+    conditions: Arc<ConditionView>,
     every: Duration,
     mut shutdown: Shutdown,
 ) {
@@ -26,7 +28,7 @@ pub async fn run(
     ticker.tick().await;
     loop {
         tokio::select! {
-            _ = ticker.tick() => println!("{}", render(&catalog, &state)),
+            _ = ticker.tick() => println!("{}{}", render(&catalog, &state), render_conditions(&catalog, &conditions)),
             () = shutdown.wait() => return,
         }
     }
@@ -74,4 +76,31 @@ pub fn render(catalog: &Catalog, state: &LiveState) -> String {
         let _ = writeln!(out, "  [{} points, {bad} bad]", points.len());
     }
     out
+}
+
+/// Conditions that are raised (or about to be), one line each.
+pub fn render_conditions(catalog: &Catalog, view: &ConditionView) -> String {
+    let slots = view.read();
+    let mut out = String::new();
+    for (instance, slot) in catalog.rule_instances.iter().zip(slots.iter()) {
+        if slot.state == ConditionState::Normal {
+            continue;
+        }
+        let rule = catalog.rule(instance.rule);
+        let _ = writeln!(
+            out,
+            "  {:<8} {:<9} {:<32} {}/{}  {}",
+            slot.state.as_str(),
+            format!("{:?}", instance.severity).to_lowercase(),
+            rule.id,
+            catalog.device(instance.device).name,
+            catalog.point(instance.point).name,
+            rule.description
+        );
+    }
+    if out.is_empty() {
+        "  no conditions\n".to_owned()
+    } else {
+        format!("── conditions ──\n{out}")
+    }
 }

@@ -1,6 +1,6 @@
 //! Wiring: builds every stage from the catalog and runs them until shutdown.
 //!
-//! sources → reading bus → live state (→ rules, sinks in later stages) → API.
+//! sources → reading bus → live state and rules → condition bus → API.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,6 +15,8 @@ use crate::catalog::Catalog;
 use crate::console;
 use crate::metrics::Metrics;
 use crate::readings::{ReadingBus, ReadingEvent};
+use crate::rules::store::Store;
+use crate::rules::{ConditionBus, ConditionEvent, RulesHandle, RulesStage};
 use crate::shutdown::{self, Shutdown, ShutdownTrigger};
 use crate::sources::modbus;
 use crate::state::{self, LiveState};
@@ -29,8 +31,12 @@ pub struct RunOptions {
     pub api_listen: Option<SocketAddr>,
     /// Print a live status every this often.
     pub console_every: Option<Duration>,
-    /// Extra bus subscribers for embedding and tests.
+    /// Extra reading-bus subscribers for embedding and tests.
     pub taps: usize,
+    /// Extra condition-bus subscribers for embedding and tests.
+    pub condition_taps: usize,
+    /// Overrides `[storage] data_dir`.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 /// A started daemon.
@@ -43,6 +49,10 @@ pub struct RunningDaemon {
     pub metrics: Arc<Metrics>,
     /// Receivers asked for with [`RunOptions::taps`].
     pub taps: Vec<mpsc::Receiver<ReadingEvent>>,
+    /// Receivers asked for with [`RunOptions::condition_taps`].
+    pub condition_taps: Vec<mpsc::Receiver<ConditionEvent>>,
+    /// Conditions, commands and history.
+    pub rules: RulesHandle,
     trigger: ShutdownTrigger,
     tasks: JoinSet<()>,
 }
@@ -54,17 +64,31 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
     let (trigger, shutdown) = shutdown::channel();
     let metrics = Arc::new(Metrics::new(&catalog));
     let live = Arc::new(LiveState::new(&catalog));
+    let data_dir = options
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| catalog.data_dir.clone());
+    let store = Store::open(&data_dir)?;
+    let mut conditions = ConditionBus::default();
+    let condition_taps = (0..options.condition_taps)
+        .map(|_| conditions.subscribe())
+        .collect();
+    let (rules_stage, rules) =
+        RulesStage::new(catalog.clone(), store, conditions, metrics.clone())?;
     let mut bus = ReadingBus::new();
     let state_events = bus.subscribe();
+    let rule_events = bus.subscribe();
     let taps = (0..options.taps).map(|_| bus.subscribe()).collect();
     let mut tasks = JoinSet::new();
     tasks.spawn(state::run(live.clone(), state_events));
+    tasks.spawn(rules_stage.run(rule_events));
     modbus::spawn_pollers(&catalog, &bus, &metrics, &shutdown, &mut tasks);
     drop(bus);
     let context = ApiContext {
         catalog: catalog.clone(),
         state: live.clone(),
         metrics: metrics.clone(),
+        rules: rules.clone(),
     };
     let api_shutdown = shutdown.clone();
     tasks.spawn(async move {
@@ -76,6 +100,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         tasks.spawn(console::run(
             catalog.clone(),
             live.clone(),
+            rules.view.clone(),
             every,
             shutdown.clone(),
         ));
@@ -87,6 +112,8 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         state: live,
         metrics,
         taps,
+        condition_taps,
+        rules,
         trigger,
         tasks,
     })

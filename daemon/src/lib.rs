@@ -27,6 +27,7 @@ pub mod daemon;
 pub mod logging;
 pub mod metrics;
 pub mod readings;
+pub mod rules;
 pub mod schedule;
 pub mod shutdown;
 pub mod sources;

@@ -35,6 +35,9 @@ enum Command {
         /// Print a live status to the console every N seconds (0 = never).
         #[arg(long, default_value_t = 0)]
         console_every: u64,
+        /// Data directory (overrides `[storage] data_dir`).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
     /// Validate a site file and its profiles; print every error, or a summary.
     Check {
@@ -53,6 +56,9 @@ enum Command {
         /// Print the live status every N seconds.
         #[arg(long, default_value_t = 10)]
         console_every: u64,
+        /// Data directory; a fresh temporary one by default, so every demo starts clean.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
     /// Print the SHA-256 to put in `[[api.tokens]] sha256` for a token read from stdin.
     HashToken,
@@ -78,10 +84,12 @@ fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
         Command::Run {
             config,
             console_every,
+            data_dir,
         } => {
             let catalog = load(&config)?;
             let options = RunOptions {
                 console_every: (console_every > 0).then(|| Duration::from_secs(console_every)),
+                data_dir,
                 ..Default::default()
             };
             runtime()?.block_on(daemon::run_until_signal(catalog, options, None))?;
@@ -91,11 +99,17 @@ fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
             config,
             scenario,
             console_every,
+            data_dir,
         } => {
             let config = config.unwrap_or_else(|| repo_file("config/demo.toml"));
             let scenario = scenario.unwrap_or_else(|| repo_file("config/scenarios/demo.toml"));
             let catalog = load(&config)?;
-            runtime()?.block_on(demo(catalog, &config, &scenario, console_every))?;
+            let temporary = tempfile::Builder::new()
+                .prefix("sitewarden-demo-")
+                .tempdir()
+                .context("creating a temporary data directory")?;
+            let data_dir = data_dir.unwrap_or_else(|| temporary.path().to_path_buf());
+            runtime()?.block_on(demo(catalog, &config, &scenario, console_every, data_dir))?;
             Ok(std::process::ExitCode::SUCCESS)
         }
         Command::HashToken => {
@@ -172,6 +186,20 @@ fn summary(catalog: &Catalog) -> String {
             line.transport.describe()
         );
     }
+    let packs: std::collections::BTreeSet<&str> = catalog
+        .rules
+        .iter()
+        .filter_map(|r| r.id.split('.').next())
+        .collect();
+    let _ = writeln!(
+        out,
+        "rules: {} from {} packs ({}), bound {} times to this site's points",
+        catalog.rules.len(),
+        packs.len(),
+        packs.into_iter().collect::<Vec<_>>().join(", "),
+        catalog.rule_instances.len()
+    );
+    let _ = writeln!(out, "data in {}", catalog.data_dir.display());
     let _ = writeln!(
         out,
         "API on http://{}; configuration OK",
@@ -197,6 +225,7 @@ async fn demo(
     config: &Path,
     scenario: &Path,
     console_every: u64,
+    data_dir: PathBuf,
 ) -> anyhow::Result<()> {
     let site = site_sim::load_site(config)?;
     let scenario = site_sim::load_scenario(scenario)?;
@@ -211,6 +240,7 @@ async fn demo(
     );
     let options = RunOptions {
         console_every: Some(Duration::from_secs(console_every.max(1))),
+        data_dir: Some(data_dir),
         ..Default::default()
     };
     let result = daemon::run_until_signal(catalog, options, None).await;

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::catalog::Catalog;
 use crate::readings::{BadReason, DeviceState};
+use crate::rules::Transition;
 
 /// Upper bounds (seconds) of the request latency histogram buckets.
 const LATENCY_BUCKETS: [f64; 12] = [
@@ -116,7 +117,19 @@ pub struct Metrics {
     pub devices: Vec<DeviceMetrics>,
     /// Malformed API requests refused.
     pub api_rejected: AtomicU64,
+    conditions_active: AtomicU64,
+    transitions: [AtomicU64; TRANSITIONS.len()],
 }
+
+/// Condition transitions with their own counter, in label order.
+const TRANSITIONS: [Transition; 6] = [
+    Transition::Pending,
+    Transition::Raised,
+    Transition::Clearing,
+    Transition::Cleared,
+    Transition::PendingCancelled,
+    Transition::ClearingCancelled,
+];
 
 impl Metrics {
     /// Zeroed metrics for every device of the catalog.
@@ -128,6 +141,20 @@ impl Metrics {
                 .map(|_| DeviceMetrics::default())
                 .collect(),
             api_rejected: AtomicU64::default(),
+            conditions_active: AtomicU64::default(),
+            transitions: Default::default(),
+        }
+    }
+
+    /// Records how many conditions are active or clearing.
+    pub fn set_active_conditions(&self, n: u64) {
+        self.conditions_active.store(n, Relaxed);
+    }
+
+    /// Counts one condition transition.
+    pub fn count_transition(&self, t: Transition) {
+        if let Some(i) = TRANSITIONS.iter().position(|x| *x == t) {
+            self.transitions[i].fetch_add(1, Relaxed);
         }
     }
 
@@ -165,6 +192,31 @@ impl Metrics {
             "sitewarden_api_rejected_requests_total{{site=\"{site}\"}} {}",
             self.api_rejected.load(Relaxed)
         );
+        family(
+            &mut out,
+            "sitewarden_conditions_active",
+            "gauge",
+            "Conditions raised and not yet cleared.",
+        );
+        let _ = writeln!(
+            out,
+            "sitewarden_conditions_active{{site=\"{site}\"}} {}",
+            self.conditions_active.load(Relaxed)
+        );
+        family(
+            &mut out,
+            "sitewarden_condition_transitions_total",
+            "counter",
+            "Condition lifecycle transitions.",
+        );
+        for (t, n) in TRANSITIONS.iter().zip(&self.transitions) {
+            let _ = writeln!(
+                out,
+                "sitewarden_condition_transitions_total{{site=\"{site}\",transition=\"{}\"}} {}",
+                t.as_str(),
+                n.load(Relaxed)
+            );
+        }
         let counters: [DeviceSeries; 8] = [
             ("sitewarden_modbus_polls_total", "Poll cycles.", |d| {
                 d.polls.load(Relaxed)

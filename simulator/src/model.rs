@@ -11,12 +11,14 @@ use crate::profile::SimPoint;
 /// A value held by the scenario instead of the model.
 #[derive(Debug, Clone, Copy)]
 pub enum Pin {
-    /// Fixed until released (or until `until_s` of simulated run time).
+    /// Fixed until released, or until `until_s` when the value goes back to `restore`.
     Fixed {
         /// The value.
         value: f64,
         /// Real seconds since start when the pin ends.
         until_s: Option<f64>,
+        /// The value before the pin, put back when it ends.
+        restore: f64,
     },
     /// Linear ramp from `from` at `start_s` to `to` at `start_s + over_s`, then held.
     Ramp {
@@ -32,12 +34,16 @@ pub enum Pin {
 }
 
 impl Pin {
-    /// The pinned value at `now_s`, or `None` once the pin has expired.
-    pub fn value_at(&self, now_s: f64) -> Option<f64> {
+    /// The pinned value at `now_s`, or `Err(restore)` once the pin has expired.
+    pub fn value_at(&self, now_s: f64) -> Result<f64, f64> {
         match *self {
-            Self::Fixed { value, until_s } => match until_s {
-                Some(until) if now_s >= until => None,
-                _ => Some(value),
+            Self::Fixed {
+                value,
+                until_s,
+                restore,
+            } => match until_s {
+                Some(until) if now_s >= until => Err(restore),
+                _ => Ok(value),
             },
             Self::Ramp {
                 from,
@@ -50,7 +56,7 @@ impl Pin {
                 } else {
                     ((now_s - start_s) / over_s).clamp(0.0, 1.0)
                 };
-                Some(from + (to - from) * progress)
+                Ok(from + (to - from) * progress)
             }
         }
     }
@@ -91,7 +97,8 @@ impl Model {
             "return_air_temp" => 24.0,
             "outdoor_air_temp" => 29.0,
             "filter_dp" => 120.0,
-            "fan_status" | "compressor_status" | "circuit_status" | "controller_online" => 1.0,
+            "fan_status" | "compressor_status" | "circuit_status" | "controller_online"
+            | "camera_online" | "lift_in_service" => 1.0,
             "fan_run_hours" => 12_000.0,
             "filter_run_hours" => 1_500.0,
             "lamp_run_hours" => 24_000.0,

@@ -82,12 +82,14 @@ impl SiteState {
                 .map(|(p, v)| (p.role.clone().unwrap_or_default(), *v))
                 .collect();
             for (i, point) in d.device.points.iter().enumerate() {
-                let pinned = d.pins[i].and_then(|pin| pin.value_at(now));
-                if pinned.is_none() {
-                    d.pins[i] = None;
-                }
-                d.values[i] =
-                    pinned.unwrap_or_else(|| d.model.step(point, d.values[i], &roles, dt, scale));
+                d.values[i] = match d.pins[i].map(|pin| pin.value_at(now)) {
+                    Some(Ok(pinned)) => pinned,
+                    Some(Err(restore)) => {
+                        d.pins[i] = None;
+                        restore
+                    }
+                    None => d.model.step(point, d.values[i], &roles, dt, scale),
+                };
                 d.bank.write(point, d.values[i]);
             }
         }
@@ -101,14 +103,12 @@ impl SiteState {
             return;
         };
         tracing::info!(device = %step.device, action = ?step.action, point = ?step.point, zone = ?step.zone, "scenario step");
-        let fixed = |value: f64| {
-            Some(Pin::Fixed {
-                value,
-                until_s: until,
-            })
-        };
         match step.action {
-            Action::Set => d.pin_named(step.point.as_deref(), fixed(step.value.unwrap_or(0.0))),
+            Action::Set => d.pin_named(
+                step.point.as_deref(),
+                Some(step.value.unwrap_or(0.0)),
+                until,
+            ),
             Action::Ramp => {
                 if let Some(i) = d.index_of(step.point.as_deref()) {
                     d.pins[i] = Some(Pin::Ramp {
@@ -119,16 +119,12 @@ impl SiteState {
                     });
                 }
             }
-            Action::Release => d.pin_named(step.point.as_deref(), None),
-            Action::FireAlarm => d.pin_roles(&["fire_alarm"], step.zone.as_deref(), fixed(1.0)),
-            Action::ForceDoor => d.pin_roles(
-                &["door_forced", "door_open"],
-                step.zone.as_deref(),
-                fixed(1.0),
-            ),
-            Action::PressButton => {
-                d.pin_roles(&["emergency_button"], step.zone.as_deref(), fixed(1.0))
+            Action::Release => d.pin_named(step.point.as_deref(), None, None),
+            Action::FireAlarm => d.pin_roles(&["fire_alarm"], step.zone.as_deref(), until),
+            Action::ForceDoor => {
+                d.pin_roles(&["door_forced", "door_open"], step.zone.as_deref(), until)
             }
+            Action::PressButton => d.pin_roles(&["emergency_button"], step.zone.as_deref(), until),
             Action::Offline => d.offline_until = Some(until.unwrap_or(f64::INFINITY)),
             Action::Online => {
                 d.offline_until = None;
@@ -154,18 +150,34 @@ impl DeviceRuntime {
         found
     }
 
-    fn pin_named(&mut self, name: Option<&str>, pin: Option<Pin>) {
+    /// Holds a point at `value` (until `until_s`), or releases it with `None`.
+    fn pin_named(&mut self, name: Option<&str>, value: Option<f64>, until_s: Option<f64>) {
         if let Some(i) = self.index_of(name) {
-            self.pins[i] = pin;
+            self.pins[i] = value.map(|value| self.fixed(i, value, until_s));
         }
     }
 
-    fn pin_roles(&mut self, roles: &[&str], zone: Option<&str>, pin: Option<Pin>) {
-        for (i, p) in self.device.points.iter().enumerate() {
+    /// Sets every point with one of `roles` (in `zone`, if given) to true.
+    fn pin_roles(&mut self, roles: &[&str], zone: Option<&str>, until_s: Option<f64>) {
+        for i in 0..self.device.points.len() {
+            let p = &self.device.points[i];
             let role_matches = p.role.as_deref().is_some_and(|r| roles.contains(&r));
             if role_matches && (zone.is_none() || p.zone.as_deref() == zone) {
-                self.pins[i] = pin;
+                self.pins[i] = Some(self.fixed(i, 1.0, until_s));
             }
+        }
+    }
+
+    fn fixed(&self, i: usize, value: f64, until_s: Option<f64>) -> Pin {
+        // An expiring pin on top of another gives back what was there before the first.
+        let restore = match self.pins[i] {
+            Some(Pin::Fixed { restore, .. }) => restore,
+            _ => self.values[i],
+        };
+        Pin::Fixed {
+            value,
+            until_s,
+            restore,
         }
     }
 

@@ -155,14 +155,20 @@ pub fn load(path: &Path) -> Arc<Catalog> {
     }
 }
 
-/// Starts the daemon in-process with its API on a free port.
-pub async fn start_daemon(catalog: Arc<Catalog>, taps: usize) -> anyhow::Result<RunningDaemon> {
+/// Starts the daemon in-process with its API on a free port and its data
+/// in the site's directory.
+pub async fn start_daemon(
+    catalog: Arc<Catalog>,
+    site: &SiteDir,
+    taps: usize,
+) -> anyhow::Result<RunningDaemon> {
     daemon::start(
         catalog,
         RunOptions {
             api_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
-            console_every: None,
             taps,
+            data_dir: Some(site.dir.path().join("data")),
+            ..RunOptions::default()
         },
     )
     .await

@@ -46,7 +46,7 @@ async fn rig(taps: usize) -> Rig {
         proxy.addr
     );
     let catalog = load(&site.site(&config).unwrap());
-    let daemon = start_daemon(catalog.clone(), taps).await.unwrap();
+    let daemon = start_daemon(catalog.clone(), &site, taps).await.unwrap();
     let rig = Rig {
         _site: site,
         sim,

@@ -65,7 +65,7 @@ async fn polls_pymodbus_and_decodes_every_value(framing: Framing, kind: &str) {
     let site = SiteDir::new().unwrap();
     let path = site.site(&devices(kind, peer.addr.port())).unwrap();
     let catalog = load(&path);
-    let daemon = start_daemon(catalog.clone(), 0).await.unwrap();
+    let daemon = start_daemon(catalog.clone(), &site, 0).await.unwrap();
 
     let seen = wait_until(Duration::from_secs(10), || {
         point(&daemon, &catalog, "meter-7", "big").1 == Some(Quality::Good)
@@ -163,7 +163,7 @@ address = 0
     );
     let catalog = load(&site.site(&config).unwrap());
     assert_eq!(catalog.lines.len(), 1, "both units share the gateway line");
-    let daemon = start_daemon(catalog.clone(), 0).await.unwrap();
+    let daemon = start_daemon(catalog.clone(), &site, 0).await.unwrap();
     let offline = wait_until(Duration::from_secs(5), || {
         sitewarden_tests::device_state(&daemon, &catalog, "dead")
             == sitewarden::readings::DeviceState::Offline

@@ -41,7 +41,7 @@ async fn all_four_device_kinds_decode_to_the_simulated_values() {
         ));
     }
     let catalog = load(&site.site(&config).unwrap());
-    let daemon = start_daemon(catalog.clone(), 0).await.unwrap();
+    let daemon = start_daemon(catalog.clone(), &site, 0).await.unwrap();
     let all_online = wait_until(Duration::from_secs(5), || {
         kinds
             .iter()

@@ -6,17 +6,19 @@
 //! default and shows nothing secret.
 
 pub mod auth;
+mod conditions;
 pub mod error;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
+use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -26,6 +28,7 @@ use crate::catalog::Catalog;
 use crate::config::{DataType, RegisterKind};
 use crate::metrics::Metrics;
 use crate::readings::{BadReason, DeviceState, Quality, Value};
+use crate::rules::RulesHandle;
 use crate::shutdown::Shutdown;
 use crate::state::LiveState;
 use error::ApiError;
@@ -39,7 +42,12 @@ pub struct ApiContext {
     pub state: Arc<LiveState>,
     /// Counters.
     pub metrics: Arc<Metrics>,
+    /// Conditions and the rules stage.
+    pub rules: RulesHandle,
 }
+
+/// Largest request body accepted; every API body is a small JSON object.
+const MAX_BODY: usize = 64 * 1024;
 
 /// The router with every route.
 pub fn router(context: ApiContext) -> Router {
@@ -48,6 +56,9 @@ pub fn router(context: ApiContext) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/v1/devices", get(devices))
         .route("/api/v1/points", get(points))
+        .route("/api/v1/conditions", get(conditions::list))
+        .route("/api/v1/service-records", post(conditions::record_service))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
         .fallback(not_found)
         .with_state(context)
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 
 use super::validate::validate;
-use super::{ProfileFile, SiteFile};
+use super::{ProfileFile, RulePackFile, SiteFile};
 use crate::catalog::Catalog;
 
 /// One problem in one file, at one place.
@@ -138,8 +138,15 @@ pub fn load(path: &Path) -> Result<Catalog, ConfigErrors> {
             Err(ConfigErrors(mut e)) => errors.append(&mut e),
         }
     }
+    let packs = load_packs(&site, &base_dir, &mut sources, &mut errors);
     let available = list_profiles(&profiles_dir);
-    match validate(&sources, &site, &profiles, &available) {
+    let inputs = Inputs {
+        profiles: &profiles,
+        available_profiles: &available,
+        packs: &packs,
+        base_dir: &base_dir,
+    };
+    match validate(&sources, &site, &inputs) {
         Ok(catalog) if errors.is_empty() => Ok(catalog),
         Ok(_) => Err(sorted(errors)),
         Err(ConfigErrors(mut more)) => {
@@ -153,6 +160,42 @@ pub fn load(path: &Path) -> Result<Catalog, ConfigErrors> {
 fn sorted(mut errors: Vec<ConfigError>) -> ConfigErrors {
     errors.sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
     ConfigErrors(errors)
+}
+
+/// Reads and parses every rule pack the site file lists.
+fn load_packs(
+    site: &SiteFile,
+    base_dir: &Path,
+    sources: &mut Sources,
+    errors: &mut Vec<ConfigError>,
+) -> Vec<(FileId, RulePackFile)> {
+    let mut packs = Vec::new();
+    for name in &site.rules.packs {
+        let path = base_dir.join(name.get_ref());
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) => {
+                let message = format!("cannot read rule pack {}: {e}", path.display());
+                errors.push(sources.files[0].error_at(name.span(), message));
+                continue;
+            }
+        };
+        let file = SourceFile { path, text };
+        match parse::<RulePackFile>(&file) {
+            Ok(pack) => packs.push((sources.files.len(), pack)),
+            Err(e) => errors.push(e),
+        }
+        sources.files.push(file);
+    }
+    packs
+}
+
+/// Everything validation needs besides the site file.
+pub(super) struct Inputs<'a> {
+    pub profiles: &'a BTreeMap<String, (FileId, ProfileFile)>,
+    pub available_profiles: &'a [String],
+    pub packs: &'a [(FileId, RulePackFile)],
+    pub base_dir: &'a Path,
 }
 
 fn read(path: &Path) -> Result<String, ConfigErrors> {

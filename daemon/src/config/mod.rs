@@ -9,6 +9,8 @@
 mod duration;
 mod load;
 mod roles;
+mod rules;
+mod rules_check;
 mod validate;
 
 use serde::Deserialize;
@@ -17,6 +19,10 @@ pub use toml::Spanned;
 pub use duration::{ConfigDuration, parse_duration};
 pub use load::{ConfigError, ConfigErrors, load};
 pub use roles::{KNOWN_ROLES, is_known_role};
+pub use rules::{
+    Category, LimitLevel, PredicateSection, RuleAction, RuleKind, RuleOverride, RulePackFile,
+    RuleSection, RulesSection, Severity, SiteState, StateValue,
+};
 pub use validate::hash_token;
 
 /// The whole site file (e.g. `config/demo.toml`).
@@ -28,6 +34,12 @@ pub struct SiteFile {
     /// The HTTP API; defaults to 127.0.0.1:8080 with no tokens.
     #[serde(default)]
     pub api: ApiSection,
+    /// Where the daemon keeps its state.
+    #[serde(default)]
+    pub storage: StorageSection,
+    /// Rule packs and their per-site changes.
+    #[serde(default)]
+    pub rules: RulesSection,
     /// Folder of device profiles, relative to the config file.
     #[serde(default = "default_profiles_dir")]
     pub profiles_dir: String,
@@ -142,6 +154,27 @@ pub enum ApiRole {
     Engineer,
     /// Everything, including configuration-level actions.
     Admin,
+}
+
+/// Where persistent state lives.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSection {
+    /// Data directory, relative to the config file; created on start.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: String,
+}
+
+impl Default for StorageSection {
+    fn default() -> Self {
+        Self {
+            data_dir: default_data_dir(),
+        }
+    }
+}
+
+fn default_data_dir() -> String {
+    "data".to_owned()
 }
 
 /// One piece of equipment behind one Modbus unit id.

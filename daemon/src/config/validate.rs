@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use sha2::Digest as _;
 
-use super::load::{FileId, Sources, is_plain_name};
+use super::load::{FileId, Inputs, Sources, is_plain_name};
 use super::{
     ConfigDuration, ConfigErrors, DataType, DeviceSection, PointOverride, PointSection,
     ProfileFile, SiteFile, Spanned, TransportKind, is_known_role,
@@ -32,25 +32,31 @@ const MAX_RETRIES: u8 = 10;
 
 /// A place in a config file.
 #[derive(Debug, Clone)]
-struct Pos {
-    file: FileId,
-    span: Range<usize>,
+pub(super) struct Pos {
+    pub file: FileId,
+    pub span: Range<usize>,
 }
 
-struct Validator<'a> {
+pub(super) struct Validator<'a> {
     sources: &'a Sources,
     errors: Vec<super::ConfigError>,
 }
 
 impl Validator<'_> {
-    fn error(&mut self, pos: &Pos, message: impl Into<String>) {
+    /// Errors so far, so a check can tell whether it added any.
+    pub fn error_count(&self) -> usize {
+        self.errors.len()
+    }
+
+    /// Records an error at a position.
+    pub fn error(&mut self, pos: &Pos, message: impl Into<String>) {
         let file = &self.sources.files[pos.file];
         self.errors
             .push(file.error_at(pos.span.clone(), message.into()));
     }
 }
 
-fn at<T>(file: FileId, value: &Spanned<T>) -> Pos {
+pub(super) fn at<T>(file: FileId, value: &Spanned<T>) -> Pos {
     Pos {
         file,
         span: value.span(),
@@ -59,7 +65,7 @@ fn at<T>(file: FileId, value: &Spanned<T>) -> Pos {
 
 /// A spanned value's position, or `fallback` when the value was defaulted
 /// (defaults carry an empty span at offset 0).
-fn at_or<T>(file: FileId, value: &Spanned<T>, fallback: &Pos) -> Pos {
+pub(super) fn at_or<T>(file: FileId, value: &Spanned<T>, fallback: &Pos) -> Pos {
     if value.span() == (0..0) {
         fallback.clone()
     } else {
@@ -78,9 +84,10 @@ struct DraftPoint {
 pub(super) fn validate(
     sources: &Sources,
     site: &SiteFile,
-    profiles: &BTreeMap<String, (FileId, ProfileFile)>,
-    available_profiles: &[String],
+    inputs: &Inputs<'_>,
 ) -> Result<Catalog, ConfigErrors> {
+    let profiles = inputs.profiles;
+    let available_profiles = inputs.available_profiles;
     let mut v = Validator {
         sources,
         errors: Vec::new(),
@@ -123,6 +130,8 @@ pub(super) fn validate(
         ));
     }
     let lines = build_lines(&mut v, site, &mut devices);
+    let (rules, rule_instances) =
+        super::rules_check::check_rules(&mut v, site, inputs.packs, &devices, &points);
     if !v.errors.is_empty() {
         return Err(ConfigErrors(v.errors));
     }
@@ -135,11 +144,14 @@ pub(super) fn validate(
         points,
         lines,
         api,
+        rules,
+        rule_instances,
+        data_dir: inputs.base_dir.join(&site.storage.data_dir),
     })
 }
 
 /// Ids appear in MQTT topics, InfluxDB tags and URLs: keep them plain.
-fn check_identifier(v: &mut Validator<'_>, pos: &Pos, what: &str, id: &str) {
+pub(super) fn check_identifier(v: &mut Validator<'_>, pos: &Pos, what: &str, id: &str) {
     let plain = !id.is_empty()
         && id
             .chars()

@@ -1,0 +1,369 @@
+//! Rules: the site's maintenance standard evaluated on every reading.
+//!
+//! `engine` turns readings into condition transitions; `store` keeps
+//! condition state and service baselines in SQLite so a restart neither
+//! re-raises nor forgets a condition; this module runs the stage and
+//! publishes [`ConditionEvent`]s on the [`ConditionBus`] for the stages that
+//! act on them (tickets, alerts, MQTT) and for the API.
+
+pub mod engine;
+pub mod store;
+
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, info, warn};
+
+use crate::catalog::{Catalog, DeviceId, PointId, RuleId};
+use crate::config::Severity;
+use crate::readings::ReadingEvent;
+use engine::Engine;
+use store::Store;
+
+/// How often delays and staleness are checked.
+pub const TICK: Duration = Duration::from_millis(250);
+
+/// Index of a rule instance in [`Catalog::rule_instances`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct InstanceId(pub u32);
+
+/// Where a condition is in its lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConditionState {
+    /// Nothing wrong.
+    Normal,
+    /// The condition holds; its on-delay is running.
+    Pending,
+    /// Raised.
+    Active,
+    /// The clear condition holds; its off-delay is running.
+    Clearing,
+}
+
+impl ConditionState {
+    /// Stable name, as stored and served.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Normal => "normal",
+            Self::Pending => "pending",
+            Self::Active => "active",
+            Self::Clearing => "clearing",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Normal, Self::Pending, Self::Active, Self::Clearing]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// A lifecycle step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transition {
+    /// Normal → pending.
+    Pending,
+    /// Pending (or normal, without on-delay) → active.
+    Raised,
+    /// Active → clearing.
+    Clearing,
+    /// Clearing (or active, without off-delay) → normal.
+    Cleared,
+    /// Pending → normal: it did not hold long enough.
+    PendingCancelled,
+    /// Clearing → active: it came back within the off-delay.
+    ClearingCancelled,
+}
+
+impl Transition {
+    /// Stable name, as stored and served.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Raised => "raised",
+            Self::Clearing => "clearing",
+            Self::Cleared => "cleared",
+            Self::PendingCancelled => "pending_cancelled",
+            Self::ClearingCancelled => "clearing_cancelled",
+        }
+    }
+}
+
+/// One transition of one condition: the message from rules to the stages
+/// that act on conditions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConditionEvent {
+    /// Which rule instance.
+    pub instance: InstanceId,
+    /// Its rule.
+    pub rule: RuleId,
+    /// Its device.
+    pub device: DeviceId,
+    /// Its point.
+    pub point: PointId,
+    /// What happened.
+    pub transition: Transition,
+    /// The state after it.
+    pub state: ConditionState,
+    /// The value that caused it (last good value).
+    pub value: Option<f64>,
+    /// What it was compared with.
+    pub threshold: Option<f64>,
+    /// Severity after overrides.
+    pub severity: Severity,
+    /// When.
+    pub at: Timestamp,
+    /// When the condition was raised, while it is active or clearing.
+    pub raised_at: Option<Timestamp>,
+}
+
+/// Fan-out of condition events to the stages that act on them, with the
+/// same no-drop, bounded-queue rule as the reading bus.
+#[derive(Debug, Clone, Default)]
+pub struct ConditionBus {
+    subscribers: Vec<mpsc::Sender<ConditionEvent>>,
+}
+
+impl ConditionBus {
+    /// Adds a subscriber; call before the rules stage starts.
+    pub fn subscribe(&mut self) -> mpsc::Receiver<ConditionEvent> {
+        let (tx, rx) = mpsc::channel(1024);
+        self.subscribers.push(tx);
+        rx
+    }
+
+    async fn publish(&self, event: &ConditionEvent) {
+        for tx in &self.subscribers {
+            let _ = tx.send(event.clone()).await;
+        }
+    }
+}
+
+/// The current state of every condition that is not normal, for the API.
+#[derive(Debug, Default)]
+pub struct ConditionView {
+    slots: RwLock<Vec<ViewSlot>>,
+}
+
+/// One condition in the view.
+#[derive(Debug, Clone, Copy)]
+pub struct ViewSlot {
+    /// Lifecycle state.
+    pub state: ConditionState,
+    /// Since when.
+    pub since: Timestamp,
+    /// When raised.
+    pub raised_at: Option<Timestamp>,
+    /// Value that caused the last transition.
+    pub value: Option<f64>,
+}
+
+impl ConditionView {
+    fn new(engine: &Engine) -> Self {
+        let slots = engine
+            .slots()
+            .iter()
+            .map(|s| ViewSlot {
+                state: s.state,
+                since: s.since,
+                raised_at: s.raised_at,
+                value: s.value,
+            })
+            .collect();
+        Self {
+            slots: RwLock::new(slots),
+        }
+    }
+
+    /// Slots indexed like [`Catalog::rule_instances`].
+    pub fn read(&self) -> RwLockReadGuard<'_, Vec<ViewSlot>> {
+        self.slots
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn apply(&self, event: &ConditionEvent) {
+        let mut slots = self
+            .slots
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(slot) = slots.get_mut(event.instance.0 as usize) {
+            *slot = ViewSlot {
+                state: event.state,
+                since: event.at,
+                raised_at: event.raised_at,
+                value: event.value,
+            };
+        }
+    }
+}
+
+/// Requests to the rules stage from the API.
+#[derive(Debug)]
+pub enum RuleCommand {
+    /// The equipment was serviced: reset the service-interval counters of a rule on a device.
+    RecordService {
+        /// Device.
+        device: DeviceId,
+        /// Service-interval rule.
+        rule: RuleId,
+        /// Who did it, for the log.
+        by: String,
+        /// Answer: the new baselines (empty if the rule has no instance on the device).
+        reply: oneshot::Sender<Vec<f64>>,
+    },
+}
+
+/// Handles the API uses to reach the rules stage.
+#[derive(Debug, Clone)]
+pub struct RulesHandle {
+    /// Current conditions.
+    pub view: Arc<ConditionView>,
+    /// Commands.
+    pub commands: mpsc::Sender<RuleCommand>,
+    /// The store, for history queries.
+    pub store: Arc<Store>,
+}
+
+/// The rules stage, ready to run.
+pub struct RulesStage {
+    engine: Engine,
+    store: Arc<Store>,
+    view: Arc<ConditionView>,
+    bus: ConditionBus,
+    commands: mpsc::Receiver<RuleCommand>,
+    metrics: Arc<crate::metrics::Metrics>,
+}
+
+impl RulesStage {
+    /// Builds the engine and restores saved state from the store.
+    pub fn new(
+        catalog: Arc<Catalog>,
+        store: Arc<Store>,
+        bus: ConditionBus,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> anyhow::Result<(Self, RulesHandle)> {
+        let mut engine = Engine::new(catalog.clone(), Timestamp::now());
+        let restored = store.restore(&catalog, &mut engine)?;
+        if restored > 0 {
+            info!(conditions = restored, "restored condition state");
+        }
+        let view = Arc::new(ConditionView::new(&engine));
+        let (tx, rx) = mpsc::channel(64);
+        let handle = RulesHandle {
+            view: view.clone(),
+            commands: tx,
+            store: store.clone(),
+        };
+        metrics.set_active_conditions(count_active(&engine));
+        Ok((
+            Self {
+                engine,
+                store,
+                view,
+                bus,
+                commands: rx,
+                metrics,
+            },
+            handle,
+        ))
+    }
+
+    /// Evaluates until the reading bus closes (all sources stopped).
+    pub async fn run(mut self, mut readings: mpsc::Receiver<ReadingEvent>) {
+        let mut tick = tokio::time::interval(TICK);
+        let mut events = Vec::new();
+        loop {
+            tokio::select! {
+                event = readings.recv() => match event {
+                    Some(ReadingEvent::Batch(batch)) => {
+                        for r in &batch.readings {
+                            self.engine.on_reading(r, &mut events);
+                        }
+                    }
+                    Some(ReadingEvent::DeviceState { device, state, at, .. }) => {
+                        self.engine.on_device_state(device, state, at, &mut events);
+                    }
+                    None => break,
+                },
+                _ = tick.tick() => self.engine.on_tick(Timestamp::now(), &mut events),
+                Some(command) = self.commands.recv() => self.handle(command, &mut events),
+            }
+            if !events.is_empty() {
+                self.emit(&mut events).await;
+            }
+        }
+        self.store.flush();
+    }
+
+    fn handle(&mut self, command: RuleCommand, events: &mut Vec<ConditionEvent>) {
+        match command {
+            RuleCommand::RecordService {
+                device,
+                rule,
+                by,
+                reply,
+            } => {
+                let changed = self
+                    .engine
+                    .record_service(device, rule, Timestamp::now(), events);
+                let catalog = self.engine.catalog();
+                for (instance, baseline) in &changed {
+                    self.store.save_baseline(catalog, *instance, *baseline);
+                }
+                info!(device = %catalog.device(device).name, rule = %catalog.rule(rule).id, by = %by,
+                      "service recorded; counter restarts from here");
+                let _ = reply.send(changed.into_iter().map(|(_, b)| b).collect());
+            }
+        }
+    }
+
+    async fn emit(&mut self, events: &mut Vec<ConditionEvent>) {
+        let catalog = self.engine.catalog().clone();
+        for event in events.drain(..) {
+            log_event(&catalog, &event);
+            self.metrics.count_transition(event.transition);
+            self.view.apply(&event);
+            self.store.save(&catalog, &event);
+            self.bus.publish(&event).await;
+        }
+        self.metrics
+            .set_active_conditions(count_active(&self.engine));
+    }
+}
+
+fn count_active(engine: &Engine) -> u64 {
+    engine
+        .slots()
+        .iter()
+        .filter(|s| matches!(s.state, ConditionState::Active | ConditionState::Clearing))
+        .count() as u64
+}
+
+fn log_event(catalog: &Catalog, e: &ConditionEvent) {
+    let rule = catalog.rule(e.rule);
+    let value = e.value.map_or_else(|| "-".to_owned(), |v| v.to_string());
+    let threshold = e
+        .threshold
+        .map_or_else(|| "-".to_owned(), |v| v.to_string());
+    let device = &catalog.device(e.device).name;
+    let point = &catalog.point(e.point).name;
+    match e.transition {
+        Transition::Raised => warn!(
+            rule = %rule.id, device = %device, point = %point, value = %value, threshold = %threshold,
+            severity = ?e.severity, "condition raised: {}", rule.description
+        ),
+        Transition::Cleared => info!(
+            rule = %rule.id, device = %device, point = %point, value = %value, "condition cleared: {}", rule.description
+        ),
+        _ => {
+            debug!(rule = %rule.id, device = %device, point = %point, transition = e.transition.as_str(), value = %value)
+        }
+    }
+}

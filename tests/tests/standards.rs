@@ -1,0 +1,264 @@
+//! Every rule of every shipped pack (config/standards) raised by the
+//! simulator doing what the rule watches for, through the real daemon.
+//! Delays are overridden to zero so the test runs in seconds; the numbers
+//! (thresholds, intervals, states) are the packs' own.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use site_sim::{SimOptions, Step};
+use sitewarden::rules::ConditionState;
+use sitewarden_tests::{SiteDir, load, repo_root, start_daemon, wait_until};
+
+const DEVICES: [(&str, &str); 13] = [
+    ("ahu-a", "ahu"),
+    ("ahu-b", "ahu"),
+    ("ahu-c", "ahu"),
+    ("lighting-a", "lighting-panel"),
+    ("lighting-b", "lighting-panel"),
+    ("access-a", "access-control"),
+    ("access-b", "access-control"),
+    ("fire-a", "fire-panel"),
+    ("fire-b", "fire-panel"),
+    ("lift-a", "lift-carpark"),
+    ("spare-1", "ahu"),
+    ("spare-2", "ahu"),
+    ("spare-3", "ahu"),
+];
+
+const LIFT_PROFILE: &str = "[[points]]\nname = \"lift_fault\"\nrole = \"lift_fault\"\nkind = \"discrete-input\"\naddress = 0\n\n\
+[[points]]\nname = \"lift_in_service\"\nrole = \"lift_in_service\"\nkind = \"discrete-input\"\naddress = 1\n\n\
+[[points]]\nname = \"barrier_fault\"\nrole = \"barrier_fault\"\nkind = \"discrete-input\"\naddress = 2\n\n\
+[[points]]\nname = \"camera_online\"\nrole = \"camera_online\"\nkind = \"discrete-input\"\naddress = 3\n";
+
+fn packs() -> Vec<std::path::PathBuf> {
+    let mut packs: Vec<_> = std::fs::read_dir(repo_root().join("config/standards"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    packs.sort();
+    packs
+}
+
+/// Every `pack.rule` id shipped.
+fn shipped_rules() -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    for path in packs() {
+        let pack: toml::Value = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let name = pack["pack"].as_str().unwrap().to_owned();
+        for rule in pack["rule"].as_array().unwrap() {
+            ids.insert(format!("{name}.{}", rule["id"].as_str().unwrap()));
+        }
+    }
+    ids
+}
+
+fn step(device: &str, body: &str) -> Step {
+    toml::from_str(&format!("device = \"{device}\"\n{body}")).unwrap()
+}
+
+fn set(device: &str, point: &str, value: f64) -> Step {
+    step(
+        device,
+        &format!("action = \"set\"\npoint = \"{point}\"\nvalue = {value}"),
+    )
+}
+
+/// Runs the simulator and daemon with `hours`, applies `steps`, and waits
+/// until every `(rule, device)` in `expected` is active. Returns those that
+/// never were.
+async fn run(hours: &str, steps: Vec<Step>, expected: &[(&str, &str)]) -> Vec<String> {
+    let site = SiteDir::new().unwrap();
+    site.write("profiles/lift-carpark.toml", LIFT_PROFILE)
+        .unwrap();
+    let mut sim_config = String::new();
+    for (id, profile) in DEVICES {
+        sim_config.push_str(&format!(
+            "[[devices]]\nid = \"{id}\"\nprofile = \"{profile}\"\ntransport = {{ kind = \"modbus-tcp\", host = \"127.0.0.1:0\" }}\n\n"
+        ));
+    }
+    let sim_path = site.write("sim.toml", &sim_config).unwrap();
+    let options = SimOptions {
+        time_scale: 0.0,
+        ..SimOptions::default()
+    };
+    let sim = site_sim::start(
+        site_sim::load_site(&sim_path).unwrap(),
+        site_sim::Scenario::default(),
+        options,
+    )
+    .await
+    .unwrap();
+    let pack_list: Vec<String> = packs()
+        .iter()
+        .map(|p| format!("{:?}", p.display().to_string()))
+        .collect();
+    let mut config = format!("{hours}\n[rules]\npacks = [{}]\n", pack_list.join(", "));
+    for rule in shipped_rules() {
+        config.push_str(&format!(
+            "\n[[rules.overrides]]\nrule = \"{rule}\"\non_delay = \"0s\"\noff_delay = \"0s\"\n"
+        ));
+        if rule.ends_with("_stale") {
+            config.push_str("after = \"2s\"\n");
+        }
+        if rule.ends_with("_rising_fast") {
+            config.push_str("window = \"4s\"\n");
+        }
+    }
+    for (id, profile) in DEVICES {
+        let addr = sim.addr(id).unwrap();
+        config.push_str(&format!(
+            "\n[[devices]]\nid = \"{id}\"\nprofile = \"{profile}\"\ntransport = {{ kind = \"modbus-tcp\", host = \"{addr}\" }}\npoll_interval = \"200ms\"\ntimeout = \"200ms\"\nretries = 0\noffline_after = 2\n"
+        ));
+    }
+    let path = site
+        .write(
+            "site.toml",
+            &format!("{}{config}", sitewarden_tests::site_header()),
+        )
+        .unwrap();
+    let catalog = load(&path);
+    let daemon = start_daemon(catalog.clone(), &site, 0).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for s in &steps {
+        sim.apply(s);
+    }
+    let active = |rule: &str, device: &str| {
+        let view = daemon.rules.view.read();
+        catalog
+            .rule_instances
+            .iter()
+            .zip(view.iter())
+            .any(|(i, s)| {
+                catalog.rule(i.rule).id == rule
+                    && catalog.device(i.device).name == device
+                    && matches!(s.state, ConditionState::Active | ConditionState::Clearing)
+            })
+    };
+    wait_until(Duration::from_secs(20), || {
+        expected.iter().all(|(r, d)| active(r, d))
+    })
+    .await;
+    let missing = expected
+        .iter()
+        .filter(|(r, d)| !active(r, d))
+        .map(|(r, d)| format!("{r} on {d}"))
+        .collect();
+    daemon.stop().await;
+    missing
+}
+
+const CLOSED_CASES: [(&str, &str); 31] = [
+    ("hvac.filter_dp_high", "ahu-a"),
+    ("hvac.filter_dp_high_high", "ahu-a"),
+    ("hvac.filter_service_due", "ahu-a"),
+    ("hvac.fan_fault", "ahu-a"),
+    ("hvac.compressor_fault", "ahu-a"),
+    ("hvac.running_while_closed", "ahu-a"),
+    ("hvac.cooling_not_holding", "ahu-b"),
+    ("hvac.supply_air_rising_fast", "ahu-b"),
+    ("hvac.supply_air_stale", "ahu-c"),
+    ("hvac.unit_offline", "ahu-c"),
+    ("lighting.on_while_closed", "lighting-a"),
+    ("lighting.lamp_rated_life", "lighting-a"),
+    ("lighting.lamp_fault", "lighting-a"),
+    ("lighting.panel_offline", "lighting-b"),
+    ("security.door_forced", "access-a"),
+    ("security.door_open_after_hours", "access-a"),
+    ("security.door_held_open", "access-a"),
+    ("security.emergency_button", "access-a"),
+    ("security.tamper", "access-a"),
+    ("security.controller_down", "access-a"),
+    ("security.controller_offline", "access-b"),
+    ("security.camera_down", "lift-a"),
+    ("fire.fire_alarm", "fire-a"),
+    ("fire.zone_fault", "fire-a"),
+    ("fire.supervisory", "fire-a"),
+    ("fire.sprinkler_pressure_low", "fire-a"),
+    ("fire.sprinkler_pressure_low_low", "fire-a"),
+    ("fire.panel_fault", "fire-a"),
+    ("fire.panel_offline", "fire-b"),
+    ("lifts.lift_fault", "lift-a"),
+    ("lifts.barrier_fault", "lift-a"),
+];
+
+const OPEN_CASES: [(&str, &str); 2] = [
+    ("lighting.off_while_open", "lighting-a"),
+    ("lifts.lift_out_of_service_while_open", "lift-a"),
+];
+
+#[test]
+fn the_cases_cover_every_shipped_rule() {
+    let covered: BTreeSet<String> = CLOSED_CASES
+        .iter()
+        .chain(&OPEN_CASES)
+        .map(|(r, _)| (*r).to_owned())
+        .collect();
+    let shipped = shipped_rules();
+    let untested: Vec<_> = shipped.difference(&covered).collect();
+    assert!(
+        untested.is_empty(),
+        "shipped rules without a test case: {untested:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_shipped_rule_raises_on_a_closed_site() {
+    let offline = |d: &str| step(d, "action = \"offline\"");
+    let steps = vec![
+        set("ahu-a", "filter_dp", 450.0),
+        set("ahu-a", "filter_run_hours", 2100.0),
+        set("ahu-a", "fan_fault", 1.0),
+        set("ahu-a", "compressor_fault", 1.0),
+        step(
+            "ahu-b",
+            "action = \"ramp\"\npoint = \"supply_air_temp\"\nto = 40\nover = \"10s\"",
+        ),
+        offline("ahu-c"),
+        set("lighting-a", "circuit1_lamp_hours", 60_000.0),
+        set("lighting-a", "circuit2_lamp_fault", 1.0),
+        offline("lighting-b"),
+        step("access-a", "action = \"force_door\"\nzone = \"door-1\""),
+        set("access-a", "door2_held_open", 1.0),
+        step("access-a", "action = \"press_button\"\nzone = \"door-3\""),
+        set("access-a", "door4_tamper", 1.0),
+        set("access-a", "controller_online", 0.0),
+        offline("access-b"),
+        step("fire-a", "action = \"fire_alarm\"\nzone = \"1\""),
+        set("fire-a", "zone2_fault", 1.0),
+        set("fire-a", "zone3_supervisory", 1.0),
+        set("fire-a", "sprinkler_pressure", 0.5),
+        set("fire-a", "panel_fault", 1.0),
+        offline("fire-b"),
+        set("lift-a", "lift_fault", 1.0),
+        set("lift-a", "barrier_fault", 1.0),
+        set("lift-a", "camera_online", 0.0),
+    ];
+    // No business hours: the site is closed all week.
+    let missing = run("", steps, &CLOSED_CASES).await;
+    assert!(missing.is_empty(), "never raised: {missing:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedule_rules_for_opening_hours_raise_on_an_open_site() {
+    let mut hours = String::from("[site.business_hours]\n");
+    for day in [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ] {
+        hours.push_str(&format!("{day} = [\"00:00-24:00\"]\n"));
+    }
+    let steps = vec![
+        set("lighting-a", "circuit4_on", 0.0),
+        set("lift-a", "lift_in_service", 0.0),
+    ];
+    // The header already has [site]; the hours table follows it.
+    let missing = run(&hours, steps, &OPEN_CASES).await;
+    assert!(missing.is_empty(), "never raised: {missing:#?}");
+}
