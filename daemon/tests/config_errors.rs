@@ -315,3 +315,115 @@ fn the_shipped_demo_config_is_valid() {
         .unwrap();
     assert_eq!(pressure.interval.as_secs(), 2);
 }
+
+/// A site with one device whose point has role `filter_dp`, and `pack` as `pack.toml`.
+fn pack_errors(pack: &str, overrides: &str) -> Vec<ConfigError> {
+    let dir = Dir::new();
+    std::fs::write(dir.0.path().join("pack.toml"), pack).unwrap();
+    dir.errors(&format!(
+        "{HEADER}\n[rules]\npacks = [\"pack.toml\"]\n{overrides}\n[[devices]]\nid = \"a\"\n{TCP}\n\n[[devices.points]]\nname = \"dp\"\nrole = \"filter_dp\"\nkind = \"input\"\naddress = 0\n"
+    ))
+}
+
+const LIMIT: &str = "pack = \"p\"\n\n[[rule]]\nid = \"high\"\ndescription = \"d\"\nkind = \"limit\"\nrole = \"filter_dp\"\nlevel = \"high\"\nthreshold = 250.0\nseverity = \"major\"\naction = \"ticket\"\n";
+
+#[test]
+fn rule_with_an_unknown_role_is_reported_in_its_pack() {
+    let e = pack_errors(
+        &LIMIT.replace("role = \"filter_dp\"", "role = \"filter_dpp\""),
+        "",
+    );
+    assert_one(&e, 7, 8, "unknown role `filter_dpp`");
+    assert!(e[0].path.ends_with("pack.toml"));
+}
+
+#[test]
+fn high_high_inside_high_is_an_inversion() {
+    let pack = format!(
+        "{LIMIT}\n[[rule]]\nid = \"hh\"\ndescription = \"d\"\nkind = \"limit\"\nrole = \"filter_dp\"\nlevel = \"high_high\"\nthreshold = 200.0\nseverity = \"critical\"\naction = \"ticket\"\n"
+    );
+    assert_one(
+        &pack_errors(&pack, ""),
+        19,
+        13,
+        "high-high threshold 200 for `filter_dp` is inside its high threshold 250",
+    );
+}
+
+#[test]
+fn a_negative_deadband_puts_the_clear_point_beyond_the_threshold() {
+    let e = pack_errors(
+        &LIMIT.replace(
+            "threshold = 250.0\n",
+            "threshold = 250.0\ndeadband = -10.0\n",
+        ),
+        "",
+    );
+    assert_one(
+        &e,
+        10,
+        12,
+        "puts the clear point (260) beyond the threshold (250)",
+    );
+}
+
+#[test]
+fn an_impossible_delay() {
+    let e = pack_errors(
+        &LIMIT.replace(
+            "threshold = 250.0\n",
+            "threshold = 250.0\non_delay = \"8d\"\n",
+        ),
+        "",
+    );
+    assert_one(&e, 10, 12, "on_delay 192h is longer than the 7 days");
+}
+
+#[test]
+fn a_setting_that_does_not_apply_to_the_kind() {
+    let e = pack_errors(
+        &LIMIT.replace(
+            "threshold = 250.0\n",
+            "threshold = 250.0\nwindow = \"5m\"\n",
+        ),
+        "",
+    );
+    assert_one(&e, 4, 6, "`window` does not apply to a limit rule");
+}
+
+#[test]
+fn a_limit_without_its_threshold() {
+    let e = pack_errors(&LIMIT.replace("threshold = 250.0\n", ""), "");
+    assert_one(&e, 4, 6, "a limit rule needs `threshold`");
+}
+
+#[test]
+fn an_override_of_an_unknown_rule_and_a_missing_pack() {
+    let e = pack_errors(
+        LIMIT,
+        "\n[[rules.overrides]]\nrule = \"p.hihg\"\nthreshold = 300.0\n",
+    );
+    assert_one(
+        &e,
+        10,
+        8,
+        "override names rule `p.hihg`, which no loaded pack has",
+    );
+    let dir = Dir::new();
+    let e = dir.errors(&format!("{HEADER}\n[rules]\npacks = [\"nowhere.toml\"]\n"));
+    assert_one(&e, 7, 10, "cannot read rule pack");
+}
+
+#[test]
+fn the_shipped_packs_load_and_bind_to_the_demo_site() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/demo.toml");
+    let catalog = load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert!(catalog.rules.len() >= 30, "{} rules", catalog.rules.len());
+    // Every fire zone of the demo panel is watched for alarms.
+    let zones = catalog
+        .rule_instances
+        .iter()
+        .filter(|i| catalog.rule(i.rule).id == "fire.fire_alarm")
+        .count();
+    assert_eq!(zones, 8);
+}

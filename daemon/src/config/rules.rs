@@ -184,6 +184,16 @@ pub enum LimitLevel {
 }
 
 impl LimitLevel {
+    /// Name as people write it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::High => "high",
+            Self::HighHigh => "high-high",
+            Self::Low => "low",
+            Self::LowLow => "low-low",
+        }
+    }
+
     /// High and high-high trip above the threshold.
     pub fn is_upper(self) -> bool {
         matches!(self, Self::High | Self::HighHigh)

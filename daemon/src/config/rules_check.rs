@@ -437,7 +437,12 @@ fn check_limit_order(v: &mut Validator<'_>, packs: &[(FileId, RulePackFile)], dr
                 if (worse_is_above && t < mild) || (!worse_is_above && t > mild) {
                     v.error(
                         &at(*file, threshold),
-                        format!("{level:?} threshold {t} for `{}` is inside its {milder:?} threshold {mild}", role.get_ref()).to_lowercase(),
+                        format!(
+                            "{} threshold {t} for `{}` is inside its {} threshold {mild}; the worse level must trip later",
+                            level.label(),
+                            role.get_ref(),
+                            milder.label()
+                        ),
                     );
                 }
             }

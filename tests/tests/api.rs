@@ -1,0 +1,206 @@
+//! The HTTP API as a client sees it: JSON errors for bad requests, bearer
+//! tokens with roles for changes, and a service record that resets a
+//! run-hours counter and clears its condition.
+
+use std::time::Duration;
+
+use site_sim::{SimOptions, Step};
+use sitewarden::rules::ConditionState;
+use sitewarden_tests::{SiteDir, http, load, repo_root, start_daemon, wait_until};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conditions_and_service_records_over_http() {
+    let site = SiteDir::new().unwrap();
+    let sim_path = site
+        .write("sim.toml", "[[devices]]\nid = \"lighting-1\"\nprofile = \"lighting-panel\"\ntransport = { kind = \"modbus-tcp\", host = \"127.0.0.1:0\" }\n")
+        .unwrap();
+    let options = SimOptions {
+        time_scale: 0.0,
+        ..SimOptions::default()
+    };
+    let sim = site_sim::start(
+        site_sim::load_site(&sim_path).unwrap(),
+        site_sim::Scenario::default(),
+        options,
+    )
+    .await
+    .unwrap();
+    let hash = |t: &str| sitewarden::config::hash_token(t);
+    let pack = repo_root().join("config/standards/lighting.toml");
+    let config = format!(
+        "[[api.tokens]]\nname = \"desk\"\nrole = \"front-desk\"\nsha256 = \"{}\"\n\n[[api.tokens]]\nname = \"wang\"\nrole = \"technician\"\nsha256 = \"{}\"\n\n\
+         [rules]\npacks = [{:?}]\n\n[[devices]]\nid = \"lighting-1\"\nprofile = \"lighting-panel\"\ntransport = {{ kind = \"modbus-tcp\", host = \"{}\" }}\npoll_interval = \"100ms\"\n",
+        hash("desk-token"),
+        hash("tech-token"),
+        pack.display().to_string(),
+        sim.addr("lighting-1").unwrap()
+    );
+    let catalog = load(&site.site(&config).unwrap());
+    let daemon = start_daemon(catalog.clone(), &site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    let step: Step = toml::from_str(
+        "device = \"lighting-1\"\naction = \"set\"\npoint = \"circuit1_lamp_hours\"\nvalue = 51000",
+    )
+    .unwrap();
+    sim.apply(&step);
+    let lamp_state = || {
+        let view = daemon.rules.view.read();
+        catalog
+            .rule_instances
+            .iter()
+            .zip(view.iter())
+            .find(|(i, _)| {
+                catalog.rule(i.rule).id == "lighting.lamp_rated_life"
+                    && catalog.point(i.point).name == "circuit1_lamp_hours"
+            })
+            .map(|(_, s)| s.state)
+    };
+    assert!(
+        wait_until(Duration::from_secs(5), || lamp_state()
+            == Some(ConditionState::Active))
+        .await
+    );
+
+    let call = |method: &str, path: &str, token: Option<&str>, body: Option<&str>| {
+        let (addr, method, path) = (api, method.to_owned(), path.to_owned());
+        let (token, body) = (token.map(str::to_owned), body.map(str::to_owned));
+        async move {
+            tokio::task::spawn_blocking(move || {
+                http(addr, &method, &path, token.as_deref(), body.as_deref()).unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+
+    // Reading conditions: filters, and JSON errors for bad ones.
+    let (status, body) = call(
+        "GET",
+        "/api/v1/conditions?rule=lighting.lamp_rated_life",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let active = body["active"].as_array().unwrap();
+    assert_eq!(active.len(), 1, "{body}");
+    assert_eq!(active[0]["point"], "circuit1_lamp_hours");
+    assert_eq!(active[0]["threshold"], 50000.0);
+    assert_eq!(body["recent"][0]["transition"], "raised");
+    let (status, body) = call("GET", "/api/v1/conditions?colour=red", None, None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("bad_request"))
+    );
+    let (status, body) = call("GET", "/api/v1/conditions?device=nope", None, None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let (status, _) = call("GET", "/api/v1/nothing-here", None, None).await;
+    assert_eq!(status, 404);
+
+    // Recording service: authentication, roles, validation, then success.
+    let record = r#"{"device":"lighting-1","rule":"lighting.lamp_rated_life"}"#;
+    let (status, body) = call("POST", "/api/v1/service-records", None, Some(record)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    let (status, _) = call(
+        "POST",
+        "/api/v1/service-records",
+        Some("wrong"),
+        Some(record),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (status, body) = call(
+        "POST",
+        "/api/v1/service-records",
+        Some("desk-token"),
+        Some(record),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("forbidden"))
+    );
+    let (status, _) = call(
+        "POST",
+        "/api/v1/service-records",
+        Some("tech-token"),
+        Some("{not json"),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let huge = format!(r#"{{"device":"{}","rule":"x"}}"#, "a".repeat(100_000));
+    let (status, _) = call(
+        "POST",
+        "/api/v1/service-records",
+        Some("tech-token"),
+        Some(&huge),
+    )
+    .await;
+    assert!(
+        status == 400 || status == 413,
+        "oversized body got {status}"
+    );
+    let (status, _) = call(
+        "POST",
+        "/api/v1/service-records",
+        Some("tech-token"),
+        Some(r#"{"device":"lighting-1","rule":"lighting.nope"}"#),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, body) = call(
+        "POST",
+        "/api/v1/service-records",
+        Some("tech-token"),
+        Some(r#"{"device":"lighting-1","rule":"lighting.lamp_fault"}"#),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("conflict"))
+    );
+    assert_eq!(
+        lamp_state(),
+        Some(ConditionState::Active),
+        "a refused request changed something"
+    );
+
+    let (status, body) = call(
+        "POST",
+        "/api/v1/service-records",
+        Some("tech-token"),
+        Some(record),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["by"], "wang");
+    assert!(
+        body["baselines"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!(51000.0)),
+        "{body}"
+    );
+    assert!(
+        wait_until(Duration::from_secs(3), || lamp_state()
+            == Some(ConditionState::Normal))
+        .await
+    );
+    let (status, body) = call(
+        "GET",
+        "/api/v1/conditions?rule=lighting.lamp_rated_life",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["active"].as_array().map(Vec::len), Some(0), "{body}");
+    assert_eq!(body["recent"][0]["transition"], "cleared");
+    daemon.stop().await;
+}
