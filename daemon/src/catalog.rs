@@ -43,6 +43,35 @@ pub struct Catalog {
     pub rule_instances: Vec<RuleInstance>,
     /// Where conditions, counters and later tickets are stored.
     pub data_dir: std::path::PathBuf,
+    /// InfluxDB output, if configured.
+    pub influx: Option<InfluxSettings>,
+}
+
+/// A checked `[sinks.influx]`.
+#[derive(Debug, Clone)]
+pub struct InfluxSettings {
+    /// Base URL.
+    pub url: String,
+    /// Organisation.
+    pub org: String,
+    /// Bucket.
+    pub bucket: String,
+    /// Resolved token.
+    pub token: Option<crate::config::Secret>,
+    /// Lines per write.
+    pub batch_size: usize,
+    /// Longest wait before a partial batch is written.
+    pub flush_interval: Duration,
+    /// Gzip writes.
+    pub gzip: bool,
+    /// Time allowed for one write.
+    pub timeout: Duration,
+    /// Disk budget for unwritten batches, bytes.
+    pub buffer_bytes: u64,
+    /// Default deadband.
+    pub report_deadband: f64,
+    /// Default interval for unchanged values.
+    pub report_min_interval: Duration,
 }
 
 impl Catalog {
@@ -171,6 +200,10 @@ pub struct Point {
     pub interval: Duration,
     /// Zone, door or circuit label.
     pub zone: Option<String>,
+    /// Time-series deadband, when the point sets its own.
+    pub report_deadband: Option<f64>,
+    /// Time-series interval for unchanged values, when the point sets its own.
+    pub report_min_interval: Option<Duration>,
 }
 
 impl Point {

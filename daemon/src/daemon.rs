@@ -18,6 +18,7 @@ use crate::readings::{ReadingBus, ReadingEvent};
 use crate::rules::store::Store;
 use crate::rules::{ConditionBus, ConditionEvent, RulesHandle, RulesStage};
 use crate::shutdown::{self, Shutdown, ShutdownTrigger};
+use crate::sinks::influx;
 use crate::sources::modbus;
 use crate::state::{self, LiveState};
 
@@ -73,13 +74,29 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
     let condition_taps = (0..options.condition_taps)
         .map(|_| conditions.subscribe())
         .collect();
-    let (rules_stage, rules) =
-        RulesStage::new(catalog.clone(), store, conditions, metrics.clone())?;
     let mut bus = ReadingBus::new();
     let state_events = bus.subscribe();
     let rule_events = bus.subscribe();
     let taps = (0..options.taps).map(|_| bus.subscribe()).collect();
+    let influx_inputs = catalog
+        .influx
+        .as_ref()
+        .map(|settings| (settings.clone(), bus.subscribe(), conditions.subscribe()));
+    let (rules_stage, rules) =
+        RulesStage::new(catalog.clone(), store, conditions, metrics.clone())?;
     let mut tasks = JoinSet::new();
+    if let Some((settings, readings, condition_events)) = influx_inputs {
+        let inputs = influx::SinkInputs {
+            catalog: catalog.clone(),
+            settings,
+            data_dir: data_dir.clone(),
+            readings,
+            conditions: condition_events,
+            metrics: metrics.sink.clone(),
+            shutdown: shutdown.clone(),
+        };
+        influx::spawn(inputs, &mut tasks)?;
+    }
     tasks.spawn(state::run(live.clone(), state_events));
     tasks.spawn(rules_stage.run(rule_events));
     modbus::spawn_pollers(&catalog, &bus, &metrics, &shutdown, &mut tasks);

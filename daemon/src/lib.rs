@@ -30,5 +30,6 @@ pub mod readings;
 pub mod rules;
 pub mod schedule;
 pub mod shutdown;
+pub mod sinks;
 pub mod sources;
 pub mod state;

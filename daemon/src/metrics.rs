@@ -119,6 +119,8 @@ pub struct Metrics {
     pub api_rejected: AtomicU64,
     conditions_active: AtomicU64,
     transitions: [AtomicU64; TRANSITIONS.len()],
+    /// The InfluxDB sink's counters (zero when no sink is configured).
+    pub sink: std::sync::Arc<crate::sinks::influx::SinkMetrics>,
 }
 
 /// Condition transitions with their own counter, in label order.
@@ -143,6 +145,7 @@ impl Metrics {
             api_rejected: AtomicU64::default(),
             conditions_active: AtomicU64::default(),
             transitions: Default::default(),
+            sink: Default::default(),
         }
     }
 
@@ -216,6 +219,61 @@ impl Metrics {
                 t.as_str(),
                 n.load(Relaxed)
             );
+        }
+        let sink = &self.sink;
+        let sink_series: [(&str, &str, &str, &AtomicU64); 8] = [
+            (
+                "sitewarden_influx_lines_total",
+                "counter",
+                "Lines of line protocol produced.",
+                &sink.encoded,
+            ),
+            (
+                "sitewarden_influx_lines_written_total",
+                "counter",
+                "Lines InfluxDB accepted.",
+                &sink.written,
+            ),
+            (
+                "sitewarden_influx_lines_replayed_total",
+                "counter",
+                "Lines accepted from the disk buffer.",
+                &sink.replayed,
+            ),
+            (
+                "sitewarden_influx_lines_rejected_total",
+                "counter",
+                "Lines InfluxDB refused as invalid.",
+                &sink.rejected,
+            ),
+            (
+                "sitewarden_influx_lines_dropped_total",
+                "counter",
+                "Lines dropped because the disk buffer budget was exhausted.",
+                &sink.dropped,
+            ),
+            (
+                "sitewarden_influx_write_errors_total",
+                "counter",
+                "Failed write attempts.",
+                &sink.write_errors,
+            ),
+            (
+                "sitewarden_influx_buffered_lines",
+                "gauge",
+                "Lines waiting in the disk buffer.",
+                &sink.buffered_lines,
+            ),
+            (
+                "sitewarden_influx_buffered_bytes",
+                "gauge",
+                "Bytes the disk buffer uses.",
+                &sink.buffered_bytes,
+            ),
+        ];
+        for (name, kind, help, value) in sink_series {
+            family(&mut out, name, kind, help);
+            let _ = writeln!(out, "{name}{{site=\"{site}\"}} {}", value.load(Relaxed));
         }
         let counters: [DeviceSeries; 8] = [
             ("sitewarden_modbus_polls_total", "Poll cycles.", |d| {

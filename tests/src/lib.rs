@@ -267,3 +267,170 @@ pub fn http(
         .unwrap_or(serde_json::Value::Null);
     Ok((status, json))
 }
+
+/// A plain HTTP/1.1 GET returning status and body text.
+pub fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, String)> {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("no HTTP status")?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    Ok((status, body))
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if size == 0 || rest.len() < size {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = rest[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// A VictoriaMetrics server (Debian's `victoria-metrics`) on a free port,
+/// with its data in its own temporary directory; it can be stopped and
+/// started again on the same port and data, to stage an outage.
+pub struct VictoriaMetrics {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    dir: tempfile::TempDir,
+    child: Option<ChildGuard>,
+}
+
+/// One series from `/api/v1/export`.
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// Labels, `__name__` included.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Values, oldest first.
+    pub values: Vec<f64>,
+    /// Timestamps in milliseconds, oldest first.
+    pub timestamps: Vec<i64>,
+}
+
+impl VictoriaMetrics {
+    /// Starts it and waits until it answers.
+    pub fn start() -> anyhow::Result<Self> {
+        let mut vm = Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], free_port())),
+            dir: tempfile::tempdir()?,
+            child: None,
+        };
+        vm.resume()?;
+        Ok(vm)
+    }
+
+    /// Starts it again after [`Self::stop`], same port and data.
+    pub fn resume(&mut self) -> anyhow::Result<()> {
+        let child = Command::new("victoria-metrics")
+            .arg(format!("-httpListenAddr={}", self.addr))
+            .arg(format!("-storageDataPath={}", self.dir.path().display()))
+            .arg("-retentionPeriod=100y")
+            .arg("-loggerLevel=ERROR")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting victoria-metrics (run scripts/test.sh to install it)")?;
+        self.child = Some(ChildGuard(child));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if matches!(http_get(self.addr, "/health"), Ok((200, _))) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        bail!("victoria-metrics did not come up on {}", self.addr)
+    }
+
+    /// Stops it (an outage). Gracefully, with SIGINT: VictoriaMetrics
+    /// acknowledges writes before it persists them, so a SIGKILL would lose
+    /// its last second of data and the test would blame the daemon.
+    pub fn stop(&mut self) {
+        if let Some(mut guard) = self.child.take() {
+            let pid = guard.0.id().to_string();
+            let _ = Command::new("kill").args(["-INT", &pid]).status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if matches!(guard.0.try_wait(), Ok(Some(_))) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    /// Every sample of the series matching `selector`, after flushing.
+    pub fn export(&self, selector: &str) -> anyhow::Result<Vec<Series>> {
+        // Rows become searchable after VictoriaMetrics' one-second pending-rows flush.
+        std::thread::sleep(Duration::from_millis(1500));
+        http_get(self.addr, "/internal/force_flush")?;
+        let query: String = selector
+            .bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'-' | b'.' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let (status, body) = http_get(
+            self.addr,
+            &format!("/api/v1/export?match[]={query}&start=0"),
+        )?;
+        anyhow::ensure!(status == 200, "export answered {status}: {body}");
+        body.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|line| {
+                let v: serde_json::Value = serde_json::from_str(line)?;
+                let labels = v["metric"]
+                    .as_object()
+                    .context("no metric")?
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                    .collect();
+                let values = v["values"]
+                    .as_array()
+                    .context("no values")?
+                    .iter()
+                    .filter_map(|x| x.as_f64())
+                    .collect();
+                let timestamps = v["timestamps"]
+                    .as_array()
+                    .context("no timestamps")?
+                    .iter()
+                    .filter_map(|x| x.as_i64())
+                    .collect();
+                Ok(Series {
+                    labels,
+                    values,
+                    timestamps,
+                })
+            })
+            .collect()
+    }
+}

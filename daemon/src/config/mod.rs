@@ -11,6 +11,8 @@ mod load;
 mod roles;
 mod rules;
 mod rules_check;
+mod secret;
+mod sinks;
 mod validate;
 
 use serde::Deserialize;
@@ -23,6 +25,8 @@ pub use rules::{
     Category, LimitLevel, PredicateSection, RuleAction, RuleKind, RuleOverride, RulePackFile,
     RuleSection, RulesSection, Severity, SiteState, StateValue,
 };
+pub use secret::{Secret, SecretSource};
+pub use sinks::{InfluxSection, SinksSection};
 pub use validate::hash_token;
 
 /// The whole site file (e.g. `config/demo.toml`).
@@ -40,6 +44,9 @@ pub struct SiteFile {
     /// Rule packs and their per-site changes.
     #[serde(default)]
     pub rules: RulesSection,
+    /// Where time series go.
+    #[serde(default)]
+    pub sinks: SinksSection,
     /// Folder of device profiles, relative to the config file.
     #[serde(default = "default_profiles_dir")]
     pub profiles_dir: String,
@@ -412,6 +419,12 @@ pub struct PointSection {
     /// Fire zone, door or circuit this point belongs to, for grouping alerts.
     #[serde(default)]
     pub zone: Option<String>,
+    /// Time-series deadband for this point (see `[sinks.influx]`).
+    #[serde(default)]
+    pub report_deadband: Option<f64>,
+    /// Time-series interval for an unchanged value (see `[sinks.influx]`).
+    #[serde(default)]
+    pub report_min_interval: Option<ConfigDuration>,
 }
 
 /// Per-device changes to one profile point.
@@ -441,6 +454,12 @@ pub struct PointOverride {
     /// New zone.
     #[serde(default)]
     pub zone: Option<String>,
+    /// New time-series deadband.
+    #[serde(default)]
+    pub report_deadband: Option<f64>,
+    /// New time-series interval for an unchanged value.
+    #[serde(default)]
+    pub report_min_interval: Option<ConfigDuration>,
     /// Leave this point out on this device (not wired, not fitted).
     #[serde(default)]
     pub disabled: bool,

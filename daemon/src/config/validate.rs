@@ -132,6 +132,11 @@ pub(super) fn validate(
     let lines = build_lines(&mut v, site, &mut devices);
     let (rules, rule_instances) =
         super::rules_check::check_rules(&mut v, site, inputs.packs, &devices, &points);
+    let influx = site
+        .sinks
+        .influx
+        .as_ref()
+        .and_then(|section| check_influx(&mut v, section, inputs.base_dir));
     if !v.errors.is_empty() {
         return Err(ConfigErrors(v.errors));
     }
@@ -147,6 +152,7 @@ pub(super) fn validate(
         rules,
         rule_instances,
         data_dir: inputs.base_dir.join(&site.storage.data_dir),
+        influx,
     })
 }
 
@@ -399,6 +405,12 @@ fn apply_override(v: &mut Validator<'_>, drafts: &mut Vec<DraftPoint>, o: &Point
     if o.zone.is_some() {
         p.zone = o.zone.clone();
     }
+    if o.report_deadband.is_some() {
+        p.report_deadband = o.report_deadband;
+    }
+    if o.report_min_interval.is_some() {
+        p.report_min_interval = o.report_min_interval;
+    }
 }
 
 fn check_point(
@@ -532,6 +544,94 @@ fn check_point(
         unit: p.unit.clone(),
         interval: interval.unwrap_or_default(),
         zone: p.zone.clone(),
+        report_deadband: p.report_deadband,
+        report_min_interval: p.report_min_interval.map(|d| d.0),
+    })
+}
+
+fn check_influx(
+    v: &mut Validator<'_>,
+    s: &super::InfluxSection,
+    base_dir: &std::path::Path,
+) -> Option<crate::catalog::InfluxSettings> {
+    let errors_before = v.error_count();
+    let url = s.url.get_ref();
+    let parsed = url::Url::parse(url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+    if parsed.is_none() {
+        v.error(
+            &at(0, &s.url),
+            format!("`{url}` is not an http:// or https:// URL with a host"),
+        );
+    }
+    let token = match &s.token {
+        Some(source) => source
+            .get_ref()
+            .resolve(base_dir)
+            .map_err(|e| v.error(&at(0, source), e))
+            .ok(),
+        None => None,
+    };
+    let batch = *s.batch_size.get_ref();
+    if !(1..=100_000).contains(&batch) {
+        v.error(
+            &at(0, &s.batch_size),
+            format!("batch_size {batch} must be between 1 and 100000 lines"),
+        );
+    }
+    let flush = s.flush_interval.get_ref().0;
+    if flush < Duration::from_millis(10) || flush > Duration::from_secs(60) {
+        v.error(
+            &at(0, &s.flush_interval),
+            format!(
+                "flush_interval {} must be between 10ms and 1m",
+                s.flush_interval.get_ref()
+            ),
+        );
+    }
+    let timeout = s.timeout.get_ref().0;
+    if timeout < Duration::from_millis(100) || timeout > Duration::from_secs(300) {
+        v.error(
+            &at(0, &s.timeout),
+            format!(
+                "timeout {} must be between 100ms and 5m",
+                s.timeout.get_ref()
+            ),
+        );
+    }
+    let buffer_bytes = match super::sinks::parse_size(s.buffer_budget.get_ref()) {
+        Ok(0) => {
+            v.error(
+                &at(0, &s.buffer_budget),
+                "buffer_budget must be more than 0: without a buffer an outage loses data",
+            );
+            0
+        }
+        Ok(bytes) => bytes,
+        Err(e) => {
+            v.error(&at(0, &s.buffer_budget), e);
+            0
+        }
+    };
+    if !(s.report_deadband >= 0.0 && s.report_deadband.is_finite()) {
+        v.error(
+            &at(0, &s.url),
+            "report_deadband must be zero or a positive number",
+        );
+    }
+    (v.error_count() == errors_before).then(|| crate::catalog::InfluxSettings {
+        url: url.clone(),
+        org: s.org.clone(),
+        bucket: s.bucket.clone(),
+        token,
+        batch_size: batch,
+        flush_interval: flush,
+        gzip: s.gzip,
+        timeout,
+        buffer_bytes,
+        report_deadband: s.report_deadband,
+        report_min_interval: s.report_min_interval.get_ref().0,
     })
 }
 

@@ -194,6 +194,8 @@ mod tests {
             unit: None,
             interval: Duration::from_secs(1),
             zone: None,
+            report_deadband: None,
+            report_min_interval: None,
         }
     }
 

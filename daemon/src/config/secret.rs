@@ -1,0 +1,93 @@
+//! Secrets in config: named, never written.
+//!
+//! A token or password never appears in a config file (which ends up in
+//! backups, tickets and screenshots). The file says where to find it: an
+//! environment variable, or a file readable only by the daemon's user.
+//! `sitewarden check` reports a secret it cannot find, at its position.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+/// Where a secret comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum SecretSource {
+    /// `{ env = "INFLUX_TOKEN" }`.
+    Env(String),
+    /// `{ file = "/etc/sitewarden/influx-token" }`; surrounding whitespace is trimmed.
+    File(String),
+}
+
+impl SecretSource {
+    /// Reads the secret now; the error says which variable or file is missing.
+    pub fn resolve(&self, base_dir: &std::path::Path) -> Result<Secret, String> {
+        match self {
+            Self::Env(name) => match std::env::var(name) {
+                Ok(value) if !value.trim().is_empty() => Ok(Secret(value.trim().to_owned())),
+                Ok(_) => Err(format!("environment variable {name} is empty")),
+                Err(_) => Err(format!(
+                    "missing secret: environment variable {name} is not set"
+                )),
+            },
+            Self::File(path) => {
+                let path = base_dir.join(path);
+                match std::fs::read_to_string(&path) {
+                    Ok(value) if !value.trim().is_empty() => Ok(Secret(value.trim().to_owned())),
+                    Ok(_) => Err(format!("secret file {} is empty", path.display())),
+                    Err(e) => Err(format!(
+                        "missing secret: cannot read {}: {e}",
+                        path.display()
+                    )),
+                }
+            }
+        }
+    }
+}
+
+/// A resolved secret. Its `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_come_from_files_and_never_print() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("token"), "abc123\n").unwrap();
+        let secret = SecretSource::File("token".into())
+            .resolve(dir.path())
+            .unwrap();
+        assert_eq!(secret.expose(), "abc123");
+        assert_eq!(format!("{secret:?}"), "Secret(…)");
+        let missing = SecretSource::File("nope".into())
+            .resolve(dir.path())
+            .unwrap_err();
+        assert!(
+            missing.starts_with("missing secret: cannot read"),
+            "{missing}"
+        );
+        let unset = SecretSource::Env("SITEWARDEN_TEST_SURELY_UNSET".into())
+            .resolve(dir.path())
+            .unwrap_err();
+        assert_eq!(
+            unset,
+            "missing secret: environment variable SITEWARDEN_TEST_SURELY_UNSET is not set"
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! Sinks: where readings and events leave the daemon.
+
+pub mod influx;
