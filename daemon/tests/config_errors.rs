@@ -427,3 +427,27 @@ fn the_shipped_packs_load_and_bind_to_the_demo_site() {
         .count();
     assert_eq!(zones, 8);
 }
+
+#[test]
+fn a_missing_secret_and_a_bad_sink_url() {
+    let e = errors(&format!(
+        "{HEADER}\n[sinks.influx]\nurl = \"influx:8086\"\nbucket = \"b\"\ntoken = {{ env = \"SITEWARDEN_TEST_NO_SUCH_TOKEN\" }}\nbuffer_budget = \"lots\"\n"
+    ));
+    assert_eq!(e.len(), 3, "{e:#?}");
+    assert_at(&e[0], 7, 7, "is not an http:// or https:// URL");
+    assert_at(
+        &e[1],
+        9,
+        9,
+        "missing secret: environment variable SITEWARDEN_TEST_NO_SUCH_TOKEN is not set",
+    );
+    assert_at(&e[2], 10, 17, "is not a size");
+}
+
+#[test]
+fn a_secret_file_that_is_missing() {
+    let e = errors(&format!(
+        "{HEADER}\n[sinks.influx]\nurl = \"http://127.0.0.1:8086\"\nbucket = \"b\"\ntoken = {{ file = \"no-such-token\" }}\n"
+    ));
+    assert_one(&e, 9, 9, "missing secret: cannot read");
+}

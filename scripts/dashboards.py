@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Generates the Grafana dashboards in dashboards/ from one description.
+
+Run it after changing a panel or a rule pack threshold:
+    python3 scripts/dashboards.py
+Every query is InfluxQL, so the dashboards work unchanged on InfluxDB 1.8+,
+2.x (through a DBRP mapping) and 3.x. Threshold lines come from the rule
+packs in config/standards, so a changed limit moves its line.
+"""
+
+import json
+import pathlib
+import tomllib
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+DATASOURCE = {"type": "influxdb", "uid": "sitewarden-influx"}
+
+
+def pack_thresholds():
+    found = {}
+    for path in sorted((ROOT / "config" / "standards").glob("*.toml")):
+        pack = tomllib.loads(path.read_text())
+        for rule in pack.get("rule", []):
+            if "threshold" in rule:
+                found[f'{pack["pack"]}.{rule["id"]}'] = rule["threshold"]
+    return found
+
+
+T = pack_thresholds()
+SITE = '"site" =~ /^$site$/'
+DEVICE = '"device" =~ /^$device$/'
+
+
+def role_query(roles, agg="mean", extra_group=""):
+    where = " OR ".join(f"\"role\" = '{r}'" for r in roles)
+    return (
+        f'SELECT {agg}("value") FROM "reading" WHERE {SITE} AND {DEVICE} AND ({where}) '
+        f'AND $timeFilter GROUP BY time($__interval), "device", "point"{extra_group} fill(null)'
+    )
+
+
+def thresholds(*steps):
+    """Grafana threshold steps drawn as lines: (value, colour)."""
+    return {
+        "mode": "absolute",
+        "steps": [{"color": "green", "value": None}]
+        + [{"color": c, "value": v} for v, c in steps],
+    }
+
+
+def timeseries(title, query, unit="", steps=(), step_line=True, description=""):
+    defaults = {"unit": unit, "custom": {"thresholdsStyle": {"mode": "line" if steps and step_line else "off"}}}
+    if steps:
+        defaults["thresholds"] = thresholds(*steps)
+    return {
+        "type": "timeseries",
+        "title": title,
+        "description": description,
+        "datasource": DATASOURCE,
+        "fieldConfig": {"defaults": defaults, "overrides": []},
+        "targets": [{"refId": "A", "datasource": DATASOURCE, "rawQuery": True, "resultFormat": "time_series", "query": query}],
+    }
+
+
+def table(title, query, description=""):
+    return {
+        "type": "table",
+        "title": title,
+        "description": description,
+        "datasource": DATASOURCE,
+        "targets": [{"refId": "A", "datasource": DATASOURCE, "rawQuery": True, "resultFormat": "table", "query": query}],
+    }
+
+
+def stat(title, query, description=""):
+    panel = table(title, query, description)
+    panel["type"] = "stat"
+    return panel
+
+
+def variables(with_device=True):
+    site = {
+        "name": "site",
+        "label": "Site",
+        "type": "query",
+        "datasource": DATASOURCE,
+        "query": 'SHOW TAG VALUES FROM "reading" WITH KEY = "site"',
+        "includeAll": True,
+        "multi": True,
+        "allValue": ".*",
+        "refresh": 2,
+    }
+    device = {
+        "name": "device",
+        "label": "Device",
+        "type": "query",
+        "datasource": DATASOURCE,
+        "query": 'SHOW TAG VALUES FROM "reading" WITH KEY = "device" WHERE "site" =~ /^$site$/',
+        "includeAll": True,
+        "multi": True,
+        "allValue": ".*",
+        "refresh": 2,
+    }
+    return {"list": [site, device] if with_device else [site]}
+
+
+def dashboard(uid, title, panels, with_device=True):
+    for i, p in enumerate(panels):
+        p["id"] = i + 1
+        p["gridPos"] = {"h": 8, "w": 12, "x": (i % 2) * 12, "y": (i // 2) * 8}
+    return {
+        "uid": uid,
+        "title": title,
+        "tags": ["sitewarden"],
+        "timezone": "browser",
+        "schemaVersion": 39,
+        "version": 1,
+        "refresh": "10s",
+        "time": {"from": "now-6h", "to": "now"},
+        "templating": variables(with_device),
+        "panels": panels,
+    }
+
+
+CONDITIONS = f'FROM "condition" WHERE {SITE} AND {DEVICE}'
+
+DASHBOARDS = {
+    "site-overview": dashboard("sitewarden-overview", "Site overview", [
+        table("Devices online", f'SELECT last("online") AS "online", last("state") AS "state" FROM "device_state" WHERE {SITE} AND {DEVICE} AND $timeFilter GROUP BY "site", "device"'),
+        table("Conditions (latest transition per condition)", f'SELECT last("active") AS "active", last("state") AS "state", last("value") AS "value" {CONDITIONS} AND $timeFilter GROUP BY "site", "device", "point", "rule", "severity"'),
+        timeseries("Conditions raised by severity", f'SELECT count("active") {CONDITIONS} AND "transition" = \'raised\' AND $timeFilter GROUP BY time($__interval), "severity" fill(0)'),
+        table("Open tickets by priority", f'SELECT last("open") FROM "ticket" WHERE {SITE} AND $timeFilter GROUP BY "priority"', "Filled in once repair tickets land."),
+        table("Open alerts", f'SELECT last("open") FROM "alert" WHERE {SITE} AND $timeFilter GROUP BY "class"', "Filled in once emergency alerts land."),
+        timeseries("Readings written per minute", f'SELECT count("value") FROM "reading" WHERE {SITE} AND {DEVICE} AND $timeFilter GROUP BY time(1m), "device" fill(0)'),
+    ]),
+    "hvac": dashboard("sitewarden-hvac", "HVAC", [
+        timeseries("Supply and return air", role_query(["supply_air_temp", "return_air_temp", "supply_air_setpoint"]), "celsius"),
+        timeseries("Filter differential pressure", role_query(["filter_dp"]), "pressurepa",
+                   [(T["hvac.filter_dp_high"], "orange"), (T["hvac.filter_dp_high_high"], "red")],
+                   description="Lines: hvac.filter_dp_high and filter_dp_high_high from config/standards/hvac.toml."),
+        timeseries("Run hours since filter service", role_query(["filter_run_hours"], "last"), "h",
+                   [(T["hvac.filter_service_due"], "orange")]),
+        timeseries("Fan and compressor running", role_query(["fan_status", "compressor_status"], "last")),
+        timeseries("Outdoor air", role_query(["outdoor_air_temp"]), "celsius"),
+        timeseries("Fan run hours", role_query(["fan_run_hours"], "last"), "h"),
+    ]),
+    "lighting-energy": dashboard("sitewarden-lighting", "Lighting and energy", [
+        timeseries("Circuits on (against opening hours)", role_query(["circuit_status"], "last"),
+                   description="1 = on. Conditions lighting.on_while_closed / off_while_open mark the breaches."),
+        timeseries("Power per circuit", role_query(["circuit_power"]), "watt"),
+        timeseries("Lamp run hours", role_query(["lamp_run_hours"], "last"), "h",
+                   [(T["lighting.lamp_rated_life"], "orange")]),
+        table("Schedule breaches", f'SELECT "state", "value" {CONDITIONS} AND ("rule" = \'lighting.on_while_closed\' OR "rule" = \'lighting.off_while_open\') AND $timeFilter'),
+    ]),
+    "fire-security": dashboard("sitewarden-fire-security", "Fire and security", [
+        timeseries("Fire zones in alarm", role_query(["fire_alarm"], "max", ', "zone"'), description="1 = alarm."),
+        timeseries("Sprinkler pipe pressure", role_query(["sprinkler_pressure"]), "pressurebar",
+                   [(T["fire.sprinkler_pressure_low_low"], "red"), (T["fire.sprinkler_pressure_low"], "orange")]),
+        timeseries("Doors forced, held open, opened", role_query(["door_forced", "door_held_open", "door_open"], "max", ', "zone"')),
+        table("Alarm timeline", f'SELECT "transition", "state", "value" {CONDITIONS} AND ("severity" = \'critical\' OR "rule" =~ /^(fire|security)\\./) AND $timeFilter'),
+        timeseries("Fire and emergency faults", role_query(["fire_fault", "fire_supervisory", "panel_fault", "emergency_button", "tamper"], "max")),
+    ]),
+    "tickets": dashboard("sitewarden-tickets", "Tickets and service levels", [
+        timeseries("Tickets opened and closed", f'SELECT count("open") FROM "ticket" WHERE {SITE} AND $timeFilter GROUP BY time(1h), "event" fill(0)', description="Filled in once repair tickets land."),
+        timeseries("Response and resolution times", f'SELECT mean("response_s"), mean("resolution_s") FROM "ticket" WHERE {SITE} AND $timeFilter GROUP BY time(1d), "priority"', "s", description="Filled in once repair tickets land."),
+        table("Service-level breaches", f'SELECT count("breach") FROM "ticket" WHERE {SITE} AND $timeFilter GROUP BY "priority"', "Filled in once repair tickets land."),
+        table("Conditions that would open tickets", f'SELECT count("active") FROM "condition" WHERE {SITE} AND "transition" = \'raised\' AND $timeFilter GROUP BY "rule", "device"'),
+    ], with_device=False),
+    "patrols": dashboard("sitewarden-patrols", "Patrols", [
+        table("Rounds", f'SELECT last("completion") FROM "patrol" WHERE {SITE} AND $timeFilter GROUP BY "route"', "Filled in once patrol checkpoints land."),
+        timeseries("Daily completion rate", f'SELECT mean("completion") FROM "patrol" WHERE {SITE} AND $timeFilter GROUP BY time(1d), "route"', "percentunit", description="Filled in once patrol checkpoints land."),
+    ], with_device=False),
+}
+
+
+def main():
+    out = ROOT / "dashboards"
+    for name, body in DASHBOARDS.items():
+        (out / f"{name}.json").write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
+    print(f"wrote {len(DASHBOARDS)} dashboards to {out}")
+
+
+if __name__ == "__main__":
+    main()
