@@ -30,8 +30,8 @@ use tokio::sync::mpsc;
 
 struct Vm {
     child: Option<Child>,
-    port: u16,
-    dir: tempfile::TempDir,
+    /// Kept so the data directory lives as long as the server.
+    _dir: tempfile::TempDir,
 }
 
 impl Vm {
@@ -47,8 +47,7 @@ impl Vm {
         std::thread::sleep(Duration::from_millis(1500));
         Ok(Self {
             child: Some(child),
-            port,
-            dir,
+            _dir: dir,
         })
     }
 }
@@ -126,7 +125,8 @@ struct Sink {
     _conditions: mpsc::Sender<sitewarden::rules::ConditionEvent>,
     metrics: Arc<SinkMetrics>,
     trigger: sitewarden::shutdown::ShutdownTrigger,
-    tasks: tokio::task::JoinSet<()>,
+    /// Kept so the sink's tasks run for the whole phase.
+    _tasks: tokio::task::JoinSet<()>,
 }
 
 fn start_sink(catalog: &Arc<Catalog>, data: &Path) -> anyhow::Result<Sink> {
@@ -156,7 +156,7 @@ fn start_sink(catalog: &Arc<Catalog>, data: &Path) -> anyhow::Result<Sink> {
         _conditions: conditions_tx,
         metrics,
         trigger,
-        tasks,
+        _tasks: tasks,
     })
 }
 
