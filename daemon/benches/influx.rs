@@ -15,6 +15,9 @@
 //! The sink is fed on its reading-bus input directly (no Modbus), so the
 //! figures are the sink's own; each phase runs in its own process.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -160,32 +163,6 @@ fn start_sink(catalog: &Arc<Catalog>, data: &Path) -> anyhow::Result<Sink> {
     })
 }
 
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r)
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let t = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (t(11) + t(12)) / 100.0
-}
-
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 async fn sustained(gzip: bool) -> anyhow::Result<()> {
     let port = free_port();
     let _vm = Vm::start(port, tempfile::tempdir()?)?;
@@ -261,7 +238,7 @@ async fn steady() -> anyhow::Result<()> {
     let sink = start_sink(&catalog, dir.path())?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.tick().await;
-    let (c0, t0) = (cpu_seconds(), Instant::now());
+    let (c0, t0) = (common::cpu_seconds(), Instant::now());
     for s in 0..30 {
         tick.tick().await;
         for event in second(&catalog, Timestamp::now(), s) {
@@ -269,12 +246,12 @@ async fn steady() -> anyhow::Result<()> {
         }
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (cpu, wall) = (cpu_seconds() - c0, t0.elapsed().as_secs_f64());
+    let (cpu, wall) = (common::cpu_seconds() - c0, t0.elapsed().as_secs_f64());
     println!(
         "steady     10,000 points/s for 30 s: {} lines written, {:.1}% of one core, peak RSS {:.1} MB",
         sink.metrics.written.load(Relaxed),
         100.0 * cpu / wall,
-        peak_rss_mb()
+        common::peak_rss_mb()
     );
     sink.trigger.trigger();
     drop(sink.readings);

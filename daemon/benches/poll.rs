@@ -16,6 +16,9 @@
 //!
 //! Each phase runs in its own process so peak RSS is its own.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -168,35 +171,6 @@ fn devices(phase: &Phase, hosts: &[String]) -> String {
     text
 }
 
-/// CPU seconds (user + system) this process has used.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest)
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-/// Peak resident set size in MB.
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 fn run_phase(phase: &Phase) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     std::fs::create_dir(dir.path().join("profiles"))?;
@@ -251,9 +225,14 @@ fn run_phase(phase: &Phase) -> anyhow::Result<()> {
                 .sum::<u64>()
         };
         tokio::time::sleep(phase.warmup).await;
-        let (g0, b0, c0, t0) = (good(), bad(), cpu_seconds(), Instant::now());
+        let (g0, b0, c0, t0) = (good(), bad(), common::cpu_seconds(), Instant::now());
         tokio::time::sleep(phase.measure).await;
-        let (g1, b1, c1, wall) = (good(), bad(), cpu_seconds(), t0.elapsed().as_secs_f64());
+        let (g1, b1, c1, wall) = (
+            good(),
+            bad(),
+            common::cpu_seconds(),
+            t0.elapsed().as_secs_f64(),
+        );
         running.stop().await;
         let points = (g1 - g0) as f64;
         let cpu = c1 - c0;
@@ -268,7 +247,7 @@ fn run_phase(phase: &Phase) -> anyhow::Result<()> {
             b1 - b0,
             cpu / (points / 1e6),
             100.0 * cpu / wall,
-            peak_rss_mb()
+            common::peak_rss_mb()
         );
         anyhow::Ok(())
     })

@@ -207,6 +207,34 @@ pub struct Point {
 }
 
 impl Point {
+    /// A point with defaults for unit tests of decoding and planning.
+    #[cfg(test)]
+    pub(crate) fn for_tests(
+        kind: RegisterKind,
+        address: u16,
+        data_type: DataType,
+        word_order: WordOrder,
+    ) -> Self {
+        Self {
+            id: PointId(0),
+            device: DeviceId(0),
+            name: format!("p{address}"),
+            role: None,
+            kind,
+            address,
+            data_type,
+            bit: 0,
+            word_order,
+            scale: 1.0,
+            offset: 0.0,
+            unit: None,
+            interval: Duration::from_secs(1),
+            zone: None,
+            report_deadband: None,
+            report_min_interval: None,
+        }
+    }
+
     /// Registers or bits this point occupies.
     pub fn width(&self) -> u16 {
         if self.kind.is_bit_table() {

@@ -577,3 +577,33 @@ async fn forward_v2_write(
         _ => axum::http::StatusCode::BAD_GATEWAY,
     }
 }
+
+/// Starts the simulator with one Modbus TCP device per `(id, profile)`,
+/// each on a free port, using the profiles in `site`.
+pub async fn start_sim(
+    site: &SiteDir,
+    devices: &[(&str, &str)],
+    options: site_sim::SimOptions,
+) -> anyhow::Result<site_sim::RunningSite> {
+    let mut text = String::new();
+    for (id, profile) in devices {
+        text.push_str(&format!(
+            "[[devices]]\nid = \"{id}\"\nprofile = \"{profile}\"\ntransport = {{ kind = \"modbus-tcp\", host = \"127.0.0.1:0\" }}\n\n"
+        ));
+    }
+    let path = site.write("sim.toml", &text)?;
+    site_sim::start(
+        site_sim::load_site(&path)?,
+        site_sim::Scenario::default(),
+        options,
+    )
+    .await
+}
+
+/// Simulated time frozen: counters stay put while a test compares values.
+pub fn frozen() -> site_sim::SimOptions {
+    site_sim::SimOptions {
+        time_scale: 0.0,
+        ..site_sim::SimOptions::default()
+    }
+}

@@ -4,27 +4,18 @@
 
 use std::time::Duration;
 
-use site_sim::{SimOptions, Step};
+use site_sim::Step;
 use sitewarden::rules::ConditionState;
-use sitewarden_tests::{SiteDir, http, load, repo_root, start_daemon, wait_until};
+use sitewarden_tests::{
+    SiteDir, frozen, http, load, repo_root, start_daemon, start_sim, wait_until,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conditions_and_service_records_over_http() {
     let site = SiteDir::new().unwrap();
-    let sim_path = site
-        .write("sim.toml", "[[devices]]\nid = \"lighting-1\"\nprofile = \"lighting-panel\"\ntransport = { kind = \"modbus-tcp\", host = \"127.0.0.1:0\" }\n")
+    let sim = start_sim(&site, &[("lighting-1", "lighting-panel")], frozen())
+        .await
         .unwrap();
-    let options = SimOptions {
-        time_scale: 0.0,
-        ..SimOptions::default()
-    };
-    let sim = site_sim::start(
-        site_sim::load_site(&sim_path).unwrap(),
-        site_sim::Scenario::default(),
-        options,
-    )
-    .await
-    .unwrap();
     let hash = |t: &str| sitewarden::config::hash_token(t);
     let pack = repo_root().join("config/standards/lighting.toml");
     let config = format!(

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use site_sim::{SimOptions, Step};
-use sitewarden_tests::{InfluxV1, SiteDir, load, repo_root, start_daemon};
+use sitewarden_tests::{InfluxV1, SiteDir, load, repo_root, start_daemon, start_sim};
 
 const DATASOURCE_UID: &str = "sitewarden-influx";
 
@@ -109,18 +109,9 @@ async fn every_panel_query_runs_on_influxdb_and_returns_data() {
         ("access-1", "access-control"),
         ("fire-panel-1", "fire-panel"),
     ];
-    let mut sim_config = String::new();
-    for (id, profile) in kinds {
-        sim_config.push_str(&format!("[[devices]]\nid = \"{id}\"\nprofile = \"{profile}\"\ntransport = {{ kind = \"modbus-tcp\", host = \"127.0.0.1:0\" }}\n\n"));
-    }
-    let sim_path = site.write("sim.toml", &sim_config).unwrap();
-    let sim = site_sim::start(
-        site_sim::load_site(&sim_path).unwrap(),
-        site_sim::Scenario::default(),
-        SimOptions::default(),
-    )
-    .await
-    .unwrap();
+    let sim = start_sim(&site, &kinds, SimOptions::default())
+        .await
+        .unwrap();
     let packs: Vec<String> = ["hvac", "lighting", "fire", "security"]
         .iter()
         .map(|p| {

@@ -13,7 +13,7 @@ use sitewarden::catalog::Catalog;
 use sitewarden::daemon::RunningDaemon;
 use sitewarden::readings::{BadReason, DeviceState, Quality, ReadingEvent};
 use sitewarden_tests::proxy::{Mode, Proxy};
-use sitewarden_tests::{SiteDir, device_state, load, point, start_daemon, wait_until};
+use sitewarden_tests::{SiteDir, device_state, load, point, start_daemon, start_sim, wait_until};
 
 struct Rig {
     _site: SiteDir,
@@ -26,19 +26,9 @@ struct Rig {
 /// Simulated AHU behind a proxy, polled every 100 ms.
 async fn rig(taps: usize) -> Rig {
     let site = SiteDir::new().unwrap();
-    let sim_path = site
-        .write(
-            "sim.toml",
-            "[[devices]]\nid = \"ahu-1\"\nprofile = \"ahu\"\ntransport = { kind = \"modbus-tcp\", host = \"127.0.0.1:0\" }\n",
-        )
+    let sim = start_sim(&site, &[("ahu-1", "ahu")], SimOptions::default())
+        .await
         .unwrap();
-    let sim = site_sim::start(
-        site_sim::load_site(&sim_path).unwrap(),
-        site_sim::Scenario::default(),
-        SimOptions::default(),
-    )
-    .await
-    .unwrap();
     let upstream: SocketAddr = sim.addr("ahu-1").unwrap();
     let proxy = Proxy::start(upstream).await.unwrap();
     let config = format!(

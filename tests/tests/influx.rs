@@ -10,7 +10,7 @@ use std::time::Duration;
 use site_sim::{RunningSite, SimOptions};
 use sitewarden::daemon::RunningDaemon;
 use sitewarden::readings::{Quality, ReadingEvent};
-use sitewarden_tests::{SiteDir, VictoriaMetrics, load, start_daemon, wait_until};
+use sitewarden_tests::{SiteDir, VictoriaMetrics, load, start_daemon, start_sim, wait_until};
 
 /// (timestamp ms, value) per point name, as the bus published them.
 type Expected = BTreeMap<String, Vec<(i64, f64)>>;
@@ -23,16 +23,9 @@ struct Rig {
 
 async fn rig(vm: &VictoriaMetrics, budget: &str) -> Rig {
     let site = SiteDir::new().unwrap();
-    let sim_path = site
-        .write("sim.toml", "[[devices]]\nid = \"ahu-1\"\nprofile = \"ahu\"\ntransport = { kind = \"modbus-tcp\", host = \"127.0.0.1:0\" }\n")
+    let sim = start_sim(&site, &[("ahu-1", "ahu")], SimOptions::default())
+        .await
         .unwrap();
-    let sim = site_sim::start(
-        site_sim::load_site(&sim_path).unwrap(),
-        site_sim::Scenario::default(),
-        SimOptions::default(),
-    )
-    .await
-    .unwrap();
     let config = site
         .site(&format!(
             "[sinks.influx]\nurl = \"http://{}\"\norg = \"site\"\nbucket = \"sitewarden\"\nflush_interval = \"100ms\"\n\

@@ -4,35 +4,21 @@
 
 use std::time::Duration;
 
-use site_sim::{SimOptions, Step};
+use site_sim::Step;
 use sitewarden::readings::DeviceState;
 use sitewarden_tests::{
-    SiteDir, boolean, device_state, load, number, point, start_daemon, wait_until,
+    SiteDir, boolean, device_state, frozen, load, number, point, start_daemon, start_sim,
+    wait_until,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_four_device_kinds_decode_to_the_simulated_values() {
     let site = SiteDir::new().unwrap();
     let kinds = ["ahu", "lighting-panel", "access-control", "fire-panel"];
-    let mut sim_config = String::new();
-    for kind in kinds {
-        sim_config.push_str(&format!(
-            "[[devices]]\nid = \"{kind}-1\"\nprofile = \"{kind}\"\ntransport = {{ kind = \"modbus-tcp\", host = \"127.0.0.1:0\" }}\n\n"
-        ));
-    }
-    let sim_path = site.write("sim.toml", &sim_config).unwrap();
-    // Time frozen (scale 0) so counters do not move between the two reads.
-    let options = SimOptions {
-        time_scale: 0.0,
-        ..SimOptions::default()
-    };
-    let sim = site_sim::start(
-        site_sim::load_site(&sim_path).unwrap(),
-        site_sim::Scenario::default(),
-        options,
-    )
-    .await
-    .unwrap();
+    let devices: Vec<(String, &str)> = kinds.iter().map(|k| (format!("{k}-1"), *k)).collect();
+    let devices: Vec<(&str, &str)> = devices.iter().map(|(id, k)| (id.as_str(), *k)).collect();
+    // Time frozen so counters do not move between the two reads.
+    let sim = start_sim(&site, &devices, frozen()).await.unwrap();
     let mut config = String::new();
     for kind in kinds {
         let addr = sim.addr(&format!("{kind}-1")).unwrap();

@@ -6,9 +6,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use site_sim::{SimOptions, Step};
+use site_sim::Step;
 use sitewarden::rules::ConditionState;
-use sitewarden_tests::{SiteDir, load, repo_root, start_daemon, wait_until};
+use sitewarden_tests::{SiteDir, frozen, load, repo_root, start_daemon, start_sim, wait_until};
 
 const DEVICES: [(&str, &str); 13] = [
     ("ahu-a", "ahu"),
@@ -72,24 +72,7 @@ async fn run(hours: &str, steps: Vec<Step>, expected: &[(&str, &str)]) -> Vec<St
     let site = SiteDir::new().unwrap();
     site.write("profiles/lift-carpark.toml", LIFT_PROFILE)
         .unwrap();
-    let mut sim_config = String::new();
-    for (id, profile) in DEVICES {
-        sim_config.push_str(&format!(
-            "[[devices]]\nid = \"{id}\"\nprofile = \"{profile}\"\ntransport = {{ kind = \"modbus-tcp\", host = \"127.0.0.1:0\" }}\n\n"
-        ));
-    }
-    let sim_path = site.write("sim.toml", &sim_config).unwrap();
-    let options = SimOptions {
-        time_scale: 0.0,
-        ..SimOptions::default()
-    };
-    let sim = site_sim::start(
-        site_sim::load_site(&sim_path).unwrap(),
-        site_sim::Scenario::default(),
-        options,
-    )
-    .await
-    .unwrap();
+    let sim = start_sim(&site, &DEVICES, frozen()).await.unwrap();
     let pack_list: Vec<String> = packs()
         .iter()
         .map(|p| format!("{:?}", p.display().to_string()))

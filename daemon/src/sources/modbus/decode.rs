@@ -56,31 +56,11 @@ fn engineering(point: &Point, raw: f64) -> Result<Value, BadReason> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
-    use crate::catalog::{DeviceId, PointId};
     use crate::config::RegisterKind;
 
     fn point(data_type: DataType, word_order: WordOrder) -> Point {
-        Point {
-            id: PointId(0),
-            device: DeviceId(0),
-            name: "p".into(),
-            role: None,
-            kind: RegisterKind::Holding,
-            address: 0,
-            data_type,
-            bit: 0,
-            word_order,
-            scale: 1.0,
-            offset: 0.0,
-            unit: None,
-            interval: Duration::from_secs(1),
-            zone: None,
-            report_deadband: None,
-            report_min_interval: None,
-        }
+        Point::for_tests(RegisterKind::Holding, 0, data_type, word_order)
     }
 
     fn num(data_type: DataType, order: WordOrder, words: &[u16]) -> f64 {

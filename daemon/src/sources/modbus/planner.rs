@@ -172,31 +172,11 @@ fn can_extend(r: &ReadRequest, p: &Point, limits: PlanLimits, forbidden: &Forbid
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
-    use crate::catalog::{DeviceId, PointId};
     use crate::config::{DataType, WordOrder};
 
     fn point(kind: RegisterKind, address: u16, data_type: DataType) -> Point {
-        Point {
-            id: PointId(0),
-            device: DeviceId(0),
-            name: format!("p{address}"),
-            role: None,
-            kind,
-            address,
-            data_type,
-            bit: 0,
-            word_order: WordOrder::HighFirst,
-            scale: 1.0,
-            offset: 0.0,
-            unit: None,
-            interval: Duration::from_secs(1),
-            zone: None,
-            report_deadband: None,
-            report_min_interval: None,
-        }
+        Point::for_tests(kind, address, data_type, WordOrder::HighFirst)
     }
 
     const LIMITS: PlanLimits = PlanLimits {
