@@ -2,8 +2,9 @@
 # Installs what the test suite needs, then runs it: `sudo scripts/test.sh`.
 #
 # Debian packages: mosquitto, victoria-metrics, influxdb (real peers the
-# tests start on free loopback ports), python3 with venv. PyPI packages
-# (tests/peers/requirements.txt: pymodbus, an independent Modbus peer) go
+# tests start on free loopback ports), socat (a serial line for Modbus RTU
+# tests), python3 with venv. PyPI packages (tests/peers/requirements.txt:
+# pymodbus, an independent Modbus peer, with pyserial) go
 # into .venv-test so the system Python is left alone. Extra arguments are
 # passed to `cargo test`.
 set -euo pipefail
@@ -18,6 +19,7 @@ missing=()
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v victoria-metrics >/dev/null || missing+=(victoria-metrics)
 command -v influxd >/dev/null || missing+=(influxdb)
+command -v socat >/dev/null || missing+=(socat)
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 if ((${#missing[@]})); then
@@ -30,7 +32,7 @@ venv=.venv-test
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c 'import pymodbus' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import pymodbus, serial' 2>/dev/null; then
     echo "installing PyPI packages from tests/peers/requirements.txt"
     "$venv/bin/pip" install -q --disable-pip-version-check -r tests/peers/requirements.txt
 fi

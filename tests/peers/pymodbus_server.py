@@ -2,8 +2,9 @@
 
 Serves a register layout unlike the simulator's (word-swapped floats, u32 and
 u64 counters, packed bits, discrete inputs, and one address inside the polled
-range that answers "illegal data address") with pymodbus, over Modbus TCP or
-RTU framing over TCP. Prints READY when it accepts connections.
+range that answers "illegal data address") with pymodbus, over Modbus TCP,
+RTU framing over TCP, or RTU on a serial device (a pty pair made by socat in
+the tests). Prints READY when it serves.
 
 The values below are the test's expectations; tests/tests/pymodbus.rs checks
 each decoded reading against them.
@@ -20,7 +21,7 @@ from pymodbus.datastore import (
     ModbusServerContext,
     ModbusSparseDataBlock,
 )
-from pymodbus.server import StartAsyncTcpServer
+from pymodbus.server import StartAsyncSerialServer, StartAsyncTcpServer
 
 
 def words(fmt, value, swap=False):
@@ -60,13 +61,19 @@ def context():
 
 async def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, help="TCP port to listen on")
+    parser.add_argument("--serial", help="serial device to serve RTU on instead")
     parser.add_argument("--framer", choices=["socket", "rtu"], default="socket")
     args = parser.parse_args()
     framer = FramerType.SOCKET if args.framer == "socket" else FramerType.RTU
-    server = StartAsyncTcpServer(
-        context=context(), address=("127.0.0.1", args.port), framer=framer
-    )
+    if args.serial:
+        server = StartAsyncSerialServer(
+            context=context(), port=args.serial, framer=FramerType.RTU, baudrate=19200
+        )
+    else:
+        server = StartAsyncTcpServer(
+            context=context(), address=("127.0.0.1", args.port), framer=framer
+        )
     task = asyncio.create_task(server)
     await asyncio.sleep(0.3)
     print("READY", flush=True)

@@ -76,14 +76,30 @@ impl Pymodbus {
     /// Starts the server and waits until it accepts connections.
     pub fn start(framing: Framing) -> anyhow::Result<Self> {
         let port = free_port();
-        let script = repo_root().join("tests/peers/pymodbus_server.py");
         let framer = match framing {
             Framing::Tcp => "socket",
             Framing::RtuOverTcp => "rtu",
         };
+        let args = [
+            "--port".to_owned(),
+            port.to_string(),
+            "--framer".to_owned(),
+            framer.to_owned(),
+        ];
+        Self::spawn(&args, SocketAddr::from(([127, 0, 0, 1], port)))
+    }
+
+    /// Serves Modbus RTU on a serial device (one end of a [`SerialPair`]).
+    pub fn start_serial(device: &Path) -> anyhow::Result<Self> {
+        let args = ["--serial".to_owned(), device.display().to_string()];
+        Self::spawn(&args, SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    fn spawn(args: &[String], addr: SocketAddr) -> anyhow::Result<Self> {
+        let script = repo_root().join("tests/peers/pymodbus_server.py");
         let mut child = Command::new(python())
             .arg(&script)
-            .args(["--port", &port.to_string(), "--framer", framer])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -100,8 +116,45 @@ impl Pymodbus {
             bail!("pymodbus did not start (is it installed? run scripts/test.sh): {err}");
         }
         Ok(Self {
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            addr,
             _child: ChildGuard(child),
+        })
+    }
+}
+
+/// Two pseudo-terminals joined by socat: a serial line on one machine.
+pub struct SerialPair {
+    /// The daemon's end.
+    pub a: PathBuf,
+    /// The device's end.
+    pub b: PathBuf,
+    _dir: tempfile::TempDir,
+    _child: ChildGuard,
+}
+
+impl SerialPair {
+    /// Creates the pair and waits until both ends exist.
+    pub fn new() -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let (a, b) = (dir.path().join("ttyA"), dir.path().join("ttyB"));
+        let child = Command::new("socat")
+            .arg(format!("pty,raw,echo=0,link={}", a.display()))
+            .arg(format!("pty,raw,echo=0,link={}", b.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting socat (run scripts/test.sh to install it)")?;
+        let child = ChildGuard(child);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !(a.exists() && b.exists()) {
+            anyhow::ensure!(Instant::now() < deadline, "socat made no pty pair");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(Self {
+            a,
+            b,
+            _dir: dir,
+            _child: child,
         })
     }
 }

@@ -1,21 +1,22 @@
 //! Interoperability: the daemon polls pymodbus, an independent Modbus
-//! implementation, over Modbus TCP and over RTU framing through a TCP
-//! gateway, and every decoded value is checked.
+//! implementation, over Modbus TCP, over RTU framing through a TCP gateway,
+//! and over RTU on a serial line (a socat pty pair), and every decoded value
+//! is checked.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use sitewarden::readings::{BadReason, Quality};
 use sitewarden_tests::{
-    Framing, Pymodbus, SiteDir, boolean, load, number, point, start_daemon, wait_until,
+    Framing, Pymodbus, SerialPair, SiteDir, boolean, load, number, point, start_daemon, wait_until,
 };
 
-fn devices(kind: &str, port: u16) -> String {
+fn devices(transport: &str) -> String {
     let mut s = format!(
         r#"
 [[devices]]
 id = "meter-7"
-transport = {{ kind = "{kind}", host = "127.0.0.1:{port}" }}
+transport = {transport}
 unit_id = 7
 poll_interval = "200ms"
 timeout = "1s"
@@ -60,10 +61,9 @@ max_gap_registers = 8
     s
 }
 
-async fn polls_pymodbus_and_decodes_every_value(framing: Framing, kind: &str) {
-    let peer = Pymodbus::start(framing).expect("pymodbus");
+async fn polls_pymodbus_and_decodes_every_value(transport: &str) {
     let site = SiteDir::new().unwrap();
-    let path = site.site(&devices(kind, peer.addr.port())).unwrap();
+    let path = site.site(&devices(transport)).unwrap();
     let catalog = load(&path);
     let daemon = start_daemon(catalog.clone(), &site, 0).await.unwrap();
 
@@ -118,12 +118,30 @@ async fn polls_pymodbus_and_decodes_every_value(framing: Framing, kind: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn modbus_tcp_against_pymodbus() {
-    polls_pymodbus_and_decodes_every_value(Framing::Tcp, "modbus-tcp").await;
+    let peer = Pymodbus::start(Framing::Tcp).expect("pymodbus");
+    let transport = format!("{{ kind = \"modbus-tcp\", host = \"{}\" }}", peer.addr);
+    polls_pymodbus_and_decodes_every_value(&transport).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn modbus_rtu_on_a_serial_line_against_pymodbus() {
+    let line = SerialPair::new().expect("socat");
+    let _peer = Pymodbus::start_serial(&line.b).expect("pymodbus");
+    let transport = format!(
+        "{{ kind = \"modbus-rtu\", serial = \"{}\", baud = 19200, parity = \"none\", stop_bits = 1 }}",
+        line.a.display()
+    );
+    polls_pymodbus_and_decodes_every_value(&transport).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rtu_over_tcp_against_pymodbus() {
-    polls_pymodbus_and_decodes_every_value(Framing::RtuOverTcp, "modbus-rtu-over-tcp").await;
+    let peer = Pymodbus::start(Framing::RtuOverTcp).expect("pymodbus");
+    let transport = format!(
+        "{{ kind = \"modbus-rtu-over-tcp\", host = \"{}\" }}",
+        peer.addr
+    );
+    polls_pymodbus_and_decodes_every_value(&transport).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

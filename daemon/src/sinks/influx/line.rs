@@ -201,6 +201,61 @@ impl ReportFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::{DeviceId, PointId};
+    use crate::readings::{BadReason, Value};
+
+    fn filter(deadband: f64, min_interval: Duration) -> ReportFilter {
+        ReportFilter {
+            deadband: vec![deadband],
+            min_interval_ns: vec![min_interval.as_nanos() as i128],
+            last_value: vec![f64::NAN],
+            last_ns: vec![i128::MIN / 2],
+            last_good: vec![false],
+        }
+    }
+
+    fn reading(ms: i64, value: Option<f64>) -> Reading {
+        Reading {
+            point: PointId(0),
+            device: DeviceId(0),
+            value: value.map(Value::Number),
+            quality: if value.is_some() {
+                Quality::Good
+            } else {
+                Quality::Bad(BadReason::Timeout)
+            },
+            at: jiff::Timestamp::from_millisecond(ms).unwrap(),
+        }
+    }
+
+    #[test]
+    fn steady_values_are_written_once_per_interval_changes_at_once() {
+        let mut f = filter(0.5, Duration::from_secs(60));
+        let admitted: Vec<bool> = [
+            (0, Some(20.0)),      // first: written
+            (250, Some(20.0)),    // unchanged: not yet
+            (500, Some(20.4)),    // inside the deadband: not yet
+            (750, Some(20.6)),    // moved 0.6 from the last written: at once
+            (1_000, None),        // quality changed: at once
+            (1_250, None),        // still bad: not yet
+            (1_500, Some(20.6)),  // good again: at once
+            (61_499, Some(20.6)), // unchanged, 59.999 s later: not yet
+            (61_500, Some(20.6)), // unchanged for the full minute: written again
+        ]
+        .iter()
+        .map(|(ms, v)| f.admit(&reading(*ms, *v)))
+        .collect();
+        assert_eq!(
+            admitted,
+            [true, false, false, true, true, false, true, false, true]
+        );
+    }
+
+    #[test]
+    fn a_zero_interval_writes_every_reading() {
+        let mut f = filter(0.0, Duration::ZERO);
+        assert!((0..5).all(|i| f.admit(&reading(i, Some(1.0)))));
+    }
 
     #[test]
     fn escapes_tags_and_fields() {
