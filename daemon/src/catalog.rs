@@ -45,6 +45,51 @@ pub struct Catalog {
     pub data_dir: std::path::PathBuf,
     /// InfluxDB output, if configured.
     pub influx: Option<InfluxSettings>,
+    /// MQTT, if configured.
+    pub mqtt: Option<MqttSettings>,
+}
+
+/// A checked `[mqtt]`.
+#[derive(Debug, Clone)]
+pub struct MqttSettings {
+    /// Which broker.
+    pub broker: MqttBroker,
+    /// Client id.
+    pub client_id: String,
+    /// User name.
+    pub username: Option<String>,
+    /// Resolved password.
+    pub password: Option<crate::config::Secret>,
+    /// Keep-alive interval.
+    pub keep_alive: Duration,
+    /// TLS material, read at start.
+    pub tls: Option<MqttTls>,
+}
+
+/// Where the broker is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MqttBroker {
+    /// A broker the site runs.
+    External {
+        /// Host name or address.
+        host: String,
+        /// Port.
+        port: u16,
+    },
+    /// The daemon's own broker.
+    Embedded {
+        /// Listen address.
+        listen: std::net::SocketAddr,
+    },
+}
+
+/// PEM material for TLS to the broker.
+#[derive(Debug, Clone)]
+pub struct MqttTls {
+    /// CA certificate(s).
+    pub ca: Vec<u8>,
+    /// Client certificate and key, for mutual TLS.
+    pub client: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 /// A checked `[sinks.influx]`.

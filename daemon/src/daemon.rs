@@ -14,6 +14,7 @@ use crate::api::{self, ApiContext};
 use crate::catalog::Catalog;
 use crate::console;
 use crate::metrics::Metrics;
+use crate::mqtt::publisher;
 use crate::readings::{ReadingBus, ReadingEvent};
 use crate::rules::store::Store;
 use crate::rules::{ConditionBus, ConditionEvent, RulesHandle, RulesStage};
@@ -78,6 +79,10 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
     let state_events = bus.subscribe();
     let rule_events = bus.subscribe();
     let taps = (0..options.taps).map(|_| bus.subscribe()).collect();
+    let mqtt_inputs = catalog
+        .mqtt
+        .as_ref()
+        .map(|settings| (settings.clone(), bus.subscribe(), conditions.subscribe()));
     let influx_inputs = catalog
         .influx
         .as_ref()
@@ -85,6 +90,18 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
     let (rules_stage, rules) =
         RulesStage::new(catalog.clone(), store, conditions, metrics.clone())?;
     let mut tasks = JoinSet::new();
+    if let Some((settings, readings, condition_events)) = mqtt_inputs {
+        let inputs = publisher::MqttInputs {
+            catalog: catalog.clone(),
+            settings,
+            data_dir: data_dir.clone(),
+            readings,
+            conditions: condition_events,
+            metrics: metrics.mqtt.clone(),
+            shutdown: shutdown.clone(),
+        };
+        publisher::spawn(inputs, &mut tasks)?;
+    }
     if let Some((settings, readings, condition_events)) = influx_inputs {
         let inputs = influx::SinkInputs {
             catalog: catalog.clone(),

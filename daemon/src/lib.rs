@@ -26,6 +26,7 @@ pub mod console;
 pub mod daemon;
 pub mod logging;
 pub mod metrics;
+pub mod mqtt;
 pub mod readings;
 pub mod rules;
 pub mod schedule;

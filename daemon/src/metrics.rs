@@ -121,6 +121,8 @@ pub struct Metrics {
     transitions: [AtomicU64; TRANSITIONS.len()],
     /// The InfluxDB sink's counters (zero when no sink is configured).
     pub sink: std::sync::Arc<crate::sinks::influx::SinkMetrics>,
+    /// MQTT counters (zero when MQTT is not configured).
+    pub mqtt: std::sync::Arc<crate::mqtt::publisher::MqttMetrics>,
 }
 
 /// Condition transitions with their own counter, in label order.
@@ -146,6 +148,7 @@ impl Metrics {
             conditions_active: AtomicU64::default(),
             transitions: Default::default(),
             sink: Default::default(),
+            mqtt: Default::default(),
         }
     }
 
@@ -271,7 +274,34 @@ impl Metrics {
                 &sink.buffered_bytes,
             ),
         ];
-        for (name, kind, help, value) in sink_series {
+        let mqtt = &self.mqtt;
+        let mqtt_series: [(&str, &str, &str, &AtomicU64); 4] = [
+            (
+                "sitewarden_mqtt_published_total",
+                "counter",
+                "MQTT messages the broker confirmed.",
+                &mqtt.published,
+            ),
+            (
+                "sitewarden_mqtt_queued",
+                "gauge",
+                "MQTT messages waiting in the outbox.",
+                &mqtt.queued,
+            ),
+            (
+                "sitewarden_mqtt_connects_total",
+                "counter",
+                "Connections to the MQTT broker.",
+                &mqtt.connects,
+            ),
+            (
+                "sitewarden_mqtt_connection_errors_total",
+                "counter",
+                "MQTT connection failures.",
+                &mqtt.connection_errors,
+            ),
+        ];
+        for (name, kind, help, value) in sink_series.into_iter().chain(mqtt_series) {
             family(&mut out, name, kind, help);
             let _ = writeln!(out, "{name}{{site=\"{site}\"}} {}", value.load(Relaxed));
         }

@@ -8,6 +8,7 @@
 
 mod duration;
 mod load;
+mod mqtt;
 mod roles;
 mod rules;
 mod rules_check;
@@ -20,6 +21,7 @@ pub use toml::Spanned;
 
 pub use duration::{ConfigDuration, parse_duration};
 pub use load::{ConfigError, ConfigErrors, load};
+pub use mqtt::{MqttSection, TlsSection};
 pub use roles::{KNOWN_ROLES, is_known_role};
 pub use rules::{
     Category, LimitLevel, PredicateSection, RuleAction, RuleKind, RuleOverride, RulePackFile,
@@ -47,6 +49,9 @@ pub struct SiteFile {
     /// Where time series go.
     #[serde(default)]
     pub sinks: SinksSection,
+    /// The MQTT broker events are published to; no MQTT without it.
+    #[serde(default)]
+    pub mqtt: Option<MqttSection>,
     /// Folder of device profiles, relative to the config file.
     #[serde(default = "default_profiles_dir")]
     pub profiles_dir: String,

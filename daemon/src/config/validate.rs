@@ -137,6 +137,10 @@ pub(super) fn validate(
         .influx
         .as_ref()
         .and_then(|section| check_influx(&mut v, section, inputs.base_dir));
+    let mqtt = site
+        .mqtt
+        .as_ref()
+        .and_then(|section| check_mqtt(&mut v, section, &site.site.id, inputs.base_dir));
     if !v.errors.is_empty() {
         return Err(ConfigErrors(v.errors));
     }
@@ -153,6 +157,7 @@ pub(super) fn validate(
         rule_instances,
         data_dir: inputs.base_dir.join(&site.storage.data_dir),
         influx,
+        mqtt,
     })
 }
 
@@ -546,6 +551,100 @@ fn check_point(
         zone: p.zone.clone(),
         report_deadband: p.report_deadband,
         report_min_interval: p.report_min_interval.map(|d| d.0),
+    })
+}
+
+fn check_mqtt(
+    v: &mut Validator<'_>,
+    s: &super::MqttSection,
+    site_id: &Spanned<String>,
+    base_dir: &std::path::Path,
+) -> Option<crate::catalog::MqttSettings> {
+    use crate::catalog::{MqttBroker, MqttTls};
+    let errors_before = v.error_count();
+    let tls = s.tls.as_ref();
+    let broker = match &s.host {
+        Some(host) if host.get_ref().trim().is_empty() => {
+            v.error(
+                &at(0, host),
+                "host is empty; omit it to run the embedded broker",
+            );
+            None
+        }
+        Some(host) => Some(MqttBroker::External {
+            host: host.get_ref().clone(),
+            port: s.port.unwrap_or(if tls.is_some() { 8883 } else { 1883 }),
+        }),
+        None => match s.embedded_listen.get_ref().parse() {
+            Ok(listen) => Some(MqttBroker::Embedded { listen }),
+            Err(_) => {
+                v.error(
+                    &at(0, &s.embedded_listen),
+                    format!(
+                        "`{}` is not an address to listen on",
+                        s.embedded_listen.get_ref()
+                    ),
+                );
+                None
+            }
+        },
+    };
+    let password = match &s.password {
+        Some(source) => source
+            .get_ref()
+            .resolve(base_dir)
+            .map_err(|e| v.error(&at(0, source), e))
+            .ok(),
+        None => None,
+    };
+    let keep_alive = s.keep_alive.get_ref().0;
+    if keep_alive < Duration::from_secs(5) || keep_alive > Duration::from_secs(3600) {
+        v.error(
+            &at(0, &s.keep_alive),
+            "keep_alive must be between 5s and 1h",
+        );
+    }
+    let mut read = |path: &Spanned<String>| {
+        std::fs::read(base_dir.join(path.get_ref()))
+            .map_err(|e| v.error(&at(0, path), format!("cannot read {}: {e}", path.get_ref())))
+            .ok()
+    };
+    let tls = match tls {
+        Some(t) => {
+            let ca = read(&t.ca);
+            let client = match (&t.cert, &t.key) {
+                (Some(c), Some(k)) => read(c).zip(read(k)),
+                (None, None) => None,
+                (Some(c), None) | (None, Some(c)) => {
+                    v.error(
+                        &at(0, c),
+                        "a client certificate needs both `cert` and `key`",
+                    );
+                    None
+                }
+            };
+            ca.map(|ca| MqttTls { ca, client })
+        }
+        None => None,
+    };
+    if matches!(broker, Some(MqttBroker::Embedded { .. })) && s.tls.is_some() {
+        v.error(
+            &at(0, &s.embedded_listen),
+            "TLS is for an external broker; the embedded broker listens in plain MQTT on loopback",
+        );
+    }
+    (v.error_count() == errors_before).then(|| crate::catalog::MqttSettings {
+        broker: broker.unwrap_or(MqttBroker::Embedded {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 1883)),
+        }),
+        client_id: s
+            .client_id
+            .clone()
+            .unwrap_or_else(|| format!("sitewarden-{}", site_id.get_ref())),
+        username: s.username.clone(),
+        password,
+        keep_alive,
+        tls,
     })
 }
 

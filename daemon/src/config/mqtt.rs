@@ -1,0 +1,57 @@
+//! `[mqtt]` in the site file: the broker the daemon publishes to.
+
+use serde::Deserialize;
+
+use super::{ConfigDuration, SecretSource, Spanned};
+
+/// `[mqtt]`. Without `host`, the daemon runs an embedded broker.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttSection {
+    /// External broker host (mosquitto, EMQX, HiveMQ); omit for the embedded broker.
+    #[serde(default)]
+    pub host: Option<Spanned<String>>,
+    /// Broker port; 1883, or 8883 with TLS.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// Where the embedded broker listens when there is no `host`.
+    #[serde(default = "default_embedded_listen")]
+    pub embedded_listen: Spanned<String>,
+    /// Client id; `sitewarden-<site id>` by default. Unique per broker.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// User name, if the broker wants one.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Password, from the environment or a file.
+    #[serde(default)]
+    pub password: Option<Spanned<SecretSource>>,
+    /// Keep-alive interval.
+    #[serde(default = "default_keep_alive")]
+    pub keep_alive: Spanned<ConfigDuration>,
+    /// TLS to the broker.
+    #[serde(default)]
+    pub tls: Option<TlsSection>,
+}
+
+/// TLS settings: a custom CA and, for mutual TLS, a client certificate.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// PEM file of the CA that signed the broker's certificate.
+    pub ca: Spanned<String>,
+    /// PEM client certificate, for brokers that ask for one.
+    #[serde(default)]
+    pub cert: Option<Spanned<String>>,
+    /// PEM private key of the client certificate.
+    #[serde(default)]
+    pub key: Option<Spanned<String>>,
+}
+
+fn default_embedded_listen() -> Spanned<String> {
+    Spanned::new(0..0, "127.0.0.1:1883".to_owned())
+}
+
+fn default_keep_alive() -> Spanned<ConfigDuration> {
+    Spanned::new(0..0, ConfigDuration::from_millis(30_000))
+}

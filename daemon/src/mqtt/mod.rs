@@ -1,0 +1,26 @@
+//! MQTT out: the daemon's availability, device states and condition events
+//! on a documented topic scheme, through a persistent outbox.
+//!
+//! Topics, all rooted at `sitewarden/<site id>/`:
+//!
+//! | topic | retained | payload |
+//! |---|---|---|
+//! | `status` | yes | `online`, or `offline` (last will) |
+//! | `devices/<device>/state` | yes | device state JSON |
+//! | `conditions/<device>/<rule>` | no | condition event JSON |
+//!
+//! Every JSON message has a stable `id` (`<site>-<n>`), so a duplicate after
+//! a reconnect is recognisable and harmless. `broker` runs the embedded
+//! broker, `outbox` keeps messages until the broker confirms them,
+//! `publisher` encodes events and delivers them in order.
+
+pub mod broker;
+pub mod outbox;
+pub mod publisher;
+
+use crate::catalog::Catalog;
+
+/// `sitewarden/<site id>`.
+pub fn root(catalog: &Catalog) -> String {
+    format!("sitewarden/{}", catalog.site.id)
+}

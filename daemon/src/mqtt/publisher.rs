@@ -1,0 +1,375 @@
+//! Encodes bus events into outbox messages and delivers them to the broker.
+//!
+//! Delivery is one message at a time with QoS 1: a message leaves the
+//! outbox only when the broker's PUBACK for it arrives, so order is kept
+//! across reconnects and nothing is lost while the broker is down; a
+//! message whose PUBACK was lost in a disconnect is sent again.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use rumqttc::{
+    AsyncClient, Event, EventLoop, LastWill, MqttOptions, Packet, QoS, TlsConfiguration, Transport,
+};
+use serde::Serialize;
+use tokio::sync::{Notify, mpsc, watch};
+use tracing::{info, warn};
+
+use super::outbox::Outbox;
+use crate::catalog::{Catalog, MqttBroker, MqttSettings};
+use crate::logging::LogLimiter;
+use crate::readings::{DeviceState, ReadingEvent};
+use crate::rules::ConditionEvent;
+use crate::shutdown::Shutdown;
+use crate::sources::modbus::Backoff;
+
+/// Longest wait for a PUBACK before the connection is presumed broken.
+const ACK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Counters, rendered with the daemon's metrics.
+#[derive(Debug, Default)]
+pub struct MqttMetrics {
+    /// Messages the broker confirmed.
+    pub published: AtomicU64,
+    /// Messages waiting in the outbox.
+    pub queued: AtomicU64,
+    /// Connections made.
+    pub connects: AtomicU64,
+    /// Connection failures.
+    pub connection_errors: AtomicU64,
+}
+
+/// What the MQTT stage is built from.
+pub struct MqttInputs {
+    /// The site.
+    pub catalog: Arc<Catalog>,
+    /// `[mqtt]`, checked.
+    pub settings: MqttSettings,
+    /// Data directory (the outbox lives there).
+    pub data_dir: std::path::PathBuf,
+    /// Reading bus subscription (device state changes).
+    pub readings: mpsc::Receiver<ReadingEvent>,
+    /// Condition bus subscription.
+    pub conditions: mpsc::Receiver<ConditionEvent>,
+    /// Counters.
+    pub metrics: Arc<MqttMetrics>,
+    /// Stop signal.
+    pub shutdown: Shutdown,
+}
+
+/// Starts the embedded broker if configured, then the encoder, the
+/// connection and the delivery tasks.
+pub fn spawn(inputs: MqttInputs, tasks: &mut tokio::task::JoinSet<()>) -> anyhow::Result<()> {
+    let MqttInputs {
+        catalog,
+        settings,
+        data_dir,
+        readings,
+        conditions,
+        metrics,
+        shutdown,
+    } = inputs;
+    if let MqttBroker::Embedded { listen } = settings.broker {
+        super::broker::start(listen)?;
+        info!(%listen, "embedded MQTT broker running");
+    }
+    let outbox = Arc::new(Outbox::open(&data_dir)?);
+    metrics.queued.store(outbox.len()?, Relaxed);
+    let status = format!("{}/status", super::root(&catalog));
+    let (client, eventloop) = AsyncClient::new(options(&settings, &status), 64);
+    let (connected_tx, connected) = watch::channel(false);
+    let (acks_tx, acks) = mpsc::channel(64);
+    let wake = Arc::new(Notify::new());
+    tasks.spawn(drive(
+        eventloop,
+        connected_tx,
+        acks_tx,
+        metrics.clone(),
+        shutdown.clone(),
+    ));
+    let pump = Pump {
+        client,
+        outbox: outbox.clone(),
+        status,
+        connected,
+        acks,
+        wake: wake.clone(),
+        metrics: metrics.clone(),
+        shutdown,
+    };
+    tasks.spawn(pump.run());
+    let encoder = Encoder {
+        catalog,
+        outbox,
+        wake,
+        metrics,
+    };
+    tasks.spawn(encoder.run(readings, conditions));
+    Ok(())
+}
+
+fn options(settings: &MqttSettings, status: &str) -> MqttOptions {
+    let (host, port) = match &settings.broker {
+        MqttBroker::External { host, port } => (host.clone(), *port),
+        MqttBroker::Embedded { listen } => {
+            let host = if listen.ip().is_unspecified() {
+                "127.0.0.1".to_owned()
+            } else {
+                listen.ip().to_string()
+            };
+            (host, listen.port())
+        }
+    };
+    let mut options = MqttOptions::new(settings.client_id.clone(), host, port);
+    options.set_keep_alive(settings.keep_alive);
+    options.set_clean_session(true);
+    options.set_max_packet_size(1 << 20, 1 << 20);
+    options.set_last_will(LastWill::new(status, "offline", QoS::AtLeastOnce, true));
+    if let Some(user) = &settings.username {
+        let password = settings.password.as_ref().map_or("", |p| p.expose());
+        options.set_credentials(user.clone(), password.to_owned());
+    }
+    if let Some(tls) = &settings.tls {
+        options.set_transport(Transport::tls_with_config(TlsConfiguration::Simple {
+            ca: tls.ca.clone(),
+            alpn: None,
+            client_auth: tls.client.clone(),
+        }));
+    }
+    options
+}
+
+/// Drives the connection: reconnects with backoff, reports connection
+/// state and PUBACKs to the pump.
+async fn drive(
+    mut eventloop: EventLoop,
+    connected: watch::Sender<bool>,
+    acks: mpsc::Sender<u16>,
+    metrics: Arc<MqttMetrics>,
+    mut shutdown: Shutdown,
+) {
+    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
+    let mut log = LogLimiter::new(Duration::from_secs(30));
+    loop {
+        let event = tokio::select! {
+            event = eventloop.poll() => event,
+            () = shutdown.wait() => return,
+        };
+        match event {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                metrics.connects.fetch_add(1, Relaxed);
+                backoff.reset();
+                info!("connected to the MQTT broker");
+                let _ = connected.send(true);
+            }
+            Ok(Event::Incoming(Packet::PubAck(ack))) => {
+                let _ = acks.send(ack.pkid).await;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let _ = connected.send(false);
+                metrics.connection_errors.fetch_add(1, Relaxed);
+                if let Some(held_back) = log.allow() {
+                    warn!(error = %e, held_back, "MQTT broker unreachable; events wait in the outbox");
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(backoff.next_delay()) => {}
+                    () = shutdown.wait() => return,
+                }
+            }
+        }
+    }
+}
+
+/// Delivers the outbox in order, one confirmed message at a time.
+struct Pump {
+    client: AsyncClient,
+    outbox: Arc<Outbox>,
+    status: String,
+    connected: watch::Receiver<bool>,
+    acks: mpsc::Receiver<u16>,
+    wake: Arc<Notify>,
+    metrics: Arc<MqttMetrics>,
+    shutdown: Shutdown,
+}
+
+impl Pump {
+    async fn run(mut self) {
+        loop {
+            // Wait for a connection, then announce ourselves.
+            tokio::select! {
+                r = self.connected.wait_for(|c| *c) => if r.is_err() { return },
+                () = self.shutdown.wait() => return,
+            }
+            if !self
+                .send(&self.status.clone(), b"online".to_vec(), true)
+                .await
+            {
+                continue;
+            }
+            while *self.connected.borrow() && !self.shutdown.is_triggered() {
+                let next = self.outbox.oldest(1).ok().and_then(|mut m| m.pop());
+                let Some(message) = next else {
+                    tokio::select! {
+                        () = self.wake.notified() => {}
+                        _ = self.connected.changed() => {}
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        () = self.shutdown.wait() => return,
+                    }
+                    continue;
+                };
+                if !self
+                    .send(&message.topic, message.payload, message.retain)
+                    .await
+                {
+                    break;
+                }
+                if let Err(e) = self.outbox.remove(message.id) {
+                    warn!(error = %e, "cannot remove a delivered message from the MQTT outbox; it will be sent again");
+                }
+                self.metrics.published.fetch_add(1, Relaxed);
+                self.metrics
+                    .queued
+                    .store(self.outbox.len().unwrap_or(0), Relaxed);
+            }
+        }
+    }
+
+    /// Publishes with QoS 1 and waits for its PUBACK; false when the
+    /// connection failed first.
+    async fn send(&mut self, topic: &str, payload: Vec<u8>, retain: bool) -> bool {
+        while self.acks.try_recv().is_ok() {}
+        if self
+            .client
+            .publish(topic, QoS::AtLeastOnce, retain, payload)
+            .await
+            .is_err()
+        {
+            return false;
+        }
+        tokio::select! {
+            ack = self.acks.recv() => ack.is_some(),
+            _ = self.connected.wait_for(|c| !*c) => false,
+            () = tokio::time::sleep(ACK_TIMEOUT) => false,
+        }
+    }
+}
+
+/// Turns bus events into outbox messages.
+struct Encoder {
+    catalog: Arc<Catalog>,
+    outbox: Arc<Outbox>,
+    wake: Arc<Notify>,
+    metrics: Arc<MqttMetrics>,
+}
+
+/// `devices/<device>/state`.
+#[derive(Serialize)]
+struct DeviceStateMessage<'a> {
+    id: String,
+    site: &'a str,
+    device: &'a str,
+    state: DeviceState,
+    reason: Option<&'static str>,
+    at: jiff::Timestamp,
+}
+
+/// `conditions/<device>/<rule>`.
+#[derive(Serialize)]
+struct ConditionMessage<'a> {
+    id: String,
+    site: &'a str,
+    device: &'a str,
+    point: &'a str,
+    rule: &'a str,
+    description: &'a str,
+    transition: &'static str,
+    state: &'static str,
+    severity: crate::config::Severity,
+    category: crate::config::Category,
+    action: crate::config::RuleAction,
+    value: Option<f64>,
+    threshold: Option<f64>,
+    at: jiff::Timestamp,
+    raised_at: Option<jiff::Timestamp>,
+}
+
+impl Encoder {
+    async fn run(
+        self,
+        mut readings: mpsc::Receiver<ReadingEvent>,
+        mut conditions: mpsc::Receiver<ConditionEvent>,
+    ) {
+        let (mut readings_open, mut conditions_open) = (true, true);
+        while readings_open || conditions_open {
+            tokio::select! {
+                event = readings.recv(), if readings_open => match event {
+                    Some(ReadingEvent::DeviceState { device, state, at, reason }) => {
+                        let c = &self.catalog;
+                        let name = &c.device(device).name;
+                        let topic = format!("{}/devices/{name}/state", super::root(c));
+                        self.queue(&topic, true, |id| DeviceStateMessage {
+                            id: format!("{}-{id}", c.site.id),
+                            site: &c.site.id,
+                            device: name,
+                            state,
+                            reason: reason.map(|r| r.label()),
+                            at,
+                        });
+                    }
+                    Some(ReadingEvent::Batch(_)) => {}
+                    None => readings_open = false,
+                },
+                event = conditions.recv(), if conditions_open => match event {
+                    Some(e) => self.queue_condition(&e),
+                    None => conditions_open = false,
+                },
+            }
+        }
+    }
+
+    fn queue_condition(&self, e: &ConditionEvent) {
+        use crate::rules::Transition;
+        // Pending and cancelled steps are internal; the world hears raised and cleared.
+        if !matches!(e.transition, Transition::Raised | Transition::Cleared) {
+            return;
+        }
+        let c = &self.catalog;
+        let rule = c.rule(e.rule);
+        let device = &c.device(e.device).name;
+        let topic = format!("{}/conditions/{device}/{}", super::root(c), rule.id);
+        self.queue(&topic, false, |id| ConditionMessage {
+            id: format!("{}-{id}", c.site.id),
+            site: &c.site.id,
+            device,
+            point: &c.point(e.point).name,
+            rule: &rule.id,
+            description: &rule.description,
+            transition: e.transition.as_str(),
+            state: e.state.as_str(),
+            severity: e.severity,
+            category: rule.category,
+            action: rule.action,
+            value: e.value,
+            threshold: e.threshold,
+            at: e.at,
+            raised_at: e.raised_at,
+        });
+    }
+
+    fn queue<T: Serialize>(&self, topic: &str, retain: bool, message: impl FnOnce(i64) -> T) {
+        let pushed = self.outbox.push(topic, retain, |id| {
+            serde_json::to_vec(&message(id)).unwrap_or_default()
+        });
+        match pushed {
+            Ok(_) => {
+                self.metrics.queued.fetch_add(1, Relaxed);
+                self.wake.notify_one();
+            }
+            Err(e) => {
+                warn!(error = %e, %topic, "cannot store an MQTT message in the outbox; it is lost")
+            }
+        }
+    }
+}

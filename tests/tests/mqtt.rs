@@ -1,0 +1,197 @@
+//! MQTT out: against real mosquitto and against the embedded broker, the
+//! daemon's availability, device states and condition events arrive on the
+//! documented topics; a broker restart loses no event and keeps their order.
+
+use std::time::Duration;
+
+use site_sim::Step;
+use sitewarden_tests::{
+    Mosquitto, Received, SiteDir, Subscriber, frozen, load, repo_root, start_daemon, start_sim,
+    wait_until,
+};
+
+fn config(site: &SiteDir, mqtt: &str, access: std::net::SocketAddr) -> std::path::PathBuf {
+    let pack = repo_root().join("config/standards/security.toml");
+    site.site(&format!(
+        "[mqtt]\n{mqtt}\n\n[rules]\npacks = [{:?}]\n\n[[devices]]\nid = \"access-1\"\nprofile = \"access-control\"\n\
+         transport = {{ kind = \"modbus-tcp\", host = \"{access}\" }}\npoll_interval = \"100ms\"\n",
+        pack.display().to_string()
+    ))
+    .unwrap()
+}
+
+fn door(sim: &site_sim::RunningSite, forced: bool) {
+    let step = format!(
+        "device = \"access-1\"\naction = \"set\"\npoint = \"door2_forced\"\nvalue = {}",
+        u8::from(forced)
+    );
+    sim.apply(&toml::from_str::<Step>(&step).unwrap());
+}
+
+fn conditions(messages: &[Received]) -> Vec<serde_json::Value> {
+    messages
+        .iter()
+        .filter(|m| m.topic == "sitewarden/test-site/conditions/access-1/security.door_forced")
+        .map(|m| serde_json::from_str(&m.payload).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_survive_a_broker_restart_in_order() {
+    let mut broker = Mosquitto::start().unwrap();
+    let site = SiteDir::new().unwrap();
+    let sim = start_sim(&site, &[("access-1", "access-control")], frozen())
+        .await
+        .unwrap();
+    let subscriber = Subscriber::start(broker.addr, "test-subscriber", "sitewarden/test-site/#")
+        .await
+        .unwrap();
+    let path = config(
+        &site,
+        &format!("host = \"127.0.0.1\"\nport = {}", broker.addr.port()),
+        sim.addr("access-1").unwrap(),
+    );
+    let daemon = start_daemon(load(&path), &site, 0).await.unwrap();
+
+    // Availability and device state are retained; a forced door is an event.
+    assert!(
+        wait_until(Duration::from_secs(10), || subscriber
+            .messages()
+            .iter()
+            .any(
+                |m| m.topic == "sitewarden/test-site/status" && m.payload == "online"
+            ))
+        .await
+    );
+    door(&sim, true);
+    assert!(
+        wait_until(Duration::from_secs(10), || conditions(
+            &subscriber.messages()
+        )
+        .len()
+            == 1)
+        .await,
+        "no condition event"
+    );
+    let first = &conditions(&subscriber.messages())[0];
+    assert_eq!(first["transition"], "raised");
+    assert_eq!(first["severity"], "critical");
+    assert_eq!(first["point"], "door2_forced");
+    assert!(first["id"].as_str().unwrap().starts_with("test-site-"));
+    let state = subscriber
+        .messages()
+        .into_iter()
+        .find(|m| m.topic == "sitewarden/test-site/devices/access-1/state")
+        .expect("no device state");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&state.payload).unwrap()["state"],
+        "online"
+    );
+
+    // The broker goes away; six more transitions happen meanwhile.
+    broker.stop();
+    for forced in [false, true, false, true, false, true] {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        door(&sim, forced);
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        daemon
+            .metrics
+            .mqtt
+            .queued
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 6,
+        "events were not kept in the outbox"
+    );
+    broker.resume().unwrap();
+    let all_arrived = wait_until(Duration::from_secs(40), || {
+        conditions(&subscriber.messages()).len() >= 7
+    })
+    .await;
+    let events = conditions(&subscriber.messages());
+    assert!(all_arrived, "only {} of 7 events arrived", events.len());
+    let transitions: Vec<&str> = events
+        .iter()
+        .map(|e| e["transition"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        transitions,
+        [
+            "raised", "cleared", "raised", "cleared", "raised", "cleared", "raised"
+        ]
+    );
+    let ids: Vec<u64> = events
+        .iter()
+        .map(|e| {
+            e["id"]
+                .as_str()
+                .unwrap()
+                .rsplit('-')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "out of order or duplicated: {ids:?}"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_broker_serves_the_same_topics() {
+    let port = sitewarden_tests::free_port();
+    let site = SiteDir::new().unwrap();
+    let sim = start_sim(&site, &[("access-1", "access-control")], frozen())
+        .await
+        .unwrap();
+    let path = config(
+        &site,
+        &format!("embedded_listen = \"127.0.0.1:{port}\""),
+        sim.addr("access-1").unwrap(),
+    );
+    let daemon = start_daemon(load(&path), &site, 0).await.unwrap();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let subscriber = Subscriber::start(addr, "screen", "sitewarden/test-site/#")
+        .await
+        .unwrap();
+    door(&sim, true);
+    assert!(
+        wait_until(Duration::from_secs(10), || conditions(
+            &subscriber.messages()
+        )
+        .len()
+            == 1)
+        .await,
+        "no event through the embedded broker"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_embedded_broker_port_is_a_clear_error() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = holder.local_addr().unwrap();
+    let site = SiteDir::new().unwrap();
+    let sim = start_sim(&site, &[("access-1", "access-control")], frozen())
+        .await
+        .unwrap();
+    let path = config(
+        &site,
+        &format!("embedded_listen = \"{busy}\""),
+        sim.addr("access-1").unwrap(),
+    );
+    let error = start_daemon(load(&path), &site, 0)
+        .await
+        .err()
+        .expect("started on a busy port");
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("cannot start the embedded MQTT broker on {busy}")),
+        "{error}"
+    );
+}
