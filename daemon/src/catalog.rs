@@ -136,6 +136,14 @@ impl Catalog {
         &self.points[range.start as usize..range.end as usize]
     }
 
+    /// How a device is reached, for people: its Modbus line, or MQTT.
+    pub fn transport_of(&self, device: DeviceId) -> String {
+        match self.device(device).line {
+            Some(line) => self.lines[line.0 as usize].transport.describe(),
+            None => "mqtt".to_owned(),
+        }
+    }
+
     /// The rule with this id.
     pub fn rule(&self, id: RuleId) -> &Rule {
         &self.rules[id.0 as usize]
@@ -194,8 +202,10 @@ pub struct Device {
     pub location: Option<String>,
     /// Profile it was built from.
     pub profile: Option<String>,
-    /// Line whose task polls it.
-    pub line: LineId,
+    /// Line whose task polls it (Modbus devices).
+    pub line: Option<LineId>,
+    /// Availability settings (MQTT devices).
+    pub mqtt: Option<MqttDevice>,
     /// Modbus unit id.
     pub unit_id: u8,
     /// Default poll interval.
@@ -249,6 +259,41 @@ pub struct Point {
     pub report_deadband: Option<f64>,
     /// Time-series interval for unchanged values, when the point sets its own.
     pub report_min_interval: Option<Duration>,
+    /// Where the value comes from.
+    pub source: PointSource,
+}
+
+/// Where a point's value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PointSource {
+    /// The register or bit in `kind`/`address` of a Modbus device.
+    Modbus,
+    /// Messages on an MQTT topic (`kind`/`address` unused).
+    Mqtt(MqttTopic),
+}
+
+/// How an MQTT point reads its messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MqttTopic {
+    /// Topic filter, `{device}` already replaced.
+    pub filter: String,
+    /// JSON Pointer to the value; `None`: the payload is the value.
+    pub json_pointer: Option<String>,
+    /// JSON Pointer to the reading's time.
+    pub timestamp_pointer: Option<String>,
+}
+
+/// Availability of an MQTT device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MqttDevice {
+    /// Topic where the device says online/offline.
+    pub availability_topic: Option<String>,
+    /// Payload meaning online.
+    pub payload_online: String,
+    /// Payload meaning offline.
+    pub payload_offline: String,
+    /// Offline after this long without a message.
+    pub silent_after: Duration,
 }
 
 impl Point {
@@ -277,6 +322,7 @@ impl Point {
             zone: None,
             report_deadband: None,
             report_min_interval: None,
+            source: PointSource::Modbus,
         }
     }
 

@@ -20,7 +20,7 @@ use crate::rules::store::Store;
 use crate::rules::{ConditionBus, ConditionEvent, RulesHandle, RulesStage};
 use crate::shutdown::{self, Shutdown, ShutdownTrigger};
 use crate::sinks::influx;
-use crate::sources::modbus;
+use crate::sources::{self, modbus};
 use crate::state::{self, LiveState};
 
 /// How long stages get to finish after shutdown is asked for.
@@ -117,6 +117,17 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
     tasks.spawn(state::run(live.clone(), state_events));
     tasks.spawn(rules_stage.run(rule_events));
     modbus::spawn_pollers(&catalog, &bus, &metrics, &shutdown, &mut tasks);
+    if let Some(settings) = &catalog.mqtt {
+        let source_metrics = metrics.mqtt_in.clone();
+        sources::mqtt::spawn(
+            catalog.clone(),
+            settings,
+            bus.clone(),
+            source_metrics,
+            shutdown.clone(),
+            &mut tasks,
+        );
+    }
     drop(bus);
     let context = ApiContext {
         catalog: catalog.clone(),

@@ -168,7 +168,6 @@ fn summary(catalog: &Catalog) -> String {
         catalog.point_reads_per_second()
     );
     for d in &catalog.devices {
-        let line = &catalog.lines[d.line.0 as usize];
         let reads: f64 = catalog
             .points_of(d.id)
             .iter()
@@ -183,7 +182,7 @@ fn summary(catalog: &Catalog) -> String {
             d.points.len(),
             d.poll_interval,
             reads,
-            line.transport.describe()
+            catalog.transport_of(d.id)
         );
     }
     let packs: std::collections::BTreeSet<&str> = catalog

@@ -123,6 +123,8 @@ pub struct Metrics {
     pub sink: std::sync::Arc<crate::sinks::influx::SinkMetrics>,
     /// MQTT counters (zero when MQTT is not configured).
     pub mqtt: std::sync::Arc<crate::mqtt::publisher::MqttMetrics>,
+    /// MQTT source counters.
+    pub mqtt_in: std::sync::Arc<crate::sources::mqtt::MqttInMetrics>,
 }
 
 /// Condition transitions with their own counter, in label order.
@@ -149,6 +151,7 @@ impl Metrics {
             transitions: Default::default(),
             sink: Default::default(),
             mqtt: Default::default(),
+            mqtt_in: Default::default(),
         }
     }
 
@@ -304,6 +307,31 @@ impl Metrics {
         for (name, kind, help, value) in sink_series.into_iter().chain(mqtt_series) {
             family(&mut out, name, kind, help);
             let _ = writeln!(out, "{name}{{site=\"{site}\"}} {}", value.load(Relaxed));
+        }
+        family(
+            &mut out,
+            "sitewarden_mqtt_messages_total",
+            "counter",
+            "MQTT sensor messages received.",
+        );
+        let _ = writeln!(
+            out,
+            "sitewarden_mqtt_messages_total{{site=\"{site}\"}} {}",
+            self.mqtt_in.messages.load(Relaxed)
+        );
+        family(
+            &mut out,
+            "sitewarden_mqtt_refused_total",
+            "counter",
+            "MQTT sensor messages refused, by reason.",
+        );
+        for reason in crate::sources::mqtt::Refusal::ALL {
+            let _ = writeln!(
+                out,
+                "sitewarden_mqtt_refused_total{{site=\"{site}\",reason=\"{}\"}} {}",
+                reason.label(),
+                self.mqtt_in.refused(reason)
+            );
         }
         let counters: [DeviceSeries; 8] = [
             ("sitewarden_modbus_polls_total", "Poll cycles.", |d| {

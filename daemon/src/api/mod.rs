@@ -143,7 +143,7 @@ async fn devices(State(ctx): State<ApiContext>) -> Json<Vec<serde_json::Value>> 
                 name: &d.display_name,
                 location: d.location.as_deref(),
                 profile: d.profile.as_deref(),
-                transport: ctx.catalog.lines[d.line.0 as usize].transport.describe(),
+                transport: ctx.catalog.transport_of(d.id),
                 unit_id: d.unit_id,
                 state: slot.state,
                 since: slot.since,

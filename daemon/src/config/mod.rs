@@ -280,6 +280,18 @@ pub struct TransportSection {
     /// Stop bits (1 or 2) for `modbus-rtu`; 1 by default.
     #[serde(default)]
     pub stop_bits: Option<Spanned<u8>>,
+    /// For `mqtt`: topic where the device says `online`/`offline` (its last will).
+    #[serde(default)]
+    pub availability_topic: Option<String>,
+    /// For `mqtt`: payload meaning online on the availability topic.
+    #[serde(default)]
+    pub payload_online: Option<String>,
+    /// For `mqtt`: payload meaning offline on the availability topic.
+    #[serde(default)]
+    pub payload_offline: Option<String>,
+    /// For `mqtt`: the device counts as offline after this long without a message.
+    #[serde(default)]
+    pub silent_after: Option<Spanned<ConfigDuration>>,
 }
 
 /// The three ways Modbus reaches a device.
@@ -293,6 +305,9 @@ pub enum TransportKind {
     /// Modbus RTU framing tunnelled through a TCP RS-485 gateway; devices
     /// behind the same gateway share one line.
     ModbusRtuOverTcp,
+    /// A device that publishes on MQTT (wireless sensors, smart plugs,
+    /// lighting gateways); its points name topics instead of registers.
+    Mqtt,
 }
 
 /// Serial parity.
@@ -396,10 +411,24 @@ pub struct PointSection {
     /// What the value means; rule packs bind to it.
     #[serde(default)]
     pub role: Option<Spanned<String>>,
-    /// Which table.
-    pub kind: RegisterKind,
+    /// Which table (Modbus points).
+    #[serde(default)]
+    pub kind: Option<RegisterKind>,
     /// Zero-based protocol address (register 40001 is holding address 0).
-    pub address: Spanned<u16>,
+    #[serde(default)]
+    pub address: Option<Spanned<u16>>,
+    /// Topic filter (MQTT points); `+` and `#` wildcards allowed, `{device}`
+    /// stands for the device id.
+    #[serde(default)]
+    pub topic: Option<Spanned<String>>,
+    /// JSON Pointer to the value in a JSON payload (`/temperature`); without
+    /// it the payload is the value itself.
+    #[serde(default)]
+    pub json_pointer: Option<String>,
+    /// JSON Pointer to the reading's time (RFC 3339 text or epoch
+    /// milliseconds); without it, the time of arrival.
+    #[serde(default)]
+    pub timestamp_pointer: Option<String>,
     /// How to decode; defaults to `bool` on bit tables and `u16` on registers.
     #[serde(default, rename = "type")]
     pub data_type: Option<Spanned<DataType>>,

@@ -14,11 +14,11 @@ use sha2::Digest as _;
 use super::load::{FileId, Inputs, Sources, is_plain_name};
 use super::{
     ConfigDuration, ConfigErrors, DataType, DeviceSection, PointOverride, PointSection,
-    ProfileFile, SiteFile, Spanned, TransportKind, is_known_role,
+    ProfileFile, RegisterKind, SiteFile, Spanned, TransportKind, is_known_role,
 };
 use crate::catalog::{
-    ApiSettings, ApiToken, Catalog, Device, DeviceId, Line, LineId, LineTransport, Point, PointId,
-    SiteInfo,
+    ApiSettings, ApiToken, Catalog, Device, DeviceId, Line, LineId, LineTransport, MqttDevice,
+    MqttTopic, Point, PointId, PointSource, SiteInfo,
 };
 use crate::schedule::{self, BusinessHours, OpenRange};
 
@@ -117,7 +117,11 @@ pub(super) fn validate(
         for draft in drafts {
             if let Some(point) = check_point(&mut v, &draft, device_id, section, points.len()) {
                 points.push(point);
-                address_positions.push(at(draft.file, &draft.section.address));
+                let pos = draft.section.address.as_ref().map_or_else(
+                    || at(draft.file, &draft.section.name),
+                    |a| at(draft.file, a),
+                );
+                address_positions.push(pos);
             }
         }
         check_overlaps(&mut v, &points[first_point..], &address_positions, section);
@@ -381,10 +385,11 @@ fn apply_override(v: &mut Validator<'_>, drafts: &mut Vec<DraftPoint>, o: &Point
             .role
             .clone()
             .map(|r| Spanned::new(o.point.span(), r.into_inner())));
-        p.address = o
-            .address
-            .clone()
-            .unwrap_or_else(|| Spanned::new(o.point.span(), *p.address.get_ref()));
+        p.address = o.address.clone().or_else(|| {
+            p.address
+                .as_ref()
+                .map(|a| Spanned::new(o.point.span(), *a.get_ref()))
+        });
         p.interval = o.interval.clone().or(p
             .interval
             .clone()
@@ -433,6 +438,7 @@ fn check_point(
         v.error(&name_pos, "a point needs a name");
         ok = false;
     }
+    let (kind, address, address_pos, source) = point_source(v, draft, section)?;
     let role = p.role.as_ref().map(|r| r.get_ref().clone());
     if let Some(r) = &p.role
         && !is_known_role(r.get_ref())
@@ -448,8 +454,11 @@ fn check_point(
         );
         ok = false;
     }
+    let is_mqtt = source != PointSource::Modbus;
     let data_type = p.data_type.as_ref().map_or(
-        if p.kind.is_bit_table() {
+        if is_mqtt {
+            DataType::F64
+        } else if kind.is_bit_table() {
             DataType::Bool
         } else {
             DataType::U16
@@ -460,12 +469,12 @@ fn check_point(
         .data_type
         .as_ref()
         .map_or(name_pos.clone(), |t| at(file, t));
-    if p.kind.is_bit_table() && data_type != DataType::Bool {
+    if !is_mqtt && kind.is_bit_table() && data_type != DataType::Bool {
         v.error(
             &type_pos,
             format!(
                 "a {} holds single bits: its type must be `bool`",
-                p.kind.as_str()
+                kind.as_str()
             ),
         );
         ok = false;
@@ -496,19 +505,16 @@ fn check_point(
         }
         (None, _) => {}
     }
-    let width = if p.kind.is_bit_table() {
+    let width = if kind.is_bit_table() {
         1
     } else {
         data_type.width()
     };
-    let end = u32::from(*p.address.get_ref()) + u32::from(width);
-    if end > 65_536 {
+    let end = u32::from(address) + u32::from(width);
+    if !is_mqtt && end > 65_536 {
         v.error(
-            &at(file, &p.address),
-            format!(
-                "address {} with {width} registers runs past the last address 65535",
-                p.address.get_ref()
-            ),
+            &address_pos,
+            format!("address {address} with {width} registers runs past the last address 65535"),
         );
         ok = false;
     }
@@ -539,8 +545,8 @@ fn check_point(
         device,
         name: p.name.get_ref().clone(),
         role,
-        kind: p.kind,
-        address: *p.address.get_ref(),
+        kind,
+        address,
         data_type,
         bit,
         word_order: p.word_order,
@@ -551,7 +557,96 @@ fn check_point(
         zone: p.zone.clone(),
         report_deadband: p.report_deadband,
         report_min_interval: p.report_min_interval.map(|d| d.0),
+        source,
     })
+}
+
+/// Where a point's value comes from: a register of a Modbus device, or a
+/// topic of an MQTT device. Each kind of device has its own settings.
+fn point_source(
+    v: &mut Validator<'_>,
+    draft: &DraftPoint,
+    section: &DeviceSection,
+) -> Option<(RegisterKind, u16, Pos, PointSource)> {
+    let p = &draft.section;
+    let file = draft.file;
+    let name_pos = at(file, &p.name);
+    if section.transport.get_ref().kind != TransportKind::Mqtt {
+        if let Some(topic) = &p.topic {
+            v.error(&at(file, topic), "`topic` belongs to points of `mqtt` devices; a Modbus point has `kind` and `address`");
+            return None;
+        }
+        let (Some(kind), Some(address)) = (p.kind, &p.address) else {
+            v.error(
+                &name_pos,
+                format!(
+                    "Modbus point `{}` needs `kind` and `address`",
+                    p.name.get_ref()
+                ),
+            );
+            return None;
+        };
+        return Some((
+            kind,
+            *address.get_ref(),
+            at(file, address),
+            PointSource::Modbus,
+        ));
+    }
+    if p.kind.is_some() || p.address.is_some() {
+        v.error(
+            &name_pos,
+            "a point of an `mqtt` device names a `topic`, not `kind` and `address`",
+        );
+        return None;
+    }
+    let Some(topic) = &p.topic else {
+        v.error(
+            &name_pos,
+            format!("MQTT point `{}` needs `topic`", p.name.get_ref()),
+        );
+        return None;
+    };
+    let filter = topic.get_ref().replace("{device}", section.id.get_ref());
+    if let Err(why) = check_topic_filter(&filter) {
+        v.error(&at(file, topic), why);
+        return None;
+    }
+    for pointer in [&p.json_pointer, &p.timestamp_pointer]
+        .into_iter()
+        .flatten()
+    {
+        if !(pointer.is_empty() || pointer.starts_with('/')) {
+            v.error(
+                &name_pos,
+                format!("`{pointer}` is not a JSON Pointer; write it like \"/temperature\""),
+            );
+            return None;
+        }
+    }
+    let source = PointSource::Mqtt(MqttTopic {
+        filter,
+        json_pointer: p.json_pointer.clone(),
+        timestamp_pointer: p.timestamp_pointer.clone(),
+    });
+    Some((RegisterKind::Input, 0, at(file, topic), source))
+}
+
+/// A topic filter: non-empty levels or wildcards, `+` a whole level, `#` last.
+fn check_topic_filter(filter: &str) -> Result<(), String> {
+    if filter.is_empty() {
+        return Err("a topic filter cannot be empty".into());
+    }
+    let levels: Vec<&str> = filter.split('/').collect();
+    for (i, level) in levels.iter().enumerate() {
+        let wildcard_inside = level.len() > 1 && (level.contains('+') || level.contains('#'));
+        if wildcard_inside || (*level == "#" && i + 1 != levels.len()) {
+            return Err(format!(
+                "`{filter}` is not a topic filter: `+` stands for a whole level, `#` only for the last"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_mqtt(
@@ -772,7 +867,12 @@ fn check_overlaps(
             );
         }
     }
-    let mut sorted: Vec<(&Point, &Pos)> = points.iter().zip(positions).collect();
+    // Registers can overlap; topics cannot.
+    let mut sorted: Vec<(&Point, &Pos)> = points
+        .iter()
+        .zip(positions)
+        .filter(|(p, _)| p.source == PointSource::Modbus)
+        .collect();
     sorted.sort_by_key(|(p, _)| (p.kind, p.address));
     for (i, (a, _)) in sorted.iter().enumerate() {
         for (b, b_pos) in &sorted[i + 1..] {
@@ -865,7 +965,8 @@ fn check_device(
         display_name: s.name.clone().unwrap_or_else(|| s.id.get_ref().clone()),
         location: s.location.clone(),
         profile: s.profile.as_ref().map(|p| p.get_ref().clone()),
-        line: LineId(u32::MAX),
+        line: None,
+        mqtt: mqtt_device(v, s),
         unit_id: *s.unit_id.get_ref(),
         poll_interval: poll_interval?,
         timeout,
@@ -874,6 +975,51 @@ fn check_device(
         max_gap_registers: s.max_gap_registers,
         max_gap_bits: s.max_gap_bits,
         points,
+    })
+}
+
+/// Availability settings of an `mqtt` device; MQTT-only settings on any
+/// other device are errors.
+fn mqtt_device(v: &mut Validator<'_>, s: &DeviceSection) -> Option<MqttDevice> {
+    let t = s.transport.get_ref();
+    let pos = at(0, &s.transport);
+    let mqtt_fields = t.availability_topic.is_some()
+        || t.payload_online.is_some()
+        || t.payload_offline.is_some()
+        || t.silent_after.is_some();
+    if t.kind != TransportKind::Mqtt {
+        if mqtt_fields {
+            v.error(&pos, "availability_topic, payload_online, payload_offline and silent_after belong to `mqtt` devices");
+        }
+        return None;
+    }
+    let silent_after = t
+        .silent_after
+        .as_ref()
+        .map_or(Duration::from_secs(300), |d| d.get_ref().0);
+    if !(Duration::from_secs(1)..=Duration::from_secs(86_400)).contains(&silent_after) {
+        v.error(&pos, "silent_after must be between 1s and 1d");
+    }
+    let topic = t
+        .availability_topic
+        .as_ref()
+        .map(|topic| topic.replace("{device}", s.id.get_ref()));
+    if let Some(topic) = &topic
+        && (topic.contains('+') || topic.contains('#') || topic.is_empty())
+    {
+        v.error(
+            &pos,
+            format!("availability_topic `{topic}` must be one topic, without wildcards"),
+        );
+    }
+    Some(MqttDevice {
+        availability_topic: topic,
+        payload_online: t.payload_online.clone().unwrap_or_else(|| "online".into()),
+        payload_offline: t
+            .payload_offline
+            .clone()
+            .unwrap_or_else(|| "offline".into()),
+        silent_after,
     })
 }
 
@@ -889,6 +1035,9 @@ fn build_lines(
     let mut claimed_units: HashMap<(String, u8), String> = HashMap::new();
     for (index, (section, device)) in site.devices.iter().zip(devices.iter_mut()).enumerate() {
         let pos = at(0, &section.transport);
+        if section.transport.get_ref().kind == TransportKind::Mqtt {
+            continue; // no Modbus line: the MQTT source serves it
+        }
         let Some(transport) = check_transport(v, section, &pos) else {
             continue;
         };
@@ -935,7 +1084,7 @@ fn build_lines(
         };
         lines[line_index].devices.push(DeviceId(index as u32));
         if let Some(device) = device {
-            device.line = LineId(line_index as u32);
+            device.line = Some(LineId(line_index as u32));
         }
     }
     lines
@@ -957,6 +1106,7 @@ fn check_transport(v: &mut Validator<'_>, s: &DeviceSection, pos: &Pos) -> Optio
     let serial_fields =
         t.serial.is_some() || t.baud.is_some() || t.parity.is_some() || t.stop_bits.is_some();
     match t.kind {
+        TransportKind::Mqtt => None,
         TransportKind::ModbusTcp | TransportKind::ModbusRtuOverTcp => {
             if serial_fields {
                 v.error(pos, "serial, baud, parity and stop_bits belong to `modbus-rtu`, not to a TCP transport");

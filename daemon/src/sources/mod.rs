@@ -2,3 +2,4 @@
 //! on the wire into [`crate::readings::Reading`]s on the bus.
 
 pub mod modbus;
+pub mod mqtt;

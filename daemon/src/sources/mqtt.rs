@@ -1,0 +1,531 @@
+//! The MQTT source: sensors that publish (wireless temperature and occupancy
+//! sensors, smart plugs, lighting gateways) read as points like any register.
+//!
+//! One connection subscribes to every point's topic filter and every
+//! device's availability topic. A payload is a plain number, a yes/no word
+//! (`true/false/ON/OFF/1/0`), or JSON with the value found by a JSON
+//! Pointer. A payload that cannot be read is refused, counted by reason and
+//! logged at a limited rate; it never disturbs other points or the
+//! connection. A device is offline when its availability topic says so or
+//! when it stays silent longer than `silent_after`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+use crate::catalog::{Catalog, DeviceId, MqttSettings, Point, PointSource};
+use crate::logging::LogLimiter;
+use crate::readings::{
+    BadReason, DeviceState, Quality, Reading, ReadingBatch, ReadingBus, ReadingEvent, Value,
+};
+use crate::shutdown::Shutdown;
+use crate::sources::modbus::Backoff;
+
+/// Largest payload read; anything larger is refused (and counted).
+pub const MAX_PAYLOAD: usize = 64 * 1024;
+
+/// Why a message was refused, in metric label order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// JSON expected, something else came.
+    NotJson,
+    /// The JSON Pointer finds nothing.
+    MissingPointer,
+    /// Neither a number nor a yes/no.
+    WrongType,
+    /// NaN or infinite.
+    NotFinite,
+    /// Over [`MAX_PAYLOAD`].
+    TooLarge,
+    /// No point or device listens to the topic.
+    Unmatched,
+}
+
+impl Refusal {
+    /// Every reason, in label order.
+    pub const ALL: [Refusal; 6] = [
+        Self::NotJson,
+        Self::MissingPointer,
+        Self::WrongType,
+        Self::NotFinite,
+        Self::TooLarge,
+        Self::Unmatched,
+    ];
+
+    /// Metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NotJson => "not_json",
+            Self::MissingPointer => "missing_pointer",
+            Self::WrongType => "wrong_type",
+            Self::NotFinite => "not_finite",
+            Self::TooLarge => "too_large",
+            Self::Unmatched => "unmatched_topic",
+        }
+    }
+}
+
+/// Counters of the MQTT source.
+#[derive(Debug, Default)]
+pub struct MqttInMetrics {
+    /// Messages received.
+    pub messages: AtomicU64,
+    /// Readings produced.
+    pub readings: AtomicU64,
+    refused: [AtomicU64; 6],
+}
+
+impl MqttInMetrics {
+    /// Messages refused for this reason.
+    pub fn refused(&self, reason: Refusal) -> u64 {
+        self.refused[reason as usize].load(Relaxed)
+    }
+
+    fn count(&self, reason: Refusal) {
+        self.refused[reason as usize].fetch_add(1, Relaxed);
+    }
+}
+
+/// True when `topic` matches the MQTT filter (`+` one level, `#` the rest).
+pub fn topic_matches(filter: &str, topic: &str) -> bool {
+    let mut f = filter.split('/');
+    let mut t = topic.split('/');
+    loop {
+        match (f.next(), t.next()) {
+            (Some("#"), _) => return true,
+            (Some("+"), Some(_)) => {}
+            (Some(a), Some(b)) if a == b => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
+/// Reads one point's value out of a payload.
+pub fn parse_value(point: &Point, pointer: Option<&str>, payload: &[u8]) -> Result<Value, Refusal> {
+    let text = std::str::from_utf8(payload)
+        .map_err(|_| Refusal::WrongType)?
+        .trim();
+    let raw = match pointer {
+        Some(pointer) => {
+            let json: serde_json::Value =
+                serde_json::from_str(text).map_err(|_| Refusal::NotJson)?;
+            let found = json.pointer(pointer).ok_or(Refusal::MissingPointer)?;
+            match found {
+                serde_json::Value::Number(n) => n.as_f64().ok_or(Refusal::WrongType)?,
+                serde_json::Value::Bool(b) => f64::from(u8::from(*b)),
+                serde_json::Value::String(s) => plain(s)?,
+                _ => return Err(Refusal::WrongType),
+            }
+        }
+        None => plain(text)?,
+    };
+    if !raw.is_finite() {
+        return Err(Refusal::NotFinite);
+    }
+    if point.data_type.is_boolean() {
+        return Ok(Value::Bool(raw != 0.0));
+    }
+    let value = raw * point.scale + point.offset;
+    if value.is_finite() {
+        Ok(Value::Number(value))
+    } else {
+        Err(Refusal::NotFinite)
+    }
+}
+
+/// A plain payload: a number or a yes/no word.
+fn plain(text: &str) -> Result<f64, Refusal> {
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "on" => Ok(1.0),
+        "false" | "off" => Ok(0.0),
+        other => match other.parse::<f64>() {
+            Ok(v) if v.is_finite() => Ok(v),
+            Ok(_) => Err(Refusal::NotFinite),
+            Err(_) => Err(Refusal::WrongType),
+        },
+    }
+}
+
+/// The reading's time from the payload, or `None` to use arrival time.
+fn parse_time(pointer: &str, payload: &[u8]) -> Option<Timestamp> {
+    let json: serde_json::Value = serde_json::from_slice(payload).ok()?;
+    match json.pointer(pointer)? {
+        serde_json::Value::String(s) => s.parse().ok(),
+        serde_json::Value::Number(n) => Timestamp::from_millisecond(n.as_i64()?).ok(),
+        _ => None,
+    }
+}
+
+/// Where each topic's messages go.
+struct Routes {
+    exact: HashMap<String, Vec<u32>>,
+    wildcard: Vec<(String, Vec<u32>)>,
+    availability: HashMap<String, DeviceId>,
+}
+
+impl Routes {
+    fn new(catalog: &Catalog) -> Self {
+        let mut exact: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut wildcard: Vec<(String, Vec<u32>)> = Vec::new();
+        for p in &catalog.points {
+            let PointSource::Mqtt(topic) = &p.source else {
+                continue;
+            };
+            if topic.filter.contains(['+', '#']) {
+                match wildcard.iter_mut().find(|(f, _)| *f == topic.filter) {
+                    Some((_, points)) => points.push(p.id.0),
+                    None => wildcard.push((topic.filter.clone(), vec![p.id.0])),
+                }
+            } else {
+                exact.entry(topic.filter.clone()).or_default().push(p.id.0);
+            }
+        }
+        let availability = catalog
+            .devices
+            .iter()
+            .filter_map(|d| Some((d.mqtt.as_ref()?.availability_topic.clone()?, d.id)))
+            .collect();
+        Self {
+            exact,
+            wildcard,
+            availability,
+        }
+    }
+
+    fn filters(&self) -> Vec<String> {
+        self.exact
+            .keys()
+            .chain(self.wildcard.iter().map(|(f, _)| f))
+            .chain(self.availability.keys())
+            .cloned()
+            .collect()
+    }
+
+    fn points_for<'a>(&'a self, topic: &'a str) -> impl Iterator<Item = u32> + 'a {
+        let exact = self.exact.get(topic).into_iter().flatten().copied();
+        let wild = self
+            .wildcard
+            .iter()
+            .filter(move |(f, _)| topic_matches(f, topic))
+            .flat_map(|(_, p)| p.iter().copied());
+        exact.chain(wild)
+    }
+}
+
+/// Starts the source if any point reads MQTT.
+pub fn spawn(
+    catalog: Arc<Catalog>,
+    settings: &MqttSettings,
+    bus: ReadingBus,
+    metrics: Arc<MqttInMetrics>,
+    shutdown: Shutdown,
+    tasks: &mut tokio::task::JoinSet<()>,
+) {
+    let routes = Routes::new(&catalog);
+    if routes.exact.is_empty() && routes.wildcard.is_empty() && routes.availability.is_empty() {
+        return;
+    }
+    let (host, port) = match &settings.broker {
+        crate::catalog::MqttBroker::External { host, port } => (host.clone(), *port),
+        crate::catalog::MqttBroker::Embedded { listen } => ("127.0.0.1".to_owned(), listen.port()),
+    };
+    let mut options = MqttOptions::new(format!("{}-in", settings.client_id), host, port);
+    options.set_keep_alive(settings.keep_alive);
+    // Accept big packets at the protocol level so an oversized payload is
+    // refused by us, counted, and does not drop the connection.
+    options.set_max_packet_size(4 << 20, 4 << 20);
+    if let Some(user) = &settings.username {
+        options.set_credentials(
+            user.clone(),
+            settings
+                .password
+                .as_ref()
+                .map_or("", |p| p.expose())
+                .to_owned(),
+        );
+    }
+    if let Some(tls) = &settings.tls {
+        options.set_transport(rumqttc::Transport::tls_with_config(
+            rumqttc::TlsConfiguration::Simple {
+                ca: tls.ca.clone(),
+                alpn: None,
+                client_auth: tls.client.clone(),
+            },
+        ));
+    }
+    let source = Source {
+        last_seen: vec![None; catalog.devices.len()],
+        state: vec![DeviceState::Unknown; catalog.devices.len()],
+        catalog,
+        routes,
+        bus,
+        metrics,
+        log: LogLimiter::new(Duration::from_secs(30)),
+    };
+    tasks.spawn(source.run(options, shutdown));
+}
+
+struct Source {
+    catalog: Arc<Catalog>,
+    routes: Routes,
+    bus: ReadingBus,
+    metrics: Arc<MqttInMetrics>,
+    log: LogLimiter,
+    last_seen: Vec<Option<Instant>>,
+    state: Vec<DeviceState>,
+}
+
+impl Source {
+    async fn run(mut self, options: MqttOptions, mut shutdown: Shutdown) {
+        let (client, mut eventloop) = AsyncClient::new(options, 256);
+        let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
+        let mut silence = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                event = eventloop.poll() => match event {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        backoff.reset();
+                        for filter in self.routes.filters() {
+                            let _ = client.subscribe(filter, QoS::AtLeastOnce).await;
+                        }
+                        info!(filters = self.routes.filters().len(), "subscribed to MQTT sensor topics");
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) => self.on_message(&p.topic, &p.payload).await,
+                    Ok(_) => {}
+                    Err(e) => {
+                        if let Some(held_back) = self.log.allow() {
+                            warn!(error = %e, held_back, "MQTT sensor connection lost; reconnecting");
+                        }
+                        tokio::select! {
+                            () = tokio::time::sleep(backoff.next_delay()) => {}
+                            () = shutdown.wait() => return,
+                        }
+                    }
+                },
+                _ = silence.tick() => self.check_silence().await,
+                () = shutdown.wait() => return,
+            }
+        }
+    }
+
+    async fn on_message(&mut self, topic: &str, payload: &[u8]) {
+        self.metrics.messages.fetch_add(1, Relaxed);
+        if payload.len() > MAX_PAYLOAD {
+            return self.refuse(Refusal::TooLarge, topic);
+        }
+        if let Some(&device) = self.routes.availability.get(topic) {
+            return self.on_availability(device, payload).await;
+        }
+        let now = Timestamp::now();
+        let mut batches: Vec<ReadingBatch> = Vec::new();
+        let mut matched = false;
+        let points: Vec<u32> = self.routes.points_for(topic).collect();
+        let catalog = self.catalog.clone();
+        for index in points {
+            matched = true;
+            let point = &catalog.points[index as usize];
+            let PointSource::Mqtt(source) = &point.source else {
+                continue;
+            };
+            let reading = match parse_value(point, source.json_pointer.as_deref(), payload) {
+                Ok(value) => Reading {
+                    point: point.id,
+                    device: point.device,
+                    value: Some(value),
+                    quality: Quality::Good,
+                    at: source
+                        .timestamp_pointer
+                        .as_deref()
+                        .and_then(|p| parse_time(p, payload))
+                        .unwrap_or(now),
+                },
+                Err(reason) => {
+                    self.refuse(reason, topic);
+                    Reading {
+                        point: point.id,
+                        device: point.device,
+                        value: None,
+                        quality: Quality::Bad(BadReason::Malformed),
+                        at: now,
+                    }
+                }
+            };
+            match batches.iter_mut().find(|b| b.device == point.device) {
+                Some(batch) => batch.readings.push(reading),
+                None => batches.push(ReadingBatch {
+                    device: point.device,
+                    readings: vec![reading],
+                }),
+            }
+        }
+        if !matched {
+            return self.refuse(Refusal::Unmatched, topic);
+        }
+        for batch in batches {
+            self.seen(batch.device, now).await;
+            self.metrics
+                .readings
+                .fetch_add(batch.readings.len() as u64, Relaxed);
+            self.bus.publish(ReadingEvent::Batch(Arc::new(batch))).await;
+        }
+    }
+
+    async fn on_availability(&mut self, device: DeviceId, payload: &[u8]) {
+        let Some(mqtt) = self.catalog.device(device).mqtt.clone() else {
+            return;
+        };
+        let text = String::from_utf8_lossy(payload);
+        let state = if text.trim() == mqtt.payload_offline {
+            DeviceState::Offline
+        } else if text.trim() == mqtt.payload_online {
+            self.last_seen[device.0 as usize] = Some(Instant::now());
+            DeviceState::Online
+        } else {
+            return self.refuse(Refusal::WrongType, "availability");
+        };
+        self.set_state(device, state, Some(BadReason::Transport))
+            .await;
+    }
+
+    async fn seen(&mut self, device: DeviceId, _at: Timestamp) {
+        self.last_seen[device.0 as usize] = Some(Instant::now());
+        if self.state[device.0 as usize] != DeviceState::Online {
+            self.set_state(device, DeviceState::Online, None).await;
+        }
+    }
+
+    async fn check_silence(&mut self) {
+        let now = Instant::now();
+        for d in 0..self.catalog.devices.len() {
+            let Some(mqtt) = &self.catalog.devices[d].mqtt else {
+                continue;
+            };
+            let silent =
+                self.last_seen[d].is_none_or(|t| now.duration_since(t) > mqtt.silent_after);
+            let started = self.last_seen[d].is_some() || self.state[d] != DeviceState::Unknown;
+            if silent && started && self.state[d] == DeviceState::Online {
+                self.set_state(
+                    DeviceId(d as u32),
+                    DeviceState::Offline,
+                    Some(BadReason::Timeout),
+                )
+                .await;
+            }
+        }
+    }
+
+    async fn set_state(&mut self, device: DeviceId, state: DeviceState, reason: Option<BadReason>) {
+        if self.state[device.0 as usize] == state {
+            return;
+        }
+        self.state[device.0 as usize] = state;
+        let name = &self.catalog.device(device).name;
+        match state {
+            DeviceState::Offline => warn!(device = %name, "MQTT device offline"),
+            _ => info!(device = %name, "MQTT device online"),
+        }
+        let reason = (state == DeviceState::Offline).then_some(reason).flatten();
+        self.bus
+            .publish(ReadingEvent::DeviceState {
+                device,
+                state,
+                at: Timestamp::now(),
+                reason,
+            })
+            .await;
+    }
+
+    fn refuse(&mut self, reason: Refusal, topic: &str) {
+        self.metrics.count(reason);
+        if let Some(held_back) = self.log.allow() {
+            warn!(%topic, reason = reason.label(), held_back, "MQTT message refused");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{DataType, RegisterKind, WordOrder};
+
+    #[test]
+    fn filters_match_like_a_broker() {
+        assert!(topic_matches("a/+/c", "a/b/c"));
+        assert!(!topic_matches("a/+/c", "a/b/d"));
+        assert!(topic_matches("a/#", "a/b/c/d"));
+        assert!(topic_matches("a/b", "a/b"));
+        assert!(!topic_matches("a/b", "a/b/c"));
+        assert!(!topic_matches("a/+", "a"));
+    }
+
+    #[test]
+    fn every_payload_form_and_every_refusal() {
+        let number = Point::for_tests(RegisterKind::Input, 0, DataType::F64, WordOrder::HighFirst);
+        let flag = Point::for_tests(RegisterKind::Input, 0, DataType::Bool, WordOrder::HighFirst);
+        assert_eq!(
+            parse_value(&number, None, b" 21.5 "),
+            Ok(Value::Number(21.5))
+        );
+        for (text, on) in [
+            ("ON", true),
+            ("off", false),
+            ("true", true),
+            ("0", false),
+            ("1", true),
+        ] {
+            assert_eq!(
+                parse_value(&flag, None, text.as_bytes()),
+                Ok(Value::Bool(on)),
+                "{text}"
+            );
+        }
+        let json = br#"{"sensor":{"temp":"22.25","ok":true},"n":7}"#;
+        assert_eq!(
+            parse_value(&number, Some("/sensor/temp"), json),
+            Ok(Value::Number(22.25))
+        );
+        assert_eq!(
+            parse_value(&number, Some("/n"), json),
+            Ok(Value::Number(7.0))
+        );
+        assert_eq!(
+            parse_value(&flag, Some("/sensor/ok"), json),
+            Ok(Value::Bool(true))
+        );
+        assert_eq!(
+            parse_value(&number, Some("/x"), json),
+            Err(Refusal::MissingPointer)
+        );
+        assert_eq!(
+            parse_value(&number, Some("/sensor"), json),
+            Err(Refusal::WrongType)
+        );
+        assert_eq!(
+            parse_value(&number, Some("/n"), b"not json"),
+            Err(Refusal::NotJson)
+        );
+        assert_eq!(parse_value(&number, None, b"warm"), Err(Refusal::WrongType));
+        assert_eq!(parse_value(&number, None, b"NaN"), Err(Refusal::NotFinite));
+        assert_eq!(parse_value(&number, None, b"inf"), Err(Refusal::NotFinite));
+        assert_eq!(
+            parse_value(&number, None, &[0xff, 0xfe]),
+            Err(Refusal::WrongType)
+        );
+    }
+
+    #[test]
+    fn times_from_the_payload() {
+        let t = parse_time("/ts", br#"{"ts":1800000000000}"#).unwrap();
+        assert_eq!(t.as_second(), 1_800_000_000);
+        let t = parse_time("/ts", br#"{"ts":"2027-01-15T08:00:00Z"}"#).unwrap();
+        assert_eq!(t.as_second(), 1_800_000_000);
+        assert!(parse_time("/ts", br#"{"ts":true}"#).is_none());
+    }
+}
