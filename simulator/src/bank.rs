@@ -156,6 +156,8 @@ mod tests {
             scale: None,
             offset: None,
             zone: None,
+            topic: None,
+            json_pointer: None,
         }
     }
 

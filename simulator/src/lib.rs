@@ -13,6 +13,7 @@
 
 mod bank;
 mod model;
+mod mqtt;
 mod profile;
 mod scenario;
 mod server;

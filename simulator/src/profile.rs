@@ -12,6 +12,15 @@ struct SiteFile {
     profiles_dir: String,
     #[serde(default)]
     devices: Vec<DeviceEntry>,
+    #[serde(default)]
+    mqtt: Option<MqttEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MqttEntry {
+    host: Option<String>,
+    port: Option<u16>,
+    embedded_listen: Option<String>,
 }
 
 fn default_profiles_dir() -> String {
@@ -25,6 +34,8 @@ struct DeviceEntry {
     transport: TransportEntry,
     #[serde(default = "one")]
     unit_id: u8,
+    #[serde(default)]
+    points: Vec<SimPoint>,
 }
 
 fn one() -> u8 {
@@ -51,10 +62,18 @@ pub struct SimPoint {
     /// Meaning; models drive values by role.
     #[serde(default)]
     pub role: Option<String>,
-    /// `coil`, `discrete-input`, `holding`, `input`.
+    /// `coil`, `discrete-input`, `holding`, `input` (empty for MQTT points).
+    #[serde(default)]
     pub kind: String,
     /// Zero-based address.
+    #[serde(default)]
     pub address: u16,
+    /// Topic, for points of MQTT devices (`{device}` is the device id).
+    #[serde(default)]
+    pub topic: Option<String>,
+    /// Where the value sits in a JSON payload.
+    #[serde(default)]
+    pub json_pointer: Option<String>,
     /// Data type name as in the profile.
     #[serde(default, rename = "type")]
     pub data_type: Option<String>,
@@ -90,11 +109,13 @@ pub struct SimDevice {
     pub points: Vec<SimPoint>,
 }
 
-/// All devices of a site file that are reachable over Modbus TCP.
+/// All devices of a site file the simulator can play.
 #[derive(Debug, Clone)]
 pub struct SimSite {
-    /// Devices to serve.
+    /// Modbus TCP devices to serve.
     pub devices: Vec<SimDevice>,
+    /// MQTT sensors to publish, and the broker (`host:port`) to publish to.
+    pub mqtt: Option<(String, Vec<SimDevice>)>,
 }
 
 /// Reads the devices of a daemon site file that the simulator can serve.
@@ -109,7 +130,26 @@ pub fn load_site(path: &Path) -> anyhow::Result<SimSite> {
         .join(&site.profiles_dir);
     let mut profiles: HashMap<String, Vec<SimPoint>> = HashMap::new();
     let mut devices = Vec::new();
+    let mut sensors = Vec::new();
     for entry in site.devices {
+        if entry.transport.kind == "mqtt" {
+            let points = entry
+                .points
+                .into_iter()
+                .map(|mut p| {
+                    p.topic = p.topic.map(|t| t.replace("{device}", &entry.id));
+                    p
+                })
+                .collect();
+            sensors.push(SimDevice {
+                id: entry.id,
+                profile: "mqtt".into(),
+                host: String::new(),
+                unit_id: 0,
+                points,
+            });
+            continue;
+        }
         if entry.transport.kind != "modbus-tcp" {
             continue;
         }
@@ -132,11 +172,19 @@ pub fn load_site(path: &Path) -> anyhow::Result<SimSite> {
             unit_id: entry.unit_id,
         });
     }
-    if devices.is_empty() {
+    if devices.is_empty() && sensors.is_empty() {
         bail!(
-            "{} names no modbus-tcp device with a profile to simulate",
+            "{} names no modbus-tcp device with a profile and no mqtt device to simulate",
             path.display()
         );
     }
-    Ok(SimSite { devices })
+    let broker = site.mqtt.map(|m| match m.host {
+        Some(host) => format!("{host}:{}", m.port.unwrap_or(1883)),
+        None => m.embedded_listen.unwrap_or_else(|| "127.0.0.1:1883".into()),
+    });
+    let mqtt = match broker {
+        Some(broker) if !sensors.is_empty() => Some((broker, sensors)),
+        _ => None,
+    };
+    Ok(SimSite { devices, mqtt })
 }

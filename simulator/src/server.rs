@@ -327,6 +327,7 @@ pub async fn start(
     scenario: Scenario,
     options: SimOptions,
 ) -> anyhow::Result<RunningSite> {
+    let site_mqtt = site.mqtt;
     let devices: Vec<DeviceRuntime> = site
         .devices
         .into_iter()
@@ -402,6 +403,9 @@ pub async fn start(
             };
             let _ = server.serve(&on_connected, |_err| {}).await;
         });
+    }
+    if let Some((broker, sensors)) = site_mqtt {
+        tasks.spawn(crate::mqtt::run(broker, sensors));
     }
     let ticker = state.clone();
     tasks.spawn(async move {
