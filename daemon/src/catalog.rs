@@ -149,10 +149,11 @@ impl Catalog {
         &self.rules[id.0 as usize]
     }
 
-    /// Sum over points of reads per second: what the site asks of its buses.
+    /// Sum over Modbus points of reads per second: what the site asks of its buses.
     pub fn point_reads_per_second(&self) -> f64 {
         self.points
             .iter()
+            .filter(|p| p.source == PointSource::Modbus)
             .map(|p| 1.0 / p.interval.as_secs_f64())
             .sum()
     }

@@ -159,7 +159,7 @@ fn check(path: &Path) -> std::process::ExitCode {
 fn summary(catalog: &Catalog) -> String {
     use std::fmt::Write as _;
     let mut out = format!(
-        "site {} ({}): {} devices, {} points, {} lines, {:.1} point reads/s\n",
+        "site {} ({}): {} devices, {} points, {} Modbus lines, {:.1} point reads/s\n",
         catalog.site.id,
         catalog.site.name,
         catalog.devices.len(),
@@ -168,18 +168,25 @@ fn summary(catalog: &Catalog) -> String {
         catalog.point_reads_per_second()
     );
     for d in &catalog.devices {
-        let reads: f64 = catalog
-            .points_of(d.id)
-            .iter()
-            .map(|p| 1.0 / p.interval.as_secs_f64())
-            .sum();
+        let points = catalog.points_of(d.id);
+        if d.mqtt.is_some() {
+            let _ = writeln!(
+                out,
+                "  {:<18} {:<16} {:>3} points on MQTT topics",
+                d.name,
+                "-",
+                points.len()
+            );
+            continue;
+        }
+        let reads: f64 = points.iter().map(|p| 1.0 / p.interval.as_secs_f64()).sum();
         let _ = writeln!(
             out,
             "  {:<18} {:<16} unit {:<3} {:>3} points  every {:>6?}  {:>7.1} reads/s  {}",
             d.name,
             d.profile.as_deref().unwrap_or("-"),
             d.unit_id,
-            d.points.len(),
+            points.len(),
             d.poll_interval,
             reads,
             catalog.transport_of(d.id)

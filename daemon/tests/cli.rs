@@ -47,7 +47,11 @@ fn check_summarises_a_valid_config() {
         .unwrap();
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("4 devices, 74 points"), "{stdout}");
+    assert!(
+        stdout.contains("6 devices, 79 points, 4 Modbus lines"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("hall-sensors"), "{stdout}");
     assert!(stdout.contains("fire-panel-1"), "{stdout}");
     assert!(stdout.contains("configuration OK"), "{stdout}");
 }

@@ -295,7 +295,7 @@ fn every_error_is_reported_at_once() {
 fn the_shipped_demo_config_is_valid() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/demo.toml");
     let catalog = load(&path).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(catalog.devices.len(), 4);
+    assert_eq!(catalog.devices.len(), 6);
     // The fire panel's zones are polled at 250 ms; its sprinkler pressure at 2 s.
     let fire = catalog
         .devices
