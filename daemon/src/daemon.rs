@@ -14,6 +14,7 @@ use crate::api::{self, ApiContext};
 use crate::catalog::Catalog;
 use crate::console;
 use crate::metrics::Metrics;
+use crate::mqtt::commands::Commands;
 use crate::mqtt::publisher;
 use crate::readings::{ReadingBus, ReadingEvent};
 use crate::rules::store::Store;
@@ -118,11 +119,17 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
     tasks.spawn(rules_stage.run(rule_events));
     modbus::spawn_pollers(&catalog, &bus, &metrics, &shutdown, &mut tasks);
     if let Some(settings) = &catalog.mqtt {
+        let commands = Arc::new(Commands::new(
+            catalog.clone(),
+            rules.clone(),
+            metrics.mqtt_in.clone(),
+        ));
         let source_metrics = metrics.mqtt_in.clone();
         sources::mqtt::spawn(
             catalog.clone(),
             settings,
             bus.clone(),
+            commands,
             source_metrics,
             shutdown.clone(),
             &mut tasks,

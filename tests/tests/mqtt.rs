@@ -195,3 +195,85 @@ async fn a_busy_embedded_broker_port_is_a_clear_error() {
         "{error}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_follow_the_api_rules_and_answer_on_the_response_topic() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let broker = Mosquitto::start().unwrap();
+    let site = SiteDir::new().unwrap();
+    let sim = start_sim(&site, &[("lighting-1", "lighting-panel")], frozen())
+        .await
+        .unwrap();
+    let pack = repo_root().join("config/standards/lighting.toml");
+    let hash = sitewarden::config::hash_token;
+    let path = site
+        .site(&format!(
+            "[mqtt]\nhost = \"127.0.0.1\"\nport = {}\n\n[[api.tokens]]\nname = \"desk\"\nrole = \"front-desk\"\nsha256 = \"{}\"\n\n\
+             [[api.tokens]]\nname = \"wang\"\nrole = \"technician\"\nsha256 = \"{}\"\n\n[rules]\npacks = [{:?}]\n\n\
+             [[devices]]\nid = \"lighting-1\"\nprofile = \"lighting-panel\"\ntransport = {{ kind = \"modbus-tcp\", host = \"{}\" }}\npoll_interval = \"100ms\"\n",
+            broker.addr.port(),
+            hash("desk-token"),
+            hash("tech-token"),
+            pack.display().to_string(),
+            sim.addr("lighting-1").unwrap()
+        ))
+        .unwrap();
+    let daemon = start_daemon(load(&path), &site, 0).await.unwrap();
+    let step =
+        "device = \"lighting-1\"\naction = \"set\"\npoint = \"circuit1_lamp_hours\"\nvalue = 51000";
+    sim.apply(&toml::from_str::<Step>(step).unwrap());
+    let responses = Subscriber::start(broker.addr, "operator", "sitewarden/test-site/responses/#")
+        .await
+        .unwrap();
+    let (client, mut eventloop) = rumqttc::AsyncClient::new(
+        rumqttc::MqttOptions::new("operator-tx", "127.0.0.1", broker.addr.port()),
+        64,
+    );
+    tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let command = |name: &str, body: serde_json::Value| {
+        let client = client.clone();
+        let topic = format!("sitewarden/test-site/commands/{name}");
+        async move {
+            client
+                .publish(topic, rumqttc::QoS::AtLeastOnce, false, body.to_string())
+                .await
+                .unwrap()
+        }
+    };
+    let answer = |id: &str| {
+        responses
+            .messages()
+            .into_iter()
+            .find(|m| m.topic == format!("sitewarden/test-site/responses/{id}"))
+            .map(|m| serde_json::from_str::<serde_json::Value>(&m.payload).unwrap())
+    };
+    let args = |id: &str, token: Option<&str>| {
+        let mut v = serde_json::json!({"correlation_id": id, "device": "lighting-1", "rule": "lighting.lamp_rated_life"});
+        if let Some(t) = token {
+            v["token"] = t.into();
+        }
+        v
+    };
+    command("record_service", args("c1", None)).await;
+    command("record_service", args("c2", Some("desk-token"))).await;
+    command("record_service", args("c3", Some("wrong"))).await;
+    command("open_the_pod_bay_doors", args("c4", Some("tech-token"))).await;
+    command("record_service", serde_json::json!("not an object")).await;
+    tokio::time::sleep(Duration::from_secs(1)).await; // let the rule raise first
+    command("record_service", args("c5", Some("tech-token"))).await;
+    assert!(
+        wait_until(Duration::from_secs(10), || answer("c5").is_some()).await,
+        "no answer to c5"
+    );
+    for (id, status) in [("c1", 401), ("c2", 403), ("c3", 401), ("c4", 404)] {
+        let a = answer(id).unwrap_or_else(|| panic!("no answer to {id}"));
+        assert_eq!(a["status"], status, "{id}: {a}");
+        assert_eq!(a["ok"], false);
+    }
+    let ok = answer("c5").unwrap();
+    assert_eq!(ok["ok"], true, "{ok}");
+    assert_eq!(ok["result"]["by"], "wang");
+    assert_eq!(daemon.metrics.mqtt_in.commands_refused.load(Relaxed), 5);
+    daemon.stop().await;
+}

@@ -50,6 +50,11 @@ pub fn authenticate(headers: &HeaderMap, tokens: &[ApiToken]) -> Result<Caller, 
         .ok_or_else(|| {
             ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
         })?;
+    authenticate_token(token, tokens)
+}
+
+/// Finds the caller from a bare token (MQTT commands carry it in the payload).
+pub fn authenticate_token(token: &str, tokens: &[ApiToken]) -> Result<Caller, ApiError> {
     let hash: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
     tokens
         .iter()

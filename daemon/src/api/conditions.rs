@@ -8,14 +8,13 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use tokio::sync::oneshot;
 
 use super::ApiContext;
 use super::auth::authenticate;
 use super::error::ApiError;
 use crate::config::{ApiRole, Category, RuleAction, RuleKind, Severity};
 use crate::rules::store::{EventFilter, EventRow};
-use crate::rules::{ConditionState, RuleCommand};
+use crate::rules::{ConditionState, RequestError};
 
 /// Filters for the conditions list.
 #[derive(Debug, Deserialize)]
@@ -174,42 +173,32 @@ pub(super) async fn record_service(
         .require(&[ApiRole::Technician, ApiRole::Engineer])
         .map_err(reject)?;
     let Json(record) = body.map_err(|e| reject(ApiError::bad_request(e.body_text())))?;
-    let catalog = &ctx.catalog;
-    let device = catalog
-        .devices
-        .iter()
-        .find(|d| d.name == record.device)
-        .ok_or_else(|| ApiError::not_found(format!("no device `{}`", record.device)))?;
-    let rule = catalog
+    let baselines = ctx
         .rules
-        .iter()
-        .position(|r| r.id == record.rule)
-        .ok_or_else(|| ApiError::not_found(format!("no rule `{}`", record.rule)))?;
-    let (reply, answer) = oneshot::channel();
-    let command = RuleCommand::RecordService {
-        device: device.id,
-        rule: crate::catalog::RuleId(rule as u32),
-        by: caller.name.clone(),
-        reply,
-    };
-    ctx.rules
-        .commands
-        .send(command)
+        .record_service(
+            &ctx.catalog,
+            &record.device,
+            &record.rule,
+            caller.name.clone(),
+        )
         .await
-        .map_err(|_| ApiError::unavailable("the rules stage is stopping"))?;
-    let baselines = answer
-        .await
-        .map_err(|_| ApiError::unavailable("the rules stage is stopping"))?;
-    if baselines.is_empty() {
-        return Err(ApiError::conflict(format!(
-            "rule `{}` keeps no service counter on device `{}`",
-            record.rule, record.device
-        )));
-    }
+        .map_err(ApiError::from)?;
     Ok(Json(ServiceRecorded {
         device: record.device,
         rule: record.rule,
         by: caller.name,
         baselines,
     }))
+}
+
+impl From<RequestError> for ApiError {
+    fn from(e: RequestError) -> Self {
+        match e {
+            RequestError::UnknownDevice(_) | RequestError::UnknownRule(_) => {
+                ApiError::not_found(e.to_string())
+            }
+            RequestError::NoCounter { .. } => ApiError::conflict(e.to_string()),
+            RequestError::Stopping => ApiError::unavailable(e.to_string()),
+        }
+    }
 }

@@ -8,6 +8,8 @@
 //! | `status` | yes | `online`, or `offline` (last will) |
 //! | `devices/<device>/state` | yes | device state JSON |
 //! | `conditions/<device>/<rule>` | no | condition event JSON |
+//! | `commands/<command>` | – | commands to the daemon ([`commands`]) |
+//! | `responses/<correlation id>` | no | answers to commands |
 //!
 //! Every JSON message has a stable `id` (`<site>-<n>`), so a duplicate after
 //! a reconnect is recognisable and harmless. `broker` runs the embedded
@@ -15,6 +17,7 @@
 //! `publisher` encodes events and delivers them in order.
 
 pub mod broker;
+pub mod commands;
 pub mod outbox;
 pub mod publisher;
 

@@ -231,6 +231,71 @@ pub struct RulesHandle {
     pub store: Arc<Store>,
 }
 
+/// Why a request to the rules stage was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// No device with that id.
+    #[error("no device `{0}`")]
+    UnknownDevice(String),
+    /// No rule with that id.
+    #[error("no rule `{0}`")]
+    UnknownRule(String),
+    /// The rule keeps no service counter on the device.
+    #[error("rule `{rule}` keeps no service counter on device `{device}`")]
+    NoCounter {
+        /// Rule id.
+        rule: String,
+        /// Device id.
+        device: String,
+    },
+    /// The daemon is stopping.
+    #[error("the rules stage is stopping")]
+    Stopping,
+}
+
+impl RulesHandle {
+    /// Records that `device` was serviced for service-interval `rule`; the
+    /// one implementation behind the HTTP API and the MQTT command.
+    pub async fn record_service(
+        &self,
+        catalog: &Catalog,
+        device: &str,
+        rule: &str,
+        by: String,
+    ) -> Result<Vec<f64>, RequestError> {
+        let device_id = catalog
+            .devices
+            .iter()
+            .find(|d| d.name == device)
+            .ok_or_else(|| RequestError::UnknownDevice(device.to_owned()))?
+            .id;
+        let rule_index = catalog
+            .rules
+            .iter()
+            .position(|r| r.id == rule)
+            .ok_or_else(|| RequestError::UnknownRule(rule.to_owned()))?;
+        let (reply, answer) = oneshot::channel();
+        let command = RuleCommand::RecordService {
+            device: device_id,
+            rule: RuleId(rule_index as u32),
+            by,
+            reply,
+        };
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| RequestError::Stopping)?;
+        let baselines = answer.await.map_err(|_| RequestError::Stopping)?;
+        if baselines.is_empty() {
+            return Err(RequestError::NoCounter {
+                rule: rule.to_owned(),
+                device: device.to_owned(),
+            });
+        }
+        Ok(baselines)
+    }
+}
+
 /// The rules stage, ready to run.
 pub struct RulesStage {
     engine: Engine,

@@ -21,6 +21,7 @@ use tracing::{info, warn};
 
 use crate::catalog::{Catalog, DeviceId, MqttSettings, Point, PointSource};
 use crate::logging::LogLimiter;
+use crate::mqtt::commands::Commands;
 use crate::readings::{
     BadReason, DeviceState, Quality, Reading, ReadingBatch, ReadingBus, ReadingEvent, Value,
 };
@@ -78,6 +79,8 @@ pub struct MqttInMetrics {
     pub messages: AtomicU64,
     /// Readings produced.
     pub readings: AtomicU64,
+    /// Commands refused (malformed, unauthorised, unknown, invalid).
+    pub commands_refused: AtomicU64,
     refused: [AtomicU64; 6],
 }
 
@@ -219,19 +222,17 @@ impl Routes {
     }
 }
 
-/// Starts the source if any point reads MQTT.
+/// Starts the source: sensor topics, availability topics and commands.
 pub fn spawn(
     catalog: Arc<Catalog>,
     settings: &MqttSettings,
     bus: ReadingBus,
+    commands: Arc<Commands>,
     metrics: Arc<MqttInMetrics>,
     shutdown: Shutdown,
     tasks: &mut tokio::task::JoinSet<()>,
 ) {
     let routes = Routes::new(&catalog);
-    if routes.exact.is_empty() && routes.wildcard.is_empty() && routes.availability.is_empty() {
-        return;
-    }
     let (host, port) = match &settings.broker {
         crate::catalog::MqttBroker::External { host, port } => (host.clone(), *port),
         crate::catalog::MqttBroker::Embedded { listen } => ("127.0.0.1".to_owned(), listen.port()),
@@ -261,6 +262,7 @@ pub fn spawn(
         ));
     }
     let source = Source {
+        commands,
         last_seen: vec![None; catalog.devices.len()],
         state: vec![DeviceState::Unknown; catalog.devices.len()],
         catalog,
@@ -274,6 +276,7 @@ pub fn spawn(
 
 struct Source {
     catalog: Arc<Catalog>,
+    commands: Arc<Commands>,
     routes: Routes,
     bus: ReadingBus,
     metrics: Arc<MqttInMetrics>,
@@ -295,7 +298,13 @@ impl Source {
                         for filter in self.routes.filters() {
                             let _ = client.subscribe(filter, QoS::AtLeastOnce).await;
                         }
+                        let _ = client.subscribe(self.commands.filter(), QoS::AtLeastOnce).await;
                         info!(filters = self.routes.filters().len(), "subscribed to MQTT sensor topics");
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) if topic_matches(&self.commands.filter(), &p.topic) => {
+                        if let Some((reply_to, answer)) = self.commands.handle(&p.topic, &p.payload).await {
+                            let _ = client.publish(reply_to, QoS::AtLeastOnce, false, answer).await;
+                        }
                     }
                     Ok(Event::Incoming(Packet::Publish(p))) => self.on_message(&p.topic, &p.payload).await,
                     Ok(_) => {}

@@ -1,0 +1,137 @@
+//! Commands over MQTT, with the same rules as the HTTP API.
+//!
+//! A client publishes to `sitewarden/<site>/commands/<command>` a JSON
+//! object with a `correlation_id`, a `token` (one of `[[api.tokens]]`, whose
+//! role must allow the command, exactly as for the HTTP API) and the
+//! command's arguments. The answer goes to `reply_to` when given, else to
+//! `sitewarden/<site>/responses/<correlation_id>`:
+//! `{"correlation_id", "command", "ok", "status", "result" | "error"}` with
+//! HTTP-like status codes. Refused commands are logged and counted.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+use serde::Deserialize;
+use serde_json::json;
+use tracing::warn;
+
+use crate::api::auth::authenticate_token;
+use crate::api::error::ApiError;
+use crate::catalog::Catalog;
+use crate::config::ApiRole;
+use crate::rules::RulesHandle;
+use crate::sources::mqtt::MqttInMetrics;
+
+/// Commands this daemon answers. Acknowledging alerts, moving tickets and
+/// declaring drills join when alerts and tickets exist.
+pub const COMMANDS: [&str; 1] = ["record_service"];
+
+/// The common part of every command payload.
+#[derive(Debug, Deserialize)]
+struct Envelope {
+    correlation_id: String,
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    reply_to: Option<String>,
+    #[serde(flatten)]
+    args: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Arguments of `record_service`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordService {
+    device: String,
+    rule: String,
+}
+
+/// Answers commands.
+pub struct Commands {
+    catalog: Arc<Catalog>,
+    rules: RulesHandle,
+    metrics: Arc<MqttInMetrics>,
+}
+
+impl Commands {
+    /// A handler for the site's command topics.
+    pub fn new(catalog: Arc<Catalog>, rules: RulesHandle, metrics: Arc<MqttInMetrics>) -> Self {
+        Self {
+            catalog,
+            rules,
+            metrics,
+        }
+    }
+
+    /// `sitewarden/<site>/commands/+`.
+    pub fn filter(&self) -> String {
+        format!("{}/commands/+", super::root(&self.catalog))
+    }
+
+    /// Handles one command; returns the response's topic and payload, or
+    /// `None` when the message is too malformed to answer.
+    pub async fn handle(&self, topic: &str, payload: &[u8]) -> Option<(String, Vec<u8>)> {
+        let command = topic.rsplit('/').next().unwrap_or_default().to_owned();
+        let envelope: Envelope = match serde_json::from_slice(payload) {
+            Ok(e) => e,
+            Err(e) => {
+                self.refuse(&command, &format!("malformed payload: {e}"));
+                return None;
+            }
+        };
+        let reply_to = envelope.reply_to.clone().unwrap_or_else(|| {
+            format!(
+                "{}/responses/{}",
+                super::root(&self.catalog),
+                envelope.correlation_id
+            )
+        });
+        let answer = match self.run(&command, &envelope).await {
+            Ok(result) => json!({
+                "correlation_id": envelope.correlation_id, "command": command,
+                "ok": true, "status": 200, "result": result,
+            }),
+            Err(e) => {
+                self.refuse(&command, &e.message);
+                json!({
+                    "correlation_id": envelope.correlation_id, "command": command,
+                    "ok": false, "status": e.status.as_u16(),
+                    "error": { "code": e.code, "message": e.message },
+                })
+            }
+        };
+        Some((reply_to, answer.to_string().into_bytes()))
+    }
+
+    async fn run(&self, command: &str, envelope: &Envelope) -> Result<serde_json::Value, ApiError> {
+        let token = envelope
+            .token
+            .as_deref()
+            .ok_or_else(|| ApiError::unauthorized("a command needs a `token`"))?;
+        let caller = authenticate_token(token, &self.catalog.api.tokens)?;
+        let args = serde_json::Value::Object(envelope.args.clone());
+        match command {
+            "record_service" => {
+                caller.require(&[ApiRole::Technician, ApiRole::Engineer])?;
+                let a: RecordService = serde_json::from_value(args)
+                    .map_err(|e| ApiError::bad_request(format!("record_service: {e}")))?;
+                let baselines = self
+                    .rules
+                    .record_service(&self.catalog, &a.device, &a.rule, caller.name.clone())
+                    .await?;
+                Ok(
+                    json!({ "device": a.device, "rule": a.rule, "by": caller.name, "baselines": baselines }),
+                )
+            }
+            other => Err(ApiError::not_found(format!(
+                "unknown command `{other}`; this daemon answers {}",
+                COMMANDS.join(", ")
+            ))),
+        }
+    }
+
+    fn refuse(&self, command: &str, why: &str) {
+        self.metrics.commands_refused.fetch_add(1, Relaxed);
+        warn!(%command, reason = %why, "MQTT command refused");
+    }
+}
