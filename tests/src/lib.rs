@@ -807,3 +807,105 @@ impl Subscriber {
             .clone()
     }
 }
+
+/// A test certificate authority with a server certificate for 127.0.0.1
+/// and a client certificate, written as PEM files into `dir`.
+pub struct TestPki {
+    /// CA certificate.
+    pub ca: PathBuf,
+    /// Broker certificate and key.
+    pub server: (PathBuf, PathBuf),
+    /// Client certificate and key.
+    pub client: (PathBuf, PathBuf),
+}
+
+impl TestPki {
+    /// Generates the CA and both certificates.
+    pub fn generate(dir: &Path) -> anyhow::Result<Self> {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
+        let ca_key = KeyPair::generate()?;
+        let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "sitewarden test CA");
+        let ca_cert = ca_params.self_signed(&ca_key)?;
+        let issuer = Issuer::new(ca_params, ca_key);
+        let leaf = |name: &str, server: bool| -> anyhow::Result<(String, String)> {
+            let key = KeyPair::generate()?;
+            let mut params = CertificateParams::new(vec![name.to_owned()])?;
+            if server {
+                params
+                    .subject_alt_names
+                    .push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
+            }
+            params.distinguished_name.push(DnType::CommonName, name);
+            let cert = params.signed_by(&key, &issuer)?;
+            Ok((cert.pem(), key.serialize_pem()))
+        };
+        let write = |name: &str, text: &str| -> anyhow::Result<PathBuf> {
+            let path = dir.join(name);
+            std::fs::write(&path, text)?;
+            Ok(path)
+        };
+        let (server_cert, server_key) = leaf("localhost", true)?;
+        let (client_cert, client_key) = leaf("sitewarden-test", false)?;
+        Ok(Self {
+            ca: write("ca.pem", &ca_cert.pem())?,
+            server: (
+                write("server.pem", &server_cert)?,
+                write("server.key", &server_key)?,
+            ),
+            client: (
+                write("client.pem", &client_cert)?,
+                write("client.key", &client_key)?,
+            ),
+        })
+    }
+}
+
+impl Mosquitto {
+    /// Starts a broker that accepts only TLS clients with a certificate from `pki`'s CA.
+    pub fn start_tls(pki: &TestPki) -> anyhow::Result<Self> {
+        let broker = Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], free_port())),
+            dir: tempfile::tempdir()?,
+            child: None,
+        };
+        let config = broker.dir.path().join("mosquitto.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "listener {} 127.0.0.1\nallow_anonymous true\ncafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate true\n",
+                broker.addr.port(),
+                pki.ca.display(),
+                pki.server.0.display(),
+                pki.server.1.display()
+            ),
+        )?;
+        let binary = if Path::new("/usr/sbin/mosquitto").exists() {
+            "/usr/sbin/mosquitto"
+        } else {
+            "mosquitto"
+        };
+        let child = Command::new(binary)
+            .arg("-c")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting mosquitto")?;
+        let mut broker = broker;
+        broker.child = Some(ChildGuard(child));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(broker.addr).is_err() {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "mosquitto did not come up on {}",
+                broker.addr
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(broker)
+    }
+}

@@ -277,3 +277,54 @@ async fn commands_follow_the_api_rules_and_answer_on_the_response_topic() {
     assert_eq!(daemon.metrics.mqtt_in.commands_refused.load(Relaxed), 5);
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_a_custom_ca_and_a_client_certificate() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let site = SiteDir::new().unwrap();
+    let pki = sitewarden_tests::TestPki::generate(site.dir.path()).unwrap();
+    let broker = Mosquitto::start_tls(&pki).unwrap();
+    let sim = start_sim(&site, &[("access-1", "access-control")], frozen())
+        .await
+        .unwrap();
+    let tls = |with_client: bool| {
+        let client = if with_client {
+            format!(
+                ", cert = {:?}, key = {:?}",
+                pki.client.0.display().to_string(),
+                pki.client.1.display().to_string()
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "host = \"127.0.0.1\"\nport = {}\ntls = {{ ca = {:?}{client} }}",
+            broker.addr.port(),
+            pki.ca.display().to_string()
+        )
+    };
+    // With the client certificate: connected, and the broker confirms what we publish.
+    let path = config(&site, &tls(true), sim.addr("access-1").unwrap());
+    let daemon = start_daemon(load(&path), &site, 0).await.unwrap();
+    door(&sim, true);
+    let m = daemon.metrics.mqtt.clone();
+    assert!(
+        wait_until(Duration::from_secs(10), || m.published.load(Relaxed) >= 2).await,
+        "nothing confirmed over TLS: connects {}, errors {}",
+        m.connects.load(Relaxed),
+        m.connection_errors.load(Relaxed)
+    );
+    daemon.stop().await;
+    // Without it, the broker refuses the connection; events wait in the outbox.
+    let site2 = SiteDir::new().unwrap();
+    let path = config(&site2, &tls(false), sim.addr("access-1").unwrap());
+    let daemon = start_daemon(load(&path), &site2, 0).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        daemon.metrics.mqtt.connects.load(Relaxed),
+        0,
+        "connected without a client certificate"
+    );
+    assert!(daemon.metrics.mqtt.connection_errors.load(Relaxed) > 0);
+    daemon.stop().await;
+}
