@@ -64,6 +64,8 @@ pub struct MqttSettings {
     pub keep_alive: Duration,
     /// TLS material, read at start.
     pub tls: Option<MqttTls>,
+    /// Publish point values: deadband and minimum interval.
+    pub values: Option<(f64, Duration)>,
 }
 
 /// Where the broker is.

@@ -28,6 +28,7 @@ pub mod logging;
 pub mod metrics;
 pub mod mqtt;
 pub mod readings;
+pub mod report;
 pub mod rules;
 pub mod schedule;
 pub mod shutdown;

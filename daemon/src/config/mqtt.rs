@@ -32,6 +32,19 @@ pub struct MqttSection {
     /// TLS to the broker.
     #[serde(default)]
     pub tls: Option<TlsSection>,
+    /// Also publish point values (retained, QoS 0) under `points/<device>/<point>`.
+    #[serde(default)]
+    pub publish_values: bool,
+    /// A value is published when it moved more than this (0: any change).
+    #[serde(default)]
+    pub values_deadband: f64,
+    /// An unchanged value is published again after this long.
+    #[serde(default = "default_values_interval")]
+    pub values_min_interval: ConfigDuration,
+}
+
+fn default_values_interval() -> ConfigDuration {
+    ConfigDuration::from_millis(60_000)
 }
 
 /// TLS settings: a custom CA and, for mutual TLS, a client certificate.

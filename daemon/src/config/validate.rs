@@ -740,6 +740,9 @@ fn check_mqtt(
         password,
         keep_alive,
         tls,
+        values: s
+            .publish_values
+            .then_some((s.values_deadband.max(0.0), s.values_min_interval.0)),
     })
 }
 

@@ -78,6 +78,7 @@ pub fn spawn(inputs: MqttInputs, tasks: &mut tokio::task::JoinSet<()>) -> anyhow
     metrics.queued.store(outbox.len()?, Relaxed);
     let status = format!("{}/status", super::root(&catalog));
     let (client, eventloop) = AsyncClient::new(options(&settings, &status), 64);
+    let values_client = client.clone();
     let (connected_tx, connected) = watch::channel(false);
     let (acks_tx, acks) = mpsc::channel(64);
     let wake = Arc::new(Notify::new());
@@ -99,11 +100,15 @@ pub fn spawn(inputs: MqttInputs, tasks: &mut tokio::task::JoinSet<()>) -> anyhow
         shutdown,
     };
     tasks.spawn(pump.run());
+    let filter = settings
+        .values
+        .map(|(deadband, interval)| crate::report::ReportFilter::new(&catalog, deadband, interval));
     let encoder = Encoder {
         catalog,
         outbox,
         wake,
         metrics,
+        values: filter.map(|f| (f, values_client)),
     };
     tasks.spawn(encoder.run(readings, conditions));
     Ok(())
@@ -256,12 +261,24 @@ impl Pump {
     }
 }
 
-/// Turns bus events into outbox messages.
+/// Turns bus events into outbox messages, and point values into retained
+/// QoS 0 messages when `publish_values` is on (values are state, not events:
+/// the newest wins, so they skip the outbox).
 struct Encoder {
     catalog: Arc<Catalog>,
     outbox: Arc<Outbox>,
     wake: Arc<Notify>,
     metrics: Arc<MqttMetrics>,
+    values: Option<(crate::report::ReportFilter, AsyncClient)>,
+}
+
+/// `points/<device>/<point>`.
+#[derive(Serialize)]
+struct ValueMessage<'a> {
+    value: Option<crate::readings::Value>,
+    quality: &'static str,
+    unit: Option<&'a str>,
+    at: jiff::Timestamp,
 }
 
 /// `devices/<device>/state`.
@@ -297,7 +314,7 @@ struct ConditionMessage<'a> {
 
 impl Encoder {
     async fn run(
-        self,
+        mut self,
         mut readings: mpsc::Receiver<ReadingEvent>,
         mut conditions: mpsc::Receiver<ConditionEvent>,
     ) {
@@ -318,7 +335,7 @@ impl Encoder {
                             at,
                         });
                     }
-                    Some(ReadingEvent::Batch(_)) => {}
+                    Some(ReadingEvent::Batch(batch)) => self.publish_values(&batch.readings),
                     None => readings_open = false,
                 },
                 event = conditions.recv(), if conditions_open => match event {
@@ -326,6 +343,38 @@ impl Encoder {
                     None => conditions_open = false,
                 },
             }
+        }
+    }
+
+    fn publish_values(&mut self, readings: &[crate::readings::Reading]) {
+        let Some((filter, client)) = &mut self.values else {
+            return;
+        };
+        for r in readings.iter().filter(|r| filter.admit(r)) {
+            let point = self.catalog.point(r.point);
+            let topic = format!(
+                "{}/points/{}/{}",
+                super::root(&self.catalog),
+                self.catalog.device(r.device).name,
+                point.name
+            );
+            let message = ValueMessage {
+                value: r.value,
+                quality: match r.quality {
+                    crate::readings::Quality::Good => "good",
+                    crate::readings::Quality::Bad(reason) => reason.label(),
+                },
+                unit: point.unit.as_deref(),
+                at: r.at,
+            };
+            // Full request queue while the broker is away: this value is
+            // superseded by the next one anyway.
+            let _ = client.try_publish(
+                topic,
+                QoS::AtMostOnce,
+                true,
+                serde_json::to_vec(&message).unwrap_or_default(),
+            );
         }
     }
 

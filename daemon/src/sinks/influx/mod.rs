@@ -22,11 +22,11 @@ use tracing::{info, warn};
 use crate::catalog::{Catalog, InfluxSettings};
 use crate::logging::LogLimiter;
 use crate::readings::ReadingEvent;
+use crate::report::ReportFilter;
 use crate::rules::ConditionEvent;
 use crate::shutdown::Shutdown;
 use crate::sources::modbus::Backoff;
 use buffer::DiskBuffer;
-use line::ReportFilter;
 
 /// Batches waiting for the writer before the encoder spills to disk instead.
 const WRITER_QUEUE: usize = 8;
@@ -147,7 +147,11 @@ pub fn spawn(inputs: SinkInputs, tasks: &mut tokio::task::JoinSet<()>) -> anyhow
     tasks.spawn(writer.run(rx));
     let encoder = Encoder {
         prefixes: line::reading_prefixes(&catalog),
-        filter: ReportFilter::new(&catalog, &settings),
+        filter: ReportFilter::new(
+            &catalog,
+            settings.report_deadband,
+            settings.report_min_interval,
+        ),
         catalog,
         settings,
         batch: String::new(),
