@@ -295,10 +295,15 @@ impl Source {
                 event = eventloop.poll() => match event {
                     Ok(Event::Incoming(Packet::ConnAck(_))) => {
                         backoff.reset();
-                        for filter in self.routes.filters() {
-                            let _ = client.subscribe(filter, QoS::AtLeastOnce).await;
-                        }
-                        let _ = client.subscribe(self.commands.filter(), QoS::AtLeastOnce).await;
+                        // One SUBSCRIBE for all filters: awaiting one request per filter
+                        // here, inside the event loop, would stall once the queue is full.
+                        let filters = self
+                            .routes
+                            .filters()
+                            .into_iter()
+                            .chain([self.commands.filter()])
+                            .map(|f| rumqttc::SubscribeFilter::new(f, QoS::AtLeastOnce));
+                        let _ = client.try_subscribe_many(filters);
                         info!(filters = self.routes.filters().len(), "subscribed to MQTT sensor topics");
                     }
                     Ok(Event::Incoming(Packet::Publish(p))) if topic_matches(&self.commands.filter(), &p.topic) => {
