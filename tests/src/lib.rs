@@ -684,15 +684,18 @@ impl Mosquitto {
 
     /// Starts it again after [`Self::stop`], same port and persistence.
     pub fn resume(&mut self) -> anyhow::Result<()> {
-        let config = self.dir.path().join("mosquitto.conf");
-        std::fs::write(
-            &config,
-            format!(
-                "listener {} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n",
-                self.addr.port(),
-                self.dir.path().display()
-            ),
-        )?;
+        let config = format!(
+            "listener {} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n",
+            self.addr.port(),
+            self.dir.path().display()
+        );
+        self.launch(&config)
+    }
+
+    /// Writes `config`, starts mosquitto with it and waits for the port.
+    fn launch(&mut self, config: &str) -> anyhow::Result<()> {
+        let path = self.dir.path().join("mosquitto.conf");
+        std::fs::write(&path, config)?;
         let binary = if Path::new("/usr/sbin/mosquitto").exists() {
             "/usr/sbin/mosquitto"
         } else {
@@ -700,7 +703,7 @@ impl Mosquitto {
         };
         let child = Command::new(binary)
             .arg("-c")
-            .arg(&config)
+            .arg(&path)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -867,45 +870,42 @@ impl TestPki {
 impl Mosquitto {
     /// Starts a broker that accepts only TLS clients with a certificate from `pki`'s CA.
     pub fn start_tls(pki: &TestPki) -> anyhow::Result<Self> {
-        let broker = Self {
+        let mut broker = Self {
             addr: SocketAddr::from(([127, 0, 0, 1], free_port())),
             dir: tempfile::tempdir()?,
             child: None,
         };
-        let config = broker.dir.path().join("mosquitto.conf");
-        std::fs::write(
-            &config,
-            format!(
-                "listener {} 127.0.0.1\nallow_anonymous true\ncafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate true\n",
-                broker.addr.port(),
-                pki.ca.display(),
-                pki.server.0.display(),
-                pki.server.1.display()
-            ),
-        )?;
-        let binary = if Path::new("/usr/sbin/mosquitto").exists() {
-            "/usr/sbin/mosquitto"
-        } else {
-            "mosquitto"
-        };
-        let child = Command::new(binary)
-            .arg("-c")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting mosquitto")?;
-        let mut broker = broker;
-        broker.child = Some(ChildGuard(child));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(broker.addr).is_err() {
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "mosquitto did not come up on {}",
-                broker.addr
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let config = format!(
+            "listener {} 127.0.0.1\nallow_anonymous true\ncafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate true\n",
+            broker.addr.port(),
+            pki.ca.display(),
+            pki.server.0.display(),
+            pki.server.1.display()
+        );
+        broker.launch(&config)?;
         Ok(broker)
     }
+}
+
+/// True while a condition of `rule` (on `device`, if given) is raised.
+pub fn condition_active(
+    d: &RunningDaemon,
+    catalog: &Catalog,
+    rule: &str,
+    device: Option<&str>,
+) -> bool {
+    let view = d.rules.view.read();
+    catalog
+        .rule_instances
+        .iter()
+        .zip(view.iter())
+        .any(|(i, s)| {
+            catalog.rule(i.rule).id == rule
+                && device.is_none_or(|name| catalog.device(i.device).name == name)
+                && matches!(
+                    s.state,
+                    sitewarden::rules::ConditionState::Active
+                        | sitewarden::rules::ConditionState::Clearing
+                )
+        })
 }

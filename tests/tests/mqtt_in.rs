@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use sitewarden::readings::{DeviceState, Quality, Value};
-use sitewarden::rules::ConditionState;
 use sitewarden::sources::mqtt::Refusal;
 use sitewarden_tests::{
-    Mosquitto, SiteDir, device_state, load, point, repo_root, start_daemon, wait_until,
+    Mosquitto, SiteDir, condition_active, device_state, load, point, repo_root, start_daemon,
+    wait_until,
 };
 
 async fn publisher(broker: std::net::SocketAddr) -> AsyncClient {
@@ -174,17 +174,7 @@ unit = "W"
     assert_eq!(m.refused(Refusal::WrongType), 50);
     assert_eq!(m.refused(Refusal::NotFinite), 50);
     assert_eq!(m.refused(Refusal::TooLarge), 50);
-    let alarm = || {
-        let view = daemon.rules.view.read();
-        catalog
-            .rule_instances
-            .iter()
-            .zip(view.iter())
-            .any(|(i, s)| {
-                catalog.rule(i.rule).id == "security.emergency_button"
-                    && s.state == ConditionState::Active
-            })
-    };
+    let alarm = || condition_active(&daemon, &catalog, "security.emergency_button", None);
     assert!(
         wait_until(Duration::from_secs(5), alarm).await,
         "the real alarm was lost in the flood"

@@ -7,8 +7,9 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use site_sim::Step;
-use sitewarden::rules::ConditionState;
-use sitewarden_tests::{SiteDir, frozen, load, repo_root, start_daemon, start_sim, wait_until};
+use sitewarden_tests::{
+    SiteDir, condition_active, frozen, load, repo_root, start_daemon, start_sim, wait_until,
+};
 
 const DEVICES: [(&str, &str); 13] = [
     ("ahu-a", "ahu"),
@@ -107,18 +108,7 @@ async fn run(hours: &str, steps: Vec<Step>, expected: &[(&str, &str)]) -> Vec<St
     for s in &steps {
         sim.apply(s);
     }
-    let active = |rule: &str, device: &str| {
-        let view = daemon.rules.view.read();
-        catalog
-            .rule_instances
-            .iter()
-            .zip(view.iter())
-            .any(|(i, s)| {
-                catalog.rule(i.rule).id == rule
-                    && catalog.device(i.device).name == device
-                    && matches!(s.state, ConditionState::Active | ConditionState::Clearing)
-            })
-    };
+    let active = |rule: &str, device: &str| condition_active(&daemon, &catalog, rule, Some(device));
     wait_until(Duration::from_secs(20), || {
         expected.iter().all(|(r, d)| active(r, d))
     })

@@ -649,6 +649,20 @@ fn check_topic_filter(filter: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Reads a configured secret now; a missing one is an error at its position.
+fn resolve_secret(
+    v: &mut Validator<'_>,
+    source: Option<&Spanned<super::SecretSource>>,
+    base_dir: &std::path::Path,
+) -> Option<super::Secret> {
+    let source = source?;
+    source
+        .get_ref()
+        .resolve(base_dir)
+        .map_err(|e| v.error(&at(0, source), e))
+        .ok()
+}
+
 fn check_mqtt(
     v: &mut Validator<'_>,
     s: &super::MqttSection,
@@ -684,14 +698,7 @@ fn check_mqtt(
             }
         },
     };
-    let password = match &s.password {
-        Some(source) => source
-            .get_ref()
-            .resolve(base_dir)
-            .map_err(|e| v.error(&at(0, source), e))
-            .ok(),
-        None => None,
-    };
+    let password = resolve_secret(v, s.password.as_ref(), base_dir);
     let keep_alive = s.keep_alive.get_ref().0;
     if keep_alive < Duration::from_secs(5) || keep_alive > Duration::from_secs(3600) {
         v.error(
@@ -762,14 +769,7 @@ fn check_influx(
             format!("`{url}` is not an http:// or https:// URL with a host"),
         );
     }
-    let token = match &s.token {
-        Some(source) => source
-            .get_ref()
-            .resolve(base_dir)
-            .map_err(|e| v.error(&at(0, source), e))
-            .ok(),
-        None => None,
-    };
+    let token = resolve_secret(v, s.token.as_ref(), base_dir);
     let batch = *s.batch_size.get_ref();
     if !(1..=100_000).contains(&batch) {
         v.error(
