@@ -62,6 +62,8 @@ pub struct MqttSettings {
     pub password: Option<crate::config::Secret>,
     /// Keep-alive interval.
     pub keep_alive: Duration,
+    /// Protocol version.
+    pub protocol: crate::mqtt::client::Protocol,
     /// TLS material, read at start.
     pub tls: Option<MqttTls>,
     /// Publish point values: deadband and minimum interval.

@@ -328,3 +328,80 @@ async fn tls_with_a_custom_ca_and_a_client_certificate() {
     assert!(daemon.metrics.mqtt.connection_errors.load(Relaxed) > 0);
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqtt_5_publishes_events_and_reads_sensors() {
+    let broker = Mosquitto::start().unwrap();
+    let site = SiteDir::new().unwrap();
+    let sim = start_sim(&site, &[("access-1", "access-control")], frozen())
+        .await
+        .unwrap();
+    let subscriber = Subscriber::start(broker.addr, "v311-screen", "sitewarden/test-site/#")
+        .await
+        .unwrap();
+    let mut path = config(
+        &site,
+        &format!(
+            "host = \"127.0.0.1\"\nport = {}\nprotocol = \"5\"",
+            broker.addr.port()
+        ),
+        sim.addr("access-1").unwrap(),
+    );
+    // One MQTT sensor too, read over MQTT 5.
+    let text = std::fs::read_to_string(&path).unwrap()
+        + "\n[[devices]]\nid = \"hall\"\ntransport = { kind = \"mqtt\" }\n\n[[devices.points]]\nname = \"temperature\"\nrole = \"room_temp\"\ntopic = \"sensors/{device}/temperature\"\n";
+    path = site.write("site.toml", &text).unwrap();
+    let catalog = load(&path);
+    let daemon = start_daemon(catalog.clone(), &site, 0).await.unwrap();
+    door(&sim, true);
+    assert!(
+        wait_until(Duration::from_secs(10), || conditions(
+            &subscriber.messages()
+        )
+        .len()
+            == 1)
+        .await,
+        "no event over MQTT 5"
+    );
+    let (client, mut eventloop) = rumqttc::AsyncClient::new(
+        rumqttc::MqttOptions::new("v311-sensor", "127.0.0.1", broker.addr.port()),
+        16,
+    );
+    tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
+    let temperature = || sitewarden_tests::point(&daemon, &catalog, "hall", "temperature").0;
+    let arrived = wait_until(Duration::from_secs(10), || {
+        let _ = client.try_publish(
+            "sensors/hall/temperature",
+            rumqttc::QoS::AtLeastOnce,
+            false,
+            "19.5",
+        );
+        temperature() == Some(sitewarden::readings::Value::Number(19.5))
+    })
+    .await;
+    assert!(arrived, "sensor not read over MQTT 5");
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_broker_speaks_mqtt_5_when_asked() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let port = sitewarden_tests::free_port();
+    let site = SiteDir::new().unwrap();
+    let sim = start_sim(&site, &[("access-1", "access-control")], frozen())
+        .await
+        .unwrap();
+    let path = config(
+        &site,
+        &format!("embedded_listen = \"127.0.0.1:{port}\"\nprotocol = \"5\""),
+        sim.addr("access-1").unwrap(),
+    );
+    let daemon = start_daemon(load(&path), &site, 0).await.unwrap();
+    door(&sim, true);
+    let m = daemon.metrics.mqtt.clone();
+    assert!(
+        wait_until(Duration::from_secs(10), || m.published.load(Relaxed) >= 2).await,
+        "nothing confirmed by the MQTT 5 broker"
+    );
+    daemon.stop().await;
+}

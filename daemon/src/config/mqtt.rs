@@ -26,6 +26,9 @@ pub struct MqttSection {
     /// Password, from the environment or a file.
     #[serde(default)]
     pub password: Option<Spanned<SecretSource>>,
+    /// Protocol version: `"3.1.1"` (default) or `"5"`.
+    #[serde(default)]
+    pub protocol: crate::mqtt::client::Protocol,
     /// Keep-alive interval.
     #[serde(default = "default_keep_alive")]
     pub keep_alive: Spanned<ConfigDuration>,

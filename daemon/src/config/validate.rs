@@ -746,6 +746,7 @@ fn check_mqtt(
         username: s.username.clone(),
         password,
         keep_alive,
+        protocol: s.protocol,
         tls,
         values: s
             .publish_values

@@ -10,11 +10,15 @@ use anyhow::Context as _;
 
 /// Starts rumqttd on `listen` in its own threads. A busy port is an error
 /// here, before anything else starts.
-pub fn start(listen: SocketAddr) -> anyhow::Result<()> {
+pub fn start(listen: SocketAddr, protocol: super::client::Protocol) -> anyhow::Result<()> {
     // rumqttd binds in a thread of its own and only logs a failure: check first.
     std::net::TcpListener::bind(listen).with_context(|| {
         format!("cannot start the embedded MQTT broker on {listen}: the port is in use (set [mqtt] embedded_listen, or host for an external broker)")
     })?;
+    let version = match protocol {
+        super::client::Protocol::V311 => "v4",
+        super::client::Protocol::V5 => "v5",
+    };
     let config = format!(
         r#"
 id = 0
@@ -25,11 +29,11 @@ max_outgoing_packet_count = 200
 max_segment_size = 104857600
 max_segment_count = 10
 
-[v4.1]
+[{version}.1]
 name = "embedded"
 listen = "{listen}"
 next_connection_delay_ms = 1
-[v4.1.connections]
+[{version}.1.connections]
 connection_timeout_ms = 60000
 max_payload_size = 1048576
 max_inflight_count = 100

@@ -17,6 +17,7 @@
 //! `publisher` encodes events and delivers them in order.
 
 pub mod broker;
+pub mod client;
 pub mod commands;
 pub mod outbox;
 pub mod publisher;

@@ -9,9 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use rumqttc::{
-    AsyncClient, Event, EventLoop, LastWill, MqttOptions, Packet, QoS, TlsConfiguration, Transport,
-};
+use super::client::{self, Client, EventLoop, Incoming};
 use serde::Serialize;
 use tokio::sync::{Notify, mpsc, watch};
 use tracing::{info, warn};
@@ -71,13 +69,21 @@ pub fn spawn(inputs: MqttInputs, tasks: &mut tokio::task::JoinSet<()>) -> anyhow
         shutdown,
     } = inputs;
     if let MqttBroker::Embedded { listen } = settings.broker {
-        super::broker::start(listen)?;
+        super::broker::start(listen, settings.protocol)?;
         info!(%listen, "embedded MQTT broker running");
     }
     let outbox = Arc::new(Outbox::open(&data_dir)?);
     metrics.queued.store(outbox.len()?, Relaxed);
     let status = format!("{}/status", super::root(&catalog));
-    let (client, eventloop) = AsyncClient::new(options(&settings, &status), 64);
+    let (client, eventloop) = client::connect(
+        &settings,
+        client::ConnectOptions {
+            client_id: settings.client_id.clone(),
+            last_will: Some((&status, "offline")),
+            max_packet: 1 << 20,
+            capacity: 64,
+        },
+    );
     let values_client = client.clone();
     let (connected_tx, connected) = watch::channel(false);
     let (acks_tx, acks) = mpsc::channel(64);
@@ -114,43 +120,12 @@ pub fn spawn(inputs: MqttInputs, tasks: &mut tokio::task::JoinSet<()>) -> anyhow
     Ok(())
 }
 
-fn options(settings: &MqttSettings, status: &str) -> MqttOptions {
-    let (host, port) = match &settings.broker {
-        MqttBroker::External { host, port } => (host.clone(), *port),
-        MqttBroker::Embedded { listen } => {
-            let host = if listen.ip().is_unspecified() {
-                "127.0.0.1".to_owned()
-            } else {
-                listen.ip().to_string()
-            };
-            (host, listen.port())
-        }
-    };
-    let mut options = MqttOptions::new(settings.client_id.clone(), host, port);
-    options.set_keep_alive(settings.keep_alive);
-    options.set_clean_session(true);
-    options.set_max_packet_size(1 << 20, 1 << 20);
-    options.set_last_will(LastWill::new(status, "offline", QoS::AtLeastOnce, true));
-    if let Some(user) = &settings.username {
-        let password = settings.password.as_ref().map_or("", |p| p.expose());
-        options.set_credentials(user.clone(), password.to_owned());
-    }
-    if let Some(tls) = &settings.tls {
-        options.set_transport(Transport::tls_with_config(TlsConfiguration::Simple {
-            ca: tls.ca.clone(),
-            alpn: None,
-            client_auth: tls.client.clone(),
-        }));
-    }
-    options
-}
-
 /// Drives the connection: reconnects with backoff, reports connection
 /// state and PUBACKs to the pump.
 async fn drive(
     mut eventloop: EventLoop,
     connected: watch::Sender<bool>,
-    acks: mpsc::Sender<u16>,
+    acks: mpsc::Sender<()>,
     metrics: Arc<MqttMetrics>,
     mut shutdown: Shutdown,
 ) {
@@ -162,14 +137,14 @@ async fn drive(
             () = shutdown.wait() => return,
         };
         match event {
-            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+            Ok(Incoming::ConnAck) => {
                 metrics.connects.fetch_add(1, Relaxed);
                 backoff.reset();
                 info!("connected to the MQTT broker");
                 let _ = connected.send(true);
             }
-            Ok(Event::Incoming(Packet::PubAck(ack))) => {
-                let _ = acks.send(ack.pkid).await;
+            Ok(Incoming::PubAck) => {
+                let _ = acks.send(()).await;
             }
             Ok(_) => {}
             Err(e) => {
@@ -189,11 +164,11 @@ async fn drive(
 
 /// Delivers the outbox in order, one confirmed message at a time.
 struct Pump {
-    client: AsyncClient,
+    client: Client,
     outbox: Arc<Outbox>,
     status: String,
     connected: watch::Receiver<bool>,
-    acks: mpsc::Receiver<u16>,
+    acks: mpsc::Receiver<()>,
     wake: Arc<Notify>,
     metrics: Arc<MqttMetrics>,
     shutdown: Shutdown,
@@ -247,7 +222,7 @@ impl Pump {
         while self.acks.try_recv().is_ok() {}
         if self
             .client
-            .publish(topic, QoS::AtLeastOnce, retain, payload)
+            .publish(topic.to_owned(), true, retain, payload)
             .await
             .is_err()
         {
@@ -269,7 +244,7 @@ struct Encoder {
     outbox: Arc<Outbox>,
     wake: Arc<Notify>,
     metrics: Arc<MqttMetrics>,
-    values: Option<(crate::report::ReportFilter, AsyncClient)>,
+    values: Option<(crate::report::ReportFilter, Client)>,
 }
 
 /// `points/<device>/<point>`.
@@ -371,7 +346,7 @@ impl Encoder {
             // superseded by the next one anyway.
             let _ = client.try_publish(
                 topic,
-                QoS::AtMostOnce,
+                false,
                 true,
                 serde_json::to_vec(&message).unwrap_or_default(),
             );

@@ -15,12 +15,12 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use jiff::Timestamp;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
 use crate::catalog::{Catalog, DeviceId, MqttSettings, Point, PointSource};
 use crate::logging::LogLimiter;
+use crate::mqtt::client::{self, Client, EventLoop, Incoming};
 use crate::mqtt::commands::Commands;
 use crate::readings::{
     BadReason, DeviceState, Quality, Reading, ReadingBatch, ReadingBus, ReadingEvent, Value,
@@ -233,34 +233,17 @@ pub fn spawn(
     tasks: &mut tokio::task::JoinSet<()>,
 ) {
     let routes = Routes::new(&catalog);
-    let (host, port) = match &settings.broker {
-        crate::catalog::MqttBroker::External { host, port } => (host.clone(), *port),
-        crate::catalog::MqttBroker::Embedded { listen } => ("127.0.0.1".to_owned(), listen.port()),
-    };
-    let mut options = MqttOptions::new(format!("{}-in", settings.client_id), host, port);
-    options.set_keep_alive(settings.keep_alive);
     // Accept big packets at the protocol level so an oversized payload is
     // refused by us, counted, and does not drop the connection.
-    options.set_max_packet_size(4 << 20, 4 << 20);
-    if let Some(user) = &settings.username {
-        options.set_credentials(
-            user.clone(),
-            settings
-                .password
-                .as_ref()
-                .map_or("", |p| p.expose())
-                .to_owned(),
-        );
-    }
-    if let Some(tls) = &settings.tls {
-        options.set_transport(rumqttc::Transport::tls_with_config(
-            rumqttc::TlsConfiguration::Simple {
-                ca: tls.ca.clone(),
-                alpn: None,
-                client_auth: tls.client.clone(),
-            },
-        ));
-    }
+    let connection = client::connect(
+        settings,
+        client::ConnectOptions {
+            client_id: format!("{}-in", settings.client_id),
+            last_will: None,
+            max_packet: 4 << 20,
+            capacity: 256,
+        },
+    );
     let source = Source {
         commands,
         last_seen: vec![None; catalog.devices.len()],
@@ -271,7 +254,7 @@ pub fn spawn(
         metrics,
         log: LogLimiter::new(Duration::from_secs(30)),
     };
-    tasks.spawn(source.run(options, shutdown));
+    tasks.spawn(source.run(connection, shutdown));
 }
 
 struct Source {
@@ -286,14 +269,13 @@ struct Source {
 }
 
 impl Source {
-    async fn run(mut self, options: MqttOptions, mut shutdown: Shutdown) {
-        let (client, mut eventloop) = AsyncClient::new(options, 256);
+    async fn run(mut self, (client, mut eventloop): (Client, EventLoop), mut shutdown: Shutdown) {
         let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
         let mut silence = tokio::time::interval(Duration::from_secs(1));
         loop {
             tokio::select! {
                 event = eventloop.poll() => match event {
-                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    Ok(Incoming::ConnAck) => {
                         backoff.reset();
                         // One SUBSCRIBE for all filters: awaiting one request per filter
                         // here, inside the event loop, would stall once the queue is full.
@@ -302,16 +284,16 @@ impl Source {
                             .filters()
                             .into_iter()
                             .chain([self.commands.filter()])
-                            .map(|f| rumqttc::SubscribeFilter::new(f, QoS::AtLeastOnce));
+                            .collect();
                         let _ = client.try_subscribe_many(filters);
                         info!(filters = self.routes.filters().len(), "subscribed to MQTT sensor topics");
                     }
-                    Ok(Event::Incoming(Packet::Publish(p))) if topic_matches(&self.commands.filter(), &p.topic) => {
-                        if let Some((reply_to, answer)) = self.commands.handle(&p.topic, &p.payload).await {
-                            let _ = client.publish(reply_to, QoS::AtLeastOnce, false, answer).await;
+                    Ok(Incoming::Publish { topic, payload }) if topic_matches(&self.commands.filter(), &topic) => {
+                        if let Some((reply_to, answer)) = self.commands.handle(&topic, &payload).await {
+                            let _ = client.try_publish(reply_to, true, false, answer);
                         }
                     }
-                    Ok(Event::Incoming(Packet::Publish(p))) => self.on_message(&p.topic, &p.payload).await,
+                    Ok(Incoming::Publish { topic, payload }) => self.on_message(&topic, &payload).await,
                     Ok(_) => {}
                     Err(e) => {
                         if let Some(held_back) = self.log.allow() {
