@@ -26,6 +26,12 @@ if ((${#missing[@]})); then
     echo "installing Debian packages: ${missing[*]}"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # The tests start their own instances on free ports. Services the
+    # packages started would only hold 1883/8086/8428, which the demo's
+    # embedded broker and a real InfluxDB want.
+    if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+        systemctl disable --now mosquitto influxdb victoria-metrics >/dev/null 2>&1 || true
+    fi
 fi
 
 venv=.venv-test
