@@ -6,9 +6,9 @@
 
 use std::collections::BTreeMap;
 
+use jiff::Timestamp;
 use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
-use jiff::{Timestamp, ToSpan};
 
 /// An opening range within one day, `[open, close)`; close may be 24:00.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,14 +46,6 @@ impl BusinessHours {
         self.exceptions
             .get(&date)
             .unwrap_or_else(|| &self.weekly[weekday_index(date.weekday())])
-    }
-
-    /// Local date `days` after today in the site's zone (for the summary).
-    pub fn local_date(&self, at: Timestamp, days: i64) -> Option<Date> {
-        at.to_zoned(self.time_zone.clone())
-            .date()
-            .checked_add(days.days())
-            .ok()
     }
 }
 
