@@ -405,3 +405,59 @@ async fn the_embedded_broker_speaks_mqtt_5_when_asked() {
     );
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn point_values_are_published_when_asked() {
+    let port = sitewarden_tests::free_port();
+    let site = SiteDir::new().unwrap();
+    let sim = start_sim(&site, &[("access-1", "access-control")], frozen())
+        .await
+        .unwrap();
+    let mqtt = format!(
+        "embedded_listen = \"127.0.0.1:{port}\"\npublish_values = true\nvalues_min_interval = \"1h\""
+    );
+    let path = config(&site, &mqtt, sim.addr("access-1").unwrap());
+    let daemon = start_daemon(load(&path), &site, 0).await.unwrap();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let subscriber = Subscriber::start(
+        addr,
+        "screen",
+        "sitewarden/test-site/points/access-1/door2_forced",
+    )
+    .await
+    .unwrap();
+    door(&sim, true);
+    let values = || -> Vec<serde_json::Value> {
+        subscriber
+            .messages()
+            .into_iter()
+            .filter_map(|m| serde_json::from_str(&m.payload).ok())
+            .collect()
+    };
+    assert!(
+        wait_until(Duration::from_secs(5), || values()
+            .iter()
+            .any(|v| v["value"] == true && v["quality"] == "good"))
+        .await,
+        "the forced door's value was not published: {:?}",
+        values()
+    );
+    // Polled every 100 ms, but unchanged: not published again within the interval.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let trues = values().iter().filter(|v| v["value"] == true).count();
+    assert_eq!(
+        trues,
+        1,
+        "an unchanged value was published again: {:?}",
+        values()
+    );
+    door(&sim, false);
+    let changed_back =
+        || values().last().is_some_and(|v| v["value"] == false) && values().len() > trues;
+    assert!(
+        wait_until(Duration::from_secs(5), changed_back).await,
+        "the change back was not published: {:?}",
+        values()
+    );
+    daemon.stop().await;
+}
