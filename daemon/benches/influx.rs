@@ -18,7 +18,6 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -62,13 +61,6 @@ impl Drop for Vm {
             let _ = c.wait();
         }
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
 }
 
 /// 200 devices × 50 points of the bench profile, sink pointed at `port`.
@@ -164,7 +156,7 @@ fn start_sink(catalog: &Arc<Catalog>, data: &Path) -> anyhow::Result<Sink> {
 }
 
 async fn sustained(gzip: bool) -> anyhow::Result<()> {
-    let port = free_port();
+    let port = common::free_port();
     let _vm = Vm::start(port, tempfile::tempdir()?)?;
     let dir = tempfile::tempdir()?;
     let catalog = catalog(dir.path(), port, gzip)?;
@@ -195,7 +187,7 @@ async fn sustained(gzip: bool) -> anyhow::Result<()> {
 }
 
 async fn replay() -> anyhow::Result<()> {
-    let port = free_port();
+    let port = common::free_port();
     let dir = tempfile::tempdir()?;
     let catalog = catalog(dir.path(), port, true)?;
     let sink = start_sink(&catalog, dir.path())?;
@@ -231,7 +223,7 @@ async fn replay() -> anyhow::Result<()> {
 }
 
 async fn steady() -> anyhow::Result<()> {
-    let port = free_port();
+    let port = common::free_port();
     let _vm = Vm::start(port, tempfile::tempdir()?)?;
     let dir = tempfile::tempdir()?;
     let catalog = catalog(dir.path(), port, true)?;
@@ -259,19 +251,9 @@ async fn steady() -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let wanted: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let wanted = common::wanted_phases();
     if wanted.is_empty() {
-        let me = std::env::current_exe()?;
-        for phase in ["sustained", "replay", "steady"] {
-            anyhow::ensure!(
-                Command::new(&me).arg(phase).status()?.success(),
-                "phase {phase} failed"
-            );
-        }
-        return Ok(());
+        return common::run_each_in_own_process(&["sustained", "replay", "steady"]);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -13,7 +13,9 @@
 //! The publishing client runs in the bench process too, so the ingest
 //! figure is a lower bound for the daemon.
 
-use std::net::TcpListener;
+#[path = "common/mod.rs"]
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -30,13 +32,6 @@ impl Drop for Broker {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
 }
 
 fn mosquitto(dir: &std::path::Path, port: u16) -> anyhow::Result<Broker> {
@@ -88,7 +83,7 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async {
         let dir = tempfile::tempdir()?;
-        let port = free_port();
+        let port = common::free_port();
         let _broker = mosquitto(dir.path(), port)?;
         let catalog = site(dir.path(), port)?;
         let options = RunOptions {

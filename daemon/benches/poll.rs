@@ -59,18 +59,9 @@ const PHASES: [Phase; 2] = [
 ];
 
 fn main() -> anyhow::Result<()> {
-    let wanted: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let wanted = common::wanted_phases();
     if wanted.is_empty() {
-        // One child process per phase, so each reports its own peak memory.
-        let me = std::env::current_exe()?;
-        for name in ["decode", PHASES[0].name, PHASES[1].name] {
-            let status = Command::new(&me).arg(name).status()?;
-            anyhow::ensure!(status.success(), "phase {name} failed");
-        }
-        return Ok(());
+        return common::run_each_in_own_process(&["decode", PHASES[0].name, PHASES[1].name]);
     }
     if wanted.iter().any(|w| w == "decode") {
         decode_only()?;

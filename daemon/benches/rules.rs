@@ -11,6 +11,9 @@
 //!   to the condition event leaving the rules stage, fire panel polled every
 //!   250 ms, over 200 alarms.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -200,10 +203,7 @@ fn latency() -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let wanted: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let wanted = common::wanted_phases();
     let all = wanted.is_empty();
     if all || wanted.iter().any(|w| w == "evaluate") {
         evaluate()?;

@@ -1,4 +1,7 @@
-//! Measurements shared by the benchmarks: this process's CPU time and peak memory.
+//! What the benchmarks share: this process's CPU time and peak memory, a
+//! free port, and running each phase in a process of its own.
+// Each bench is its own crate and uses only part of this module.
+#![allow(dead_code)]
 
 /// CPU seconds (user + system) this process has used, from `/proc/self/stat`.
 pub fn cpu_seconds() -> f64 {
@@ -27,4 +30,34 @@ pub fn peak_rss_mb() -> f64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+/// Phase names given on the command line (cargo's own `--bench` flags dropped).
+pub fn wanted_phases() -> Vec<String> {
+    std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect()
+}
+
+/// Runs every phase in a child process of its own, so each reports its own
+/// peak memory and no phase inherits another's state.
+pub fn run_each_in_own_process(phases: &[&str]) -> anyhow::Result<()> {
+    let me = std::env::current_exe()?;
+    for phase in phases {
+        let ok = std::process::Command::new(&me)
+            .arg(phase)
+            .status()?
+            .success();
+        anyhow::ensure!(ok, "phase {phase} failed");
+    }
+    Ok(())
 }
