@@ -20,6 +20,15 @@ fn config(site: &SiteDir, mqtt: &str, access: std::net::SocketAddr) -> std::path
     .unwrap()
 }
 
+/// The simulated access controller, and a site file that polls it with `mqtt` settings.
+async fn access_site(site: &SiteDir, mqtt: &str) -> (site_sim::RunningSite, std::path::PathBuf) {
+    let sim = start_sim(site, &[("access-1", "access-control")], frozen())
+        .await
+        .unwrap();
+    let path = config(site, mqtt, sim.addr("access-1").unwrap());
+    (sim, path)
+}
+
 fn door(sim: &site_sim::RunningSite, forced: bool) {
     let step = format!(
         "device = \"access-1\"\naction = \"set\"\npoint = \"door2_forced\"\nvalue = {}",
@@ -145,14 +154,7 @@ async fn events_survive_a_broker_restart_in_order() {
 async fn the_embedded_broker_serves_the_same_topics() {
     let port = sitewarden_tests::free_port();
     let site = SiteDir::new().unwrap();
-    let sim = start_sim(&site, &[("access-1", "access-control")], frozen())
-        .await
-        .unwrap();
-    let path = config(
-        &site,
-        &format!("embedded_listen = \"127.0.0.1:{port}\""),
-        sim.addr("access-1").unwrap(),
-    );
+    let (sim, path) = access_site(&site, &format!("embedded_listen = \"127.0.0.1:{port}\"")).await;
     let daemon = start_daemon(load(&path), &site, 0).await.unwrap();
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let subscriber = Subscriber::start(addr, "screen", "sitewarden/test-site/#")
@@ -176,14 +178,7 @@ async fn a_busy_embedded_broker_port_is_a_clear_error() {
     let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let busy = holder.local_addr().unwrap();
     let site = SiteDir::new().unwrap();
-    let sim = start_sim(&site, &[("access-1", "access-control")], frozen())
-        .await
-        .unwrap();
-    let path = config(
-        &site,
-        &format!("embedded_listen = \"{busy}\""),
-        sim.addr("access-1").unwrap(),
-    );
+    let (_sim, path) = access_site(&site, &format!("embedded_listen = \"{busy}\"")).await;
     let error = start_daemon(load(&path), &site, 0)
         .await
         .err()
@@ -388,14 +383,11 @@ async fn the_embedded_broker_speaks_mqtt_5_when_asked() {
     use std::sync::atomic::Ordering::Relaxed;
     let port = sitewarden_tests::free_port();
     let site = SiteDir::new().unwrap();
-    let sim = start_sim(&site, &[("access-1", "access-control")], frozen())
-        .await
-        .unwrap();
-    let path = config(
+    let (sim, path) = access_site(
         &site,
         &format!("embedded_listen = \"127.0.0.1:{port}\"\nprotocol = \"5\""),
-        sim.addr("access-1").unwrap(),
-    );
+    )
+    .await;
     let daemon = start_daemon(load(&path), &site, 0).await.unwrap();
     door(&sim, true);
     let m = daemon.metrics.mqtt.clone();
@@ -410,13 +402,10 @@ async fn the_embedded_broker_speaks_mqtt_5_when_asked() {
 async fn point_values_are_published_when_asked() {
     let port = sitewarden_tests::free_port();
     let site = SiteDir::new().unwrap();
-    let sim = start_sim(&site, &[("access-1", "access-control")], frozen())
-        .await
-        .unwrap();
     let mqtt = format!(
         "embedded_listen = \"127.0.0.1:{port}\"\npublish_values = true\nvalues_min_interval = \"1h\""
     );
-    let path = config(&site, &mqtt, sim.addr("access-1").unwrap());
+    let (sim, path) = access_site(&site, &mqtt).await;
     let daemon = start_daemon(load(&path), &site, 0).await.unwrap();
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let subscriber = Subscriber::start(
