@@ -141,6 +141,7 @@ fn start_sink(catalog: &Arc<Catalog>, data: &Path) -> anyhow::Result<Sink> {
             data_dir: data.to_path_buf(),
             readings,
             conditions,
+            records: mpsc::channel(1).1,
             metrics: metrics.clone(),
             shutdown,
         },

@@ -13,6 +13,7 @@ use tracing::{info, warn};
 use crate::api::{self, ApiContext};
 use crate::catalog::Catalog;
 use crate::console;
+use crate::delivery::{self, MqttChannel, MqttHandoff, Queue};
 use crate::metrics::Metrics;
 use crate::mqtt::commands::Commands;
 use crate::mqtt::publisher;
@@ -23,6 +24,8 @@ use crate::shutdown::{self, Shutdown, ShutdownTrigger};
 use crate::sinks::influx;
 use crate::sources::{self, modbus};
 use crate::state::{self, LiveState};
+use crate::tickets::store::{self as ticket_store, Outlets, TicketStore};
+use crate::tickets::{self, TicketBus, TicketsHandle};
 
 /// How long stages get to finish after shutdown is asked for.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
@@ -56,6 +59,8 @@ pub struct RunningDaemon {
     pub condition_taps: Vec<mpsc::Receiver<ConditionEvent>>,
     /// Conditions, commands and history.
     pub rules: RulesHandle,
+    /// Tickets.
+    pub tickets: TicketsHandle,
     trigger: ShutdownTrigger,
     tasks: JoinSet<()>,
 }
@@ -76,6 +81,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
     let condition_taps = (0..options.condition_taps)
         .map(|_| conditions.subscribe())
         .collect();
+    let ticket_conditions = conditions.subscribe();
     let mut bus = ReadingBus::new();
     let state_events = bus.subscribe();
     let rule_events = bus.subscribe();
@@ -91,6 +97,8 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
     let (rules_stage, rules) =
         RulesStage::new(catalog.clone(), store, conditions, metrics.clone())?;
     let mut tasks = JoinSet::new();
+    let mut ticket_bus = TicketBus::default();
+    let (handoff_tx, handoff_rx) = mpsc::channel(64);
     if let Some((settings, readings, condition_events)) = mqtt_inputs {
         let inputs = publisher::MqttInputs {
             catalog: catalog.clone(),
@@ -98,23 +106,31 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
             data_dir: data_dir.clone(),
             readings,
             conditions: condition_events,
+            handoff: handoff_rx,
             metrics: metrics.mqtt.clone(),
             shutdown: shutdown.clone(),
         };
         publisher::spawn(inputs, &mut tasks)?;
     }
     if let Some((settings, readings, condition_events)) = influx_inputs {
+        let (records_tx, records) = mpsc::channel(1024);
+        ticket_bus.attach(records_tx);
         let inputs = influx::SinkInputs {
             catalog: catalog.clone(),
             settings,
             data_dir: data_dir.clone(),
             readings,
             conditions: condition_events,
+            records,
             metrics: metrics.sink.clone(),
             shutdown: shutdown.clone(),
         };
         influx::spawn(inputs, &mut tasks)?;
     }
+    let tickets = start_tickets(
+        &catalog, &data_dir, ticket_bus, &rules, &metrics, handoff_tx, &shutdown, &mut tasks,
+    )?;
+    tasks.spawn(tickets::desk::run(tickets.clone(), ticket_conditions));
     tasks.spawn(state::run(live.clone(), state_events));
     tasks.spawn(rules_stage.run(rule_events));
     modbus::spawn_pollers(&catalog, &bus, &metrics, &shutdown, &mut tasks);
@@ -141,6 +157,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         state: live.clone(),
         metrics: metrics.clone(),
         rules: rules.clone(),
+        tickets: tickets.clone(),
     };
     let api_shutdown = shutdown.clone();
     tasks.spawn(async move {
@@ -166,9 +183,71 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         taps,
         condition_taps,
         rules,
+        tickets,
         trigger,
         tasks,
     })
+}
+
+/// Opens the ticket store and starts one delivery loop per configured outlet.
+#[allow(clippy::too_many_arguments)]
+fn start_tickets(
+    catalog: &Arc<Catalog>,
+    data_dir: &std::path::Path,
+    bus: TicketBus,
+    rules: &RulesHandle,
+    metrics: &Arc<Metrics>,
+    handoff: mpsc::Sender<MqttHandoff>,
+    shutdown: &Shutdown,
+    tasks: &mut JoinSet<()>,
+) -> anyhow::Result<TicketsHandle> {
+    let outlets = Outlets {
+        site: catalog.site.id.clone(),
+        mqtt_root: catalog.mqtt.as_ref().map(|_| crate::mqtt::root(catalog)),
+        webhook: catalog.tickets.webhook.is_some(),
+    };
+    let store = Arc::new(TicketStore::open(data_dir, outlets)?);
+    let queue = Arc::new(Queue::open(data_dir)?);
+    let wake = Arc::new(tokio::sync::Notify::new());
+    if catalog.mqtt.is_some() {
+        let channel = MqttChannel {
+            handoff,
+            retain: false,
+        };
+        let counters = metrics.add_delivery_channel(ticket_store::MQTT_CHANNEL);
+        tasks.spawn(delivery::run(
+            queue.clone(),
+            ticket_store::MQTT_CHANNEL,
+            channel,
+            wake.clone(),
+            counters,
+            shutdown.clone(),
+        ));
+    }
+    if let Some(target) = &catalog.tickets.webhook {
+        let webhook = delivery::webhook::Webhook::new(
+            target.url.clone(),
+            target.token.as_ref().map(|t| t.expose().to_owned()),
+            target.timeout,
+        )?;
+        let counters = metrics.add_delivery_channel(ticket_store::WEBHOOK_CHANNEL);
+        tasks.spawn(delivery::run(
+            queue,
+            ticket_store::WEBHOOK_CHANNEL,
+            webhook,
+            wake.clone(),
+            counters,
+            shutdown.clone(),
+        ));
+    }
+    Ok(TicketsHandle::new(
+        catalog.clone(),
+        store,
+        bus,
+        wake,
+        rules.clone(),
+        metrics.tickets.clone(),
+    ))
 }
 
 impl RunningDaemon {

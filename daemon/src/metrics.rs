@@ -125,6 +125,15 @@ pub struct Metrics {
     pub mqtt: std::sync::Arc<crate::mqtt::publisher::MqttMetrics>,
     /// MQTT source counters.
     pub mqtt_in: std::sync::Arc<crate::sources::mqtt::MqttInMetrics>,
+    /// Ticket counters.
+    pub tickets: std::sync::Arc<crate::tickets::TicketMetrics>,
+    /// Delivery counters per channel (`tickets-mqtt`, `tickets-webhook`, …).
+    pub deliveries: std::sync::Mutex<
+        Vec<(
+            &'static str,
+            std::sync::Arc<crate::delivery::DeliveryMetrics>,
+        )>,
+    >,
 }
 
 /// Condition transitions with their own counter, in label order.
@@ -152,6 +161,8 @@ impl Metrics {
             sink: Default::default(),
             mqtt: Default::default(),
             mqtt_in: Default::default(),
+            tickets: Default::default(),
+            deliveries: Default::default(),
         }
     }
 
@@ -164,6 +175,48 @@ impl Metrics {
     pub fn count_transition(&self, t: Transition) {
         if let Some(i) = TRANSITIONS.iter().position(|x| *x == t) {
             self.transitions[i].fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Registers a delivery channel's counters for rendering.
+    pub fn add_delivery_channel(
+        &self,
+        channel: &'static str,
+    ) -> std::sync::Arc<crate::delivery::DeliveryMetrics> {
+        let metrics = std::sync::Arc::new(crate::delivery::DeliveryMetrics::default());
+        self.deliveries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((channel, metrics.clone()));
+        metrics
+    }
+
+    fn render_deliveries(&self, out: &mut String, site: &str) {
+        let channels = self
+            .deliveries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (name, help, pick) in [
+            (
+                "sitewarden_deliveries_total",
+                "Deliveries the receiver confirmed, by channel.",
+                (|m: &crate::delivery::DeliveryMetrics| m.delivered.load(Relaxed))
+                    as fn(&crate::delivery::DeliveryMetrics) -> u64,
+            ),
+            (
+                "sitewarden_delivery_failures_total",
+                "Delivery attempts that failed and will be retried, by channel.",
+                |m: &crate::delivery::DeliveryMetrics| m.failures.load(Relaxed),
+            ),
+        ] {
+            family(out, name, "counter", help);
+            for (channel, m) in channels.iter() {
+                let _ = writeln!(
+                    out,
+                    "{name}{{site=\"{site}\",channel=\"{channel}\"}} {}",
+                    pick(m)
+                );
+            }
         }
     }
 
@@ -304,10 +357,48 @@ impl Metrics {
                 &mqtt.connection_errors,
             ),
         ];
-        for (name, kind, help, value) in sink_series.into_iter().chain(mqtt_series) {
+        let t = &self.tickets;
+        let ticket_series: [(&str, &str, &str, &AtomicU64); 5] = [
+            (
+                "sitewarden_tickets_opened_total",
+                "counter",
+                "Tickets opened, any origin.",
+                &t.opened,
+            ),
+            (
+                "sitewarden_ticket_occurrences_total",
+                "counter",
+                "Repeat conditions added to an open ticket.",
+                &t.occurrences,
+            ),
+            (
+                "sitewarden_ticket_transitions_total",
+                "counter",
+                "Ticket lifecycle steps taken.",
+                &t.transitions,
+            ),
+            (
+                "sitewarden_ticket_transitions_refused_total",
+                "counter",
+                "Illegal ticket steps refused.",
+                &t.refused,
+            ),
+            (
+                "sitewarden_ticket_breaches_total",
+                "counter",
+                "Service-level targets missed.",
+                &t.breaches,
+            ),
+        ];
+        for (name, kind, help, value) in sink_series
+            .into_iter()
+            .chain(mqtt_series)
+            .chain(ticket_series)
+        {
             family(&mut out, name, kind, help);
             let _ = writeln!(out, "{name}{{site=\"{site}\"}} {}", value.load(Relaxed));
         }
+        self.render_deliveries(&mut out, site);
         family(
             &mut out,
             "sitewarden_mqtt_messages_total",

@@ -14,6 +14,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// What went wrong and what would be right.
     pub message: String,
+    /// For a refused lifecycle step: the steps that are allowed now.
+    pub allowed: Vec<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -25,6 +27,8 @@ struct Body<'a> {
 struct Inner<'a> {
     code: &'a str,
     message: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    allowed: &'a [&'static str],
 }
 
 impl ApiError {
@@ -34,6 +38,7 @@ impl ApiError {
             status: StatusCode::BAD_REQUEST,
             code: "bad_request",
             message: message.into(),
+            allowed: Vec::new(),
         }
     }
 
@@ -43,6 +48,7 @@ impl ApiError {
             status: StatusCode::UNAUTHORIZED,
             code: "unauthorized",
             message: message.into(),
+            allowed: Vec::new(),
         }
     }
 
@@ -52,6 +58,7 @@ impl ApiError {
             status: StatusCode::FORBIDDEN,
             code: "forbidden",
             message: message.into(),
+            allowed: Vec::new(),
         }
     }
 
@@ -61,6 +68,7 @@ impl ApiError {
             status: StatusCode::NOT_FOUND,
             code: "not_found",
             message: message.into(),
+            allowed: Vec::new(),
         }
     }
 }
@@ -72,6 +80,7 @@ impl ApiError {
             status: StatusCode::CONFLICT,
             code: "conflict",
             message: message.into(),
+            allowed: Vec::new(),
         }
     }
 
@@ -81,6 +90,7 @@ impl ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             code: "internal",
             message: message.into(),
+            allowed: Vec::new(),
         }
     }
 
@@ -90,6 +100,7 @@ impl ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
             code: "unavailable",
             message: message.into(),
+            allowed: Vec::new(),
         }
     }
 }
@@ -100,6 +111,7 @@ impl IntoResponse for ApiError {
             error: Inner {
                 code: self.code,
                 message: &self.message,
+                allowed: &self.allowed,
             },
         };
         (self.status, Json(body)).into_response()

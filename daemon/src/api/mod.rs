@@ -8,6 +8,7 @@
 pub mod auth;
 mod conditions;
 pub mod error;
+mod tickets;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,6 +45,8 @@ pub struct ApiContext {
     pub metrics: Arc<Metrics>,
     /// Conditions and the rules stage.
     pub rules: RulesHandle,
+    /// Tickets.
+    pub tickets: crate::tickets::TicketsHandle,
 }
 
 /// Largest request body accepted; every API body is a small JSON object.
@@ -58,6 +61,10 @@ pub fn router(context: ApiContext) -> Router {
         .route("/api/v1/points", get(points))
         .route("/api/v1/conditions", get(conditions::list))
         .route("/api/v1/service-records", post(conditions::record_service))
+        .route("/api/v1/tickets", get(tickets::list).post(tickets::create))
+        .route("/api/v1/tickets/{id}", get(tickets::get))
+        .route("/api/v1/tickets/{id}/transition", post(tickets::transition))
+        .route("/api/v1/reports/tickets", get(tickets::report))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .fallback(not_found)
         .with_state(context)

@@ -14,6 +14,7 @@ mod rules;
 mod rules_check;
 mod secret;
 mod sinks;
+mod tickets;
 mod validate;
 
 use serde::Deserialize;
@@ -29,6 +30,7 @@ pub use rules::{
 };
 pub use secret::{Secret, SecretSource};
 pub use sinks::{InfluxSection, SinksSection};
+pub use tickets::TicketsSection;
 pub use validate::hash_token;
 
 /// The whole site file (e.g. `config/demo.toml`).
@@ -55,6 +57,9 @@ pub struct SiteFile {
     /// Folder of device profiles, relative to the config file.
     #[serde(default = "default_profiles_dir")]
     pub profiles_dir: String,
+    /// The repair process: priorities, service levels, preventive work, CMMS webhook.
+    #[serde(default)]
+    pub tickets: TicketsSection,
     /// The equipment to poll.
     #[serde(default)]
     pub devices: Vec<DeviceSection>,
@@ -233,6 +238,9 @@ pub struct DeviceSection {
     /// Per-device changes to profile points.
     #[serde(default)]
     pub overrides: Vec<PointOverride>,
+    /// How much of the site a fault here affects: `site`, `area` (default) or `local`.
+    #[serde(default)]
+    pub impact: crate::tickets::Impact,
 }
 
 fn default_unit_id() -> Spanned<u8> {

@@ -32,12 +32,12 @@ const MAX_RETRIES: u8 = 10;
 
 /// A place in a config file.
 #[derive(Debug, Clone)]
-pub(super) struct Pos {
+pub(crate) struct Pos {
     pub file: FileId,
     pub span: Range<usize>,
 }
 
-pub(super) struct Validator<'a> {
+pub(crate) struct Validator<'a> {
     sources: &'a Sources,
     errors: Vec<super::ConfigError>,
 }
@@ -145,10 +145,11 @@ pub(super) fn validate(
         .mqtt
         .as_ref()
         .and_then(|section| check_mqtt(&mut v, section, &site.site.id, inputs.base_dir));
+    let tickets = super::tickets::check_tickets(&mut v, &site.tickets, &devices, inputs.base_dir);
     if !v.errors.is_empty() {
         return Err(ConfigErrors(v.errors));
     }
-    let (Some(site_info), Some(api)) = (site_info, api) else {
+    let (Some(site_info), Some(api), Some(tickets)) = (site_info, api, tickets) else {
         return Err(ConfigErrors(v.errors));
     };
     Ok(Catalog {
@@ -162,6 +163,7 @@ pub(super) fn validate(
         data_dir: inputs.base_dir.join(&site.storage.data_dir),
         influx,
         mqtt,
+        tickets,
     })
 }
 
@@ -971,6 +973,7 @@ fn check_device(
         profile: s.profile.as_ref().map(|p| p.get_ref().clone()),
         line: None,
         mqtt: mqtt_device(v, s),
+        impact: s.impact,
         unit_id: *s.unit_id.get_ref(),
         poll_interval: poll_interval?,
         timeout,

@@ -50,6 +50,8 @@ pub struct MqttInputs {
     pub readings: mpsc::Receiver<ReadingEvent>,
     /// Condition bus subscription.
     pub conditions: mpsc::Receiver<ConditionEvent>,
+    /// Messages of other stages (tickets, alerts) that must reach the broker at least once.
+    pub handoff: mpsc::Receiver<crate::delivery::MqttHandoff>,
     /// Counters.
     pub metrics: Arc<MqttMetrics>,
     /// Stop signal.
@@ -65,6 +67,7 @@ pub fn spawn(inputs: MqttInputs, tasks: &mut tokio::task::JoinSet<()>) -> anyhow
         data_dir,
         readings,
         conditions,
+        handoff,
         metrics,
         shutdown,
     } = inputs;
@@ -116,7 +119,7 @@ pub fn spawn(inputs: MqttInputs, tasks: &mut tokio::task::JoinSet<()>) -> anyhow
         metrics,
         values: filter.map(|f| (f, values_client)),
     };
-    tasks.spawn(encoder.run(readings, conditions));
+    tasks.spawn(encoder.run(readings, conditions, handoff));
     Ok(())
 }
 
@@ -292,8 +295,9 @@ impl Encoder {
         mut self,
         mut readings: mpsc::Receiver<ReadingEvent>,
         mut conditions: mpsc::Receiver<ConditionEvent>,
+        mut handoff: mpsc::Receiver<crate::delivery::MqttHandoff>,
     ) {
-        let (mut readings_open, mut conditions_open) = (true, true);
+        let (mut readings_open, mut conditions_open, mut handoff_open) = (true, true, true);
         while readings_open || conditions_open {
             tokio::select! {
                 event = readings.recv(), if readings_open => match event {
@@ -316,6 +320,10 @@ impl Encoder {
                 event = conditions.recv(), if conditions_open => match event {
                     Some(e) => self.queue_condition(&e),
                     None => conditions_open = false,
+                },
+                message = handoff.recv(), if handoff_open => match message {
+                    Some(m) => self.take_handoff(m),
+                    None => handoff_open = false,
                 },
             }
         }
@@ -380,6 +388,20 @@ impl Encoder {
             at: e.at,
             raised_at: e.raised_at,
         });
+    }
+
+    /// Stores another stage's message and confirms once it is in the outbox.
+    fn take_handoff(&self, m: crate::delivery::MqttHandoff) {
+        match self.outbox.push(&m.topic, m.retain, |_| m.payload) {
+            Ok(_) => {
+                self.metrics.queued.fetch_add(1, Relaxed);
+                self.wake.notify_one();
+                let _ = m.stored.send(());
+            }
+            Err(e) => {
+                warn!(error = %e, topic = %m.topic, "cannot store an MQTT message in the outbox; it will be offered again")
+            }
+        }
     }
 
     fn queue<T: Serialize>(&self, topic: &str, retain: bool, message: impl FnOnce(i64) -> T) {

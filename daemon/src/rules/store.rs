@@ -20,6 +20,7 @@ use tracing::{error, warn};
 use super::engine::Engine;
 use super::{ConditionEvent, ConditionState, InstanceId};
 use crate::catalog::Catalog;
+use crate::db::{Durability, connect, from_micros, micros, migrate};
 
 /// Schema migrations, in order; `PRAGMA user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[
@@ -106,32 +107,16 @@ impl std::fmt::Debug for Store {
     }
 }
 
-fn micros(t: Timestamp) -> i64 {
-    t.as_microsecond()
-}
-
-fn from_micros(us: i64) -> Timestamp {
-    Timestamp::from_microsecond(us).unwrap_or(Timestamp::UNIX_EPOCH)
-}
-
-/// Opens a connection in WAL mode with the pragmas every connection needs.
-fn connect(path: &Path) -> rusqlite::Result<Connection> {
-    let conn = Connection::open(path)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.busy_timeout(Duration::from_secs(5))?;
-    Ok(conn)
-}
-
 impl Store {
     /// Opens (creating if needed) `dir/sitewarden.db` and migrates it.
     pub fn open(dir: &Path) -> anyhow::Result<Arc<Self>> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating data directory {}", dir.display()))?;
         let path = dir.join("sitewarden.db");
-        let mut conn = connect(&path).with_context(|| format!("opening {}", path.display()))?;
-        migrate(&mut conn).with_context(|| format!("migrating {}", path.display()))?;
-        let reader = connect(&path)?;
+        let mut conn = connect(&path, Durability::Process)
+            .with_context(|| format!("opening {}", path.display()))?;
+        migrate(&mut conn, MIGRATIONS).with_context(|| format!("migrating {}", path.display()))?;
+        let reader = connect(&path, Durability::Process)?;
         let (tx, rx) = channel();
         std::thread::Builder::new()
             .name("sitewarden-store".into())
@@ -279,17 +264,6 @@ fn names(catalog: &Catalog, instance: InstanceId) -> (String, String, String) {
         catalog.device(i.device).name.clone(),
         catalog.point(i.point).name.clone(),
     )
-}
-
-fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i + 1)?;
-        tx.commit()?;
-    }
-    Ok(())
 }
 
 /// Commits queued writes in batches until every sender is gone.

@@ -1,3 +1,11 @@
 //! Sinks: where readings and events leave the daemon.
 
 pub mod influx;
+
+/// What the work stages (tickets, alerts, patrols) hand the sinks: one
+/// channel per sink carries all of them, in commit order.
+#[derive(Debug, Clone)]
+pub enum Record {
+    /// A committed ticket change.
+    Ticket(crate::tickets::TicketChange),
+}

@@ -127,6 +127,52 @@ pub fn push_condition(out: &mut String, catalog: &Catalog, e: &ConditionEvent) {
     let _ = writeln!(out, " {}", e.at.as_nanosecond());
 }
 
+/// Appends a ticket, alert or patrol record.
+pub fn push_record(out: &mut String, catalog: &Catalog, record: &crate::sinks::Record) {
+    match record {
+        crate::sinks::Record::Ticket(change) => push_ticket(out, catalog, change),
+    }
+}
+
+/// `ticket,site,priority,category,origin,event[,device] id,open,status,occurrences[,response_s][,resolution_s][,breach]`.
+fn push_ticket(out: &mut String, catalog: &Catalog, c: &crate::tickets::TicketChange) {
+    use crate::tickets::Change;
+    let t = &c.ticket;
+    out.push_str("ticket");
+    tag(out, "site", &catalog.site.id);
+    tag(out, "priority", t.priority.as_str());
+    tag(out, "category", &format!("{:?}", t.category).to_lowercase());
+    tag(out, "origin", t.origin.as_str());
+    let event = c.action.map_or(c.change.as_str(), |a| a.as_str());
+    tag(out, "event", event);
+    if let Some(device) = &t.device {
+        tag(out, "device", device);
+    }
+    let open = i32::from(t.status.is_open());
+    let _ = write!(
+        out,
+        " id={}i,open={open}i,occurrences={}i,status=\"",
+        t.id, t.occurrences
+    );
+    escape_field(out, t.status.as_str());
+    out.push('"');
+    for (key, value) in [
+        ("response_s", t.response_seconds()),
+        ("resolution_s", t.resolution_seconds()),
+    ] {
+        if let Some(v) = value {
+            let _ = write!(out, ",{key}={v}");
+        }
+    }
+    if matches!(
+        c.change,
+        Change::ResponseTargetMissed | Change::ResolutionTargetMissed
+    ) {
+        out.push_str(",breach=1i");
+    }
+    let _ = writeln!(out, " {}", c.at.as_nanosecond());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -91,6 +91,8 @@ pub struct SinkInputs {
     pub readings: mpsc::Receiver<ReadingEvent>,
     /// Condition bus subscription.
     pub conditions: mpsc::Receiver<ConditionEvent>,
+    /// Tickets, alerts and patrol records.
+    pub records: mpsc::Receiver<crate::sinks::Record>,
     /// Counters.
     pub metrics: Arc<SinkMetrics>,
     /// Stop signal: the writer stops trying the network and spills to disk.
@@ -105,6 +107,7 @@ pub fn spawn(inputs: SinkInputs, tasks: &mut tokio::task::JoinSet<()>) -> anyhow
         data_dir,
         readings,
         conditions,
+        records,
         metrics,
         shutdown,
     } = inputs;
@@ -160,7 +163,7 @@ pub fn spawn(inputs: SinkInputs, tasks: &mut tokio::task::JoinSet<()>) -> anyhow
         buffer,
         metrics,
     };
-    tasks.spawn(encoder.run(readings, conditions));
+    tasks.spawn(encoder.run(readings, conditions, records));
     Ok(())
 }
 
@@ -181,9 +184,10 @@ impl Encoder {
         mut self,
         mut readings: mpsc::Receiver<ReadingEvent>,
         mut conditions: mpsc::Receiver<ConditionEvent>,
+        mut records: mpsc::Receiver<crate::sinks::Record>,
     ) {
         let mut flush = tokio::time::interval(self.settings.flush_interval);
-        let (mut readings_open, mut conditions_open) = (true, true);
+        let (mut readings_open, mut conditions_open, mut records_open) = (true, true, true);
         while readings_open || conditions_open {
             tokio::select! {
                 event = readings.recv(), if readings_open => match event {
@@ -193,6 +197,13 @@ impl Encoder {
                 event = conditions.recv(), if conditions_open => match event {
                     Some(event) => self.encode_condition(&event),
                     None => conditions_open = false,
+                },
+                record = records.recv(), if records_open => match record {
+                    Some(record) => {
+                        line::push_record(&mut self.batch, &self.catalog, &record);
+                        self.lines += 1;
+                    }
+                    None => records_open = false,
                 },
                 _ = flush.tick() => self.flush(),
             }

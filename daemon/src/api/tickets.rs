@@ -1,0 +1,305 @@
+//! `/api/v1/tickets` and `/api/v1/reports/tickets`: the repair process over HTTP.
+
+use std::sync::atomic::Ordering::Relaxed;
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::ApiContext;
+use super::auth::authenticate;
+use super::error::ApiError;
+use crate::config::{Category, Severity};
+use crate::tickets::lifecycle::CREATE_ROLES;
+use crate::tickets::report::{MonthReport, month_bounds, month_report};
+use crate::tickets::store::{ListFilter, NewTicket, TicketDetail, TransitionRequest};
+use crate::tickets::{Action, Impact, Origin, Priority, Status, Ticket, TicketError};
+
+/// Longest title or note accepted; a ticket is not a document store.
+const MAX_TEXT: usize = 4000;
+
+/// Filters for `GET /api/v1/tickets`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TicketQuery {
+    status: Option<Status>,
+    priority: Option<Priority>,
+    device: Option<String>,
+    assignee: Option<String>,
+    /// Registered at or after (RFC 3339).
+    from: Option<Timestamp>,
+    /// Registered before (RFC 3339).
+    to: Option<Timestamp>,
+    /// Paging: only tickets with a smaller id.
+    before: Option<i64>,
+    /// Default 100, at most 1000.
+    limit: Option<usize>,
+}
+
+#[derive(Serialize)]
+pub(super) struct TicketPage {
+    tickets: Vec<Ticket>,
+    /// Pass as `before` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_before: Option<i64>,
+}
+
+fn reject(ctx: &ApiContext, e: ApiError) -> ApiError {
+    ctx.metrics.api_rejected.fetch_add(1, Relaxed);
+    e
+}
+
+async fn read<T: Send + 'static>(
+    work: impl FnOnce() -> rusqlite::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::internal(format!("ticket query failed: {e}")))?
+        .map_err(|e| ApiError::internal(format!("ticket query failed: {e}")))
+}
+
+pub(super) async fn list(
+    State(ctx): State<ApiContext>,
+    query: Result<Query<TicketQuery>, QueryRejection>,
+) -> Result<Json<TicketPage>, ApiError> {
+    let Query(q) = query.map_err(|e| {
+        reject(&ctx, ApiError::bad_request(format!(
+            "{}; filters are status, priority, device, assignee, from, to (RFC 3339), before and limit",
+            e.body_text()
+        )))
+    })?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let filter = ListFilter {
+        status: q.status,
+        priority: q.priority,
+        device: q.device,
+        assignee: q.assignee,
+        from: q.from,
+        to: q.to,
+        before: q.before,
+        limit,
+    };
+    let store = ctx.tickets.store.clone();
+    let tickets = read(move || store.list(&filter)).await?;
+    let next_before = (tickets.len() == limit)
+        .then(|| tickets.last().map(|t| t.id))
+        .flatten();
+    Ok(Json(TicketPage {
+        tickets,
+        next_before,
+    }))
+}
+
+fn ticket_id(ctx: &ApiContext, id: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {
+    id.map(|Path(id)| id)
+        .map_err(|_| reject(ctx, ApiError::bad_request("a ticket id is a number")))
+}
+
+pub(super) async fn get(
+    State(ctx): State<ApiContext>,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<TicketDetail>, ApiError> {
+    let id = ticket_id(&ctx, id)?;
+    let store = ctx.tickets.store.clone();
+    read(move || store.get(id))
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no ticket {id}")))
+}
+
+/// Body of `POST /api/v1/tickets`: a request by phone, e-mail or at the desk.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CreateTicket {
+    title: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    category: Category,
+    /// Set directly, or derived from `severity` and `impact` through the site's matrix.
+    #[serde(default)]
+    priority: Option<Priority>,
+    #[serde(default)]
+    severity: Option<Severity>,
+    #[serde(default)]
+    impact: Option<Impact>,
+    #[serde(default)]
+    device: Option<String>,
+    #[serde(default)]
+    location: Option<String>,
+    /// Who asked.
+    requester: String,
+    /// Their phone number or e-mail.
+    contact: String,
+}
+
+pub(super) async fn create(
+    State(ctx): State<ApiContext>,
+    headers: HeaderMap,
+    body: Result<Json<CreateTicket>, JsonRejection>,
+) -> Result<(StatusCode, Json<Ticket>), ApiError> {
+    let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
+    caller.require(CREATE_ROLES).map_err(|e| reject(&ctx, e))?;
+    let Json(body) = body.map_err(|e| reject(&ctx, ApiError::bad_request(e.body_text())))?;
+    let new = manual_ticket(&ctx, body).map_err(|e| reject(&ctx, e))?;
+    let ticket = ctx.tickets.create(new, caller.name).await?;
+    Ok((StatusCode::CREATED, Json(ticket)))
+}
+
+fn manual_ticket(ctx: &ApiContext, b: CreateTicket) -> Result<NewTicket, ApiError> {
+    let required = |field: &str, text: &str| {
+        if text.trim().is_empty() {
+            Err(ApiError::bad_request(format!(
+                "`{field}` must not be empty"
+            )))
+        } else if text.len() > MAX_TEXT {
+            Err(ApiError::bad_request(format!(
+                "`{field}` is longer than {MAX_TEXT} bytes"
+            )))
+        } else {
+            Ok(())
+        }
+    };
+    required("title", &b.title)?;
+    required("requester", &b.requester)?;
+    required("contact", &b.contact)?;
+    if b.description.as_ref().is_some_and(|d| d.len() > MAX_TEXT) {
+        return Err(ApiError::bad_request(format!(
+            "`description` is longer than {MAX_TEXT} bytes"
+        )));
+    }
+    let device = match &b.device {
+        Some(name) => Some(
+            ctx.catalog
+                .devices
+                .iter()
+                .find(|d| &d.name == name)
+                .ok_or_else(|| ApiError::bad_request(format!("no device `{name}`")))?,
+        ),
+        None => None,
+    };
+    let settings = &ctx.catalog.tickets;
+    let impact = b.impact.or(device.map(|d| d.impact)).unwrap_or_default();
+    let priority = b
+        .priority
+        .unwrap_or_else(|| settings.priority(b.severity.unwrap_or(Severity::Minor), impact));
+    let level = settings.level(priority);
+    let now = Timestamp::now();
+    Ok(NewTicket {
+        origin: Origin::Manual,
+        category: b.category,
+        priority,
+        title: b.title.trim().to_owned(),
+        description: b.description,
+        device: device.map(|d| d.name.clone()),
+        location: b
+            .location
+            .or_else(|| device.and_then(|d| d.location.clone())),
+        rule: None,
+        point: None,
+        value: None,
+        threshold: None,
+        severity: b.severity,
+        requester: Some(b.requester.trim().to_owned()),
+        contact: Some(b.contact.trim().to_owned()),
+        dedup_key: None,
+        at: now,
+        response_due: now + level.response,
+        resolution_due: now + level.resolution,
+    })
+}
+
+/// Body of `POST /api/v1/tickets/{id}/transition`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TransitionBody {
+    action: Action,
+    #[serde(default)]
+    assignee: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+pub(super) async fn transition(
+    State(ctx): State<ApiContext>,
+    id: Result<Path<i64>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Json<TransitionBody>, JsonRejection>,
+) -> Result<Json<Ticket>, ApiError> {
+    let id = ticket_id(&ctx, id)?;
+    let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
+    let Json(body) = body.map_err(|e| {
+        reject(
+            &ctx,
+            ApiError::bad_request(format!(
+                "{}; actions are {}",
+                e.body_text(),
+                Action::ALL
+                    .iter()
+                    .map(|a| a.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        )
+    })?;
+    caller
+        .require(body.action.roles())
+        .map_err(|e| reject(&ctx, e))?;
+    if body.note.as_ref().is_some_and(|n| n.len() > MAX_TEXT) {
+        return Err(reject(
+            &ctx,
+            ApiError::bad_request(format!("`note` is longer than {MAX_TEXT} bytes")),
+        ));
+    }
+    let request = TransitionRequest {
+        action: body.action,
+        actor: caller.name,
+        assignee: body.assignee,
+        note: body.note,
+    };
+    let ticket = ctx.tickets.transition(id, request).await?;
+    Ok(Json(ticket))
+}
+
+impl From<TicketError> for ApiError {
+    fn from(e: TicketError) -> Self {
+        match &e {
+            TicketError::NotFound(_) => ApiError::not_found(e.to_string()),
+            TicketError::Illegal { allowed, .. } => {
+                let mut error = ApiError::conflict(e.to_string());
+                error.allowed = allowed.iter().map(|a| a.as_str()).collect();
+                error
+            }
+            TicketError::Invalid(_) => ApiError::bad_request(e.to_string()),
+            TicketError::Store(_) => ApiError::internal(e.to_string()),
+            TicketError::Stopping => ApiError::unavailable(e.to_string()),
+        }
+    }
+}
+
+/// `?month=YYYY-MM`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ReportQuery {
+    month: String,
+}
+
+pub(super) async fn report(
+    State(ctx): State<ApiContext>,
+    query: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Json<MonthReport>, ApiError> {
+    let Query(q) = query.map_err(|e| {
+        reject(
+            &ctx,
+            ApiError::bad_request(format!("{}; give month=YYYY-MM", e.body_text())),
+        )
+    })?;
+    let tz = ctx.catalog.site.hours.time_zone.clone();
+    let bounds = month_bounds(&q.month, &tz).map_err(|e| reject(&ctx, ApiError::bad_request(e)))?;
+    let store = ctx.tickets.store.clone();
+    let tickets = read(move || store.registered_between(bounds.0, bounds.1)).await?;
+    Ok(Json(month_report(&q.month, &tz, bounds, &tickets)))
+}

@@ -1,0 +1,363 @@
+//! `[tickets]` in the site file: how the repair process is run here.
+//!
+//! Priority comes from a condition's severity and the device's scope of
+//! impact through a matrix; service levels set response and resolution
+//! targets per priority; preventive schedules open tickets on a calendar;
+//! a webhook forwards every ticket change to an external CMMS.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::validate::{Pos, Validator, at, check_identifier};
+use super::{ConfigDuration, SecretSource, Severity, Spanned};
+use crate::catalog::{
+    CalendarRule, Device, PreventiveSchedule, ServiceLevel, TicketSettings, WebhookTarget,
+};
+use crate::tickets::Priority;
+
+/// `[tickets]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketsSection {
+    /// Severity × impact → priority; rows left out keep their defaults.
+    #[serde(default)]
+    pub priority_matrix: PriorityMatrixSection,
+    /// Response and resolution targets per priority; left out keep defaults.
+    #[serde(default)]
+    pub service_levels: HashMap<Priority, ServiceLevelSection>,
+    /// An external CMMS that receives every ticket change as JSON.
+    #[serde(default)]
+    pub webhook: Option<WebhookSection>,
+    /// Calendar maintenance (fire drills, daily lift inspections).
+    #[serde(default)]
+    pub preventive: Vec<PreventiveSection>,
+}
+
+/// One priority per scope of impact.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct MatrixRow {
+    pub site: Priority,
+    pub area: Priority,
+    pub local: Priority,
+}
+
+/// `[tickets.priority_matrix]`: one row per severity.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct PriorityMatrixSection {
+    pub critical: Option<MatrixRow>,
+    pub major: Option<MatrixRow>,
+    pub minor: Option<MatrixRow>,
+    pub info: Option<MatrixRow>,
+}
+
+/// `[tickets.service_levels.pN]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceLevelSection {
+    /// From registration to a technician starting work.
+    pub response: Spanned<ConfigDuration>,
+    /// From registration to the repair being resolved.
+    pub resolution: Spanned<ConfigDuration>,
+}
+
+/// `[tickets.webhook]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSection {
+    /// `http://` or `https://` URL that accepts a JSON POST.
+    pub url: Spanned<String>,
+    /// Bearer token sent as `Authorization`, if the CMMS wants one.
+    #[serde(default)]
+    pub token: Option<Spanned<SecretSource>>,
+    /// Longest wait for an answer before the attempt counts as failed.
+    #[serde(default = "default_webhook_timeout")]
+    pub timeout: ConfigDuration,
+}
+
+fn default_webhook_timeout() -> ConfigDuration {
+    ConfigDuration::from_millis(5_000)
+}
+
+/// `[[tickets.preventive]]`: a ticket opened on a calendar.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreventiveSection {
+    /// Stable id; the schedule's progress is stored under it.
+    pub id: Spanned<String>,
+    /// Ticket title.
+    pub title: String,
+    /// Device the work is on, if any.
+    #[serde(default)]
+    pub device: Option<Spanned<String>>,
+    /// `day`, `week` or `month`.
+    pub every: Spanned<String>,
+    /// Day of the month for `month` (1–31; a short month uses its last day).
+    #[serde(default)]
+    pub day: Option<Spanned<u8>>,
+    /// Weekday for `week` (`monday` … `sunday`).
+    #[serde(default)]
+    pub weekday: Option<Spanned<String>>,
+    /// Local time of day, `HH:MM`, in the site's time zone.
+    #[serde(default = "default_at")]
+    pub at: Spanned<String>,
+    /// Priority of the tickets it opens.
+    #[serde(default = "default_preventive_priority")]
+    pub priority: Priority,
+}
+
+fn default_at() -> Spanned<String> {
+    Spanned::new(0..0, "09:00".to_owned())
+}
+
+fn default_preventive_priority() -> Priority {
+    Priority::P3
+}
+
+/// The matrix the standard's wording suggests: a site-wide critical fault is P1,
+/// a local informational one P4.
+const DEFAULT_MATRIX: [(Severity, [Priority; 3]); 4] = [
+    (
+        Severity::Critical,
+        [Priority::P1, Priority::P1, Priority::P2],
+    ),
+    (Severity::Major, [Priority::P1, Priority::P2, Priority::P3]),
+    (Severity::Minor, [Priority::P2, Priority::P3, Priority::P4]),
+    (Severity::Info, [Priority::P3, Priority::P4, Priority::P4]),
+];
+
+/// Default targets per priority: (response, resolution).
+const DEFAULT_LEVELS: [(Priority, u64, u64); 4] = [
+    (Priority::P1, 15 * 60, 4 * 3600),
+    (Priority::P2, 3600, 24 * 3600),
+    (Priority::P3, 4 * 3600, 72 * 3600),
+    (Priority::P4, 24 * 3600, 7 * 24 * 3600),
+];
+
+const MAX_TARGET: Duration = Duration::from_secs(90 * 24 * 3600);
+
+pub(super) fn check_tickets(
+    v: &mut Validator<'_>,
+    s: &TicketsSection,
+    devices: &[Option<Device>],
+    base_dir: &std::path::Path,
+) -> Option<TicketSettings> {
+    let errors_before = v.error_count();
+    let matrix = build_matrix(&s.priority_matrix);
+    let service_levels = build_levels(v, &s.service_levels);
+    let webhook = s
+        .webhook
+        .as_ref()
+        .and_then(|w| check_webhook(v, w, base_dir));
+    let mut seen: HashMap<&str, ()> = HashMap::new();
+    let mut preventive = Vec::new();
+    for p in &s.preventive {
+        let pos = at(0, &p.id);
+        check_identifier(v, &pos, "preventive schedule id", p.id.get_ref());
+        if seen.insert(p.id.get_ref(), ()).is_some() {
+            v.error(
+                &pos,
+                format!("preventive schedule `{}` is defined twice", p.id.get_ref()),
+            );
+        }
+        if let Some(schedule) = check_preventive(v, p, devices) {
+            preventive.push(schedule);
+        }
+    }
+    (v.error_count() == errors_before).then_some(TicketSettings {
+        matrix,
+        service_levels,
+        webhook,
+        preventive,
+    })
+}
+
+fn build_matrix(s: &PriorityMatrixSection) -> [[Priority; 3]; 4] {
+    let mut matrix = [[Priority::P4; 3]; 4];
+    for (severity, row) in DEFAULT_MATRIX {
+        let configured = match severity {
+            Severity::Critical => s.critical,
+            Severity::Major => s.major,
+            Severity::Minor => s.minor,
+            Severity::Info => s.info,
+        };
+        matrix[severity as usize] = configured.map_or(row, |r| [r.site, r.area, r.local]);
+    }
+    matrix
+}
+
+fn build_levels(
+    v: &mut Validator<'_>,
+    configured: &HashMap<Priority, ServiceLevelSection>,
+) -> [ServiceLevel; 4] {
+    DEFAULT_LEVELS.map(|(priority, response, resolution)| {
+        let Some(level) = configured.get(&priority) else {
+            return ServiceLevel {
+                response: Duration::from_secs(response),
+                resolution: Duration::from_secs(resolution),
+            };
+        };
+        let response = level.response.get_ref().0;
+        let resolution = level.resolution.get_ref().0;
+        for (value, span) in [(response, &level.response), (resolution, &level.resolution)] {
+            if value.is_zero() || value > MAX_TARGET {
+                v.error(
+                    &at(0, span),
+                    "a service-level target must be between 1s and 90d",
+                );
+            }
+        }
+        if resolution < response {
+            v.error(
+                &at(0, &level.resolution),
+                format!(
+                    "resolution target {} is shorter than the response target {}",
+                    level.resolution.get_ref(),
+                    level.response.get_ref()
+                ),
+            );
+        }
+        ServiceLevel {
+            response,
+            resolution,
+        }
+    })
+}
+
+fn check_webhook(
+    v: &mut Validator<'_>,
+    s: &WebhookSection,
+    base_dir: &std::path::Path,
+) -> Option<WebhookTarget> {
+    let pos = at(0, &s.url);
+    let url = check_http_url(v, &pos, s.url.get_ref())?;
+    let token = s.token.as_ref().and_then(|t| {
+        t.get_ref()
+            .resolve(base_dir)
+            .map_err(|e| v.error(&at(0, t), e))
+            .ok()
+    });
+    let timeout = s.timeout.0;
+    if timeout < Duration::from_millis(100) || timeout > Duration::from_secs(60) {
+        v.error(&pos, "webhook timeout must be between 100ms and 60s");
+    }
+    Some(WebhookTarget {
+        url,
+        token,
+        timeout,
+    })
+}
+
+/// An `http(s)://` URL, or an error at `pos`.
+pub(super) fn check_http_url(v: &mut Validator<'_>, pos: &Pos, text: &str) -> Option<String> {
+    match url::Url::parse(text) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+            Some(text.to_owned())
+        }
+        Ok(_) => {
+            v.error(pos, format!("`{text}` is not an http:// or https:// URL"));
+            None
+        }
+        Err(e) => {
+            v.error(pos, format!("`{text}` is not a URL: {e}"));
+            None
+        }
+    }
+}
+
+fn check_preventive(
+    v: &mut Validator<'_>,
+    p: &PreventiveSection,
+    devices: &[Option<Device>],
+) -> Option<PreventiveSchedule> {
+    let device = match &p.device {
+        Some(name) => {
+            let found = devices
+                .iter()
+                .flatten()
+                .find(|d| &d.name == name.get_ref())
+                .map(|d| d.id);
+            if found.is_none() {
+                v.error(&at(0, name), format!("no device `{}`", name.get_ref()));
+            }
+            found
+        }
+        None => None,
+    };
+    let at_time = parse_hh_mm(p.at.get_ref()).or_else(|| {
+        v.error(
+            &at(0, &p.at),
+            format!("`{}` is not a time of day (HH:MM)", p.at.get_ref()),
+        );
+        None
+    });
+    let every_pos = at(0, &p.every);
+    let rule = match p.every.get_ref().as_str() {
+        "day" => Some(CalendarRule::Daily),
+        "week" => match &p.weekday {
+            Some(w) => parse_weekday(w.get_ref())
+                .map(CalendarRule::Weekly)
+                .or_else(|| {
+                    v.error(
+                        &at(0, w),
+                        format!("`{}` is not a weekday (monday … sunday)", w.get_ref()),
+                    );
+                    None
+                }),
+            None => {
+                v.error(&every_pos, "a weekly schedule needs `weekday`");
+                None
+            }
+        },
+        "month" => match &p.day {
+            Some(d) if (1..=31).contains(d.get_ref()) => Some(CalendarRule::Monthly(*d.get_ref())),
+            Some(d) => {
+                v.error(&at(0, d), "day must be between 1 and 31");
+                None
+            }
+            None => {
+                v.error(&every_pos, "a monthly schedule needs `day` (1–31)");
+                None
+            }
+        },
+        other => {
+            v.error(
+                &every_pos,
+                format!("`{other}` is not a schedule; use `day`, `week` or `month`"),
+            );
+            None
+        }
+    };
+    Some(PreventiveSchedule {
+        id: p.id.get_ref().clone(),
+        title: p.title.clone(),
+        device,
+        rule: rule?,
+        at: at_time?,
+        priority: p.priority,
+    })
+}
+
+fn parse_hh_mm(text: &str) -> Option<jiff::civil::Time> {
+    let (h, m) = text.split_once(':')?;
+    jiff::civil::Time::new(h.parse().ok()?, m.parse().ok()?, 0, 0).ok()
+}
+
+fn parse_weekday(text: &str) -> Option<jiff::civil::Weekday> {
+    use jiff::civil::Weekday::*;
+    Some(match text {
+        "monday" => Monday,
+        "tuesday" => Tuesday,
+        "wednesday" => Wednesday,
+        "thursday" => Thursday,
+        "friday" => Friday,
+        "saturday" => Saturday,
+        "sunday" => Sunday,
+        _ => return None,
+    })
+}

@@ -1,0 +1,131 @@
+//! The site's repair process as a state machine, and who may move it.
+//!
+//! registered → dispatched → in progress → resolved → accepted → archived;
+//! a failed acceptance (`reject`) sends a resolved ticket back to in
+//! progress for re-inspection and rework. Anything else is refused with the
+//! actions that would be allowed.
+
+use crate::config::ApiRole;
+
+super::text_enum! {
+    /// Where a ticket is in the repair process.
+    Status {
+        /// Registered; waiting for a technician.
+        Registered = "registered",
+        /// Assigned to a technician.
+        Dispatched = "dispatched",
+        /// The technician is on it.
+        InProgress = "in_progress",
+        /// The technician says it is fixed; waiting for acceptance.
+        Resolved = "resolved",
+        /// The requester accepted the repair.
+        Accepted = "accepted",
+        /// Filed; read-only.
+        Archived = "archived",
+    }
+}
+
+super::text_enum! {
+    /// A step a person asks for.
+    Action {
+        /// Assign (or reassign) to a technician.
+        Dispatch = "dispatch",
+        /// The technician starts work.
+        Start = "start",
+        /// The technician finished.
+        Resolve = "resolve",
+        /// The requester accepts the repair.
+        Accept = "accept",
+        /// The requester does not accept: back for re-inspection.
+        Reject = "reject",
+        /// File the accepted ticket.
+        Archive = "archive",
+    }
+}
+
+impl Status {
+    /// Open tickets collect occurrences of their condition and count against service levels.
+    pub fn is_open(self) -> bool {
+        !matches!(self, Self::Accepted | Self::Archived)
+    }
+}
+
+impl Action {
+    /// The state this action leads to from `from`, if it is allowed there.
+    pub fn apply(self, from: Status) -> Option<Status> {
+        use Status::*;
+        let to = match (self, from) {
+            (Self::Dispatch, Registered | Dispatched) => Dispatched,
+            (Self::Start, Dispatched) => InProgress,
+            (Self::Resolve, InProgress) => Resolved,
+            (Self::Accept, Resolved) => Accepted,
+            (Self::Reject, Resolved) => InProgress,
+            (Self::Archive, Accepted) => Archived,
+            _ => return None,
+        };
+        Some(to)
+    }
+
+    /// The actions allowed from `status`.
+    pub fn allowed_from(status: Status) -> Vec<Self> {
+        Self::ALL
+            .iter()
+            .copied()
+            .filter(|a| a.apply(status).is_some())
+            .collect()
+    }
+
+    /// Roles that may take this action (admins may take any).
+    pub fn roles(self) -> &'static [ApiRole] {
+        use ApiRole::*;
+        match self {
+            Self::Dispatch | Self::Archive => &[Engineer],
+            Self::Start | Self::Resolve => &[Technician, Engineer],
+            // The requester's acceptance is taken by the front desk or the engineer.
+            Self::Accept | Self::Reject => &[FrontDesk, Engineer],
+        }
+    }
+}
+
+/// Roles that may register a ticket by hand.
+pub const CREATE_ROLES: &[ApiRole] = &[ApiRole::FrontDesk, ApiRole::Technician, ApiRole::Engineer];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_repair_process_with_a_rejection_reaches_archived() {
+        let steps = [
+            Action::Dispatch,
+            Action::Start,
+            Action::Resolve,
+            Action::Reject,
+            Action::Resolve,
+            Action::Accept,
+            Action::Archive,
+        ];
+        let mut status = Status::Registered;
+        for a in steps {
+            status = a
+                .apply(status)
+                .unwrap_or_else(|| panic!("{a:?} from {status:?}"));
+        }
+        assert_eq!(status, Status::Archived);
+    }
+
+    #[test]
+    fn every_state_allows_exactly_the_documented_actions() {
+        let expected: [(Status, &[Action]); 6] = [
+            (Status::Registered, &[Action::Dispatch]),
+            (Status::Dispatched, &[Action::Dispatch, Action::Start]),
+            (Status::InProgress, &[Action::Resolve]),
+            (Status::Resolved, &[Action::Accept, Action::Reject]),
+            (Status::Accepted, &[Action::Archive]),
+            (Status::Archived, &[]),
+        ];
+        for (status, actions) in expected {
+            assert_eq!(Action::allowed_from(status), actions, "{status:?}");
+        }
+    }
+}

@@ -1,0 +1,482 @@
+//! Repair tickets: the site's repair process, from a raised condition or a
+//! phone call to an accepted, archived repair.
+//!
+//! Conditions whose rule says `ticket` arrive from the condition bus at the
+//! [`desk`], which opens a ticket or adds an occurrence to the open one;
+//! people move tickets through the [`lifecycle`] over the API. Every change
+//! is committed to the [`store`] together with its outgoing deliveries
+//! (MQTT, CMMS webhook), so nothing acknowledged is lost, and is announced
+//! as a [`TicketChange`] to the sinks.
+
+pub mod desk;
+pub mod lifecycle;
+pub mod preventive;
+pub mod report;
+pub mod store;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use jiff::Timestamp;
+use serde::Serialize;
+use tokio::sync::{Notify, mpsc};
+use tracing::{info, warn};
+
+use crate::catalog::Catalog;
+use crate::config::{Category, Severity};
+use crate::rules::RulesHandle;
+pub use lifecycle::{Action, Status};
+use store::{NewTicket, TicketStore, TransitionRequest};
+
+/// Declares a closed set of names stored and served as text.
+macro_rules! text_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        pub enum $name { $($(#[$vm])* #[serde(rename = $text)] $variant),+ }
+
+        impl $name {
+            /// Every value, in order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// The stable name, as stored and served.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+
+            /// Parses a stored name.
+            pub fn parse(text: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == text)
+            }
+        }
+    };
+}
+pub(crate) use text_enum;
+
+text_enum! {
+    /// How urgent a ticket is; P1 first. Sets its service-level targets.
+    Priority {
+        /// Now: life safety or the whole site affected.
+        P1 = "p1",
+        /// Today.
+        P2 = "p2",
+        /// Within days.
+        P3 = "p3",
+        /// When convenient.
+        P4 = "p4",
+    }
+}
+
+text_enum! {
+    /// How much of the site a fault affects (the standard's "scope of impact").
+    #[derive(Default)]
+    Impact {
+        /// The whole site: fire panel, main AHU, entrance access.
+        Site = "site",
+        /// One area or floor.
+        #[default]
+        Area = "area",
+        /// One room or fitting.
+        Local = "local",
+    }
+}
+
+text_enum! {
+    /// Where a ticket came from.
+    Origin {
+        /// A raised condition.
+        Condition = "condition",
+        /// A person: phone, e-mail, front desk.
+        Manual = "manual",
+        /// A preventive-maintenance schedule.
+        Preventive = "preventive",
+    }
+}
+
+text_enum! {
+    /// What changed on a ticket, as published.
+    Change {
+        /// Opened.
+        Created = "created",
+        /// Its condition was raised again while open.
+        Occurrence = "occurrence",
+        /// Its condition cleared (the ticket stays open until accepted).
+        ConditionCleared = "condition_cleared",
+        /// A person moved it through the lifecycle.
+        Transition = "transition",
+        /// No technician started within the response target.
+        ResponseTargetMissed = "response_target_missed",
+        /// Not resolved within the resolution target.
+        ResolutionTargetMissed = "resolution_target_missed",
+    }
+}
+
+/// A ticket as stored and served.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ticket {
+    /// Number, increasing.
+    pub id: i64,
+    /// Where it came from.
+    pub origin: Origin,
+    /// Repair, warranty or inquiry.
+    pub category: Category,
+    /// Urgency.
+    pub priority: Priority,
+    /// Lifecycle state.
+    pub status: Status,
+    /// One line for people.
+    pub title: String,
+    /// More detail.
+    pub description: Option<String>,
+    /// Device id.
+    pub device: Option<String>,
+    /// Where.
+    pub location: Option<String>,
+    /// `pack.rule` that opened it.
+    pub rule: Option<String>,
+    /// Point that crossed the threshold.
+    pub point: Option<String>,
+    /// The reading that crossed it.
+    pub value: Option<f64>,
+    /// The threshold.
+    pub threshold: Option<f64>,
+    /// Condition severity.
+    pub severity: Option<Severity>,
+    /// Who asked (manual tickets).
+    pub requester: Option<String>,
+    /// How to reach them.
+    pub contact: Option<String>,
+    /// Technician it is dispatched to.
+    pub assignee: Option<String>,
+    /// Times its condition was raised while it was open.
+    pub occurrences: i64,
+    /// Last time it was raised.
+    pub last_seen: Timestamp,
+    /// When its condition last cleared.
+    pub condition_cleared_at: Option<Timestamp>,
+    /// Registered.
+    pub created_at: Timestamp,
+    /// First started by a technician.
+    pub responded_at: Option<Timestamp>,
+    /// Last resolved.
+    pub resolved_at: Option<Timestamp>,
+    /// Accepted by the requester.
+    pub accepted_at: Option<Timestamp>,
+    /// Archived.
+    pub archived_at: Option<Timestamp>,
+    /// Response target.
+    pub response_due: Timestamp,
+    /// Resolution target.
+    pub resolution_due: Timestamp,
+    /// The response target passed without a start.
+    pub response_breached: bool,
+    /// The resolution target passed without a resolution.
+    pub resolution_breached: bool,
+    /// Changes so far; with the id, the idempotency key of each published change.
+    pub revision: i64,
+}
+
+impl Ticket {
+    /// Seconds from registration to the first start.
+    pub fn response_seconds(&self) -> Option<f64> {
+        self.responded_at
+            .map(|t| seconds_between(self.created_at, t))
+    }
+
+    /// Seconds from registration to the (last) resolution.
+    pub fn resolution_seconds(&self) -> Option<f64> {
+        self.resolved_at
+            .map(|t| seconds_between(self.created_at, t))
+    }
+}
+
+fn seconds_between(from: Timestamp, to: Timestamp) -> f64 {
+    (to.as_microsecond() - from.as_microsecond()) as f64 / 1e6
+}
+
+/// One committed change: the message from tickets to the sinks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TicketChange {
+    /// What changed.
+    pub change: Change,
+    /// The lifecycle action, for transitions.
+    pub action: Option<Action>,
+    /// When it was committed.
+    pub at: Timestamp,
+    /// The ticket after the change.
+    pub ticket: Ticket,
+}
+
+/// Counters, rendered with the daemon's metrics.
+#[derive(Debug, Default)]
+pub struct TicketMetrics {
+    /// Tickets opened, any origin.
+    pub opened: AtomicU64,
+    /// Repeat conditions folded into an open ticket.
+    pub occurrences: AtomicU64,
+    /// Lifecycle transitions made.
+    pub transitions: AtomicU64,
+    /// Transitions refused as illegal.
+    pub refused: AtomicU64,
+    /// Service-level targets missed.
+    pub breaches: AtomicU64,
+}
+
+/// Fan-out of committed changes to the sinks; bounded, never dropping.
+#[derive(Debug, Clone, Default)]
+pub struct TicketBus {
+    subscribers: Vec<mpsc::Sender<crate::sinks::Record>>,
+}
+
+impl TicketBus {
+    /// Adds a sink's record channel; call before the desk starts.
+    pub fn attach(&mut self, sink: mpsc::Sender<crate::sinks::Record>) {
+        self.subscribers.push(sink);
+    }
+
+    async fn publish(&self, change: &TicketChange) {
+        for tx in &self.subscribers {
+            let _ = tx.send(crate::sinks::Record::Ticket(change.clone())).await;
+        }
+    }
+}
+
+/// Why a ticket request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum TicketError {
+    /// No ticket with that id.
+    #[error("no ticket {0}")]
+    NotFound(i64),
+    /// The action does not apply in the ticket's state.
+    #[error("cannot {action} a ticket that is {status}; allowed: {}", allowed_list(.allowed))]
+    Illegal {
+        /// The refused action.
+        action: &'static str,
+        /// Current state.
+        status: &'static str,
+        /// What would be allowed now.
+        allowed: Vec<Action>,
+    },
+    /// The request lacks something the action needs.
+    #[error("{0}")]
+    Invalid(String),
+    /// The database failed.
+    #[error("ticket store: {0}")]
+    Store(#[from] rusqlite::Error),
+    /// The daemon is stopping.
+    #[error("the ticket desk is stopping")]
+    Stopping,
+}
+
+fn allowed_list(allowed: &[Action]) -> String {
+    if allowed.is_empty() {
+        return "nothing (the ticket is archived)".to_owned();
+    }
+    allowed
+        .iter()
+        .map(|a| a.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Everything that may change tickets goes through here, so every change
+/// is committed, announced and followed up the same way.
+#[derive(Clone)]
+pub struct TicketsHandle {
+    /// The site.
+    pub catalog: Arc<Catalog>,
+    /// Tickets, history and deliveries.
+    pub store: Arc<TicketStore>,
+    /// Counters.
+    pub metrics: Arc<TicketMetrics>,
+    bus: TicketBus,
+    deliveries: Arc<Notify>,
+    rules: RulesHandle,
+}
+
+impl std::fmt::Debug for TicketsHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TicketsHandle")
+    }
+}
+
+impl TicketsHandle {
+    /// Builds the handle the desk, the API and the MQTT commands share.
+    pub fn new(
+        catalog: Arc<Catalog>,
+        store: Arc<TicketStore>,
+        bus: TicketBus,
+        deliveries: Arc<Notify>,
+        rules: RulesHandle,
+        metrics: Arc<TicketMetrics>,
+    ) -> Self {
+        Self {
+            catalog,
+            store,
+            metrics,
+            bus,
+            deliveries,
+            rules,
+        }
+    }
+
+    /// Registers a ticket a person reported.
+    pub async fn create(&self, ticket: NewTicket, actor: String) -> Result<Ticket, TicketError> {
+        let store = self.store.clone();
+        let change = blocking(move || store.create(&ticket, &actor, Timestamp::now())).await??;
+        self.metrics.opened.fetch_add(1, Relaxed);
+        info!(ticket = change.ticket.id, title = %change.ticket.title, "ticket registered");
+        let ticket = change.ticket.clone();
+        self.announce(std::slice::from_ref(&change)).await;
+        Ok(ticket)
+    }
+
+    /// Moves a ticket one step; an accepted service-interval ticket resets its counter.
+    pub async fn transition(
+        &self,
+        id: i64,
+        request: TransitionRequest,
+    ) -> Result<Ticket, TicketError> {
+        let store = self.store.clone();
+        let actor = request.actor.clone();
+        let result = blocking(move || store.transition(id, &request, Timestamp::now())).await?;
+        let change = match result {
+            Ok(change) => change,
+            Err(e) => {
+                if matches!(e, TicketError::Illegal { .. }) {
+                    self.metrics.refused.fetch_add(1, Relaxed);
+                }
+                return Err(e);
+            }
+        };
+        self.metrics.transitions.fetch_add(1, Relaxed);
+        let ticket = change.ticket.clone();
+        info!(ticket = ticket.id, status = ticket.status.as_str(), by = %actor, "ticket moved");
+        if ticket.status == Status::Accepted {
+            self.reset_service_counter(&ticket, actor).await;
+        }
+        self.announce(std::slice::from_ref(&change)).await;
+        Ok(ticket)
+    }
+
+    /// Commits a batch of condition events: opens, adds occurrences, records clearing.
+    pub async fn apply_conditions(
+        &self,
+        events: Vec<store::ConditionInput>,
+    ) -> Result<(), TicketError> {
+        let store = self.store.clone();
+        let changes = blocking(move || store.apply_conditions(&events)).await??;
+        for c in &changes {
+            match c.change {
+                Change::Created => {
+                    self.metrics.opened.fetch_add(1, Relaxed);
+                    info!(
+                        ticket = c.ticket.id,
+                        device = c.ticket.device.as_deref().unwrap_or("-"),
+                        rule = c.ticket.rule.as_deref().unwrap_or("-"),
+                        priority = c.ticket.priority.as_str(),
+                        "ticket opened from a condition: {}",
+                        c.ticket.title
+                    );
+                }
+                Change::Occurrence => {
+                    self.metrics.occurrences.fetch_add(1, Relaxed);
+                }
+                _ => {}
+            }
+        }
+        self.announce(&changes).await;
+        Ok(())
+    }
+
+    /// Flags tickets past their service-level targets.
+    pub async fn check_service_levels(&self) -> Result<(), TicketError> {
+        let store = self.store.clone();
+        let changes = blocking(move || store.flag_breaches(Timestamp::now())).await??;
+        for c in &changes {
+            self.metrics.breaches.fetch_add(1, Relaxed);
+            warn!(
+                ticket = c.ticket.id,
+                priority = c.ticket.priority.as_str(),
+                change = c.change.as_str(),
+                "ticket past its service-level target: {}",
+                c.ticket.title
+            );
+        }
+        self.announce(&changes).await;
+        Ok(())
+    }
+
+    /// Opens a preventive-maintenance ticket that fell due, unless the last one is still open.
+    pub async fn open_preventive(
+        &self,
+        schedule: usize,
+        ticket: NewTicket,
+    ) -> Result<(), TicketError> {
+        let store = self.store.clone();
+        let Some(id) = self
+            .catalog
+            .tickets
+            .preventive
+            .get(schedule)
+            .map(|s| s.id.clone())
+        else {
+            return Ok(());
+        };
+        let change = blocking(move || store.open_preventive(&id, &ticket)).await??;
+        if let Some(change) = change {
+            self.metrics.opened.fetch_add(1, Relaxed);
+            info!(
+                ticket = change.ticket.id,
+                "preventive maintenance due: {}", change.ticket.title
+            );
+            self.announce(std::slice::from_ref(&change)).await;
+        }
+        Ok(())
+    }
+
+    async fn announce(&self, changes: &[TicketChange]) {
+        if changes.is_empty() {
+            return;
+        }
+        self.deliveries.notify_waiters();
+        for change in changes {
+            self.bus.publish(change).await;
+        }
+    }
+
+    async fn reset_service_counter(&self, ticket: &Ticket, by: String) {
+        let (Some(device), Some(rule)) = (&ticket.device, &ticket.rule) else {
+            return;
+        };
+        let is_counter = self
+            .catalog
+            .rules
+            .iter()
+            .any(|r| &r.id == rule && r.kind == crate::config::RuleKind::ServiceInterval);
+        if !is_counter {
+            return;
+        }
+        match self
+            .rules
+            .record_service(&self.catalog, device, rule, by)
+            .await
+        {
+            Ok(_) => {
+                info!(ticket = ticket.id, %device, %rule, "run-hour counter reset by the accepted repair")
+            }
+            Err(e) => {
+                warn!(ticket = ticket.id, error = %e, "accepted repair could not reset its run-hour counter")
+            }
+        }
+    }
+}
+
+/// Runs database work off the async workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, TicketError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| TicketError::Stopping)
+}

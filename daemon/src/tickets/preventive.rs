@@ -1,0 +1,151 @@
+//! Calendar maintenance: when a preventive schedule next falls due.
+//!
+//! Times are local to the site: "the 1st of every month at 09:00" stays at
+//! 09:00 across daylight-saving changes, a time that does not exist on a
+//! spring-forward day moves to just after the gap, and day 31 falls on a
+//! short month's last day. Run-hour maintenance (filters, lamps) is not here:
+//! it is a `service_interval` rule whose ticket, once accepted, resets the
+//! counter.
+
+use jiff::civil::{Date, Time};
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan as _};
+
+use crate::catalog::CalendarRule;
+
+/// The first occurrence of the schedule strictly after `after`.
+pub fn next_due(
+    rule: CalendarRule,
+    at: Time,
+    tz: &TimeZone,
+    after: Timestamp,
+) -> Option<Timestamp> {
+    let mut date = after.to_zoned(tz.clone()).date();
+    // A monthly schedule falls due at least once in any 32 days; a year bounds every case.
+    for _ in 0..370 {
+        if falls_on(rule, date) {
+            let due = date.to_datetime(at).to_zoned(tz.clone()).ok()?.timestamp();
+            if due > after {
+                return Some(due);
+            }
+        }
+        date = date.checked_add(1.day()).ok()?;
+    }
+    None
+}
+
+/// The latest occurrence at or before `now` after `last`, if one fell due.
+pub fn latest_due(
+    rule: CalendarRule,
+    at: Time,
+    tz: &TimeZone,
+    last: Timestamp,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    let mut due = None;
+    let mut cursor = last;
+    while let Some(next) = next_due(rule, at, tz, cursor) {
+        if next > now {
+            break;
+        }
+        due = Some(next);
+        cursor = next;
+    }
+    due
+}
+
+fn falls_on(rule: CalendarRule, date: Date) -> bool {
+    match rule {
+        CalendarRule::Daily => true,
+        CalendarRule::Weekly(weekday) => date.weekday() == weekday,
+        CalendarRule::Monthly(day) => date.day() == (day as i8).min(date.days_in_month()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::{Weekday, time};
+
+    fn ts(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn day_31_falls_on_the_last_day_of_short_months_in_the_site_zone() {
+        let tz = TimeZone::get("Asia/Shanghai").unwrap();
+        let rule = CalendarRule::Monthly(31);
+        // 2027-01-31 09:00 +08 has passed; February has 28 days.
+        let after = ts("2027-01-31T01:00:01Z");
+        let due = next_due(rule, time(9, 0, 0, 0), &tz, after).unwrap();
+        assert_eq!(due, ts("2027-02-28T01:00:00Z"));
+        let next = next_due(rule, time(9, 0, 0, 0), &tz, due).unwrap();
+        assert_eq!(next, ts("2027-03-31T01:00:00Z"));
+        // April has 30.
+        let april = next_due(rule, time(9, 0, 0, 0), &tz, next).unwrap();
+        assert_eq!(april, ts("2027-04-30T01:00:00Z"));
+    }
+
+    #[test]
+    fn a_month_end_crossed_at_midnight_local_is_not_midnight_utc() {
+        let tz = TimeZone::get("Asia/Shanghai").unwrap();
+        // 2027-03-31 23:30 local = 15:30 UTC: the next "1st at 00:15" is 30 min away.
+        let after = ts("2027-03-31T15:30:00Z");
+        let due = next_due(CalendarRule::Monthly(1), time(0, 15, 0, 0), &tz, after).unwrap();
+        assert_eq!(due, ts("2027-03-31T16:15:00Z"));
+    }
+
+    #[test]
+    fn local_time_holds_across_daylight_saving_changes() {
+        let tz = TimeZone::get("Europe/London").unwrap();
+        let rule = CalendarRule::Daily;
+        // Clocks go forward on 2027-03-28: 08:00 is 08:00 UTC before, 07:00 UTC after.
+        let before = next_due(rule, time(8, 0, 0, 0), &tz, ts("2027-03-27T00:00:00Z")).unwrap();
+        assert_eq!(before, ts("2027-03-27T08:00:00Z"));
+        let after = next_due(rule, time(8, 0, 0, 0), &tz, before).unwrap();
+        assert_eq!(after, ts("2027-03-28T07:00:00Z"));
+        // 01:30 does not exist on the spring-forward day: it happens just after the gap.
+        let gap = next_due(rule, time(1, 30, 0, 0), &tz, ts("2027-03-27T12:00:00Z")).unwrap();
+        assert_eq!(gap, ts("2027-03-28T01:30:00Z"));
+        // Clocks go back on 2027-10-31: 01:30 happens twice; the schedule fires once.
+        let first = next_due(rule, time(1, 30, 0, 0), &tz, ts("2027-10-30T12:00:00Z")).unwrap();
+        assert_eq!(first, ts("2027-10-31T00:30:00Z"));
+        let next = next_due(rule, time(1, 30, 0, 0), &tz, first).unwrap();
+        assert_eq!(next, ts("2027-11-01T01:30:00Z"));
+    }
+
+    #[test]
+    fn weekly_schedules_fall_on_their_weekday() {
+        let tz = TimeZone::get("Asia/Shanghai").unwrap();
+        // 2027-01-01 is a Friday.
+        let due = next_due(
+            CalendarRule::Weekly(Weekday::Monday),
+            time(7, 0, 0, 0),
+            &tz,
+            ts("2027-01-01T00:00:00Z"),
+        )
+        .unwrap();
+        assert_eq!(due, ts("2027-01-03T23:00:00Z"));
+    }
+
+    #[test]
+    fn after_a_long_outage_only_the_latest_occurrence_is_due() {
+        let tz = TimeZone::get("Asia/Shanghai").unwrap();
+        let latest = latest_due(
+            CalendarRule::Daily,
+            time(8, 0, 0, 0),
+            &tz,
+            ts("2027-01-01T00:00:00Z"),
+            ts("2027-01-05T03:00:00Z"),
+        );
+        assert_eq!(latest, Some(ts("2027-01-05T00:00:00Z")));
+        let none = latest_due(
+            CalendarRule::Daily,
+            time(8, 0, 0, 0),
+            &tz,
+            ts("2027-01-05T00:00:00Z"),
+            ts("2027-01-05T03:00:00Z"),
+        );
+        assert_eq!(none, None);
+    }
+}

@@ -1,0 +1,231 @@
+//! Monthly statistics for the quality review: how many requests of which
+//! kind, how fast they were answered and fixed, which targets were missed,
+//! and which faults keep coming back.
+//!
+//! A ticket belongs to the month (in the site's time zone) it was
+//! registered in. Percentiles use the nearest-rank method: the 90th
+//! percentile of n times is the ⌈0.9·n⌉-th smallest.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use serde::Serialize;
+
+use super::Ticket;
+
+/// Times of one kind (response or resolution).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimeStats {
+    /// Tickets that have the time.
+    pub count: usize,
+    /// Mean, seconds.
+    pub mean_s: Option<f64>,
+    /// 90th percentile, seconds.
+    pub p90_s: Option<f64>,
+}
+
+/// Targets missed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Breaches {
+    /// Response targets missed.
+    pub response: usize,
+    /// Resolution targets missed.
+    pub resolution: usize,
+    /// Tickets with at least one miss.
+    pub tickets: usize,
+}
+
+/// A fault that recurred.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecurringFault {
+    /// Device id.
+    pub device: String,
+    /// Rule id.
+    pub rule: String,
+    /// Tickets it opened.
+    pub tickets: usize,
+    /// Times it was raised (first raise plus occurrences).
+    pub occurrences: i64,
+}
+
+/// `GET /api/v1/reports/tickets?month=YYYY-MM`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MonthReport {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Zone the month is counted in.
+    pub time_zone: String,
+    /// First instant of the month.
+    pub from: Timestamp,
+    /// First instant of the next month.
+    pub to: Timestamp,
+    /// Tickets registered.
+    pub total: usize,
+    /// By repair / warranty / inquiry.
+    pub by_category: BTreeMap<String, usize>,
+    /// By P1 … P4.
+    pub by_priority: BTreeMap<String, usize>,
+    /// By condition / manual / preventive.
+    pub by_origin: BTreeMap<String, usize>,
+    /// By current state.
+    pub by_status: BTreeMap<String, usize>,
+    /// Registration to first start.
+    pub response: TimeStats,
+    /// Registration to resolution.
+    pub resolution: TimeStats,
+    /// Targets missed.
+    pub breaches: Breaches,
+    /// Most recurring faults, most occurrences first, at most ten.
+    pub top_recurring: Vec<RecurringFault>,
+}
+
+/// The instants a `YYYY-MM` month starts and ends at in `tz`.
+pub fn month_bounds(month: &str, tz: &TimeZone) -> Result<(Timestamp, Timestamp), String> {
+    let wrong = || format!("month `{month}` is not YYYY-MM");
+    let (y, m) = month.split_once('-').ok_or_else(wrong)?;
+    if y.len() != 4 || m.len() != 2 {
+        return Err(wrong());
+    }
+    let first = Date::new(
+        y.parse().map_err(|_| wrong())?,
+        m.parse().map_err(|_| wrong())?,
+        1,
+    )
+    .map_err(|_| wrong())?;
+    let next = first.last_of_month().tomorrow().map_err(|_| wrong())?;
+    let start = |d: Date| {
+        d.to_zoned(tz.clone())
+            .map(|z| z.timestamp())
+            .map_err(|e| e.to_string())
+    };
+    Ok((start(first)?, start(next)?))
+}
+
+/// Statistics of the tickets registered in the month.
+pub fn month_report(
+    month: &str,
+    tz: &TimeZone,
+    (from, to): (Timestamp, Timestamp),
+    tickets: &[Ticket],
+) -> MonthReport {
+    let mut by_category = BTreeMap::new();
+    let mut by_priority = BTreeMap::new();
+    let mut by_origin = BTreeMap::new();
+    let mut by_status = BTreeMap::new();
+    let mut faults: BTreeMap<(&str, &str), (usize, i64)> = BTreeMap::new();
+    for t in tickets {
+        *by_category.entry(serde_name(&t.category)).or_default() += 1;
+        *by_priority
+            .entry(t.priority.as_str().to_owned())
+            .or_default() += 1;
+        *by_origin.entry(t.origin.as_str().to_owned()).or_default() += 1;
+        *by_status.entry(t.status.as_str().to_owned()).or_default() += 1;
+        if let (Some(device), Some(rule)) = (&t.device, &t.rule) {
+            let entry = faults.entry((device, rule)).or_default();
+            entry.0 += 1;
+            entry.1 += t.occurrences;
+        }
+    }
+    let mut top_recurring: Vec<RecurringFault> = faults
+        .into_iter()
+        .filter(|(_, (tickets, occurrences))| *tickets > 1 || *occurrences > 1)
+        .map(|((device, rule), (tickets, occurrences))| RecurringFault {
+            device: device.to_owned(),
+            rule: rule.to_owned(),
+            tickets,
+            occurrences,
+        })
+        .collect();
+    top_recurring.sort_by(|a, b| {
+        b.occurrences
+            .cmp(&a.occurrences)
+            .then(b.tickets.cmp(&a.tickets))
+            .then_with(|| (&a.device, &a.rule).cmp(&(&b.device, &b.rule)))
+    });
+    top_recurring.truncate(10);
+    let response = stats(
+        tickets
+            .iter()
+            .filter_map(Ticket::response_seconds)
+            .collect(),
+    );
+    let resolution = stats(
+        tickets
+            .iter()
+            .filter_map(Ticket::resolution_seconds)
+            .collect(),
+    );
+    MonthReport {
+        month: month.to_owned(),
+        time_zone: tz.iana_name().unwrap_or("UTC").to_owned(),
+        from,
+        to,
+        total: tickets.len(),
+        by_category,
+        by_priority,
+        by_origin,
+        by_status,
+        response,
+        resolution,
+        breaches: Breaches {
+            response: tickets.iter().filter(|t| t.response_breached).count(),
+            resolution: tickets.iter().filter(|t| t.resolution_breached).count(),
+            tickets: tickets
+                .iter()
+                .filter(|t| t.response_breached || t.resolution_breached)
+                .count(),
+        },
+        top_recurring,
+    }
+}
+
+fn stats(mut seconds: Vec<f64>) -> TimeStats {
+    if seconds.is_empty() {
+        return TimeStats {
+            count: 0,
+            mean_s: None,
+            p90_s: None,
+        };
+    }
+    seconds.sort_by(f64::total_cmp);
+    let n = seconds.len();
+    let rank = (0.9 * n as f64).ceil() as usize;
+    TimeStats {
+        count: n,
+        mean_s: Some(seconds.iter().sum::<f64>() / n as f64),
+        p90_s: seconds.get(rank.saturating_sub(1)).copied(),
+    }
+}
+
+fn serde_name<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentile_of_ten_values_is_the_ninth() {
+        let s = stats((1..=10).map(f64::from).collect());
+        assert_eq!(s.count, 10);
+        assert_eq!(s.mean_s, Some(5.5));
+        assert_eq!(s.p90_s, Some(9.0));
+        assert_eq!(stats(vec![7.0]).p90_s, Some(7.0));
+    }
+
+    #[test]
+    fn a_month_starts_at_local_midnight() {
+        let tz = TimeZone::get("Asia/Shanghai").unwrap();
+        let (from, to) = month_bounds("2027-02", &tz).unwrap();
+        assert_eq!(from, "2027-01-31T16:00:00Z".parse::<Timestamp>().unwrap());
+        assert_eq!(to, "2027-02-28T16:00:00Z".parse::<Timestamp>().unwrap());
+        assert!(month_bounds("2027-13", &tz).is_err());
+        assert!(month_bounds("27-01", &tz).is_err());
+    }
+}

@@ -1,0 +1,737 @@
+//! Tickets, their audit trail and their outgoing deliveries in SQLite.
+//!
+//! `operations.db` runs in WAL mode with `synchronous=FULL`: when a request
+//! is answered, its change and the deliveries announcing it are on disk
+//! together, and survive `kill -9` or a power cut. Condition batches are
+//! committed as one transaction each, so a burst of conditions costs one
+//! fsync, not one per condition.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use anyhow::Context as _;
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension as _, Row, Transaction, params};
+use serde::Serialize;
+
+use super::{Action, Change, Origin, Priority, Status, Ticket, TicketChange, TicketError};
+use crate::config::{Category, Severity};
+use crate::db::{self, Durability, from_micros, micros};
+use crate::delivery::{self, DeliveryView};
+
+/// A ticket about to be registered, with its priority and targets decided.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    /// Where it came from.
+    pub origin: Origin,
+    /// Repair, warranty, inquiry.
+    pub category: Category,
+    /// Urgency.
+    pub priority: Priority,
+    /// One line.
+    pub title: String,
+    /// Detail.
+    pub description: Option<String>,
+    /// Device id.
+    pub device: Option<String>,
+    /// Where.
+    pub location: Option<String>,
+    /// Rule that opened it.
+    pub rule: Option<String>,
+    /// Point.
+    pub point: Option<String>,
+    /// Reading that crossed the threshold.
+    pub value: Option<f64>,
+    /// Threshold.
+    pub threshold: Option<f64>,
+    /// Severity.
+    pub severity: Option<Severity>,
+    /// Who asked.
+    pub requester: Option<String>,
+    /// Their phone or e-mail.
+    pub contact: Option<String>,
+    /// At most one open ticket per key (a condition, a schedule).
+    pub dedup_key: Option<String>,
+    /// Registered at.
+    pub at: Timestamp,
+    /// Response target.
+    pub response_due: Timestamp,
+    /// Resolution target.
+    pub resolution_due: Timestamp,
+}
+
+/// A condition transition that concerns tickets.
+#[derive(Debug, Clone)]
+pub enum ConditionInput {
+    /// Raised: open a ticket, or count an occurrence on the open one.
+    Raised(Box<NewTicket>),
+    /// Cleared: note it on the open ticket.
+    Cleared {
+        /// The condition's key.
+        dedup_key: String,
+        /// When.
+        at: Timestamp,
+        /// Last value.
+        value: Option<f64>,
+    },
+}
+
+/// A step someone asked for.
+#[derive(Debug, Clone)]
+pub struct TransitionRequest {
+    /// What.
+    pub action: Action,
+    /// Who (token name).
+    pub actor: String,
+    /// Technician, for `dispatch`.
+    pub assignee: Option<String>,
+    /// Why, or what was done.
+    pub note: Option<String>,
+}
+
+/// One line of a ticket's audit trail.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryEntry {
+    /// When.
+    pub at: Timestamp,
+    /// Who (`sitewarden` for the daemon itself).
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// State before.
+    pub from: Option<String>,
+    /// State after.
+    pub to: String,
+    /// Note.
+    pub note: Option<String>,
+}
+
+/// A ticket with everything that happened to it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketDetail {
+    /// The ticket.
+    #[serde(flatten)]
+    pub ticket: Ticket,
+    /// Audit trail, oldest first.
+    pub history: Vec<HistoryEntry>,
+    /// Deliveries to MQTT and the webhook.
+    pub deliveries: Vec<DeliveryView>,
+}
+
+/// Filters for [`TicketStore::list`]; all optional, combined with AND.
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    /// Status.
+    pub status: Option<Status>,
+    /// Priority.
+    pub priority: Option<Priority>,
+    /// Device id.
+    pub device: Option<String>,
+    /// Assignee.
+    pub assignee: Option<String>,
+    /// Registered at or after.
+    pub from: Option<Timestamp>,
+    /// Registered before.
+    pub to: Option<Timestamp>,
+    /// Only ids below this (paging, newest first).
+    pub before: Option<i64>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+/// Where each change goes besides the sinks.
+#[derive(Debug, Clone)]
+pub struct Outlets {
+    /// Site id, in every payload and key.
+    pub site: String,
+    /// MQTT topic root, when MQTT is configured.
+    pub mqtt_root: Option<String>,
+    /// Whether a CMMS webhook is configured.
+    pub webhook: bool,
+}
+
+/// Delivery channel of ticket changes to MQTT.
+pub const MQTT_CHANNEL: &str = "tickets-mqtt";
+/// Delivery channel of ticket changes to the CMMS webhook.
+pub const WEBHOOK_CHANNEL: &str = "tickets-webhook";
+
+/// `<data_dir>/operations.db`, the ticket side.
+pub struct TicketStore {
+    outlets: Outlets,
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for TicketStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TicketStore")
+    }
+}
+
+const COLUMNS: &str = "id, origin, category, priority, status, title, description, device, location,
+    rule, point, value, threshold, severity, requester, contact, assignee, occurrences, last_seen_us,
+    condition_cleared_us, created_us, responded_us, resolved_us, accepted_us, archived_us,
+    response_due_us, resolution_due_us, response_breached, resolution_breached, revision";
+
+const OPEN: &str = "status NOT IN ('accepted', 'archived')";
+
+fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
+    conn.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl TicketStore {
+    /// Opens (creating and migrating) `dir/operations.db`.
+    pub fn open(dir: &Path, outlets: Outlets) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating data directory {}", dir.display()))?;
+        let path = dir.join("operations.db");
+        let mut writer = db::connect(&path, Durability::PowerCut)
+            .with_context(|| format!("opening {}", path.display()))?;
+        db::migrate(&mut writer, db::OPERATIONS)
+            .with_context(|| format!("migrating {}", path.display()))?;
+        let reader = db::connect(&path, Durability::PowerCut)?;
+        Ok(Self {
+            outlets,
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+        })
+    }
+
+    /// Registers a ticket.
+    pub fn create(
+        &self,
+        ticket: &NewTicket,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<TicketChange, TicketError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction()?;
+        let id = insert(&tx, ticket, actor, now)?;
+        let change = self.announce(&tx, id, Change::Created, None, now)?;
+        tx.commit()?;
+        Ok(change)
+    }
+
+    /// Applies condition transitions in one transaction; one change per touched ticket.
+    pub fn apply_conditions(
+        &self,
+        inputs: &[ConditionInput],
+    ) -> Result<Vec<TicketChange>, TicketError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction()?;
+        let mut touched: Vec<(i64, Change, Timestamp)> = Vec::new();
+        for input in inputs {
+            let (id, change, at) = match input {
+                ConditionInput::Raised(new) => {
+                    let key = new.dedup_key.as_deref().unwrap_or_default();
+                    match open_by_key(&tx, key)? {
+                        Some(id) => {
+                            tx.prepare_cached(
+                                "UPDATE ticket SET occurrences = occurrences + 1, last_seen_us = ?2,
+                                 revision = revision + 1 WHERE id = ?1",
+                            )?
+                            .execute(params![id, micros(new.at)])?;
+                            (id, Change::Occurrence, new.at)
+                        }
+                        None => (
+                            insert(&tx, new, "sitewarden", new.at)?,
+                            Change::Created,
+                            new.at,
+                        ),
+                    }
+                }
+                ConditionInput::Cleared {
+                    dedup_key,
+                    at,
+                    value,
+                } => {
+                    let Some(id) = open_by_key(&tx, dedup_key)? else {
+                        continue;
+                    };
+                    tx.prepare_cached(
+                        "UPDATE ticket SET condition_cleared_us = ?2, revision = revision + 1 WHERE id = ?1",
+                    )?
+                    .execute(params![id, micros(*at)])?;
+                    let note = value.map(|v| format!("condition cleared at {v}"));
+                    history(
+                        &tx,
+                        id,
+                        *at,
+                        "sitewarden",
+                        "condition_cleared",
+                        None,
+                        None,
+                        note.as_deref(),
+                    )?;
+                    (id, Change::ConditionCleared, *at)
+                }
+            };
+            match touched.iter_mut().find(|(t, ..)| *t == id) {
+                // A ticket created in this batch is announced once, as created.
+                Some(entry) if entry.1 != Change::Created => *entry = (id, change, at),
+                Some(_) => {}
+                None => touched.push((id, change, at)),
+            }
+        }
+        let mut changes = Vec::with_capacity(touched.len());
+        for (id, change, at) in touched {
+            changes.push(self.announce(&tx, id, change, None, at)?);
+        }
+        tx.commit()?;
+        Ok(changes)
+    }
+
+    /// Moves a ticket one step of the repair process.
+    pub fn transition(
+        &self,
+        id: i64,
+        request: &TransitionRequest,
+        now: Timestamp,
+    ) -> Result<TicketChange, TicketError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction()?;
+        let status: Option<String> = tx
+            .prepare_cached("SELECT status FROM ticket WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        let status = status
+            .and_then(|s| Status::parse(&s))
+            .ok_or(TicketError::NotFound(id))?;
+        let action = request.action;
+        let Some(next) = action.apply(status) else {
+            return Err(TicketError::Illegal {
+                action: action.as_str(),
+                status: status.as_str(),
+                allowed: Action::allowed_from(status),
+            });
+        };
+        let note = request
+            .note
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty());
+        let assignee = request
+            .assignee
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty());
+        match action {
+            Action::Dispatch if assignee.is_none() => {
+                return Err(TicketError::Invalid(
+                    "dispatch needs an `assignee`: the technician who will do the repair".into(),
+                ));
+            }
+            Action::Reject if note.is_none() => {
+                return Err(TicketError::Invalid(
+                    "reject needs a `note` saying what is still wrong, for the re-inspection"
+                        .into(),
+                ));
+            }
+            _ => {}
+        }
+        let stamp = match action {
+            Action::Start => ", responded_us = coalesce(responded_us, ?2)",
+            Action::Resolve => ", resolved_us = ?2",
+            Action::Accept => ", accepted_us = ?2",
+            Action::Archive => ", archived_us = ?2",
+            Action::Dispatch | Action::Reject => "",
+        };
+        tx.execute(
+            &format!(
+                "UPDATE ticket SET status = ?3, assignee = coalesce(?4, assignee), updated_us = ?2,
+                 revision = revision + 1 {stamp} WHERE id = ?1"
+            ),
+            params![id, micros(now), next.as_str(), assignee],
+        )?;
+        let note = match (action, assignee) {
+            (Action::Dispatch, Some(a)) => {
+                Some(note.map_or_else(|| format!("to {a}"), |n| format!("to {a}: {n}")))
+            }
+            _ => note.map(str::to_owned),
+        };
+        history(
+            &tx,
+            id,
+            now,
+            &request.actor,
+            action.as_str(),
+            Some(status.as_str()),
+            Some(next.as_str()),
+            note.as_deref(),
+        )?;
+        let change = self.announce(&tx, id, Change::Transition, Some(action), now)?;
+        tx.commit()?;
+        Ok(change)
+    }
+
+    /// Flags open tickets past a target; one change per newly flagged target.
+    pub fn flag_breaches(&self, now: Timestamp) -> Result<Vec<TicketChange>, TicketError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction()?;
+        let checks = [
+            (
+                Change::ResponseTargetMissed,
+                "response_breached",
+                "status IN ('registered', 'dispatched') AND response_due_us < ?1 AND response_breached = 0",
+            ),
+            (
+                Change::ResolutionTargetMissed,
+                "resolution_breached",
+                "status IN ('registered', 'dispatched', 'in_progress') AND resolution_due_us < ?1
+                 AND resolution_breached = 0",
+            ),
+        ];
+        let mut changes = Vec::new();
+        for (change, flag, condition) in checks {
+            let ids: Vec<i64> = tx
+                .prepare_cached(&format!(
+                    "SELECT id FROM ticket WHERE {condition} ORDER BY id"
+                ))?
+                .query_map([micros(now)], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for id in ids {
+                tx.execute(
+                    &format!("UPDATE ticket SET {flag} = 1, revision = revision + 1 WHERE id = ?1"),
+                    [id],
+                )?;
+                history(
+                    &tx,
+                    id,
+                    now,
+                    "sitewarden",
+                    change.as_str(),
+                    None,
+                    None,
+                    None,
+                )?;
+                changes.push(self.announce(&tx, id, change, None, now)?);
+            }
+        }
+        tx.commit()?;
+        Ok(changes)
+    }
+
+    /// Opens a preventive ticket unless the previous one is still open, and
+    /// records that the occurrence at `new.at` was handled.
+    pub fn open_preventive(
+        &self,
+        schedule_id: &str,
+        new: &NewTicket,
+    ) -> Result<Option<TicketChange>, TicketError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO preventive_state (id, last_due_us) VALUES (?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET last_due_us = excluded.last_due_us",
+            params![schedule_id, micros(new.at)],
+        )?;
+        let key = new.dedup_key.as_deref().unwrap_or_default();
+        let change = if open_by_key(&tx, key)?.is_some() {
+            None
+        } else {
+            let id = insert(&tx, new, "sitewarden", new.at)?;
+            Some(self.announce(&tx, id, Change::Created, None, new.at)?)
+        };
+        tx.commit()?;
+        Ok(change)
+    }
+
+    /// The last occurrence of a preventive schedule that was handled.
+    pub fn preventive_last(&self, schedule_id: &str) -> rusqlite::Result<Option<Timestamp>> {
+        lock(&self.reader)
+            .prepare_cached("SELECT last_due_us FROM preventive_state WHERE id = ?1")?
+            .query_row([schedule_id], |r| r.get::<_, i64>(0))
+            .optional()
+            .map(|t| t.map(from_micros))
+    }
+
+    /// Marks a preventive schedule as started, so it does not fire for the past.
+    pub fn preventive_start(&self, schedule_id: &str, now: Timestamp) -> rusqlite::Result<()> {
+        lock(&self.writer)
+            .execute(
+                "INSERT OR IGNORE INTO preventive_state (id, last_due_us) VALUES (?1, ?2)",
+                params![schedule_id, micros(now)],
+            )
+            .map(|_| ())
+    }
+
+    /// One ticket with its history and deliveries.
+    pub fn get(&self, id: i64) -> rusqlite::Result<Option<TicketDetail>> {
+        let conn = lock(&self.reader);
+        let Some(ticket) = load(&conn, id)? else {
+            return Ok(None);
+        };
+        let history = conn
+            .prepare_cached(
+                "SELECT at_us, actor, action, from_status, to_status, note FROM ticket_history
+                 WHERE ticket = ?1 ORDER BY id",
+            )?
+            .query_map([id], |r| {
+                Ok(HistoryEntry {
+                    at: from_micros(r.get(0)?),
+                    actor: r.get(1)?,
+                    action: r.get(2)?,
+                    from: r.get(3)?,
+                    to: r.get(4)?,
+                    note: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let deliveries = delivery::of_subject(&conn, &format!("ticket:{id}"))?;
+        Ok(Some(TicketDetail {
+            ticket,
+            history,
+            deliveries,
+        }))
+    }
+
+    /// Tickets matching a filter, newest first.
+    pub fn list(&self, f: &ListFilter) -> rusqlite::Result<Vec<Ticket>> {
+        let mut sql = format!("SELECT {COLUMNS} FROM ticket WHERE 1 = 1");
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut push = |clause: &str, value: rusqlite::types::Value| {
+            args.push(value);
+            sql.push_str(&format!(" AND {clause} ?{}", args.len()));
+        };
+        if let Some(s) = f.status {
+            push("status =", s.as_str().to_owned().into());
+        }
+        if let Some(p) = f.priority {
+            push("priority =", p.as_str().to_owned().into());
+        }
+        if let Some(d) = &f.device {
+            push("device =", d.clone().into());
+        }
+        if let Some(a) = &f.assignee {
+            push("assignee =", a.clone().into());
+        }
+        if let Some(t) = f.from {
+            push("created_us >=", micros(t).into());
+        }
+        if let Some(t) = f.to {
+            push("created_us <", micros(t).into());
+        }
+        if let Some(b) = f.before {
+            push("id <", b.into());
+        }
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", f.limit));
+        let conn = lock(&self.reader);
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), map_ticket)?;
+        rows.collect()
+    }
+
+    /// Tickets registered in `[from, to)`, for reports.
+    pub fn registered_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> rusqlite::Result<Vec<Ticket>> {
+        let conn = lock(&self.reader);
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM ticket WHERE created_us >= ?1 AND created_us < ?2 ORDER BY id"
+        ))?;
+        let rows = stmt.query_map(params![micros(from), micros(to)], map_ticket)?;
+        rows.collect()
+    }
+
+    /// Open tickets, for the console and counts.
+    pub fn open_count(&self) -> rusqlite::Result<u64> {
+        lock(&self.reader)
+            .query_row(
+                &format!("SELECT count(*) FROM ticket WHERE {OPEN}"),
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+    }
+
+    /// Loads the ticket after a change and queues its deliveries.
+    fn announce(
+        &self,
+        tx: &Transaction<'_>,
+        id: i64,
+        change: Change,
+        action: Option<Action>,
+        now: Timestamp,
+    ) -> Result<TicketChange, TicketError> {
+        let ticket = load(tx, id)?.ok_or(TicketError::NotFound(id))?;
+        let out = &self.outlets;
+        let key = format!("{}-ticket-{}-r{}", out.site, ticket.id, ticket.revision);
+        let message = ChangeMessage {
+            key: &key,
+            site: &out.site,
+            change: change.as_str(),
+            action: action.map(Action::as_str),
+            ticket: &ticket,
+        };
+        let payload =
+            serde_json::to_vec(&message).map_err(|e| TicketError::Invalid(e.to_string()))?;
+        let subject = format!("ticket:{id}");
+        if let Some(root) = &out.mqtt_root {
+            let topic = format!("{root}/tickets/{id}");
+            delivery::enqueue(
+                tx,
+                MQTT_CHANNEL,
+                &subject,
+                &key,
+                Some(&topic),
+                &payload,
+                now,
+            )?;
+        }
+        if out.webhook {
+            delivery::enqueue(tx, WEBHOOK_CHANNEL, &subject, &key, None, &payload, now)?;
+        }
+        Ok(TicketChange {
+            change,
+            action,
+            at: now,
+            ticket,
+        })
+    }
+}
+
+/// What MQTT and the webhook receive for every change.
+#[derive(Serialize)]
+struct ChangeMessage<'a> {
+    /// Idempotency key.
+    key: &'a str,
+    site: &'a str,
+    change: &'static str,
+    action: Option<&'static str>,
+    ticket: &'a Ticket,
+}
+
+fn open_by_key(tx: &Connection, key: &str) -> rusqlite::Result<Option<i64>> {
+    tx.prepare_cached(&format!(
+        "SELECT id FROM ticket WHERE dedup_key = ?1 AND {OPEN}"
+    ))?
+    .query_row([key], |r| r.get(0))
+    .optional()
+}
+
+fn insert(tx: &Connection, t: &NewTicket, actor: &str, now: Timestamp) -> rusqlite::Result<i64> {
+    tx.prepare_cached(
+        "INSERT INTO ticket (origin, category, priority, status, title, description, device, location,
+             rule, point, value, threshold, severity, requester, contact, dedup_key, last_seen_us,
+             created_us, response_due_us, resolution_due_us)
+         VALUES (?1, ?2, ?3, 'registered', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18)",
+    )?
+    .execute(params![
+        t.origin.as_str(),
+        text(&t.category),
+        t.priority.as_str(),
+        t.title,
+        t.description,
+        t.device,
+        t.location,
+        t.rule,
+        t.point,
+        t.value,
+        t.threshold,
+        t.severity.as_ref().map(text),
+        t.requester,
+        t.contact,
+        t.dedup_key,
+        micros(t.at),
+        micros(t.response_due),
+        micros(t.resolution_due),
+    ])?;
+    let id = tx.last_insert_rowid();
+    let note = match (t.value, t.threshold) {
+        (Some(v), Some(th)) => Some(format!("reading {v} against threshold {th}")),
+        (Some(v), None) => Some(format!("reading {v}")),
+        _ => None,
+    };
+    history(
+        tx,
+        id,
+        now,
+        actor,
+        "register",
+        None,
+        Some(Status::Registered.as_str()),
+        note.as_deref(),
+    )?;
+    Ok(id)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn history(
+    tx: &Connection,
+    ticket: i64,
+    at: Timestamp,
+    actor: &str,
+    action: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+    note: Option<&str>,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO ticket_history (ticket, at_us, actor, action, from_status, to_status, note)
+         VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, (SELECT status FROM ticket WHERE id = ?1)), ?7)",
+    )?
+    .execute(params![ticket, micros(at), actor, action, from, to, note])
+    .map(|_| ())
+}
+
+fn load(conn: &Connection, id: i64) -> rusqlite::Result<Option<Ticket>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM ticket WHERE id = ?1"))?
+        .query_row([id], map_ticket)
+        .optional()
+}
+
+fn map_ticket(r: &Row<'_>) -> rusqlite::Result<Ticket> {
+    let bad = |i: usize| {
+        rusqlite::Error::InvalidColumnType(i, "unknown name".into(), rusqlite::types::Type::Text)
+    };
+    let opt_time = |i: usize| -> rusqlite::Result<Option<Timestamp>> {
+        Ok(r.get::<_, Option<i64>>(i)?.map(from_micros))
+    };
+    Ok(Ticket {
+        id: r.get(0)?,
+        origin: Origin::parse(&r.get::<_, String>(1)?).ok_or_else(|| bad(1))?,
+        category: parse_text(&r.get::<_, String>(2)?).ok_or_else(|| bad(2))?,
+        priority: Priority::parse(&r.get::<_, String>(3)?).ok_or_else(|| bad(3))?,
+        status: Status::parse(&r.get::<_, String>(4)?).ok_or_else(|| bad(4))?,
+        title: r.get(5)?,
+        description: r.get(6)?,
+        device: r.get(7)?,
+        location: r.get(8)?,
+        rule: r.get(9)?,
+        point: r.get(10)?,
+        value: r.get(11)?,
+        threshold: r.get(12)?,
+        severity: r.get::<_, Option<String>>(13)?.and_then(|s| parse_text(&s)),
+        requester: r.get(14)?,
+        contact: r.get(15)?,
+        assignee: r.get(16)?,
+        occurrences: r.get(17)?,
+        last_seen: from_micros(r.get(18)?),
+        condition_cleared_at: opt_time(19)?,
+        created_at: from_micros(r.get(20)?),
+        responded_at: opt_time(21)?,
+        resolved_at: opt_time(22)?,
+        accepted_at: opt_time(23)?,
+        archived_at: opt_time(24)?,
+        response_due: from_micros(r.get(25)?),
+        resolution_due: from_micros(r.get(26)?),
+        response_breached: r.get(27)?,
+        resolution_breached: r.get(28)?,
+        revision: r.get(29)?,
+    })
+}
+
+/// The serde name of a config enum (`major`, `repair`).
+fn text<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+fn parse_text<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
+}
