@@ -2,59 +2,13 @@
 //! on-delay raises on the original schedule, and a restart while active
 //! neither raises again nor forgets the condition.
 
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{get_json, kill_9, start};
 use site_sim::{SimOptions, Step};
-
-const BIN: &str = env!("CARGO_BIN_EXE_sitewarden");
-
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(config: &Path) -> Daemon {
-    let child = Command::new(BIN)
-        .args(["run", "--config"])
-        .arg(config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Daemon(child)
-}
-
-fn kill_9(daemon: &mut Daemon) {
-    let status = Command::new("kill")
-        .args(["-KILL", &daemon.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let _ = daemon.0.wait();
-}
-
-/// A plain HTTP/1.1 GET; the body as JSON, or None while nothing listens.
-fn get_json(port: u16, path: &str) -> Option<serde_json::Value> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let body = response.split_once("\r\n\r\n")?.1;
-    serde_json::from_str(body).ok()
-}
 
 /// State of `hvac.filter_dp_high` on ahu-1 and the stored transitions, oldest first.
 fn condition(port: u16) -> Option<(Option<String>, Vec<String>)> {

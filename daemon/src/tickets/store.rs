@@ -11,7 +11,9 @@ use std::sync::Mutex;
 
 use anyhow::Context as _;
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension as _, Row, Transaction, params};
+use rusqlite::{
+    Connection, OptionalExtension as _, Row, Transaction, TransactionBehavior, params,
+};
 use serde::Serialize;
 
 use super::{Action, Change, Origin, Priority, Status, Ticket, TicketChange, TicketError};
@@ -155,7 +157,9 @@ pub const MQTT_CHANNEL: &str = "tickets-mqtt";
 /// Delivery channel of ticket changes to the CMMS webhook.
 pub const WEBHOOK_CHANNEL: &str = "tickets-webhook";
 
-/// `<data_dir>/operations.db`, the ticket side.
+/// `<data_dir>/operations.db`, the ticket side. Write transactions begin
+/// IMMEDIATE: a read-then-write transaction cannot be refused halfway
+/// because a delivery loop committed in between.
 pub struct TicketStore {
     outlets: Outlets,
     writer: Mutex<Connection>,
@@ -206,7 +210,7 @@ impl TicketStore {
         now: Timestamp,
     ) -> Result<TicketChange, TicketError> {
         let mut conn = lock(&self.writer);
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let id = insert(&tx, ticket, actor, now)?;
         let change = self.announce(&tx, id, Change::Created, None, now)?;
         tx.commit()?;
@@ -219,7 +223,7 @@ impl TicketStore {
         inputs: &[ConditionInput],
     ) -> Result<Vec<TicketChange>, TicketError> {
         let mut conn = lock(&self.writer);
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut touched: Vec<(i64, Change, Timestamp)> = Vec::new();
         for input in inputs {
             let (id, change, at) = match input {
@@ -290,7 +294,7 @@ impl TicketStore {
         now: Timestamp,
     ) -> Result<TicketChange, TicketError> {
         let mut conn = lock(&self.writer);
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let status: Option<String> = tx
             .prepare_cached("SELECT status FROM ticket WHERE id = ?1")?
             .query_row([id], |r| r.get(0))
@@ -368,7 +372,7 @@ impl TicketStore {
     /// Flags open tickets past a target; one change per newly flagged target.
     pub fn flag_breaches(&self, now: Timestamp) -> Result<Vec<TicketChange>, TicketError> {
         let mut conn = lock(&self.writer);
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let checks = [
             (
                 Change::ResponseTargetMissed,
@@ -420,7 +424,7 @@ impl TicketStore {
         new: &NewTicket,
     ) -> Result<Option<TicketChange>, TicketError> {
         let mut conn = lock(&self.writer);
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO preventive_state (id, last_due_us) VALUES (?1, ?2)
              ON CONFLICT (id) DO UPDATE SET last_due_us = excluded.last_due_us",

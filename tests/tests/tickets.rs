@@ -1,0 +1,475 @@
+//! Repair tickets end to end: the repair process over the API with its
+//! audit trail and bad input, tickets from real conditions of the simulated
+//! lighting panel with the run-hour counter reset by the accepted repair,
+//! every change on real mosquitto, a burst of 1,000 repeats folded into one
+//! ticket, preventive schedules, and the monthly report against numbers
+//! worked out by hand.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::{Timestamp, ToSpan as _};
+use site_sim::Step;
+use sitewarden::catalog::Catalog;
+use sitewarden::config::{Category, Severity, hash_token};
+use sitewarden::rules::store::Store;
+use sitewarden::rules::{ConditionBus, ConditionEvent, ConditionState, InstanceId, RulesStage, Transition};
+use sitewarden::tickets::store::{ListFilter, NewTicket, Outlets, TicketStore, TransitionRequest};
+use sitewarden::tickets::{Action, Origin, Priority, TicketBus, TicketsHandle, desk};
+use sitewarden_tests::{
+    Mosquitto, SiteDir, Subscriber, frozen, http, load, repo_root, start_daemon, start_sim,
+    wait_until,
+};
+
+const FRONT_DESK: &str = "tok-front-desk";
+const TECHNICIAN: &str = "tok-technician";
+const ENGINEER: &str = "tok-engineer";
+
+fn tokens() -> String {
+    [("desk", "front-desk", FRONT_DESK), ("li.wei", "technician", TECHNICIAN), ("chen.jing", "engineer", ENGINEER)]
+        .iter()
+        .map(|(name, role, token)| {
+            format!("[[api.tokens]]\nname = \"{name}\"\nrole = \"{role}\"\nsha256 = \"{}\"\n\n", hash_token(token))
+        })
+        .collect()
+}
+
+/// A site with the simulated lighting panel, the lighting pack and `extra` settings.
+async fn lighting_site(site: &SiteDir, extra: &str) -> (site_sim::RunningSite, Arc<Catalog>) {
+    let sim = start_sim(site, &[("lighting-1", "lighting-panel")], frozen())
+        .await
+        .unwrap();
+    let pack = repo_root().join("config/standards/lighting.toml");
+    let path = site
+        .site(&format!(
+            "{}{extra}\n[rules]\npacks = [{:?}]\n\n[[devices]]\nid = \"lighting-1\"\nprofile = \"lighting-panel\"\n\
+             location = \"Ground floor\"\ntransport = {{ kind = \"modbus-tcp\", host = \"{}\" }}\npoll_interval = \"100ms\"\n",
+            tokens(),
+            pack.display().to_string(),
+            sim.addr("lighting-1").unwrap()
+        ))
+        .unwrap();
+    (sim, load(&path))
+}
+
+fn post(
+    addr: std::net::SocketAddr,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, serde_json::Value) {
+    http(addr, "POST", path, token, Some(body)).unwrap()
+}
+
+fn get(addr: std::net::SocketAddr, path: &str) -> (u16, serde_json::Value) {
+    http(addr, "GET", path, None, None).unwrap()
+}
+
+fn step(addr: std::net::SocketAddr, id: i64, token: &str, body: &str) -> (u16, serde_json::Value) {
+    post(addr, &format!("/api/v1/tickets/{id}/transition"), Some(token), body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_repair_process_with_a_rejection_is_audited_and_published() {
+    let broker = Mosquitto::start().unwrap();
+    let subscriber = Subscriber::start(broker.addr, "tickets-sub", "sitewarden/test-site/tickets/#")
+        .await
+        .unwrap();
+    let site = SiteDir::new().unwrap();
+    let mqtt = format!("[mqtt]\nhost = \"127.0.0.1\"\nport = {}\n", broker.addr.port());
+    let (_sim, catalog) = lighting_site(&site, &mqtt).await;
+    let daemon = start_daemon(catalog, &site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    let request = r#"{"title":"Sales hall air conditioning too cold","category":"repair",
+        "severity":"major","impact":"site","requester":"Wang Fang","contact":"+86 138 0000 0000"}"#;
+
+    // Bad input is refused and writes nothing.
+    assert_eq!(post(api, "/api/v1/tickets", None, request).0, 401);
+    assert_eq!(post(api, "/api/v1/tickets", Some("wrong"), request).0, 401);
+    let (status, body) = post(api, "/api/v1/tickets", Some(FRONT_DESK), "{\"title\": ");
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "bad_request");
+    let (status, _) = post(api, "/api/v1/tickets", Some(FRONT_DESK), r#"{"title":"x","requester":"a"}"#);
+    assert_eq!(status, 400, "missing contact");
+    let (status, _) = post(api, "/api/v1/tickets", Some(FRONT_DESK), r#"{"title":"x","requester":"a","contact":"b","colour":"red"}"#);
+    assert_eq!(status, 400, "unknown field");
+    let huge = format!(r#"{{"title":"{}","requester":"a","contact":"b"}}"#, "x".repeat(100_000));
+    assert_eq!(post(api, "/api/v1/tickets", Some(FRONT_DESK), &huge).0, 400);
+    assert_eq!(get(api, "/api/v1/tickets").1["tickets"], serde_json::json!([]));
+
+    let (status, ticket) = post(api, "/api/v1/tickets", Some(FRONT_DESK), request);
+    assert_eq!(status, 201, "{ticket}");
+    let id = ticket["id"].as_i64().unwrap();
+    assert_eq!(ticket["status"], "registered");
+    assert_eq!(ticket["origin"], "manual");
+    // Major on a site-wide scope is P1 by the matrix.
+    assert_eq!(ticket["priority"], "p1");
+    assert_eq!(ticket["requester"], "Wang Fang");
+
+    // Illegal steps name what is allowed; roles are enforced.
+    let (status, body) = step(api, id, TECHNICIAN, r#"{"action":"start"}"#);
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["allowed"], serde_json::json!(["dispatch"]));
+    assert_eq!(step(api, id, TECHNICIAN, r#"{"action":"dispatch","assignee":"li.wei"}"#).0, 403);
+    assert_eq!(step(api, id, ENGINEER, r#"{"action":"dispatch"}"#).0, 400);
+    assert_eq!(step(api, id, ENGINEER, r#"{"action":"teleport"}"#).0, 400);
+    assert_eq!(step(api, 999_999, ENGINEER, r#"{"action":"dispatch","assignee":"x"}"#).0, 404);
+
+    let walk = [
+        (ENGINEER, r#"{"action":"dispatch","assignee":"li.wei"}"#, "dispatched"),
+        (TECHNICIAN, r#"{"action":"start"}"#, "in_progress"),
+        (TECHNICIAN, r#"{"action":"resolve","note":"thermostat recalibrated"}"#, "resolved"),
+        (FRONT_DESK, r#"{"action":"reject","note":"still cold by the window"}"#, "in_progress"),
+        (TECHNICIAN, r#"{"action":"resolve","note":"diffuser redirected"}"#, "resolved"),
+        (FRONT_DESK, r#"{"action":"accept"}"#, "accepted"),
+        (ENGINEER, r#"{"action":"archive"}"#, "archived"),
+    ];
+    for (token, body, expected) in walk {
+        let (status, ticket) = step(api, id, token, body);
+        assert_eq!(status, 200, "{body}: {ticket}");
+        assert_eq!(ticket["status"], expected);
+    }
+    let (status, body) = step(api, id, ENGINEER, r#"{"action":"archive"}"#);
+    assert_eq!(status, 409);
+    assert_eq!(body["error"]["allowed"], serde_json::json!(null), "nothing is allowed once archived");
+
+    let (status, detail) = get(api, &format!("/api/v1/tickets/{id}"));
+    assert_eq!(status, 200);
+    let trail: Vec<(String, String, String)> = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["action"].as_str().unwrap().into(), h["actor"].as_str().unwrap().into(), h["to"].as_str().unwrap().into()))
+        .collect();
+    let expected: Vec<(String, String, String)> = [
+        ("register", "desk", "registered"),
+        ("dispatch", "chen.jing", "dispatched"),
+        ("start", "li.wei", "in_progress"),
+        ("resolve", "li.wei", "resolved"),
+        ("reject", "desk", "in_progress"),
+        ("resolve", "li.wei", "resolved"),
+        ("accept", "desk", "accepted"),
+        ("archive", "chen.jing", "archived"),
+    ]
+    .iter()
+    .map(|(a, b, c)| ((*a).into(), (*b).into(), (*c).into()))
+    .collect();
+    assert_eq!(trail, expected);
+    assert_eq!(detail["history"][4]["note"], "still cold by the window");
+    assert_eq!(detail["assignee"], "li.wei");
+    assert!(detail["responded_at"].is_string() && detail["archived_at"].is_string());
+
+    // Archived tickets stay queryable, and filters apply.
+    assert_eq!(get(api, "/api/v1/tickets?status=archived").1["tickets"][0]["id"], id);
+    assert_eq!(get(api, "/api/v1/tickets?status=registered").1["tickets"], serde_json::json!([]));
+    assert_eq!(get(api, "/api/v1/tickets?assignee=li.wei&priority=p1").1["tickets"][0]["id"], id);
+    assert_eq!(get(api, "/api/v1/tickets?status=lost").0, 400);
+    assert_eq!(get(api, "/api/v1/tickets/999999").0, 404);
+    assert_eq!(get(api, "/api/v1/tickets/abc").0, 400);
+
+    // Every change reached the broker once, in order, with an idempotency key.
+    let topic = format!("sitewarden/test-site/tickets/{id}");
+    assert!(
+        wait_until(Duration::from_secs(10), || subscriber.messages().iter().filter(|m| m.topic == topic).count() >= 8).await,
+        "{:?}",
+        subscriber.messages()
+    );
+    let revisions: Vec<(i64, String)> = subscriber
+        .messages()
+        .iter()
+        .filter(|m| m.topic == topic)
+        .map(|m| {
+            let v: serde_json::Value = serde_json::from_str(&m.payload).unwrap();
+            assert_eq!(v["key"], format!("test-site-ticket-{id}-r{}", v["ticket"]["revision"]));
+            (v["ticket"]["revision"].as_i64().unwrap(), v["ticket"]["status"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert_eq!(revisions.iter().map(|r| r.0).collect::<Vec<_>>(), (1..=8).collect::<Vec<_>>());
+    assert_eq!(revisions.last().unwrap().1, "archived");
+    assert_eq!(detail["deliveries"].as_array().unwrap().len(), 8);
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_condition_opens_a_ticket_and_its_accepted_repair_resets_the_run_hour_counter() {
+    let site = SiteDir::new().unwrap();
+    let (sim, catalog) = lighting_site(&site, "").await;
+    let daemon = start_daemon(catalog, &site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    let set = |value: u32| {
+        let text = format!("device = \"lighting-1\"\naction = \"set\"\npoint = \"circuit3_lamp_hours\"\nvalue = {value}");
+        sim.apply(&toml::from_str::<Step>(&text).unwrap());
+    };
+    set(50_500);
+    let opened = || {
+        get(api, "/api/v1/tickets?device=lighting-1").1["tickets"]
+            .as_array()
+            .and_then(|t| t.iter().find(|t| t["rule"] == "lighting.lamp_rated_life").cloned())
+    };
+    assert!(wait_until(Duration::from_secs(10), || opened().is_some()).await);
+    let ticket = opened().unwrap();
+    assert_eq!(ticket["origin"], "condition");
+    assert_eq!(ticket["point"], "circuit3_lamp_hours");
+    assert_eq!(ticket["value"], 50_500.0);
+    assert_eq!(ticket["threshold"], 50_000.0);
+    assert_eq!(ticket["location"], "Ground floor");
+    // Minor severity, default (area) impact: P3.
+    assert_eq!(ticket["priority"], "p3");
+    let id = ticket["id"].as_i64().unwrap();
+    for (token, body) in [
+        (ENGINEER, r#"{"action":"dispatch","assignee":"li.wei"}"#),
+        (TECHNICIAN, r#"{"action":"start"}"#),
+        (TECHNICIAN, r#"{"action":"resolve","note":"lamps replaced"}"#),
+        (FRONT_DESK, r#"{"action":"accept"}"#),
+    ] {
+        assert_eq!(step(api, id, token, body).0, 200, "{body}");
+    }
+    // Accepting reset the counter's baseline, so the condition clears.
+    let cleared = || {
+        let (_, conditions) = get(api, "/api/v1/conditions?rule=lighting.lamp_rated_life");
+        conditions["active"] == serde_json::json!([])
+    };
+    assert!(wait_until(Duration::from_secs(10), cleared).await);
+    // Only one ticket for the whole episode.
+    let all = get(api, "/api/v1/tickets?device=lighting-1").1["tickets"].as_array().unwrap().clone();
+    assert_eq!(all.iter().filter(|t| t["rule"] == "lighting.lamp_rated_life").count(), 1);
+    daemon.stop().await;
+}
+
+/// A ticket desk without the rest of the daemon, on `catalog`'s data directory.
+async fn desk_for(catalog: &Arc<Catalog>, dir: &std::path::Path) -> TicketsHandle {
+    let store = Store::open(dir).unwrap();
+    let metrics = Arc::new(sitewarden::metrics::Metrics::new(catalog));
+    let (_stage, rules) = RulesStage::new(catalog.clone(), store, ConditionBus::default(), metrics.clone()).unwrap();
+    let outlets = Outlets { site: catalog.site.id.clone(), mqtt_root: None, webhook: false };
+    let tickets = Arc::new(TicketStore::open(dir, outlets).unwrap());
+    TicketsHandle::new(
+        catalog.clone(),
+        tickets,
+        TicketBus::default(),
+        Arc::new(tokio::sync::Notify::new()),
+        rules,
+        metrics.tickets.clone(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_1000_repeats_of_a_condition_is_one_ticket() {
+    let site = SiteDir::new().unwrap();
+    let (_sim, catalog) = lighting_site(&site, "").await;
+    let handle = desk_for(&catalog, &site.dir.path().join("data")).await;
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    let desk = tokio::spawn(desk::run(handle.clone(), rx));
+    let instance = |rule: &str| {
+        catalog
+            .rule_instances
+            .iter()
+            .position(|i| catalog.rule(i.rule).id == rule)
+            .unwrap()
+    };
+    let event = |index: usize, transition: Transition, at: Timestamp| {
+        let i = &catalog.rule_instances[index];
+        ConditionEvent {
+            instance: InstanceId(index as u32),
+            rule: i.rule,
+            device: i.device,
+            point: i.point,
+            transition,
+            state: if transition == Transition::Raised { ConditionState::Active } else { ConditionState::Normal },
+            value: Some(1.0),
+            threshold: Some(0.5),
+            severity: Severity::Major,
+            at,
+            raised_at: Some(at),
+        }
+    };
+    let lamp_fault = instance("lighting.lamp_fault");
+    // Stored to the microsecond.
+    let start = Timestamp::from_microsecond(Timestamp::now().as_microsecond()).unwrap();
+    for n in 0..1000 {
+        let at = start + (n * 10_i64).milliseconds();
+        tx.send(event(lamp_fault, Transition::Raised, at)).await.unwrap();
+        tx.send(event(lamp_fault, Transition::Cleared, at + 5_i64.milliseconds())).await.unwrap();
+    }
+    drop(tx);
+    desk.await.unwrap();
+    let tickets = handle.store.list(&all()).unwrap();
+    assert_eq!(tickets.len(), 1, "{tickets:?}");
+    let t = &tickets[0];
+    assert_eq!(t.occurrences, 1000);
+    assert_eq!(t.rule.as_deref(), Some("lighting.lamp_fault"));
+    assert_eq!(t.last_seen, start + 9990_i64.milliseconds());
+    assert_eq!(t.condition_cleared_at, Some(start + 9995_i64.milliseconds()));
+    assert_eq!(t.created_at, start);
+    assert!(t.status.is_open());
+    // A clearing is on the record, not a closure.
+    let history = handle.store.get(t.id).unwrap().unwrap().history;
+    assert_eq!(history[0].action, "register");
+    assert!(history.iter().skip(1).all(|h| h.action == "condition_cleared"));
+}
+
+fn all() -> ListFilter {
+    ListFilter {
+        limit: 1000,
+        ..ListFilter::default()
+    }
+}
+
+fn ts(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preventive_schedule_opens_one_ticket_per_occurrence_in_local_time() {
+    let site = SiteDir::new().unwrap();
+    // London changes to summer time on 2027-03-28; the inspection stays at 08:30 local.
+    let path = site
+        .write(
+            "site.toml",
+            "[site]\nid = \"test-site\"\nname = \"T\"\ntime_zone = \"Europe/London\"\n\n[api]\nlisten = \"127.0.0.1:0\"\n\n\
+             [[tickets.preventive]]\nid = \"lift-inspection\"\ntitle = \"Daily lift inspection\"\nevery = \"day\"\nat = \"08:30\"\npriority = \"p2\"\n",
+        )
+        .unwrap();
+    let catalog = load(&path);
+    let handle = desk_for(&catalog, &site.dir.path().join("data")).await;
+    let count = || handle.store.list(&all()).unwrap().len();
+    // First sight: counts from now, never opens for the past.
+    desk::run_preventive(&handle, ts("2027-03-27T09:00:00Z")).await;
+    assert_eq!(count(), 0);
+    desk::run_preventive(&handle, ts("2027-03-28T07:00:00Z")).await;
+    assert_eq!(count(), 0, "08:30 BST is 07:30 UTC: not yet");
+    desk::run_preventive(&handle, ts("2027-03-28T07:31:00Z")).await;
+    let tickets = handle.store.list(&all()).unwrap();
+    assert_eq!(tickets.len(), 1);
+    assert_eq!(tickets[0].created_at, ts("2027-03-28T07:30:00Z"));
+    assert_eq!(tickets[0].origin, Origin::Preventive);
+    assert_eq!(tickets[0].priority, Priority::P2);
+    // Checked again: nothing new.
+    desk::run_preventive(&handle, ts("2027-03-28T10:00:00Z")).await;
+    assert_eq!(count(), 1);
+    // Next day while the last inspection is still open: no second open ticket.
+    desk::run_preventive(&handle, ts("2027-03-29T08:00:00Z")).await;
+    assert_eq!(count(), 1);
+    let id = tickets[0].id;
+    for action in [Action::Dispatch, Action::Start, Action::Resolve, Action::Accept] {
+        let request = TransitionRequest {
+            action,
+            actor: "test".into(),
+            assignee: Some("li.wei".into()),
+            note: None,
+        };
+        handle.transition(id, request).await.unwrap();
+    }
+    desk::run_preventive(&handle, ts("2027-03-30T07:30:00Z")).await;
+    let tickets = handle.store.list(&all()).unwrap();
+    assert_eq!(tickets.len(), 2);
+    assert_eq!(tickets[0].created_at, ts("2027-03-30T07:30:00Z"));
+}
+
+/// A ticket registered at `at` with targets `response` and `resolution` seconds later.
+fn registered(title: &str, category: Category, priority: Priority, at: Timestamp, targets: (i64, i64)) -> NewTicket {
+    NewTicket {
+        origin: Origin::Manual,
+        category,
+        priority,
+        title: title.into(),
+        description: None,
+        device: None,
+        location: None,
+        rule: None,
+        point: None,
+        value: None,
+        threshold: None,
+        severity: None,
+        requester: Some("r".into()),
+        contact: Some("c".into()),
+        dedup_key: None,
+        at,
+        response_due: at + targets.0.seconds(),
+        resolution_due: at + targets.1.seconds(),
+    }
+}
+
+fn walk(store: &TicketStore, id: i64, steps: &[(Action, Timestamp)]) {
+    for (action, at) in steps {
+        let request = TransitionRequest {
+            action: *action,
+            actor: "test".into(),
+            assignee: Some("li.wei".into()),
+            note: Some("n".into()),
+        };
+        store.transition(id, &request, *at).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monthly_report_matches_numbers_worked_out_by_hand() {
+    use sitewarden::tickets::store::ConditionInput;
+    let site = SiteDir::new().unwrap();
+    let path = site
+        .write(
+            "site.toml",
+            "[site]\nid = \"test-site\"\nname = \"T\"\ntime_zone = \"Asia/Shanghai\"\n\n[api]\nlisten = \"127.0.0.1:0\"\n",
+        )
+        .unwrap();
+    let data = site.dir.path().join("data");
+    let outlets = Outlets { site: "test-site".into(), mqtt_root: None, webhook: false };
+    let store = TicketStore::open(&data, outlets).unwrap();
+    let hour = 3600;
+    // March 2027 in Shanghai runs from 2027-02-28T16:00Z to 2027-03-31T16:00Z.
+    let a_at = ts("2027-02-28T16:00:00Z"); // 1 March 00:00 local: in
+    let a = store.create(&registered("A", Category::Repair, Priority::P2, a_at, (hour, 24 * hour)), "t", a_at).unwrap();
+    walk(&store, a.ticket.id, &[(Action::Dispatch, a_at + 60.seconds()), (Action::Start, a_at + 600.seconds()), (Action::Resolve, a_at + 3600.seconds())]);
+    // B and C: the same fault on ahu-1 twice; B saw it three times.
+    let b_at = ts("2027-03-10T02:00:00Z");
+    let mut b_new = registered("B", Category::Repair, Priority::P1, b_at, (900, 4 * hour));
+    b_new.origin = Origin::Condition;
+    b_new.device = Some("ahu-1".into());
+    b_new.rule = Some("hvac.filter_dp_high".into());
+    b_new.dedup_key = Some("condition:hvac.filter_dp_high:ahu-1:filter_dp".into());
+    let raise = |t: &NewTicket, at: Timestamp| {
+        let mut t = t.clone();
+        t.at = at;
+        ConditionInput::Raised(Box::new(t))
+    };
+    store.apply_conditions(&[raise(&b_new, b_at), raise(&b_new, b_at + 60.seconds()), raise(&b_new, b_at + 120.seconds())]).unwrap();
+    let b = store.list(&all()).unwrap()[0].id;
+    walk(&store, b, &[(Action::Dispatch, b_at + 60.seconds()), (Action::Start, b_at + 1200.seconds()), (Action::Resolve, b_at + 7200.seconds()), (Action::Accept, b_at + 8000.seconds())]);
+    let c_at = ts("2027-03-20T02:00:00Z");
+    store.apply_conditions(&[raise(&b_new, c_at)]).unwrap();
+    let c = store.list(&all()).unwrap()[0].id;
+    assert_ne!(b, c, "an accepted repair closes the episode: the next raise is a new ticket");
+    walk(&store, c, &[(Action::Dispatch, c_at + 60.seconds()), (Action::Start, c_at + 1800.seconds())]);
+    // D: warranty, never started; registered at 23:59 local on 31 March.
+    let d_at = ts("2027-03-31T15:59:00Z");
+    store.create(&registered("D", Category::Warranty, Priority::P3, d_at, (4 * hour, 72 * hour)), "t", d_at).unwrap();
+    // E and F fall just outside the month in local time, though inside it in UTC.
+    let e_at = ts("2027-03-31T16:00:00Z");
+    store.create(&registered("E", Category::Inquiry, Priority::P4, e_at, (hour, hour)), "t", e_at).unwrap();
+    let f_at = ts("2027-02-28T15:59:00Z");
+    store.create(&registered("F", Category::Inquiry, Priority::P4, f_at, (hour, hour)), "t", f_at).unwrap();
+    // Ten days later: D missed its response and resolution, C its resolution.
+    store.flag_breaches(ts("2027-04-10T00:00:00Z")).unwrap();
+    drop(store);
+
+    let catalog = load(&path);
+    let daemon = start_daemon(catalog, &site, 0).await.unwrap();
+    let (status, r) = get(daemon.api_addr, "/api/v1/reports/tickets?month=2027-03");
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["total"], 4);
+    assert_eq!(r["by_category"], serde_json::json!({"repair": 3, "warranty": 1}));
+    assert_eq!(r["by_priority"], serde_json::json!({"p1": 2, "p2": 1, "p3": 1}));
+    assert_eq!(r["by_origin"], serde_json::json!({"condition": 2, "manual": 2}));
+    // Response: 600, 1200, 1800 s → mean 1200, p90 = 3rd of 3 = 1800.
+    assert_eq!(r["response"], serde_json::json!({"count": 3, "mean_s": 1200.0, "p90_s": 1800.0}));
+    // Resolution: 3600, 7200 s → mean 5400, p90 = 2nd of 2 = 7200.
+    assert_eq!(r["resolution"], serde_json::json!({"count": 2, "mean_s": 5400.0, "p90_s": 7200.0}));
+    assert_eq!(r["breaches"], serde_json::json!({"response": 1, "resolution": 2, "tickets": 2}));
+    assert_eq!(
+        r["top_recurring"],
+        serde_json::json!([{"device": "ahu-1", "rule": "hvac.filter_dp_high", "tickets": 2, "occurrences": 4}])
+    );
+    assert_eq!(get(daemon.api_addr, "/api/v1/reports/tickets?month=2027-3").0, 400);
+    assert_eq!(get(daemon.api_addr, "/api/v1/reports/tickets").0, 400);
+    daemon.stop().await;
+}
