@@ -129,7 +129,7 @@ DASHBOARDS = {
         table("Devices online", f'SELECT last("online") AS "online", last("state") AS "state" FROM "device_state" WHERE {SITE} AND {DEVICE} AND $timeFilter GROUP BY "site", "device"'),
         table("Conditions (latest transition per condition)", f'SELECT last("active") AS "active", last("state") AS "state", last("value") AS "value" {CONDITIONS} AND $timeFilter GROUP BY "site", "device", "point", "rule", "severity"'),
         timeseries("Conditions raised by severity", f'SELECT count("active") {CONDITIONS} AND "transition" = \'raised\' AND $timeFilter GROUP BY time($__interval), "severity" fill(0)'),
-        table("Open tickets by priority", f'SELECT last("open") FROM "ticket" WHERE {SITE} AND $timeFilter GROUP BY "priority"', "Filled in once repair tickets land."),
+        table("Tickets opened by priority", f'SELECT count("id") FROM "ticket" WHERE {SITE} AND "event" = \'created\' AND $timeFilter GROUP BY "priority"'),
         table("Open alerts", f'SELECT last("open") FROM "alert" WHERE {SITE} AND $timeFilter GROUP BY "class"', "Filled in once emergency alerts land."),
         timeseries("Readings written per minute", f'SELECT count("value") FROM "reading" WHERE {SITE} AND {DEVICE} AND $timeFilter GROUP BY time(1m), "device" fill(0)'),
     ]),
@@ -161,9 +161,11 @@ DASHBOARDS = {
         timeseries("Fire and emergency faults", role_query(["fire_fault", "fire_supervisory", "panel_fault", "emergency_button", "tamper"], "max")),
     ]),
     "tickets": dashboard("sitewarden-tickets", "Tickets and service levels", [
-        timeseries("Tickets opened and closed", f'SELECT count("open") FROM "ticket" WHERE {SITE} AND $timeFilter GROUP BY time(1h), "event" fill(0)', description="Filled in once repair tickets land."),
-        timeseries("Response and resolution times", f'SELECT mean("response_s"), mean("resolution_s") FROM "ticket" WHERE {SITE} AND $timeFilter GROUP BY time(1d), "priority"', "s", description="Filled in once repair tickets land."),
-        table("Service-level breaches", f'SELECT count("breach") FROM "ticket" WHERE {SITE} AND $timeFilter GROUP BY "priority"', "Filled in once repair tickets land."),
+        timeseries("Ticket events per hour", f'SELECT count("id") FROM "ticket" WHERE {SITE} AND $timeFilter GROUP BY time(1h), "event" fill(0)',
+                   description="created, occurrence, dispatch, start, resolve, reject, accept, archive, condition_cleared, *_target_missed."),
+        timeseries("Response and resolution times of accepted repairs", f'SELECT mean("response_s") AS "response", mean("resolution_s") AS "resolution" FROM "ticket" WHERE {SITE} AND "event" = \'accept\' AND $timeFilter GROUP BY time(1d), "priority"', "s"),
+        table("Service-level breaches", f'SELECT count("breach") FROM "ticket" WHERE {SITE} AND $timeFilter GROUP BY "priority"'),
+        table("Tickets opened by category and origin", f'SELECT count("id") FROM "ticket" WHERE {SITE} AND "event" = \'created\' AND $timeFilter GROUP BY "category", "origin"'),
         table("Conditions that would open tickets", f'SELECT count("active") FROM "condition" WHERE {SITE} AND "transition" = \'raised\' AND $timeFilter GROUP BY "rule", "device"'),
     ], with_device=False),
     "patrols": dashboard("sitewarden-patrols", "Patrols", [

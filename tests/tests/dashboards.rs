@@ -124,8 +124,9 @@ async fn every_panel_query_runs_on_influxdb_and_returns_data() {
             )
         })
         .collect();
+    // Tight service levels, so the ticket the clogged filter opens misses one.
     let mut config = format!(
-        "[sinks.influx]\nurl = \"http://{}\"\nbucket = \"sitewarden\"\nflush_interval = \"200ms\"\nreport_min_interval = \"0s\"\n\n[rules]\npacks = [{}]\n",
+        "[tickets.service_levels.p2]\nresponse = \"1s\"\nresolution = \"1h\"\n\n[sinks.influx]\nurl = \"http://{}\"\nbucket = \"sitewarden\"\nflush_interval = \"200ms\"\nreport_min_interval = \"0s\"\n\n[rules]\npacks = [{}]\n",
         influx.adapter,
         packs.join(", ")
     );
@@ -157,6 +158,7 @@ async fn every_panel_query_runs_on_influxdb_and_returns_data() {
         sim.apply(&toml::from_str::<Step>(step).unwrap());
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
+    walk_the_filter_ticket(&daemon).await;
     daemon.stop().await;
 
     let site_id = "test-site";
@@ -188,4 +190,21 @@ async fn every_panel_query_runs_on_influxdb_and_returns_data() {
     }
     assert!(checked >= 25, "only {checked} queries");
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// Takes the clogged-filter ticket past its response target and through to acceptance.
+async fn walk_the_filter_ticket(daemon: &sitewarden::daemon::RunningDaemon) {
+    use sitewarden::tickets::Action;
+    use sitewarden::tickets::store::{ListFilter, TransitionRequest};
+    let filter = ListFilter { device: Some("ahu-1".into()), limit: 10, ..ListFilter::default() };
+    let tickets = daemon.tickets.store.list(&filter).unwrap();
+    let ticket = tickets
+        .iter()
+        .find(|t| t.rule.as_deref() == Some("hvac.filter_dp_high"))
+        .expect("the clogged filter opened no ticket");
+    daemon.tickets.check_service_levels().await.unwrap();
+    for action in [Action::Dispatch, Action::Start, Action::Resolve, Action::Accept] {
+        let request = TransitionRequest { action, actor: "test".into(), assignee: Some("li.wei".into()), note: None };
+        daemon.tickets.transition(ticket.id, request).await.unwrap();
+    }
 }

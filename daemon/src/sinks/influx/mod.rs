@@ -211,6 +211,11 @@ impl Encoder {
                 self.flush();
             }
         }
+        // The work stages hold their senders until the very end; take what they committed.
+        while let Ok(record) = records.try_recv() {
+            line::push_record(&mut self.batch, &self.catalog, &record);
+            self.lines += 1;
+        }
         self.flush();
     }
 
