@@ -78,7 +78,14 @@ fn create() -> anyhow::Result<()> {
 
 /// 100,000 archived tickets written straight into a fresh store.
 fn fill_archive(data: &Path) -> anyhow::Result<()> {
-    let store = TicketStore::open(data, Outlets { site: "bench".into(), mqtt_root: None, webhook: false })?;
+    let store = TicketStore::open(
+        data,
+        Outlets {
+            site: "bench".into(),
+            mqtt_root: None,
+            webhook: false,
+        },
+    )?;
     let start = Timestamp::now() - Duration::from_secs(400 * 86_400);
     let inputs: Vec<ConditionInput> = (0..100_000)
         .map(|n| raised(n, start + Duration::from_secs(n as u64 * 300)))

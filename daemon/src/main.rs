@@ -205,6 +205,19 @@ fn summary(catalog: &Catalog) -> String {
         packs.into_iter().collect::<Vec<_>>().join(", "),
         catalog.rule_instances.len()
     );
+    let tickets = &catalog.tickets;
+    let _ = writeln!(
+        out,
+        "tickets: {} preventive schedules ({}), CMMS webhook {}",
+        tickets.preventive.len(),
+        tickets
+            .preventive
+            .iter()
+            .map(|p| p.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        tickets.webhook.as_ref().map_or("off", |w| w.url.as_str())
+    );
     let _ = writeln!(out, "data in {}", catalog.data_dir.display());
     let _ = writeln!(
         out,

@@ -451,3 +451,29 @@ fn a_secret_file_that_is_missing() {
     ));
     assert_one(&e, 9, 9, "missing secret: cannot read");
 }
+
+#[test]
+fn ticket_settings_are_checked_where_they_are_written() {
+    let site = format!(
+        "{HEADER}\n[tickets.service_levels.p1]\nresponse = \"2h\"\nresolution = \"1h\"\n\n\
+         [tickets.webhook]\nurl = \"ftp://cmms\"\n\n\
+         [[tickets.preventive]]\nid = \"drill\"\ntitle = \"Drill\"\ndevice = \"nope\"\nevery = \"fortnight\"\nat = \"25:00\"\n\n\
+         [[tickets.preventive]]\nid = \"drill\"\ntitle = \"Drill again\"\nevery = \"month\"\n"
+    );
+    let errors = errors(&site);
+    assert_eq!(errors.len(), 7, "{errors:#?}");
+    // Sorted by position.
+    assert_at(&errors[0], 8, 14, "shorter than the response target");
+    assert_at(&errors[1], 11, 7, "not an http:// or https:// URL");
+    assert_at(&errors[2], 16, 10, "no device `nope`");
+    assert_at(&errors[3], 17, 9, "`fortnight` is not a schedule");
+    assert_at(&errors[4], 18, 6, "not a time of day");
+    assert_at(&errors[5], 21, 6, "defined twice");
+    assert_at(&errors[6], 23, 9, "needs `day`");
+}
+
+#[test]
+fn unknown_ticket_setting() {
+    let errors = errors(&format!("{HEADER}\n[tickets]\nsla = \"fast\"\n"));
+    assert_one(&errors, 7, 1, "unknown field `sla`");
+}

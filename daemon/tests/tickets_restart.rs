@@ -30,7 +30,9 @@ impl Receiver {
         let app = axum::Router::new()
             .route("/cmms", axum::routing::post(Self::receive))
             .with_state(self);
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
     }
 
@@ -54,7 +56,12 @@ impl Receiver {
     }
 
     fn keys(&self) -> Vec<String> {
-        self.accepted.lock().unwrap().iter().map(|(k, _)| k.clone()).collect()
+        self.accepted
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 }
 
@@ -63,7 +70,14 @@ fn hash(token: &str) -> String {
 }
 
 fn step(port: u16, id: i64, body: &str) -> (u16, serde_json::Value) {
-    request(port, "POST", &format!("/api/v1/tickets/{id}/transition"), Some(ENGINEER), Some(body)).unwrap()
+    request(
+        port,
+        "POST",
+        &format!("/api/v1/tickets/{id}/transition"),
+        Some(ENGINEER),
+        Some(body),
+    )
+    .unwrap()
 }
 
 /// The steps that bring a new ticket to each state; the engineer may take them all.
@@ -74,7 +88,14 @@ const WALK: [&str; 5] = [
     r#"{"action":"accept"}"#,
     r#"{"action":"archive"}"#,
 ];
-const STATES: [&str; 6] = ["registered", "dispatched", "in_progress", "resolved", "accepted", "archived"];
+const STATES: [&str; 6] = [
+    "registered",
+    "dispatched",
+    "in_progress",
+    "resolved",
+    "accepted",
+    "archived",
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tickets_survive_kill_9_in_every_state_and_every_change_reaches_the_webhook() {
@@ -104,9 +125,13 @@ async fn tickets_survive_kill_9_in_every_state_and_every_change_reaches_the_webh
     for (n, _) in STATES.iter().enumerate() {
         let started = Instant::now();
         let body = format!(r#"{{"title":"ticket {n}","requester":"r","contact":"c"}}"#);
-        let (status, ticket) = request(api, "POST", "/api/v1/tickets", Some(ENGINEER), Some(&body)).unwrap();
+        let (status, ticket) =
+            request(api, "POST", "/api/v1/tickets", Some(ENGINEER), Some(&body)).unwrap();
         assert_eq!(status, 201, "{ticket}");
-        assert!(started.elapsed() < Duration::from_millis(500), "creation waited for the webhook");
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "creation waited for the webhook"
+        );
         let id = ticket["id"].as_i64().unwrap();
         for body in &WALK[..n] {
             assert_eq!(step(api, id, body).0, 200);
@@ -122,18 +147,28 @@ async fn tickets_survive_kill_9_in_every_state_and_every_change_reaches_the_webh
     let _daemon = start(&config);
     let up = Instant::now();
     while get_json(api, "/healthz").is_none() {
-        assert!(up.elapsed() < Duration::from_secs(10), "API never came up again");
+        assert!(
+            up.elapsed() < Duration::from_secs(10),
+            "API never came up again"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     // Every acknowledged step is still there, with its whole trail.
     for (n, id) in ids.iter().enumerate() {
         let detail = get_json(api, &format!("/api/v1/tickets/{id}")).unwrap();
         assert_eq!(detail["status"], STATES[n], "ticket {id}");
-        assert_eq!(detail["history"].as_array().unwrap().len(), n + 1, "ticket {id}: {detail}");
+        assert_eq!(
+            detail["history"].as_array().unwrap().len(),
+            n + 1,
+            "ticket {id}: {detail}"
+        );
     }
     // And the process goes on from where it was.
     assert_eq!(step(api, ids[0], WALK[0]).1["status"], "dispatched");
-    assert_eq!(step(api, ids[3], r#"{"action":"reject","note":"still noisy"}"#).1["status"], "in_progress");
+    assert_eq!(
+        step(api, ids[3], r#"{"action":"reject","note":"still noisy"}"#).1["status"],
+        "in_progress"
+    );
     assert_eq!(step(api, ids[4], WALK[4]).1["status"], "archived");
     assert_eq!(step(api, ids[5], WALK[4]).0, 409);
 
@@ -152,7 +187,10 @@ async fn tickets_survive_kill_9_in_every_state_and_every_change_reaches_the_webh
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(distinct.len(), expected, "{distinct:?}");
-    assert!(receiver.attempts.load(Ordering::SeqCst) >= expected + 3, "the failures were retried");
+    assert!(
+        receiver.attempts.load(Ordering::SeqCst) >= expected + 3,
+        "the failures were retried"
+    );
     // Each ticket's changes arrived in revision order, keys matching bodies.
     let accepted = receiver.accepted.lock().unwrap().clone();
     for id in &ids {
@@ -171,5 +209,9 @@ async fn tickets_survive_kill_9_in_every_state_and_every_change_reaches_the_webh
     let detail = get_json(api, &format!("/api/v1/tickets/{}", ids[5])).unwrap();
     let deliveries = detail["deliveries"].as_array().unwrap();
     assert_eq!(deliveries.len(), 6);
-    assert!(deliveries.iter().all(|d| d["delivered_at"].is_string() && d["channel"] == "tickets-webhook"));
+    assert!(
+        deliveries
+            .iter()
+            .all(|d| d["delivered_at"].is_string() && d["channel"] == "tickets-webhook")
+    );
 }

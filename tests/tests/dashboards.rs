@@ -196,15 +196,29 @@ async fn every_panel_query_runs_on_influxdb_and_returns_data() {
 async fn walk_the_filter_ticket(daemon: &sitewarden::daemon::RunningDaemon) {
     use sitewarden::tickets::Action;
     use sitewarden::tickets::store::{ListFilter, TransitionRequest};
-    let filter = ListFilter { device: Some("ahu-1".into()), limit: 10, ..ListFilter::default() };
+    let filter = ListFilter {
+        device: Some("ahu-1".into()),
+        limit: 10,
+        ..ListFilter::default()
+    };
     let tickets = daemon.tickets.store.list(&filter).unwrap();
     let ticket = tickets
         .iter()
         .find(|t| t.rule.as_deref() == Some("hvac.filter_dp_high"))
         .expect("the clogged filter opened no ticket");
     daemon.tickets.check_service_levels().await.unwrap();
-    for action in [Action::Dispatch, Action::Start, Action::Resolve, Action::Accept] {
-        let request = TransitionRequest { action, actor: "test".into(), assignee: Some("li.wei".into()), note: None };
+    for action in [
+        Action::Dispatch,
+        Action::Start,
+        Action::Resolve,
+        Action::Accept,
+    ] {
+        let request = TransitionRequest {
+            action,
+            actor: "test".into(),
+            assignee: Some("li.wei".into()),
+            note: None,
+        };
         daemon.tickets.transition(ticket.id, request).await.unwrap();
     }
 }

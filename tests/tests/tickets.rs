@@ -13,7 +13,9 @@ use site_sim::Step;
 use sitewarden::catalog::Catalog;
 use sitewarden::config::{Category, Severity, hash_token};
 use sitewarden::rules::store::Store;
-use sitewarden::rules::{ConditionBus, ConditionEvent, ConditionState, InstanceId, RulesStage, Transition};
+use sitewarden::rules::{
+    ConditionBus, ConditionEvent, ConditionState, InstanceId, RulesStage, Transition,
+};
 use sitewarden::tickets::store::{ListFilter, NewTicket, Outlets, TicketStore, TransitionRequest};
 use sitewarden::tickets::{Action, Origin, Priority, TicketBus, TicketsHandle, desk};
 use sitewarden_tests::{
@@ -26,12 +28,19 @@ const TECHNICIAN: &str = "tok-technician";
 const ENGINEER: &str = "tok-engineer";
 
 fn tokens() -> String {
-    [("desk", "front-desk", FRONT_DESK), ("li.wei", "technician", TECHNICIAN), ("chen.jing", "engineer", ENGINEER)]
-        .iter()
-        .map(|(name, role, token)| {
-            format!("[[api.tokens]]\nname = \"{name}\"\nrole = \"{role}\"\nsha256 = \"{}\"\n\n", hash_token(token))
-        })
-        .collect()
+    [
+        ("desk", "front-desk", FRONT_DESK),
+        ("li.wei", "technician", TECHNICIAN),
+        ("chen.jing", "engineer", ENGINEER),
+    ]
+    .iter()
+    .map(|(name, role, token)| {
+        format!(
+            "[[api.tokens]]\nname = \"{name}\"\nrole = \"{role}\"\nsha256 = \"{}\"\n\n",
+            hash_token(token)
+        )
+    })
+    .collect()
 }
 
 /// A site with the simulated lighting panel, the lighting pack and `extra` settings.
@@ -66,17 +75,26 @@ fn get(addr: std::net::SocketAddr, path: &str) -> (u16, serde_json::Value) {
 }
 
 fn step(addr: std::net::SocketAddr, id: i64, token: &str, body: &str) -> (u16, serde_json::Value) {
-    post(addr, &format!("/api/v1/tickets/{id}/transition"), Some(token), body)
+    post(
+        addr,
+        &format!("/api/v1/tickets/{id}/transition"),
+        Some(token),
+        body,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_repair_process_with_a_rejection_is_audited_and_published() {
     let broker = Mosquitto::start().unwrap();
-    let subscriber = Subscriber::start(broker.addr, "tickets-sub", "sitewarden/test-site/tickets/#")
-        .await
-        .unwrap();
+    let subscriber =
+        Subscriber::start(broker.addr, "tickets-sub", "sitewarden/test-site/tickets/#")
+            .await
+            .unwrap();
     let site = SiteDir::new().unwrap();
-    let mqtt = format!("[mqtt]\nhost = \"127.0.0.1\"\nport = {}\n", broker.addr.port());
+    let mqtt = format!(
+        "[mqtt]\nhost = \"127.0.0.1\"\nport = {}\n",
+        broker.addr.port()
+    );
     let (_sim, catalog) = lighting_site(&site, &mqtt).await;
     let daemon = start_daemon(catalog, &site, 0).await.unwrap();
     let api = daemon.api_addr;
@@ -89,13 +107,29 @@ async fn the_repair_process_with_a_rejection_is_audited_and_published() {
     let (status, body) = post(api, "/api/v1/tickets", Some(FRONT_DESK), "{\"title\": ");
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["code"], "bad_request");
-    let (status, _) = post(api, "/api/v1/tickets", Some(FRONT_DESK), r#"{"title":"x","requester":"a"}"#);
+    let (status, _) = post(
+        api,
+        "/api/v1/tickets",
+        Some(FRONT_DESK),
+        r#"{"title":"x","requester":"a"}"#,
+    );
     assert_eq!(status, 400, "missing contact");
-    let (status, _) = post(api, "/api/v1/tickets", Some(FRONT_DESK), r#"{"title":"x","requester":"a","contact":"b","colour":"red"}"#);
+    let (status, _) = post(
+        api,
+        "/api/v1/tickets",
+        Some(FRONT_DESK),
+        r#"{"title":"x","requester":"a","contact":"b","colour":"red"}"#,
+    );
     assert_eq!(status, 400, "unknown field");
-    let huge = format!(r#"{{"title":"{}","requester":"a","contact":"b"}}"#, "x".repeat(100_000));
+    let huge = format!(
+        r#"{{"title":"{}","requester":"a","contact":"b"}}"#,
+        "x".repeat(100_000)
+    );
     assert_eq!(post(api, "/api/v1/tickets", Some(FRONT_DESK), &huge).0, 400);
-    assert_eq!(get(api, "/api/v1/tickets").1["tickets"], serde_json::json!([]));
+    assert_eq!(
+        get(api, "/api/v1/tickets").1["tickets"],
+        serde_json::json!([])
+    );
 
     let (status, ticket) = post(api, "/api/v1/tickets", Some(FRONT_DESK), request);
     assert_eq!(status, 201, "{ticket}");
@@ -110,17 +144,51 @@ async fn the_repair_process_with_a_rejection_is_audited_and_published() {
     let (status, body) = step(api, id, TECHNICIAN, r#"{"action":"start"}"#);
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["allowed"], serde_json::json!(["dispatch"]));
-    assert_eq!(step(api, id, TECHNICIAN, r#"{"action":"dispatch","assignee":"li.wei"}"#).0, 403);
+    assert_eq!(
+        step(
+            api,
+            id,
+            TECHNICIAN,
+            r#"{"action":"dispatch","assignee":"li.wei"}"#
+        )
+        .0,
+        403
+    );
     assert_eq!(step(api, id, ENGINEER, r#"{"action":"dispatch"}"#).0, 400);
     assert_eq!(step(api, id, ENGINEER, r#"{"action":"teleport"}"#).0, 400);
-    assert_eq!(step(api, 999_999, ENGINEER, r#"{"action":"dispatch","assignee":"x"}"#).0, 404);
+    assert_eq!(
+        step(
+            api,
+            999_999,
+            ENGINEER,
+            r#"{"action":"dispatch","assignee":"x"}"#
+        )
+        .0,
+        404
+    );
 
     let walk = [
-        (ENGINEER, r#"{"action":"dispatch","assignee":"li.wei"}"#, "dispatched"),
+        (
+            ENGINEER,
+            r#"{"action":"dispatch","assignee":"li.wei"}"#,
+            "dispatched",
+        ),
         (TECHNICIAN, r#"{"action":"start"}"#, "in_progress"),
-        (TECHNICIAN, r#"{"action":"resolve","note":"thermostat recalibrated"}"#, "resolved"),
-        (FRONT_DESK, r#"{"action":"reject","note":"still cold by the window"}"#, "in_progress"),
-        (TECHNICIAN, r#"{"action":"resolve","note":"diffuser redirected"}"#, "resolved"),
+        (
+            TECHNICIAN,
+            r#"{"action":"resolve","note":"thermostat recalibrated"}"#,
+            "resolved",
+        ),
+        (
+            FRONT_DESK,
+            r#"{"action":"reject","note":"still cold by the window"}"#,
+            "in_progress",
+        ),
+        (
+            TECHNICIAN,
+            r#"{"action":"resolve","note":"diffuser redirected"}"#,
+            "resolved",
+        ),
         (FRONT_DESK, r#"{"action":"accept"}"#, "accepted"),
         (ENGINEER, r#"{"action":"archive"}"#, "archived"),
     ];
@@ -131,7 +199,11 @@ async fn the_repair_process_with_a_rejection_is_audited_and_published() {
     }
     let (status, body) = step(api, id, ENGINEER, r#"{"action":"archive"}"#);
     assert_eq!(status, 409);
-    assert_eq!(body["error"]["allowed"], serde_json::json!(null), "nothing is allowed once archived");
+    assert_eq!(
+        body["error"]["allowed"],
+        serde_json::json!(null),
+        "nothing is allowed once archived"
+    );
 
     let (status, detail) = get(api, &format!("/api/v1/tickets/{id}"));
     assert_eq!(status, 200);
@@ -139,7 +211,13 @@ async fn the_repair_process_with_a_rejection_is_audited_and_published() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|h| (h["action"].as_str().unwrap().into(), h["actor"].as_str().unwrap().into(), h["to"].as_str().unwrap().into()))
+        .map(|h| {
+            (
+                h["action"].as_str().unwrap().into(),
+                h["actor"].as_str().unwrap().into(),
+                h["to"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     let expected: Vec<(String, String, String)> = [
         ("register", "desk", "registered"),
@@ -160,9 +238,18 @@ async fn the_repair_process_with_a_rejection_is_audited_and_published() {
     assert!(detail["responded_at"].is_string() && detail["archived_at"].is_string());
 
     // Archived tickets stay queryable, and filters apply.
-    assert_eq!(get(api, "/api/v1/tickets?status=archived").1["tickets"][0]["id"], id);
-    assert_eq!(get(api, "/api/v1/tickets?status=registered").1["tickets"], serde_json::json!([]));
-    assert_eq!(get(api, "/api/v1/tickets?assignee=li.wei&priority=p1").1["tickets"][0]["id"], id);
+    assert_eq!(
+        get(api, "/api/v1/tickets?status=archived").1["tickets"][0]["id"],
+        id
+    );
+    assert_eq!(
+        get(api, "/api/v1/tickets?status=registered").1["tickets"],
+        serde_json::json!([])
+    );
+    assert_eq!(
+        get(api, "/api/v1/tickets?assignee=li.wei&priority=p1").1["tickets"][0]["id"],
+        id
+    );
     assert_eq!(get(api, "/api/v1/tickets?status=lost").0, 400);
     assert_eq!(get(api, "/api/v1/tickets/999999").0, 404);
     assert_eq!(get(api, "/api/v1/tickets/abc").0, 400);
@@ -170,7 +257,13 @@ async fn the_repair_process_with_a_rejection_is_audited_and_published() {
     // Every change reached the broker once, in order, with an idempotency key.
     let topic = format!("sitewarden/test-site/tickets/{id}");
     assert!(
-        wait_until(Duration::from_secs(10), || subscriber.messages().iter().filter(|m| m.topic == topic).count() >= 8).await,
+        wait_until(Duration::from_secs(10), || subscriber
+            .messages()
+            .iter()
+            .filter(|m| m.topic == topic)
+            .count()
+            >= 8)
+        .await,
         "{:?}",
         subscriber.messages()
     );
@@ -180,11 +273,20 @@ async fn the_repair_process_with_a_rejection_is_audited_and_published() {
         .filter(|m| m.topic == topic)
         .map(|m| {
             let v: serde_json::Value = serde_json::from_str(&m.payload).unwrap();
-            assert_eq!(v["key"], format!("test-site-ticket-{id}-r{}", v["ticket"]["revision"]));
-            (v["ticket"]["revision"].as_i64().unwrap(), v["ticket"]["status"].as_str().unwrap().to_owned())
+            assert_eq!(
+                v["key"],
+                format!("test-site-ticket-{id}-r{}", v["ticket"]["revision"])
+            );
+            (
+                v["ticket"]["revision"].as_i64().unwrap(),
+                v["ticket"]["status"].as_str().unwrap().to_owned(),
+            )
         })
         .collect();
-    assert_eq!(revisions.iter().map(|r| r.0).collect::<Vec<_>>(), (1..=8).collect::<Vec<_>>());
+    assert_eq!(
+        revisions.iter().map(|r| r.0).collect::<Vec<_>>(),
+        (1..=8).collect::<Vec<_>>()
+    );
     assert_eq!(revisions.last().unwrap().1, "archived");
     assert_eq!(detail["deliveries"].as_array().unwrap().len(), 8);
     daemon.stop().await;
@@ -197,14 +299,20 @@ async fn a_condition_opens_a_ticket_and_its_accepted_repair_resets_the_run_hour_
     let daemon = start_daemon(catalog, &site, 0).await.unwrap();
     let api = daemon.api_addr;
     let set = |value: u32| {
-        let text = format!("device = \"lighting-1\"\naction = \"set\"\npoint = \"circuit3_lamp_hours\"\nvalue = {value}");
+        let text = format!(
+            "device = \"lighting-1\"\naction = \"set\"\npoint = \"circuit3_lamp_hours\"\nvalue = {value}"
+        );
         sim.apply(&toml::from_str::<Step>(&text).unwrap());
     };
     set(50_500);
     let opened = || {
         get(api, "/api/v1/tickets?device=lighting-1").1["tickets"]
             .as_array()
-            .and_then(|t| t.iter().find(|t| t["rule"] == "lighting.lamp_rated_life").cloned())
+            .and_then(|t| {
+                t.iter()
+                    .find(|t| t["rule"] == "lighting.lamp_rated_life")
+                    .cloned()
+            })
     };
     assert!(wait_until(Duration::from_secs(10), || opened().is_some()).await);
     let ticket = opened().unwrap();
@@ -219,7 +327,10 @@ async fn a_condition_opens_a_ticket_and_its_accepted_repair_resets_the_run_hour_
     for (token, body) in [
         (ENGINEER, r#"{"action":"dispatch","assignee":"li.wei"}"#),
         (TECHNICIAN, r#"{"action":"start"}"#),
-        (TECHNICIAN, r#"{"action":"resolve","note":"lamps replaced"}"#),
+        (
+            TECHNICIAN,
+            r#"{"action":"resolve","note":"lamps replaced"}"#,
+        ),
         (FRONT_DESK, r#"{"action":"accept"}"#),
     ] {
         assert_eq!(step(api, id, token, body).0, 200, "{body}");
@@ -231,8 +342,16 @@ async fn a_condition_opens_a_ticket_and_its_accepted_repair_resets_the_run_hour_
     };
     assert!(wait_until(Duration::from_secs(10), cleared).await);
     // Only one ticket for the whole episode.
-    let all = get(api, "/api/v1/tickets?device=lighting-1").1["tickets"].as_array().unwrap().clone();
-    assert_eq!(all.iter().filter(|t| t["rule"] == "lighting.lamp_rated_life").count(), 1);
+    let all = get(api, "/api/v1/tickets?device=lighting-1").1["tickets"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        all.iter()
+            .filter(|t| t["rule"] == "lighting.lamp_rated_life")
+            .count(),
+        1
+    );
     daemon.stop().await;
 }
 
@@ -240,8 +359,18 @@ async fn a_condition_opens_a_ticket_and_its_accepted_repair_resets_the_run_hour_
 async fn desk_for(catalog: &Arc<Catalog>, dir: &std::path::Path) -> TicketsHandle {
     let store = Store::open(dir).unwrap();
     let metrics = Arc::new(sitewarden::metrics::Metrics::new(catalog));
-    let (_stage, rules) = RulesStage::new(catalog.clone(), store, ConditionBus::default(), metrics.clone()).unwrap();
-    let outlets = Outlets { site: catalog.site.id.clone(), mqtt_root: None, webhook: false };
+    let (_stage, rules) = RulesStage::new(
+        catalog.clone(),
+        store,
+        ConditionBus::default(),
+        metrics.clone(),
+    )
+    .unwrap();
+    let outlets = Outlets {
+        site: catalog.site.id.clone(),
+        mqtt_root: None,
+        webhook: false,
+    };
     let tickets = Arc::new(TicketStore::open(dir, outlets).unwrap());
     TicketsHandle::new(
         catalog.clone(),
@@ -275,7 +404,11 @@ async fn a_burst_of_1000_repeats_of_a_condition_is_one_ticket() {
             device: i.device,
             point: i.point,
             transition,
-            state: if transition == Transition::Raised { ConditionState::Active } else { ConditionState::Normal },
+            state: if transition == Transition::Raised {
+                ConditionState::Active
+            } else {
+                ConditionState::Normal
+            },
             value: Some(1.0),
             threshold: Some(0.5),
             severity: Severity::Major,
@@ -288,8 +421,16 @@ async fn a_burst_of_1000_repeats_of_a_condition_is_one_ticket() {
     let start = Timestamp::from_microsecond(Timestamp::now().as_microsecond()).unwrap();
     for n in 0..1000 {
         let at = start + (n * 10_i64).milliseconds();
-        tx.send(event(lamp_fault, Transition::Raised, at)).await.unwrap();
-        tx.send(event(lamp_fault, Transition::Cleared, at + 5_i64.milliseconds())).await.unwrap();
+        tx.send(event(lamp_fault, Transition::Raised, at))
+            .await
+            .unwrap();
+        tx.send(event(
+            lamp_fault,
+            Transition::Cleared,
+            at + 5_i64.milliseconds(),
+        ))
+        .await
+        .unwrap();
     }
     drop(tx);
     desk.await.unwrap();
@@ -299,13 +440,21 @@ async fn a_burst_of_1000_repeats_of_a_condition_is_one_ticket() {
     assert_eq!(t.occurrences, 1000);
     assert_eq!(t.rule.as_deref(), Some("lighting.lamp_fault"));
     assert_eq!(t.last_seen, start + 9990_i64.milliseconds());
-    assert_eq!(t.condition_cleared_at, Some(start + 9995_i64.milliseconds()));
+    assert_eq!(
+        t.condition_cleared_at,
+        Some(start + 9995_i64.milliseconds())
+    );
     assert_eq!(t.created_at, start);
     assert!(t.status.is_open());
     // A clearing is on the record, not a closure.
     let history = handle.store.get(t.id).unwrap().unwrap().history;
     assert_eq!(history[0].action, "register");
-    assert!(history.iter().skip(1).all(|h| h.action == "condition_cleared"));
+    assert!(
+        history
+            .iter()
+            .skip(1)
+            .all(|h| h.action == "condition_cleared")
+    );
 }
 
 fn all() -> ListFilter {
@@ -351,7 +500,12 @@ async fn a_preventive_schedule_opens_one_ticket_per_occurrence_in_local_time() {
     desk::run_preventive(&handle, ts("2027-03-29T08:00:00Z")).await;
     assert_eq!(count(), 1);
     let id = tickets[0].id;
-    for action in [Action::Dispatch, Action::Start, Action::Resolve, Action::Accept] {
+    for action in [
+        Action::Dispatch,
+        Action::Start,
+        Action::Resolve,
+        Action::Accept,
+    ] {
         let request = TransitionRequest {
             action,
             actor: "test".into(),
@@ -367,7 +521,13 @@ async fn a_preventive_schedule_opens_one_ticket_per_occurrence_in_local_time() {
 }
 
 /// A ticket registered at `at` with targets `response` and `resolution` seconds later.
-fn registered(title: &str, category: Category, priority: Priority, at: Timestamp, targets: (i64, i64)) -> NewTicket {
+fn registered(
+    title: &str,
+    category: Category,
+    priority: Priority,
+    at: Timestamp,
+    targets: (i64, i64),
+) -> NewTicket {
     NewTicket {
         origin: Origin::Manual,
         category,
@@ -413,13 +573,31 @@ async fn the_monthly_report_matches_numbers_worked_out_by_hand() {
         )
         .unwrap();
     let data = site.dir.path().join("data");
-    let outlets = Outlets { site: "test-site".into(), mqtt_root: None, webhook: false };
+    let outlets = Outlets {
+        site: "test-site".into(),
+        mqtt_root: None,
+        webhook: false,
+    };
     let store = TicketStore::open(&data, outlets).unwrap();
     let hour = 3600;
     // March 2027 in Shanghai runs from 2027-02-28T16:00Z to 2027-03-31T16:00Z.
     let a_at = ts("2027-02-28T16:00:00Z"); // 1 March 00:00 local: in
-    let a = store.create(&registered("A", Category::Repair, Priority::P2, a_at, (hour, 24 * hour)), "t", a_at).unwrap();
-    walk(&store, a.ticket.id, &[(Action::Dispatch, a_at + 60.seconds()), (Action::Start, a_at + 600.seconds()), (Action::Resolve, a_at + 3600.seconds())]);
+    let a = store
+        .create(
+            &registered("A", Category::Repair, Priority::P2, a_at, (hour, 24 * hour)),
+            "t",
+            a_at,
+        )
+        .unwrap();
+    walk(
+        &store,
+        a.ticket.id,
+        &[
+            (Action::Dispatch, a_at + 60.seconds()),
+            (Action::Start, a_at + 600.seconds()),
+            (Action::Resolve, a_at + 3600.seconds()),
+        ],
+    );
     // B and C: the same fault on ahu-1 twice; B saw it three times.
     let b_at = ts("2027-03-10T02:00:00Z");
     let mut b_new = registered("B", Category::Repair, Priority::P1, b_at, (900, 4 * hour));
@@ -432,22 +610,71 @@ async fn the_monthly_report_matches_numbers_worked_out_by_hand() {
         t.at = at;
         ConditionInput::Raised(Box::new(t))
     };
-    store.apply_conditions(&[raise(&b_new, b_at), raise(&b_new, b_at + 60.seconds()), raise(&b_new, b_at + 120.seconds())]).unwrap();
+    store
+        .apply_conditions(&[
+            raise(&b_new, b_at),
+            raise(&b_new, b_at + 60.seconds()),
+            raise(&b_new, b_at + 120.seconds()),
+        ])
+        .unwrap();
     let b = store.list(&all()).unwrap()[0].id;
-    walk(&store, b, &[(Action::Dispatch, b_at + 60.seconds()), (Action::Start, b_at + 1200.seconds()), (Action::Resolve, b_at + 7200.seconds()), (Action::Accept, b_at + 8000.seconds())]);
+    walk(
+        &store,
+        b,
+        &[
+            (Action::Dispatch, b_at + 60.seconds()),
+            (Action::Start, b_at + 1200.seconds()),
+            (Action::Resolve, b_at + 7200.seconds()),
+            (Action::Accept, b_at + 8000.seconds()),
+        ],
+    );
     let c_at = ts("2027-03-20T02:00:00Z");
     store.apply_conditions(&[raise(&b_new, c_at)]).unwrap();
     let c = store.list(&all()).unwrap()[0].id;
-    assert_ne!(b, c, "an accepted repair closes the episode: the next raise is a new ticket");
-    walk(&store, c, &[(Action::Dispatch, c_at + 60.seconds()), (Action::Start, c_at + 1800.seconds())]);
+    assert_ne!(
+        b, c,
+        "an accepted repair closes the episode: the next raise is a new ticket"
+    );
+    walk(
+        &store,
+        c,
+        &[
+            (Action::Dispatch, c_at + 60.seconds()),
+            (Action::Start, c_at + 1800.seconds()),
+        ],
+    );
     // D: warranty, never started; registered at 23:59 local on 31 March.
     let d_at = ts("2027-03-31T15:59:00Z");
-    store.create(&registered("D", Category::Warranty, Priority::P3, d_at, (4 * hour, 72 * hour)), "t", d_at).unwrap();
+    store
+        .create(
+            &registered(
+                "D",
+                Category::Warranty,
+                Priority::P3,
+                d_at,
+                (4 * hour, 72 * hour),
+            ),
+            "t",
+            d_at,
+        )
+        .unwrap();
     // E and F fall just outside the month in local time, though inside it in UTC.
     let e_at = ts("2027-03-31T16:00:00Z");
-    store.create(&registered("E", Category::Inquiry, Priority::P4, e_at, (hour, hour)), "t", e_at).unwrap();
+    store
+        .create(
+            &registered("E", Category::Inquiry, Priority::P4, e_at, (hour, hour)),
+            "t",
+            e_at,
+        )
+        .unwrap();
     let f_at = ts("2027-02-28T15:59:00Z");
-    store.create(&registered("F", Category::Inquiry, Priority::P4, f_at, (hour, hour)), "t", f_at).unwrap();
+    store
+        .create(
+            &registered("F", Category::Inquiry, Priority::P4, f_at, (hour, hour)),
+            "t",
+            f_at,
+        )
+        .unwrap();
     // Ten days later: D missed its response and resolution, C its resolution.
     store.flag_breaches(ts("2027-04-10T00:00:00Z")).unwrap();
     drop(store);
@@ -457,19 +684,40 @@ async fn the_monthly_report_matches_numbers_worked_out_by_hand() {
     let (status, r) = get(daemon.api_addr, "/api/v1/reports/tickets?month=2027-03");
     assert_eq!(status, 200, "{r}");
     assert_eq!(r["total"], 4);
-    assert_eq!(r["by_category"], serde_json::json!({"repair": 3, "warranty": 1}));
-    assert_eq!(r["by_priority"], serde_json::json!({"p1": 2, "p2": 1, "p3": 1}));
-    assert_eq!(r["by_origin"], serde_json::json!({"condition": 2, "manual": 2}));
+    assert_eq!(
+        r["by_category"],
+        serde_json::json!({"repair": 3, "warranty": 1})
+    );
+    assert_eq!(
+        r["by_priority"],
+        serde_json::json!({"p1": 2, "p2": 1, "p3": 1})
+    );
+    assert_eq!(
+        r["by_origin"],
+        serde_json::json!({"condition": 2, "manual": 2})
+    );
     // Response: 600, 1200, 1800 s → mean 1200, p90 = 3rd of 3 = 1800.
-    assert_eq!(r["response"], serde_json::json!({"count": 3, "mean_s": 1200.0, "p90_s": 1800.0}));
+    assert_eq!(
+        r["response"],
+        serde_json::json!({"count": 3, "mean_s": 1200.0, "p90_s": 1800.0})
+    );
     // Resolution: 3600, 7200 s → mean 5400, p90 = 2nd of 2 = 7200.
-    assert_eq!(r["resolution"], serde_json::json!({"count": 2, "mean_s": 5400.0, "p90_s": 7200.0}));
-    assert_eq!(r["breaches"], serde_json::json!({"response": 1, "resolution": 2, "tickets": 2}));
+    assert_eq!(
+        r["resolution"],
+        serde_json::json!({"count": 2, "mean_s": 5400.0, "p90_s": 7200.0})
+    );
+    assert_eq!(
+        r["breaches"],
+        serde_json::json!({"response": 1, "resolution": 2, "tickets": 2})
+    );
     assert_eq!(
         r["top_recurring"],
         serde_json::json!([{"device": "ahu-1", "rule": "hvac.filter_dp_high", "tickets": 2, "occurrences": 4}])
     );
-    assert_eq!(get(daemon.api_addr, "/api/v1/reports/tickets?month=2027-3").0, 400);
+    assert_eq!(
+        get(daemon.api_addr, "/api/v1/reports/tickets?month=2027-3").0,
+        400
+    );
     assert_eq!(get(daemon.api_addr, "/api/v1/reports/tickets").0, 400);
     daemon.stop().await;
 }

@@ -11,9 +11,7 @@ use std::sync::Mutex;
 
 use anyhow::Context as _;
 use jiff::Timestamp;
-use rusqlite::{
-    Connection, OptionalExtension as _, Row, Transaction, TransactionBehavior, params,
-};
+use rusqlite::{Connection, OptionalExtension as _, Row, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::{Action, Change, Origin, Priority, Status, Ticket, TicketChange, TicketError};
