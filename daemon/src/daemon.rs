@@ -10,10 +10,14 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::{info, warn};
 
+use crate::alerts::store::{self as alert_store, AlertStore};
+use crate::alerts::{self, AlertsHandle};
 use crate::api::{self, ApiContext};
+use crate::catalog::ChannelKind;
+use crate::delivery::webhook::{Signing, Webhook};
 use crate::catalog::Catalog;
 use crate::console;
-use crate::delivery::{self, MqttChannel, MqttHandoff, Queue};
+use crate::delivery::{self, MqttChannel, MqttHandoff, Order, Queue};
 use crate::metrics::Metrics;
 use crate::mqtt::commands::Commands;
 use crate::mqtt::publisher;
@@ -61,6 +65,8 @@ pub struct RunningDaemon {
     pub rules: RulesHandle,
     /// Tickets.
     pub tickets: TicketsHandle,
+    /// Alerts.
+    pub alerts: AlertsHandle,
     trigger: ShutdownTrigger,
     tasks: JoinSet<()>,
 }
@@ -81,6 +87,8 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
     let condition_taps = (0..options.condition_taps)
         .map(|_| conditions.subscribe())
         .collect();
+    // Alerts first: the condition bus serves subscribers in order.
+    let alert_conditions = conditions.subscribe();
     let ticket_conditions = conditions.subscribe();
     let mut bus = ReadingBus::new();
     let state_events = bus.subscribe();
@@ -112,9 +120,11 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         };
         publisher::spawn(inputs, &mut tasks)?;
     }
+    let mut alert_sinks = Vec::new();
     if let Some((settings, readings, condition_events)) = influx_inputs {
         let (records_tx, records) = mpsc::channel(1024);
-        ticket_bus.attach(records_tx);
+        ticket_bus.attach(records_tx.clone());
+        alert_sinks.push(records_tx);
         let inputs = influx::SinkInputs {
             catalog: catalog.clone(),
             settings,
@@ -131,15 +141,23 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         &catalog, &data_dir, ticket_bus, &rules, &metrics, handoff_tx, &shutdown, &mut tasks,
     )?;
     tasks.spawn(tickets::desk::run(tickets.clone(), ticket_conditions));
+    let (alerts, heartbeat) = start_alerts(&catalog, &data_dir, alert_sinks, &metrics, &shutdown, &mut tasks)?;
+    tasks.spawn(alerts::desk::run(alerts::desk::DeskInputs {
+        alerts: alerts.clone(),
+        tickets: tickets.clone(),
+        conditions: alert_conditions,
+        heartbeat,
+    }));
     tasks.spawn(state::run(live.clone(), state_events));
     tasks.spawn(rules_stage.run(rule_events));
     modbus::spawn_pollers(&catalog, &bus, &metrics, &shutdown, &mut tasks);
     if let Some(settings) = &catalog.mqtt {
-        let commands = Arc::new(Commands::new(
-            catalog.clone(),
-            rules.clone(),
-            metrics.mqtt_in.clone(),
-        ));
+        let targets = crate::mqtt::commands::Targets {
+            rules: rules.clone(),
+            alerts: alerts.clone(),
+            tickets: tickets.clone(),
+        };
+        let commands = Arc::new(Commands::new(catalog.clone(), targets, metrics.mqtt_in.clone()));
         let source_metrics = metrics.mqtt_in.clone();
         sources::mqtt::spawn(
             catalog.clone(),
@@ -158,6 +176,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         metrics: metrics.clone(),
         rules: rules.clone(),
         tickets: tickets.clone(),
+        alerts: alerts.clone(),
     };
     let api_shutdown = shutdown.clone();
     tasks.spawn(async move {
@@ -184,6 +203,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         condition_taps,
         rules,
         tickets,
+        alerts,
         trigger,
         tasks,
     })
@@ -207,38 +227,34 @@ fn start_tickets(
         webhook: catalog.tickets.webhook.is_some(),
     };
     let store = Arc::new(TicketStore::open(data_dir, outlets)?);
-    let queue = Arc::new(Queue::open(data_dir)?);
+    let queue = Arc::new(Queue::open(&data_dir.join("operations.db"), crate::db::OPERATIONS)?);
     let wake = Arc::new(tokio::sync::Notify::new());
     if catalog.mqtt.is_some() {
-        let channel = MqttChannel {
-            handoff,
-            retain: false,
+        let delivery = delivery::Loop {
+            queue: queue.clone(),
+            channel: ticket_store::MQTT_CHANNEL,
+            order: Order::Fifo,
+            sender: MqttChannel { handoff },
+            wake: wake.clone(),
+            metrics: metrics.add_delivery_channel(ticket_store::MQTT_CHANNEL),
         };
-        let counters = metrics.add_delivery_channel(ticket_store::MQTT_CHANNEL);
-        tasks.spawn(delivery::run(
-            queue.clone(),
-            ticket_store::MQTT_CHANNEL,
-            channel,
-            wake.clone(),
-            counters,
-            shutdown.clone(),
-        ));
+        tasks.spawn(delivery.run(shutdown.clone()));
     }
     if let Some(target) = &catalog.tickets.webhook {
-        let webhook = delivery::webhook::Webhook::new(
+        let sender = delivery::webhook::Webhook::new(
             target.url.clone(),
             target.token.as_ref().map(|t| t.expose().to_owned()),
             target.timeout,
         )?;
-        let counters = metrics.add_delivery_channel(ticket_store::WEBHOOK_CHANNEL);
-        tasks.spawn(delivery::run(
+        let delivery = delivery::Loop {
             queue,
-            ticket_store::WEBHOOK_CHANNEL,
-            webhook,
-            wake.clone(),
-            counters,
-            shutdown.clone(),
-        ));
+            channel: ticket_store::WEBHOOK_CHANNEL,
+            order: Order::Fifo,
+            sender,
+            wake: wake.clone(),
+            metrics: metrics.add_delivery_channel(ticket_store::WEBHOOK_CHANNEL),
+        };
+        tasks.spawn(delivery.run(shutdown.clone()));
     }
     Ok(TicketsHandle::new(
         catalog.clone(),
@@ -248,6 +264,79 @@ fn start_tickets(
         rules.clone(),
         metrics.tickets.clone(),
     ))
+}
+
+/// Opens the alert store and starts one delivery loop per alert channel
+/// (plus the retained MQTT state); returns the handle and the heartbeat client.
+fn start_alerts(
+    catalog: &Arc<Catalog>,
+    data_dir: &std::path::Path,
+    sinks: Vec<mpsc::Sender<crate::sinks::Record>>,
+    metrics: &Arc<Metrics>,
+    shutdown: &Shutdown,
+    tasks: &mut JoinSet<()>,
+) -> anyhow::Result<(AlertsHandle, Option<(crate::mqtt::client::Client, String)>)> {
+    let root = catalog.mqtt.as_ref().map(|_| crate::mqtt::root(catalog));
+    let store = Arc::new(AlertStore::open(data_dir, catalog.site.id.clone(), root.clone())?);
+    let queue = Arc::new(Queue::open(&data_dir.join("alerts.db"), crate::db::ALERTS)?);
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let mut heartbeat = None;
+    if let Some(mqtt) = &catalog.mqtt {
+        let lane = crate::mqtt::lane::Lane::spawn(mqtt, "alert-state", metrics.mqtt.clone(), shutdown.clone(), tasks);
+        heartbeat = Some((lane.client().clone(), format!("{}/heartbeat", crate::mqtt::root(catalog))));
+        spawn_loop(&queue, alert_store::STATE_CHANNEL, Order::Fifo, lane, &wake, metrics, shutdown, tasks);
+    }
+    for channel in &catalog.alerts.channels {
+        // One name per configured channel, for the life of the process.
+        let name: &'static str = Box::leak(alert_store::channel_name(&channel.name).into_boxed_str());
+        let url = channel.url.clone().unwrap_or_default();
+        let secret = channel.secret.as_ref().map(|s| s.expose().to_owned());
+        match channel.kind {
+            ChannelKind::Mqtt => {
+                let Some(mqtt) = &catalog.mqtt else { continue };
+                let lane = crate::mqtt::lane::Lane::spawn(mqtt, name, metrics.mqtt.clone(), shutdown.clone(), tasks);
+                spawn_loop(&queue, name, Order::Priority, lane, &wake, metrics, shutdown, tasks);
+            }
+            ChannelKind::Email => {
+                let Some(smtp) = &channel.smtp else { continue };
+                let email = delivery::email::Email::new(smtp, channel.timeout)?;
+                spawn_loop(&queue, name, Order::Priority, email, &wake, metrics, shutdown, tasks);
+            }
+            kind => {
+                let signing = match (kind, secret) {
+                    (ChannelKind::Webhook, Some(s)) => Signing::Hmac(s),
+                    (ChannelKind::DingTalk, Some(s)) => Signing::DingTalk(s),
+                    _ => Signing::None,
+                };
+                let webhook = Webhook::new(url, None, channel.timeout)?.signed(signing);
+                spawn_loop(&queue, name, Order::Priority, webhook, &wake, metrics, shutdown, tasks);
+            }
+        }
+    }
+    let handle = AlertsHandle::new(catalog.clone(), store, wake, sinks, metrics.alerts.clone());
+    Ok((handle, heartbeat))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn spawn_loop<D: delivery::Deliver + 'static>(
+    queue: &Arc<Queue>,
+    channel: &'static str,
+    order: Order,
+    sender: D,
+    wake: &Arc<tokio::sync::Notify>,
+    metrics: &Arc<Metrics>,
+    shutdown: &Shutdown,
+    tasks: &mut JoinSet<()>,
+) {
+    let delivery = delivery::Loop {
+        queue: queue.clone(),
+        channel,
+        order,
+        sender,
+        wake: wake.clone(),
+        metrics: metrics.add_delivery_channel(channel),
+    };
+    tasks.spawn(delivery.run(shutdown.clone()));
 }
 
 impl RunningDaemon {

@@ -19,6 +19,7 @@
 
 #![deny(missing_docs)]
 
+pub mod alerts;
 pub mod api;
 pub mod catalog;
 pub mod config;
@@ -29,6 +30,7 @@ pub mod delivery;
 pub mod logging;
 pub mod metrics;
 pub mod mqtt;
+mod names;
 pub mod readings;
 pub mod report;
 pub mod rules;

@@ -127,6 +127,8 @@ pub struct Metrics {
     pub mqtt_in: std::sync::Arc<crate::sources::mqtt::MqttInMetrics>,
     /// Ticket counters.
     pub tickets: std::sync::Arc<crate::tickets::TicketMetrics>,
+    /// Alert counters.
+    pub alerts: std::sync::Arc<crate::alerts::AlertMetrics>,
     /// Delivery counters per channel (`tickets-mqtt`, `tickets-webhook`, …).
     pub deliveries: std::sync::Mutex<
         Vec<(
@@ -162,6 +164,7 @@ impl Metrics {
             mqtt: Default::default(),
             mqtt_in: Default::default(),
             tickets: Default::default(),
+            alerts: Default::default(),
             deliveries: Default::default(),
         }
     }
@@ -390,10 +393,19 @@ impl Metrics {
                 &t.breaches,
             ),
         ];
+        let a = &self.alerts;
+        let alert_series: [(&str, &str, &str, &AtomicU64); 5] = [
+            ("sitewarden_alerts_raised_total", "counter", "Alerts opened.", &a.raised),
+            ("sitewarden_alert_notification_rounds_total", "counter", "Escalation steps notified (each on all its channels).", &a.notifications),
+            ("sitewarden_alert_escalations_total", "counter", "Escalations past the first step, repeats included.", &a.escalations),
+            ("sitewarden_alerts_acknowledged_total", "counter", "Alerts acknowledged.", &a.acknowledged),
+            ("sitewarden_alerts_suppressed_total", "counter", "Alerts raised muted, silenced or as drills.", &a.suppressed),
+        ];
         for (name, kind, help, value) in sink_series
             .into_iter()
             .chain(mqtt_series)
             .chain(ticket_series)
+            .chain(alert_series)
         {
             family(&mut out, name, kind, help);
             let _ = writeln!(out, "{name}{{site=\"{site}\"}} {}", value.load(Relaxed));

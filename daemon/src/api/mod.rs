@@ -5,6 +5,7 @@
 //! ([`auth`]). Read-only views need no token: the API listens on loopback by
 //! default and shows nothing secret.
 
+mod alerts;
 pub mod auth;
 mod conditions;
 pub mod error;
@@ -47,6 +48,8 @@ pub struct ApiContext {
     pub rules: RulesHandle,
     /// Tickets.
     pub tickets: crate::tickets::TicketsHandle,
+    /// Alerts.
+    pub alerts: crate::alerts::AlertsHandle,
 }
 
 /// Largest request body accepted; every API body is a small JSON object.
@@ -65,6 +68,11 @@ pub fn router(context: ApiContext) -> Router {
         .route("/api/v1/tickets/{id}", get(tickets::get))
         .route("/api/v1/tickets/{id}/transition", post(tickets::transition))
         .route("/api/v1/reports/tickets", get(tickets::report))
+        .route("/api/v1/alerts", get(alerts::list))
+        .route("/api/v1/alerts/{id}", get(alerts::get))
+        .route("/api/v1/alerts/{id}/ack", post(alerts::ack))
+        .route("/api/v1/silences", get(alerts::silences).post(alerts::add_silence))
+        .route("/api/v1/drills", get(alerts::drills).post(alerts::declare_drill))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .fallback(not_found)
         .with_state(context)

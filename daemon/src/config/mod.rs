@@ -6,6 +6,7 @@
 //! error can name file, line and column. [`load`] turns files into a checked
 //! [`crate::catalog::Catalog`]; nothing downstream reads these structs.
 
+mod alerts;
 mod duration;
 mod load;
 mod mqtt;
@@ -31,6 +32,7 @@ pub use rules::{
 pub use secret::{Secret, SecretSource};
 pub use sinks::{InfluxSection, SinksSection};
 pub use tickets::TicketsSection;
+pub use alerts::{AlertsSection, PersonSection, ShiftSection};
 pub use validate::hash_token;
 
 /// The whole site file (e.g. `config/demo.toml`).
@@ -57,6 +59,15 @@ pub struct SiteFile {
     /// Folder of device profiles, relative to the config file.
     #[serde(default = "default_profiles_dir")]
     pub profiles_dir: String,
+    /// People who can be notified of alerts.
+    #[serde(default)]
+    pub people: Vec<PersonSection>,
+    /// Shifts of on-duty roles.
+    #[serde(default)]
+    pub roster: Vec<ShiftSection>,
+    /// Emergency alerts: channels, escalation policies, inhibition, drills.
+    #[serde(default)]
+    pub alerts: AlertsSection,
     /// The repair process: priorities, service levels, preventive work, CMMS webhook.
     #[serde(default)]
     pub tickets: TicketsSection,

@@ -129,6 +129,9 @@ pub struct RuleSection {
     pub category: Category,
     /// What a raised condition leads to.
     pub action: RuleAction,
+    /// Which escalation policy its alerts follow; `equipment` when left out.
+    #[serde(default)]
+    pub class: crate::alerts::AlertClass,
 }
 
 /// One test in an `all`/`any` rule.

@@ -161,6 +161,7 @@ fn check_rule(v: &mut Validator<'_>, file: FileId, s: &RuleSection, id: String) 
             severity: s.severity,
             category: s.category,
             action: s.action,
+            class: s.class,
         },
         template: template?,
         on_delay,

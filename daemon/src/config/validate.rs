@@ -146,10 +146,25 @@ pub(super) fn validate(
         .as_ref()
         .and_then(|section| check_mqtt(&mut v, section, &site.site.id, inputs.base_dir));
     let tickets = super::tickets::check_tickets(&mut v, &site.tickets, &devices, inputs.base_dir);
+    let rule_ids: std::collections::HashSet<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+    let device_names: std::collections::HashSet<&str> =
+        devices.iter().flatten().map(|d| d.name.as_str()).collect();
+    let alerts = super::alerts::check_alerts(
+        &mut v,
+        &super::alerts::AlertInputs {
+            people: &site.people,
+            roster: &site.roster,
+            alerts: &site.alerts,
+            rule_ids: &rule_ids,
+            device_names: &device_names,
+            has_mqtt: site.mqtt.is_some(),
+            base_dir: inputs.base_dir,
+        },
+    );
     if !v.errors.is_empty() {
         return Err(ConfigErrors(v.errors));
     }
-    let (Some(site_info), Some(api), Some(tickets)) = (site_info, api, tickets) else {
+    let (Some(site_info), Some(api), Some(tickets), Some(alerts)) = (site_info, api, tickets, alerts) else {
         return Err(ConfigErrors(v.errors));
     };
     Ok(Catalog {
@@ -164,6 +179,7 @@ pub(super) fn validate(
         influx,
         mqtt,
         tickets,
+        alerts,
     })
 }
 

@@ -9,6 +9,7 @@
 //! failing channel never holds up another. Receivers deduplicate with the
 //! delivery's key (the `Idempotency-Key` header on webhooks).
 
+pub mod email;
 pub mod webhook;
 
 use std::path::Path;
@@ -41,8 +42,10 @@ pub struct Pending {
     pub key: String,
     /// MQTT topic, for the MQTT channel.
     pub topic: Option<String>,
-    /// JSON body.
+    /// Body.
     pub payload: Vec<u8>,
+    /// Retained on the broker (MQTT).
+    pub retain: bool,
     /// Attempts so far.
     pub attempts: i64,
 }
@@ -62,27 +65,71 @@ pub struct DeliveryView {
     pub last_error: Option<String>,
     /// Confirmed by the other end.
     pub delivered_at: Option<Timestamp>,
+    /// Every attempt.
+    pub attempt_log: Vec<Attempt>,
+}
+
+/// A message to queue.
+#[derive(Debug, Clone, Copy)]
+pub struct Outgoing<'a> {
+    /// Channel name; one delivery loop per channel.
+    pub channel: &'a str,
+    /// What it is about (`ticket:12`, `alert:3`), for timelines.
+    pub subject: &'a str,
+    /// Idempotency key.
+    pub key: &'a str,
+    /// MQTT topic.
+    pub topic: Option<&'a str>,
+    /// Body.
+    pub payload: &'a [u8],
+    /// Retained on the broker.
+    pub retain: bool,
+    /// Higher leaves first on channels that deliver by priority (fire alarms).
+    pub priority: i64,
 }
 
 /// Queues a delivery inside the caller's transaction.
-pub fn enqueue(
-    tx: &Connection,
-    channel: &str,
-    subject: &str,
-    key: &str,
-    topic: Option<&str>,
-    payload: &[u8],
-    now: Timestamp,
-) -> rusqlite::Result<()> {
+pub fn enqueue(tx: &Connection, m: &Outgoing<'_>, now: Timestamp) -> rusqlite::Result<()> {
     tx.prepare_cached(
-        "INSERT INTO delivery (channel, key, subject, topic, payload, created_us, next_attempt_us)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        "INSERT INTO delivery (channel, key, subject, topic, payload, retain, priority, created_us, next_attempt_us)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
     )?
-    .execute(params![channel, key, subject, topic, payload, micros(now)])?;
+    .execute(params![
+        m.channel,
+        m.key,
+        m.subject,
+        m.topic,
+        m.payload,
+        m.retain,
+        m.priority,
+        micros(now)
+    ])?;
     Ok(())
 }
 
-/// The delivery table, from the delivery loops' side.
+/// In which order a channel's messages leave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Strictly oldest first; a failing message holds the ones behind it
+    /// (ticket changes must arrive in order).
+    Fifo,
+    /// Highest priority first among those due; a failing message waits for
+    /// its retry while others go (a fire alarm never waits behind a retry).
+    Priority,
+}
+
+/// What a delivery loop should do next.
+#[derive(Debug)]
+pub enum Next {
+    /// Send this now.
+    Due(Pending),
+    /// Nothing due before then.
+    WaitUntil(Timestamp),
+    /// Nothing waiting.
+    Empty,
+}
+
+/// The delivery table of one database, from the delivery loops' side.
 pub struct Queue {
     conn: Mutex<Connection>,
 }
@@ -94,10 +141,10 @@ impl std::fmt::Debug for Queue {
 }
 
 impl Queue {
-    /// Opens its own connection to `operations.db` in `dir`.
-    pub fn open(dir: &Path) -> rusqlite::Result<Self> {
-        let mut conn = db::connect(&dir.join("operations.db"), Durability::Process)?;
-        db::migrate(&mut conn, db::OPERATIONS)?;
+    /// Opens its own connection to the database at `path` (migrated with `migrations`).
+    pub fn open(path: &Path, migrations: &[&str]) -> rusqlite::Result<Self> {
+        let mut conn = db::connect(path, Durability::Process)?;
+        db::migrate(&mut conn, migrations)?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -109,48 +156,67 @@ impl Queue {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The oldest undelivered message of a channel.
-    pub fn oldest(&self, channel: &str) -> rusqlite::Result<Option<(Pending, Timestamp)>> {
+    /// The next message of a channel, in the channel's order.
+    pub fn next(&self, channel: &str, order: Order, now: Timestamp) -> rusqlite::Result<Next> {
         let conn = self.lock();
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, key, topic, payload, attempts, next_attempt_us FROM delivery
-             WHERE channel = ?1 AND delivered_us IS NULL ORDER BY id LIMIT 1",
-        )?;
-        let mut rows = stmt.query([channel])?;
-        let Some(r) = rows.next()? else {
-            return Ok(None);
+        let sql = match order {
+            Order::Fifo => {
+                "SELECT id, key, topic, payload, retain, attempts, next_attempt_us FROM delivery
+                 WHERE channel = ?1 AND delivered_us IS NULL ORDER BY id LIMIT 1"
+            }
+            Order::Priority => {
+                "SELECT id, key, topic, payload, retain, attempts, next_attempt_us FROM delivery
+                 WHERE channel = ?1 AND delivered_us IS NULL
+                 ORDER BY next_attempt_us > ?2, priority DESC, id LIMIT 1"
+            }
         };
-        Ok(Some((
-            Pending {
-                id: r.get(0)?,
-                key: r.get(1)?,
-                topic: r.get(2)?,
-                payload: r.get(3)?,
-                attempts: r.get(4)?,
-            },
-            from_micros(r.get(5)?),
-        )))
+        let mut stmt = conn.prepare_cached(sql)?;
+        let mut rows = match order {
+            Order::Fifo => stmt.query(params![channel])?,
+            Order::Priority => stmt.query(params![channel, micros(now)])?,
+        };
+        let Some(r) = rows.next()? else {
+            return Ok(Next::Empty);
+        };
+        let due = from_micros(r.get(6)?);
+        if due > now {
+            return Ok(Next::WaitUntil(due));
+        }
+        Ok(Next::Due(Pending {
+            id: r.get(0)?,
+            key: r.get(1)?,
+            topic: r.get(2)?,
+            payload: r.get(3)?,
+            retain: r.get(4)?,
+            attempts: r.get(5)?,
+        }))
     }
 
     /// Marks a delivery confirmed.
     pub fn delivered(&self, id: i64, now: Timestamp) -> rusqlite::Result<()> {
-        self.lock()
-            .prepare_cached(
-                "UPDATE delivery SET delivered_us = ?2, attempts = attempts + 1 WHERE id = ?1",
-            )?
-            .execute(params![id, micros(now)])
-            .map(|_| ())
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        tx.prepare_cached(
+            "UPDATE delivery SET delivered_us = ?2, attempts = attempts + 1 WHERE id = ?1",
+        )?
+        .execute(params![id, micros(now)])?;
+        tx.prepare_cached("INSERT INTO delivery_attempt (delivery, at_us, error) VALUES (?1, ?2, NULL)")?
+            .execute(params![id, micros(now)])?;
+        tx.commit()
     }
 
     /// Records a failed attempt and when to try again.
-    pub fn failed(&self, id: i64, error: &str, retry_at: Timestamp) -> rusqlite::Result<()> {
-        self.lock()
-            .prepare_cached(
-                "UPDATE delivery SET attempts = attempts + 1, last_error = ?2, next_attempt_us = ?3
-                 WHERE id = ?1",
-            )?
-            .execute(params![id, error, micros(retry_at)])
-            .map(|_| ())
+    pub fn failed(&self, id: i64, error: &str, now: Timestamp, retry_at: Timestamp) -> rusqlite::Result<()> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        tx.prepare_cached(
+            "UPDATE delivery SET attempts = attempts + 1, last_error = ?2, next_attempt_us = ?3
+             WHERE id = ?1",
+        )?
+        .execute(params![id, error, micros(retry_at)])?;
+        tx.prepare_cached("INSERT INTO delivery_attempt (delivery, at_us, error) VALUES (?1, ?2, ?3)")?
+            .execute(params![id, micros(now), error])?;
+        tx.commit()
     }
 
     /// Undelivered messages of a channel.
@@ -164,23 +230,53 @@ impl Queue {
     }
 }
 
-/// Deliveries of one subject (`ticket:12`), oldest first.
+/// Deliveries of one subject (`ticket:12`), oldest first, with every attempt.
 pub fn of_subject(conn: &Connection, subject: &str) -> rusqlite::Result<Vec<DeliveryView>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT channel, key, created_us, attempts, last_error, delivered_us FROM delivery
+        "SELECT id, channel, key, created_us, attempts, last_error, delivered_us FROM delivery
          WHERE subject = ?1 ORDER BY id",
     )?;
-    let rows = stmt.query_map([subject], |r| {
-        Ok(DeliveryView {
-            channel: r.get(0)?,
-            key: r.get(1)?,
-            created_at: from_micros(r.get(2)?),
-            attempts: r.get(3)?,
-            last_error: r.get(4)?,
-            delivered_at: r.get::<_, Option<i64>>(5)?.map(from_micros),
+    let rows: Vec<(i64, DeliveryView)> = stmt
+        .query_map([subject], |r| {
+            Ok((
+                r.get(0)?,
+                DeliveryView {
+                    channel: r.get(1)?,
+                    key: r.get(2)?,
+                    created_at: from_micros(r.get(3)?),
+                    attempts: r.get(4)?,
+                    last_error: r.get(5)?,
+                    delivered_at: r.get::<_, Option<i64>>(6)?.map(from_micros),
+                    attempt_log: Vec::new(),
+                },
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut attempts = conn.prepare_cached(
+        "SELECT at_us, error FROM delivery_attempt WHERE delivery = ?1 ORDER BY at_us",
+    )?;
+    rows.into_iter()
+        .map(|(id, mut view)| {
+            view.attempt_log = attempts
+                .query_map([id], |r| {
+                    Ok(Attempt {
+                        at: from_micros(r.get(0)?),
+                        error: r.get(1)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(view)
         })
-    })?;
-    rows.collect()
+        .collect()
+}
+
+/// One delivery attempt.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attempt {
+    /// When.
+    pub at: Timestamp,
+    /// Why it failed; none when it was confirmed.
+    pub error: Option<String>,
 }
 
 /// Counters of one channel.
@@ -201,94 +297,84 @@ pub trait Deliver: Send {
     ) -> impl std::future::Future<Output = Result<(), String>> + Send;
 }
 
-/// Delivers one channel's queue, in order, until shutdown.
-pub async fn run<D: Deliver>(
-    queue: Arc<Queue>,
-    channel: &'static str,
-    mut sender: D,
-    wake: Arc<Notify>,
-    metrics: Arc<DeliveryMetrics>,
-    mut shutdown: Shutdown,
-) {
-    let mut backoff = Backoff::new(RETRY_BASE, RETRY_MAX);
-    let mut limiter = LogLimiter::new(Duration::from_secs(60));
-    loop {
-        // Registered before the query so a wake-up between the two is not lost.
-        let woken = wake.notified();
-        let next = {
-            let queue = queue.clone();
-            tokio::task::spawn_blocking(move || queue.oldest(channel)).await
-        };
-        let wait = match next {
-            Ok(Ok(Some((message, due)))) => {
-                let now = Timestamp::now();
-                if due > now {
-                    Some(due.duration_since(now).unsigned_abs())
-                } else {
-                    attempt(
-                        &queue,
-                        channel,
-                        &mut sender,
-                        &message,
-                        &mut backoff,
-                        &metrics,
-                        &mut limiter,
-                    )
-                    .await;
-                    continue;
-                }
-            }
-            Ok(Ok(None)) => None,
-            Ok(Err(e)) => {
-                if limiter.allow().is_some() {
-                    warn!(channel, error = %e, "cannot read the delivery queue");
-                }
-                Some(Duration::from_secs(1))
-            }
-            Err(_) => return,
-        };
-        let sleep = tokio::time::sleep(wait.unwrap_or(Duration::from_secs(3600)));
-        tokio::select! {
-            () = woken => {}
-            () = sleep => {}
-            () = shutdown.wait() => return,
-        }
-    }
+/// One channel's delivery loop.
+pub struct Loop<D> {
+    /// The database's queue.
+    pub queue: Arc<Queue>,
+    /// Channel name.
+    pub channel: &'static str,
+    /// Order of delivery.
+    pub order: Order,
+    /// Sends.
+    pub sender: D,
+    /// Woken when a message is queued.
+    pub wake: Arc<Notify>,
+    /// Counters.
+    pub metrics: Arc<DeliveryMetrics>,
 }
 
-async fn attempt<D: Deliver>(
-    queue: &Arc<Queue>,
-    channel: &'static str,
-    sender: &mut D,
-    message: &Pending,
-    backoff: &mut Backoff,
-    metrics: &DeliveryMetrics,
-    limiter: &mut LogLimiter,
-) {
-    let outcome = sender.deliver(message).await;
-    let queue = queue.clone();
-    let id = message.id;
-    let now = Timestamp::now();
-    let recorded = match outcome {
-        Ok(()) => {
-            backoff.reset();
-            metrics.delivered.fetch_add(1, Relaxed);
-            debug!(channel, key = %message.key, "delivered");
-            tokio::task::spawn_blocking(move || queue.delivered(id, now)).await
-        }
-        Err(error) => {
-            metrics.failures.fetch_add(1, Relaxed);
-            let delay = backoff.next_delay();
-            if limiter.allow().is_some() {
-                warn!(channel, key = %message.key, attempts = message.attempts + 1, %error,
-                      retry_in_ms = delay.as_millis() as u64, "delivery failed; will retry");
+impl<D: Deliver> Loop<D> {
+    /// Delivers until shutdown.
+    pub async fn run(mut self, mut shutdown: Shutdown) {
+        let mut backoff = Backoff::new(RETRY_BASE, RETRY_MAX);
+        let mut limiter = LogLimiter::new(Duration::from_secs(60));
+        loop {
+            // Registered before the query so a wake-up between the two is not lost.
+            let wake = self.wake.clone();
+            let woken = wake.notified();
+            let queue = self.queue.clone();
+            let (channel, order) = (self.channel, self.order);
+            let next = tokio::task::spawn_blocking(move || queue.next(channel, order, Timestamp::now())).await;
+            let wait = match next {
+                Ok(Ok(Next::Due(message))) => {
+                    self.attempt(&message, &mut backoff, &mut limiter).await;
+                    continue;
+                }
+                Ok(Ok(Next::WaitUntil(due))) => due.duration_since(Timestamp::now()).unsigned_abs(),
+                Ok(Ok(Next::Empty)) => Duration::from_secs(3600),
+                Ok(Err(e)) => {
+                    if limiter.allow().is_some() {
+                        warn!(channel, error = %e, "cannot read the delivery queue");
+                    }
+                    Duration::from_secs(1)
+                }
+                Err(_) => return,
+            };
+            tokio::select! {
+                () = woken => {}
+                () = tokio::time::sleep(wait) => {}
+                () = shutdown.wait() => return,
             }
-            let retry_at = now + delay;
-            tokio::task::spawn_blocking(move || queue.failed(id, &error, retry_at)).await
         }
-    };
-    if let Ok(Err(e)) = recorded {
-        warn!(channel, error = %e, "cannot record a delivery attempt");
+    }
+
+    async fn attempt(&mut self, message: &Pending, backoff: &mut Backoff, limiter: &mut LogLimiter) {
+        let channel = self.channel;
+        let outcome = self.sender.deliver(message).await;
+        let queue = self.queue.clone();
+        let id = message.id;
+        let now = Timestamp::now();
+        let recorded = match outcome {
+            Ok(()) => {
+                backoff.reset();
+                self.metrics.delivered.fetch_add(1, Relaxed);
+                debug!(channel, key = %message.key, "delivered");
+                tokio::task::spawn_blocking(move || queue.delivered(id, now)).await
+            }
+            Err(error) => {
+                self.metrics.failures.fetch_add(1, Relaxed);
+                let delay = backoff.next_delay();
+                if limiter.allow().is_some() {
+                    warn!(channel, key = %message.key, attempts = message.attempts + 1, %error,
+                          retry_in_ms = delay.as_millis() as u64, "delivery failed; will retry");
+                }
+                let retry_at = now + delay;
+                tokio::task::spawn_blocking(move || queue.failed(id, &error, now, retry_at)).await
+            }
+        };
+        if let Ok(Err(e)) = recorded {
+            warn!(channel, error = %e, "cannot record a delivery attempt");
+        }
     }
 }
 
@@ -306,12 +392,10 @@ pub struct MqttHandoff {
     pub stored: oneshot::Sender<()>,
 }
 
-/// The MQTT channel: done when the MQTT stage's outbox has the message.
+/// The MQTT channel of ticket changes: done when the MQTT stage's outbox has the message.
 pub struct MqttChannel {
     /// To the MQTT stage.
     pub handoff: mpsc::Sender<MqttHandoff>,
-    /// Whether messages on this channel are retained.
-    pub retain: bool,
 }
 
 impl Deliver for MqttChannel {
@@ -320,7 +404,7 @@ impl Deliver for MqttChannel {
         let handoff = MqttHandoff {
             topic: message.topic.clone().unwrap_or_default(),
             payload: message.payload.clone(),
-            retain: self.retain,
+            retain: message.retain,
             stored,
         };
         self.handoff

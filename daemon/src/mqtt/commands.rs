@@ -22,9 +22,8 @@ use crate::config::ApiRole;
 use crate::rules::RulesHandle;
 use crate::sources::mqtt::MqttInMetrics;
 
-/// Commands this daemon answers. Acknowledging alerts, moving tickets and
-/// declaring drills join when alerts and tickets exist.
-pub const COMMANDS: [&str; 1] = ["record_service"];
+/// Commands this daemon answers.
+pub const COMMANDS: [&str; 4] = ["record_service", "ack_alert", "declare_drill", "move_ticket"];
 
 /// The common part of every command payload.
 #[derive(Debug, Deserialize)]
@@ -46,19 +45,50 @@ struct RecordService {
     rule: String,
 }
 
+/// Arguments of `ack_alert`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AckAlert {
+    alert: i64,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// Arguments of `move_ticket`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MoveTicket {
+    ticket: i64,
+    action: crate::tickets::Action,
+    #[serde(default)]
+    assignee: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// The stages commands reach.
+pub struct Targets {
+    /// Service records.
+    pub rules: RulesHandle,
+    /// Alert acknowledgements and drills.
+    pub alerts: crate::alerts::AlertsHandle,
+    /// Ticket transitions.
+    pub tickets: crate::tickets::TicketsHandle,
+}
+
 /// Answers commands.
 pub struct Commands {
     catalog: Arc<Catalog>,
-    rules: RulesHandle,
+    targets: Targets,
     metrics: Arc<MqttInMetrics>,
 }
 
 impl Commands {
     /// A handler for the site's command topics.
-    pub fn new(catalog: Arc<Catalog>, rules: RulesHandle, metrics: Arc<MqttInMetrics>) -> Self {
+    pub fn new(catalog: Arc<Catalog>, targets: Targets, metrics: Arc<MqttInMetrics>) -> Self {
         Self {
             catalog,
-            rules,
+            targets,
             metrics,
         }
     }
@@ -116,12 +146,40 @@ impl Commands {
                 let a: RecordService = serde_json::from_value(args)
                     .map_err(|e| ApiError::bad_request(format!("record_service: {e}")))?;
                 let baselines = self
+                    .targets
                     .rules
                     .record_service(&self.catalog, &a.device, &a.rule, caller.name.clone())
                     .await?;
                 Ok(
                     json!({ "device": a.device, "rule": a.rule, "by": caller.name, "baselines": baselines }),
                 )
+            }
+            "ack_alert" => {
+                caller.require(crate::alerts::ACK_ROLES)?;
+                let a: AckAlert = serde_json::from_value(args)
+                    .map_err(|e| ApiError::bad_request(format!("ack_alert: {e}")))?;
+                let alert = self.targets.alerts.acknowledge(a.alert, caller.name, a.note).await?;
+                Ok(serde_json::to_value(alert).unwrap_or_default())
+            }
+            "declare_drill" => {
+                caller.require(crate::alerts::PLAN_ROLES)?;
+                let d: crate::alerts::DrillRequest = serde_json::from_value(args)
+                    .map_err(|e| ApiError::bad_request(format!("declare_drill: {e}")))?;
+                let drill = self.targets.alerts.declare_drill(d, caller.name).await?;
+                Ok(serde_json::to_value(drill).unwrap_or_default())
+            }
+            "move_ticket" => {
+                let m: MoveTicket = serde_json::from_value(args)
+                    .map_err(|e| ApiError::bad_request(format!("move_ticket: {e}")))?;
+                caller.require(m.action.roles())?;
+                let request = crate::tickets::store::TransitionRequest {
+                    action: m.action,
+                    actor: caller.name,
+                    assignee: m.assignee,
+                    note: m.note,
+                };
+                let ticket = self.targets.tickets.transition(m.ticket, request).await?;
+                Ok(serde_json::to_value(ticket).unwrap_or_default())
             }
             other => Err(ApiError::not_found(format!(
                 "unknown command `{other}`; this daemon answers {}",

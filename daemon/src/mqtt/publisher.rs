@@ -125,7 +125,7 @@ pub fn spawn(inputs: MqttInputs, tasks: &mut tokio::task::JoinSet<()>) -> anyhow
 
 /// Drives the connection: reconnects with backoff, reports connection
 /// state and PUBACKs to the pump.
-async fn drive(
+pub(super) async fn drive(
     mut eventloop: EventLoop,
     connected: watch::Sender<bool>,
     acks: mpsc::Sender<()>,

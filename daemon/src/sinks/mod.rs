@@ -8,4 +8,6 @@ pub mod influx;
 pub enum Record {
     /// A committed ticket change.
     Ticket(crate::tickets::TicketChange),
+    /// A committed alert change.
+    Alert(crate::alerts::AlertChange),
 }

@@ -7,7 +7,7 @@
 
 use crate::config::ApiRole;
 
-super::text_enum! {
+crate::names::text_enum! {
     /// Where a ticket is in the repair process.
     Status {
         /// Registered; waiting for a technician.
@@ -25,7 +25,7 @@ super::text_enum! {
     }
 }
 
-super::text_enum! {
+crate::names::text_enum! {
     /// A step a person asks for.
     Action {
         /// Assign (or reassign) to a technician.

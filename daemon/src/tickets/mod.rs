@@ -28,30 +28,7 @@ use crate::rules::RulesHandle;
 pub use lifecycle::{Action, Status};
 use store::{NewTicket, TicketStore, TransitionRequest};
 
-/// Declares a closed set of names stored and served as text.
-macro_rules! text_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-        pub enum $name { $($(#[$vm])* #[serde(rename = $text)] $variant),+ }
-
-        impl $name {
-            /// Every value, in order.
-            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
-
-            /// The stable name, as stored and served.
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $text),+ }
-            }
-
-            /// Parses a stored name.
-            pub fn parse(text: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == text)
-            }
-        }
-    };
-}
-pub(crate) use text_enum;
+use crate::names::text_enum;
 
 text_enum! {
     /// How urgent a ticket is; P1 first. Sets its service-level targets.
@@ -90,6 +67,8 @@ text_enum! {
         Manual = "manual",
         /// A preventive-maintenance schedule.
         Preventive = "preventive",
+        /// A notification channel that failed its self-test.
+        SelfTest = "self_test",
     }
 }
 

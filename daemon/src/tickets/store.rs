@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::{Action, Change, Origin, Priority, Status, Ticket, TicketChange, TicketError};
 use crate::config::{Category, Severity};
 use crate::db::{self, Durability, from_micros, micros};
-use crate::delivery::{self, DeliveryView};
+use crate::delivery::{self, DeliveryView, Outgoing};
 
 /// A ticket about to be registered, with its priority and targets decided.
 #[derive(Debug, Clone)]
@@ -571,20 +571,26 @@ impl TicketStore {
         let payload =
             serde_json::to_vec(&message).map_err(|e| TicketError::Invalid(e.to_string()))?;
         let subject = format!("ticket:{id}");
+        let message = Outgoing {
+            channel: WEBHOOK_CHANNEL,
+            subject: &subject,
+            key: &key,
+            topic: None,
+            payload: &payload,
+            retain: false,
+            priority: 0,
+        };
         if let Some(root) = &out.mqtt_root {
             let topic = format!("{root}/tickets/{id}");
-            delivery::enqueue(
-                tx,
-                MQTT_CHANNEL,
-                &subject,
-                &key,
-                Some(&topic),
-                &payload,
-                now,
-            )?;
+            let mqtt = Outgoing {
+                channel: MQTT_CHANNEL,
+                topic: Some(&topic),
+                ..message
+            };
+            delivery::enqueue(tx, &mqtt, now)?;
         }
         if out.webhook {
-            delivery::enqueue(tx, WEBHOOK_CHANNEL, &subject, &key, None, &payload, now)?;
+            delivery::enqueue(tx, &message, now)?;
         }
         Ok(TicketChange {
             change,
@@ -736,4 +742,34 @@ fn text<T: Serialize>(value: &T) -> String {
 
 fn parse_text<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
+}
+
+/// The ticket for a notification channel that failed its scheduled self-test.
+pub fn self_test_ticket(catalog: &crate::catalog::Catalog, channel: &str, error: &str) -> NewTicket {
+    let now = Timestamp::now();
+    let priority = Priority::P2;
+    let level = catalog.tickets.level(priority);
+    NewTicket {
+        origin: Origin::SelfTest,
+        category: Category::Repair,
+        priority,
+        title: format!("Alert channel `{channel}` failed its self-test"),
+        description: Some(format!(
+            "The scheduled test notification could not be delivered: {error}. Until this is fixed, \
+             alerts routed through `{channel}` do not reach anyone."
+        )),
+        device: None,
+        location: None,
+        rule: None,
+        point: None,
+        value: None,
+        threshold: None,
+        severity: Some(Severity::Major),
+        requester: None,
+        contact: None,
+        dedup_key: Some(format!("self-test:{channel}")),
+        at: now,
+        response_due: now + level.response,
+        resolution_due: now + level.resolution,
+    }
 }

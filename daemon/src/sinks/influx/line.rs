@@ -131,7 +131,35 @@ pub fn push_condition(out: &mut String, catalog: &Catalog, e: &ConditionEvent) {
 pub fn push_record(out: &mut String, catalog: &Catalog, record: &crate::sinks::Record) {
     match record {
         crate::sinks::Record::Ticket(change) => push_ticket(out, catalog, change),
+        crate::sinks::Record::Alert(change) => push_alert(out, catalog, change),
     }
+}
+
+/// `alert,site,class,severity,event[,device] id,open,active,drill,step[,ack_s]`.
+fn push_alert(out: &mut String, catalog: &Catalog, c: &crate::alerts::AlertChange) {
+    let a = &c.alert;
+    out.push_str("alert");
+    tag(out, "site", &catalog.site.id);
+    tag(out, "class", a.class.as_str());
+    tag(out, "severity", &format!("{:?}", a.severity).to_lowercase());
+    tag(out, "event", &c.event);
+    if let Some(device) = &a.device {
+        tag(out, "device", device);
+    }
+    let _ = write!(
+        out,
+        " id={}i,open={}i,active={}i,drill={}i,step={}i",
+        a.id,
+        i32::from(a.status == "open"),
+        i32::from(a.active),
+        i32::from(a.drill),
+        a.step
+    );
+    if let (Some(acked), "acknowledged") = (a.acknowledged_at, c.event.as_str()) {
+        let seconds = (acked.as_microsecond() - a.raised_at.as_microsecond()) as f64 / 1e6;
+        let _ = write!(out, ",ack_s={seconds}");
+    }
+    let _ = writeln!(out, " {}", c.at.as_nanosecond());
 }
 
 /// `ticket,site,priority,category,origin,event[,device] id,open,status,occurrences[,response_s][,resolution_s][,breach]`.

@@ -1,0 +1,467 @@
+//! Emergency alerts with automatic escalation.
+//!
+//! Conditions whose rule says `alert` reach the [`desk`], which groups them
+//! into incidents (one alert per rule and device, its zones as members),
+//! applies drills, silences and inhibition, and follows the class's
+//! [`escalation`] policy until someone acknowledges. Every change and its
+//! notifications ([`notify`]) commit together in the [`store`]; the
+//! delivery loops send them, fire first.
+
+pub mod desk;
+pub mod escalation;
+pub mod notify;
+pub mod store;
+
+use crate::config::ApiRole;
+use crate::names::text_enum;
+
+/// Anyone with a token may acknowledge: the guard at the desk as much as the engineer.
+pub const ACK_ROLES: &[ApiRole] = &[ApiRole::FrontDesk, ApiRole::Technician, ApiRole::Engineer];
+/// Silences and drills change who gets called: the engineer's decision.
+pub const PLAN_ROLES: &[ApiRole] = &[ApiRole::Engineer];
+
+text_enum! {
+    /// Which escalation policy an alert follows.
+    #[derive(Default)]
+    AlertClass {
+        /// A fire alarm: life safety, first in every queue.
+        Fire = "fire",
+        /// A forced door, tamper, a forged patrol record.
+        Intrusion = "intrusion",
+        /// Someone pressed an emergency button: life safety.
+        EmergencyButton = "emergency_button",
+        /// Critical equipment trouble.
+        #[default]
+        Equipment = "equipment",
+        /// A guard on a round stopped moving: life safety.
+        GuardSafety = "guard_safety",
+    }
+}
+
+impl AlertClass {
+    /// Life-safety alerts stay open until a person acknowledges them, even
+    /// when their condition clears by itself.
+    pub fn is_life_safety(self) -> bool {
+        matches!(self, Self::Fire | Self::EmergencyButton | Self::GuardSafety)
+    }
+}
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use jiff::Timestamp;
+use serde::Serialize;
+use tokio::sync::{Notify, mpsc};
+use tracing::{info, warn};
+
+use crate::catalog::Catalog;
+use crate::config::Severity;
+use store::AlertStore;
+
+/// An alert as stored and served.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    /// Number, increasing.
+    pub id: i64,
+    /// Escalation policy class.
+    pub class: AlertClass,
+    /// Severity of the first condition.
+    pub severity: Severity,
+    /// What happened.
+    pub title: String,
+    /// Rule.
+    pub rule: Option<String>,
+    /// Device.
+    pub device: Option<String>,
+    /// Where.
+    pub location: Option<String>,
+    /// Point of the first reading.
+    pub first_point: Option<String>,
+    /// Zone of the first reading.
+    pub first_zone: Option<String>,
+    /// The first reading.
+    pub first_value: Option<f64>,
+    /// `open` or `resolved`.
+    pub status: String,
+    /// Some member condition is active.
+    pub active: bool,
+    /// `muted` (inhibited by another alert) or `silenced`, and by what.
+    pub suppressed: Option<String>,
+    /// What suppresses it.
+    pub suppressed_by: Option<String>,
+    /// Raised during a declared drill.
+    pub drill: bool,
+    /// Raised.
+    pub raised_at: Timestamp,
+    /// All members cleared.
+    pub cleared_at: Option<Timestamp>,
+    /// Acknowledged.
+    pub acknowledged_at: Option<Timestamp>,
+    /// By whom.
+    pub acknowledged_by: Option<String>,
+    /// Their note.
+    pub ack_note: Option<String>,
+    /// Closed.
+    pub resolved_at: Option<Timestamp>,
+    /// Next escalation step (0 = not yet notified).
+    pub step: i64,
+    /// When the next step is due, while escalating.
+    pub next_escalation_at: Option<Timestamp>,
+    /// Notification rounds sent.
+    pub notifications: i64,
+    /// Changes so far.
+    pub revision: i64,
+    /// The grouped conditions (zones, points).
+    pub members: Vec<Member>,
+}
+
+/// One condition grouped into an alert.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Member {
+    /// Point.
+    pub point: String,
+    /// Zone.
+    pub zone: Option<String>,
+    /// Still active.
+    pub active: bool,
+    /// Value when raised.
+    pub value: Option<f64>,
+    /// Raised.
+    pub raised_at: Timestamp,
+    /// Cleared.
+    pub cleared_at: Option<Timestamp>,
+}
+
+/// One line of an alert's timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineEntry {
+    /// When.
+    pub at: Timestamp,
+    /// `raised`, `member_raised`, `notified`, `escalated`, `repeated`,
+    /// `acknowledged`, `cleared`, `resolved`, `muted`, `unmuted`, `silenced`, `drill`.
+    pub kind: String,
+    /// Who (`sitewarden` for the daemon).
+    pub actor: String,
+    /// Detail for people.
+    pub detail: Option<String>,
+}
+
+/// A condition transition that concerns alerts.
+#[derive(Debug, Clone)]
+pub enum AlertInput {
+    /// A member condition was raised.
+    Raised(Box<Raise>),
+    /// A member condition cleared.
+    Cleared {
+        /// Group key.
+        key: String,
+        /// Point.
+        point: String,
+        /// When.
+        at: Timestamp,
+    },
+}
+
+/// What a raised condition brings to an alert.
+#[derive(Debug, Clone)]
+pub struct Raise {
+    /// Group key: one open alert per key (`<rule>|<device>`).
+    pub key: String,
+    /// Class.
+    pub class: AlertClass,
+    /// Severity.
+    pub severity: Severity,
+    /// Rule.
+    pub rule: Option<String>,
+    /// Device.
+    pub device: Option<String>,
+    /// Where.
+    pub location: Option<String>,
+    /// What happened.
+    pub title: String,
+    /// Point.
+    pub point: String,
+    /// Zone.
+    pub zone: Option<String>,
+    /// Reading.
+    pub value: Option<f64>,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// Why an alert request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AlertError {
+    /// No such alert.
+    #[error("no alert {0}")]
+    NotFound(i64),
+    /// It cannot be acknowledged in its state.
+    #[error("{0}")]
+    Conflict(String),
+    /// The request is wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// The database failed.
+    #[error("alert store: {0}")]
+    Store(#[from] rusqlite::Error),
+    /// The daemon is stopping.
+    #[error("the alert desk is stopping")]
+    Stopping,
+}
+
+/// Counters, rendered with the daemon's metrics.
+#[derive(Debug, Default)]
+pub struct AlertMetrics {
+    /// Alerts opened.
+    pub raised: AtomicU64,
+    /// Escalation steps notified (each on all of its channels).
+    pub notifications: AtomicU64,
+    /// Escalations past the first step, repeats included.
+    pub escalations: AtomicU64,
+    /// Acknowledgements.
+    pub acknowledged: AtomicU64,
+    /// Alerts raised muted, silenced or as drills.
+    pub suppressed: AtomicU64,
+}
+
+/// A committed alert change, for the sinks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertChange {
+    /// `raised`, `notified`, `escalated`, `acknowledged`, `cleared`, `resolved`, `muted`, …
+    pub event: String,
+    /// For `notified`: which step, through which channels, to whom.
+    pub detail: Option<String>,
+    /// The alert after it.
+    pub alert: Alert,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// Everything that changes alerts goes through here.
+#[derive(Clone)]
+pub struct AlertsHandle {
+    /// The site.
+    pub catalog: Arc<Catalog>,
+    /// Alerts and their deliveries.
+    pub store: Arc<AlertStore>,
+    /// Counters.
+    pub metrics: Arc<AlertMetrics>,
+    wake: Arc<Notify>,
+    sinks: Vec<mpsc::Sender<crate::sinks::Record>>,
+}
+
+impl std::fmt::Debug for AlertsHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AlertsHandle")
+    }
+}
+
+impl AlertsHandle {
+    /// The handle the desk, the API and MQTT commands share.
+    pub fn new(
+        catalog: Arc<Catalog>,
+        store: Arc<AlertStore>,
+        wake: Arc<Notify>,
+        sinks: Vec<mpsc::Sender<crate::sinks::Record>>,
+        metrics: Arc<AlertMetrics>,
+    ) -> Self {
+        Self {
+            catalog,
+            store,
+            metrics,
+            wake,
+            sinks,
+        }
+    }
+
+    /// Commits condition transitions and the notifications they cause.
+    pub async fn apply(&self, inputs: Vec<AlertInput>) -> Result<(), AlertError> {
+        let store = self.store.clone();
+        let catalog = self.catalog.clone();
+        let changes = blocking(move || store.apply(&catalog, &inputs, Timestamp::now())).await??;
+        self.after(changes).await;
+        Ok(())
+    }
+
+    /// Notifies every alert whose escalation deadline has come.
+    pub async fn escalate_due(&self) -> Result<(), AlertError> {
+        let store = self.store.clone();
+        let catalog = self.catalog.clone();
+        let changes = blocking(move || store.escalate_due(&catalog, Timestamp::now())).await??;
+        self.after(changes).await;
+        Ok(())
+    }
+
+    /// Acknowledges an alert: escalation stops and the timeline says who took it.
+    pub async fn acknowledge(
+        &self,
+        id: i64,
+        actor: String,
+        note: Option<String>,
+    ) -> Result<Alert, AlertError> {
+        let store = self.store.clone();
+        let catalog = self.catalog.clone();
+        let change = blocking(move || store.acknowledge(&catalog, id, &actor, note.as_deref(), Timestamp::now())).await??;
+        let alert = change.alert.clone();
+        self.after(vec![change]).await;
+        Ok(alert)
+    }
+
+    /// Ends silences and inhibitions whose reason is gone; runs self-tests that are due.
+    pub async fn maintain(&self) -> Result<(), AlertError> {
+        let store = self.store.clone();
+        let catalog = self.catalog.clone();
+        let changes = blocking(move || store.maintain(&catalog, Timestamp::now())).await??;
+        self.after(changes).await;
+        Ok(())
+    }
+
+    /// Declares a drill window: it must start in the future, end after it
+    /// starts and last no longer than `[alerts.drill] max_duration`.
+    pub async fn declare_drill(&self, request: DrillRequest, by: String) -> Result<store::Drill, AlertError> {
+        let now = Timestamp::now();
+        let max = self.catalog.alerts.drill.as_ref().map(|d| d.max_duration);
+        let Some(max) = max else {
+            return Err(AlertError::Conflict("no [alerts.drill] coordinator is configured: a drill would reach nobody".into()));
+        };
+        if request.starts <= now {
+            return Err(AlertError::Invalid("a drill must be declared ahead: `starts` is not in the future".into()));
+        }
+        if request.ends <= request.starts {
+            return Err(AlertError::Invalid("`ends` must be after `starts`".into()));
+        }
+        if request.ends.duration_since(request.starts).unsigned_abs() > max {
+            return Err(AlertError::Invalid(format!("a drill may last at most {}", crate::config::ConfigDuration(max))));
+        }
+        let classes = if request.classes.is_empty() { vec![AlertClass::Fire] } else { request.classes };
+        let drill = store::Drill {
+            id: 0,
+            classes,
+            starts_at: request.starts,
+            ends_at: request.ends,
+            note: request.note,
+            declared_by: by,
+        };
+        let store = self.store.clone();
+        let drill = blocking(move || store.declare_drill(&drill, now)).await??;
+        info!(drill = drill.id, starts = %drill.starts_at, ends = %drill.ends_at, by = %drill.declared_by, "drill declared");
+        Ok(drill)
+    }
+
+    /// Silences a device or a rule (or one rule on one device) for a window.
+    pub async fn add_silence(&self, request: SilenceRequest, by: String) -> Result<store::Silence, AlertError> {
+        let now = Timestamp::now();
+        let catalog = &self.catalog;
+        if request.device.is_none() && request.rule.is_none() {
+            return Err(AlertError::Invalid("a silence names a `device`, a `rule` or both".into()));
+        }
+        if let Some(d) = &request.device && !catalog.devices.iter().any(|x| &x.name == d) {
+            return Err(AlertError::Invalid(format!("no device `{d}`")));
+        }
+        if let Some(r) = &request.rule && !catalog.rules.iter().any(|x| &x.id == r) {
+            return Err(AlertError::Invalid(format!("no rule `{r}`")));
+        }
+        let starts = request.starts.unwrap_or(now);
+        if request.ends <= starts.max(now) {
+            return Err(AlertError::Invalid("`ends` must be in the future and after `starts`".into()));
+        }
+        if request.reason.trim().is_empty() {
+            return Err(AlertError::Invalid("a silence needs a `reason`".into()));
+        }
+        let silence = store::Silence {
+            id: 0,
+            device: request.device,
+            rule: request.rule,
+            starts_at: starts,
+            ends_at: request.ends,
+            reason: request.reason,
+            created_by: by,
+        };
+        let store = self.store.clone();
+        let silence = blocking(move || store.add_silence(&silence, now)).await??;
+        info!(silence = silence.id, by = %silence.created_by, "silence added: {}", silence.reason);
+        Ok(silence)
+    }
+
+    async fn after(&self, changes: Vec<AlertChange>) {
+        if changes.is_empty() {
+            return;
+        }
+        self.wake.notify_waiters();
+        for c in &changes {
+            let a = &c.alert;
+            match c.event.as_str() {
+                "raised" => {
+                    self.metrics.raised.fetch_add(1, Relaxed);
+                    if a.suppressed.is_some() || a.drill {
+                        self.metrics.suppressed.fetch_add(1, Relaxed);
+                    }
+                    warn!(alert = a.id, class = a.class.as_str(), device = a.device.as_deref().unwrap_or("-"),
+                          drill = a.drill, suppressed = a.suppressed.as_deref().unwrap_or("no"),
+                          "ALERT raised: {}", a.title);
+                }
+                "escalated" | "repeated" => {
+                    self.metrics.escalations.fetch_add(1, Relaxed);
+                    warn!(alert = a.id, "nobody acknowledged: {} {}", c.event, a.title);
+                }
+                "notified" => {
+                    self.metrics.notifications.fetch_add(1, Relaxed);
+                    warn!(alert = a.id, "alert notification: {}", c.detail.as_deref().unwrap_or("-"));
+                }
+                "acknowledged" => {
+                    self.metrics.acknowledged.fetch_add(1, Relaxed);
+                    info!(alert = a.id, by = a.acknowledged_by.as_deref().unwrap_or("-"), "alert acknowledged: {}", a.title);
+                }
+                "resolved" => info!(alert = a.id, "alert resolved: {}", a.title),
+                _ => {}
+            }
+            for sink in &self.sinks {
+                let _ = sink.send(crate::sinks::Record::Alert(c.clone())).await;
+            }
+        }
+    }
+}
+
+/// A drill to declare.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrillRequest {
+    /// Start (RFC 3339), in the future.
+    pub starts: Timestamp,
+    /// End (RFC 3339).
+    pub ends: Timestamp,
+    /// Classes it covers; `["fire"]` when left out.
+    #[serde(default)]
+    pub classes: Vec<AlertClass>,
+    /// What the drill is.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A silence to add.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SilenceRequest {
+    /// Device to silence.
+    #[serde(default)]
+    pub device: Option<String>,
+    /// Rule to silence.
+    #[serde(default)]
+    pub rule: Option<String>,
+    /// Start (RFC 3339); now when left out.
+    #[serde(default)]
+    pub starts: Option<Timestamp>,
+    /// End (RFC 3339).
+    pub ends: Timestamp,
+    /// Why (maintenance on the device).
+    pub reason: String,
+}
+
+/// Runs database work off the async workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AlertError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| AlertError::Stopping)
+}

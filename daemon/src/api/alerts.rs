@@ -1,0 +1,188 @@
+//! `/api/v1/alerts`, `/api/v1/silences`, `/api/v1/drills`.
+
+use std::sync::atomic::Ordering::Relaxed;
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::ApiContext;
+use super::auth::authenticate;
+use super::error::ApiError;
+use crate::alerts::store::{AlertDetail, AlertFilter, Drill, Silence};
+use crate::alerts::{ACK_ROLES, Alert, AlertClass, AlertError, DrillRequest, PLAN_ROLES, SilenceRequest};
+
+
+fn reject(ctx: &ApiContext, e: ApiError) -> ApiError {
+    ctx.metrics.api_rejected.fetch_add(1, Relaxed);
+    e
+}
+
+async fn read<T: Send + 'static>(
+    work: impl FnOnce() -> rusqlite::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::internal(format!("alert query failed: {e}")))?
+        .map_err(|e| ApiError::internal(format!("alert query failed: {e}")))
+}
+
+impl From<AlertError> for ApiError {
+    fn from(e: AlertError) -> Self {
+        match &e {
+            AlertError::NotFound(_) => ApiError::not_found(e.to_string()),
+            AlertError::Conflict(_) => ApiError::conflict(e.to_string()),
+            AlertError::Invalid(_) => ApiError::bad_request(e.to_string()),
+            AlertError::Store(_) => ApiError::internal(e.to_string()),
+            AlertError::Stopping => ApiError::unavailable(e.to_string()),
+        }
+    }
+}
+
+/// Filters for `GET /api/v1/alerts`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AlertQuery {
+    /// `open` or `resolved`.
+    status: Option<String>,
+    class: Option<AlertClass>,
+    device: Option<String>,
+    /// Raised at or after (RFC 3339).
+    since: Option<Timestamp>,
+    /// Default 100, at most 1000.
+    limit: Option<usize>,
+}
+
+#[derive(Serialize)]
+pub(super) struct AlertList {
+    alerts: Vec<Alert>,
+}
+
+pub(super) async fn list(
+    State(ctx): State<ApiContext>,
+    query: Result<Query<AlertQuery>, QueryRejection>,
+) -> Result<Json<AlertList>, ApiError> {
+    let Query(q) = query.map_err(|e| {
+        reject(&ctx, ApiError::bad_request(format!(
+            "{}; filters are status (open, resolved), class, device, since (RFC 3339) and limit",
+            e.body_text()
+        )))
+    })?;
+    if let Some(s) = &q.status && s != "open" && s != "resolved" {
+        return Err(reject(&ctx, ApiError::bad_request("status is `open` or `resolved`")));
+    }
+    let filter = AlertFilter {
+        status: q.status,
+        class: q.class,
+        device: q.device,
+        since: q.since,
+        limit: q.limit.unwrap_or(100).clamp(1, 1000),
+    };
+    let store = ctx.alerts.store.clone();
+    let alerts = read(move || store.list(&filter)).await?;
+    Ok(Json(AlertList { alerts }))
+}
+
+/// An alert with its timeline, and the ticket its condition opened, if any.
+#[derive(Serialize)]
+pub(super) struct AlertView {
+    #[serde(flatten)]
+    detail: AlertDetail,
+    ticket: Option<i64>,
+}
+
+pub(super) async fn get(
+    State(ctx): State<ApiContext>,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<AlertView>, ApiError> {
+    let Path(id) = id.map_err(|_| reject(&ctx, ApiError::bad_request("an alert id is a number")))?;
+    let store = ctx.alerts.store.clone();
+    let detail = read(move || store.get(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no alert {id}")))?;
+    let ticket = linked_ticket(&ctx, &detail.alert).await?;
+    Ok(Json(AlertView { detail, ticket }))
+}
+
+/// The ticket opened by the same rule on the same device for this incident.
+async fn linked_ticket(ctx: &ApiContext, alert: &Alert) -> Result<Option<i64>, ApiError> {
+    let (Some(device), Some(rule)) = (alert.device.clone(), alert.rule.clone()) else {
+        return Ok(None);
+    };
+    let raised = alert.raised_at;
+    let filter = crate::tickets::store::ListFilter {
+        device: Some(device),
+        from: Some(raised - std::time::Duration::from_secs(5)),
+        limit: 100,
+        ..Default::default()
+    };
+    let store = ctx.tickets.store.clone();
+    let tickets = read(move || store.list(&filter)).await?;
+    Ok(tickets.iter().rev().find(|t| t.rule.as_deref() == Some(rule.as_str())).map(|t| t.id))
+}
+
+/// Body of `POST /api/v1/alerts/{id}/ack`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AckBody {
+    #[serde(default)]
+    note: Option<String>,
+}
+
+pub(super) async fn ack(
+    State(ctx): State<ApiContext>,
+    id: Result<Path<i64>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<Alert>, ApiError> {
+    let Path(id) = id.map_err(|_| reject(&ctx, ApiError::bad_request("an alert id is a number")))?;
+    let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
+    caller.require(ACK_ROLES).map_err(|e| reject(&ctx, e))?;
+    let body = body.map_err(|e| reject(&ctx, ApiError::bad_request(e.body_text())))?;
+    // No body is a plain acknowledgement; a body is `{"note": "…"}`.
+    let note = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<AckBody>(&body)
+            .map_err(|e| reject(&ctx, ApiError::bad_request(format!("{e}; the body is {{\"note\": \"…\"}} or empty"))))?
+            .note
+    };
+    Ok(Json(ctx.alerts.acknowledge(id, caller.name, note).await?))
+}
+
+pub(super) async fn add_silence(
+    State(ctx): State<ApiContext>,
+    headers: HeaderMap,
+    body: Result<Json<SilenceRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<Silence>), ApiError> {
+    let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
+    caller.require(PLAN_ROLES).map_err(|e| reject(&ctx, e))?;
+    let Json(request) = body.map_err(|e| reject(&ctx, ApiError::bad_request(e.body_text())))?;
+    let silence = ctx.alerts.add_silence(request, caller.name).await.map_err(|e| reject(&ctx, e.into()))?;
+    Ok((StatusCode::CREATED, Json(silence)))
+}
+
+pub(super) async fn silences(State(ctx): State<ApiContext>) -> Result<Json<Vec<Silence>>, ApiError> {
+    let store = ctx.alerts.store.clone();
+    Ok(Json(read(move || store.silences(Timestamp::now())).await?))
+}
+
+pub(super) async fn declare_drill(
+    State(ctx): State<ApiContext>,
+    headers: HeaderMap,
+    body: Result<Json<DrillRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<Drill>), ApiError> {
+    let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
+    caller.require(PLAN_ROLES).map_err(|e| reject(&ctx, e))?;
+    let Json(request) = body.map_err(|e| reject(&ctx, ApiError::bad_request(e.body_text())))?;
+    let drill = ctx.alerts.declare_drill(request, caller.name).await.map_err(|e| reject(&ctx, e.into()))?;
+    Ok((StatusCode::CREATED, Json(drill)))
+}
+
+pub(super) async fn drills(State(ctx): State<ApiContext>) -> Result<Json<Vec<Drill>>, ApiError> {
+    let store = ctx.alerts.store.clone();
+    Ok(Json(read(move || store.drills(Timestamp::now())).await?))
+}

@@ -1,0 +1,555 @@
+//! `[alerts]`, `[[people]]` and `[[roster]]` in the site file: who is told
+//! about an emergency, through which channels, and who is next when nobody
+//! answers.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::validate::{Validator, at, check_identifier};
+use super::{ConfigDuration, SecretSource, Spanned};
+use crate::alerts::AlertClass;
+use crate::catalog::{
+    AlertSettings, ChannelKind, ChannelSettings, DrillSettings, Inhibition, Person, Policy,
+    Recipient, Shift, SmtpSettings, Step,
+};
+
+/// `[[people]]`: someone who can be notified.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonSection {
+    /// Stable id, used in steps and rosters.
+    pub id: Spanned<String>,
+    /// Name people read.
+    pub name: String,
+    /// Address for the e-mail channel.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Mobile number, mentioned in WeCom and DingTalk messages.
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// `[[roster]]`: one shift of an on-duty role.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShiftSection {
+    /// On-duty role this shift covers (`security-duty`).
+    pub role: Spanned<String>,
+    /// Person on duty.
+    pub person: Spanned<String>,
+    /// Days the shift starts on; every day when left out.
+    #[serde(default)]
+    pub days: Vec<Spanned<String>>,
+    /// `"HH:MM-HH:MM"` in site time; a range that ends before it starts runs past midnight.
+    pub hours: Spanned<String>,
+}
+
+/// `[alerts]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsSection {
+    /// Named notification channels.
+    #[serde(default)]
+    pub channels: HashMap<String, Spanned<ChannelSection>>,
+    /// Escalation policy per alert class (`fire`, `intrusion`, `emergency_button`,
+    /// `equipment`, `guard_safety`) and an optional `default`.
+    #[serde(default)]
+    pub policies: HashMap<String, PolicySection>,
+    /// Alerts muted while an alert of another class is active.
+    #[serde(default)]
+    pub inhibit: Vec<InhibitSection>,
+    /// Who hears about alarms during a declared drill.
+    #[serde(default)]
+    pub drill: Option<DrillSection>,
+    /// How often every channel gets a test notification; `"0s"` turns it off.
+    #[serde(default = "default_self_test")]
+    pub self_test_every: Spanned<ConfigDuration>,
+    /// How often a heartbeat goes to `sitewarden/<site>/heartbeat` on MQTT.
+    #[serde(default = "default_heartbeat")]
+    pub heartbeat_every: Spanned<ConfigDuration>,
+}
+
+impl Default for AlertsSection {
+    fn default() -> Self {
+        Self {
+            channels: HashMap::new(),
+            policies: HashMap::new(),
+            inhibit: Vec::new(),
+            drill: None,
+            self_test_every: default_self_test(),
+            heartbeat_every: default_heartbeat(),
+        }
+    }
+}
+
+fn default_self_test() -> Spanned<ConfigDuration> {
+    Spanned::new(0..0, ConfigDuration::from_millis(24 * 3600 * 1000))
+}
+
+fn default_heartbeat() -> Spanned<ConfigDuration> {
+    Spanned::new(0..0, ConfigDuration::from_millis(60_000))
+}
+
+/// `[alerts.channels.<name>]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelSection {
+    /// `mqtt`, `webhook`, `wecom`, `dingtalk`, `slack` or `email`.
+    pub kind: Spanned<String>,
+    /// Endpoint of webhook-like channels.
+    #[serde(default)]
+    pub url: Option<Spanned<String>>,
+    /// HMAC key of a `webhook` (signature header) or a DingTalk robot (signed URL).
+    #[serde(default)]
+    pub secret: Option<Spanned<SecretSource>>,
+    /// Per-attempt timeout.
+    #[serde(default = "default_channel_timeout")]
+    pub timeout: ConfigDuration,
+    /// SMTP server `host:port` for `email`.
+    #[serde(default)]
+    pub smtp: Option<Spanned<String>>,
+    /// Sender address for `email`.
+    #[serde(default)]
+    pub from: Option<Spanned<String>>,
+    /// SMTP user name.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// SMTP password.
+    #[serde(default)]
+    pub password: Option<Spanned<SecretSource>>,
+    /// `none` (plain, for a relay on loopback), `starttls` (default) or `tls`.
+    #[serde(default)]
+    pub security: Option<Spanned<String>>,
+}
+
+fn default_channel_timeout() -> ConfigDuration {
+    ConfigDuration::from_millis(5_000)
+}
+
+/// `[alerts.policies.<class>]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySection {
+    /// Ordered steps.
+    pub steps: Vec<StepSection>,
+    /// The last step is repeated this often until someone acknowledges.
+    pub repeat: Spanned<ConfigDuration>,
+    /// How many steps are notified at once when the alert is raised (a fire can call several levels).
+    #[serde(default = "one")]
+    pub first_steps_together: Spanned<usize>,
+}
+
+fn one() -> Spanned<usize> {
+    Spanned::new(0..0, 1)
+}
+
+/// One escalation step.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepSection {
+    /// Person ids, or `role:<on-duty role>` resolved from the roster at that moment.
+    pub notify: Vec<Spanned<String>>,
+    /// Channel names.
+    pub channels: Vec<Spanned<String>>,
+    /// How long to wait for an acknowledgement before the next step.
+    pub wait: Spanned<ConfigDuration>,
+}
+
+/// `[[alerts.inhibit]]`: as in Alertmanager, a source alert mutes target alerts.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InhibitSection {
+    /// Class whose active alert mutes (`fire`).
+    pub when: Spanned<AlertClass>,
+    /// Rule ids it mutes (`security.door_held_open`).
+    pub mute: Vec<Spanned<String>>,
+    /// Only on these devices (the doors the fire system releases); all when left out.
+    #[serde(default)]
+    pub devices: Vec<Spanned<String>>,
+}
+
+/// `[alerts.drill]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrillSection {
+    /// The drill coordinator(s): person ids or `role:…`.
+    pub notify: Vec<Spanned<String>>,
+    /// Channels used for drill alarms.
+    pub channels: Vec<Spanned<String>>,
+    /// Longest drill window that may be declared.
+    #[serde(default = "default_max_drill")]
+    pub max_duration: ConfigDuration,
+}
+
+fn default_max_drill() -> ConfigDuration {
+    ConfigDuration::from_millis(4 * 3600 * 1000)
+}
+
+const KINDS: [(&str, ChannelKind); 6] = [
+    ("mqtt", ChannelKind::Mqtt),
+    ("webhook", ChannelKind::Webhook),
+    ("wecom", ChannelKind::WeCom),
+    ("dingtalk", ChannelKind::DingTalk),
+    ("slack", ChannelKind::Slack),
+    ("email", ChannelKind::Email),
+];
+
+pub(super) struct AlertInputs<'a> {
+    pub people: &'a [PersonSection],
+    pub roster: &'a [ShiftSection],
+    pub alerts: &'a AlertsSection,
+    pub rule_ids: &'a HashSet<&'a str>,
+    pub device_names: &'a HashSet<&'a str>,
+    pub has_mqtt: bool,
+    pub base_dir: &'a std::path::Path,
+}
+
+pub(super) fn check_alerts(v: &mut Validator<'_>, i: &AlertInputs<'_>) -> Option<AlertSettings> {
+    let errors_before = v.error_count();
+    let people = check_people(v, i.people);
+    let person_ids: HashMap<&str, usize> =
+        people.iter().enumerate().map(|(n, p)| (p.id.as_str(), n)).collect();
+    let roster = check_roster(v, i.roster, &person_ids);
+    let roles: HashSet<&str> = roster.iter().map(|s| s.role.as_str()).collect();
+    let mut names: Vec<&String> = i.alerts.channels.keys().collect();
+    names.sort();
+    let channels: Vec<ChannelSettings> = names
+        .iter()
+        .filter_map(|name| check_channel(v, name, &i.alerts.channels[*name], i))
+        .collect();
+    let channel_index: HashMap<&str, usize> =
+        channels.iter().enumerate().map(|(n, c)| (c.name.as_str(), n)).collect();
+    let lookup = Lookup {
+        people: &person_ids,
+        roles: &roles,
+        channels: &channel_index,
+    };
+    let mut policies = HashMap::new();
+    let mut default = None;
+    for (class, section) in &i.alerts.policies {
+        let policy = check_policy(v, section, &lookup);
+        if class == "default" {
+            default = policy;
+            continue;
+        }
+        match AlertClass::parse(class) {
+            Some(c) => {
+                if let Some(p) = policy {
+                    policies.insert(c, p);
+                }
+            }
+            None => {
+                let pos = section.repeat.span();
+                v.error(
+                    &super::validate::Pos { file: 0, span: pos },
+                    format!(
+                        "`{class}` is not an alert class; use {} or default",
+                        AlertClass::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    let inhibit = i
+        .alerts
+        .inhibit
+        .iter()
+        .map(|s| check_inhibit(v, s, i))
+        .collect();
+    let drill = i.alerts.drill.as_ref().map(|d| DrillSettings {
+        notify: recipients(v, &d.notify, &lookup),
+        channels: channel_refs(v, &d.channels, &lookup),
+        max_duration: d.max_duration.0,
+    });
+    let self_test_every = i.alerts.self_test_every.get_ref().0;
+    if !self_test_every.is_zero() && self_test_every < Duration::from_secs(60) {
+        v.error(
+            &at(0, &i.alerts.self_test_every),
+            "self_test_every must be at least 1m (or 0s to turn self-tests off)",
+        );
+    }
+    let heartbeat_every = i.alerts.heartbeat_every.get_ref().0;
+    if heartbeat_every < Duration::from_secs(1) {
+        v.error(&at(0, &i.alerts.heartbeat_every), "heartbeat_every must be at least 1s");
+    }
+    (v.error_count() == errors_before).then_some(AlertSettings {
+        people,
+        roster,
+        channels,
+        policies,
+        default_policy: default,
+        inhibit,
+        drill,
+        self_test_every: (!self_test_every.is_zero()).then_some(self_test_every),
+        heartbeat_every,
+    })
+}
+
+struct Lookup<'a> {
+    people: &'a HashMap<&'a str, usize>,
+    roles: &'a HashSet<&'a str>,
+    channels: &'a HashMap<&'a str, usize>,
+}
+
+fn check_people(v: &mut Validator<'_>, sections: &[PersonSection]) -> Vec<Person> {
+    let mut seen = HashSet::new();
+    let mut people = Vec::new();
+    for p in sections {
+        let pos = at(0, &p.id);
+        check_identifier(v, &pos, "person id", p.id.get_ref());
+        if !seen.insert(p.id.get_ref().as_str()) {
+            v.error(&pos, format!("person `{}` is defined twice", p.id.get_ref()));
+        }
+        people.push(Person {
+            id: p.id.get_ref().clone(),
+            name: p.name.clone(),
+            email: p.email.clone(),
+            phone: p.phone.clone(),
+        });
+    }
+    people
+}
+
+fn check_roster(
+    v: &mut Validator<'_>,
+    sections: &[ShiftSection],
+    people: &HashMap<&str, usize>,
+) -> Vec<Shift> {
+    let mut shifts = Vec::new();
+    for s in sections {
+        let Some(&person) = people.get(s.person.get_ref().as_str()) else {
+            v.error(&at(0, &s.person), format!("no person `{}` in [[people]]", s.person.get_ref()));
+            continue;
+        };
+        let mut days = [s.days.is_empty(); 7];
+        for d in &s.days {
+            match weekday_index(d.get_ref()) {
+                Some(i) => days[i] = true,
+                None => v.error(&at(0, d), format!("`{}` is not a weekday (monday … sunday)", d.get_ref())),
+            }
+        }
+        let Some((from, to)) = parse_range(s.hours.get_ref()) else {
+            v.error(&at(0, &s.hours), format!("`{}` is not a range of hours (HH:MM-HH:MM)", s.hours.get_ref()));
+            continue;
+        };
+        shifts.push(Shift {
+            role: s.role.get_ref().clone(),
+            person,
+            days,
+            from,
+            to,
+        });
+    }
+    shifts
+}
+
+fn weekday_index(text: &str) -> Option<usize> {
+    ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+        .iter()
+        .position(|d| *d == text)
+}
+
+fn parse_range(text: &str) -> Option<(jiff::civil::Time, jiff::civil::Time)> {
+    let (a, b) = text.split_once('-')?;
+    let time = |t: &str| {
+        let (h, m) = t.trim().split_once(':')?;
+        jiff::civil::Time::new(h.parse().ok()?, m.parse().ok()?, 0, 0).ok()
+    };
+    let (from, to) = (time(a)?, time(b)?);
+    (from != to).then_some((from, to))
+}
+
+fn check_channel(
+    v: &mut Validator<'_>,
+    name: &str,
+    spanned: &Spanned<ChannelSection>,
+    i: &AlertInputs<'_>,
+) -> Option<ChannelSettings> {
+    let s = spanned.get_ref();
+    let pos = at(0, spanned);
+    check_identifier(v, &pos, "channel name", name);
+    let kind_pos = at(0, &s.kind);
+    let Some(kind) = KINDS.iter().find(|(k, _)| k == s.kind.get_ref()).map(|(_, k)| *k) else {
+        v.error(
+            &kind_pos,
+            format!("`{}` is not a channel kind; use mqtt, webhook, wecom, dingtalk, slack or email", s.kind.get_ref()),
+        );
+        return None;
+    };
+    let secret = |v: &mut Validator<'_>, source: &Option<Spanned<SecretSource>>| {
+        source.as_ref().and_then(|src| {
+            src.get_ref()
+                .resolve(i.base_dir)
+                .map_err(|e| v.error(&at(0, src), e))
+                .ok()
+        })
+    };
+    let mut settings = ChannelSettings {
+        name: name.to_owned(),
+        kind,
+        url: None,
+        secret: secret(v, &s.secret),
+        timeout: s.timeout.0,
+        smtp: None,
+    };
+    match kind {
+        ChannelKind::Mqtt => {
+            if !i.has_mqtt {
+                v.error(&kind_pos, "an mqtt channel needs an [mqtt] section");
+            }
+        }
+        ChannelKind::Email => {
+            settings.smtp = check_smtp(v, s, &kind_pos, i);
+        }
+        _ => match &s.url {
+            Some(url) => settings.url = super::tickets::check_http_url(v, &at(0, url), url.get_ref()),
+            None => v.error(&kind_pos, format!("a {} channel needs `url`", s.kind.get_ref())),
+        },
+    }
+    Some(settings)
+}
+
+fn check_smtp(
+    v: &mut Validator<'_>,
+    s: &ChannelSection,
+    kind_pos: &super::validate::Pos,
+    i: &AlertInputs<'_>,
+) -> Option<SmtpSettings> {
+    let (Some(server), Some(from)) = (&s.smtp, &s.from) else {
+        v.error(kind_pos, "an email channel needs `smtp` (host:port) and `from`");
+        return None;
+    };
+    let (host, port) = match server.get_ref().rsplit_once(':').map(|(h, p)| (h, p.parse::<u16>())) {
+        Some((h, Ok(p))) if !h.is_empty() => (h.to_owned(), p),
+        _ => {
+            v.error(&at(0, server), format!("`{}` is not host:port", server.get_ref()));
+            return None;
+        }
+    };
+    if from.get_ref().parse::<lettre::Address>().is_err() {
+        v.error(&at(0, from), format!("`{}` is not an e-mail address", from.get_ref()));
+    }
+    let security = match s.security.as_ref().map(|x| x.get_ref().as_str()) {
+        None | Some("starttls") => crate::catalog::SmtpSecurity::StartTls,
+        Some("tls") => crate::catalog::SmtpSecurity::Tls,
+        Some("none") => crate::catalog::SmtpSecurity::None,
+        Some(other) => {
+            if let Some(sec) = &s.security {
+                v.error(&at(0, sec), format!("`{other}` is not none, starttls or tls"));
+            }
+            crate::catalog::SmtpSecurity::StartTls
+        }
+    };
+    let password = s.password.as_ref().and_then(|src| {
+        src.get_ref()
+            .resolve(i.base_dir)
+            .map_err(|e| v.error(&at(0, src), e))
+            .ok()
+    });
+    Some(SmtpSettings {
+        host,
+        port,
+        from: from.get_ref().clone(),
+        username: s.username.clone(),
+        password,
+        security,
+    })
+}
+
+fn recipients(v: &mut Validator<'_>, refs: &[Spanned<String>], l: &Lookup<'_>) -> Vec<Recipient> {
+    refs.iter()
+        .filter_map(|r| {
+            let text = r.get_ref();
+            if let Some(role) = text.strip_prefix("role:") {
+                if l.roles.contains(role) {
+                    return Some(Recipient::Role(role.to_owned()));
+                }
+                v.error(&at(0, r), format!("no [[roster]] shift has role `{role}`"));
+                return None;
+            }
+            match l.people.get(text.as_str()) {
+                Some(&n) => Some(Recipient::Person(n)),
+                None => {
+                    v.error(&at(0, r), format!("no person `{text}` in [[people]] (roles are written `role:<name>`)"));
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+fn channel_refs(v: &mut Validator<'_>, refs: &[Spanned<String>], l: &Lookup<'_>) -> Vec<usize> {
+    refs.iter()
+        .filter_map(|c| match l.channels.get(c.get_ref().as_str()) {
+            Some(&n) => Some(n),
+            None => {
+                v.error(&at(0, c), format!("no channel `{}` in [alerts.channels]", c.get_ref()));
+                None
+            }
+        })
+        .collect()
+}
+
+fn check_policy(v: &mut Validator<'_>, s: &PolicySection, l: &Lookup<'_>) -> Option<Policy> {
+    let errors_before = v.error_count();
+    if s.steps.is_empty() {
+        v.error(&at(0, &s.repeat), "a policy needs at least one step");
+    }
+    let steps: Vec<Step> = s
+        .steps
+        .iter()
+        .map(|step| {
+            let wait = step.wait.get_ref().0;
+            if wait.is_zero() {
+                v.error(&at(0, &step.wait), "wait must be more than zero; use first_steps_together to notify steps at once");
+            }
+            if step.notify.is_empty() {
+                v.error(&at(0, &step.wait), "a step needs someone to notify");
+            }
+            if step.channels.is_empty() {
+                v.error(&at(0, &step.wait), "a step needs at least one channel");
+            }
+            Step {
+                notify: recipients(v, &step.notify, l),
+                channels: channel_refs(v, &step.channels, l),
+                wait,
+            }
+        })
+        .collect();
+    let repeat = s.repeat.get_ref().0;
+    if repeat < Duration::from_secs(1) {
+        v.error(&at(0, &s.repeat), "repeat must be at least 1s");
+    }
+    let together = *s.first_steps_together.get_ref();
+    if together == 0 || together > steps.len().max(1) {
+        v.error(
+            &at(0, &s.first_steps_together),
+            format!("first_steps_together must be between 1 and the number of steps ({})", steps.len()),
+        );
+    }
+    (v.error_count() == errors_before).then_some(Policy {
+        steps,
+        repeat,
+        first_steps_together: together,
+    })
+}
+
+fn check_inhibit(v: &mut Validator<'_>, s: &InhibitSection, i: &AlertInputs<'_>) -> Inhibition {
+    for rule in &s.mute {
+        if !i.rule_ids.contains(rule.get_ref().as_str()) {
+            v.error(&at(0, rule), format!("no rule `{}` in the site's packs", rule.get_ref()));
+        }
+    }
+    for device in &s.devices {
+        if !i.device_names.contains(device.get_ref().as_str()) {
+            v.error(&at(0, device), format!("no device `{}`", device.get_ref()));
+        }
+    }
+    Inhibition {
+        when: *s.when.get_ref(),
+        mute: s.mute.iter().map(|r| r.get_ref().clone()).collect(),
+        devices: s.devices.iter().map(|d| d.get_ref().clone()).collect(),
+    }
+}

@@ -1,0 +1,84 @@
+//! A lane: an MQTT connection of its own for messages that must not queue
+//! behind the event outbox (alert notifications and alert state). The
+//! messages are already durable in their own outbox (`alerts.db`); a lane
+//! publishes one with QoS 1 and reports it delivered only on the broker's
+//! PUBACK.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+
+use super::client::{self, Client};
+use super::publisher::{MqttMetrics, drive};
+use crate::catalog::MqttSettings;
+use crate::delivery::{Deliver, Pending};
+use crate::shutdown::Shutdown;
+
+/// Longest wait for a PUBACK.
+const ACK_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest wait for a connection before an attempt counts as failed.
+const CONNECT_WAIT: Duration = Duration::from_secs(5);
+
+/// One connection, one message in flight.
+pub struct Lane {
+    client: Client,
+    connected: watch::Receiver<bool>,
+    acks: mpsc::Receiver<()>,
+}
+
+impl Lane {
+    /// Connects as `<client_id>-<suffix>` and keeps the connection up until shutdown.
+    pub fn spawn(
+        settings: &MqttSettings,
+        suffix: &str,
+        metrics: Arc<MqttMetrics>,
+        shutdown: Shutdown,
+        tasks: &mut tokio::task::JoinSet<()>,
+    ) -> Self {
+        let (client, eventloop) = client::connect(
+            settings,
+            client::ConnectOptions {
+                client_id: format!("{}-{suffix}", settings.client_id),
+                last_will: None,
+                max_packet: 1 << 20,
+                capacity: 16,
+            },
+        );
+        let (connected_tx, connected) = watch::channel(false);
+        let (acks_tx, acks) = mpsc::channel(16);
+        tasks.spawn(drive(eventloop, connected_tx, acks_tx, metrics, shutdown));
+        Self {
+            client,
+            connected,
+            acks,
+        }
+    }
+
+    /// For best-effort messages (heartbeats) that need no confirmation.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl Deliver for Lane {
+    async fn deliver(&mut self, message: &Pending) -> Result<(), String> {
+        let connected = matches!(
+            tokio::time::timeout(CONNECT_WAIT, self.connected.wait_for(|c| *c)).await,
+            Ok(Ok(_))
+        );
+        if !connected {
+            return Err("not connected to the MQTT broker".to_owned());
+        }
+        while self.acks.try_recv().is_ok() {}
+        let topic = message.topic.clone().unwrap_or_default();
+        self.client
+            .publish(topic, true, message.retain, message.payload.clone())
+            .await?;
+        tokio::select! {
+            ack = self.acks.recv() => ack.map(|_| ()).ok_or_else(|| "the MQTT connection closed".to_owned()),
+            _ = self.connected.wait_for(|c| !*c) => Err("disconnected before the PUBACK".to_owned()),
+            () = tokio::time::sleep(ACK_TIMEOUT) => Err("no PUBACK within 10 s".to_owned()),
+        }
+    }
+}
