@@ -13,10 +13,10 @@ use tracing::{info, warn};
 use crate::alerts::store::{self as alert_store, AlertStore};
 use crate::alerts::{self, AlertsHandle};
 use crate::api::{self, ApiContext};
-use crate::catalog::ChannelKind;
-use crate::delivery::webhook::{Signing, Webhook};
 use crate::catalog::Catalog;
+use crate::catalog::ChannelKind;
 use crate::console;
+use crate::delivery::webhook::{Signing, Webhook};
 use crate::delivery::{self, MqttChannel, MqttHandoff, Order, Queue};
 use crate::metrics::Metrics;
 use crate::mqtt::commands::Commands;
@@ -141,7 +141,14 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         &catalog, &data_dir, ticket_bus, &rules, &metrics, handoff_tx, &shutdown, &mut tasks,
     )?;
     tasks.spawn(tickets::desk::run(tickets.clone(), ticket_conditions));
-    let (alerts, heartbeat) = start_alerts(&catalog, &data_dir, alert_sinks, &metrics, &shutdown, &mut tasks)?;
+    let (alerts, heartbeat) = start_alerts(
+        &catalog,
+        &data_dir,
+        alert_sinks,
+        &metrics,
+        &shutdown,
+        &mut tasks,
+    )?;
     tasks.spawn(alerts::desk::run(alerts::desk::DeskInputs {
         alerts: alerts.clone(),
         tickets: tickets.clone(),
@@ -157,7 +164,11 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
             alerts: alerts.clone(),
             tickets: tickets.clone(),
         };
-        let commands = Arc::new(Commands::new(catalog.clone(), targets, metrics.mqtt_in.clone()));
+        let commands = Arc::new(Commands::new(
+            catalog.clone(),
+            targets,
+            metrics.mqtt_in.clone(),
+        ));
         let source_metrics = metrics.mqtt_in.clone();
         sources::mqtt::spawn(
             catalog.clone(),
@@ -227,7 +238,10 @@ fn start_tickets(
         webhook: catalog.tickets.webhook.is_some(),
     };
     let store = Arc::new(TicketStore::open(data_dir, outlets)?);
-    let queue = Arc::new(Queue::open(&data_dir.join("operations.db"), crate::db::OPERATIONS)?);
+    let queue = Arc::new(Queue::open(
+        &data_dir.join("operations.db"),
+        crate::db::OPERATIONS,
+    )?);
     let wake = Arc::new(tokio::sync::Notify::new());
     if catalog.mqtt.is_some() {
         let delivery = delivery::Loop {
@@ -277,30 +291,77 @@ fn start_alerts(
     tasks: &mut JoinSet<()>,
 ) -> anyhow::Result<(AlertsHandle, Option<(crate::mqtt::client::Client, String)>)> {
     let root = catalog.mqtt.as_ref().map(|_| crate::mqtt::root(catalog));
-    let store = Arc::new(AlertStore::open(data_dir, catalog.site.id.clone(), root.clone())?);
+    let store = Arc::new(AlertStore::open(
+        data_dir,
+        catalog.site.id.clone(),
+        root.clone(),
+    )?);
     let queue = Arc::new(Queue::open(&data_dir.join("alerts.db"), crate::db::ALERTS)?);
     let wake = Arc::new(tokio::sync::Notify::new());
     let mut heartbeat = None;
     if let Some(mqtt) = &catalog.mqtt {
-        let lane = crate::mqtt::lane::Lane::spawn(mqtt, "alert-state", metrics.mqtt.clone(), shutdown.clone(), tasks);
-        heartbeat = Some((lane.client().clone(), format!("{}/heartbeat", crate::mqtt::root(catalog))));
-        spawn_loop(&queue, alert_store::STATE_CHANNEL, Order::Fifo, lane, &wake, metrics, shutdown, tasks);
+        let lane = crate::mqtt::lane::Lane::spawn(
+            mqtt,
+            "alert-state",
+            metrics.mqtt.clone(),
+            shutdown.clone(),
+            tasks,
+        );
+        heartbeat = Some((
+            lane.client().clone(),
+            format!("{}/heartbeat", crate::mqtt::root(catalog)),
+        ));
+        spawn_loop(
+            &queue,
+            alert_store::STATE_CHANNEL,
+            Order::Fifo,
+            lane,
+            &wake,
+            metrics,
+            shutdown,
+            tasks,
+        );
     }
     for channel in &catalog.alerts.channels {
         // One name per configured channel, for the life of the process.
-        let name: &'static str = Box::leak(alert_store::channel_name(&channel.name).into_boxed_str());
+        let name: &'static str =
+            Box::leak(alert_store::channel_name(&channel.name).into_boxed_str());
         let url = channel.url.clone().unwrap_or_default();
         let secret = channel.secret.as_ref().map(|s| s.expose().to_owned());
         match channel.kind {
             ChannelKind::Mqtt => {
                 let Some(mqtt) = &catalog.mqtt else { continue };
-                let lane = crate::mqtt::lane::Lane::spawn(mqtt, name, metrics.mqtt.clone(), shutdown.clone(), tasks);
-                spawn_loop(&queue, name, Order::Priority, lane, &wake, metrics, shutdown, tasks);
+                let lane = crate::mqtt::lane::Lane::spawn(
+                    mqtt,
+                    name,
+                    metrics.mqtt.clone(),
+                    shutdown.clone(),
+                    tasks,
+                );
+                spawn_loop(
+                    &queue,
+                    name,
+                    Order::Priority,
+                    lane,
+                    &wake,
+                    metrics,
+                    shutdown,
+                    tasks,
+                );
             }
             ChannelKind::Email => {
                 let Some(smtp) = &channel.smtp else { continue };
                 let email = delivery::email::Email::new(smtp, channel.timeout)?;
-                spawn_loop(&queue, name, Order::Priority, email, &wake, metrics, shutdown, tasks);
+                spawn_loop(
+                    &queue,
+                    name,
+                    Order::Priority,
+                    email,
+                    &wake,
+                    metrics,
+                    shutdown,
+                    tasks,
+                );
             }
             kind => {
                 let signing = match (kind, secret) {
@@ -309,7 +370,16 @@ fn start_alerts(
                     _ => Signing::None,
                 };
                 let webhook = Webhook::new(url, None, channel.timeout)?.signed(signing);
-                spawn_loop(&queue, name, Order::Priority, webhook, &wake, metrics, shutdown, tasks);
+                spawn_loop(
+                    &queue,
+                    name,
+                    Order::Priority,
+                    webhook,
+                    &wake,
+                    metrics,
+                    shutdown,
+                    tasks,
+                );
             }
         }
     }

@@ -395,11 +395,36 @@ impl Metrics {
         ];
         let a = &self.alerts;
         let alert_series: [(&str, &str, &str, &AtomicU64); 5] = [
-            ("sitewarden_alerts_raised_total", "counter", "Alerts opened.", &a.raised),
-            ("sitewarden_alert_notification_rounds_total", "counter", "Escalation steps notified (each on all its channels).", &a.notifications),
-            ("sitewarden_alert_escalations_total", "counter", "Escalations past the first step, repeats included.", &a.escalations),
-            ("sitewarden_alerts_acknowledged_total", "counter", "Alerts acknowledged.", &a.acknowledged),
-            ("sitewarden_alerts_suppressed_total", "counter", "Alerts raised muted, silenced or as drills.", &a.suppressed),
+            (
+                "sitewarden_alerts_raised_total",
+                "counter",
+                "Alerts opened.",
+                &a.raised,
+            ),
+            (
+                "sitewarden_alert_notification_rounds_total",
+                "counter",
+                "Escalation steps notified (each on all its channels).",
+                &a.notifications,
+            ),
+            (
+                "sitewarden_alert_escalations_total",
+                "counter",
+                "Escalations past the first step, repeats included.",
+                &a.escalations,
+            ),
+            (
+                "sitewarden_alerts_acknowledged_total",
+                "counter",
+                "Alerts acknowledged.",
+                &a.acknowledged,
+            ),
+            (
+                "sitewarden_alerts_suppressed_total",
+                "counter",
+                "Alerts raised muted, silenced or as drills.",
+                &a.suppressed,
+            ),
         ];
         for (name, kind, help, value) in sink_series
             .into_iter()

@@ -909,3 +909,138 @@ pub fn condition_active(
                 )
         })
 }
+
+/// An SMTP sink (tests/peers/smtp_sink.py on aiosmtpd) on a free port that
+/// answers 451 to its first `fail_first` messages and records the rest.
+pub struct SmtpSink {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    out: PathBuf,
+    _dir: tempfile::TempDir,
+    _child: ChildGuard,
+}
+
+impl SmtpSink {
+    /// Starts the sink and waits until it listens.
+    pub fn start(fail_first: usize) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let out = dir.path().join("mail.jsonl");
+        let port = free_port();
+        let mut child = Command::new(python())
+            .arg(repo_root().join("tests/peers/smtp_sink.py"))
+            .args([
+                "--port",
+                &port.to_string(),
+                "--fail-first",
+                &fail_first.to_string(),
+                "--out",
+            ])
+            .arg(&out)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting the SMTP sink (is aiosmtpd installed? run scripts/test.sh)")?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        anyhow::ensure!(line.trim() == "ready", "SMTP sink did not start: {line:?}");
+        Ok(Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            out,
+            _dir: dir,
+            _child: ChildGuard(child),
+        })
+    }
+
+    /// Every message accepted so far, oldest first.
+    pub fn messages(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}
+
+/// One request an [`HttpReceiver`] accepted.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    /// Path.
+    pub path: String,
+    /// Headers, lower-case names.
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// Body, parsed.
+    pub body: serde_json::Value,
+    /// When it arrived.
+    pub at: Instant,
+}
+
+/// A real HTTP server on a free port that answers 500 to its first
+/// `fail_first` POSTs (or hangs for `hang` first) and records what it accepts.
+#[derive(Clone)]
+pub struct HttpReceiver {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Requests answered 500 so far.
+    pub refused: Arc<std::sync::atomic::AtomicUsize>,
+    fail_first: Arc<std::sync::atomic::AtomicUsize>,
+    accepted: Arc<std::sync::Mutex<Vec<Posted>>>,
+}
+
+impl HttpReceiver {
+    /// Listens on a free port.
+    pub async fn start(fail_first: usize) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let receiver = Self {
+            addr: listener.local_addr()?,
+            refused: Arc::default(),
+            fail_first: Arc::new(fail_first.into()),
+            accepted: Arc::default(),
+        };
+        let app = axum::Router::new()
+            .fallback(Self::receive)
+            .with_state(receiver.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok(receiver)
+    }
+
+    async fn receive(
+        axum::extract::State(r): axum::extract::State<Self>,
+        uri: axum::http::Uri,
+        headers: axum::http::HeaderMap,
+        body: String,
+    ) -> axum::http::StatusCode {
+        use std::sync::atomic::Ordering::SeqCst;
+        if r.refused.load(SeqCst) < r.fail_first.load(SeqCst) {
+            r.refused.fetch_add(1, SeqCst);
+            return axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+        }
+        let posted = Posted {
+            path: uri.to_string(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_owned(),
+                        v.to_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect(),
+            body: serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)),
+            at: Instant::now(),
+        };
+        r.accepted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(posted);
+        axum::http::StatusCode::OK
+    }
+
+    /// Everything accepted so far.
+    pub fn posted(&self) -> Vec<Posted> {
+        self.accepted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}

@@ -118,7 +118,8 @@ pub fn alert_input(catalog: &Catalog, e: &ConditionEvent) -> Option<AlertInput> 
 /// so a broken password is fixed before a fire needs it.
 async fn ticket_failed_self_tests(alerts: &AlertsHandle, tickets: &TicketsHandle) {
     let store = alerts.store.clone();
-    let Ok(Ok(failed)) = tokio::task::spawn_blocking(move || store.failed_self_tests()).await else {
+    let Ok(Ok(failed)) = tokio::task::spawn_blocking(move || store.failed_self_tests()).await
+    else {
         return;
     };
     for (channel, key, error) in failed {
@@ -127,7 +128,9 @@ async fn ticket_failed_self_tests(alerts: &AlertsHandle, tickets: &TicketsHandle
             Ok(t) => {
                 warn!(%channel, ticket = t.id, %error, "notification channel failed its self-test; ticket opened");
                 let store = alerts.store.clone();
-                let _ = tokio::task::spawn_blocking(move || store.self_test_ticketed(&channel, &key)).await;
+                let _ =
+                    tokio::task::spawn_blocking(move || store.self_test_ticketed(&channel, &key))
+                        .await;
             }
             Err(e) => warn!(%channel, error = %e, "cannot open a ticket for a failed self-test"),
         }
@@ -136,12 +139,20 @@ async fn ticket_failed_self_tests(alerts: &AlertsHandle, tickets: &TicketsHandle
 
 async fn send_heartbeat(alerts: &AlertsHandle, client: &crate::mqtt::client::Client, topic: &str) {
     let store = alerts.store.clone();
-    let open = tokio::task::spawn_blocking(move || store.open_count()).await.ok().and_then(Result::ok);
+    let open = tokio::task::spawn_blocking(move || store.open_count())
+        .await
+        .ok()
+        .and_then(Result::ok);
     let message = serde_json::json!({
         "site": alerts.catalog.site.id,
         "at": Timestamp::now(),
         "open_alerts": open,
     });
     // A heartbeat is a sign of life, not an event: a full queue just skips one.
-    let _ = client.try_publish(topic.to_owned(), false, false, message.to_string().into_bytes());
+    let _ = client.try_publish(
+        topic.to_owned(),
+        false,
+        false,
+        message.to_string().into_bytes(),
+    );
 }

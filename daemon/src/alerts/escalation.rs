@@ -82,9 +82,14 @@ pub struct Plan {
 pub fn plan(policy: &Policy, step: usize, due: Timestamp) -> Plan {
     let last = policy.steps.len().saturating_sub(1);
     if step == 0 {
-        let together = policy.first_steps_together.clamp(1, policy.steps.len().max(1));
+        let together = policy
+            .first_steps_together
+            .clamp(1, policy.steps.len().max(1));
         let notify: Vec<usize> = (0..together).collect();
-        let wait = policy.steps.get(together - 1).map_or(policy.repeat, |s| s.wait);
+        let wait = policy
+            .steps
+            .get(together - 1)
+            .map_or(policy.repeat, |s| s.wait);
         return Plan {
             notify,
             repeat: false,
@@ -126,9 +131,27 @@ mod tests {
         AlertSettings {
             people: vec![person("day"), person("night"), person("weekend")],
             roster: vec![
-                Shift { role: "duty".into(), person: 0, days: weekdays, from: time(8, 0, 0, 0), to: time(20, 0, 0, 0) },
-                Shift { role: "duty".into(), person: 1, days: weekdays, from: time(20, 0, 0, 0), to: time(8, 0, 0, 0) },
-                Shift { role: "duty".into(), person: 2, days: [false, false, false, false, false, true, true], from: time(0, 0, 0, 0), to: time(23, 59, 0, 0) },
+                Shift {
+                    role: "duty".into(),
+                    person: 0,
+                    days: weekdays,
+                    from: time(8, 0, 0, 0),
+                    to: time(20, 0, 0, 0),
+                },
+                Shift {
+                    role: "duty".into(),
+                    person: 1,
+                    days: weekdays,
+                    from: time(20, 0, 0, 0),
+                    to: time(8, 0, 0, 0),
+                },
+                Shift {
+                    role: "duty".into(),
+                    person: 2,
+                    days: [false, false, false, false, false, true, true],
+                    from: time(0, 0, 0, 0),
+                    to: time(23, 59, 0, 0),
+                },
             ],
             ..AlertSettings::default()
         }
@@ -140,34 +163,77 @@ mod tests {
         let tz = TimeZone::get("Asia/Shanghai").unwrap();
         let at = |t: &str| t.parse::<Timestamp>().unwrap();
         // 2027-01-03 is a Sunday; 03:00 local is 19:00 UTC on Saturday.
-        assert_eq!(on_duty(&s, &tz, "duty", at("2027-01-02T19:00:00Z")), vec![2]);
+        assert_eq!(
+            on_duty(&s, &tz, "duty", at("2027-01-02T19:00:00Z")),
+            vec![2]
+        );
         // Saturday 03:00 local: the night shift that began on Friday 20:00, and the weekend shift.
-        assert_eq!(on_duty(&s, &tz, "duty", at("2027-01-01T19:00:00Z")), vec![1, 2]);
+        assert_eq!(
+            on_duty(&s, &tz, "duty", at("2027-01-01T19:00:00Z")),
+            vec![1, 2]
+        );
         // Monday 10:00 local.
-        assert_eq!(on_duty(&s, &tz, "duty", at("2027-01-04T02:00:00Z")), vec![0]);
+        assert_eq!(
+            on_duty(&s, &tz, "duty", at("2027-01-04T02:00:00Z")),
+            vec![0]
+        );
         // Monday 07:59 local: the night shift began on Sunday, which is not one of its days.
-        assert_eq!(on_duty(&s, &tz, "duty", at("2027-01-03T23:59:00Z")), Vec::<usize>::new());
-        let (people, vacant) = resolve(&s, &tz, &[Recipient::Role("duty".into()), Recipient::Person(0)], at("2027-01-03T23:59:00Z"));
+        assert_eq!(
+            on_duty(&s, &tz, "duty", at("2027-01-03T23:59:00Z")),
+            Vec::<usize>::new()
+        );
+        let (people, vacant) = resolve(
+            &s,
+            &tz,
+            &[Recipient::Role("duty".into()), Recipient::Person(0)],
+            at("2027-01-03T23:59:00Z"),
+        );
         assert_eq!(people, vec![0]);
         assert_eq!(vacant, vec!["duty".to_owned()]);
     }
 
     #[test]
     fn steps_then_the_last_step_repeats_on_the_schedule() {
-        let step = |secs| Step { notify: vec![], channels: vec![], wait: Duration::from_secs(secs) };
-        let policy = Policy { steps: vec![step(60), step(120), step(300)], repeat: Duration::from_secs(600), first_steps_together: 1 };
+        let step = |secs| Step {
+            notify: vec![],
+            channels: vec![],
+            wait: Duration::from_secs(secs),
+        };
+        let policy = Policy {
+            steps: vec![step(60), step(120), step(300)],
+            repeat: Duration::from_secs(600),
+            first_steps_together: 1,
+        };
         let t0: Timestamp = "2027-01-01T00:00:00Z".parse().unwrap();
         let p = plan(&policy, 0, t0);
-        assert_eq!((p.notify.clone(), p.next_step, p.next_at), (vec![0], 1, t0 + Duration::from_secs(60)));
+        assert_eq!(
+            (p.notify.clone(), p.next_step, p.next_at),
+            (vec![0], 1, t0 + Duration::from_secs(60))
+        );
         let p = plan(&policy, 1, p.next_at);
-        assert_eq!((p.notify.clone(), p.next_step, p.next_at), (vec![1], 2, t0 + Duration::from_secs(180)));
+        assert_eq!(
+            (p.notify.clone(), p.next_step, p.next_at),
+            (vec![1], 2, t0 + Duration::from_secs(180))
+        );
         let p = plan(&policy, 2, p.next_at);
-        assert_eq!((p.notify.clone(), p.next_step, p.next_at), (vec![2], 3, t0 + Duration::from_secs(480)));
+        assert_eq!(
+            (p.notify.clone(), p.next_step, p.next_at),
+            (vec![2], 3, t0 + Duration::from_secs(480))
+        );
         let p = plan(&policy, 3, p.next_at);
         assert!(p.repeat);
-        assert_eq!((p.notify.clone(), p.next_step, p.next_at), (vec![2], 3, t0 + Duration::from_secs(1080)));
-        let together = Policy { first_steps_together: 2, ..policy };
+        assert_eq!(
+            (p.notify.clone(), p.next_step, p.next_at),
+            (vec![2], 3, t0 + Duration::from_secs(1080))
+        );
+        let together = Policy {
+            first_steps_together: 2,
+            ..policy
+        };
         let p = plan(&together, 0, t0);
-        assert_eq!((p.notify, p.next_step, p.next_at), (vec![0, 1], 2, t0 + Duration::from_secs(120)));
+        assert_eq!(
+            (p.notify, p.next_step, p.next_at),
+            (vec![0, 1], 2, t0 + Duration::from_secs(120))
+        );
     }
 }

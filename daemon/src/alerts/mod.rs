@@ -301,7 +301,10 @@ impl AlertsHandle {
     ) -> Result<Alert, AlertError> {
         let store = self.store.clone();
         let catalog = self.catalog.clone();
-        let change = blocking(move || store.acknowledge(&catalog, id, &actor, note.as_deref(), Timestamp::now())).await??;
+        let change = blocking(move || {
+            store.acknowledge(&catalog, id, &actor, note.as_deref(), Timestamp::now())
+        })
+        .await??;
         let alert = change.alert.clone();
         self.after(vec![change]).await;
         Ok(alert)
@@ -318,22 +321,37 @@ impl AlertsHandle {
 
     /// Declares a drill window: it must start in the future, end after it
     /// starts and last no longer than `[alerts.drill] max_duration`.
-    pub async fn declare_drill(&self, request: DrillRequest, by: String) -> Result<store::Drill, AlertError> {
+    pub async fn declare_drill(
+        &self,
+        request: DrillRequest,
+        by: String,
+    ) -> Result<store::Drill, AlertError> {
         let now = Timestamp::now();
         let max = self.catalog.alerts.drill.as_ref().map(|d| d.max_duration);
         let Some(max) = max else {
-            return Err(AlertError::Conflict("no [alerts.drill] coordinator is configured: a drill would reach nobody".into()));
+            return Err(AlertError::Conflict(
+                "no [alerts.drill] coordinator is configured: a drill would reach nobody".into(),
+            ));
         };
         if request.starts <= now {
-            return Err(AlertError::Invalid("a drill must be declared ahead: `starts` is not in the future".into()));
+            return Err(AlertError::Invalid(
+                "a drill must be declared ahead: `starts` is not in the future".into(),
+            ));
         }
         if request.ends <= request.starts {
             return Err(AlertError::Invalid("`ends` must be after `starts`".into()));
         }
         if request.ends.duration_since(request.starts).unsigned_abs() > max {
-            return Err(AlertError::Invalid(format!("a drill may last at most {}", crate::config::ConfigDuration(max))));
+            return Err(AlertError::Invalid(format!(
+                "a drill may last at most {}",
+                crate::config::ConfigDuration(max)
+            )));
         }
-        let classes = if request.classes.is_empty() { vec![AlertClass::Fire] } else { request.classes };
+        let classes = if request.classes.is_empty() {
+            vec![AlertClass::Fire]
+        } else {
+            request.classes
+        };
         let drill = store::Drill {
             id: 0,
             classes,
@@ -349,21 +367,33 @@ impl AlertsHandle {
     }
 
     /// Silences a device or a rule (or one rule on one device) for a window.
-    pub async fn add_silence(&self, request: SilenceRequest, by: String) -> Result<store::Silence, AlertError> {
+    pub async fn add_silence(
+        &self,
+        request: SilenceRequest,
+        by: String,
+    ) -> Result<store::Silence, AlertError> {
         let now = Timestamp::now();
         let catalog = &self.catalog;
         if request.device.is_none() && request.rule.is_none() {
-            return Err(AlertError::Invalid("a silence names a `device`, a `rule` or both".into()));
+            return Err(AlertError::Invalid(
+                "a silence names a `device`, a `rule` or both".into(),
+            ));
         }
-        if let Some(d) = &request.device && !catalog.devices.iter().any(|x| &x.name == d) {
+        if let Some(d) = &request.device
+            && !catalog.devices.iter().any(|x| &x.name == d)
+        {
             return Err(AlertError::Invalid(format!("no device `{d}`")));
         }
-        if let Some(r) = &request.rule && !catalog.rules.iter().any(|x| &x.id == r) {
+        if let Some(r) = &request.rule
+            && !catalog.rules.iter().any(|x| &x.id == r)
+        {
             return Err(AlertError::Invalid(format!("no rule `{r}`")));
         }
         let starts = request.starts.unwrap_or(now);
         if request.ends <= starts.max(now) {
-            return Err(AlertError::Invalid("`ends` must be in the future and after `starts`".into()));
+            return Err(AlertError::Invalid(
+                "`ends` must be in the future and after `starts`".into(),
+            ));
         }
         if request.reason.trim().is_empty() {
             return Err(AlertError::Invalid("a silence needs a `reason`".into()));
@@ -396,9 +426,15 @@ impl AlertsHandle {
                     if a.suppressed.is_some() || a.drill {
                         self.metrics.suppressed.fetch_add(1, Relaxed);
                     }
-                    warn!(alert = a.id, class = a.class.as_str(), device = a.device.as_deref().unwrap_or("-"),
-                          drill = a.drill, suppressed = a.suppressed.as_deref().unwrap_or("no"),
-                          "ALERT raised: {}", a.title);
+                    warn!(
+                        alert = a.id,
+                        class = a.class.as_str(),
+                        device = a.device.as_deref().unwrap_or("-"),
+                        drill = a.drill,
+                        suppressed = a.suppressed.as_deref().unwrap_or("no"),
+                        "ALERT raised: {}",
+                        a.title
+                    );
                 }
                 "escalated" | "repeated" => {
                     self.metrics.escalations.fetch_add(1, Relaxed);
@@ -406,11 +442,20 @@ impl AlertsHandle {
                 }
                 "notified" => {
                     self.metrics.notifications.fetch_add(1, Relaxed);
-                    warn!(alert = a.id, "alert notification: {}", c.detail.as_deref().unwrap_or("-"));
+                    warn!(
+                        alert = a.id,
+                        "alert notification: {}",
+                        c.detail.as_deref().unwrap_or("-")
+                    );
                 }
                 "acknowledged" => {
                     self.metrics.acknowledged.fetch_add(1, Relaxed);
-                    info!(alert = a.id, by = a.acknowledged_by.as_deref().unwrap_or("-"), "alert acknowledged: {}", a.title);
+                    info!(
+                        alert = a.id,
+                        by = a.acknowledged_by.as_deref().unwrap_or("-"),
+                        "alert acknowledged: {}",
+                        a.title
+                    );
                 }
                 "resolved" => info!(alert = a.id, "alert resolved: {}", a.title),
                 _ => {}

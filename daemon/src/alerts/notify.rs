@@ -64,10 +64,16 @@ struct RecipientView<'a> {
 /// One line for people: `[FIRE] FIRE ALARM: fire-panel-1 (Fire control room), zones 3, 5 …`.
 pub fn text(site: &str, alert: Option<&Alert>, reason: Reason, people: &[&Person]) -> String {
     let Some(a) = alert else {
-        return format!("[TEST] sitewarden {site}: scheduled test of this notification channel. No action needed.");
+        return format!(
+            "[TEST] sitewarden {site}: scheduled test of this notification channel. No action needed."
+        );
     };
     let mut out = String::new();
-    let tag = if a.drill { "DRILL".to_owned() } else { a.class.as_str().replace('_', " ").to_uppercase() };
+    let tag = if a.drill {
+        "DRILL".to_owned()
+    } else {
+        a.class.as_str().replace('_', " ").to_uppercase()
+    };
     out.push_str(&format!("[{tag}] {}", a.title));
     if let Some(device) = &a.device {
         out.push_str(&format!(" — {device}"));
@@ -79,11 +85,16 @@ pub fn text(site: &str, alert: Option<&Alert>, reason: Reason, people: &[&Person
     if !zones.is_empty() {
         out.push_str(&format!(", zone {}", zones.join(", ")));
     }
-    out.push_str(&format!(". Raised {} at site {site}.", a.raised_at.strftime("%Y-%m-%d %H:%M:%S UTC")));
+    out.push_str(&format!(
+        ". Raised {} at site {site}.",
+        a.raised_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    ));
     match reason {
         Reason::Step(n) => out.push_str(&format!(" Escalation step {n}.")),
         Reason::Repeat(n) => out.push_str(&format!(" Still not acknowledged: step {n} again.")),
-        Reason::Drill => out.push_str(" This is a DRILL alarm, sent to the drill coordinator only."),
+        Reason::Drill => {
+            out.push_str(" This is a DRILL alarm, sent to the drill coordinator only.")
+        }
         Reason::Acknowledged => out.push_str(&format!(
             " Acknowledged by {}; escalation stopped.",
             a.acknowledged_by.as_deref().unwrap_or("someone")

@@ -121,7 +121,8 @@ const COLUMNS: &str = "id, class, severity, title, rule, device, location, first
     acked_by, ack_note, resolved_us, step, next_at_us, notifications, revision";
 
 fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
-    conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    conn.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// What a transaction changed, collected for announcing after commit.
@@ -147,7 +148,8 @@ impl AlertStore {
         let path = dir.join("alerts.db");
         let mut writer = db::connect(&path, Durability::PowerCut)
             .with_context(|| format!("opening {}", path.display()))?;
-        db::migrate(&mut writer, db::ALERTS).with_context(|| format!("migrating {}", path.display()))?;
+        db::migrate(&mut writer, db::ALERTS)
+            .with_context(|| format!("migrating {}", path.display()))?;
         let reader = db::connect(&path, Durability::PowerCut)?;
         Ok(Self {
             site,
@@ -195,7 +197,9 @@ impl AlertStore {
             |tx, changes| {
                 for input in inputs {
                     match input {
-                        AlertInput::Raised(raise) => self.raise(tx, catalog, raise, now, changes)?,
+                        AlertInput::Raised(raise) => {
+                            self.raise(tx, catalog, raise, now, changes)?
+                        }
                         AlertInput::Cleared { key, point, at } => {
                             self.clear(tx, catalog, key, point, *at, changes)?
                         }
@@ -220,10 +224,27 @@ impl AlertStore {
             upsert_member(tx, id, r)?;
             if !active {
                 tx.execute("UPDATE alert SET active = 1, cleared_us = NULL, revision = revision + 1 WHERE id = ?1", [id])?;
-                event(tx, id, r.at, "reactivated", "sitewarden", Some(&format!("{} raised again", r.point)))?;
+                event(
+                    tx,
+                    id,
+                    r.at,
+                    "reactivated",
+                    "sitewarden",
+                    Some(&format!("{} raised again", r.point)),
+                )?;
             } else {
-                tx.execute("UPDATE alert SET revision = revision + 1 WHERE id = ?1", [id])?;
-                event(tx, id, r.at, "member_raised", "sitewarden", Some(&member_text(r)))?;
+                tx.execute(
+                    "UPDATE alert SET revision = revision + 1 WHERE id = ?1",
+                    [id],
+                )?;
+                event(
+                    tx,
+                    id,
+                    r.at,
+                    "member_raised",
+                    "sitewarden",
+                    Some(&member_text(r)),
+                )?;
             }
             changes.push(id, "member_raised");
             return Ok(());
@@ -266,10 +287,26 @@ impl AlertStore {
         event(tx, id, r.at, "raised", "sitewarden", Some(&detail))?;
         changes.push(id, "raised");
         if let Some(drill) = drill {
-            event(tx, id, now, "drill", "sitewarden", Some(&format!("during drill {drill}: only the drill coordinator is told")))?;
+            event(
+                tx,
+                id,
+                now,
+                "drill",
+                "sitewarden",
+                Some(&format!(
+                    "during drill {drill}: only the drill coordinator is told"
+                )),
+            )?;
             self.notify_drill(tx, catalog, id, now, changes)?;
         } else if let Some((kind, by)) = &suppression {
-            event(tx, id, now, kind, "sitewarden", Some(&format!("{kind} by {by}: nobody is called")))?;
+            event(
+                tx,
+                id,
+                now,
+                kind,
+                "sitewarden",
+                Some(&format!("{kind} by {by}: nobody is called")),
+            )?;
         } else {
             self.start_escalation(tx, catalog, id, r.class, now, changes)?;
         }
@@ -288,10 +325,23 @@ impl AlertStore {
         changes: &mut Changes,
     ) -> Result<(), AlertError> {
         if catalog.alerts.policy(class).is_none() {
-            event(tx, id, now, "unrouted", "sitewarden", Some(&format!("no escalation policy for class {}", class.as_str())))?;
+            event(
+                tx,
+                id,
+                now,
+                "unrouted",
+                "sitewarden",
+                Some(&format!(
+                    "no escalation policy for class {}",
+                    class.as_str()
+                )),
+            )?;
             return Ok(());
         }
-        tx.execute("UPDATE alert SET step = 0, next_at_us = ?2 WHERE id = ?1", params![id, micros(now)])?;
+        tx.execute(
+            "UPDATE alert SET step = 0, next_at_us = ?2 WHERE id = ?1",
+            params![id, micros(now)],
+        )?;
         self.escalate_one(tx, catalog, id, now, changes)
     }
 
@@ -315,7 +365,9 @@ impl AlertStore {
                     .query_map(params![source, target], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect::<rusqlite::Result<_>>()?;
                 for (id, device) in rows {
-                    if !rule.devices.is_empty() && !device.as_ref().is_some_and(|d| rule.devices.contains(d)) {
+                    if !rule.devices.is_empty()
+                        && !device.as_ref().is_some_and(|d| rule.devices.contains(d))
+                    {
                         continue;
                     }
                     tx.execute(
@@ -323,7 +375,17 @@ impl AlertStore {
                          revision = revision + 1 WHERE id = ?1",
                         params![id, format!("alert {source}")],
                     )?;
-                    event(tx, id, now, "muted", "sitewarden", Some(&format!("muted while {} alert {source} is active", class.as_str())))?;
+                    event(
+                        tx,
+                        id,
+                        now,
+                        "muted",
+                        "sitewarden",
+                        Some(&format!(
+                            "muted while {} alert {source} is active",
+                            class.as_str()
+                        )),
+                    )?;
                     changes.push(id, "muted");
                 }
             }
@@ -354,7 +416,10 @@ impl AlertStore {
         )?;
         if still > 0 {
             event(tx, id, at, "member_cleared", "sitewarden", Some(point))?;
-            tx.execute("UPDATE alert SET revision = revision + 1 WHERE id = ?1", [id])?;
+            tx.execute(
+                "UPDATE alert SET revision = revision + 1 WHERE id = ?1",
+                [id],
+            )?;
             changes.push(id, "member_cleared");
             return Ok(());
         }
@@ -368,7 +433,16 @@ impl AlertStore {
             && !alert.drill
             && alert.suppressed.is_none();
         if must_stay {
-            event(tx, id, at, "cleared", "sitewarden", Some("the condition cleared; a life-safety alert stays open until someone acknowledges it"))?;
+            event(
+                tx,
+                id,
+                at,
+                "cleared",
+                "sitewarden",
+                Some(
+                    "the condition cleared; a life-safety alert stays open until someone acknowledges it",
+                ),
+            )?;
             changes.push(id, "cleared");
         } else {
             event(tx, id, at, "cleared", "sitewarden", None)?;
@@ -400,13 +474,27 @@ impl AlertStore {
                 [id],
             )?;
             if active {
-                event(tx, id, now, "unmuted", "sitewarden", Some(&format!("alert {source} is over and this is still active")))?;
+                event(
+                    tx,
+                    id,
+                    now,
+                    "unmuted",
+                    "sitewarden",
+                    Some(&format!("alert {source} is over and this is still active")),
+                )?;
                 changes.push(id, "unmuted");
                 let class = AlertClass::parse(&class).unwrap_or_default();
                 self.start_escalation(tx, catalog, id, class, now, changes)?;
             } else {
                 resolve(tx, id, now)?;
-                event(tx, id, now, "resolved", "sitewarden", Some("cleared while muted"))?;
+                event(
+                    tx,
+                    id,
+                    now,
+                    "resolved",
+                    "sitewarden",
+                    Some("cleared while muted"),
+                )?;
                 changes.push(id, "resolved");
             }
         }
@@ -414,7 +502,11 @@ impl AlertStore {
     }
 
     /// Notifies every alert whose deadline has come.
-    pub fn escalate_due(&self, catalog: &Catalog, now: Timestamp) -> Result<Vec<AlertChange>, AlertError> {
+    pub fn escalate_due(
+        &self,
+        catalog: &Catalog,
+        now: Timestamp,
+    ) -> Result<Vec<AlertChange>, AlertError> {
         self.transaction(
             |tx, changes| {
                 let due: Vec<i64> = tx
@@ -444,7 +536,9 @@ impl AlertStore {
         let Some(alert) = load(tx, id)? else {
             return Ok(());
         };
-        let (Some(due), Some(policy)) = (alert.next_escalation_at, catalog.alerts.policy(alert.class)) else {
+        let (Some(due), Some(policy)) =
+            (alert.next_escalation_at, catalog.alerts.policy(alert.class))
+        else {
             return Ok(());
         };
         let Plan {
@@ -454,9 +548,24 @@ impl AlertStore {
             next_at,
         } = escalation::plan(policy, alert.step as usize, due);
         for step in &notify {
-            let reason = if repeat { Reason::Repeat(step + 1) } else { Reason::Step(step + 1) };
-            let Some(s) = policy.steps.get(*step) else { continue };
-            self.notify(tx, catalog, &alert, &s.notify, &s.channels, reason, now, changes)?;
+            let reason = if repeat {
+                Reason::Repeat(step + 1)
+            } else {
+                Reason::Step(step + 1)
+            };
+            let Some(s) = policy.steps.get(*step) else {
+                continue;
+            };
+            self.notify(
+                tx,
+                catalog,
+                &alert,
+                &s.notify,
+                &s.channels,
+                reason,
+                now,
+                changes,
+            )?;
         }
         tx.execute(
             "UPDATE alert SET step = ?2, next_at_us = ?3, revision = revision + 1 WHERE id = ?1",
@@ -465,7 +574,14 @@ impl AlertStore {
         if alert.step > 0 {
             let kind = if repeat { "repeated" } else { "escalated" };
             let steps: Vec<String> = notify.iter().map(|s| (s + 1).to_string()).collect();
-            event(tx, id, now, kind, "sitewarden", Some(&format!("no acknowledgement: step {}", steps.join(", "))))?;
+            event(
+                tx,
+                id,
+                now,
+                kind,
+                "sitewarden",
+                Some(&format!("no acknowledgement: step {}", steps.join(", "))),
+            )?;
             changes.push(id, kind);
         }
         Ok(())
@@ -485,15 +601,27 @@ impl AlertStore {
         changes: &mut Changes,
     ) -> Result<(), AlertError> {
         let settings = &catalog.alerts;
-        let (people, vacant) = escalation::resolve(settings, &catalog.site.hours.time_zone, recipients, now);
-        let people: Vec<&Person> = people.iter().filter_map(|p| settings.people.get(*p)).collect();
-        let round: i64 = tx.query_row("SELECT notifications + 1 FROM alert WHERE id = ?1", [alert.id], |r| r.get(0))?;
+        let (people, vacant) =
+            escalation::resolve(settings, &catalog.site.hours.time_zone, recipients, now);
+        let people: Vec<&Person> = people
+            .iter()
+            .filter_map(|p| settings.people.get(*p))
+            .collect();
+        let round: i64 = tx.query_row(
+            "SELECT notifications + 1 FROM alert WHERE id = ?1",
+            [alert.id],
+            |r| r.get(0),
+        )?;
         let mut used = Vec::new();
         for channel in channels.iter().filter_map(|c| settings.channels.get(*c)) {
             let key = format!("{}-alert-{}-n{round}-{}", self.site, alert.id, channel.name);
             let payload = notify::payload(channel, &key, &self.site, Some(alert), reason, &people);
             let topic = (channel.kind == ChannelKind::Mqtt)
-                .then(|| self.mqtt_root.as_ref().map(|root| format!("{root}/alerts/{}/notifications", alert.id)))
+                .then(|| {
+                    self.mqtt_root
+                        .as_ref()
+                        .map(|root| format!("{root}/alerts/{}/notifications", alert.id))
+                })
                 .flatten();
             let delivery_channel = channel_name(&channel.name);
             delivery::enqueue(
@@ -511,7 +639,10 @@ impl AlertStore {
             )?;
             used.push(channel.name.as_str());
         }
-        tx.execute("UPDATE alert SET notifications = ?2 WHERE id = ?1", params![alert.id, round])?;
+        tx.execute(
+            "UPDATE alert SET notifications = ?2 WHERE id = ?1",
+            params![alert.id, round],
+        )?;
         let names: Vec<&str> = people.iter().map(|p| p.name.as_str()).collect();
         let mut detail = format!(
             "{} via {} to {}",
@@ -521,7 +652,11 @@ impl AlertStore {
                 other => other.as_str().to_owned(),
             },
             used.join(", "),
-            if names.is_empty() { "nobody".to_owned() } else { names.join(", ") }
+            if names.is_empty() {
+                "nobody".to_owned()
+            } else {
+                names.join(", ")
+            }
         );
         if !vacant.is_empty() {
             detail.push_str(&format!("; nobody on duty for {}", vacant.join(", ")));
@@ -540,11 +675,27 @@ impl AlertStore {
         changes: &mut Changes,
     ) -> Result<(), AlertError> {
         let Some(drill) = &catalog.alerts.drill else {
-            event(tx, id, now, "notified", "sitewarden", Some("no [alerts.drill] coordinator configured: recorded only"))?;
+            event(
+                tx,
+                id,
+                now,
+                "notified",
+                "sitewarden",
+                Some("no [alerts.drill] coordinator configured: recorded only"),
+            )?;
             return Ok(());
         };
         let alert = load(tx, id)?.ok_or(AlertError::NotFound(id))?;
-        self.notify(tx, catalog, &alert, &drill.notify, &drill.channels, Reason::Drill, now, changes)
+        self.notify(
+            tx,
+            catalog,
+            &alert,
+            &drill.notify,
+            &drill.channels,
+            Reason::Drill,
+            now,
+            changes,
+        )
     }
 
     /// Acknowledges an alert.
@@ -602,7 +753,9 @@ impl AlertStore {
         changes: &mut Changes,
     ) -> Result<(), AlertError> {
         let used: Vec<String> = tx
-            .prepare_cached("SELECT DISTINCT channel FROM delivery WHERE subject = ?1 AND channel != ?2")?
+            .prepare_cached(
+                "SELECT DISTINCT channel FROM delivery WHERE subject = ?1 AND channel != ?2",
+            )?
             .query_map(params![format!("alert:{id}"), STATE_CHANNEL], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         let channels: Vec<usize> = catalog
@@ -617,11 +770,24 @@ impl AlertStore {
             return Ok(());
         }
         let alert = load(tx, id)?.ok_or(AlertError::NotFound(id))?;
-        self.notify(tx, catalog, &alert, &[], &channels, Reason::Acknowledged, now, changes)
+        self.notify(
+            tx,
+            catalog,
+            &alert,
+            &[],
+            &channels,
+            Reason::Acknowledged,
+            now,
+            changes,
+        )
     }
 
     /// Ends silences and drills that ran out, and runs self-tests that are due.
-    pub fn maintain(&self, catalog: &Catalog, now: Timestamp) -> Result<Vec<AlertChange>, AlertError> {
+    pub fn maintain(
+        &self,
+        catalog: &Catalog,
+        now: Timestamp,
+    ) -> Result<Vec<AlertChange>, AlertError> {
         self.transaction(
             |tx, changes| {
                 let silenced: Vec<(i64, bool, String, String)> = tx
@@ -655,7 +821,12 @@ impl AlertStore {
         .map(|((), c)| c)
     }
 
-    fn run_self_tests(&self, tx: &Transaction<'_>, catalog: &Catalog, now: Timestamp) -> Result<(), AlertError> {
+    fn run_self_tests(
+        &self,
+        tx: &Transaction<'_>,
+        catalog: &Catalog,
+        now: Timestamp,
+    ) -> Result<(), AlertError> {
         let Some(every) = catalog.alerts.self_test_every else {
             return Ok(());
         };
@@ -673,21 +844,37 @@ impl AlertStore {
                  ON CONFLICT (channel) DO UPDATE SET last_run_us = excluded.last_run_us",
                 params![channel.name, micros(now)],
             )?;
-            let key = format!("{}-selftest-{}-{}", self.site, channel.name, now.as_second());
+            let key = format!(
+                "{}-selftest-{}-{}",
+                self.site,
+                channel.name,
+                now.as_second()
+            );
             let everyone: Vec<&Person> = if channel.kind == ChannelKind::Email {
-                catalog.alerts.people.iter().filter(|p| p.email.is_some()).collect()
+                catalog
+                    .alerts
+                    .people
+                    .iter()
+                    .filter(|p| p.email.is_some())
+                    .collect()
             } else {
                 Vec::new()
             };
-            let payload = notify::payload(channel, &key, &self.site, None, Reason::SelfTest, &everyone);
-            let topic = self.mqtt_root.as_ref().map(|root| format!("{root}/alerts/self-test"));
+            let payload =
+                notify::payload(channel, &key, &self.site, None, Reason::SelfTest, &everyone);
+            let topic = self
+                .mqtt_root
+                .as_ref()
+                .map(|root| format!("{root}/alerts/self-test"));
             delivery::enqueue(
                 tx,
                 &Outgoing {
                     channel: &channel_name(&channel.name),
                     subject: &format!("selftest:{}", channel.name),
                     key: &key,
-                    topic: (channel.kind == ChannelKind::Mqtt).then_some(topic.as_deref()).flatten(),
+                    topic: (channel.kind == ChannelKind::Mqtt)
+                        .then_some(topic.as_deref())
+                        .flatten(),
                     payload: &payload,
                     retain: false,
                     priority: -10,
@@ -714,7 +901,10 @@ impl AlertStore {
     /// Records that a failed self-test has its ticket.
     pub fn self_test_ticketed(&self, channel: &str, key: &str) -> rusqlite::Result<()> {
         lock(&self.writer)
-            .execute("UPDATE self_test SET ticketed_key = ?2 WHERE channel = ?1", params![channel, key])
+            .execute(
+                "UPDATE self_test SET ticketed_key = ?2 WHERE channel = ?1",
+                params![channel, key],
+            )
             .map(|_| ())
     }
 
@@ -724,7 +914,15 @@ impl AlertStore {
         conn.execute(
             "INSERT INTO silence (device, rule, starts_us, ends_us, reason, created_by, created_us)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![s.device, s.rule, micros(s.starts_at), micros(s.ends_at), s.reason, s.created_by, micros(now)],
+            params![
+                s.device,
+                s.rule,
+                micros(s.starts_at),
+                micros(s.ends_at),
+                s.reason,
+                s.created_by,
+                micros(now)
+            ],
         )?;
         Ok(Silence {
             id: conn.last_insert_rowid(),
@@ -735,23 +933,22 @@ impl AlertStore {
     /// Silences not yet over.
     pub fn silences(&self, now: Timestamp) -> rusqlite::Result<Vec<Silence>> {
         let conn = lock(&self.reader);
-        conn
-            .prepare_cached(
-                "SELECT id, device, rule, starts_us, ends_us, reason, created_by FROM silence
+        conn.prepare_cached(
+            "SELECT id, device, rule, starts_us, ends_us, reason, created_by FROM silence
                  WHERE ends_us > ?1 ORDER BY starts_us",
-            )?
-            .query_map([micros(now)], |r| {
-                Ok(Silence {
-                    id: r.get(0)?,
-                    device: r.get(1)?,
-                    rule: r.get(2)?,
-                    starts_at: from_micros(r.get(3)?),
-                    ends_at: from_micros(r.get(4)?),
-                    reason: r.get(5)?,
-                    created_by: r.get(6)?,
-                })
-            })?
-            .collect()
+        )?
+        .query_map([micros(now)], |r| {
+            Ok(Silence {
+                id: r.get(0)?,
+                device: r.get(1)?,
+                rule: r.get(2)?,
+                starts_at: from_micros(r.get(3)?),
+                ends_at: from_micros(r.get(4)?),
+                reason: r.get(5)?,
+                created_by: r.get(6)?,
+            })
+        })?
+        .collect()
     }
 
     /// Declares a drill window.
@@ -761,7 +958,14 @@ impl AlertStore {
         conn.execute(
             "INSERT INTO drill (classes, starts_us, ends_us, note, declared_by, declared_us)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![format!(",{},", classes.join(",")), micros(d.starts_at), micros(d.ends_at), d.note, d.declared_by, micros(now)],
+            params![
+                format!(",{},", classes.join(",")),
+                micros(d.starts_at),
+                micros(d.ends_at),
+                d.note,
+                d.declared_by,
+                micros(now)
+            ],
         )?;
         Ok(Drill {
             id: conn.last_insert_rowid(),
@@ -797,7 +1001,9 @@ impl AlertStore {
             return Ok(None);
         };
         let timeline = conn
-            .prepare_cached("SELECT at_us, kind, actor, detail FROM alert_event WHERE alert = ?1 ORDER BY id")?
+            .prepare_cached(
+                "SELECT at_us, kind, actor, detail FROM alert_event WHERE alert = ?1 ORDER BY id",
+            )?
             .query_map([id], |r| {
                 Ok(TimelineEntry {
                     at: from_micros(r.get(0)?),
@@ -836,19 +1042,32 @@ impl AlertStore {
     /// Open alerts.
     pub fn open_count(&self) -> rusqlite::Result<u64> {
         lock(&self.reader)
-            .query_row("SELECT count(*) FROM alert WHERE status = 'open'", [], |r| r.get::<_, i64>(0))
+            .query_row(
+                "SELECT count(*) FROM alert WHERE status = 'open'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
             .map(|n| n as u64)
     }
 
     /// The retained state on MQTT: the alert while open, cleared when resolved.
-    fn publish_state(&self, tx: &Transaction<'_>, alert: &Alert, now: Timestamp) -> Result<(), AlertError> {
+    fn publish_state(
+        &self,
+        tx: &Transaction<'_>,
+        alert: &Alert,
+        now: Timestamp,
+    ) -> Result<(), AlertError> {
         let Some(root) = &self.mqtt_root else {
             return Ok(());
         };
         let topic = format!("{root}/alerts/{}", alert.id);
         let key = format!("{}-alert-{}-r{}", self.site, alert.id, alert.revision);
-        let payload = serde_json::to_vec(&StateMessage { key: &key, site: &self.site, alert })
-            .map_err(|e| AlertError::Invalid(e.to_string()))?;
+        let payload = serde_json::to_vec(&StateMessage {
+            key: &key,
+            site: &self.site,
+            alert,
+        })
+        .map_err(|e| AlertError::Invalid(e.to_string()))?;
         let open = alert.status == "open";
         let subject = format!("alert:{}", alert.id);
         let message = Outgoing {
@@ -913,13 +1132,26 @@ fn resolve(tx: &Connection, id: i64, at: Timestamp) -> rusqlite::Result<()> {
     .map(|_| ())
 }
 
-fn event(tx: &Connection, id: i64, at: Timestamp, kind: &str, actor: &str, detail: Option<&str>) -> rusqlite::Result<()> {
-    tx.prepare_cached("INSERT INTO alert_event (alert, at_us, kind, actor, detail) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![id, micros(at), kind, actor, detail])
-        .map(|_| ())
+fn event(
+    tx: &Connection,
+    id: i64,
+    at: Timestamp,
+    kind: &str,
+    actor: &str,
+    detail: Option<&str>,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO alert_event (alert, at_us, kind, actor, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![id, micros(at), kind, actor, detail])
+    .map(|_| ())
 }
 
-fn drill_covering(tx: &Connection, class: AlertClass, at: Timestamp) -> rusqlite::Result<Option<i64>> {
+fn drill_covering(
+    tx: &Connection,
+    class: AlertClass,
+    at: Timestamp,
+) -> rusqlite::Result<Option<i64>> {
     tx.prepare_cached(
         "SELECT id FROM drill WHERE starts_us <= ?1 AND ends_us > ?1 AND instr(classes, ?2) > 0 LIMIT 1",
     )?
@@ -932,7 +1164,9 @@ fn silence_covering(tx: &Connection, r: &Raise, at: Timestamp) -> rusqlite::Resu
         "SELECT id FROM silence WHERE starts_us <= ?1 AND ends_us > ?1
          AND (device IS NULL OR device = ?2) AND (rule IS NULL OR rule = ?3) ORDER BY id LIMIT 1",
     )?
-    .query_row(params![micros(at), r.device, r.rule], |row| row.get::<_, i64>(0))
+    .query_row(params![micros(at), r.device, r.rule], |row| {
+        row.get::<_, i64>(0)
+    })
     .optional()
     .map(|id| id.map(|id| format!("silence {id}")))
 }
@@ -941,7 +1175,8 @@ fn silence_covering(tx: &Connection, r: &Raise, at: Timestamp) -> rusqlite::Resu
 fn muting_alert(tx: &Connection, catalog: &Catalog, r: &Raise) -> rusqlite::Result<Option<i64>> {
     for rule in &catalog.alerts.inhibit {
         let targets = r.rule.as_ref().is_some_and(|id| rule.mute.contains(id));
-        let on_device = rule.devices.is_empty() || r.device.as_ref().is_some_and(|d| rule.devices.contains(d));
+        let on_device =
+            rule.devices.is_empty() || r.device.as_ref().is_some_and(|d| rule.devices.contains(d));
         if !(targets && on_device) {
             continue;
         }
@@ -989,12 +1224,15 @@ fn load(conn: &Connection, id: i64) -> rusqlite::Result<Option<Alert>> {
 }
 
 fn map_alert(r: &Row<'_>) -> rusqlite::Result<Alert> {
-    let time = |i: usize| -> rusqlite::Result<Option<Timestamp>> { Ok(r.get::<_, Option<i64>>(i)?.map(from_micros)) };
+    let time = |i: usize| -> rusqlite::Result<Option<Timestamp>> {
+        Ok(r.get::<_, Option<i64>>(i)?.map(from_micros))
+    };
     let severity: String = r.get(2)?;
     Ok(Alert {
         id: r.get(0)?,
         class: AlertClass::parse(&r.get::<_, String>(1)?).unwrap_or_default(),
-        severity: serde_json::from_value(serde_json::Value::String(severity)).unwrap_or(Severity::Critical),
+        severity: serde_json::from_value(serde_json::Value::String(severity))
+            .unwrap_or(Severity::Critical),
         title: r.get(3)?,
         rule: r.get(4)?,
         device: r.get(5)?,

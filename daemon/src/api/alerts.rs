@@ -13,8 +13,9 @@ use super::ApiContext;
 use super::auth::authenticate;
 use super::error::ApiError;
 use crate::alerts::store::{AlertDetail, AlertFilter, Drill, Silence};
-use crate::alerts::{ACK_ROLES, Alert, AlertClass, AlertError, DrillRequest, PLAN_ROLES, SilenceRequest};
-
+use crate::alerts::{
+    ACK_ROLES, Alert, AlertClass, AlertError, DrillRequest, PLAN_ROLES, SilenceRequest,
+};
 
 fn reject(ctx: &ApiContext, e: ApiError) -> ApiError {
     ctx.metrics.api_rejected.fetch_add(1, Relaxed);
@@ -71,8 +72,14 @@ pub(super) async fn list(
             e.body_text()
         )))
     })?;
-    if let Some(s) = &q.status && s != "open" && s != "resolved" {
-        return Err(reject(&ctx, ApiError::bad_request("status is `open` or `resolved`")));
+    if let Some(s) = &q.status
+        && s != "open"
+        && s != "resolved"
+    {
+        return Err(reject(
+            &ctx,
+            ApiError::bad_request("status is `open` or `resolved`"),
+        ));
     }
     let filter = AlertFilter {
         status: q.status,
@@ -98,7 +105,8 @@ pub(super) async fn get(
     State(ctx): State<ApiContext>,
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<AlertView>, ApiError> {
-    let Path(id) = id.map_err(|_| reject(&ctx, ApiError::bad_request("an alert id is a number")))?;
+    let Path(id) =
+        id.map_err(|_| reject(&ctx, ApiError::bad_request("an alert id is a number")))?;
     let store = ctx.alerts.store.clone();
     let detail = read(move || store.get(id))
         .await?
@@ -121,7 +129,11 @@ async fn linked_ticket(ctx: &ApiContext, alert: &Alert) -> Result<Option<i64>, A
     };
     let store = ctx.tickets.store.clone();
     let tickets = read(move || store.list(&filter)).await?;
-    Ok(tickets.iter().rev().find(|t| t.rule.as_deref() == Some(rule.as_str())).map(|t| t.id))
+    Ok(tickets
+        .iter()
+        .rev()
+        .find(|t| t.rule.as_deref() == Some(rule.as_str()))
+        .map(|t| t.id))
 }
 
 /// Body of `POST /api/v1/alerts/{id}/ack`.
@@ -138,7 +150,8 @@ pub(super) async fn ack(
     headers: HeaderMap,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<Alert>, ApiError> {
-    let Path(id) = id.map_err(|_| reject(&ctx, ApiError::bad_request("an alert id is a number")))?;
+    let Path(id) =
+        id.map_err(|_| reject(&ctx, ApiError::bad_request("an alert id is a number")))?;
     let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
     caller.require(ACK_ROLES).map_err(|e| reject(&ctx, e))?;
     let body = body.map_err(|e| reject(&ctx, ApiError::bad_request(e.body_text())))?;
@@ -147,7 +160,12 @@ pub(super) async fn ack(
         None
     } else {
         serde_json::from_slice::<AckBody>(&body)
-            .map_err(|e| reject(&ctx, ApiError::bad_request(format!("{e}; the body is {{\"note\": \"…\"}} or empty"))))?
+            .map_err(|e| {
+                reject(
+                    &ctx,
+                    ApiError::bad_request(format!("{e}; the body is {{\"note\": \"…\"}} or empty")),
+                )
+            })?
             .note
     };
     Ok(Json(ctx.alerts.acknowledge(id, caller.name, note).await?))
@@ -161,11 +179,17 @@ pub(super) async fn add_silence(
     let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
     caller.require(PLAN_ROLES).map_err(|e| reject(&ctx, e))?;
     let Json(request) = body.map_err(|e| reject(&ctx, ApiError::bad_request(e.body_text())))?;
-    let silence = ctx.alerts.add_silence(request, caller.name).await.map_err(|e| reject(&ctx, e.into()))?;
+    let silence = ctx
+        .alerts
+        .add_silence(request, caller.name)
+        .await
+        .map_err(|e| reject(&ctx, e.into()))?;
     Ok((StatusCode::CREATED, Json(silence)))
 }
 
-pub(super) async fn silences(State(ctx): State<ApiContext>) -> Result<Json<Vec<Silence>>, ApiError> {
+pub(super) async fn silences(
+    State(ctx): State<ApiContext>,
+) -> Result<Json<Vec<Silence>>, ApiError> {
     let store = ctx.alerts.store.clone();
     Ok(Json(read(move || store.silences(Timestamp::now())).await?))
 }
@@ -178,7 +202,11 @@ pub(super) async fn declare_drill(
     let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
     caller.require(PLAN_ROLES).map_err(|e| reject(&ctx, e))?;
     let Json(request) = body.map_err(|e| reject(&ctx, ApiError::bad_request(e.body_text())))?;
-    let drill = ctx.alerts.declare_drill(request, caller.name).await.map_err(|e| reject(&ctx, e.into()))?;
+    let drill = ctx
+        .alerts
+        .declare_drill(request, caller.name)
+        .await
+        .map_err(|e| reject(&ctx, e.into()))?;
     Ok((StatusCode::CREATED, Json(drill)))
 }
 

@@ -71,8 +71,14 @@ pub fn router(context: ApiContext) -> Router {
         .route("/api/v1/alerts", get(alerts::list))
         .route("/api/v1/alerts/{id}", get(alerts::get))
         .route("/api/v1/alerts/{id}/ack", post(alerts::ack))
-        .route("/api/v1/silences", get(alerts::silences).post(alerts::add_silence))
-        .route("/api/v1/drills", get(alerts::drills).post(alerts::declare_drill))
+        .route(
+            "/api/v1/silences",
+            get(alerts::silences).post(alerts::add_silence),
+        )
+        .route(
+            "/api/v1/drills",
+            get(alerts::drills).post(alerts::declare_drill),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .fallback(not_found)
         .with_state(context)

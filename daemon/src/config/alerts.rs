@@ -209,8 +209,11 @@ pub(super) struct AlertInputs<'a> {
 pub(super) fn check_alerts(v: &mut Validator<'_>, i: &AlertInputs<'_>) -> Option<AlertSettings> {
     let errors_before = v.error_count();
     let people = check_people(v, i.people);
-    let person_ids: HashMap<&str, usize> =
-        people.iter().enumerate().map(|(n, p)| (p.id.as_str(), n)).collect();
+    let person_ids: HashMap<&str, usize> = people
+        .iter()
+        .enumerate()
+        .map(|(n, p)| (p.id.as_str(), n))
+        .collect();
     let roster = check_roster(v, i.roster, &person_ids);
     let roles: HashSet<&str> = roster.iter().map(|s| s.role.as_str()).collect();
     let mut names: Vec<&String> = i.alerts.channels.keys().collect();
@@ -219,8 +222,11 @@ pub(super) fn check_alerts(v: &mut Validator<'_>, i: &AlertInputs<'_>) -> Option
         .iter()
         .filter_map(|name| check_channel(v, name, &i.alerts.channels[*name], i))
         .collect();
-    let channel_index: HashMap<&str, usize> =
-        channels.iter().enumerate().map(|(n, c)| (c.name.as_str(), n)).collect();
+    let channel_index: HashMap<&str, usize> = channels
+        .iter()
+        .enumerate()
+        .map(|(n, c)| (c.name.as_str(), n))
+        .collect();
     let lookup = Lookup {
         people: &person_ids,
         roles: &roles,
@@ -246,7 +252,11 @@ pub(super) fn check_alerts(v: &mut Validator<'_>, i: &AlertInputs<'_>) -> Option
                     &super::validate::Pos { file: 0, span: pos },
                     format!(
                         "`{class}` is not an alert class; use {} or default",
-                        AlertClass::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+                        AlertClass::ALL
+                            .iter()
+                            .map(|c| c.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 );
             }
@@ -272,7 +282,10 @@ pub(super) fn check_alerts(v: &mut Validator<'_>, i: &AlertInputs<'_>) -> Option
     }
     let heartbeat_every = i.alerts.heartbeat_every.get_ref().0;
     if heartbeat_every < Duration::from_secs(1) {
-        v.error(&at(0, &i.alerts.heartbeat_every), "heartbeat_every must be at least 1s");
+        v.error(
+            &at(0, &i.alerts.heartbeat_every),
+            "heartbeat_every must be at least 1s",
+        );
     }
     (v.error_count() == errors_before).then_some(AlertSettings {
         people,
@@ -300,7 +313,10 @@ fn check_people(v: &mut Validator<'_>, sections: &[PersonSection]) -> Vec<Person
         let pos = at(0, &p.id);
         check_identifier(v, &pos, "person id", p.id.get_ref());
         if !seen.insert(p.id.get_ref().as_str()) {
-            v.error(&pos, format!("person `{}` is defined twice", p.id.get_ref()));
+            v.error(
+                &pos,
+                format!("person `{}` is defined twice", p.id.get_ref()),
+            );
         }
         people.push(Person {
             id: p.id.get_ref().clone(),
@@ -320,18 +336,30 @@ fn check_roster(
     let mut shifts = Vec::new();
     for s in sections {
         let Some(&person) = people.get(s.person.get_ref().as_str()) else {
-            v.error(&at(0, &s.person), format!("no person `{}` in [[people]]", s.person.get_ref()));
+            v.error(
+                &at(0, &s.person),
+                format!("no person `{}` in [[people]]", s.person.get_ref()),
+            );
             continue;
         };
         let mut days = [s.days.is_empty(); 7];
         for d in &s.days {
             match weekday_index(d.get_ref()) {
                 Some(i) => days[i] = true,
-                None => v.error(&at(0, d), format!("`{}` is not a weekday (monday … sunday)", d.get_ref())),
+                None => v.error(
+                    &at(0, d),
+                    format!("`{}` is not a weekday (monday … sunday)", d.get_ref()),
+                ),
             }
         }
         let Some((from, to)) = parse_range(s.hours.get_ref()) else {
-            v.error(&at(0, &s.hours), format!("`{}` is not a range of hours (HH:MM-HH:MM)", s.hours.get_ref()));
+            v.error(
+                &at(0, &s.hours),
+                format!(
+                    "`{}` is not a range of hours (HH:MM-HH:MM)",
+                    s.hours.get_ref()
+                ),
+            );
             continue;
         };
         shifts.push(Shift {
@@ -346,9 +374,17 @@ fn check_roster(
 }
 
 fn weekday_index(text: &str) -> Option<usize> {
-    ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-        .iter()
-        .position(|d| *d == text)
+    [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ]
+    .iter()
+    .position(|d| *d == text)
 }
 
 fn parse_range(text: &str) -> Option<(jiff::civil::Time, jiff::civil::Time)> {
@@ -371,10 +407,17 @@ fn check_channel(
     let pos = at(0, spanned);
     check_identifier(v, &pos, "channel name", name);
     let kind_pos = at(0, &s.kind);
-    let Some(kind) = KINDS.iter().find(|(k, _)| k == s.kind.get_ref()).map(|(_, k)| *k) else {
+    let Some(kind) = KINDS
+        .iter()
+        .find(|(k, _)| k == s.kind.get_ref())
+        .map(|(_, k)| *k)
+    else {
         v.error(
             &kind_pos,
-            format!("`{}` is not a channel kind; use mqtt, webhook, wecom, dingtalk, slack or email", s.kind.get_ref()),
+            format!(
+                "`{}` is not a channel kind; use mqtt, webhook, wecom, dingtalk, slack or email",
+                s.kind.get_ref()
+            ),
         );
         return None;
     };
@@ -404,8 +447,13 @@ fn check_channel(
             settings.smtp = check_smtp(v, s, &kind_pos, i);
         }
         _ => match &s.url {
-            Some(url) => settings.url = super::tickets::check_http_url(v, &at(0, url), url.get_ref()),
-            None => v.error(&kind_pos, format!("a {} channel needs `url`", s.kind.get_ref())),
+            Some(url) => {
+                settings.url = super::tickets::check_http_url(v, &at(0, url), url.get_ref())
+            }
+            None => v.error(
+                &kind_pos,
+                format!("a {} channel needs `url`", s.kind.get_ref()),
+            ),
         },
     }
     Some(settings)
@@ -418,18 +466,31 @@ fn check_smtp(
     i: &AlertInputs<'_>,
 ) -> Option<SmtpSettings> {
     let (Some(server), Some(from)) = (&s.smtp, &s.from) else {
-        v.error(kind_pos, "an email channel needs `smtp` (host:port) and `from`");
+        v.error(
+            kind_pos,
+            "an email channel needs `smtp` (host:port) and `from`",
+        );
         return None;
     };
-    let (host, port) = match server.get_ref().rsplit_once(':').map(|(h, p)| (h, p.parse::<u16>())) {
+    let (host, port) = match server
+        .get_ref()
+        .rsplit_once(':')
+        .map(|(h, p)| (h, p.parse::<u16>()))
+    {
         Some((h, Ok(p))) if !h.is_empty() => (h.to_owned(), p),
         _ => {
-            v.error(&at(0, server), format!("`{}` is not host:port", server.get_ref()));
+            v.error(
+                &at(0, server),
+                format!("`{}` is not host:port", server.get_ref()),
+            );
             return None;
         }
     };
     if from.get_ref().parse::<lettre::Address>().is_err() {
-        v.error(&at(0, from), format!("`{}` is not an e-mail address", from.get_ref()));
+        v.error(
+            &at(0, from),
+            format!("`{}` is not an e-mail address", from.get_ref()),
+        );
     }
     let security = match s.security.as_ref().map(|x| x.get_ref().as_str()) {
         None | Some("starttls") => crate::catalog::SmtpSecurity::StartTls,
@@ -437,7 +498,10 @@ fn check_smtp(
         Some("none") => crate::catalog::SmtpSecurity::None,
         Some(other) => {
             if let Some(sec) = &s.security {
-                v.error(&at(0, sec), format!("`{other}` is not none, starttls or tls"));
+                v.error(
+                    &at(0, sec),
+                    format!("`{other}` is not none, starttls or tls"),
+                );
             }
             crate::catalog::SmtpSecurity::StartTls
         }
@@ -472,7 +536,12 @@ fn recipients(v: &mut Validator<'_>, refs: &[Spanned<String>], l: &Lookup<'_>) -
             match l.people.get(text.as_str()) {
                 Some(&n) => Some(Recipient::Person(n)),
                 None => {
-                    v.error(&at(0, r), format!("no person `{text}` in [[people]] (roles are written `role:<name>`)"));
+                    v.error(
+                        &at(0, r),
+                        format!(
+                            "no person `{text}` in [[people]] (roles are written `role:<name>`)"
+                        ),
+                    );
                     None
                 }
             }
@@ -485,7 +554,10 @@ fn channel_refs(v: &mut Validator<'_>, refs: &[Spanned<String>], l: &Lookup<'_>)
         .filter_map(|c| match l.channels.get(c.get_ref().as_str()) {
             Some(&n) => Some(n),
             None => {
-                v.error(&at(0, c), format!("no channel `{}` in [alerts.channels]", c.get_ref()));
+                v.error(
+                    &at(0, c),
+                    format!("no channel `{}` in [alerts.channels]", c.get_ref()),
+                );
                 None
             }
         })
@@ -503,7 +575,10 @@ fn check_policy(v: &mut Validator<'_>, s: &PolicySection, l: &Lookup<'_>) -> Opt
         .map(|step| {
             let wait = step.wait.get_ref().0;
             if wait.is_zero() {
-                v.error(&at(0, &step.wait), "wait must be more than zero; use first_steps_together to notify steps at once");
+                v.error(
+                    &at(0, &step.wait),
+                    "wait must be more than zero; use first_steps_together to notify steps at once",
+                );
             }
             if step.notify.is_empty() {
                 v.error(&at(0, &step.wait), "a step needs someone to notify");
@@ -526,7 +601,10 @@ fn check_policy(v: &mut Validator<'_>, s: &PolicySection, l: &Lookup<'_>) -> Opt
     if together == 0 || together > steps.len().max(1) {
         v.error(
             &at(0, &s.first_steps_together),
-            format!("first_steps_together must be between 1 and the number of steps ({})", steps.len()),
+            format!(
+                "first_steps_together must be between 1 and the number of steps ({})",
+                steps.len()
+            ),
         );
     }
     (v.error_count() == errors_before).then_some(Policy {
@@ -539,7 +617,10 @@ fn check_policy(v: &mut Validator<'_>, s: &PolicySection, l: &Lookup<'_>) -> Opt
 fn check_inhibit(v: &mut Validator<'_>, s: &InhibitSection, i: &AlertInputs<'_>) -> Inhibition {
     for rule in &s.mute {
         if !i.rule_ids.contains(rule.get_ref().as_str()) {
-            v.error(&at(0, rule), format!("no rule `{}` in the site's packs", rule.get_ref()));
+            v.error(
+                &at(0, rule),
+                format!("no rule `{}` in the site's packs", rule.get_ref()),
+            );
         }
     }
     for device in &s.devices {

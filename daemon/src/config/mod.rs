@@ -21,6 +21,7 @@ mod validate;
 use serde::Deserialize;
 pub use toml::Spanned;
 
+pub use alerts::{AlertsSection, PersonSection, ShiftSection};
 pub use duration::{ConfigDuration, parse_duration};
 pub use load::{ConfigError, ConfigErrors, load};
 pub use mqtt::{MqttSection, TlsSection};
@@ -32,7 +33,6 @@ pub use rules::{
 pub use secret::{Secret, SecretSource};
 pub use sinks::{InfluxSection, SinksSection};
 pub use tickets::TicketsSection;
-pub use alerts::{AlertsSection, PersonSection, ShiftSection};
 pub use validate::hash_token;
 
 /// The whole site file (e.g. `config/demo.toml`).

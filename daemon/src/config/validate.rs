@@ -164,7 +164,9 @@ pub(super) fn validate(
     if !v.errors.is_empty() {
         return Err(ConfigErrors(v.errors));
     }
-    let (Some(site_info), Some(api), Some(tickets), Some(alerts)) = (site_info, api, tickets, alerts) else {
+    let (Some(site_info), Some(api), Some(tickets), Some(alerts)) =
+        (site_info, api, tickets, alerts)
+    else {
         return Err(ConfigErrors(v.errors));
     };
     Ok(Catalog {

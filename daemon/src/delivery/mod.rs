@@ -200,13 +200,21 @@ impl Queue {
             "UPDATE delivery SET delivered_us = ?2, attempts = attempts + 1 WHERE id = ?1",
         )?
         .execute(params![id, micros(now)])?;
-        tx.prepare_cached("INSERT INTO delivery_attempt (delivery, at_us, error) VALUES (?1, ?2, NULL)")?
-            .execute(params![id, micros(now)])?;
+        tx.prepare_cached(
+            "INSERT INTO delivery_attempt (delivery, at_us, error) VALUES (?1, ?2, NULL)",
+        )?
+        .execute(params![id, micros(now)])?;
         tx.commit()
     }
 
     /// Records a failed attempt and when to try again.
-    pub fn failed(&self, id: i64, error: &str, now: Timestamp, retry_at: Timestamp) -> rusqlite::Result<()> {
+    pub fn failed(
+        &self,
+        id: i64,
+        error: &str,
+        now: Timestamp,
+        retry_at: Timestamp,
+    ) -> rusqlite::Result<()> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
         tx.prepare_cached(
@@ -214,8 +222,10 @@ impl Queue {
              WHERE id = ?1",
         )?
         .execute(params![id, error, micros(retry_at)])?;
-        tx.prepare_cached("INSERT INTO delivery_attempt (delivery, at_us, error) VALUES (?1, ?2, ?3)")?
-            .execute(params![id, micros(now), error])?;
+        tx.prepare_cached(
+            "INSERT INTO delivery_attempt (delivery, at_us, error) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![id, micros(now), error])?;
         tx.commit()
     }
 
@@ -324,7 +334,9 @@ impl<D: Deliver> Loop<D> {
             let woken = wake.notified();
             let queue = self.queue.clone();
             let (channel, order) = (self.channel, self.order);
-            let next = tokio::task::spawn_blocking(move || queue.next(channel, order, Timestamp::now())).await;
+            let next =
+                tokio::task::spawn_blocking(move || queue.next(channel, order, Timestamp::now()))
+                    .await;
             let wait = match next {
                 Ok(Ok(Next::Due(message))) => {
                     self.attempt(&message, &mut backoff, &mut limiter).await;
@@ -348,7 +360,12 @@ impl<D: Deliver> Loop<D> {
         }
     }
 
-    async fn attempt(&mut self, message: &Pending, backoff: &mut Backoff, limiter: &mut LogLimiter) {
+    async fn attempt(
+        &mut self,
+        message: &Pending,
+        backoff: &mut Backoff,
+        limiter: &mut LogLimiter,
+    ) {
         let channel = self.channel;
         let outcome = self.sender.deliver(message).await;
         let queue = self.queue.clone();

@@ -99,7 +99,11 @@ impl Deliver for Webhook {
             Signing::DingTalk(secret) => {
                 let ms = now.as_millisecond();
                 let join = if self.url.contains('?') { '&' } else { '?' };
-                format!("{}{join}timestamp={ms}&sign={}", self.url, dingtalk_sign(secret, ms))
+                format!(
+                    "{}{join}timestamp={ms}&sign={}",
+                    self.url,
+                    dingtalk_sign(secret, ms)
+                )
             }
             _ => self.url.clone(),
         };
@@ -113,7 +117,10 @@ impl Deliver for Webhook {
             let ts = now.as_second();
             request = request
                 .header("x-sitewarden-timestamp", ts.to_string())
-                .header("x-sitewarden-signature", signature(secret, ts, &message.payload));
+                .header(
+                    "x-sitewarden-signature",
+                    signature(secret, ts, &message.payload),
+                );
         }
         if let Some(token) = &self.bearer {
             request = request.bearer_auth(token);
@@ -148,19 +155,41 @@ mod tests {
         // Our input is "<timestamp>.<body>": split the data at its first dot-free prefix.
         let mut mac = Hmac::<Sha256>::new_from_slice(b"Jefe").unwrap();
         mac.update(b"what do ya want for nothing?");
-        let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        let hex: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            hex,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
         // And the signature helper is the same HMAC over "<ts>.<body>".
         let mut mac = Hmac::<Sha256>::new_from_slice(b"k").unwrap();
         mac.update(b"1700000000.{}");
-        let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(signature("k", 1_700_000_000, b"{}"), format!("sha256={expected}"));
+        let expected: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            signature("k", 1_700_000_000, b"{}"),
+            format!("sha256={expected}")
+        );
     }
 
     #[test]
     fn dingtalk_sign_is_url_encoded_base64() {
         let sign = dingtalk_sign("SEC000", 1_700_000_000_000);
-        assert!(!sign.contains('+') && !sign.contains('/') && !sign.contains('='), "{sign}");
-        assert!(sign.ends_with("%3D"), "a 32-byte MAC in base64 ends in one padding `=`: {sign}");
+        assert!(
+            !sign.contains('+') && !sign.contains('/') && !sign.contains('='),
+            "{sign}"
+        );
+        assert!(
+            sign.ends_with("%3D"),
+            "a 32-byte MAC in base64 ends in one padding `=`: {sign}"
+        );
     }
 }

@@ -23,7 +23,12 @@ use crate::rules::RulesHandle;
 use crate::sources::mqtt::MqttInMetrics;
 
 /// Commands this daemon answers.
-pub const COMMANDS: [&str; 4] = ["record_service", "ack_alert", "declare_drill", "move_ticket"];
+pub const COMMANDS: [&str; 4] = [
+    "record_service",
+    "ack_alert",
+    "declare_drill",
+    "move_ticket",
+];
 
 /// The common part of every command payload.
 #[derive(Debug, Deserialize)]
@@ -158,7 +163,11 @@ impl Commands {
                 caller.require(crate::alerts::ACK_ROLES)?;
                 let a: AckAlert = serde_json::from_value(args)
                     .map_err(|e| ApiError::bad_request(format!("ack_alert: {e}")))?;
-                let alert = self.targets.alerts.acknowledge(a.alert, caller.name, a.note).await?;
+                let alert = self
+                    .targets
+                    .alerts
+                    .acknowledge(a.alert, caller.name, a.note)
+                    .await?;
                 Ok(serde_json::to_value(alert).unwrap_or_default())
             }
             "declare_drill" => {

@@ -745,7 +745,11 @@ fn parse_text<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
 }
 
 /// The ticket for a notification channel that failed its scheduled self-test.
-pub fn self_test_ticket(catalog: &crate::catalog::Catalog, channel: &str, error: &str) -> NewTicket {
+pub fn self_test_ticket(
+    catalog: &crate::catalog::Catalog,
+    channel: &str,
+    error: &str,
+) -> NewTicket {
     let now = Timestamp::now();
     let priority = Priority::P2;
     let level = catalog.tickets.level(priority);

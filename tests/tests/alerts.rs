@@ -1,0 +1,952 @@
+//! Emergency alerts end to end, against the simulated fire panel and access
+//! controller, real mosquitto, a real HTTP receiver and a real SMTP sink
+//! (aiosmtpd): escalation step by step with and without acknowledgement,
+//! every channel format, grouping of zone alarms, life-safety alerts that
+//! wait for a person, drills, silences, inhibition, a channel that fails
+//! its first attempts, a self-test that fails, and bad input.
+
+use std::time::{Duration, Instant};
+
+use hmac::{Hmac, Mac as _};
+use site_sim::Step;
+use sitewarden::config::hash_token;
+use sitewarden_tests::{
+    HttpReceiver, Mosquitto, Posted, SiteDir, SmtpSink, Subscriber, frozen, http, load, repo_root,
+    start_daemon, start_sim, wait_until,
+};
+
+const ENGINEER: &str = "tok-engineer";
+const GUARD: &str = "tok-guard";
+const HMAC_KEY: &str = "webhook-secret";
+
+struct Site {
+    site: SiteDir,
+    sim: site_sim::RunningSite,
+    broker: Mosquitto,
+    hook: HttpReceiver,
+    smtp: SmtpSink,
+}
+
+/// Everything an alert test talks to, and a site file wired to it with `extra` settings.
+async fn site(hook_fail_first: usize, smtp_fail_first: usize) -> Site {
+    let site = SiteDir::new().unwrap();
+    let sim = start_sim(
+        &site,
+        &[
+            ("fire-panel-1", "fire-panel"),
+            ("access-1", "access-control"),
+        ],
+        frozen(),
+    )
+    .await
+    .unwrap();
+    Site {
+        site,
+        sim,
+        broker: Mosquitto::start().unwrap(),
+        hook: HttpReceiver::start(hook_fail_first).await.unwrap(),
+        smtp: SmtpSink::start(smtp_fail_first).unwrap(),
+    }
+}
+
+impl Site {
+    fn config(&self, extra: &str) -> std::sync::Arc<sitewarden::catalog::Catalog> {
+        self.config_with(extra, "0s")
+    }
+
+    /// The site file with `extra` settings and channel self-tests every `self_test`.
+    fn config_with(
+        &self,
+        extra: &str,
+        self_test: &str,
+    ) -> std::sync::Arc<sitewarden::catalog::Catalog> {
+        self.site.write("hmac.key", HMAC_KEY).unwrap();
+        let packs: Vec<String> = ["fire", "security"]
+            .iter()
+            .map(|p| {
+                format!(
+                    "{:?}",
+                    repo_root()
+                        .join(format!("config/standards/{p}.toml"))
+                        .display()
+                        .to_string()
+                )
+            })
+            .collect();
+        let hook = self.hook.addr;
+        let text = format!(
+            r#"
+[[api.tokens]]
+name = "chen.jing"
+role = "engineer"
+sha256 = "{engineer}"
+
+[[api.tokens]]
+name = "guard-desk"
+role = "front-desk"
+sha256 = "{guard}"
+
+[mqtt]
+host = "127.0.0.1"
+port = {mqtt}
+
+[rules]
+packs = [{packs}]
+
+[[people]]
+id = "guard"
+name = "Zhao Min"
+email = "guard@site.example"
+phone = "+8613800000001"
+
+[[people]]
+id = "engineer"
+name = "Chen Jing"
+email = "engineer@site.example"
+phone = "+8613800000002"
+
+[[people]]
+id = "manager"
+name = "Liu Yang"
+email = "manager@site.example"
+
+[[roster]]
+role = "duty"
+person = "guard"
+hours = "00:00-12:00"
+
+[[roster]]
+role = "duty"
+person = "guard"
+hours = "12:00-00:00"
+
+[alerts]
+self_test_every = "{self_test}"
+heartbeat_every = "1s"
+
+[alerts.channels.screen]
+kind = "mqtt"
+
+[alerts.channels.hook]
+kind = "webhook"
+url = "http://{hook}/hook"
+secret = {{ file = "hmac.key" }}
+timeout = "1s"
+
+[alerts.channels.mail]
+kind = "email"
+smtp = "{smtp}"
+from = "sitewarden@site.example"
+security = "none"
+
+[alerts.channels.wecom]
+kind = "wecom"
+url = "http://{hook}/wecom"
+
+[alerts.channels.dingtalk]
+kind = "dingtalk"
+url = "http://{hook}/dingtalk?access_token=t"
+secret = {{ file = "hmac.key" }}
+
+[alerts.channels.slack]
+kind = "slack"
+url = "http://{hook}/slack"
+
+[alerts.policies.fire]
+repeat = "2s"
+steps = [
+    {{ notify = ["role:duty"], channels = ["screen", "hook", "mail", "wecom"], wait = "2s" }},
+    {{ notify = ["engineer"], channels = ["hook", "mail", "dingtalk"], wait = "2s" }},
+    {{ notify = ["manager"], channels = ["hook", "slack"], wait = "2s" }},
+]
+
+[alerts.policies.default]
+repeat = "3s"
+steps = [{{ notify = ["role:duty"], channels = ["hook"], wait = "3s" }}]
+
+[[alerts.inhibit]]
+when = "fire"
+mute = ["security.door_held_open"]
+devices = ["access-1"]
+
+[alerts.drill]
+notify = ["engineer"]
+channels = ["hook"]
+{extra}
+
+[[devices]]
+id = "fire-panel-1"
+profile = "fire-panel"
+location = "Fire control room"
+transport = {{ kind = "modbus-tcp", host = "{fire}" }}
+poll_interval = "100ms"
+
+[[devices]]
+id = "access-1"
+profile = "access-control"
+transport = {{ kind = "modbus-tcp", host = "{access}" }}
+poll_interval = "100ms"
+"#,
+            engineer = hash_token(ENGINEER),
+            guard = hash_token(GUARD),
+            mqtt = self.broker.addr.port(),
+            packs = packs.join(", "),
+            smtp = self.smtp.addr,
+            fire = self.sim.addr("fire-panel-1").unwrap(),
+            access = self.sim.addr("access-1").unwrap(),
+        );
+        load(&self.site.site(&text).unwrap())
+    }
+
+    fn set(&self, device: &str, point: &str, on: bool) {
+        let text = format!(
+            "device = \"{device}\"\naction = \"set\"\npoint = \"{point}\"\nvalue = {}",
+            u8::from(on)
+        );
+        self.sim.apply(&toml::from_str::<Step>(&text).unwrap());
+    }
+
+    /// Notifications the receiver accepted on `path` (`/hook`, `/wecom`, …).
+    fn on(&self, path: &str) -> Vec<Posted> {
+        self.hook
+            .posted()
+            .into_iter()
+            .filter(|p| p.path.starts_with(path))
+            .collect()
+    }
+
+    /// Step numbers of the generic webhook's notifications for alert `id`, in arrival order.
+    fn steps(&self, id: i64) -> Vec<(String, Option<i64>)> {
+        self.on("/hook")
+            .iter()
+            .filter(|p| p.body["alert"]["id"] == id)
+            .map(|p| {
+                (
+                    p.body["reason"].as_str().unwrap_or_default().to_owned(),
+                    p.body["step"].as_i64(),
+                )
+            })
+            .collect()
+    }
+}
+
+fn get(addr: std::net::SocketAddr, path: &str) -> serde_json::Value {
+    http(addr, "GET", path, None, None).unwrap().1
+}
+
+fn open_alerts(addr: std::net::SocketAddr) -> Vec<serde_json::Value> {
+    get(addr, "/api/v1/alerts?status=open")["alerts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn first_alert(addr: std::net::SocketAddr, rule: &str) -> serde_json::Value {
+    let found = || open_alerts(addr).into_iter().find(|a| a["rule"] == rule);
+    assert!(
+        wait_until(Duration::from_secs(10), || found().is_some()).await,
+        "no open {rule} alert"
+    );
+    found().unwrap()
+}
+
+fn hmac_hex(key: &str, data: &[u8]) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
+    mac.update(data);
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fire_alarm_escalates_step_by_step_until_someone_acknowledges() {
+    let s = site(0, 0).await;
+    let screen = Subscriber::start(
+        s.broker.addr,
+        "control-room",
+        "sitewarden/test-site/alerts/#",
+    )
+    .await
+    .unwrap();
+    let daemon = start_daemon(s.config(""), &s.site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let raised = Instant::now();
+    s.set("fire-panel-1", "zone3_alarm", true);
+    let alert = first_alert(api, "fire.fire_alarm").await;
+    let id = alert["id"].as_i64().unwrap();
+    assert_eq!(alert["class"], "fire");
+    assert_eq!(alert["first_zone"], "3");
+    assert_eq!(alert["location"], "Fire control room");
+
+    // Step 1 on every channel of the step, to the guard on duty.
+    assert!(
+        wait_until(Duration::from_secs(5), || !s.steps(id).is_empty()
+            && !s.on("/wecom").is_empty()
+            && !s.smtp.messages().is_empty())
+        .await
+    );
+    let first = &s
+        .on("/hook")
+        .into_iter()
+        .find(|p| p.body["alert"]["id"] == id)
+        .unwrap();
+    assert!(
+        first.at.duration_since(raised) < Duration::from_secs(1),
+        "step 1 took {:?}",
+        first.at.duration_since(raised)
+    );
+    assert_eq!(first.body["recipients"][0]["name"], "Zhao Min");
+    let ts = &first.headers["x-sitewarden-timestamp"];
+    let body = serde_json::to_vec(&first.body).unwrap();
+    // The receiver re-serialised the body; sign what was sent instead: key order is preserved by serde_json.
+    assert_eq!(
+        first.headers["x-sitewarden-signature"],
+        format!(
+            "sha256={}",
+            hmac_hex(HMAC_KEY, &[ts.as_bytes(), b".", &body].concat())
+        )
+    );
+    assert_eq!(
+        first.headers["idempotency-key"],
+        first.body["key"].as_str().unwrap()
+    );
+    let wecom = &s.on("/wecom")[0].body;
+    assert_eq!(wecom["msgtype"], "text");
+    assert_eq!(
+        wecom["text"]["mentioned_mobile_list"],
+        serde_json::json!(["+8613800000001"])
+    );
+    assert!(
+        wecom["text"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("[FIRE] FIRE ALARM")
+    );
+    let mail = &s.smtp.messages()[0];
+    assert_eq!(mail["to"], serde_json::json!(["guard@site.example"]));
+    assert!(
+        mail["subject"].as_str().unwrap().contains("FIRE ALARM"),
+        "{mail}"
+    );
+
+    // Nobody acknowledges: step 2 after 2 s, step 3 after 4 s, then step 3 again every 2 s.
+    assert!(
+        wait_until(Duration::from_secs(8), || s.steps(id).len() >= 4).await,
+        "{:?}",
+        s.steps(id)
+    );
+    let steps = s.steps(id);
+    assert_eq!(
+        steps[..4],
+        [
+            ("step".to_owned(), Some(1)),
+            ("step".to_owned(), Some(2)),
+            ("step".to_owned(), Some(3)),
+            ("repeat".to_owned(), Some(3)),
+        ]
+    );
+    let hook: Vec<Posted> = s
+        .on("/hook")
+        .into_iter()
+        .filter(|p| p.body["alert"]["id"] == id)
+        .collect();
+    let gap = |a: usize, b: usize| hook[b].at.duration_since(hook[a].at).as_secs_f64();
+    assert!(
+        (1.7..2.6).contains(&gap(0, 1)) && (1.7..2.6).contains(&gap(1, 2)),
+        "{} {} {:?}",
+        gap(0, 1),
+        gap(1, 2),
+        hook.iter()
+            .map(|p| (
+                p.body["alert"]["id"].clone(),
+                p.body["reason"].clone(),
+                p.body["step"].clone(),
+                p.at.duration_since(raised)
+            ))
+            .collect::<Vec<_>>()
+    );
+    let ding = &s.on("/dingtalk")[0];
+    assert!(
+        ding.path.contains("access_token=t&timestamp=") && ding.path.contains("&sign="),
+        "{}",
+        ding.path
+    );
+    assert_eq!(
+        ding.body["at"]["atMobiles"],
+        serde_json::json!(["+8613800000002"])
+    );
+    assert!(
+        s.on("/slack")[0].body["text"]
+            .as_str()
+            .unwrap()
+            .contains("Liu Yang")
+    );
+
+    // The guard takes it: escalation stops, and the channels that were called hear who took it.
+    let (status, acked) = http(
+        api,
+        "POST",
+        &format!("/api/v1/alerts/{id}/ack"),
+        Some(GUARD),
+        Some(r#"{"note":"on my way"}"#),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{acked}");
+    assert_eq!(acked["acknowledged_by"], "guard-desk");
+    let after_ack = s
+        .steps(id)
+        .iter()
+        .filter(|(r, _)| r != "acknowledged")
+        .count();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        s.steps(id)
+            .iter()
+            .filter(|(r, _)| r != "acknowledged")
+            .count(),
+        after_ack,
+        "escalated after the ack"
+    );
+    assert!(s.steps(id).iter().any(|(r, _)| r == "acknowledged"));
+    assert_eq!(
+        http(
+            api,
+            "POST",
+            &format!("/api/v1/alerts/{id}/ack"),
+            Some(ENGINEER),
+            None
+        )
+        .unwrap()
+        .0,
+        409
+    );
+    assert_eq!(
+        http(
+            api,
+            "POST",
+            "/api/v1/alerts/99999/ack",
+            Some(ENGINEER),
+            None
+        )
+        .unwrap()
+        .0,
+        404
+    );
+    assert_eq!(
+        http(api, "POST", &format!("/api/v1/alerts/{id}/ack"), None, None)
+            .unwrap()
+            .0,
+        401
+    );
+    assert_eq!(
+        http(
+            api,
+            "POST",
+            &format!("/api/v1/alerts/{id}/ack"),
+            Some(GUARD),
+            Some("{nope")
+        )
+        .unwrap()
+        .0,
+        400
+    );
+
+    // Still active until the panel resets; then resolved, and its retained state is cleared.
+    let topic = format!("sitewarden/test-site/alerts/{id}");
+    let late = Subscriber::start(s.broker.addr, "late-screen", &topic)
+        .await
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(3), || late
+            .messages()
+            .iter()
+            .any(|m| m.retain && m.payload.contains("\"status\":\"open\"")))
+        .await,
+        "no retained state for a late screen"
+    );
+    s.set("fire-panel-1", "zone3_alarm", false);
+    assert!(
+        wait_until(Duration::from_secs(5), || get(
+            api,
+            &format!("/api/v1/alerts/{id}")
+        )["status"]
+            == "resolved")
+        .await
+    );
+    let later = Subscriber::start(s.broker.addr, "later-screen", &topic)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        later.messages().iter().all(|m| m.payload.is_empty()),
+        "{:?}",
+        later.messages()
+    );
+
+    let detail = get(api, &format!("/api/v1/alerts/{id}"));
+    let kinds: Vec<&str> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "raised",
+        "notified",
+        "escalated",
+        "repeated",
+        "acknowledged",
+        "cleared",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+    }
+    assert!(
+        detail["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["attempt_log"].as_array().is_some_and(|a| !a.is_empty()))
+    );
+    // The control room saw the notifications on MQTT too.
+    assert!(
+        screen
+            .messages()
+            .iter()
+            .any(|m| m.topic == format!("{topic}/notifications"))
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_zones_in_alarm_are_one_incident_that_waits_for_a_person() {
+    let s = site(0, 0).await;
+    let daemon = start_daemon(s.config(""), &s.site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for zone in ["zone1_alarm", "zone2_alarm", "zone5_alarm"] {
+        s.set("fire-panel-1", zone, true);
+    }
+    let alert = first_alert(api, "fire.fire_alarm").await;
+    let id = alert["id"].as_i64().unwrap();
+    assert!(
+        wait_until(Duration::from_secs(5), || get(
+            api,
+            &format!("/api/v1/alerts/{id}")
+        )["members"]
+            .as_array()
+            .is_some_and(|m| m.len() == 3))
+        .await
+    );
+    let fire_alerts = || {
+        open_alerts(api)
+            .into_iter()
+            .filter(|a| a["rule"] == "fire.fire_alarm")
+            .count()
+    };
+    assert_eq!(fire_alerts(), 1, "one incident, not three");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        s.steps(id),
+        [("step".to_owned(), Some(1))],
+        "one page for the three zones"
+    );
+
+    // The panel resets by itself: a fire alarm still needs a person to look.
+    for zone in ["zone1_alarm", "zone2_alarm", "zone5_alarm"] {
+        s.set("fire-panel-1", zone, false);
+    }
+    assert!(
+        wait_until(Duration::from_secs(5), || get(
+            api,
+            &format!("/api/v1/alerts/{id}")
+        )["active"]
+            == false)
+        .await
+    );
+    let detail = get(api, &format!("/api/v1/alerts/{id}"));
+    assert_eq!(detail["status"], "open");
+    // ... and escalation goes on until then.
+    assert!(wait_until(Duration::from_secs(5), || s.steps(id).len() >= 2).await);
+    let (status, alert) = http(
+        api,
+        "POST",
+        &format!("/api/v1/alerts/{id}/ack"),
+        Some(ENGINEER),
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(alert["status"], "resolved");
+    assert_eq!(
+        http(
+            api,
+            "POST",
+            &format!("/api/v1/alerts/{id}/ack"),
+            Some(ENGINEER),
+            None
+        )
+        .unwrap()
+        .0,
+        409,
+        "resolved already"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drill_reaches_only_the_coordinator_and_ends_by_itself() {
+    let s = site(0, 0).await;
+    let daemon = start_daemon(s.config(""), &s.site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    let at =
+        |secs: i64| (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(secs)).to_string();
+    // Declared ahead, with an end.
+    let past = format!(r#"{{"starts":"{}","ends":"{}"}}"#, at(-10), at(5));
+    assert_eq!(
+        http(api, "POST", "/api/v1/drills", Some(ENGINEER), Some(&past))
+            .unwrap()
+            .0,
+        400
+    );
+    let long = format!(r#"{{"starts":"{}","ends":"{}"}}"#, at(2), at(6 * 3600));
+    assert_eq!(
+        http(api, "POST", "/api/v1/drills", Some(ENGINEER), Some(&long))
+            .unwrap()
+            .0,
+        400
+    );
+    let body = format!(
+        r#"{{"starts":"{}","ends":"{}","note":"monthly fire drill"}}"#,
+        at(1),
+        at(5)
+    );
+    assert_eq!(
+        http(api, "POST", "/api/v1/drills", Some(GUARD), Some(&body))
+            .unwrap()
+            .0,
+        403
+    );
+    let (status, drill) = http(api, "POST", "/api/v1/drills", Some(ENGINEER), Some(&body)).unwrap();
+    assert_eq!(status, 201, "{drill}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    s.set("fire-panel-1", "zone4_alarm", true);
+    let alert = first_alert(api, "fire.fire_alarm").await;
+    let id = alert["id"].as_i64().unwrap();
+    assert_eq!(alert["drill"], true);
+    assert!(wait_until(Duration::from_secs(3), || !s.steps(id).is_empty()).await);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let to_coordinator: Vec<Posted> = s
+        .on("/hook")
+        .into_iter()
+        .filter(|p| p.body["alert"]["id"] == id)
+        .collect();
+    assert_eq!(to_coordinator.len(), 1, "a drill does not escalate");
+    assert_eq!(to_coordinator[0].body["reason"], "drill");
+    assert_eq!(to_coordinator[0].body["recipients"][0]["name"], "Chen Jing");
+    assert!(
+        s.on("/wecom").is_empty() && s.smtp.messages().is_empty(),
+        "the real chain was called"
+    );
+    // A drill alarm resolves when it clears; no acknowledgement needed.
+    s.set("fire-panel-1", "zone4_alarm", false);
+    assert!(
+        wait_until(Duration::from_secs(5), || get(
+            api,
+            &format!("/api/v1/alerts/{id}")
+        )["status"]
+            == "resolved")
+        .await
+    );
+
+    // The window is over: the next alarm is real.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    s.set("fire-panel-1", "zone4_alarm", true);
+    assert!(
+        wait_until(Duration::from_secs(5), || open_alerts(api)
+            .iter()
+            .any(|a| a["rule"] == "fire.fire_alarm" && a["drill"] == false))
+        .await
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || !s.on("/wecom").is_empty()).await,
+        "the real chain was not called"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silences_and_fire_inhibition_keep_the_control_room_on_what_matters() {
+    let s = site(0, 0).await;
+    let daemon = start_daemon(s.config(""), &s.site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    let at =
+        |secs: i64| (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(secs)).to_string();
+    // Door 2's controller is being serviced for 3 s.
+    let body = format!(
+        r#"{{"device":"access-1","rule":"security.door_forced","ends":"{}","reason":"lock replacement"}}"#,
+        at(3)
+    );
+    let (status, silence) =
+        http(api, "POST", "/api/v1/silences", Some(ENGINEER), Some(&body)).unwrap();
+    assert_eq!(status, 201, "{silence}");
+    assert_eq!(
+        http(
+            api,
+            "POST",
+            "/api/v1/silences",
+            Some(ENGINEER),
+            Some(r#"{"device":"nope","ends":"2099-01-01T00:00:00Z","reason":"x"}"#)
+        )
+        .unwrap()
+        .0,
+        400
+    );
+    s.set("access-1", "door2_forced", true);
+    let forced = first_alert(api, "security.door_forced").await;
+    let forced_id = forced["id"].as_i64().unwrap();
+    assert_eq!(forced["suppressed"], "silenced");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        s.steps(forced_id).is_empty(),
+        "a silenced alert called someone"
+    );
+    // The silence ends with the door still forced: now it escalates.
+    assert!(
+        wait_until(Duration::from_secs(10), || !s.steps(forced_id).is_empty()).await,
+        "not called after the silence"
+    );
+    http(
+        api,
+        "POST",
+        &format!("/api/v1/alerts/{forced_id}/ack"),
+        Some(ENGINEER),
+        None,
+    )
+    .unwrap();
+
+    // A fire alarm releases the doors: their held-open alerts are muted, not paged.
+    s.set("fire-panel-1", "zone2_alarm", true);
+    let fire = first_alert(api, "fire.fire_alarm").await;
+    for door in ["door1_held_open", "door3_held_open"] {
+        s.set("access-1", door, true);
+    }
+    assert!(
+        wait_until(Duration::from_secs(5), || open_alerts(api)
+            .iter()
+            .any(|a| a["rule"] == "security.door_held_open"))
+        .await
+    );
+    let held = open_alerts(api)
+        .into_iter()
+        .find(|a| a["rule"] == "security.door_held_open")
+        .unwrap();
+    let held_id = held["id"].as_i64().unwrap();
+    assert_eq!(held["suppressed"], "muted");
+    assert_eq!(held["suppressed_by"], format!("alert {}", fire["id"]));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(s.steps(held_id).is_empty(), "a muted door alert was paged");
+    // The fire is over and acknowledged; one door is still held open: now it is a door problem.
+    s.set("access-1", "door1_held_open", false);
+    s.set("fire-panel-1", "zone2_alarm", false);
+    http(
+        api,
+        "POST",
+        &format!("/api/v1/alerts/{}/ack", fire["id"]),
+        Some(ENGINEER),
+        None,
+    )
+    .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(5), || !s.steps(held_id).is_empty()).await,
+        "not called after the fire"
+    );
+    let kinds: Vec<String> = get(api, &format!("/api/v1/alerts/{held_id}"))["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        kinds.contains(&"muted".to_owned()) && kinds.contains(&"unmuted".to_owned()),
+        "{kinds:?}"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_channel_is_retried_without_holding_up_the_others() {
+    // The webhook answers 500 three times and the SMTP server 451 twice.
+    let s = site(3, 2).await;
+    let screen = Subscriber::start(
+        s.broker.addr,
+        "screen",
+        "sitewarden/test-site/alerts/+/notifications",
+    )
+    .await
+    .unwrap();
+    let daemon = start_daemon(s.config(""), &s.site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let raised = Instant::now();
+    s.set("fire-panel-1", "zone6_alarm", true);
+    let alert = first_alert(api, "fire.fire_alarm").await;
+    let id = alert["id"].as_i64().unwrap();
+    assert!(
+        wait_until(Duration::from_secs(2), || !screen.messages().is_empty()
+            && !s.on("/wecom").is_empty())
+        .await
+    );
+    assert!(
+        raised.elapsed() < Duration::from_secs(2),
+        "MQTT and WeCom waited for the failing webhook"
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || s.steps(id).first()
+            == Some(&("step".to_owned(), Some(1))))
+        .await
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || s
+            .smtp
+            .messages()
+            .iter()
+            .any(|m| m["to"] == serde_json::json!(["guard@site.example"])))
+        .await
+    );
+    assert!(s.hook.refused.load(std::sync::atomic::Ordering::SeqCst) >= 3);
+    let detail = get(api, &format!("/api/v1/alerts/{id}"));
+    let hook = detail["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["channel"] == "alerts-hook")
+        .unwrap()
+        .clone();
+    let log = hook["attempt_log"].as_array().unwrap();
+    // The three refusals are shared with the site's other open alert (a door open after hours).
+    assert!(log.len() >= 2, "{hook}");
+    assert!(log[0]["error"].as_str().unwrap().contains("500"), "{hook}");
+    assert!(log.last().unwrap()["error"].is_null());
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_that_fails_its_self_test_opens_a_ticket() {
+    let s = site(0, 0).await;
+    let dead = sitewarden_tests::free_port();
+    let catalog = s.config_with(
+        &format!("\n[alerts.channels.pager]\nkind = \"slack\"\nurl = \"http://127.0.0.1:{dead}/pager\"\ntimeout = \"500ms\"\n"),
+        "1h",
+    );
+    // Every channel is tested when the daemon starts.
+    let daemon = start_daemon(catalog, &s.site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    // The working channels pass: the generic webhook got its test message.
+    assert!(
+        wait_until(Duration::from_secs(5), || s
+            .on("/hook")
+            .iter()
+            .any(|p| p.body["reason"] == "self_test"))
+        .await
+    );
+    let ticket = || {
+        get(api, "/api/v1/tickets")["tickets"]
+            .as_array()
+            .and_then(|t| t.iter().find(|t| t["origin"] == "self_test").cloned())
+    };
+    assert!(
+        wait_until(Duration::from_secs(20), || ticket().is_some()).await,
+        "no ticket for the failing channel"
+    );
+    let t = ticket().unwrap();
+    assert!(t["title"].as_str().unwrap().contains("`pager`"), "{t}");
+    assert!(
+        t["description"]
+            .as_str()
+            .unwrap()
+            .contains("cannot connect"),
+        "{t}"
+    );
+    assert_eq!(
+        get(api, "/api/v1/tickets")["tickets"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "only the failing channel"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_are_acknowledged_over_mqtt_and_malformed_acks_are_counted() {
+    let s = site(0, 0).await;
+    let responses = Subscriber::start(s.broker.addr, "console", "sitewarden/test-site/responses/#")
+        .await
+        .unwrap();
+    let daemon = start_daemon(s.config(""), &s.site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    s.set("access-1", "door2_emergency_button", true);
+    let alert = first_alert(api, "security.emergency_button").await;
+    let id = alert["id"].as_i64().unwrap();
+    assert_eq!(alert["class"], "emergency_button");
+
+    let mut options = rumqttc::MqttOptions::new("operator", "127.0.0.1", s.broker.addr.port());
+    options.set_keep_alive(Duration::from_secs(5));
+    let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 16);
+    tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
+    let topic = "sitewarden/test-site/commands/ack_alert";
+    let publish = |payload: String| {
+        let client = client.clone();
+        async move {
+            client
+                .publish(topic, rumqttc::QoS::AtLeastOnce, false, payload)
+                .await
+                .unwrap()
+        }
+    };
+    let refused = || {
+        daemon
+            .metrics
+            .mqtt_in
+            .commands_refused
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    publish("not json".into()).await;
+    assert!(
+        wait_until(Duration::from_secs(5), || refused() == 1).await,
+        "malformed ack not counted"
+    );
+    publish(format!(
+        r#"{{"correlation_id":"a1","token":"{GUARD}","alert":999}}"#
+    ))
+    .await;
+    publish(format!(r#"{{"correlation_id":"a2","token":"{GUARD}","alert":{id},"note":"button reset, false alarm"}}"#)).await;
+    let answer = |cid: &str| {
+        responses
+            .messages()
+            .iter()
+            .find(|m| m.topic.ends_with(cid))
+            .map(|m| serde_json::from_str::<serde_json::Value>(&m.payload).unwrap())
+    };
+    assert!(
+        wait_until(Duration::from_secs(5), || answer("a1").is_some()
+            && answer("a2").is_some())
+        .await
+    );
+    assert_eq!(answer("a1").unwrap()["status"], 404);
+    let a2 = answer("a2").unwrap();
+    assert_eq!(a2["status"], 200, "{a2}");
+    assert_eq!(a2["result"]["acknowledged_by"], "guard-desk");
+    assert_eq!(
+        get(api, &format!("/api/v1/alerts/{id}"))["ack_note"],
+        "button reset, false alarm"
+    );
+    assert_eq!(refused(), 2, "the malformed payload and the unknown alert");
+    daemon.stop().await;
+}
