@@ -477,3 +477,33 @@ fn unknown_ticket_setting() {
     let errors = errors(&format!("{HEADER}\n[tickets]\nsla = \"fast\"\n"));
     assert_one(&errors, 7, 1, "unknown field `sla`");
 }
+
+#[test]
+fn escalation_policies_name_only_known_people_roles_and_channels() {
+    let site = format!(
+        "{HEADER}\n[[people]]\nid = \"chen\"\nname = \"Chen\"\n\n\
+         [alerts.channels.hook]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/x\"\n\n\
+         [alerts.policies.fire]\nrepeat = \"5m\"\nsteps = [\n\
+         {{ notify = [\"nobody\"], channels = [\"hook\"], wait = \"1m\" }},\n\
+         {{ notify = [\"role:night-duty\"], channels = [\"pager\"], wait = \"0s\" }},\n\
+         ]\n"
+    );
+    let errors = errors(&site);
+    assert_eq!(errors.len(), 4, "{errors:#?}");
+    assert_at(&errors[0], 17, 13, "no person `nobody`");
+    assert_at(&errors[1], 18, 13, "no [[roster]] shift has role `night-duty`");
+    assert_at(&errors[2], 18, 45, "no channel `pager`");
+    assert_at(&errors[3], 18, 62, "wait must be more than zero");
+}
+
+#[test]
+fn an_unknown_channel_kind_and_a_shift_for_nobody() {
+    let site = format!(
+        "{HEADER}\n[[roster]]\nrole = \"duty\"\nperson = \"ghost\"\nhours = \"20:00-08:00\"\n\n\
+         [alerts.channels.pager]\nkind = \"pigeon\"\n"
+    );
+    let errors = errors(&site);
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert_at(&errors[0], 8, 10, "no person `ghost`");
+    assert_at(&errors[1], 12, 8, "`pigeon` is not a channel kind");
+}

@@ -7,63 +7,12 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderMap, StatusCode};
-use common::{free_port, get_json, kill_9, request, start};
+use common::{Receiver, free_port, get_json, kill_9, request, start};
 
 const ENGINEER: &str = "tok-engineer";
-
-/// A CMMS stand-in: answers 500 to the first `fail_first` POSTs, then 200,
-/// and records the idempotency key and body of each request it accepted.
-#[derive(Clone, Default)]
-struct Receiver {
-    fail_first: Arc<AtomicUsize>,
-    attempts: Arc<AtomicUsize>,
-    accepted: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
-}
-
-impl Receiver {
-    async fn serve(self, port: u16) {
-        let app = axum::Router::new()
-            .route("/cmms", axum::routing::post(Self::receive))
-            .with_state(self);
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-            .await
-            .unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-    }
-
-    async fn receive(
-        axum::extract::State(r): axum::extract::State<Self>,
-        headers: HeaderMap,
-        body: String,
-    ) -> StatusCode {
-        let n = r.attempts.fetch_add(1, Ordering::SeqCst);
-        if n < r.fail_first.load(Ordering::SeqCst) {
-            return StatusCode::INTERNAL_SERVER_ERROR;
-        }
-        let key = headers
-            .get("idempotency-key")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let body = serde_json::from_str(&body).unwrap_or_default();
-        r.accepted.lock().unwrap().push((key, body));
-        StatusCode::OK
-    }
-
-    fn keys(&self) -> Vec<String> {
-        self.accepted
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(k, _)| k.clone())
-            .collect()
-    }
-}
 
 fn hash(token: &str) -> String {
     sitewarden::config::hash_token(token)

@@ -7,7 +7,11 @@ use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sitewarden");
 
@@ -85,3 +89,58 @@ pub fn request(
 pub fn get_json(port: u16, path: &str) -> Option<serde_json::Value> {
     request(port, "GET", path, None, None).map(|(_, body)| body)
 }
+
+/// A webhook receiver (a CMMS, an alert hook): answers 500 to the first `fail_first` POSTs, then 200,
+/// and records the idempotency key and body of each request it accepted.
+#[derive(Clone, Default)]
+pub struct Receiver {
+    /// Requests to refuse first.
+    pub fail_first: Arc<AtomicUsize>,
+    /// Requests seen.
+    pub attempts: Arc<AtomicUsize>,
+    /// Idempotency key and body of every accepted request.
+    pub accepted: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
+}
+
+impl Receiver {
+    /// Listens on `port` until the test ends.
+    pub async fn serve(self, port: u16) {
+        let app = axum::Router::new()
+            .fallback(Self::receive)
+            .with_state(self);
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+    }
+
+    async fn receive(
+        axum::extract::State(r): axum::extract::State<Self>,
+        headers: HeaderMap,
+        body: String,
+    ) -> StatusCode {
+        let n = r.attempts.fetch_add(1, Ordering::SeqCst);
+        if n < r.fail_first.load(Ordering::SeqCst) {
+            return StatusCode::INTERNAL_SERVER_ERROR;
+        }
+        let key = headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = serde_json::from_str(&body).unwrap_or_default();
+        r.accepted.lock().unwrap().push((key, body));
+        StatusCode::OK
+    }
+
+    /// Idempotency keys accepted, in order.
+    pub fn keys(&self) -> Vec<String> {
+        self.accepted
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+}
+
