@@ -130,7 +130,7 @@ DASHBOARDS = {
         table("Conditions (latest transition per condition)", f'SELECT last("active") AS "active", last("state") AS "state", last("value") AS "value" {CONDITIONS} AND $timeFilter GROUP BY "site", "device", "point", "rule", "severity"'),
         timeseries("Conditions raised by severity", f'SELECT count("active") {CONDITIONS} AND "transition" = \'raised\' AND $timeFilter GROUP BY time($__interval), "severity" fill(0)'),
         table("Tickets opened by priority", f'SELECT count("id") FROM "ticket" WHERE {SITE} AND "event" = \'created\' AND $timeFilter GROUP BY "priority"'),
-        table("Open alerts", f'SELECT last("open") FROM "alert" WHERE {SITE} AND $timeFilter GROUP BY "class"', "Filled in once emergency alerts land."),
+        table("Alerts raised by class", f'SELECT count("id") FROM "alert" WHERE {SITE} AND "event" = \'raised\' AND $timeFilter GROUP BY "class"'),
         timeseries("Readings written per minute", f'SELECT count("value") FROM "reading" WHERE {SITE} AND {DEVICE} AND $timeFilter GROUP BY time(1m), "device" fill(0)'),
     ]),
     "hvac": dashboard("sitewarden-hvac", "HVAC", [
@@ -158,6 +158,8 @@ DASHBOARDS = {
                    [(T["fire.sprinkler_pressure_low_low"], "red"), (T["fire.sprinkler_pressure_low"], "orange")]),
         timeseries("Doors forced, held open, opened", role_query(["door_forced", "door_held_open", "door_open"], "max", ', "zone"')),
         table("Alarm timeline", f'SELECT "transition", "state", "value" {CONDITIONS} AND ("severity" = \'critical\' OR "rule" =~ /^(fire|security)\\./) AND $timeFilter'),
+        timeseries("Time to acknowledge an alert", f'SELECT mean("ack_s") FROM "alert" WHERE {SITE} AND "event" = \'acknowledged\' AND $timeFilter GROUP BY time(1h), "class"', "s"),
+        table("Alert timeline", f'SELECT "event", "id", "step", "drill" FROM "alert" WHERE {SITE} AND $timeFilter'),
         timeseries("Fire and emergency faults", role_query(["fire_fault", "fire_supervisory", "panel_fault", "emergency_button", "tamper"], "max")),
     ]),
     "tickets": dashboard("sitewarden-tickets", "Tickets and service levels", [

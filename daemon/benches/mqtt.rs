@@ -16,7 +16,6 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
@@ -24,36 +23,6 @@ use std::time::{Duration, Instant};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use sitewarden::daemon::{self, RunOptions};
 use sitewarden::rules::Transition;
-
-struct Broker(Child);
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn mosquitto(dir: &std::path::Path, port: u16) -> anyhow::Result<Broker> {
-    let config = dir.join("mosquitto.conf");
-    std::fs::write(
-        &config,
-        format!("listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n"),
-    )?;
-    let binary = if std::path::Path::new("/usr/sbin/mosquitto").exists() {
-        "/usr/sbin/mosquitto"
-    } else {
-        "mosquitto"
-    };
-    let child = Command::new(binary)
-        .arg("-c")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    std::thread::sleep(Duration::from_millis(500));
-    Ok(Broker(child))
-}
 
 fn site(dir: &std::path::Path, port: u16) -> anyhow::Result<Arc<sitewarden::catalog::Catalog>> {
     let pack = concat!(
@@ -84,7 +53,7 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async {
         let dir = tempfile::tempdir()?;
         let port = common::free_port();
-        let _broker = mosquitto(dir.path(), port)?;
+        let _broker = common::mosquitto(dir.path(), port)?;
         let catalog = site(dir.path(), port)?;
         let options = RunOptions {
             condition_taps: 1,

@@ -27,11 +27,24 @@ async fn escalation_resumes_at_the_right_step_and_time_after_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     std::fs::create_dir(dir.path().join("profiles")).unwrap();
-    std::fs::copy(repo.join("config/profiles/fire-panel.toml"), dir.path().join("profiles/fire-panel.toml")).unwrap();
+    std::fs::copy(
+        repo.join("config/profiles/fire-panel.toml"),
+        dir.path().join("profiles/fire-panel.toml"),
+    )
+    .unwrap();
     let sim_config = dir.path().join("sim.toml");
     std::fs::write(&sim_config, "[[devices]]\nid = \"fire\"\nprofile = \"fire-panel\"\ntransport = { kind = \"modbus-tcp\", host = \"127.0.0.1:0\" }\n").unwrap();
-    let options = SimOptions { time_scale: 0.0, ..SimOptions::default() };
-    let sim = site_sim::start(site_sim::load_site(&sim_config).unwrap(), site_sim::Scenario::default(), options).await.unwrap();
+    let options = SimOptions {
+        time_scale: 0.0,
+        ..SimOptions::default()
+    };
+    let sim = site_sim::start(
+        site_sim::load_site(&sim_config).unwrap(),
+        site_sim::Scenario::default(),
+        options,
+    )
+    .await
+    .unwrap();
     let (api, hook) = (free_port(), free_port());
     let receiver = Receiver::default();
     receiver.clone().serve(hook).await;
@@ -62,7 +75,12 @@ async fn escalation_resumes_at_the_right_step_and_time_after_kill_9() {
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(500));
-    sim.apply(&toml::from_str::<Step>("device = \"fire\"\naction = \"set\"\npoint = \"zone2_alarm\"\nvalue = 1").unwrap());
+    sim.apply(
+        &toml::from_str::<Step>(
+            "device = \"fire\"\naction = \"set\"\npoint = \"zone2_alarm\"\nvalue = 1",
+        )
+        .unwrap(),
+    );
     let wait_steps = |n: usize, within: Duration| {
         let deadline = Instant::now() + within;
         while Instant::now() < deadline {
@@ -80,12 +98,22 @@ async fn escalation_resumes_at_the_right_step_and_time_after_kill_9() {
     std::thread::sleep(Duration::from_secs(2));
     kill_9(&mut daemon);
     let _daemon = start(&config);
-    assert!(wait_steps(3, Duration::from_secs(10)), "step 3 never came after the restart");
+    assert!(
+        wait_steps(3, Duration::from_secs(10)),
+        "step 3 never came after the restart"
+    );
     let step3_after = step1.elapsed().as_secs_f64();
-    assert!((7.3..9.0).contains(&step3_after), "step 3 {step3_after:.2} s after step 1, not 8 s");
+    assert!(
+        (7.3..9.0).contains(&step3_after),
+        "step 3 {step3_after:.2} s after step 1, not 8 s"
+    );
 
     let steps = step_times(&receiver);
-    assert_eq!(steps.iter().map(|(s, _)| *s).collect::<Vec<_>>(), [1, 2, 3], "{steps:?}");
+    assert_eq!(
+        steps.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+        [1, 2, 3],
+        "{steps:?}"
+    );
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for (_, key) in &steps {
         *seen.entry(key).or_default() += 1;
@@ -95,10 +123,27 @@ async fn escalation_resumes_at_the_right_step_and_time_after_kill_9() {
     // Acknowledged: nothing more.
     let alerts = get_json(api, "/api/v1/alerts?status=open").unwrap();
     let id = alerts["alerts"][0]["id"].as_i64().unwrap();
-    let (status, _) = request(api, "POST", &format!("/api/v1/alerts/{id}/ack"), Some("tok"), None).unwrap();
+    let (status, _) = request(
+        api,
+        "POST",
+        &format!("/api/v1/alerts/{id}/ack"),
+        Some("tok"),
+        None,
+    )
+    .unwrap();
     assert_eq!(status, 200);
     std::thread::sleep(Duration::from_secs(5));
-    assert_eq!(step_times(&receiver).len(), 3, "escalated after the acknowledgement");
-    let told = receiver.accepted.lock().unwrap().iter().filter(|(_, b)| b["reason"] == "acknowledged").count();
+    assert_eq!(
+        step_times(&receiver).len(),
+        3,
+        "escalated after the acknowledgement"
+    );
+    let told = receiver
+        .accepted
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, b)| b["reason"] == "acknowledged")
+        .count();
     assert_eq!(told, 1, "the hook was not told who took it");
 }

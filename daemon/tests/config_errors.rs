@@ -491,7 +491,12 @@ fn escalation_policies_name_only_known_people_roles_and_channels() {
     let errors = errors(&site);
     assert_eq!(errors.len(), 4, "{errors:#?}");
     assert_at(&errors[0], 17, 13, "no person `nobody`");
-    assert_at(&errors[1], 18, 13, "no [[roster]] shift has role `night-duty`");
+    assert_at(
+        &errors[1],
+        18,
+        13,
+        "no [[roster]] shift has role `night-duty`",
+    );
     assert_at(&errors[2], 18, 45, "no channel `pager`");
     assert_at(&errors[3], 18, 62, "wait must be more than zero");
 }

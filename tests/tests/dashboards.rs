@@ -159,6 +159,7 @@ async fn every_panel_query_runs_on_influxdb_and_returns_data() {
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
     walk_the_filter_ticket(&daemon).await;
+    acknowledge_the_fire(&daemon).await;
     daemon.stop().await;
 
     let site_id = "test-site";
@@ -221,4 +222,22 @@ async fn walk_the_filter_ticket(daemon: &sitewarden::daemon::RunningDaemon) {
         };
         daemon.tickets.transition(ticket.id, request).await.unwrap();
     }
+}
+
+/// Acknowledges the fire alarm's alert, for the time-to-acknowledge panel.
+async fn acknowledge_the_fire(daemon: &sitewarden::daemon::RunningDaemon) {
+    let filter = sitewarden::alerts::store::AlertFilter {
+        limit: 10,
+        ..Default::default()
+    };
+    let alerts = daemon.alerts.store.list(&filter).unwrap();
+    let fire = alerts
+        .iter()
+        .find(|a| a.rule.as_deref() == Some("fire.fire_alarm"))
+        .expect("the fire alarm raised no alert");
+    daemon
+        .alerts
+        .acknowledge(fire.id, "test".into(), None)
+        .await
+        .unwrap();
 }

@@ -61,3 +61,35 @@ pub fn run_each_in_own_process(phases: &[&str]) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// A mosquitto process, killed when dropped.
+pub struct Broker(std::process::Child);
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Debian's mosquitto on `port`, configured in `dir`, ready to serve.
+pub fn mosquitto(dir: &std::path::Path, port: u16) -> anyhow::Result<Broker> {
+    let config = dir.join("mosquitto.conf");
+    std::fs::write(
+        &config,
+        format!("listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n"),
+    )?;
+    let binary = if std::path::Path::new("/usr/sbin/mosquitto").exists() {
+        "/usr/sbin/mosquitto"
+    } else {
+        "mosquitto"
+    };
+    let child = std::process::Command::new(binary)
+        .arg("-c")
+        .arg(&config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    Ok(Broker(child))
+}

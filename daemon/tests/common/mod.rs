@@ -105,9 +105,7 @@ pub struct Receiver {
 impl Receiver {
     /// Listens on `port` until the test ends.
     pub async fn serve(self, port: u16) {
-        let app = axum::Router::new()
-            .fallback(Self::receive)
-            .with_state(self);
+        let app = axum::Router::new().fallback(Self::receive).with_state(self);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .unwrap();
@@ -143,4 +141,3 @@ impl Receiver {
             .collect()
     }
 }
-
