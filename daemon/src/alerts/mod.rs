@@ -315,6 +315,8 @@ impl AlertsHandle {
         let store = self.store.clone();
         let catalog = self.catalog.clone();
         let changes = blocking(move || store.maintain(&catalog, Timestamp::now())).await??;
+        // Self-tests may have been queued without any alert changing.
+        self.wake.notify_waiters();
         self.after(changes).await;
         Ok(())
     }
