@@ -48,7 +48,12 @@ const ILLEGAL_VALUE: u8 = 0x03;
 
 /// Answers one request frame into `out`; returns the response length, or
 /// `None` when nothing must be sent (bad CRC, another unit, broadcast).
-pub fn respond<M: RegisterMap>(unit: u8, map: &mut M, frame: &[u8], out: &mut [u8; MAX_FRAME]) -> Option<usize> {
+pub fn respond<M: RegisterMap>(
+    unit: u8,
+    map: &mut M,
+    frame: &[u8],
+    out: &mut [u8; MAX_FRAME],
+) -> Option<usize> {
     if frame.len() < 4 || frame.len() > MAX_FRAME {
         return None;
     }
@@ -87,20 +92,29 @@ fn read<M: RegisterMap>(map: &M, args: &[u8], out: &mut [u8; MAX_FRAME]) -> Resu
     let [a0, a1, c0, c1] = args else {
         return Err(ILLEGAL_VALUE);
     };
-    let (start, count) = (u16::from_be_bytes([*a0, *a1]), u16::from_be_bytes([*c0, *c1]));
+    let (start, count) = (
+        u16::from_be_bytes([*a0, *a1]),
+        u16::from_be_bytes([*c0, *c1]),
+    );
     if count == 0 || count > 125 {
         return Err(ILLEGAL_VALUE);
     }
     out[2] = (count * 2) as u8;
     for i in 0..count {
-        let value = map.read(start.checked_add(i).ok_or(ILLEGAL_ADDRESS)?).ok_or(ILLEGAL_ADDRESS)?;
+        let value = map
+            .read(start.checked_add(i).ok_or(ILLEGAL_ADDRESS)?)
+            .ok_or(ILLEGAL_ADDRESS)?;
         let at = 3 + usize::from(i) * 2;
         out[at..at + 2].copy_from_slice(&value.to_be_bytes());
     }
     Ok(3 + usize::from(count) * 2)
 }
 
-fn write_multiple<M: RegisterMap>(map: &mut M, args: &[u8], out: &mut [u8; MAX_FRAME]) -> Result<usize, u8> {
+fn write_multiple<M: RegisterMap>(
+    map: &mut M,
+    args: &[u8],
+    out: &mut [u8; MAX_FRAME],
+) -> Result<usize, u8> {
     if args.len() < 5 {
         return Err(ILLEGAL_VALUE);
     }
@@ -160,36 +174,72 @@ mod tests {
 
     #[test]
     fn every_byte_of_every_answer() {
-        let mut m = Map { oldest: 0x0001_0002, confirmed: None };
+        let mut m = Map {
+            oldest: 0x0001_0002,
+            confirmed: None,
+        };
         // Read registers 0 and 1: 01 03 04 53 57 00 01 CRC.
-        assert_eq!(ask(&mut m, &[1, 3, 0, 0, 0, 2]).unwrap(), frame(&[1, 3, 4, 0x53, 0x57, 0, 1]));
+        assert_eq!(
+            ask(&mut m, &[1, 3, 0, 0, 0, 2]).unwrap(),
+            frame(&[1, 3, 4, 0x53, 0x57, 0, 1])
+        );
         // Function 04 reads the same map.
-        assert_eq!(ask(&mut m, &[1, 4, 0, 0, 0, 1]).unwrap(), frame(&[1, 4, 2, 0x53, 0x57]));
+        assert_eq!(
+            ask(&mut m, &[1, 4, 0, 0, 0, 1]).unwrap(),
+            frame(&[1, 4, 2, 0x53, 0x57])
+        );
         // An address outside the map: exception 2.
-        assert_eq!(ask(&mut m, &[1, 3, 0, 7, 0, 2]).unwrap(), frame(&[1, 0x83, 2]));
+        assert_eq!(
+            ask(&mut m, &[1, 3, 0, 7, 0, 2]).unwrap(),
+            frame(&[1, 0x83, 2])
+        );
         // Writing a read-only register: exception 2 (function 16) or 2 (function 6).
-        assert_eq!(ask(&mut m, &[1, 0x10, 0, 0, 0, 1, 2, 0, 9]).unwrap(), frame(&[1, 0x90, 2]));
-        assert_eq!(ask(&mut m, &[1, 6, 0, 0, 0, 9]).unwrap(), frame(&[1, 0x86, 2]));
+        assert_eq!(
+            ask(&mut m, &[1, 0x10, 0, 0, 0, 1, 2, 0, 9]).unwrap(),
+            frame(&[1, 0x90, 2])
+        );
+        assert_eq!(
+            ask(&mut m, &[1, 6, 0, 0, 0, 9]).unwrap(),
+            frame(&[1, 0x86, 2])
+        );
         // Confirming another record than the oldest: exception 3, nothing released.
-        assert_eq!(ask(&mut m, &[1, 0x10, 0, 48, 0, 2, 4, 0, 1, 0, 3]).unwrap(), frame(&[1, 0x90, 3]));
+        assert_eq!(
+            ask(&mut m, &[1, 0x10, 0, 48, 0, 2, 4, 0, 1, 0, 3]).unwrap(),
+            frame(&[1, 0x90, 3])
+        );
         assert_eq!(m.confirmed, None);
         // Confirming the oldest: echo of address and count.
-        assert_eq!(ask(&mut m, &[1, 0x10, 0, 48, 0, 2, 4, 0, 1, 0, 2]).unwrap(), frame(&[1, 0x10, 0, 48, 0, 2]));
+        assert_eq!(
+            ask(&mut m, &[1, 0x10, 0, 48, 0, 2, 4, 0, 1, 0, 2]).unwrap(),
+            frame(&[1, 0x10, 0, 48, 0, 2])
+        );
         assert_eq!(m.confirmed, Some(0x0001_0002));
         // Unknown function: exception 1.
-        assert_eq!(ask(&mut m, &[1, 0x2B, 0x0E, 1, 0]).unwrap(), frame(&[1, 0xAB, 1]));
+        assert_eq!(
+            ask(&mut m, &[1, 0x2B, 0x0E, 1, 0]).unwrap(),
+            frame(&[1, 0xAB, 1])
+        );
         // Count 0 or over 125: exception 3.
-        assert_eq!(ask(&mut m, &[1, 3, 0, 0, 0, 0]).unwrap(), frame(&[1, 0x83, 3]));
+        assert_eq!(
+            ask(&mut m, &[1, 3, 0, 0, 0, 0]).unwrap(),
+            frame(&[1, 0x83, 3])
+        );
     }
 
     #[test]
     fn silence_for_bad_crc_other_units_and_garbage() {
-        let mut m = Map { oldest: 1, confirmed: None };
+        let mut m = Map {
+            oldest: 1,
+            confirmed: None,
+        };
         let mut out = [0u8; MAX_FRAME];
         let mut bad = frame(&[1, 3, 0, 0, 0, 1]);
         bad[3] ^= 1;
         assert_eq!(respond(1, &mut m, &bad, &mut out), None);
-        assert_eq!(respond(1, &mut m, &frame(&[2, 3, 0, 0, 0, 1]), &mut out), None);
+        assert_eq!(
+            respond(1, &mut m, &frame(&[2, 3, 0, 0, 0, 1]), &mut out),
+            None
+        );
         assert_eq!(respond(1, &mut m, &[0xFF], &mut out), None);
         assert_eq!(respond(1, &mut m, &[], &mut out), None);
     }

@@ -94,7 +94,10 @@ pub fn parse_response(bytes: &[u8], command: u8) -> Result<Vec<u8, MAX_DATA>, Fr
         .position(|w| w == [0x00, 0xFF])
         .ok_or(FrameError::StartCode)?
         + 2;
-    let (&len, rest) = bytes.get(start..).and_then(<[u8]>::split_first).ok_or(FrameError::StartCode)?;
+    let (&len, rest) = bytes
+        .get(start..)
+        .and_then(<[u8]>::split_first)
+        .ok_or(FrameError::StartCode)?;
     let (&lcs, rest) = rest.split_first().ok_or(FrameError::LengthChecksum)?;
     if len.wrapping_add(lcs) != 0 {
         return Err(FrameError::LengthChecksum);
@@ -131,7 +134,11 @@ pub struct Pn532<I, D> {
 impl<I: I2c, D: DelayNs> Pn532<I, D> {
     /// A reader on `i2c`; commands wait at most `timeout_ms` for the reader.
     pub fn new(i2c: I, delay: D, timeout_ms: u32) -> Self {
-        Self { i2c, delay, timeout_ms }
+        Self {
+            i2c,
+            delay,
+            timeout_ms,
+        }
     }
 
     /// Gives the bus and delay back.
@@ -141,7 +148,8 @@ impl<I: I2c, D: DelayNs> Pn532<I, D> {
 
     /// Normal mode, no SAM: required once after power-up.
     pub fn sam_configure(&mut self) -> Result<(), Error<I::Error>> {
-        self.command(cmd::SAM_CONFIGURATION, &[0x01, 0x14, 0x01], 0).map(|_| ())
+        self.command(cmd::SAM_CONFIGURATION, &[0x01, 0x14, 0x01], 0)
+            .map(|_| ())
     }
 
     /// IC, version, revision and support flags.
@@ -171,8 +179,15 @@ impl<I: I2c, D: DelayNs> Pn532<I, D> {
 
     /// Sends a command, checks the ACK, reads the response (asking again
     /// for a garbled one) and returns its data.
-    pub fn command(&mut self, command: u8, data: &[u8], response_data: usize) -> Result<Vec<u8, MAX_DATA>, Error<I::Error>> {
-        self.i2c.write(ADDRESS, &frame(command, data)).map_err(Error::I2c)?;
+    pub fn command(
+        &mut self,
+        command: u8,
+        data: &[u8],
+        response_data: usize,
+    ) -> Result<Vec<u8, MAX_DATA>, Error<I::Error>> {
+        self.i2c
+            .write(ADDRESS, &frame(command, data))
+            .map_err(Error::I2c)?;
         self.wait_ready()?;
         let mut ack = [0u8; 7];
         self.i2c.read(ADDRESS, &mut ack).map_err(Error::I2c)?;
@@ -188,10 +203,14 @@ impl<I: I2c, D: DelayNs> Pn532<I, D> {
             }
             self.wait_ready()?;
             let mut buf = [0u8; 1 + 7 + MAX_DATA + 2];
-            self.i2c.read(ADDRESS, &mut buf[..size]).map_err(Error::I2c)?;
+            self.i2c
+                .read(ADDRESS, &mut buf[..size])
+                .map_err(Error::I2c)?;
             match parse_response(&buf[1..size], command) {
                 Ok(data) => return Ok(data),
-                Err(FrameError::UnexpectedFrame) if buf[4] == 0x01 && buf[6] == 0x7F => return Err(Error::Application),
+                Err(FrameError::UnexpectedFrame) if buf[4] == 0x01 && buf[6] == 0x7F => {
+                    return Err(Error::Application);
+                }
                 Err(e) => last = e,
             }
         }
@@ -232,8 +251,13 @@ mod tests {
     #[test]
     fn sam_configuration_is_byte_exact() {
         // UM0701-02 §7.2.10 example: 00 00 FF 05 FB D4 14 01 14 01 02 00.
-        let expected = [0x00, 0x00, 0xFF, 0x05, 0xFB, 0xD4, 0x14, 0x01, 0x14, 0x01, 0x02, 0x00];
-        assert_eq!(frame(cmd::SAM_CONFIGURATION, &[0x01, 0x14, 0x01]).as_slice(), &expected);
+        let expected = [
+            0x00, 0x00, 0xFF, 0x05, 0xFB, 0xD4, 0x14, 0x01, 0x14, 0x01, 0x02, 0x00,
+        ];
+        assert_eq!(
+            frame(cmd::SAM_CONFIGURATION, &[0x01, 0x14, 0x01]).as_slice(),
+            &expected
+        );
         let response = [0x00, 0x00, 0xFF, 0x02, 0xFE, 0xD5, 0x15, 0x16, 0x00];
         let mut i2c = Mock::new(&[
             T::write(ADDRESS, expected.to_vec()),
@@ -250,7 +274,8 @@ mod tests {
 
     fn in_list_response(uid: &[u8]) -> Vec<u8, 64> {
         let mut data: Vec<u8, 32> = Vec::new();
-        let _ = data.extend_from_slice(&[0xD5, 0x4B, 0x01, 0x01, 0x00, 0x44, 0x00, uid.len() as u8]);
+        let _ =
+            data.extend_from_slice(&[0xD5, 0x4B, 0x01, 0x01, 0x00, 0x44, 0x00, uid.len() as u8]);
         let _ = data.extend_from_slice(uid);
         let sum = data.iter().fold(0u8, |a, b| a.wrapping_add(*b));
         let mut f: Vec<u8, 64> = Vec::new();
@@ -272,8 +297,13 @@ mod tests {
     #[test]
     fn a_badge_uid_is_read_and_a_garbled_answer_is_asked_for_again() {
         let uid = [0x04, 0x52, 0x8A, 0x2B, 0x5C, 0x6D, 0x80];
-        let request = [0x00, 0x00, 0xFF, 0x04, 0xFC, 0xD4, 0x4A, 0x01, 0x00, 0xE1, 0x00];
-        assert_eq!(frame(cmd::IN_LIST_PASSIVE_TARGET, &[0x01, 0x00]).as_slice(), &request);
+        let request = [
+            0x00, 0x00, 0xFF, 0x04, 0xFC, 0xD4, 0x4A, 0x01, 0x00, 0xE1, 0x00,
+        ];
+        assert_eq!(
+            frame(cmd::IN_LIST_PASSIVE_TARGET, &[0x01, 0x00]).as_slice(),
+            &request
+        );
         let good = in_list_response(&uid);
         let mut garbled = good.clone();
         garbled[10] ^= 0xFF;
@@ -288,7 +318,10 @@ mod tests {
             response_read(&good),
         ]);
         let mut reader = Pn532::new(i2c.clone(), NoopDelay::new(), 10);
-        assert_eq!(reader.read_passive_target(), Ok(Some(Uid::from_slice(&uid).unwrap())));
+        assert_eq!(
+            reader.read_passive_target(),
+            Ok(Some(Uid::from_slice(&uid).unwrap()))
+        );
         i2c.done();
     }
 
@@ -297,7 +330,10 @@ mod tests {
         // NbTg = 0: the card left the field.
         let empty = [0x00, 0x00, 0xFF, 0x03, 0xFD, 0xD5, 0x4B, 0x00, 0xE0, 0x00];
         let mut i2c = Mock::new(&[
-            T::write(ADDRESS, frame(cmd::IN_LIST_PASSIVE_TARGET, &[0x01, 0x00]).to_vec()),
+            T::write(
+                ADDRESS,
+                frame(cmd::IN_LIST_PASSIVE_TARGET, &[0x01, 0x00]).to_vec(),
+            ),
             ready(),
             T::read(ADDRESS, with_status(&ACK).to_vec()),
             ready(),
@@ -307,7 +343,10 @@ mod tests {
         assert_eq!(reader.read_passive_target(), Ok(None));
         i2c.done();
 
-        let mut quiet = vec![T::write(ADDRESS, frame(cmd::GET_FIRMWARE_VERSION, &[]).to_vec())];
+        let mut quiet = vec![T::write(
+            ADDRESS,
+            frame(cmd::GET_FIRMWARE_VERSION, &[]).to_vec(),
+        )];
         quiet.extend((0..3).map(|_| T::read(ADDRESS, vec![0x00])));
         let mut i2c = Mock::new(&quiet);
         let mut reader = Pn532::new(i2c.clone(), NoopDelay::new(), 3);
@@ -321,7 +360,10 @@ mod tests {
         let mut bad = good.clone();
         bad[4] = 0x00;
         let mut t = vec![
-            T::write(ADDRESS, frame(cmd::IN_LIST_PASSIVE_TARGET, &[0x01, 0x00]).to_vec()),
+            T::write(
+                ADDRESS,
+                frame(cmd::IN_LIST_PASSIVE_TARGET, &[0x01, 0x00]).to_vec(),
+            ),
             ready(),
             T::read(ADDRESS, with_status(&ACK).to_vec()),
         ];
@@ -334,7 +376,10 @@ mod tests {
         }
         let mut i2c = Mock::new(&t);
         let mut reader = Pn532::new(i2c.clone(), NoopDelay::new(), 10);
-        assert_eq!(reader.read_passive_target(), Err(Error::Garbled(FrameError::LengthChecksum)));
+        assert_eq!(
+            reader.read_passive_target(),
+            Err(Error::Garbled(FrameError::LengthChecksum))
+        );
         i2c.done();
 
         let mut i2c = Mock::new(&[

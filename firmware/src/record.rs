@@ -133,7 +133,8 @@ impl TapRecord {
             return Err(RecordError::UidLength);
         }
         let word = |i: usize| u16::from_be_bytes([bytes[i], bytes[i + 1]]);
-        let long = |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+        let long =
+            |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
         let mut uid = [0u8; MAX_UID];
         uid.copy_from_slice(&bytes[14..24]);
         let mut proof = [0u8; 8];
@@ -173,24 +174,45 @@ mod tests {
     #[test]
     fn hmac_sha256_matches_rfc_4231() {
         // RFC 4231 test case 2 (key "Jefe") and case 1 (twenty 0x0b bytes), truncated to 8 bytes.
-        assert_eq!(tag(b"Jefe", b"what do ya want for nothing?"), [0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e]);
-        assert_eq!(tag(&[0x0b; 20], b"Hi There"), [0xb0, 0x34, 0x4c, 0x61, 0xd8, 0xdb, 0x38, 0x53]);
+        assert_eq!(
+            tag(b"Jefe", b"what do ya want for nothing?"),
+            [0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e]
+        );
+        assert_eq!(
+            tag(&[0x0b; 20], b"Hi There"),
+            [0xb0, 0x34, 0x4c, 0x61, 0xd8, 0xdb, 0x38, 0x53]
+        );
     }
 
     #[test]
     fn a_record_round_trips_and_any_changed_byte_is_caught() {
         let key = b"station-7-secret-key-32-bytes!!!";
-        let r = TapRecord::new(7, 123_456, 3, 86_400, &[0x04, 0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6]);
+        let r = TapRecord::new(
+            7,
+            123_456,
+            3,
+            86_400,
+            &[0x04, 0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6],
+        );
         let bytes = r.encode(key);
         assert_eq!(TapRecord::decode(&bytes, key), Ok(r));
         assert_eq!(r.uid(), &[0x04, 0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6]);
         for i in 0..RECORD_LEN {
             let mut forged = bytes;
             forged[i] ^= 0x01;
-            assert!(TapRecord::decode(&forged, key).is_err(), "byte {i} flipped and accepted");
+            assert!(
+                TapRecord::decode(&forged, key).is_err(),
+                "byte {i} flipped and accepted"
+            );
         }
-        assert_eq!(TapRecord::decode(&bytes, b"another key"), Err(RecordError::Tag));
-        assert_eq!(TapRecord::decode(&bytes[..39], key), Err(RecordError::Length));
+        assert_eq!(
+            TapRecord::decode(&bytes, b"another key"),
+            Err(RecordError::Tag)
+        );
+        assert_eq!(
+            TapRecord::decode(&bytes[..39], key),
+            Err(RecordError::Length)
+        );
     }
 
     proptest::proptest! {
