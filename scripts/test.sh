@@ -3,7 +3,7 @@
 #
 # Debian packages: mosquitto, victoria-metrics, influxdb (real peers the
 # tests start on free loopback ports), socat (a serial line for Modbus RTU
-# tests), python3 with venv. PyPI packages (tests/peers/requirements.txt:
+# tests), qemu-system-arm (boots the checkpoint station image), python3 with venv. PyPI packages (tests/peers/requirements.txt:
 # pymodbus, an independent Modbus peer, with pyserial; aiosmtpd, an SMTP sink) go
 # into .venv-test so the system Python is left alone. Extra arguments are
 # passed to `cargo test`.
@@ -20,6 +20,7 @@ command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosqu
 command -v victoria-metrics >/dev/null || missing+=(victoria-metrics)
 command -v influxd >/dev/null || missing+=(influxdb)
 command -v socat >/dev/null || missing+=(socat)
+command -v qemu-system-arm >/dev/null || missing+=(qemu-system-arm)
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 if ((${#missing[@]})); then
@@ -43,5 +44,13 @@ if ! "$venv/bin/python" -c 'import pymodbus, serial, aiosmtpd' 2>/dev/null; then
     "$venv/bin/pip" install -q --disable-pip-version-check -r tests/peers/requirements.txt
 fi
 export SITEWARDEN_PYTHON="$PWD/$venv/bin/python"
+
+# The checkpoint station's firmware image for a Cortex-M3 (no_std proof, and
+# the image the QEMU end-to-end test boots).
+if command -v rustup >/dev/null; then
+    rustup target list --installed | grep -qx thumbv7m-none-eabi || rustup target add thumbv7m-none-eabi
+fi
+(cd firmware/lm3s6965 && cargo build --release -q)
+echo "station image (thumbv7m-none-eabi): $(python3 scripts/firmware_size.py firmware/lm3s6965/target/thumbv7m-none-eabi/release/station-image)"
 
 cargo test --workspace "$@"

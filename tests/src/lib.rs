@@ -49,6 +49,13 @@ pub fn python() -> PathBuf {
 /// A child process killed when dropped.
 pub struct ChildGuard(Child);
 
+impl ChildGuard {
+    /// Guards a started process.
+    pub fn new(child: Child) -> Self {
+        Self(child)
+    }
+}
+
 impl Drop for ChildGuard {
     fn drop(&mut self) {
         let _ = self.0.kill();
