@@ -51,6 +51,8 @@ pub struct Catalog {
     pub tickets: TicketSettings,
     /// `[alerts]`, `[[people]]`, `[[roster]]`.
     pub alerts: AlertSettings,
+    /// `[patrol]`.
+    pub patrol: PatrolSettings,
 }
 
 /// A checked `[mqtt]`.
@@ -772,4 +774,50 @@ pub struct DrillSettings {
     pub channels: Vec<usize>,
     /// Longest window.
     pub max_duration: Duration,
+}
+
+/// Checkpoint stations and guards.
+#[derive(Debug, Clone, Default)]
+pub struct PatrolSettings {
+    /// Stations.
+    pub stations: Vec<PatrolStation>,
+    /// Guards.
+    pub guards: Vec<Guard>,
+}
+
+impl PatrolSettings {
+    /// The guard a badge (upper-case hex) belongs to.
+    pub fn guard_of(&self, badge: &str) -> Option<&Guard> {
+        self.guards
+            .iter()
+            .find(|g| g.badges.iter().any(|b| b == badge))
+    }
+}
+
+/// One checkpoint station.
+#[derive(Debug, Clone)]
+pub struct PatrolStation {
+    /// Name.
+    pub id: String,
+    /// Checkpoint id = Modbus unit id.
+    pub checkpoint: u16,
+    /// RTU-over-TCP gateway.
+    pub gateway: std::net::SocketAddr,
+    /// HMAC key.
+    pub key: [u8; 32],
+    /// Poll period.
+    pub poll_interval: Duration,
+    /// Where.
+    pub location: Option<String>,
+}
+
+/// A guard and their badges.
+#[derive(Debug, Clone)]
+pub struct Guard {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Badge UIDs, upper-case hex.
+    pub badges: Vec<String>,
 }

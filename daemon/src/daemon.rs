@@ -149,6 +149,17 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         &shutdown,
         &mut tasks,
     )?;
+    let patrol = Arc::new(crate::patrol::store::PatrolStore::open(&data_dir)?);
+    for station in 0..catalog.patrol.stations.len() {
+        tasks.spawn(crate::patrol::collector::run(
+            catalog.clone(),
+            station,
+            patrol.clone(),
+            alerts.clone(),
+            metrics.patrol.clone(),
+            shutdown.clone(),
+        ));
+    }
     tasks.spawn(alerts::desk::run(alerts::desk::DeskInputs {
         alerts: alerts.clone(),
         tickets: tickets.clone(),
@@ -188,6 +199,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         rules: rules.clone(),
         tickets: tickets.clone(),
         alerts: alerts.clone(),
+        patrol,
     };
     let api_shutdown = shutdown.clone();
     tasks.spawn(async move {

@@ -134,3 +134,17 @@ pub const ALERTS: &[&str] = &[
      CREATE TABLE self_test (channel TEXT PRIMARY KEY, last_run_us INTEGER NOT NULL, ticketed_key TEXT);",
     DELIVERY_TABLES,
 ];
+
+/// Migrations of `patrol.db`: collected badge taps and each station's last
+/// sequence number (how replays and gaps are recognised).
+pub const PATROL: &[&str] = &[
+    // 1: stations and taps.
+    "CREATE TABLE station_state (
+         station TEXT PRIMARY KEY, last_seq INTEGER NOT NULL, last_record BLOB,
+         boot INTEGER, uptime_s INTEGER, health INTEGER, waiting INTEGER, polled_us INTEGER);
+     CREATE TABLE tap (
+         id INTEGER PRIMARY KEY AUTOINCREMENT, station TEXT NOT NULL, seq INTEGER,
+         badge TEXT, guard TEXT, boot INTEGER, uptime_s INTEGER, at_us INTEGER NOT NULL,
+         received_us INTEGER NOT NULL, verdict TEXT NOT NULL, detail TEXT, record BLOB NOT NULL);
+     CREATE INDEX tap_station ON tap (station, id);",
+];

@@ -31,6 +31,7 @@ pub mod logging;
 pub mod metrics;
 pub mod mqtt;
 mod names;
+pub mod patrol;
 pub mod readings;
 pub mod report;
 pub mod rules;

@@ -129,6 +129,8 @@ pub struct Metrics {
     pub tickets: std::sync::Arc<crate::tickets::TicketMetrics>,
     /// Alert counters.
     pub alerts: std::sync::Arc<crate::alerts::AlertMetrics>,
+    /// Patrol counters.
+    pub patrol: std::sync::Arc<crate::patrol::PatrolMetrics>,
     /// Delivery counters per channel (`tickets-mqtt`, `tickets-webhook`, …).
     pub deliveries: std::sync::Mutex<
         Vec<(
@@ -165,6 +167,7 @@ impl Metrics {
             mqtt_in: Default::default(),
             tickets: Default::default(),
             alerts: Default::default(),
+            patrol: Default::default(),
             deliveries: Default::default(),
         }
     }
@@ -426,11 +429,39 @@ impl Metrics {
                 &a.suppressed,
             ),
         ];
+        let p = &self.patrol;
+        let patrol_series: [(&str, &str, &str, &AtomicU64); 4] = [
+            (
+                "sitewarden_patrol_taps_total",
+                "counter",
+                "Badge taps collected and verified.",
+                &p.accepted,
+            ),
+            (
+                "sitewarden_patrol_records_rejected_total",
+                "counter",
+                "Station records refused as forged or replayed.",
+                &p.rejected,
+            ),
+            (
+                "sitewarden_patrol_sequence_gaps_total",
+                "counter",
+                "Sequence numbers missing between collected records.",
+                &p.gaps,
+            ),
+            (
+                "sitewarden_patrol_poll_failures_total",
+                "counter",
+                "Checkpoint station polls without a valid answer.",
+                &p.poll_failures,
+            ),
+        ];
         for (name, kind, help, value) in sink_series
             .into_iter()
             .chain(mqtt_series)
             .chain(ticket_series)
             .chain(alert_series)
+            .chain(patrol_series)
         {
             family(&mut out, name, kind, help);
             let _ = writeln!(out, "{name}{{site=\"{site}\"}} {}", value.load(Relaxed));

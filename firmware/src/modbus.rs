@@ -11,6 +11,7 @@
 //! | 4 | records waiting in the queue |
 //! | 5 | health flags: bit 0 tamper, bit 1 queue full, bit 2 reader fault |
 //! | 6–7 | sequence number of the next record (high word first) |
+//! | 8–9 | seconds since this boot (high word first) |
 //! | 16 | length in bytes of the oldest waiting record: 40, or 0 when none |
 //! | 17–36 | the oldest waiting record (see [`crate::record`]) |
 //! | 48–49 | confirm: write (function 16) the oldest record's sequence number to release it |

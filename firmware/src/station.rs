@@ -41,6 +41,7 @@ pub struct Station<F> {
     last: Option<([u8; MAX_UID], usize, u32)>,
     health: u16,
     oldest: Option<(u32, [u8; RECORD_LEN])>,
+    uptime_s: u32,
 }
 
 impl<F: NorFlash> Station<F> {
@@ -60,6 +61,7 @@ impl<F: NorFlash> Station<F> {
             last: None,
             health: 0,
             oldest: None,
+            uptime_s: 0,
         };
         station.refresh();
         Ok(station)
@@ -83,6 +85,11 @@ impl<F: NorFlash> Station<F> {
     /// Health flags.
     pub fn health(&self) -> u16 {
         self.health
+    }
+
+    /// The clock: seconds since this boot (the daemon turns record times into wall time with it).
+    pub fn set_uptime(&mut self, uptime_s: u32) {
+        self.uptime_s = uptime_s;
     }
 
     /// The enclosure switch.
@@ -112,6 +119,7 @@ impl<F: NorFlash> Station<F> {
         {
             return Tap::Repeat;
         }
+        self.uptime_s = self.uptime_s.max(uptime_s);
         let (id, boot, key) = (self.id, self.queue.boot() as u16, self.key);
         let pushed = self
             .queue
@@ -149,7 +157,9 @@ impl<F: NorFlash> RegisterMap for Station<F> {
             5 => self.health,
             6 => (next >> 16) as u16,
             7 => next as u16,
-            8..=15 => 0,
+            8 => (self.uptime_s >> 16) as u16,
+            9 => self.uptime_s as u16,
+            10..=15 => 0,
             modbus::RECORD_LEN_REG => self.oldest.map_or(0, |_| RECORD_LEN as u16),
             a if (modbus::RECORD_REG..modbus::RECORD_REG + RECORD_LEN as u16 / 2).contains(&a) => {
                 let i = usize::from(a - modbus::RECORD_REG) * 2;

@@ -18,6 +18,7 @@ mod profile;
 mod scenario;
 mod server;
 
+pub mod checkpoint;
 pub use profile::{SimDevice, SimSite, load_site};
 pub use scenario::{Scenario, Step, load_scenario};
 pub use server::{RunningSite, SimOptions, start};

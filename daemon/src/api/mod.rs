@@ -50,6 +50,8 @@ pub struct ApiContext {
     pub tickets: crate::tickets::TicketsHandle,
     /// Alerts.
     pub alerts: crate::alerts::AlertsHandle,
+    /// Collected badge taps.
+    pub patrol: Arc<crate::patrol::store::PatrolStore>,
 }
 
 /// Largest request body accepted; every API body is a small JSON object.
@@ -79,6 +81,7 @@ pub fn router(context: ApiContext) -> Router {
             "/api/v1/drills",
             get(alerts::drills).post(alerts::declare_drill),
         )
+        .route("/api/v1/patrol/taps", get(patrol_taps))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .fallback(not_found)
         .with_state(context)
@@ -262,4 +265,38 @@ async fn points(
         })
         .collect();
     Ok(Json(views))
+}
+
+/// Filters for `GET /api/v1/patrol/taps`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TapFilter {
+    station: Option<String>,
+    /// Default 100, at most 1000.
+    limit: Option<usize>,
+}
+
+async fn patrol_taps(
+    State(ctx): State<ApiContext>,
+    filter: Result<Query<TapFilter>, QueryRejection>,
+) -> Result<Json<Vec<crate::patrol::store::StoredTap>>, ApiError> {
+    let Query(f) = filter.map_err(|e| {
+        ctx.metrics.api_rejected.fetch_add(1, Relaxed);
+        ApiError::bad_request(format!(
+            "{}; filters are `station` and `limit`",
+            e.body_text()
+        ))
+    })?;
+    if let Some(s) = &f.station
+        && !ctx.catalog.patrol.stations.iter().any(|x| &x.id == s)
+    {
+        return Err(ApiError::not_found(format!("no station `{s}`")));
+    }
+    let store = ctx.patrol.clone();
+    let limit = f.limit.unwrap_or(100).clamp(1, 1000);
+    let taps = tokio::task::spawn_blocking(move || store.taps(f.station.as_deref(), limit))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(Json(taps))
 }

@@ -10,6 +10,7 @@ mod alerts;
 mod duration;
 mod load;
 mod mqtt;
+mod patrol;
 mod roles;
 mod rules;
 mod rules_check;
@@ -25,6 +26,7 @@ pub use alerts::{AlertsSection, PersonSection, ShiftSection};
 pub use duration::{ConfigDuration, parse_duration};
 pub use load::{ConfigError, ConfigErrors, load};
 pub use mqtt::{MqttSection, TlsSection};
+pub use patrol::PatrolSection;
 pub use roles::{KNOWN_ROLES, is_known_role};
 pub use rules::{
     Category, LimitLevel, PredicateSection, RuleAction, RuleKind, RuleOverride, RulePackFile,
@@ -68,6 +70,9 @@ pub struct SiteFile {
     /// Emergency alerts: channels, escalation policies, inhibition, drills.
     #[serde(default)]
     pub alerts: AlertsSection,
+    /// Patrol checkpoint stations and guards.
+    #[serde(default)]
+    pub patrol: PatrolSection,
     /// The repair process: priorities, service levels, preventive work, CMMS webhook.
     #[serde(default)]
     pub tickets: TicketsSection,

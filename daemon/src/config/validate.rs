@@ -149,6 +149,7 @@ pub(super) fn validate(
     let rule_ids: std::collections::HashSet<&str> = rules.iter().map(|r| r.id.as_str()).collect();
     let device_names: std::collections::HashSet<&str> =
         devices.iter().flatten().map(|d| d.name.as_str()).collect();
+    let patrol = super::patrol::check_patrol(&mut v, &site.patrol, inputs.base_dir);
     let alerts = super::alerts::check_alerts(
         &mut v,
         &super::alerts::AlertInputs {
@@ -164,8 +165,8 @@ pub(super) fn validate(
     if !v.errors.is_empty() {
         return Err(ConfigErrors(v.errors));
     }
-    let (Some(site_info), Some(api), Some(tickets), Some(alerts)) =
-        (site_info, api, tickets, alerts)
+    let (Some(site_info), Some(api), Some(tickets), Some(alerts), Some(patrol)) =
+        (site_info, api, tickets, alerts, patrol)
     else {
         return Err(ConfigErrors(v.errors));
     };
@@ -182,6 +183,7 @@ pub(super) fn validate(
         mqtt,
         tickets,
         alerts,
+        patrol,
     })
 }
 

@@ -87,6 +87,7 @@ fn main() -> ! {
     loop {
         if core.SYST.has_wrapped() {
             ms = ms.wrapping_add(1);
+            station.set_uptime(ms / 1000);
         }
         while let Some(b) = UART0.read() {
             if frame_len < MAX_FRAME {

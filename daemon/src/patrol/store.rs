@@ -1,0 +1,192 @@
+//! Collected badge taps in `<data_dir>/patrol.db`.
+//!
+//! A tap is committed (with the station's new last sequence number) before
+//! the station is told to release it, so a record is either stored or still
+//! in the station: never lost, and a re-read after a crash is recognised as
+//! the same record, not as a replay.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use anyhow::Context as _;
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension as _, params};
+use serde::Serialize;
+
+use crate::db::{self, Durability, from_micros, micros};
+
+/// A tap as stored and served.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredTap {
+    /// Row id.
+    pub id: i64,
+    /// Station name.
+    pub station: String,
+    /// Record sequence number (as the record claims, for rejected ones).
+    pub seq: Option<i64>,
+    /// Badge UID, hex.
+    pub badge: Option<String>,
+    /// Guard the badge belongs to.
+    pub guard: Option<String>,
+    /// Station boot counter at the tap.
+    pub boot: Option<i64>,
+    /// Seconds since that boot.
+    pub uptime_s: Option<i64>,
+    /// Wall time of the tap, rebuilt from the station's clock.
+    pub at: Timestamp,
+    /// When the daemon collected it.
+    pub received_at: Timestamp,
+    /// `accepted`, `unknown_badge`, `forged` or `replayed`.
+    pub verdict: String,
+    /// Why, for people.
+    pub detail: Option<String>,
+}
+
+/// A tap to store.
+#[derive(Debug, Clone)]
+pub struct NewTap<'a> {
+    /// Station.
+    pub station: &'a str,
+    /// Sequence number.
+    pub seq: Option<u32>,
+    /// Badge.
+    pub badge: Option<String>,
+    /// Guard.
+    pub guard: Option<String>,
+    /// Boot counter.
+    pub boot: Option<u16>,
+    /// Seconds since boot.
+    pub uptime_s: Option<u32>,
+    /// Wall time.
+    pub at: Timestamp,
+    /// Collected at.
+    pub received_at: Timestamp,
+    /// Verdict.
+    pub verdict: &'static str,
+    /// Detail.
+    pub detail: Option<String>,
+    /// The 40 record bytes.
+    pub record: &'a [u8],
+}
+
+/// `<data_dir>/patrol.db`.
+pub struct PatrolStore {
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for PatrolStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PatrolStore")
+    }
+}
+
+impl PatrolStore {
+    /// Opens (creating and migrating) `dir/patrol.db`.
+    pub fn open(dir: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join("patrol.db");
+        let mut conn = db::connect(&path, Durability::PowerCut)
+            .with_context(|| format!("opening {}", path.display()))?;
+        db::migrate(&mut conn, db::PATROL)
+            .with_context(|| format!("migrating {}", path.display()))?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The last accepted sequence number of a station and its record bytes.
+    pub fn last(&self, station: &str) -> rusqlite::Result<(u32, Option<Vec<u8>>)> {
+        Ok(self
+            .lock()
+            .prepare_cached("SELECT last_seq, last_record FROM station_state WHERE station = ?1")?
+            .query_row([station], |r| Ok((r.get::<_, i64>(0)? as u32, r.get(1)?)))
+            .optional()?
+            .unwrap_or((0, None)))
+    }
+
+    /// Stores a tap; an accepted one also moves the station's last sequence number.
+    pub fn store(&self, t: &NewTap<'_>) -> rusqlite::Result<i64> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.prepare_cached(
+            "INSERT INTO tap (station, seq, badge, guard, boot, uptime_s, at_us, received_us, verdict, detail, record)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?
+        .execute(params![
+            t.station,
+            t.seq,
+            t.badge,
+            t.guard,
+            t.boot,
+            t.uptime_s,
+            micros(t.at),
+            micros(t.received_at),
+            t.verdict,
+            t.detail,
+            t.record
+        ])?;
+        let id = tx.last_insert_rowid();
+        if matches!(t.verdict, "accepted" | "unknown_badge")
+            && let Some(seq) = t.seq
+        {
+            tx.execute(
+                "INSERT INTO station_state (station, last_seq, last_record) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (station) DO UPDATE SET last_seq = excluded.last_seq, last_record = excluded.last_record",
+                params![t.station, seq, t.record],
+            )?;
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// The station's health as last polled.
+    pub fn polled(
+        &self,
+        station: &str,
+        boot: u16,
+        uptime_s: u32,
+        health: u16,
+        waiting: u16,
+        at: Timestamp,
+    ) -> rusqlite::Result<()> {
+        self.lock()
+            .execute(
+                "INSERT INTO station_state (station, last_seq, boot, uptime_s, health, waiting, polled_us)
+                 VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (station) DO UPDATE SET boot = ?2, uptime_s = ?3, health = ?4, waiting = ?5, polled_us = ?6",
+                params![station, boot, uptime_s, health, waiting, micros(at)],
+            )
+            .map(|_| ())
+    }
+
+    /// Taps, newest first.
+    pub fn taps(&self, station: Option<&str>, limit: usize) -> rusqlite::Result<Vec<StoredTap>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, station, seq, badge, guard, boot, uptime_s, at_us, received_us, verdict, detail FROM tap
+             WHERE (?1 IS NULL OR station = ?1) ORDER BY id DESC LIMIT ?2",
+        )?;
+        stmt.query_map(params![station, limit as i64], |r| {
+            Ok(StoredTap {
+                id: r.get(0)?,
+                station: r.get(1)?,
+                seq: r.get(2)?,
+                badge: r.get(3)?,
+                guard: r.get(4)?,
+                boot: r.get(5)?,
+                uptime_s: r.get(6)?,
+                at: from_micros(r.get(7)?),
+                received_at: from_micros(r.get(8)?),
+                verdict: r.get(9)?,
+                detail: r.get(10)?,
+            })
+        })?
+        .collect()
+    }
+}

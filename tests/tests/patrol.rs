@@ -1,0 +1,161 @@
+//! Patrol taps end to end: stations of `checkpoint-sim` (the firmware's own
+//! logic behind an RTU-over-TCP gateway) polled by the daemon, which
+//! verifies, stores and releases every record; a power cut in the station
+//! loses nothing; forged and replayed records and unknown badges are
+//! refused or flagged and raise intrusion alerts.
+
+use std::time::Duration;
+
+use checkpoint_fw::station::Tap;
+use sitewarden_tests::{SiteDir, http, load, start_daemon, wait_until};
+
+const LOBBY_KEY: [u8; 32] = [0x11; 32];
+const GARAGE_KEY: [u8; 32] = [0x22; 32];
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn taps(api: std::net::SocketAddr, station: &str) -> Vec<serde_json::Value> {
+    let (_, body) = http(
+        api,
+        "GET",
+        &format!("/api/v1/patrol/taps?station={station}"),
+        None,
+        None,
+    )
+    .unwrap();
+    let mut taps = body.as_array().cloned().unwrap_or_default();
+    taps.reverse();
+    taps
+}
+
+fn open_alert_titles(api: std::net::SocketAddr) -> Vec<String> {
+    let (_, body) = http(api, "GET", "/api/v1/alerts?status=open", None, None).unwrap();
+    body["alerts"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x["title"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn taps_are_verified_stored_and_released_and_forgeries_are_caught() {
+    let lobby = site_sim::checkpoint::start(3, LOBBY_KEY, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let garage = site_sim::checkpoint::start(4, GARAGE_KEY, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let site = SiteDir::new().unwrap();
+    site.write("keys/lobby.key", &hex(&LOBBY_KEY)).unwrap();
+    site.write("keys/garage.key", &hex(&GARAGE_KEY)).unwrap();
+    let path = site
+        .site(&format!(
+            "[[patrol.stations]]\nid = \"lobby\"\ncheckpoint = 3\ngateway = \"{}\"\nkey = {{ file = \"keys/lobby.key\" }}\npoll_interval = \"200ms\"\nlocation = \"Sales hall entrance\"\n\n\
+             [[patrol.stations]]\nid = \"garage\"\ncheckpoint = 4\ngateway = \"{}\"\nkey = {{ file = \"keys/garage.key\" }}\npoll_interval = \"200ms\"\n\n\
+             [[patrol.guards]]\nid = \"wang.lei\"\nname = \"Wang Lei\"\nbadges = [\"04A1B2C3\"]\n",
+            lobby.addr, garage.addr
+        ))
+        .unwrap();
+    let daemon = start_daemon(load(&path), &site, 0).await.unwrap();
+    let api = daemon.api_addr;
+
+    // Three taps, then the station loses power before the daemon had them all.
+    assert_eq!(lobby.tap(&[0x04, 0xA1, 0xB2, 0xC3]), Tap::Recorded(1));
+    lobby.power_cut();
+    assert!(wait_until(Duration::from_secs(5), || taps(api, "lobby").len() == 1).await);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(lobby.tap(&[0x04, 0xA1, 0xB2, 0xC3]), Tap::Recorded(2));
+    assert_eq!(
+        lobby.tap(&[0x04, 0x0B, 0xAD, 0xBA, 0xD0, 0x00, 0x01]),
+        Tap::Recorded(3)
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || taps(api, "lobby").len() == 3).await,
+        "{:?}",
+        taps(api, "lobby")
+    );
+    let lobby_taps = taps(api, "lobby");
+    assert_eq!(
+        lobby_taps
+            .iter()
+            .map(|t| t["seq"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert_eq!(lobby_taps[0]["verdict"], "accepted");
+    assert_eq!(lobby_taps[0]["guard"], "wang.lei");
+    assert_eq!(lobby_taps[0]["badge"], "04A1B2C3");
+    assert_eq!(lobby_taps[2]["verdict"], "unknown_badge");
+    assert_eq!(
+        lobby_taps[1]["boot"], 2,
+        "the second tap came after the power cut"
+    );
+    assert!(
+        wait_until(Duration::from_secs(3), || lobby.waiting() == 0).await,
+        "the station still holds records"
+    );
+    assert!(
+        open_alert_titles(api)
+            .iter()
+            .any(|t| t == "Unknown badge at checkpoint lobby")
+    );
+
+    // An attacker on the bus answers an old record again.
+    assert!(lobby.replay());
+    assert!(
+        wait_until(Duration::from_secs(5), || taps(api, "lobby")
+            .iter()
+            .any(|t| t["verdict"] == "replayed"))
+        .await
+    );
+    assert!(
+        open_alert_titles(api)
+            .iter()
+            .any(|t| t == "Replayed patrol record at checkpoint lobby")
+    );
+    assert_eq!(
+        taps(api, "lobby")
+            .iter()
+            .filter(|t| t["verdict"] == "accepted")
+            .count(),
+        2,
+        "the replay was not accepted"
+    );
+
+    // A station signing with a key the daemon does not have.
+    garage.forge();
+    assert_eq!(garage.tap(&[0x04, 0xA1, 0xB2, 0xC3]), Tap::Recorded(1));
+    assert!(
+        wait_until(Duration::from_secs(5), || taps(api, "garage")
+            .iter()
+            .any(|t| t["verdict"] == "forged"))
+        .await
+    );
+    assert!(
+        open_alert_titles(api)
+            .iter()
+            .any(|t| t == "Forged patrol record at checkpoint garage")
+    );
+    assert!(
+        wait_until(Duration::from_secs(3), || garage.waiting() == 0).await,
+        "the forged record blocks the station"
+    );
+    let metrics = sitewarden_tests::http_get(api, "/metrics").unwrap().1;
+    assert!(
+        metrics.contains("sitewarden_patrol_taps_total{site=\"test-site\"} 3"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("sitewarden_patrol_records_rejected_total{site=\"test-site\"} 2"));
+    assert_eq!(
+        http(api, "GET", "/api/v1/patrol/taps?station=roof", None, None)
+            .unwrap()
+            .0,
+        404
+    );
+    daemon.stop().await;
+}
