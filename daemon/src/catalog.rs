@@ -783,6 +783,29 @@ pub struct PatrolSettings {
     pub stations: Vec<PatrolStation>,
     /// Guards.
     pub guards: Vec<Guard>,
+    /// Scheduled rounds.
+    pub routes: Vec<Route>,
+}
+
+/// A round walked on a schedule.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// Id.
+    pub id: String,
+    /// Indices into [`PatrolSettings::stations`], in walking order.
+    pub checkpoints: Vec<usize>,
+    /// Start period, from local midnight.
+    pub every: Duration,
+    /// Hours rounds start in; all day when `None`.
+    pub hours: Option<(jiff::civil::Time, jiff::civil::Time)>,
+    /// Planned time between checkpoints.
+    pub leg: Duration,
+    /// On-time tolerance.
+    pub window: Duration,
+    /// Suspiciously fast below this.
+    pub min_gap: Duration,
+    /// Lone-worker alarm delay.
+    pub lone_worker_after: Duration,
 }
 
 impl PatrolSettings {

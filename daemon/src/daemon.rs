@@ -121,9 +121,11 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         publisher::spawn(inputs, &mut tasks)?;
     }
     let mut alert_sinks = Vec::new();
+    let mut patrol_sinks = Vec::new();
     if let Some((settings, readings, condition_events)) = influx_inputs {
         let (records_tx, records) = mpsc::channel(1024);
         ticket_bus.attach(records_tx.clone());
+        patrol_sinks.push(records_tx.clone());
         alert_sinks.push(records_tx);
         let inputs = influx::SinkInputs {
             catalog: catalog.clone(),
@@ -150,6 +152,13 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         &mut tasks,
     )?;
     let patrol = Arc::new(crate::patrol::store::PatrolStore::open(&data_dir)?);
+    tasks.spawn(crate::patrol::run_rounds(
+        catalog.clone(),
+        patrol.clone(),
+        alerts.clone(),
+        patrol_sinks,
+        shutdown.clone(),
+    ));
     for station in 0..catalog.patrol.stations.len() {
         tasks.spawn(crate::patrol::collector::run(
             catalog.clone(),

@@ -262,7 +262,67 @@ async fn demo(
         data_dir: Some(data_dir),
         ..Default::default()
     };
+    let stations = start_checkpoints(&catalog).await?;
+    tokio::spawn(walk_demo_rounds(catalog.clone(), stations));
     let result = daemon::run_until_signal(catalog, options, None).await;
     simulator.stop();
     result
+}
+
+/// The demo's checkpoint stations: the firmware logic behind their gateways.
+async fn start_checkpoints(
+    catalog: &Catalog,
+) -> anyhow::Result<Vec<site_sim::checkpoint::RunningCheckpoint>> {
+    let mut stations = Vec::new();
+    for s in &catalog.patrol.stations {
+        let station = site_sim::checkpoint::start(s.checkpoint, s.key, s.gateway)
+            .await
+            .with_context(|| {
+                format!(
+                    "starting simulated checkpoint station {} on {}",
+                    s.id, s.gateway
+                )
+            })?;
+        stations.push(station);
+    }
+    Ok(stations)
+}
+
+/// The demo guard: walks the first route's rounds for a day, all in full but
+/// the second, where the second checkpoint is skipped.
+async fn walk_demo_rounds(
+    catalog: Arc<Catalog>,
+    stations: Vec<site_sim::checkpoint::RunningCheckpoint>,
+) {
+    let (Some(route), Some(badge)) = (
+        catalog.patrol.routes.first(),
+        catalog.patrol.guards.first().and_then(|g| g.badges.first()),
+    ) else {
+        return;
+    };
+    let uid: Vec<u8> = (0..badge.len() / 2)
+        .filter_map(|i| u8::from_str_radix(&badge[i * 2..i * 2 + 2], 16).ok())
+        .collect();
+    let now = jiff::Timestamp::now();
+    let tz = &catalog.site.hours.time_zone;
+    let day = Duration::from_secs(24 * 3600);
+    let starts = sitewarden::patrol::rounds::round_starts(
+        route,
+        tz,
+        now + Duration::from_secs(1),
+        now + day,
+    );
+    for (round, start) in starts.into_iter().enumerate() {
+        for (i, &station) in route.checkpoints.iter().enumerate() {
+            if round == 1 && i == 1 {
+                continue;
+            }
+            let due = start + route.leg * i as u32 + Duration::from_secs(1);
+            let wait = due.duration_since(jiff::Timestamp::now()).unsigned_abs();
+            tokio::time::sleep(wait).await;
+            if let Some(s) = stations.get(station) {
+                let _ = s.tap(&uid);
+            }
+        }
+    }
 }

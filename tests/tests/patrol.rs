@@ -159,3 +159,104 @@ async fn taps_are_verified_stored_and_released_and_forgeries_are_caught() {
     );
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rounds_are_judged_in_real_time_and_a_missed_checkpoint_raises_an_alert() {
+    let entrance = site_sim::checkpoint::start(1, LOBBY_KEY, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let stairs = site_sim::checkpoint::start(2, GARAGE_KEY, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let site = SiteDir::new().unwrap();
+    site.write("keys/a.key", &hex(&LOBBY_KEY)).unwrap();
+    site.write("keys/b.key", &hex(&GARAGE_KEY)).unwrap();
+    // A round every 12 s (site time is UTC), checkpoints 3 s apart, 2 s either side.
+    let path = site
+        .site(&format!(
+            "[[patrol.stations]]\nid = \"entrance\"\ncheckpoint = 1\ngateway = \"{}\"\nkey = {{ file = \"keys/a.key\" }}\npoll_interval = \"200ms\"\n\n\
+             [[patrol.stations]]\nid = \"stairs\"\ncheckpoint = 2\ngateway = \"{}\"\nkey = {{ file = \"keys/b.key\" }}\npoll_interval = \"200ms\"\n\n\
+             [[patrol.guards]]\nid = \"wang.lei\"\nname = \"Wang Lei\"\nbadges = [\"04A1B2C3\"]\n\n\
+             [[patrol.routes]]\nid = \"lobby-round\"\ncheckpoints = [\"entrance\", \"stairs\"]\nevery = \"12s\"\nleg = \"3s\"\nwindow = \"2s\"\n",
+            entrance.addr, stairs.addr
+        ))
+        .unwrap();
+    let daemon = start_daemon(load(&path), &site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    let badge = [0x04, 0xA1, 0xB2, 0xC3];
+    // Wait for the next round start (a multiple of 12 s since midnight UTC).
+    let now = jiff::Timestamp::now().as_millisecond();
+    let next = (now / 12_000 + 1) * 12_000;
+    tokio::time::sleep(Duration::from_millis((next - now) as u64 + 300)).await;
+    assert!(matches!(entrance.tap(&badge), Tap::Recorded(_)));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(matches!(stairs.tap(&badge), Tap::Recorded(_)));
+    // The next round: the guard skips the stairs.
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    assert!(matches!(entrance.tap(&badge), Tap::Recorded(_)));
+    let rounds = || {
+        let (_, body) = http(
+            api,
+            "GET",
+            "/api/v1/patrol/rounds?route=lobby-round",
+            None,
+            None,
+        )
+        .unwrap();
+        let mut rounds = body.as_array().cloned().unwrap_or_default();
+        rounds.reverse();
+        rounds
+    };
+    let done =
+        |r: &serde_json::Value| r["status"] == "done" && r["checkpoints"][0]["verdict"].is_string();
+    assert!(
+        wait_until(Duration::from_secs(15), || rounds()
+            .iter()
+            .filter(|r| done(r))
+            .count()
+            >= 2)
+        .await,
+        "{:#?}",
+        rounds()
+    );
+    let walked: Vec<serde_json::Value> = rounds()
+        .into_iter()
+        .filter(|r| r["checkpoints"][0]["verdict"] == "on_time")
+        .collect();
+    assert!(walked.len() >= 2, "{walked:#?}");
+    let verdicts = |r: &serde_json::Value| -> Vec<String> {
+        r["checkpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["verdict"].as_str().unwrap_or("-").to_owned())
+            .collect()
+    };
+    assert_eq!(
+        verdicts(&walked[0]),
+        ["on_time", "on_time"],
+        "{:#?}",
+        walked[0]
+    );
+    assert_eq!(walked[0]["completion"], 1.0);
+    assert_eq!(walked[0]["guard"], "wang.lei");
+    assert_eq!(
+        verdicts(&walked[1]),
+        ["on_time", "missed"],
+        "{:#?}",
+        walked[1]
+    );
+    assert_eq!(walked[1]["completion"], 0.5);
+    assert!(
+        open_alert_titles(api)
+            .iter()
+            .any(|t| t == "Missed checkpoint stairs on patrol route lobby-round")
+    );
+    assert_eq!(
+        http(api, "GET", "/api/v1/patrol/rounds?route=nope", None, None)
+            .unwrap()
+            .0,
+        404
+    );
+    daemon.stop().await;
+}

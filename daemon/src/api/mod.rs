@@ -82,6 +82,7 @@ pub fn router(context: ApiContext) -> Router {
             get(alerts::drills).post(alerts::declare_drill),
         )
         .route("/api/v1/patrol/taps", get(patrol_taps))
+        .route("/api/v1/patrol/rounds", get(patrol_rounds))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .fallback(not_found)
         .with_state(context)
@@ -299,4 +300,40 @@ async fn patrol_taps(
         .map_err(|e| ApiError::internal(e.to_string()))?
         .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(Json(taps))
+}
+
+/// Filters for `GET /api/v1/patrol/rounds`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoundFilter {
+    route: Option<String>,
+    /// Default 50, at most 1000.
+    limit: Option<usize>,
+}
+
+async fn patrol_rounds(
+    State(ctx): State<ApiContext>,
+    filter: Result<Query<RoundFilter>, QueryRejection>,
+) -> Result<Json<Vec<crate::patrol::rounds::RoundView>>, ApiError> {
+    let Query(f) = filter.map_err(|e| {
+        ctx.metrics.api_rejected.fetch_add(1, Relaxed);
+        ApiError::bad_request(format!(
+            "{}; filters are `route` and `limit`",
+            e.body_text()
+        ))
+    })?;
+    if let Some(r) = &f.route
+        && !ctx.catalog.patrol.routes.iter().any(|x| &x.id == r)
+    {
+        return Err(ApiError::not_found(format!("no route `{r}`")));
+    }
+    let store = ctx.patrol.clone();
+    let limit = f.limit.unwrap_or(50).clamp(1, 1000);
+    let rounds = tokio::task::spawn_blocking(move || {
+        store.with(|c| crate::patrol::rounds::rounds(c, f.route.as_deref(), limit))
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(Json(rounds))
 }

@@ -387,7 +387,7 @@ fn weekday_index(text: &str) -> Option<usize> {
     .position(|d| *d == text)
 }
 
-fn parse_range(text: &str) -> Option<(jiff::civil::Time, jiff::civil::Time)> {
+pub(super) fn parse_range(text: &str) -> Option<(jiff::civil::Time, jiff::civil::Time)> {
     let (a, b) = text.split_once('-')?;
     let time = |t: &str| {
         let (h, m) = t.trim().split_once(':')?;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::validate::{Validator, at, check_identifier};
 use super::{ConfigDuration, SecretSource, Spanned};
-use crate::catalog::{Guard, PatrolSettings, PatrolStation};
+use crate::catalog::{Guard, PatrolSettings, PatrolStation, Route};
 
 /// `[patrol]`.
 #[derive(Debug, Default, Deserialize)]
@@ -20,6 +20,42 @@ pub struct PatrolSection {
     /// Guards and their badges.
     #[serde(default)]
     pub guards: Vec<GuardSection>,
+    /// Scheduled rounds.
+    #[serde(default)]
+    pub routes: Vec<RouteSection>,
+}
+
+/// `[[patrol.routes]]`: a round walked on a schedule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSection {
+    /// Id.
+    pub id: Spanned<String>,
+    /// Station ids in the order they are walked.
+    pub checkpoints: Vec<Spanned<String>>,
+    /// A round starts this often, counted from local midnight.
+    pub every: Spanned<ConfigDuration>,
+    /// Only rounds starting inside `"HH:MM-HH:MM"` (site time; may run past midnight); all day when left out.
+    #[serde(default)]
+    pub hours: Option<Spanned<String>>,
+    /// Planned time from one checkpoint to the next.
+    pub leg: Spanned<ConfigDuration>,
+    /// How far from its planned time a checkpoint still counts as on time.
+    pub window: Spanned<ConfigDuration>,
+    /// Two checkpoints reached faster than this are suspicious.
+    #[serde(default = "default_min_gap")]
+    pub min_gap: ConfigDuration,
+    /// A guard on a round with no tap this long after the next checkpoint was due raises a guard-safety alert.
+    #[serde(default = "default_lone_worker")]
+    pub lone_worker_after: ConfigDuration,
+}
+
+fn default_min_gap() -> ConfigDuration {
+    ConfigDuration::from_millis(0)
+}
+
+fn default_lone_worker() -> ConfigDuration {
+    ConfigDuration::from_millis(10 * 60 * 1000)
 }
 
 /// `[[patrol.stations]]`.
@@ -149,7 +185,65 @@ pub(super) fn check_patrol(
             badges: parsed,
         });
     }
-    (v.error_count() == errors_before).then_some(PatrolSettings { stations, guards })
+    let mut routes = Vec::new();
+    for r in &s.routes {
+        check_identifier(v, &at(0, &r.id), "route id", r.id.get_ref());
+        let checkpoints: Vec<usize> = r
+            .checkpoints
+            .iter()
+            .filter_map(|c| {
+                let found = stations.iter().position(|st| &st.id == c.get_ref());
+                if found.is_none() {
+                    v.error(
+                        &at(0, c),
+                        format!("no station `{}` in [[patrol.stations]]", c.get_ref()),
+                    );
+                }
+                found
+            })
+            .collect();
+        if r.checkpoints.is_empty() {
+            v.error(&at(0, &r.id), "a route needs checkpoints");
+        }
+        let hours = r.hours.as_ref().and_then(|h| {
+            let parsed = super::alerts::parse_range(h.get_ref());
+            if parsed.is_none() {
+                v.error(
+                    &at(0, h),
+                    format!("`{}` is not a range of hours (HH:MM-HH:MM)", h.get_ref()),
+                );
+            }
+            parsed
+        });
+        for (d, name) in [(&r.every, "every"), (&r.leg, "leg"), (&r.window, "window")] {
+            if d.get_ref().0.is_zero() {
+                v.error(&at(0, d), format!("{name} must be more than zero"));
+            }
+        }
+        let leg = r.leg.get_ref().0;
+        let span = leg * r.checkpoints.len().saturating_sub(1) as u32 + r.window.get_ref().0;
+        if span > r.every.get_ref().0 {
+            v.error(
+                &at(0, &r.every),
+                "rounds would overlap: `every` is shorter than the round (legs plus window)",
+            );
+        }
+        routes.push(Route {
+            id: r.id.get_ref().clone(),
+            checkpoints,
+            every: r.every.get_ref().0,
+            hours,
+            leg,
+            window: r.window.get_ref().0,
+            min_gap: r.min_gap.0,
+            lone_worker_after: r.lone_worker_after.0,
+        });
+    }
+    (v.error_count() == errors_before).then_some(PatrolSettings {
+        stations,
+        guards,
+        routes,
+    })
 }
 
 fn parse_key(text: &str) -> Option<[u8; 32]> {

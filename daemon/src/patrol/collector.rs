@@ -116,7 +116,7 @@ pub async fn run(
 
 /// One poll: health, then the oldest record if one waits. `Ok(true)` when more wait.
 async fn poll(
-    catalog: &Catalog,
+    catalog: &Arc<Catalog>,
     s: &PatrolStation,
     ctx: &mut Option<Context>,
     store: &Arc<PatrolStore>,
@@ -174,6 +174,7 @@ async fn poll(
             boot,
             uptime,
         );
+        let (guard, at) = (tap.guard.clone(), tap.at);
         let stored = {
             let store = store.clone();
             let station = s.id.clone();
@@ -195,6 +196,18 @@ async fn poll(
             metrics,
         )
         .await;
+        if let (Verdict::Accepted, Some(guard)) = (&verdict, guard) {
+            let (store, catalog, station) = (store.clone(), catalog.clone(), s.id.clone());
+            let judged = tokio::task::spawn_blocking(move || {
+                store.with(|conn| {
+                    super::rounds::on_tap(conn, &catalog, &station, &guard, stored, at)
+                })
+            })
+            .await;
+            if let Ok(Ok(Some(v))) = judged {
+                info!(station = %s.id, verdict = %v, "checkpoint reached");
+            }
+        }
     }
     // Release it: the station refuses anything but its oldest record, so a
     // forged sequence number releases nothing.

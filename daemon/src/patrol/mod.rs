@@ -8,10 +8,11 @@
 //! (an older sequence number) or an unknown badge raises an intrusion alert;
 //! a gap in the sequence numbers is logged and counted.
 //!
-//! Routes, schedules and compliance (on time, late, missed, out of order,
-//! lone worker) are not built yet.
+//! Accepted taps go to the [`rounds`] engine, which plans each route's
+//! rounds from its schedule and judges every checkpoint.
 
 pub mod collector;
+pub mod rounds;
 pub mod store;
 
 use std::sync::atomic::AtomicU64;
@@ -27,4 +28,130 @@ pub struct PatrolMetrics {
     pub gaps: AtomicU64,
     /// Polls that got no valid answer.
     pub poll_failures: AtomicU64,
+}
+
+/// Plans rounds, reviews them every second, and raises what the review finds.
+pub async fn run_rounds(
+    catalog: std::sync::Arc<crate::catalog::Catalog>,
+    store: std::sync::Arc<store::PatrolStore>,
+    alerts: crate::alerts::AlertsHandle,
+    sinks: Vec<tokio::sync::mpsc::Sender<crate::sinks::Record>>,
+    mut shutdown: crate::shutdown::Shutdown,
+) {
+    if catalog.patrol.routes.is_empty() {
+        return;
+    }
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.wait() => return,
+        }
+        let (c, s) = (catalog.clone(), store.clone());
+        let now = jiff::Timestamp::now();
+        let findings = tokio::task::spawn_blocking(move || {
+            s.with(|conn| {
+                rounds::plan(conn, &c, now)?;
+                rounds::review(conn, &c, now)
+            })
+        })
+        .await;
+        let findings = match findings {
+            Ok(Ok(f)) => f,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot review patrol rounds");
+                continue;
+            }
+            Err(_) => return,
+        };
+        for finding in findings {
+            act(&catalog, &alerts, &sinks, finding, now).await;
+        }
+    }
+}
+
+async fn act(
+    catalog: &crate::catalog::Catalog,
+    alerts: &crate::alerts::AlertsHandle,
+    sinks: &[tokio::sync::mpsc::Sender<crate::sinks::Record>],
+    finding: rounds::Finding,
+    now: jiff::Timestamp,
+) {
+    use crate::alerts::{AlertClass, AlertInput, Raise};
+    let (class, key, title, device) = match &finding {
+        rounds::Finding::Missed {
+            route,
+            station,
+            round,
+        } => (
+            AlertClass::Intrusion,
+            format!("patrol-missed|{route}|{round}|{station}"),
+            format!("Missed checkpoint {station} on patrol route {route}"),
+            station.clone(),
+        ),
+        rounds::Finding::LoneWorker {
+            route,
+            guard,
+            round,
+            station,
+        } => {
+            let name = catalog
+                .patrol
+                .guards
+                .iter()
+                .find(|g| &g.id == guard)
+                .map_or(guard.as_str(), |g| g.name.as_str());
+            (
+                AlertClass::GuardSafety,
+                format!("patrol-lone-worker|{route}|{round}"),
+                format!("Guard {name} on route {route} has not reached {station}: check on them"),
+                station.clone(),
+            )
+        }
+        rounds::Finding::Done {
+            route,
+            round,
+            completion,
+            missed,
+        } => {
+            tracing::info!(%route, round, completion, missed, "patrol round over");
+            for sink in sinks {
+                let record = crate::sinks::Record::Patrol {
+                    route: route.clone(),
+                    round: *round,
+                    completion: *completion,
+                    missed: *missed,
+                    at: now,
+                };
+                let _ = sink.send(record).await;
+            }
+            return;
+        }
+    };
+    tracing::warn!(%title, "patrol finding");
+    let location = catalog
+        .patrol
+        .stations
+        .iter()
+        .find(|s| s.id == device)
+        .and_then(|s| s.location.clone());
+    let raise = Raise {
+        key,
+        class,
+        severity: crate::config::Severity::Critical,
+        rule: None,
+        device: Some(device),
+        location,
+        title,
+        point: "round".into(),
+        zone: None,
+        value: None,
+        at: now,
+    };
+    if let Err(e) = alerts
+        .apply(vec![AlertInput::Raised(Box::new(raise))])
+        .await
+    {
+        tracing::warn!(error = %e, "cannot raise a patrol alert");
+    }
 }

@@ -165,6 +165,14 @@ impl PatrolStore {
             .map(|_| ())
     }
 
+    /// Runs `work` on the connection (round planning and review, queries).
+    pub fn with<T>(
+        &self,
+        work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        work(&self.lock())
+    }
+
     /// Taps, newest first.
     pub fn taps(&self, station: Option<&str>, limit: usize) -> rusqlite::Result<Vec<StoredTap>> {
         let conn = self.lock();

@@ -10,4 +10,17 @@ pub enum Record {
     Ticket(crate::tickets::TicketChange),
     /// A committed alert change.
     Alert(crate::alerts::AlertChange),
+    /// A patrol round is over.
+    Patrol {
+        /// Route.
+        route: String,
+        /// Round id.
+        round: i64,
+        /// Share of checkpoints reached.
+        completion: f64,
+        /// Checkpoints missed.
+        missed: u32,
+        /// When.
+        at: jiff::Timestamp,
+    },
 }

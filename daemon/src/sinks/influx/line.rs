@@ -132,6 +132,22 @@ pub fn push_record(out: &mut String, catalog: &Catalog, record: &crate::sinks::R
     match record {
         crate::sinks::Record::Ticket(change) => push_ticket(out, catalog, change),
         crate::sinks::Record::Alert(change) => push_alert(out, catalog, change),
+        crate::sinks::Record::Patrol {
+            route,
+            round,
+            completion,
+            missed,
+            at,
+        } => {
+            out.push_str("patrol");
+            tag(out, "site", &catalog.site.id);
+            tag(out, "route", route);
+            let _ = writeln!(
+                out,
+                " completion={completion},missed={missed}i,round={round}i {}",
+                at.as_nanosecond()
+            );
+        }
     }
 }
 
