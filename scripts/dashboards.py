@@ -171,8 +171,9 @@ DASHBOARDS = {
         table("Conditions that would open tickets", f'SELECT count("active") FROM "condition" WHERE {SITE} AND "transition" = \'raised\' AND $timeFilter GROUP BY "rule", "device"'),
     ], with_device=False),
     "patrols": dashboard("sitewarden-patrols", "Patrols", [
-        table("Rounds", f'SELECT last("completion") FROM "patrol" WHERE {SITE} AND $timeFilter GROUP BY "route"', "Filled in once patrol checkpoints land."),
-        timeseries("Daily completion rate", f'SELECT mean("completion") FROM "patrol" WHERE {SITE} AND $timeFilter GROUP BY time(1d), "route"', "percentunit", description="Filled in once patrol checkpoints land."),
+        table("Rounds", f'SELECT last("completion") FROM "patrol" WHERE {SITE} AND $timeFilter GROUP BY "route"', "Filled in once a patrol round is over (needs [[patrol.routes]])."),
+        timeseries("Daily completion rate", f'SELECT mean("completion") FROM "patrol" WHERE {SITE} AND $timeFilter GROUP BY time(1d), "route"', "percentunit", description="Filled in once a patrol round is over (needs [[patrol.routes]])."),
+        timeseries("Missed checkpoints per day", f'SELECT sum("missed") FROM "patrol" WHERE {SITE} AND $timeFilter GROUP BY time(1d), "route"', description="Filled in once a patrol round is over (needs [[patrol.routes]])."),
     ], with_device=False),
 }
 

@@ -512,3 +512,20 @@ fn an_unknown_channel_kind_and_a_shift_for_nobody() {
     assert_at(&errors[0], 8, 10, "no person `ghost`");
     assert_at(&errors[1], 12, 8, "`pigeon` is not a channel kind");
 }
+
+#[test]
+fn patrol_stations_and_routes_are_checked() {
+    let dir = Dir::new();
+    std::fs::write(dir.0.path().join("short.key"), "abcd").unwrap();
+    let site = format!(
+        "{HEADER}\n[[patrol.stations]]\nid = \"lobby\"\ncheckpoint = 300\ngateway = \"gateway-1\"\nkey = {{ file = \"short.key\" }}\n\n\
+         [[patrol.routes]]\nid = \"night\"\ncheckpoints = [\"lobby\", \"roof\"]\nevery = \"1m\"\nleg = \"50s\"\nwindow = \"20s\"\n"
+    );
+    let errors = dir.errors(&site);
+    assert_eq!(errors.len(), 5, "{errors:#?}");
+    assert_at(&errors[0], 8, 14, "checkpoint must be a Modbus unit id");
+    assert_at(&errors[1], 9, 11, "not an IP address and port");
+    assert_at(&errors[2], 10, 7, "64 hex digits");
+    assert_at(&errors[3], 14, 25, "no station `roof`");
+    assert_at(&errors[4], 15, 9, "rounds would overlap");
+}

@@ -193,7 +193,8 @@ pub(super) fn check_patrol(
             .iter()
             .filter_map(|c| {
                 let found = stations.iter().position(|st| &st.id == c.get_ref());
-                if found.is_none() {
+                // A station defined with errors has its own; only unknown names are reported here.
+                if found.is_none() && !names.contains(c.get_ref().as_str()) {
                     v.error(
                         &at(0, c),
                         format!("no station `{}` in [[patrol.stations]]", c.get_ref()),
