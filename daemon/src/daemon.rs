@@ -165,6 +165,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
             station,
             patrol.clone(),
             alerts.clone(),
+            tickets.clone(),
             metrics.patrol.clone(),
             shutdown.clone(),
         ));

@@ -260,3 +260,71 @@ async fn rounds_are_judged_in_real_time_and_a_missed_checkpoint_raises_an_alert(
     );
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_station_refuses_taps_opens_a_ticket_and_loses_nothing() {
+    let station = site_sim::checkpoint::start(6, LOBBY_KEY, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    // Nobody collects: the station fills its flash queue, then refuses.
+    let mut recorded = 0;
+    for n in 0..200u32 {
+        match station.tap(&(0x0400_0000 | n).to_be_bytes()) {
+            Tap::Recorded(_) => recorded += 1,
+            Tap::QueueFull => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(station.tap(&[0x04, 0xA1, 0xB2, 0xC3]), Tap::QueueFull);
+    let site = SiteDir::new().unwrap();
+    site.write("keys/s.key", &hex(&LOBBY_KEY)).unwrap();
+    let path = site
+        .site(&format!(
+            "[[patrol.stations]]\nid = \"gate\"\ncheckpoint = 6\ngateway = \"{}\"\nkey = {{ file = \"keys/s.key\" }}\npoll_interval = \"100ms\"\n",
+            station.addr
+        ))
+        .unwrap();
+    let daemon = start_daemon(load(&path), &site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    let ticket = || {
+        let (_, body) = http(api, "GET", "/api/v1/tickets?device=gate", None, None).unwrap();
+        body["tickets"].as_array().and_then(|t| t.first().cloned())
+    };
+    assert!(
+        wait_until(Duration::from_secs(5), || ticket().is_some()).await,
+        "no ticket for the full station"
+    );
+    assert!(
+        ticket().unwrap()["title"]
+            .as_str()
+            .unwrap()
+            .contains("queue is full")
+    );
+    // Everything it held is collected, in order, and it takes taps again.
+    assert!(
+        wait_until(Duration::from_secs(60), || station.waiting() == 0).await,
+        "{} still waiting",
+        station.waiting()
+    );
+    let (_, body) = http(
+        api,
+        "GET",
+        "/api/v1/patrol/taps?station=gate&limit=1000",
+        None,
+        None,
+    )
+    .unwrap();
+    let seqs: Vec<i64> = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|t| t["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=recorded).collect::<Vec<i64>>());
+    assert!(matches!(
+        station.tap(&[0x04, 0xA1, 0xB2, 0xC3]),
+        Tap::Recorded(_)
+    ));
+    daemon.stop().await;
+}

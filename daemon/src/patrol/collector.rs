@@ -79,17 +79,24 @@ pub async fn run(
     station: usize,
     store: Arc<PatrolStore>,
     alerts: AlertsHandle,
+    tickets: crate::tickets::TicketsHandle,
     metrics: Arc<PatrolMetrics>,
     mut shutdown: Shutdown,
 ) {
     let Some(s) = catalog.patrol.stations.get(station).cloned() else {
         return;
     };
+    let mut queue_full = false;
     let mut backoff = Backoff::new(s.poll_interval, Duration::from_secs(30));
     let mut limiter = LogLimiter::new(Duration::from_secs(60));
     let mut ctx: Option<Context> = None;
     loop {
-        let wait = match poll(&catalog, &s, &mut ctx, &store, &alerts, &metrics).await {
+        let link = Link {
+            ctx: &mut ctx,
+            queue_full: &mut queue_full,
+            tickets: &tickets,
+        };
+        let wait = match poll(&catalog, &s, link, &store, &alerts, &metrics).await {
             Ok(more) => {
                 backoff.reset();
                 if more {
@@ -115,14 +122,26 @@ pub async fn run(
 }
 
 /// One poll: health, then the oldest record if one waits. `Ok(true)` when more wait.
+/// A station's connection and what the collector remembers between polls.
+struct Link<'a> {
+    ctx: &'a mut Option<Context>,
+    queue_full: &'a mut bool,
+    tickets: &'a crate::tickets::TicketsHandle,
+}
+
 async fn poll(
     catalog: &Arc<Catalog>,
     s: &PatrolStation,
-    ctx: &mut Option<Context>,
+    link: Link<'_>,
     store: &Arc<PatrolStore>,
     alerts: &AlertsHandle,
     metrics: &PatrolMetrics,
 ) -> anyhow::Result<bool> {
+    let Link {
+        ctx,
+        queue_full,
+        tickets,
+    } = link;
     if ctx.is_none() {
         let stream =
             tokio::time::timeout(TIMEOUT, tokio::net::TcpStream::connect(s.gateway)).await??;
@@ -147,6 +166,16 @@ async fn poll(
         })
         .await;
     }
+    let full = health & checkpoint_fw::station::HEALTH_QUEUE_FULL != 0;
+    if full && !*queue_full {
+        warn!(station = %s.id, waiting, "checkpoint station queue full: it refuses taps until records are collected");
+        let ticket = queue_full_ticket(catalog, s, now);
+        let input = crate::tickets::store::ConditionInput::Raised(Box::new(ticket));
+        if let Err(e) = tickets.apply_conditions(vec![input]).await {
+            warn!(error = %e, "cannot open a ticket for the full station");
+        }
+    }
+    *queue_full = full;
     if waiting == 0 {
         return Ok(false);
     }
@@ -427,5 +456,35 @@ mod tests {
             judge(&c, s, &altered, (4, None)).0,
             Verdict::Forged(_)
         ));
+    }
+}
+
+/// The repair ticket for a station whose flash queue is full.
+fn queue_full_ticket(
+    catalog: &Catalog,
+    s: &PatrolStation,
+    now: Timestamp,
+) -> crate::tickets::store::NewTicket {
+    let priority = crate::tickets::Priority::P2;
+    let level = catalog.tickets.level(priority);
+    crate::tickets::store::NewTicket {
+        origin: crate::tickets::Origin::Condition,
+        category: crate::config::Category::Repair,
+        priority,
+        title: format!("Checkpoint station {} refuses taps: its record queue is full", s.id),
+        description: Some("The station keeps every record until the daemon confirms it; check its RS-485 line and gateway.".into()),
+        device: Some(s.id.clone()),
+        location: s.location.clone(),
+        rule: Some("patrol.station_queue_full".into()),
+        point: Some("health".into()),
+        value: None,
+        threshold: None,
+        severity: Some(Severity::Major),
+        requester: None,
+        contact: None,
+        dedup_key: Some(format!("patrol-queue-full:{}", s.id)),
+        at: now,
+        response_due: now + level.response,
+        resolution_due: now + level.resolution,
     }
 }
