@@ -402,6 +402,36 @@ async fn report(
     }
 }
 
+/// The repair ticket for a station whose flash queue is full.
+fn queue_full_ticket(
+    catalog: &Catalog,
+    s: &PatrolStation,
+    now: Timestamp,
+) -> crate::tickets::store::NewTicket {
+    let priority = crate::tickets::Priority::P2;
+    let level = catalog.tickets.level(priority);
+    crate::tickets::store::NewTicket {
+        origin: crate::tickets::Origin::Condition,
+        category: crate::config::Category::Repair,
+        priority,
+        title: format!("Checkpoint station {} refuses taps: its record queue is full", s.id),
+        description: Some("The station keeps every record until the daemon confirms it; check its RS-485 line and gateway.".into()),
+        device: Some(s.id.clone()),
+        location: s.location.clone(),
+        rule: Some("patrol.station_queue_full".into()),
+        point: Some("health".into()),
+        value: None,
+        threshold: None,
+        severity: Some(Severity::Major),
+        requester: None,
+        contact: None,
+        dedup_key: Some(format!("patrol-queue-full:{}", s.id)),
+        at: now,
+        response_due: now + level.response,
+        resolution_due: now + level.resolution,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -456,35 +486,5 @@ mod tests {
             judge(&c, s, &altered, (4, None)).0,
             Verdict::Forged(_)
         ));
-    }
-}
-
-/// The repair ticket for a station whose flash queue is full.
-fn queue_full_ticket(
-    catalog: &Catalog,
-    s: &PatrolStation,
-    now: Timestamp,
-) -> crate::tickets::store::NewTicket {
-    let priority = crate::tickets::Priority::P2;
-    let level = catalog.tickets.level(priority);
-    crate::tickets::store::NewTicket {
-        origin: crate::tickets::Origin::Condition,
-        category: crate::config::Category::Repair,
-        priority,
-        title: format!("Checkpoint station {} refuses taps: its record queue is full", s.id),
-        description: Some("The station keeps every record until the daemon confirms it; check its RS-485 line and gateway.".into()),
-        device: Some(s.id.clone()),
-        location: s.location.clone(),
-        rule: Some("patrol.station_queue_full".into()),
-        point: Some("health".into()),
-        value: None,
-        threshold: None,
-        severity: Some(Severity::Major),
-        requester: None,
-        contact: None,
-        dedup_key: Some(format!("patrol-queue-full:{}", s.id)),
-        at: now,
-        response_due: now + level.response,
-        resolution_due: now + level.resolution,
     }
 }
