@@ -50,16 +50,22 @@ async fn tap(badges: &mut tokio::net::TcpStream, uid: &str) -> String {
         .write_all(format!("TAP {uid}\n").as_bytes())
         .await
         .unwrap();
-    let mut line = Vec::new();
-    while !line.ends_with(b"\n") {
-        let mut byte = [0u8; 1];
-        tokio::time::timeout(Duration::from_secs(5), badges.read_exact(&mut byte))
-            .await
-            .unwrap()
-            .unwrap();
-        line.push(byte[0]);
+    loop {
+        let mut line = Vec::new();
+        while !line.ends_with(b"\n") {
+            let mut byte = [0u8; 1];
+            tokio::time::timeout(Duration::from_secs(5), badges.read_exact(&mut byte))
+                .await
+                .unwrap()
+                .unwrap();
+            line.push(byte[0]);
+        }
+        let line = String::from_utf8_lossy(&line).trim().to_owned();
+        // The boot banner reaches us when we connected before the firmware started.
+        if !line.ends_with("ready") {
+            return line;
+        }
     }
-    String::from_utf8_lossy(&line).trim().to_owned()
 }
 
 /// The oldest waiting record, verified with the station's key.
