@@ -330,3 +330,93 @@ async fn a_full_station_refuses_taps_opens_a_ticket_and_loses_nothing() {
     ));
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_out_of_order_and_a_guard_who_stops_moving() {
+    let keys = [[0x31u8; 32], [0x32; 32], [0x33; 32]];
+    let mut stations = Vec::new();
+    let site = SiteDir::new().unwrap();
+    let mut config = String::new();
+    for (i, key) in keys.iter().enumerate() {
+        let station =
+            site_sim::checkpoint::start(i as u16 + 1, *key, "127.0.0.1:0".parse().unwrap())
+                .await
+                .unwrap();
+        site.write(&format!("keys/{i}.key"), &hex(key)).unwrap();
+        config.push_str(&format!(
+            "[[patrol.stations]]\nid = \"cp{i}\"\ncheckpoint = {}\ngateway = \"{}\"\nkey = {{ file = \"keys/{i}.key\" }}\npoll_interval = \"200ms\"\n\n",
+            i + 1,
+            station.addr
+        ));
+        stations.push(station);
+    }
+    // Rounds every 12 s, checkpoints 3 s apart, 2 s either side; a guard silent 2 s past a checkpoint's time is checked on.
+    config.push_str(
+        "[[patrol.guards]]\nid = \"wang.lei\"\nname = \"Wang Lei\"\nbadges = [\"04A1B2C3\"]\n\n\
+         [[patrol.routes]]\nid = \"r\"\ncheckpoints = [\"cp0\", \"cp1\", \"cp2\"]\nevery = \"12s\"\nleg = \"3s\"\nwindow = \"2s\"\nlone_worker_after = \"2s\"\n",
+    );
+    let daemon = start_daemon(load(&site.site(&config).unwrap()), &site, 0)
+        .await
+        .unwrap();
+    let api = daemon.api_addr;
+    let badge = [0x04, 0xA1, 0xB2, 0xC3];
+    let now = jiff::Timestamp::now().as_millisecond();
+    let next = (now / 12_000 + 1) * 12_000;
+    tokio::time::sleep(Duration::from_millis((next - now) as u64 + 300)).await;
+    let start = next;
+    // Round 1: cp0, then cp2 before cp1.
+    assert!(matches!(stations[0].tap(&badge), Tap::Recorded(_)));
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    assert!(matches!(stations[2].tap(&badge), Tap::Recorded(_)));
+    // Round 2: cp0 only, then nothing.
+    tokio::time::sleep(Duration::from_millis(10_000)).await;
+    assert!(matches!(stations[0].tap(&badge), Tap::Recorded(_)));
+    let round = |at: i64| {
+        let (_, body) = http(api, "GET", "/api/v1/patrol/rounds?route=r", None, None).unwrap();
+        let at = jiff::Timestamp::from_millisecond(at).unwrap().to_string();
+        body.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["start"] == at.as_str())
+            .cloned()
+    };
+    let verdicts = |r: &serde_json::Value| -> Vec<String> {
+        r["checkpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["verdict"].as_str().unwrap_or("-").to_owned())
+            .collect()
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || round(start)
+            .is_some_and(|r| r["status"] == "done"))
+        .await,
+        "{:#?}",
+        round(start)
+    );
+    assert_eq!(
+        verdicts(&round(start).unwrap()),
+        ["on_time", "missed", "out_of_order"]
+    );
+    // cp1 of round 2 was due 3 s after its start; 2 s later the guard is checked on.
+    let lone = "Guard Wang Lei on route r has not reached cp1: check on them";
+    assert!(
+        wait_until(Duration::from_secs(10), || open_alert_titles(api)
+            .iter()
+            .any(|t| t == lone))
+        .await,
+        "{:?}",
+        open_alert_titles(api)
+    );
+    let (_, alerts) = http(
+        api,
+        "GET",
+        "/api/v1/alerts?status=open&class=guard_safety",
+        None,
+        None,
+    )
+    .unwrap();
+    assert_eq!(alerts["alerts"].as_array().unwrap().len(), 1, "raised once");
+    daemon.stop().await;
+}
