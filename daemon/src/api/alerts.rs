@@ -1,7 +1,5 @@
 //! `/api/v1/alerts`, `/api/v1/silences`, `/api/v1/drills`.
 
-use std::sync::atomic::Ordering::Relaxed;
-
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -9,27 +7,13 @@ use axum::http::{HeaderMap, StatusCode};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::ApiContext;
 use super::auth::authenticate;
 use super::error::ApiError;
+use super::{ApiContext, read, reject};
 use crate::alerts::store::{AlertDetail, AlertFilter, Drill, Silence};
 use crate::alerts::{
     ACK_ROLES, Alert, AlertClass, AlertError, DrillRequest, PLAN_ROLES, SilenceRequest,
 };
-
-fn reject(ctx: &ApiContext, e: ApiError) -> ApiError {
-    ctx.metrics.api_rejected.fetch_add(1, Relaxed);
-    e
-}
-
-async fn read<T: Send + 'static>(
-    work: impl FnOnce() -> rusqlite::Result<T> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| ApiError::internal(format!("alert query failed: {e}")))?
-        .map_err(|e| ApiError::internal(format!("alert query failed: {e}")))
-}
 
 impl From<AlertError> for ApiError {
     fn from(e: AlertError) -> Self {

@@ -54,6 +54,22 @@ pub struct ApiContext {
     pub patrol: Arc<crate::patrol::store::PatrolStore>,
 }
 
+/// Counts a refused request and passes its error on.
+fn reject(ctx: &ApiContext, e: ApiError) -> ApiError {
+    ctx.metrics.api_rejected.fetch_add(1, Relaxed);
+    e
+}
+
+/// Runs a store query off the async workers; a failure is a 500.
+async fn read<T: Send + 'static>(
+    work: impl FnOnce() -> rusqlite::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::internal(format!("query failed: {e}")))?
+        .map_err(|e| ApiError::internal(format!("query failed: {e}")))
+}
+
 /// Largest request body accepted; every API body is a small JSON object.
 const MAX_BODY: usize = 64 * 1024;
 
@@ -295,11 +311,9 @@ async fn patrol_taps(
     }
     let store = ctx.patrol.clone();
     let limit = f.limit.unwrap_or(100).clamp(1, 1000);
-    let taps = tokio::task::spawn_blocking(move || store.taps(f.station.as_deref(), limit))
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok(Json(taps))
+    Ok(Json(
+        read(move || store.taps(f.station.as_deref(), limit)).await?,
+    ))
 }
 
 /// Filters for `GET /api/v1/patrol/rounds`.
@@ -329,11 +343,7 @@ async fn patrol_rounds(
     }
     let store = ctx.patrol.clone();
     let limit = f.limit.unwrap_or(50).clamp(1, 1000);
-    let rounds = tokio::task::spawn_blocking(move || {
-        store.with(|c| crate::patrol::rounds::rounds(c, f.route.as_deref(), limit))
-    })
-    .await
-    .map_err(|e| ApiError::internal(e.to_string()))?
-    .map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok(Json(rounds))
+    let rounds =
+        read(move || store.with(|c| crate::patrol::rounds::rounds(c, f.route.as_deref(), limit)));
+    Ok(Json(rounds.await?))
 }

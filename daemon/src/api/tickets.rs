@@ -1,7 +1,5 @@
 //! `/api/v1/tickets` and `/api/v1/reports/tickets`: the repair process over HTTP.
 
-use std::sync::atomic::Ordering::Relaxed;
-
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -9,9 +7,9 @@ use axum::http::{HeaderMap, StatusCode};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::ApiContext;
 use super::auth::authenticate;
 use super::error::ApiError;
+use super::{ApiContext, read, reject};
 use crate::config::{Category, Severity};
 use crate::tickets::lifecycle::CREATE_ROLES;
 use crate::tickets::report::{MonthReport, month_bounds, month_report};
@@ -45,20 +43,6 @@ pub(super) struct TicketPage {
     /// Pass as `before` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     next_before: Option<i64>,
-}
-
-fn reject(ctx: &ApiContext, e: ApiError) -> ApiError {
-    ctx.metrics.api_rejected.fetch_add(1, Relaxed);
-    e
-}
-
-async fn read<T: Send + 'static>(
-    work: impl FnOnce() -> rusqlite::Result<T> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| ApiError::internal(format!("ticket query failed: {e}")))?
-        .map_err(|e| ApiError::internal(format!("ticket query failed: {e}")))
 }
 
 pub(super) async fn list(
