@@ -21,7 +21,6 @@ use std::time::{Duration, Instant};
 
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use site_sim::Step;
-use sitewarden::daemon::{self, RunOptions};
 
 #[derive(Default)]
 struct Arrivals {
@@ -88,14 +87,8 @@ async fn subscriber(port: u16, arrivals: Arc<Arrivals>) -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let alarms: usize = common::wanted_phases()
-        .first()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1000);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let alarms = common::count_arg(1000);
+    let runtime = common::runtime()?;
     runtime.block_on(run(alarms))
 }
 
@@ -145,19 +138,7 @@ async fn run(alarms: usize) -> anyhow::Result<()> {
             sim.addr("fire").ok_or_else(|| anyhow::anyhow!("no sim"))?
         ),
     )?;
-    let catalog = Arc::new(
-        sitewarden::config::load(&dir.path().join("site.toml"))
-            .map_err(|e| anyhow::anyhow!("{e}"))?,
-    );
-    let running = daemon::start(
-        catalog,
-        RunOptions {
-            api_listen: Some(([127, 0, 0, 1], 0).into()),
-            data_dir: Some(dir.path().join("data")),
-            ..RunOptions::default()
-        },
-    )
-    .await?;
+    let running = common::start_daemon(dir.path()).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let set = |on: bool| {
         let text = format!(

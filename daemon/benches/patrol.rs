@@ -13,22 +13,13 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use sitewarden::daemon::{self, RunOptions};
 
 const KEY: [u8; 32] = [0x42; 32];
 
 fn main() -> anyhow::Result<()> {
-    let taps: usize = common::wanted_phases()
-        .first()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(300);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let taps = common::count_arg(300);
+    let runtime = common::runtime()?;
     runtime.block_on(run(taps))
 }
 
@@ -48,19 +39,7 @@ async fn run(taps: usize) -> anyhow::Result<()> {
             station.addr
         ),
     )?;
-    let catalog = Arc::new(
-        sitewarden::config::load(&dir.path().join("site.toml"))
-            .map_err(|e| anyhow::anyhow!("{e}"))?,
-    );
-    let running = daemon::start(
-        catalog,
-        RunOptions {
-            api_listen: Some(([127, 0, 0, 1], 0).into()),
-            data_dir: Some(dir.path().join("data")),
-            ..RunOptions::default()
-        },
-    )
-    .await?;
+    let running = common::start_daemon(dir.path()).await?;
     let url = format!(
         "http://{}/api/v1/patrol/taps?station=gate&limit=1",
         running.api_addr

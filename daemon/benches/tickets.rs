@@ -15,12 +15,10 @@
 mod common;
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use sitewarden::config::{Category, Severity};
-use sitewarden::daemon::{self, RunOptions};
 use sitewarden::tickets::store::{ConditionInput, NewTicket, Outlets, TicketStore};
 use sitewarden::tickets::{Origin, Priority};
 
@@ -117,18 +115,7 @@ fn list() -> anyhow::Result<()> {
             dir.path().join("site.toml"),
             "[site]\nid = \"bench\"\nname = \"Bench\"\ntime_zone = \"Asia/Shanghai\"\n\n[api]\nlisten = \"127.0.0.1:0\"\n",
         )?;
-        let catalog = Arc::new(
-            sitewarden::config::load(&dir.path().join("site.toml")).map_err(|e| anyhow::anyhow!("{e}"))?,
-        );
-        let running = daemon::start(
-            catalog,
-            RunOptions {
-                api_listen: Some(([127, 0, 0, 1], 0).into()),
-                data_dir: Some(data),
-                ..RunOptions::default()
-            },
-        )
-        .await?;
+        let running = common::start_daemon(dir.path()).await?;
         let base = format!("http://{}", running.api_addr);
         let client = reqwest::Client::new();
         let queries = [

@@ -93,3 +93,36 @@ pub fn mosquitto(dir: &std::path::Path, port: u16) -> anyhow::Result<Broker> {
     std::thread::sleep(std::time::Duration::from_millis(500));
     Ok(Broker(child))
 }
+
+/// The first command-line argument as a count (taps, alarms), or `default`.
+pub fn count_arg(default: usize) -> usize {
+    wanted_phases()
+        .first()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A two-worker runtime, as on the target machine.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+/// The daemon on `dir/site.toml`, its data in `dir/data`, its API on a free port.
+pub async fn start_daemon(
+    dir: &std::path::Path,
+) -> anyhow::Result<sitewarden::daemon::RunningDaemon> {
+    let catalog =
+        sitewarden::config::load(&dir.join("site.toml")).map_err(|e| anyhow::anyhow!("{e}"))?;
+    sitewarden::daemon::start(
+        std::sync::Arc::new(catalog),
+        sitewarden::daemon::RunOptions {
+            api_listen: Some(([127, 0, 0, 1], 0).into()),
+            data_dir: Some(dir.join("data")),
+            ..sitewarden::daemon::RunOptions::default()
+        },
+    )
+    .await
+}
