@@ -5,8 +5,11 @@
 //! It behaves like NOR flash: erase sets a page to 0xFF, a write can only
 //! clear bits (it ANDs), words are written one after the other. With a
 //! budget of `n` operations (a word written or a page-word erased), the
-//! `n+1`-th and every later operation fails and changes nothing: the power
-//! was cut in the middle of whatever was being written.
+//! `n+1`-th and every later operation fails: the power was cut in the
+//! middle of whatever was being written. By default the cut word is left
+//! as it was; with [`RamFlash::tear_cut_word`] it is left half done, as a
+//! real NOR cell array can be when the supply drops mid-program: half of
+//! its bytes programmed (or, for an erase, set back to 0xFF), half not.
 
 use embedded_storage::nor_flash::{
     ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
@@ -22,6 +25,7 @@ pub struct RamFlash<const SIZE: usize> {
     /// The contents (survive a simulated reset).
     pub bytes: [u8; SIZE],
     budget: Option<usize>,
+    tear: bool,
 }
 
 /// The power went (or an out-of-range access).
@@ -54,6 +58,7 @@ impl<const SIZE: usize> RamFlash<SIZE> {
         Self {
             bytes: [0xFF; SIZE],
             budget: None,
+            tear: false,
         }
     }
 
@@ -62,14 +67,31 @@ impl<const SIZE: usize> RamFlash<SIZE> {
         self.budget = operations;
     }
 
+    /// Whether the word an operation is cut in is left half done (true) or untouched.
+    pub fn tear_cut_word(&mut self, tear: bool) {
+        self.tear = tear;
+    }
+
     /// Whether the power has been cut.
     pub fn powered(&self) -> bool {
         self.budget != Some(0)
     }
 
-    fn spend(&mut self) -> Result<(), FlashError> {
+    /// Takes one operation from the budget. The operation the power is cut
+    /// in (the first refused) may still half-change its word: `cut` does that.
+    fn spend(
+        &mut self,
+        at: usize,
+        cut: fn(&mut [u8], &[u8]),
+        data: &[u8],
+    ) -> Result<(), FlashError> {
         match &mut self.budget {
-            Some(0) => Err(FlashError::PowerLost),
+            Some(0) => {
+                if core::mem::take(&mut self.tear) {
+                    cut(&mut self.bytes[at..at + WORD / 2], &data[..WORD / 2]);
+                }
+                Err(FlashError::PowerLost)
+            }
             Some(n) => {
                 *n -= 1;
                 Ok(())
@@ -116,8 +138,8 @@ impl<const SIZE: usize> NorFlash for RamFlash<SIZE> {
         }
         let range = self.range(from, (to - from) as usize)?;
         for word in range.step_by(WORD) {
-            self.spend()?;
-            self.bytes[word..word + WORD].fill(0xFF);
+            self.spend(word, erase_cells, &[0xFF; WORD])?;
+            erase_cells(&mut self.bytes[word..word + WORD], &[0xFF; WORD]);
         }
         Ok(())
     }
@@ -128,12 +150,22 @@ impl<const SIZE: usize> NorFlash for RamFlash<SIZE> {
         }
         let range = self.range(offset, bytes.len())?;
         for (i, chunk) in bytes.chunks(WORD).enumerate() {
-            self.spend()?;
             let at = range.start + i * WORD;
-            for (cell, b) in self.bytes[at..at + WORD].iter_mut().zip(chunk) {
-                *cell &= *b;
-            }
+            self.spend(at, program_cells, chunk)?;
+            program_cells(&mut self.bytes[at..at + WORD], chunk);
         }
         Ok(())
     }
+}
+
+/// Programming can only clear bits.
+fn program_cells(cells: &mut [u8], data: &[u8]) {
+    for (cell, b) in cells.iter_mut().zip(data) {
+        *cell &= *b;
+    }
+}
+
+/// Erasing sets every bit.
+fn erase_cells(cells: &mut [u8], _: &[u8]) {
+    cells.fill(0xFF);
 }

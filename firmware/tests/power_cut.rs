@@ -87,11 +87,20 @@ fn a_power_cut_at_any_write_loses_nothing_unconfirmed_and_revives_nothing_confir
     let mut whole = Flash::new();
     let (pushes, _) = run(&mut whole, &ops);
     assert!(pushes.len() > 64, "the script must wrap the ring");
+    for torn in [false, true] {
+        cut_everywhere(&ops, torn);
+    }
+}
+
+/// Cuts the power after every flash operation of the script in turn;
+/// `torn` leaves the word being written half programmed (or half erased).
+fn cut_everywhere(ops: &[Op], torn: bool) {
     let mut cuts = 0;
     for cut in 0.. {
         let mut flash = Flash::new();
         flash.cut_after(Some(cut));
-        let (acked_pushes, acked_confirms) = run(&mut flash, &ops);
+        flash.tear_cut_word(torn);
+        let (acked_pushes, acked_confirms) = run(&mut flash, ops);
         let finished = flash.powered();
         flash.cut_after(None);
         let waiting = waiting_after_reset(&mut flash);
@@ -100,13 +109,16 @@ fn a_power_cut_at_any_write_loses_nothing_unconfirmed_and_revives_nothing_confir
             .copied()
             .filter(|s| !acked_confirms.contains(s))
             .collect();
-        assert_eq!(waiting, expected, "power cut after {cut} flash operations");
+        assert_eq!(
+            waiting, expected,
+            "power cut after {cut} flash operations (torn word: {torn})"
+        );
         // Sequence numbers never repeat across the cut.
         let mut q = Queue::open(&mut flash).unwrap();
         let next = q.push(record).unwrap();
         assert!(
             acked_pushes.iter().all(|s| *s < next),
-            "sequence {next} reused after cut {cut}"
+            "sequence {next} reused after cut {cut} (torn word: {torn})"
         );
         cuts += 1;
         if finished {

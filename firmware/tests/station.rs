@@ -103,6 +103,70 @@ fn a_full_queue_refuses_taps_and_says_so_in_the_health_register() {
     assert_eq!(ask(&mut s, &[7, 3, 0, 5, 0, 1]), frame(&[7, 3, 2, 0, 2]));
 }
 
+/// What the feedback did, in order: a pin changed, or time passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Feedback {
+    /// The buzzer went on (true) or off.
+    Buzzer(bool),
+    /// The green light went on (true) or off.
+    Green(bool),
+    /// A delay of this many milliseconds.
+    Wait(u32),
+}
+
+/// Records pin changes and delays on one timeline, so a short beep and a
+/// long one differ in what the test sees.
+#[derive(Default)]
+struct Timeline(core::cell::RefCell<Vec<Feedback>>);
+
+struct TracedPin<'a> {
+    timeline: &'a Timeline,
+    event: fn(bool) -> Feedback,
+}
+
+impl embedded_hal::digital::ErrorType for TracedPin<'_> {
+    type Error = core::convert::Infallible;
+}
+
+impl embedded_hal::digital::OutputPin for TracedPin<'_> {
+    fn set_low(&mut self) -> Result<(), Self::Error> {
+        self.timeline.0.borrow_mut().push((self.event)(false));
+        Ok(())
+    }
+    fn set_high(&mut self) -> Result<(), Self::Error> {
+        self.timeline.0.borrow_mut().push((self.event)(true));
+        Ok(())
+    }
+}
+
+struct TracedDelay<'a>(&'a Timeline);
+
+impl embedded_hal::delay::DelayNs for TracedDelay<'_> {
+    fn delay_ns(&mut self, ns: u32) {
+        let mut events = self.0.0.borrow_mut();
+        // delay_ms may arrive as several delay_ns calls: add them up.
+        if let Some(Feedback::Wait(ms)) = events.last_mut() {
+            *ms += ns / 1_000_000;
+        } else {
+            events.push(Feedback::Wait(ns / 1_000_000));
+        }
+    }
+}
+
+fn feedback_of(tap: Tap) -> Vec<Feedback> {
+    let timeline = Timeline::default();
+    let mut buzzer = TracedPin {
+        timeline: &timeline,
+        event: Feedback::Buzzer,
+    };
+    let mut green = TracedPin {
+        timeline: &timeline,
+        event: Feedback::Green,
+    };
+    station::feedback(tap, &mut buzzer, &mut green, &mut TracedDelay(&timeline)).unwrap();
+    timeline.0.into_inner()
+}
+
 #[test]
 fn a_good_tap_beeps_short_with_the_green_light_and_an_error_beeps_long() {
     let mut buzzer = Pin::new(&[T::set(State::High), T::set(State::Low)]);
@@ -132,4 +196,26 @@ fn a_good_tap_beeps_short_with_the_green_light_and_an_error_beeps_long() {
     station::feedback(Tap::Repeat, &mut buzzer, &mut green, &mut NoopDelay::new()).unwrap();
     buzzer.done();
     green.done();
+    // The same on one timeline, with the time each beep lasts.
+    use Feedback::{Buzzer, Green, Wait};
+    assert_eq!(
+        feedback_of(Tap::Recorded(1)),
+        [
+            Green(true),
+            Buzzer(true),
+            Wait(100),
+            Buzzer(false),
+            Wait(400),
+            Green(false)
+        ],
+        "a good tap: a 100 ms beep, the green light for half a second"
+    );
+    for error in [Tap::QueueFull, Tap::StorageError] {
+        assert_eq!(
+            feedback_of(error),
+            [Buzzer(true), Wait(1000), Buzzer(false)],
+            "{error:?}: one long beep"
+        );
+    }
+    assert_eq!(feedback_of(Tap::Repeat), []);
 }
