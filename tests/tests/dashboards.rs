@@ -1,13 +1,16 @@
 //! The Grafana dashboards: every file parses and uses the provisioned
 //! datasource with unique ids, and every panel's InfluxQL query runs on a
-//! real InfluxDB after a simulator run and returns data, unless the panel
-//! says it is filled in by a later stage.
+//! real InfluxDB after a simulator run with a patrol round walked, returns
+//! data, and for a few panels of each dashboard the very numbers the run
+//! produced (the fire zone in alarm, the filter pressure set, the alerts
+//! and tickets the API lists, the rounds the guard walked).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use checkpoint_fw::station::Tap;
 use site_sim::{SimOptions, Step};
-use sitewarden_tests::{InfluxV1, SiteDir, load, repo_root, start_daemon, start_sim};
+use sitewarden_tests::{InfluxV1, SiteDir, http, load, repo_root, start_daemon, start_sim};
 
 const DATASOURCE_UID: &str = "sitewarden-influx";
 
@@ -26,13 +29,6 @@ fn dashboards() -> Vec<(String, serde_json::Value)> {
             .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
-}
-
-/// Panels a later stage fills (tickets, alerts, patrols) may be empty today.
-fn may_be_empty(panel: &serde_json::Value) -> bool {
-    panel["description"]
-        .as_str()
-        .is_some_and(|d| d.starts_with("Filled in once"))
 }
 
 #[test]
@@ -145,6 +141,21 @@ async fn every_panel_query_runs_on_influxdb_and_returns_data() {
             sim.addr(id).unwrap()
         ));
     }
+    // Two checkpoints on a round every 10 s, 2 s apart.
+    let key = [0x44u8; 32];
+    let stations = [station(1, key).await, station(2, key).await];
+    site.write("keys/cp.key", &"44".repeat(32)).unwrap();
+    for (i, s) in stations.iter().enumerate() {
+        config.push_str(&format!(
+            "\n[[patrol.stations]]\nid = \"cp{n}\"\ncheckpoint = {n}\ngateway = \"{}\"\nkey = {{ file = \"keys/cp.key\" }}\npoll_interval = \"200ms\"\n",
+            s.addr,
+            n = i + 1
+        ));
+    }
+    config.push_str(
+        "\n[[patrol.guards]]\nid = \"wang.lei\"\nname = \"Wang Lei\"\nbadges = [\"04A1B2C3\"]\n\n\
+         [[patrol.routes]]\nid = \"night\"\ncheckpoints = [\"cp1\", \"cp2\"]\nevery = \"10s\"\nleg = \"2s\"\nwindow = \"1s\"\n",
+    );
     let catalog = load(&site.site(&config).unwrap());
     let daemon = start_daemon(catalog, &site, 0).await.unwrap();
     tokio::time::sleep(Duration::from_millis(800)).await;
@@ -160,11 +171,14 @@ async fn every_panel_query_runs_on_influxdb_and_returns_data() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     walk_the_filter_ticket(&daemon).await;
     acknowledge_the_fire(&daemon).await;
+    walk_a_round(&daemon, &stations).await;
+    let api = Api::read(daemon.api_addr);
     daemon.stop().await;
 
     let site_id = "test-site";
     let mut failures = Vec::new();
     let mut checked = 0;
+    let mut compared = 0;
     for (file, d) in dashboards() {
         for var in d["templating"]["list"].as_array().unwrap() {
             let q = substitute(var["query"].as_str().unwrap(), site_id);
@@ -182,7 +196,14 @@ async fn every_panel_query_runs_on_influxdb_and_returns_data() {
                         "{file}: {}: InfluxDB error {}",
                         panel["title"], a["results"][0]["error"]
                     )),
-                    Ok(a) if has_rows(&a) || may_be_empty(panel) => {}
+                    Ok(a) if has_rows(&a) => {
+                        let title = panel["title"].as_str().unwrap_or_default();
+                        if let Err(wrong) = api.check(&file, title, &a) {
+                            failures.push(format!("{file}: {title}: {wrong}"));
+                        } else if api.has_check(&file, title) {
+                            compared += 1;
+                        }
+                    }
                     Ok(_) => failures.push(format!("{file}: {}: no data for {q}", panel["title"])),
                     Err(e) => failures.push(format!("{file}: {}: {e}", panel["title"])),
                 }
@@ -191,6 +212,221 @@ async fn every_panel_query_runs_on_influxdb_and_returns_data() {
     }
     assert!(checked >= 25, "only {checked} queries");
     assert!(failures.is_empty(), "{failures:#?}");
+    assert_eq!(
+        compared,
+        Api::CHECKED.len(),
+        "panels whose values were compared"
+    );
+}
+
+/// A simulated checkpoint station on a free loopback port.
+async fn station(id: u16, key: [u8; 32]) -> site_sim::checkpoint::RunningCheckpoint {
+    site_sim::checkpoint::start(id, key, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+/// The guard walks the next whole round on time, and it is done.
+async fn walk_a_round(
+    daemon: &sitewarden::daemon::RunningDaemon,
+    stations: &[site_sim::checkpoint::RunningCheckpoint; 2],
+) {
+    let badge = [0x04, 0xA1, 0xB2, 0xC3];
+    let now = jiff::Timestamp::now().as_millisecond();
+    let next = (now / 10_000 + 1) * 10_000;
+    tokio::time::sleep(Duration::from_millis((next - now) as u64 + 200)).await;
+    assert!(matches!(stations[0].tap(&badge), Tap::Recorded(_)));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(matches!(stations[1].tap(&badge), Tap::Recorded(_)));
+    let walked = || {
+        let (_, body) = http(
+            daemon.api_addr,
+            "GET",
+            "/api/v1/patrol/rounds?route=night",
+            None,
+            None,
+        )
+        .unwrap();
+        body.as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r["status"] == "done" && r["completion"] == 1.0)
+    };
+    assert!(
+        sitewarden_tests::wait_until(Duration::from_secs(5), walked).await,
+        "the walked round is not done"
+    );
+    // Its record reaches InfluxDB with the next flush.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+}
+
+/// What the daemon's API says about the run, for comparing panel values.
+struct Api {
+    alerts_by_class: BTreeMap<String, f64>,
+    tickets_by_priority: BTreeMap<String, f64>,
+    rounds: Vec<serde_json::Value>,
+}
+
+/// A series of an InfluxQL answer: its tags and the first value column of each row.
+fn series(answer: &serde_json::Value) -> Vec<(BTreeMap<String, String>, Vec<Option<f64>>)> {
+    answer["results"][0]["series"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            let tags = s["tags"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect();
+            let values = s["values"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|row| row[1].as_f64())
+                .collect();
+            (tags, values)
+        })
+        .collect()
+}
+
+/// The values of the series whose tag `key` is `value`, nulls left out.
+fn values_where(answer: &serde_json::Value, key: &str, value: &str) -> Vec<f64> {
+    series(answer)
+        .into_iter()
+        .filter(|(tags, _)| tags.get(key).is_some_and(|v| v == value))
+        .flat_map(|(_, values)| values.into_iter().flatten())
+        .collect()
+}
+
+/// Sum per value of tag `key`.
+fn sums_by(answer: &serde_json::Value, key: &str) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    for (tags, values) in series(answer) {
+        let sum: f64 = values.into_iter().flatten().sum();
+        *out.entry(tags.get(key).cloned().unwrap_or_default())
+            .or_default() += sum;
+    }
+    out
+}
+
+/// `got == want`, or a message saying what differs.
+fn expect<T: std::fmt::Debug + PartialEq>(what: &str, got: T, want: T) -> Result<(), String> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{what}: {got:?}, expected {want:?}"))
+    }
+}
+
+impl Api {
+    /// (dashboard, panel) whose values are compared.
+    const CHECKED: [(&str, &str); 9] = [
+        ("fire-security.json", "Fire zones in alarm"),
+        ("fire-security.json", "Time to acknowledge an alert"),
+        ("hvac.json", "Filter differential pressure"),
+        (
+            "lighting-energy.json",
+            "Circuits on (against opening hours)",
+        ),
+        ("patrols.json", "Rounds"),
+        ("patrols.json", "Missed checkpoints per day"),
+        ("site-overview.json", "Alerts raised by class"),
+        ("site-overview.json", "Tickets opened by priority"),
+        ("tickets.json", "Ticket events per hour"),
+    ];
+
+    fn read(addr: std::net::SocketAddr) -> Self {
+        let get = |path: &str| http(addr, "GET", path, None, None).unwrap().1;
+        let count_by = |list: &serde_json::Value, key: &str| {
+            let mut out = BTreeMap::new();
+            for item in list.as_array().into_iter().flatten() {
+                *out.entry(item[key].as_str().unwrap_or_default().to_owned())
+                    .or_default() += 1.0;
+            }
+            out
+        };
+        Self {
+            alerts_by_class: count_by(&get("/api/v1/alerts?limit=1000")["alerts"], "class"),
+            tickets_by_priority: count_by(
+                &get("/api/v1/tickets?limit=1000")["tickets"],
+                "priority",
+            ),
+            rounds: get("/api/v1/patrol/rounds?route=night")
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        }
+    }
+
+    fn has_check(&self, file: &str, title: &str) -> bool {
+        Self::CHECKED.contains(&(file, title))
+    }
+
+    /// Compares a panel's answer with what the run did, where a check exists.
+    fn check(&self, file: &str, title: &str, a: &serde_json::Value) -> Result<(), String> {
+        let max = |v: Vec<f64>| v.into_iter().fold(f64::NAN, f64::max);
+        match (file, title) {
+            ("fire-security.json", "Fire zones in alarm") => {
+                expect("zone 3", max(values_where(a, "point", "zone3_alarm")), 1.0)?;
+                expect("zone 1", max(values_where(a, "point", "zone1_alarm")), 0.0)
+            }
+            ("fire-security.json", "Time to acknowledge an alert") => {
+                let fire = values_where(a, "class", "fire");
+                if fire.len() == 1 && fire[0] >= 0.0 && fire[0] < 60.0 {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "one fire acknowledged within a minute, got {fire:?}"
+                    ))
+                }
+            }
+            ("hvac.json", "Filter differential pressure") => expect(
+                "highest filter pressure",
+                max(values_where(a, "point", "filter_dp")),
+                300.0,
+            ),
+            ("lighting-energy.json", "Circuits on (against opening hours)") => {
+                let circuit4 = values_where(a, "point", "circuit4_on");
+                expect("circuit 4 at the end", circuit4.last().copied(), Some(0.0))
+            }
+            ("patrols.json", "Rounds") => expect(
+                "completion of the last round",
+                values_where(a, "route", "night").last().copied(),
+                Some(1.0),
+            ),
+            ("patrols.json", "Missed checkpoints per day") => {
+                let missed: f64 = self
+                    .rounds
+                    .iter()
+                    .filter(|r| r["status"] == "done")
+                    .flat_map(|r| r["checkpoints"].as_array().cloned().unwrap_or_default())
+                    .filter(|c| c["verdict"] == "missed")
+                    .count() as f64;
+                expect(
+                    "missed checkpoints",
+                    values_where(a, "route", "night").iter().sum::<f64>(),
+                    missed,
+                )
+            }
+            ("site-overview.json", "Alerts raised by class") => expect(
+                "alerts by class",
+                sums_by(a, "class"),
+                self.alerts_by_class.clone(),
+            ),
+            ("site-overview.json", "Tickets opened by priority") => expect(
+                "tickets by priority",
+                sums_by(a, "priority"),
+                self.tickets_by_priority.clone(),
+            ),
+            ("tickets.json", "Ticket events per hour") => {
+                let accepted: f64 = values_where(a, "event", "accept").iter().sum();
+                expect("acceptances", accepted, 1.0)
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Takes the clogged-filter ticket past its response target and through to acceptance.

@@ -127,6 +127,18 @@ pub fn push_condition(out: &mut String, catalog: &Catalog, e: &ConditionEvent) {
     let _ = writeln!(out, " {}", e.at.as_nanosecond());
 }
 
+/// The line time of a record about item `id` changed at `at`: the
+/// microsecond of the change, with the id's last three digits in the
+/// nanoseconds below it. Two tickets (or alerts, or rounds) with the same
+/// tags changed in the same microsecond, as conditions raised by one poll
+/// are, would otherwise be one point to InfluxDB, the later overwriting the
+/// earlier; the id cannot be a tag without unbounded series cardinality.
+fn record_time(at: jiff::Timestamp, id: i64) -> i64 {
+    at.as_microsecond()
+        .saturating_mul(1000)
+        .saturating_add(id.rem_euclid(1000))
+}
+
 /// Appends a ticket, alert or patrol record.
 pub fn push_record(out: &mut String, catalog: &Catalog, record: &crate::sinks::Record) {
     match record {
@@ -145,7 +157,7 @@ pub fn push_record(out: &mut String, catalog: &Catalog, record: &crate::sinks::R
             let _ = writeln!(
                 out,
                 " completion={completion},missed={missed}i,round={round}i {}",
-                at.as_nanosecond()
+                record_time(*at, *round)
             );
         }
     }
@@ -175,7 +187,7 @@ fn push_alert(out: &mut String, catalog: &Catalog, c: &crate::alerts::AlertChang
         let seconds = (acked.as_microsecond() - a.raised_at.as_microsecond()) as f64 / 1e6;
         let _ = write!(out, ",ack_s={seconds}");
     }
-    let _ = writeln!(out, " {}", c.at.as_nanosecond());
+    let _ = writeln!(out, " {}", record_time(c.at, a.id));
 }
 
 /// `ticket,site,priority,category,origin,event[,device] id,open,status,occurrences[,response_s][,resolution_s][,breach]`.
@@ -214,12 +226,20 @@ fn push_ticket(out: &mut String, catalog: &Catalog, c: &crate::tickets::TicketCh
     ) {
         out.push_str(",breach=1i");
     }
-    let _ = writeln!(out, " {}", c.at.as_nanosecond());
+    let _ = writeln!(out, " {}", record_time(c.at, t.id));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_changed_in_the_same_microsecond_keep_distinct_times() {
+        let at = jiff::Timestamp::from_nanosecond(1_700_000_000_123_456_789).unwrap();
+        assert_eq!(record_time(at, 7), 1_700_000_000_123_456_007);
+        assert_eq!(record_time(at, 1_042), 1_700_000_000_123_456_042);
+        assert_ne!(record_time(at, 3), record_time(at, 4));
+    }
 
     #[test]
     fn escapes_tags_and_fields() {
