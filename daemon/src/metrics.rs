@@ -44,6 +44,21 @@ impl Histogram {
     pub fn count(&self) -> u64 {
         self.count.load(Relaxed)
     }
+
+    /// Appends the series of `name{labels}` in Prometheus text form: each
+    /// bucket counts every observation at or below its bound.
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let mut cumulative = 0;
+        for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.buckets) {
+            cumulative += bucket.load(Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
+        }
+        let count = self.count.load(Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {count}");
+        let sum = self.sum_micros.load(Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum{{{labels}}} {sum}");
+        let _ = writeln!(out, "{name}_count{{{labels}}} {count}");
+    }
 }
 
 /// Error reasons with their own counter, in label order.
@@ -573,16 +588,7 @@ impl Metrics {
         );
         for (device, m) in catalog.devices.iter().zip(&self.devices) {
             let labels = format!("site=\"{site}\",device=\"{}\"", device.name);
-            let mut cumulative = 0;
-            for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&m.latency.buckets) {
-                cumulative += bucket.load(Relaxed);
-                let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
-            }
-            let count = m.latency.count.load(Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {count}");
-            let sum = m.latency.sum_micros.load(Relaxed) as f64 / 1e6;
-            let _ = writeln!(out, "{name}_sum{{{labels}}} {sum}");
-            let _ = writeln!(out, "{name}_count{{{labels}}} {count}");
+            m.latency.render(&mut out, name, &labels);
         }
         out
     }
@@ -610,5 +616,28 @@ mod tests {
         assert_eq!(h.buckets[5].load(Relaxed), 1);
         // 10 s is beyond the last bucket: only +Inf (the count) holds it.
         assert_eq!(h.buckets.iter().map(|b| b.load(Relaxed)).sum::<u64>(), 2);
+        let mut out = String::new();
+        h.render(&mut out, "x", "d=\"a\"");
+        let rendered: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            rendered,
+            [
+                "x_bucket{d=\"a\",le=\"0.001\"} 1",
+                "x_bucket{d=\"a\",le=\"0.0025\"} 1",
+                "x_bucket{d=\"a\",le=\"0.005\"} 1",
+                "x_bucket{d=\"a\",le=\"0.01\"} 1",
+                "x_bucket{d=\"a\",le=\"0.025\"} 1",
+                "x_bucket{d=\"a\",le=\"0.05\"} 2",
+                "x_bucket{d=\"a\",le=\"0.1\"} 2",
+                "x_bucket{d=\"a\",le=\"0.25\"} 2",
+                "x_bucket{d=\"a\",le=\"0.5\"} 2",
+                "x_bucket{d=\"a\",le=\"1\"} 2",
+                "x_bucket{d=\"a\",le=\"2.5\"} 2",
+                "x_bucket{d=\"a\",le=\"5\"} 2",
+                "x_bucket{d=\"a\",le=\"+Inf\"} 3",
+                "x_sum{d=\"a\"} 10.0305",
+                "x_count{d=\"a\"} 3",
+            ]
+        );
     }
 }

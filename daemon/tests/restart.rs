@@ -30,6 +30,28 @@ fn condition(port: u16) -> Option<(Option<String>, Vec<String>)> {
     Some((state, history))
 }
 
+/// Time between the stored `pending` and `raised` transitions.
+fn stored_on_delay(port: u16) -> Duration {
+    let v = get_json(
+        port,
+        "/api/v1/conditions?rule=hvac.filter_dp_high&limit=1000",
+    )
+    .unwrap();
+    let at = |transition: &str| -> jiff::Timestamp {
+        v["recent"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["transition"] == transition)
+            .and_then(|e| e["at"].as_str())
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let held = at("raised").duration_since(at("pending"));
+    Duration::try_from(held).unwrap()
+}
+
 fn wait_for(
     port: u16,
     timeout: Duration,
@@ -121,6 +143,17 @@ async fn kill_9_mid_pending_and_mid_active_loses_and_duplicates_nothing() {
     assert!(
         raised_after < Duration::from_millis(8500),
         "raised {raised_after:?} after pending: the on-delay restarted"
+    );
+    // Nor at once: the rest of the on-delay (3 s) still ran after the restart.
+    assert!(
+        raised_after > Duration::from_millis(5500),
+        "raised {raised_after:?} after pending: the rest of the on-delay was dropped"
+    );
+    // The stored transitions say the same: raised 6 s (one 200 ms poll more at most) after pending.
+    let held = stored_on_delay(port);
+    assert!(
+        held >= Duration::from_secs(6) && held < Duration::from_millis(6500),
+        "stored raise {held:?} after pending"
     );
     assert_eq!(history, ["pending", "raised"], "one pending, one raise");
 

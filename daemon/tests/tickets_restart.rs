@@ -2,7 +2,7 @@
 //! CMMS webhook gets every change at least once, with its idempotency key,
 //! from a persistent outbox: while the receiver is down, across the
 //! restart, and through answers of 500 for the first attempts. Ticket
-//! creation never waits for the webhook.
+//! creation never waits for the webhook, even one that hangs.
 
 mod common;
 
@@ -63,7 +63,10 @@ async fn tickets_survive_kill_9_in_every_state_and_every_change_reaches_the_webh
     )
     .unwrap();
 
-    // The CMMS is down: tickets are created at full speed all the same.
+    // The CMMS hangs without answering: tickets are created at full speed all the same.
+    let receiver = Receiver::default();
+    receiver.hang.store(true, Ordering::SeqCst);
+    receiver.clone().serve(cmms).await;
     let mut daemon = start(&config);
     let up = Instant::now();
     while get_json(api, "/healthz").is_none() {
@@ -87,12 +90,20 @@ async fn tickets_survive_kill_9_in_every_state_and_every_change_reaches_the_webh
         }
         ids.push(id);
     }
+    let calling = Instant::now();
+    while receiver.held.load(Ordering::SeqCst) == 0 {
+        assert!(
+            calling.elapsed() < Duration::from_secs(5),
+            "the daemon never called the hanging CMMS"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // Killed right after the last answer.
     kill_9(&mut daemon);
 
-    let receiver = Receiver::default();
+    // The CMMS answers again: 500 to the first three requests, then 200.
     receiver.fail_first.store(3, Ordering::SeqCst);
-    receiver.clone().serve(cmms).await;
+    receiver.hang.store(false, Ordering::SeqCst);
     let _daemon = start(&config);
     let up = Instant::now();
     while get_json(api, "/healthz").is_none() {

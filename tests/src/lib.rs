@@ -54,6 +54,12 @@ impl ChildGuard {
     pub fn new(child: Child) -> Self {
         Self(child)
     }
+
+    /// SIGKILL (no shutdown code runs), and waits until it is gone.
+    pub fn kill_9(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 impl Drop for ChildGuard {
@@ -700,9 +706,16 @@ impl Mosquitto {
     }
 
     /// Writes `config`, starts mosquitto with it and waits for the port.
+    /// The broker logs connections to `mosquitto.log` ([`Self::log`]).
     fn launch(&mut self, config: &str) -> anyhow::Result<()> {
         let path = self.dir.path().join("mosquitto.conf");
+        let log = self.dir.path().join("mosquitto.log");
+        let config = format!("{config}log_dest stderr\nconnection_messages true\n");
         std::fs::write(&path, config)?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)?;
         let binary = if Path::new("/usr/sbin/mosquitto").exists() {
             "/usr/sbin/mosquitto"
         } else {
@@ -712,7 +725,7 @@ impl Mosquitto {
             .arg("-c")
             .arg(&path)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .context("starting mosquitto (run scripts/test.sh to install it)")?;
         self.child = Some(ChildGuard(child));
@@ -726,6 +739,12 @@ impl Mosquitto {
             std::thread::sleep(Duration::from_millis(20));
         }
         Ok(())
+    }
+
+    /// What the broker logged so far, e.g. `New client connected from … as
+    /// <client id> (p5, c1, k30).`, where `p5` is MQTT 5 and `p2` MQTT 3.1.1.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("mosquitto.log")).unwrap_or_default()
     }
 
     /// Stops it with SIGTERM, so it saves its sessions, as a broker restart would.
@@ -827,32 +846,42 @@ pub struct TestPki {
     pub server: (PathBuf, PathBuf),
     /// Client certificate and key.
     pub client: (PathBuf, PathBuf),
+    /// A broker certificate for 127.0.0.1 from another CA, which the daemon must refuse.
+    pub rogue_server: (PathBuf, PathBuf),
+    /// A broker certificate from the right CA for another host, which the daemon must refuse.
+    pub other_host_server: (PathBuf, PathBuf),
 }
 
 impl TestPki {
-    /// Generates the CA and both certificates.
+    /// Generates the CA and the certificates.
     pub fn generate(dir: &Path) -> anyhow::Result<Self> {
         use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
-        let ca_key = KeyPair::generate()?;
-        let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "sitewarden test CA");
-        let ca_cert = ca_params.self_signed(&ca_key)?;
-        let issuer = Issuer::new(ca_params, ca_key);
-        let leaf = |name: &str, server: bool| -> anyhow::Result<(String, String)> {
+        let authority = |name: &str| -> anyhow::Result<_> {
+            let key = KeyPair::generate()?;
+            let mut params = CertificateParams::new(Vec::<String>::new())?;
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            params.distinguished_name.push(DnType::CommonName, name);
+            let cert = params.self_signed(&key)?;
+            Ok((cert, Issuer::new(params, key)))
+        };
+        let (ca_cert, issuer) = authority("sitewarden test CA")?;
+        let (_, rogue) = authority("sitewarden test CA")?;
+        let signed = |issuer: &Issuer<'_, KeyPair>,
+                      name: &str,
+                      loopback: bool|
+         -> anyhow::Result<(String, String)> {
             let key = KeyPair::generate()?;
             let mut params = CertificateParams::new(vec![name.to_owned()])?;
-            if server {
+            if loopback {
                 params
                     .subject_alt_names
                     .push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
             }
             params.distinguished_name.push(DnType::CommonName, name);
-            let cert = params.signed_by(&key, &issuer)?;
+            let cert = params.signed_by(&key, issuer)?;
             Ok((cert.pem(), key.serialize_pem()))
         };
+        let leaf = |name: &str, server: bool| signed(&issuer, name, server);
         let write = |name: &str, text: &str| -> anyhow::Result<PathBuf> {
             let path = dir.join(name);
             std::fs::write(&path, text)?;
@@ -860,7 +889,17 @@ impl TestPki {
         };
         let (server_cert, server_key) = leaf("localhost", true)?;
         let (client_cert, client_key) = leaf("sitewarden-test", false)?;
+        let (rogue_cert, rogue_key) = signed(&rogue, "localhost", true)?;
+        let (other_cert, other_key) = leaf("broker.other.example", false)?;
         Ok(Self {
+            rogue_server: (
+                write("rogue-server.pem", &rogue_cert)?,
+                write("rogue-server.key", &rogue_key)?,
+            ),
+            other_host_server: (
+                write("other-server.pem", &other_cert)?,
+                write("other-server.key", &other_key)?,
+            ),
             ca: write("ca.pem", &ca_cert.pem())?,
             server: (
                 write("server.pem", &server_cert)?,
@@ -877,21 +916,55 @@ impl TestPki {
 impl Mosquitto {
     /// Starts a broker that accepts only TLS clients with a certificate from `pki`'s CA.
     pub fn start_tls(pki: &TestPki) -> anyhow::Result<Self> {
+        Self::start_tls_as(pki, &pki.server, true)
+    }
+
+    /// Starts a TLS broker presenting `server` (certificate and key), asking
+    /// clients for a certificate from `pki`'s CA if `require_client`.
+    pub fn start_tls_as(
+        pki: &TestPki,
+        server: &(PathBuf, PathBuf),
+        require_client: bool,
+    ) -> anyhow::Result<Self> {
         let mut broker = Self {
             addr: SocketAddr::from(([127, 0, 0, 1], free_port())),
             dir: tempfile::tempdir()?,
             child: None,
         };
         let config = format!(
-            "listener {} 127.0.0.1\nallow_anonymous true\ncafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate true\n",
+            "listener {} 127.0.0.1\nallow_anonymous true\ncafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate {require_client}\n",
             broker.addr.port(),
             pki.ca.display(),
-            pki.server.0.display(),
-            pki.server.1.display()
+            server.0.display(),
+            server.1.display()
         );
         broker.launch(&config)?;
         Ok(broker)
     }
+}
+
+/// Every raised condition as (rule, device, point), in catalog order.
+pub fn raised_conditions(d: &RunningDaemon, catalog: &Catalog) -> Vec<(String, String, String)> {
+    let view = d.rules.view.read();
+    catalog
+        .rule_instances
+        .iter()
+        .zip(view.iter())
+        .filter(|(_, s)| {
+            matches!(
+                s.state,
+                sitewarden::rules::ConditionState::Active
+                    | sitewarden::rules::ConditionState::Clearing
+            )
+        })
+        .map(|(i, _)| {
+            (
+                catalog.rule(i.rule).id.clone(),
+                catalog.device(i.device).name.clone(),
+                catalog.point(i.point).name.clone(),
+            )
+        })
+        .collect()
 }
 
 /// True while a condition of `rule` (on `device`, if given) is raised.
@@ -978,30 +1051,52 @@ pub struct Posted {
     pub headers: std::collections::BTreeMap<String, String>,
     /// Body, parsed.
     pub body: serde_json::Value,
+    /// Body, the bytes as received (what a signature covers).
+    pub raw: Vec<u8>,
     /// When it arrived.
     pub at: Instant,
 }
 
 /// A real HTTP server on a free port that answers 500 to its first
-/// `fail_first` POSTs (or hangs for `hang` first) and records what it accepts.
+/// `fail_first` POSTs and records what it accepts. A stalling receiver
+/// ([`HttpReceiver::start_stalling`]) fails only the requests to one path,
+/// and holds each of them for a while before it answers 500, like a
+/// receiver that hangs.
 #[derive(Clone)]
 pub struct HttpReceiver {
     /// Where it listens.
     pub addr: SocketAddr,
     /// Requests answered 500 so far.
     pub refused: Arc<std::sync::atomic::AtomicUsize>,
+    /// When each refused request arrived.
+    pub refused_at: Arc<std::sync::Mutex<Vec<Instant>>>,
     fail_first: Arc<std::sync::atomic::AtomicUsize>,
+    fail_path: &'static str,
+    stall: Duration,
     accepted: Arc<std::sync::Mutex<Vec<Posted>>>,
 }
 
 impl HttpReceiver {
-    /// Listens on a free port.
+    /// Listens on a free port; refusals, on any path, are answered at once.
     pub async fn start(fail_first: usize) -> anyhow::Result<Self> {
+        Self::start_stalling(fail_first, Duration::ZERO, "/").await
+    }
+
+    /// Listens on a free port; each of the first `fail_first` requests to
+    /// a path starting with `fail_path` hangs for `stall`, then gets 500.
+    pub async fn start_stalling(
+        fail_first: usize,
+        stall: Duration,
+        fail_path: &'static str,
+    ) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let receiver = Self {
             addr: listener.local_addr()?,
             refused: Arc::default(),
+            refused_at: Arc::default(),
             fail_first: Arc::new(fail_first.into()),
+            fail_path,
+            stall,
             accepted: Arc::default(),
         };
         let app = axum::Router::new()
@@ -1015,13 +1110,13 @@ impl HttpReceiver {
         axum::extract::State(r): axum::extract::State<Self>,
         uri: axum::http::Uri,
         headers: axum::http::HeaderMap,
-        body: String,
+        raw: axum::body::Bytes,
     ) -> axum::http::StatusCode {
-        use std::sync::atomic::Ordering::SeqCst;
-        if r.refused.load(SeqCst) < r.fail_first.load(SeqCst) {
-            r.refused.fetch_add(1, SeqCst);
+        if uri.path().starts_with(r.fail_path) && r.take_refusal() {
+            tokio::time::sleep(r.stall).await;
             return axum::http::StatusCode::INTERNAL_SERVER_ERROR;
         }
+        let body = String::from_utf8_lossy(&raw).into_owned();
         let posted = Posted {
             path: uri.to_string(),
             headers: headers
@@ -1034,6 +1129,7 @@ impl HttpReceiver {
                 })
                 .collect(),
             body: serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)),
+            raw: raw.to_vec(),
             at: Instant::now(),
         };
         r.accepted
@@ -1041,6 +1137,18 @@ impl HttpReceiver {
             .unwrap_or_else(|e| e.into_inner())
             .push(posted);
         axum::http::StatusCode::OK
+    }
+
+    /// Whether this request is one of the first `fail_first`, which are refused.
+    fn take_refusal(&self) -> bool {
+        let mut arrivals = self.refused_at.lock().unwrap_or_else(|e| e.into_inner());
+        if arrivals.len() >= self.fail_first.load(std::sync::atomic::Ordering::SeqCst) {
+            return false;
+        }
+        arrivals.push(Instant::now());
+        self.refused
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        true
     }
 
     /// Everything accepted so far.

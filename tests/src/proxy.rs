@@ -3,8 +3,9 @@
 //! garbage, or refuses service, then behaves again.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
@@ -31,6 +32,8 @@ pub enum Mode {
 pub struct Proxy {
     /// Where the daemon should connect.
     pub addr: SocketAddr,
+    /// When each connection was accepted: the daemon's attempts, as seen on the wire.
+    pub connections: Arc<Mutex<Vec<Instant>>>,
     mode: Arc<AtomicU8>,
     task: JoinHandle<()>,
 }
@@ -48,15 +51,25 @@ impl Proxy {
         let addr = listener.local_addr()?;
         let mode = Arc::new(AtomicU8::new(Mode::Pass as u8));
         let shared = mode.clone();
+        let connections: Arc<Mutex<Vec<Instant>>> = Arc::default();
+        let seen = connections.clone();
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
+                seen.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(Instant::now());
                 let mode = shared.clone();
                 tokio::spawn(async move {
                     let _ = serve(client, upstream, mode).await;
                 });
             }
         });
-        Ok(Self { addr, mode, task })
+        Ok(Self {
+            addr,
+            connections,
+            mode,
+            task,
+        })
     }
 
     /// Changes behaviour for every following request.

@@ -18,6 +18,8 @@ use sitewarden_tests::{
 const ENGINEER: &str = "tok-engineer";
 const GUARD: &str = "tok-guard";
 const HMAC_KEY: &str = "webhook-secret";
+/// How long the webhook receiver hangs before each refusal (its channel's timeout is 1 s).
+const HOOK_STALL: Duration = Duration::from_millis(800);
 
 struct Site {
     site: SiteDir,
@@ -44,7 +46,9 @@ async fn site(hook_fail_first: usize, smtp_fail_first: usize) -> Site {
         site,
         sim,
         broker: Mosquitto::start().unwrap(),
-        hook: HttpReceiver::start(hook_fail_first).await.unwrap(),
+        hook: HttpReceiver::start_stalling(hook_fail_first, HOOK_STALL, "/hook")
+            .await
+            .unwrap(),
         smtp: SmtpSink::start(smtp_fail_first).unwrap(),
     }
 }
@@ -260,6 +264,32 @@ fn hmac_hex(key: &str, data: &[u8]) -> String {
         .collect()
 }
 
+/// The `sign` query parameter of a DingTalk robot URL, URL-decoded.
+fn dingtalk_sign_in(path: &str) -> String {
+    let query = path.split_once('?').map_or("", |(_, q)| q);
+    let sign = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("sign="))
+        .unwrap_or_default();
+    // Percent-decoding of the three characters base64 can hold.
+    sign.replace("%2B", "+")
+        .replace("%2F", "/")
+        .replace("%3D", "=")
+}
+
+/// What DingTalk computes for the `timestamp` in `path`: base64 of
+/// HMAC-SHA256 over "<timestamp>\n<secret>", keyed with the secret.
+fn dingtalk_sign_expected(path: &str) -> String {
+    use base64::Engine as _;
+    let timestamp = path
+        .split(['?', '&'])
+        .find_map(|kv| kv.strip_prefix("timestamp="))
+        .unwrap_or_default();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(HMAC_KEY.as_bytes()).unwrap();
+    mac.update(format!("{timestamp}\n{HMAC_KEY}").as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fire_alarm_escalates_step_by_step_until_someone_acknowledges() {
     let s = site(0, 0).await;
@@ -308,6 +338,15 @@ async fn a_fire_alarm_escalates_step_by_step_until_someone_acknowledges() {
             "sha256={}",
             hmac_hex(HMAC_KEY, &[ts.as_bytes(), b".", &body].concat())
         )
+    );
+    // The signature covers the bytes on the wire, as a receiver checks it.
+    assert_eq!(
+        first.headers["x-sitewarden-signature"],
+        format!(
+            "sha256={}",
+            hmac_hex(HMAC_KEY, &[ts.as_bytes(), b".", &first.raw].concat())
+        ),
+        "signature over the raw body"
     );
     assert_eq!(
         first.headers["idempotency-key"],
@@ -373,6 +412,11 @@ async fn a_fire_alarm_escalates_step_by_step_until_someone_acknowledges() {
         ding.path.contains("access_token=t&timestamp=") && ding.path.contains("&sign="),
         "{}",
         ding.path
+    );
+    assert_eq!(
+        dingtalk_sign_in(&ding.path),
+        dingtalk_sign_expected(&ding.path),
+        "DingTalk signature value"
     );
     assert_eq!(
         ding.body["at"]["atMobiles"],
@@ -779,7 +823,7 @@ async fn silences_and_fire_inhibition_keep_the_control_room_on_what_matters() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_channel_is_retried_without_holding_up_the_others() {
-    // The webhook answers 500 three times and the SMTP server 451 twice.
+    // The webhook hangs, then answers 500, three times; the SMTP server answers 451 twice.
     let s = site(3, 2).await;
     let screen = Subscriber::start(
         s.broker.addr,
@@ -804,6 +848,12 @@ async fn a_failing_channel_is_retried_without_holding_up_the_others() {
         raised.elapsed() < Duration::from_secs(2),
         "MQTT and WeCom waited for the failing webhook"
     );
+    // WeCom got its message while the webhook's first attempt still hung.
+    let hung_until = s.hook.refused_at.lock().unwrap().first().copied().unwrap() + HOOK_STALL;
+    assert!(
+        s.on("/wecom")[0].at < hung_until,
+        "WeCom waited for the hanging webhook"
+    );
     assert!(
         wait_until(Duration::from_secs(10), || s.steps(id).first()
             == Some(&("step".to_owned(), Some(1))))
@@ -818,6 +868,18 @@ async fn a_failing_channel_is_retried_without_holding_up_the_others() {
         .await
     );
     assert!(s.hook.refused.load(std::sync::atomic::Ordering::SeqCst) >= 3);
+    let delivered = || {
+        get(api, &format!("/api/v1/alerts/{id}"))["deliveries"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|d| d["channel"] == "alerts-hook")
+            .is_some_and(|d| d["delivered_at"].is_string())
+    };
+    assert!(
+        wait_until(Duration::from_secs(20), delivered).await,
+        "the webhook never got the alert after its refusals"
+    );
     let detail = get(api, &format!("/api/v1/alerts/{id}"));
     let hook = detail["deliveries"]
         .as_array()

@@ -179,6 +179,19 @@ async fn garbage_on_the_wire_is_refused_and_the_device_recovers() {
             + m.request_errors(BadReason::Timeout)
             > 0
     );
+    // Refused for what it is: a reply that is not a Modbus frame, not a
+    // silence the daemon waited out.
+    assert!(
+        m.request_errors(BadReason::Malformed) > 0,
+        "garbage was not counted as malformed: timeouts {}, transport {}",
+        m.request_errors(BadReason::Timeout),
+        m.request_errors(BadReason::Transport)
+    );
+    assert_eq!(
+        m.request_errors(BadReason::Timeout),
+        0,
+        "the daemon waited for a reply the garbage had already given"
+    );
     rig.proxy.set(Mode::Pass);
     assert!(rig.wait_state(DeviceState::Online, 10).await);
     rig.daemon.stop().await;
@@ -189,11 +202,31 @@ async fn reconnects_after_an_outage_with_backoff() {
     let rig = rig(0).await;
     rig.proxy.set(Mode::Down);
     assert!(rig.wait_state(DeviceState::Offline, 5).await);
+    let offline_at = std::time::Instant::now();
     tokio::time::sleep(Duration::from_secs(6)).await;
     let m = &rig.daemon.metrics.devices[0];
     // Backed off: far fewer attempts than the 60 polls 6 s would hold.
     let failed = m.failed_polls.load(Relaxed);
     assert!(failed < 30, "{failed} failed polls in ~6 s: no backoff");
+    // And backed off exponentially: the waits between attempts on the wire
+    // grow (a poll's own retry follows it at once, so attempts are the
+    // connections more than 50 ms apart).
+    let mut attempts: Vec<std::time::Instant> = Vec::new();
+    for at in rig.proxy.connections.lock().unwrap().iter() {
+        if *at > offline_at
+            && attempts
+                .last()
+                .is_none_or(|l| at.duration_since(*l) > Duration::from_millis(50))
+        {
+            attempts.push(*at);
+        }
+    }
+    let gaps: Vec<Duration> = attempts.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.len() >= 3, "too few attempts to judge: {gaps:?}");
+    assert!(
+        *gaps.last().unwrap() >= gaps[0] * 3,
+        "the wait between attempts does not grow: {gaps:?}"
+    );
     rig.proxy.set(Mode::Pass);
     // The backoff is capped, so the device is back within one capped delay.
     assert!(

@@ -325,6 +325,59 @@ async fn tls_with_a_custom_ca_and_a_client_certificate() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_the_daemon_cannot_verify_is_refused() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let site = SiteDir::new().unwrap();
+    let pki = sitewarden_tests::TestPki::generate(site.dir.path()).unwrap();
+    let sim = start_sim(&site, &[("access-1", "access-control")], frozen())
+        .await
+        .unwrap();
+    // The same daemon settings each time: the site's CA, no client certificate needed.
+    let connects = |server: &(std::path::PathBuf, std::path::PathBuf)| {
+        let broker = Mosquitto::start_tls_as(&pki, server, false).unwrap();
+        let tls = format!(
+            "host = \"127.0.0.1\"\nport = {}\ntls = {{ ca = {:?} }}",
+            broker.addr.port(),
+            pki.ca.display().to_string()
+        );
+        let dir = SiteDir::new().unwrap();
+        let path = config(&dir, &tls, sim.addr("access-1").unwrap());
+        async move {
+            let daemon = start_daemon(load(&path), &dir, 0).await.unwrap();
+            let m = daemon.metrics.mqtt.clone();
+            wait_until(Duration::from_secs(3), || {
+                m.connects.load(Relaxed) > 0 || m.connection_errors.load(Relaxed) > 1
+            })
+            .await;
+            let answer = (m.connects.load(Relaxed), m.connection_errors.load(Relaxed));
+            daemon.stop().await;
+            drop(broker);
+            answer
+        }
+    };
+    // The right certificate: connected (the control for the two refusals).
+    let (ok, _) = connects(&pki.server).await;
+    assert!(
+        ok > 0,
+        "no connection to the broker with the right certificate"
+    );
+    // A certificate for 127.0.0.1 from another CA.
+    let (rogue, errors) = connects(&pki.rogue_server).await;
+    assert_eq!(
+        rogue, 0,
+        "connected to a broker whose certificate another CA signed"
+    );
+    assert!(errors > 0);
+    // A certificate from the site's CA, but for another host.
+    let (other, errors) = connects(&pki.other_host_server).await;
+    assert_eq!(
+        other, 0,
+        "connected to a broker whose certificate names another host"
+    );
+    assert!(errors > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mqtt_5_publishes_events_and_reads_sensors() {
     let broker = Mosquitto::start().unwrap();
     let site = SiteDir::new().unwrap();
@@ -376,6 +429,20 @@ async fn mqtt_5_publishes_events_and_reads_sensors() {
     .await;
     assert!(arrived, "sensor not read over MQTT 5");
     daemon.stop().await;
+    // On the wire: mosquitto logs each client's protocol, p5 for MQTT 5, p2 for 3.1.1.
+    let log = broker.log();
+    let protocol_of = |client: &str| -> Vec<String> {
+        log.lines()
+            .filter(|l| {
+                l.contains("New client connected") && l.contains(&format!(" as {client} ("))
+            })
+            .filter_map(|l| l.split(" (").nth(1).and_then(|r| r.split(',').next()))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(protocol_of("v311-screen"), ["p2"], "{log}");
+    assert_eq!(protocol_of("sitewarden-test-site"), ["p5"], "{log}");
+    assert_eq!(protocol_of("sitewarden-test-site-in"), ["p5"], "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -395,7 +462,38 @@ async fn the_embedded_broker_speaks_mqtt_5_when_asked() {
         wait_until(Duration::from_secs(10), || m.published.load(Relaxed) >= 2).await,
         "nothing confirmed by the MQTT 5 broker"
     );
+    // On the wire: an MQTT 5 CONNECT is answered with an MQTT 5 CONNACK
+    // (success, and a properties section 3.1.1 does not have).
+    let connack = raw_mqtt5_connect(std::net::SocketAddr::from(([127, 0, 0, 1], port))).await;
+    assert_eq!(
+        connack.first(),
+        Some(&0x20),
+        "not a CONNACK: {connack:02x?}"
+    );
+    assert_eq!(connack.get(3), Some(&0), "refused: {connack:02x?}");
+    assert!(
+        connack.get(1).is_some_and(|len| *len >= 3),
+        "a CONNACK without properties is MQTT 3.1.1: {connack:02x?}"
+    );
     daemon.stop().await;
+}
+
+/// Sends a bare MQTT 5 CONNECT and returns the broker's first answer.
+async fn raw_mqtt5_connect(addr: std::net::SocketAddr) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // CONNECT: "MQTT", level 5, clean start, keep-alive 30 s, no properties, client id "w".
+    let connect = [
+        0x10, 14, 0, 4, b'M', b'Q', b'T', b'T', 5, 0x02, 0, 30, 0, 0, 1, b'w',
+    ];
+    stream.write_all(&connect).await.unwrap();
+    let mut answer = vec![0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    answer.truncate(n);
+    answer
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -191,5 +191,8 @@ mod tests {
             sign.ends_with("%3D"),
             "a 32-byte MAC in base64 ends in one padding `=`: {sign}"
         );
+        // The value, worked out with Python's hmac, base64 and urllib:
+        // quote_plus(b64encode(hmac.new(b"SEC000", b"1700000000000\nSEC000", sha256).digest())).
+        assert_eq!(sign, "ltBBey5eZrWKh1cPzFIdz3v3xpkc4Tjx4lLsPSHqdtA%3D");
     }
 }

@@ -7,7 +7,7 @@ use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -92,10 +92,16 @@ pub fn get_json(port: u16, path: &str) -> Option<serde_json::Value> {
 
 /// A webhook receiver (a CMMS, an alert hook): answers 500 to the first `fail_first` POSTs, then 200,
 /// and records the idempotency key and body of each request it accepted.
+/// While `hang` is set it holds every request unanswered; once cleared,
+/// those requests get 503 and count for nothing.
 #[derive(Clone, Default)]
 pub struct Receiver {
     /// Requests to refuse first.
     pub fail_first: Arc<AtomicUsize>,
+    /// Hold requests without an answer.
+    pub hang: Arc<AtomicBool>,
+    /// Requests held so far.
+    pub held: Arc<AtomicUsize>,
     /// Requests seen.
     pub attempts: Arc<AtomicUsize>,
     /// Idempotency key and body of every accepted request.
@@ -117,6 +123,13 @@ impl Receiver {
         headers: HeaderMap,
         body: String,
     ) -> StatusCode {
+        if r.hang.load(Ordering::SeqCst) {
+            r.held.fetch_add(1, Ordering::SeqCst);
+            while r.hang.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            return StatusCode::SERVICE_UNAVAILABLE;
+        }
         let n = r.attempts.fetch_add(1, Ordering::SeqCst);
         if n < r.fail_first.load(Ordering::SeqCst) {
             return StatusCode::INTERNAL_SERVER_ERROR;
