@@ -267,8 +267,11 @@ struct Api {
     rounds: Vec<serde_json::Value>,
 }
 
-/// A series of an InfluxQL answer: its tags and the first value column of each row.
-fn series(answer: &serde_json::Value) -> Vec<(BTreeMap<String, String>, Vec<Option<f64>>)> {
+/// One series of an InfluxQL answer: its tags, and the first value column of each row.
+type Series = (BTreeMap<String, String>, Vec<Option<f64>>);
+
+/// The series of an InfluxQL answer.
+fn series(answer: &serde_json::Value) -> Vec<Series> {
     answer["results"][0]["series"]
         .as_array()
         .into_iter()
