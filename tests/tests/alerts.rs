@@ -641,6 +641,57 @@ async fn three_zones_in_alarm_are_one_incident_that_waits_for_a_person() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledgement_after_the_alarm_cleared_reaches_the_time_series_as_resolved() {
+    let vm = sitewarden_tests::VictoriaMetrics::start().unwrap();
+    let s = site(0, 0).await;
+    let influx = format!(
+        "\n[sinks.influx]\nurl = \"http://{}\"\nbucket = \"sitewarden\"\nflush_interval = \"100ms\"\n",
+        vm.addr
+    );
+    let daemon = start_daemon(s.config(&influx), &s.site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    s.set("fire-panel-1", "zone4_alarm", true);
+    let id = first_alert(api, "fire.fire_alarm").await["id"]
+        .as_i64()
+        .unwrap();
+    s.set("fire-panel-1", "zone4_alarm", false);
+    let cleared = || get(api, &format!("/api/v1/alerts/{id}"))["active"] == false;
+    assert!(wait_until(Duration::from_secs(5), cleared).await);
+    let (status, alert) = http(
+        api,
+        "POST",
+        &format!("/api/v1/alerts/{id}/ack"),
+        Some(ENGINEER),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        (status, &alert["status"]),
+        (200, &serde_json::json!("resolved"))
+    );
+    // Both changes of the acknowledgement are written: acknowledged, then resolved.
+    let events = || -> Vec<String> {
+        vm.export("{__name__=\"alert_id\",class=\"fire\"}")
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|series| series.values.contains(&(id as f64)))
+            .map(|series| series.labels["event"].clone())
+            .collect()
+    };
+    let both = || {
+        let events = events();
+        events.iter().any(|e| e == "acknowledged") && events.iter().any(|e| e == "resolved")
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), both).await,
+        "alert {id} in the time series: {:?}",
+        events()
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_drill_reaches_only_the_coordinator_and_ends_by_itself() {
     let s = site(0, 0).await;
     let daemon = start_daemon(s.config(""), &s.site, 0).await.unwrap();

@@ -301,12 +301,17 @@ impl AlertsHandle {
     ) -> Result<Alert, AlertError> {
         let store = self.store.clone();
         let catalog = self.catalog.clone();
-        let change = blocking(move || {
+        let changes = blocking(move || {
             store.acknowledge(&catalog, id, &actor, note.as_deref(), Timestamp::now())
         })
         .await??;
-        let alert = change.alert.clone();
-        self.after(vec![change]).await;
+        // Acknowledged, and resolved too if its condition had cleared: the
+        // caller sees the alert as it is now, the sinks every change.
+        let alert = changes
+            .last()
+            .map(|c| c.alert.clone())
+            .ok_or(AlertError::NotFound(id))?;
+        self.after(changes).await;
         Ok(alert)
     }
 

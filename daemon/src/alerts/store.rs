@@ -698,7 +698,8 @@ impl AlertStore {
         )
     }
 
-    /// Acknowledges an alert.
+    /// Acknowledges an alert. The changes: `acknowledged`, then `resolved`
+    /// if its condition had already cleared; both go to the sinks.
     pub fn acknowledge(
         &self,
         catalog: &Catalog,
@@ -706,8 +707,8 @@ impl AlertStore {
         actor: &str,
         note: Option<&str>,
         now: Timestamp,
-    ) -> Result<AlertChange, AlertError> {
-        let (_, mut changes) = self.transaction(
+    ) -> Result<Vec<AlertChange>, AlertError> {
+        let (_, changes) = self.transaction(
             |tx, changes| {
                 let alert = load(tx, id)?.ok_or(AlertError::NotFound(id))?;
                 if alert.status == "resolved" {
@@ -739,8 +740,7 @@ impl AlertStore {
             },
             now,
         )?;
-        changes.truncate(1);
-        changes.pop().ok_or(AlertError::NotFound(id))
+        Ok(changes)
     }
 
     /// Tells every channel that was called for this alert who took it.
