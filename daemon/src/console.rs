@@ -7,11 +7,11 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::catalog::Catalog;
 use crate::readings::{DeviceState, Quality, Value};
 use crate::rules::{ConditionState, ConditionView};
 use crate::shutdown::Shutdown;
 use crate::state::LiveState;
+use sitewarden_model::catalog::Catalog;
 
 /// Numbers shown per device line; the API has them all.
 const NUMBERS_PER_LINE: usize = 4;
@@ -91,7 +91,7 @@ pub fn render_conditions(catalog: &Catalog, view: &ConditionView) -> String {
             out,
             "  {:<8} {:<9} {:<32} {}/{}  {}",
             slot.state.as_str(),
-            format!("{:?}", instance.severity).to_lowercase(),
+            instance.severity.as_str().to_owned(),
             rule.id,
             catalog.device(instance.device).name,
             catalog.point(instance.point).name,

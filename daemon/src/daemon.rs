@@ -13,8 +13,6 @@ use tracing::{info, warn};
 use crate::alerts::store::{self as alert_store, AlertStore};
 use crate::alerts::{self, AlertsHandle};
 use crate::api::{self, ApiContext};
-use crate::catalog::Catalog;
-use crate::catalog::ChannelKind;
 use crate::console;
 use crate::delivery::webhook::{Signing, Webhook};
 use crate::delivery::{self, MqttChannel, MqttHandoff, Order, Queue};
@@ -30,6 +28,8 @@ use crate::sources::{self, modbus};
 use crate::state::{self, LiveState};
 use crate::tickets::store::{self as ticket_store, Outlets, TicketStore};
 use crate::tickets::{self, TicketBus, TicketsHandle};
+use sitewarden_model::catalog::Catalog;
+use sitewarden_model::catalog::ChannelKind;
 
 /// How long stages get to finish after shutdown is asked for.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);

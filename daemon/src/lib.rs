@@ -21,7 +21,7 @@
 
 pub mod alerts;
 pub mod api;
-pub mod catalog;
+
 pub mod config;
 pub mod console;
 pub mod daemon;
@@ -30,14 +30,21 @@ pub mod delivery;
 pub mod logging;
 pub mod metrics;
 pub mod mqtt;
-mod names;
+
 pub mod patrol;
 pub mod readings;
 pub mod report;
 pub mod rules;
-pub mod schedule;
+
 pub mod shutdown;
 pub mod sinks;
 pub mod sources;
 pub mod state;
 pub mod tickets;
+
+/// The checked site, re-exported from the model crate for the binary and tests.
+pub use sitewarden_model::catalog;
+/// Business hours, re-exported from the model crate.
+pub use sitewarden_model::schedule;
+/// The shared vocabulary, re-exported from the model crate.
+pub use sitewarden_model::vocab;

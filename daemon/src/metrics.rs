@@ -9,9 +9,9 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use crate::catalog::Catalog;
 use crate::readings::{BadReason, DeviceState};
 use crate::rules::Transition;
+use sitewarden_model::catalog::Catalog;
 
 /// Upper bounds (seconds) of the request latency histogram buckets.
 const LATENCY_BUCKETS: [f64; 12] = [

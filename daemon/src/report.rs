@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
-use crate::catalog::Catalog;
 use crate::readings::{Quality, Reading};
+use sitewarden_model::catalog::Catalog;
 
 /// Decides which readings are written: a change beyond the deadband at once,
 /// an unchanged value again after the minimum interval, quality changes always.
@@ -79,8 +79,8 @@ impl ReportFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{DeviceId, PointId};
     use crate::readings::{BadReason, Value};
+    use sitewarden_model::catalog::{DeviceId, PointId};
 
     fn filter(deadband: f64, min_interval: Duration) -> ReportFilter {
         ReportFilter {

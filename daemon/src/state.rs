@@ -10,8 +10,8 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 use jiff::Timestamp;
 use tokio::sync::mpsc;
 
-use crate::catalog::Catalog;
 use crate::readings::{BadReason, DeviceState, Quality, ReadingEvent, Value};
+use sitewarden_model::catalog::Catalog;
 
 /// Latest of one point.
 #[derive(Debug, Clone, Copy)]

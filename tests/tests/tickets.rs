@@ -11,13 +11,14 @@ use std::time::Duration;
 use jiff::{Timestamp, ToSpan as _};
 use site_sim::Step;
 use sitewarden::catalog::Catalog;
-use sitewarden::config::{Category, Severity, hash_token};
+use sitewarden::config::hash_token;
 use sitewarden::rules::store::Store;
 use sitewarden::rules::{
     ConditionBus, ConditionEvent, ConditionState, InstanceId, RulesStage, Transition,
 };
 use sitewarden::tickets::store::{ListFilter, NewTicket, Outlets, TicketStore, TransitionRequest};
-use sitewarden::tickets::{Action, Origin, Priority, TicketBus, TicketsHandle, desk};
+use sitewarden::tickets::{Action, Origin, TicketBus, TicketsHandle, desk};
+use sitewarden::vocab::{Category, Priority, Severity};
 use sitewarden_tests::{
     Mosquitto, SiteDir, Subscriber, frozen, http, load, repo_root, start_daemon, start_sim,
     wait_until,

@@ -15,10 +15,10 @@ use tokio::sync::mpsc;
 use tracing::warn;
 
 use super::{AlertInput, AlertsHandle, Raise};
-use crate::catalog::Catalog;
-use crate::config::RuleAction;
 use crate::rules::{ConditionEvent, Transition};
 use crate::tickets::TicketsHandle;
+use sitewarden_model::catalog::Catalog;
+use sitewarden_model::vocab::RuleAction;
 
 /// How often escalation deadlines are checked.
 pub const ESCALATION_TICK: Duration = Duration::from_millis(100);

@@ -11,7 +11,7 @@
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use crate::catalog::{AlertSettings, Policy, Recipient};
+use sitewarden_model::catalog::{AlertSettings, Policy, Recipient};
 
 /// The people (indices into [`AlertSettings::people`]) holding `role` at `at`.
 pub fn on_duty(settings: &AlertSettings, tz: &TimeZone, role: &str, at: Timestamp) -> Vec<usize> {
@@ -116,12 +116,12 @@ pub fn plan(policy: &Policy, step: usize, due: Timestamp) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{Shift, Step};
     use jiff::civil::time;
+    use sitewarden_model::catalog::{Shift, Step};
     use std::time::Duration;
 
     fn settings() -> AlertSettings {
-        let person = |id: &str| crate::catalog::Person {
+        let person = |id: &str| sitewarden_model::catalog::Person {
             id: id.into(),
             name: id.into(),
             email: None,

@@ -12,39 +12,13 @@ pub mod escalation;
 pub mod notify;
 pub mod store;
 
-use crate::config::ApiRole;
-use crate::names::text_enum;
+use sitewarden_model::vocab::AlertClass;
+use sitewarden_model::vocab::ApiRole;
 
 /// Anyone with a token may acknowledge: the guard at the desk as much as the engineer.
 pub const ACK_ROLES: &[ApiRole] = &[ApiRole::FrontDesk, ApiRole::Technician, ApiRole::Engineer];
 /// Silences and drills change who gets called: the engineer's decision.
 pub const PLAN_ROLES: &[ApiRole] = &[ApiRole::Engineer];
-
-text_enum! {
-    /// Which escalation policy an alert follows.
-    #[derive(Default)]
-    AlertClass {
-        /// A fire alarm: life safety, first in every queue.
-        Fire = "fire",
-        /// A forced door, tamper, a forged patrol record.
-        Intrusion = "intrusion",
-        /// Someone pressed an emergency button: life safety.
-        EmergencyButton = "emergency_button",
-        /// Critical equipment trouble.
-        #[default]
-        Equipment = "equipment",
-        /// A guard on a round stopped moving: life safety.
-        GuardSafety = "guard_safety",
-    }
-}
-
-impl AlertClass {
-    /// Life-safety alerts stay open until a person acknowledges them, even
-    /// when their condition clears by itself.
-    pub fn is_life_safety(self) -> bool {
-        matches!(self, Self::Fire | Self::EmergencyButton | Self::GuardSafety)
-    }
-}
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -54,8 +28,8 @@ use serde::Serialize;
 use tokio::sync::{Notify, mpsc};
 use tracing::{info, warn};
 
-use crate::catalog::Catalog;
-use crate::config::Severity;
+use sitewarden_model::catalog::Catalog;
+use sitewarden_model::vocab::Severity;
 use store::AlertStore;
 
 /// An alert as stored and served.

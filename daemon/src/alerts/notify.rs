@@ -10,8 +10,8 @@
 use serde::Serialize;
 
 use super::Alert;
-use crate::catalog::{ChannelKind, ChannelSettings, Person};
 use crate::delivery::email::Envelope;
+use sitewarden_model::catalog::{ChannelKind, ChannelSettings, Person};
 
 /// Why a notification is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,11 +16,12 @@ use serde::Serialize;
 
 use super::escalation::{self, Plan};
 use super::notify::{self, Reason};
-use super::{Alert, AlertChange, AlertClass, AlertError, AlertInput, Member, Raise, TimelineEntry};
-use crate::catalog::{Catalog, ChannelKind, Person};
-use crate::config::Severity;
+use super::{Alert, AlertChange, AlertError, AlertInput, Member, Raise, TimelineEntry};
 use crate::db::{self, Durability, from_micros, micros};
 use crate::delivery::{self, DeliveryView, Outgoing};
+use sitewarden_model::catalog::{Catalog, ChannelKind, Person};
+use sitewarden_model::vocab::AlertClass;
+use sitewarden_model::vocab::Severity;
 
 /// Delivery channel of the retained per-alert state on MQTT.
 pub const STATE_CHANNEL: &str = "alerts-mqtt-state";
@@ -265,7 +266,7 @@ impl AlertStore {
         .execute(params![
             r.key,
             r.class.as_str(),
-            severity_text(r.severity),
+            r.severity.as_str().to_owned(),
             r.title,
             r.rule,
             r.device,
@@ -594,7 +595,7 @@ impl AlertStore {
         tx: &Transaction<'_>,
         catalog: &Catalog,
         alert: &Alert,
-        recipients: &[crate::catalog::Recipient],
+        recipients: &[sitewarden_model::catalog::Recipient],
         channels: &[usize],
         reason: Reason,
         now: Timestamp,
@@ -1191,10 +1192,6 @@ fn muting_alert(tx: &Connection, catalog: &Catalog, r: &Raise) -> rusqlite::Resu
         }
     }
     Ok(None)
-}
-
-fn severity_text(s: Severity) -> String {
-    format!("{s:?}").to_lowercase()
 }
 
 fn load(conn: &Connection, id: i64) -> rusqlite::Result<Option<Alert>> {

@@ -11,9 +11,8 @@ use super::auth::authenticate;
 use super::error::ApiError;
 use super::{ApiContext, read, reject};
 use crate::alerts::store::{AlertDetail, AlertFilter, Drill, Silence};
-use crate::alerts::{
-    ACK_ROLES, Alert, AlertClass, AlertError, DrillRequest, PLAN_ROLES, SilenceRequest,
-};
+use crate::alerts::{ACK_ROLES, Alert, AlertError, DrillRequest, PLAN_ROLES, SilenceRequest};
+use sitewarden_model::vocab::AlertClass;
 
 impl From<AlertError> for ApiError {
     fn from(e: AlertError) -> Self {

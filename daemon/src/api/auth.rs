@@ -8,8 +8,8 @@ use axum::http::HeaderMap;
 use sha2::{Digest as _, Sha256};
 
 use super::error::ApiError;
-use crate::catalog::ApiToken;
-use crate::config::ApiRole;
+use sitewarden_model::catalog::ApiToken;
+use sitewarden_model::vocab::ApiRole;
 
 /// Who made a request, established from its bearer token.
 #[derive(Debug, Clone, PartialEq, Eq)]

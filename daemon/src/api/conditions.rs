@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use super::ApiContext;
 use super::auth::authenticate;
 use super::error::ApiError;
-use crate::config::{ApiRole, Category, RuleAction, RuleKind, Severity};
 use crate::rules::store::{EventFilter, EventRow};
 use crate::rules::{ConditionState, RequestError};
+use sitewarden_model::vocab::{ApiRole, Category, RuleAction, RuleKind, Severity};
 
 /// Filters for the conditions list.
 #[derive(Debug, Deserialize)]
@@ -132,7 +132,7 @@ pub(super) async fn list(
         .map_err(|e| ApiError::internal(format!("history query failed: {e}")))?;
     let recent = match filter.severity {
         Some(s) => {
-            let wanted = format!("{s:?}").to_lowercase();
+            let wanted = s.as_str();
             recent
                 .into_iter()
                 .filter(|r| r.severity == wanted)

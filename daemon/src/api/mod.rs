@@ -26,14 +26,14 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
-use crate::catalog::Catalog;
-use crate::config::{DataType, RegisterKind};
 use crate::metrics::Metrics;
 use crate::readings::{BadReason, DeviceState, Quality, Value};
 use crate::rules::RulesHandle;
 use crate::shutdown::Shutdown;
 use crate::state::LiveState;
 use error::ApiError;
+use sitewarden_model::catalog::Catalog;
+use sitewarden_model::vocab::{DataType, RegisterKind};
 
 /// What handlers share.
 #[derive(Clone)]

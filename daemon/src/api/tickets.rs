@@ -10,11 +10,12 @@ use serde::{Deserialize, Serialize};
 use super::auth::authenticate;
 use super::error::ApiError;
 use super::{ApiContext, read, reject};
-use crate::config::{Category, Severity};
 use crate::tickets::lifecycle::CREATE_ROLES;
 use crate::tickets::report::{MonthReport, month_bounds, month_report};
 use crate::tickets::store::{ListFilter, NewTicket, TicketDetail, TransitionRequest};
-use crate::tickets::{Action, Impact, Origin, Priority, Status, Ticket, TicketError};
+use crate::tickets::{Action, Origin, Status, Ticket, TicketError};
+use sitewarden_model::vocab::{Category, Severity};
+use sitewarden_model::vocab::{Impact, Priority};
 
 /// Longest title or note accepted; a ticket is not a document store.
 const MAX_TEXT: usize = 4000;

@@ -9,11 +9,11 @@ use serde::Deserialize;
 
 use super::validate::{Validator, at, check_identifier};
 use super::{ConfigDuration, SecretSource, Spanned};
-use crate::alerts::AlertClass;
-use crate::catalog::{
+use sitewarden_model::catalog::{
     AlertSettings, ChannelKind, ChannelSettings, DrillSettings, Inhibition, Person, Policy,
     Recipient, Shift, SmtpSettings, Step,
 };
+use sitewarden_model::vocab::AlertClass;
 
 /// `[[people]]`: someone who can be notified.
 #[derive(Debug, Deserialize)]
@@ -493,9 +493,9 @@ fn check_smtp(
         );
     }
     let security = match s.security.as_ref().map(|x| x.get_ref().as_str()) {
-        None | Some("starttls") => crate::catalog::SmtpSecurity::StartTls,
-        Some("tls") => crate::catalog::SmtpSecurity::Tls,
-        Some("none") => crate::catalog::SmtpSecurity::None,
+        None | Some("starttls") => sitewarden_model::catalog::SmtpSecurity::StartTls,
+        Some("tls") => sitewarden_model::catalog::SmtpSecurity::Tls,
+        Some("none") => sitewarden_model::catalog::SmtpSecurity::None,
         Some(other) => {
             if let Some(sec) = &s.security {
                 v.error(
@@ -503,7 +503,7 @@ fn check_smtp(
                     format!("`{other}` is not none, starttls or tls"),
                 );
             }
-            crate::catalog::SmtpSecurity::StartTls
+            sitewarden_model::catalog::SmtpSecurity::StartTls
         }
     };
     let password = s.password.as_ref().and_then(|src| {

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::validate::validate;
 use super::{ProfileFile, RulePackFile, SiteFile};
-use crate::catalog::Catalog;
+use sitewarden_model::catalog::Catalog;
 
 /// One problem in one file, at one place.
 #[derive(Debug, Clone, PartialEq, Eq)]

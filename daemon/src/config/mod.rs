@@ -4,7 +4,7 @@
 //! misspelt key is an error, not a silently ignored setting). Values that a
 //! validation error may need to point at are wrapped in [`Spanned`], so every
 //! error can name file, line and column. [`load`] turns files into a checked
-//! [`crate::catalog::Catalog`]; nothing downstream reads these structs.
+//! [`sitewarden_model::catalog::Catalog`]; nothing downstream reads these structs.
 
 mod alerts;
 mod duration;
@@ -28,12 +28,10 @@ pub use load::{ConfigError, ConfigErrors, load};
 pub use mqtt::{MqttSection, TlsSection};
 pub use patrol::PatrolSection;
 pub use roles::{KNOWN_ROLES, is_known_role};
-pub use rules::{
-    Category, LimitLevel, PredicateSection, RuleAction, RuleKind, RuleOverride, RulePackFile,
-    RuleSection, RulesSection, Severity, SiteState, StateValue,
-};
+pub use rules::{PredicateSection, RuleOverride, RulePackFile, RuleSection, RulesSection};
 pub use secret::{Secret, SecretSource};
 pub use sinks::{InfluxSection, SinksSection};
+use sitewarden_model::vocab::{ApiRole, DataType, Parity, RegisterKind, WordOrder};
 pub use tickets::TicketsSection;
 pub use validate::hash_token;
 
@@ -175,20 +173,6 @@ pub struct ApiTokenSection {
     pub sha256: Spanned<String>,
 }
 
-/// What an API token may change. Later stages check these per endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ApiRole {
-    /// Registers requests from visitors and staff.
-    FrontDesk,
-    /// Works on tickets assigned to them.
-    Technician,
-    /// Runs the site's maintenance; acknowledges alerts.
-    Engineer,
-    /// Everything, including configuration-level actions.
-    Admin,
-}
-
 /// Where persistent state lives.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -256,7 +240,7 @@ pub struct DeviceSection {
     pub overrides: Vec<PointOverride>,
     /// How much of the site a fault here affects: `site`, `area` (default) or `local`.
     #[serde(default)]
-    pub impact: crate::tickets::Impact,
+    pub impact: sitewarden_model::vocab::Impact,
 }
 
 fn default_unit_id() -> Spanned<u8> {
@@ -332,98 +316,6 @@ pub enum TransportKind {
     /// A device that publishes on MQTT (wireless sensors, smart plugs,
     /// lighting gateways); its points name topics instead of registers.
     Mqtt,
-}
-
-/// Serial parity.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-#[allow(missing_docs)]
-pub enum Parity {
-    #[default]
-    None,
-    Even,
-    Odd,
-}
-
-/// The four Modbus data tables.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum RegisterKind {
-    /// Read-write bits (function 1).
-    Coil,
-    /// Read-only bits (function 2).
-    DiscreteInput,
-    /// Read-write 16-bit registers (function 3).
-    Holding,
-    /// Read-only 16-bit registers (function 4).
-    Input,
-}
-
-impl RegisterKind {
-    /// Coils and discrete inputs are read as bits, registers as 16-bit words.
-    pub fn is_bit_table(self) -> bool {
-        matches!(self, Self::Coil | Self::DiscreteInput)
-    }
-
-    /// Name as written in config and shown by the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Coil => "coil",
-            Self::DiscreteInput => "discrete-input",
-            Self::Holding => "holding",
-            Self::Input => "input",
-        }
-    }
-}
-
-/// How register contents become a value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
-pub enum DataType {
-    /// A coil or discrete input; on a register, non-zero is true.
-    Bool,
-    /// One bit of a register, chosen by `bit`.
-    Bit,
-    U16,
-    I16,
-    U32,
-    I32,
-    U64,
-    I64,
-    F32,
-    F64,
-}
-
-impl DataType {
-    /// Registers (or bits, for bit tables) one value occupies.
-    pub fn width(self) -> u16 {
-        match self {
-            Self::Bool | Self::Bit | Self::U16 | Self::I16 => 1,
-            Self::U32 | Self::I32 | Self::F32 => 2,
-            Self::U64 | Self::I64 | Self::F64 => 4,
-        }
-    }
-
-    /// True when the value is a yes/no.
-    pub fn is_boolean(self) -> bool {
-        matches!(self, Self::Bool | Self::Bit)
-    }
-}
-
-/// Order of 16-bit words in a multi-register value. Bytes within a word are
-/// always big-endian, as the Modbus specification says; devices disagree only
-/// about word order.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum WordOrder {
-    /// Most significant word at the lowest address (Modbus convention, "ABCD").
-    #[default]
-    HighFirst,
-    /// Least significant word first ("CDAB", word-swapped).
-    LowFirst,
 }
 
 /// A point in a profile or device: one value at one address.

@@ -28,7 +28,7 @@ pub struct MqttSection {
     pub password: Option<Spanned<SecretSource>>,
     /// Protocol version: `"3.1.1"` (default) or `"5"`.
     #[serde(default)]
-    pub protocol: crate::mqtt::client::Protocol,
+    pub protocol: sitewarden_model::vocab::Protocol,
     /// Keep-alive interval.
     #[serde(default = "default_keep_alive")]
     pub keep_alive: Spanned<ConfigDuration>,

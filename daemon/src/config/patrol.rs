@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::validate::{Validator, at, check_identifier};
 use super::{ConfigDuration, SecretSource, Spanned};
-use crate::catalog::{Guard, PatrolSettings, PatrolStation, Route};
+use sitewarden_model::catalog::{Guard, PatrolSettings, PatrolStation, Route};
 
 /// `[patrol]`.
 #[derive(Debug, Default, Deserialize)]

@@ -3,9 +3,12 @@
 //! A rule pack encodes part of the site's maintenance standard as rules
 //! bound to point roles. The site file lists the packs it uses and may
 //! override a rule's numbers per device; validation turns both into
-//! [`crate::catalog::RuleInstance`]s, one per rule and matching point.
+//! [`sitewarden_model::catalog::RuleInstance`]s, one per rule and matching point.
 
 use serde::Deserialize;
+use sitewarden_model::vocab::{
+    Category, LimitLevel, RuleAction, RuleKind, Severity, SiteState, StateValue,
+};
 
 use super::{ConfigDuration, Spanned};
 
@@ -131,7 +134,7 @@ pub struct RuleSection {
     pub action: RuleAction,
     /// Which escalation policy its alerts follow; `equipment` when left out.
     #[serde(default)]
-    pub class: crate::alerts::AlertClass,
+    pub class: sitewarden_model::vocab::AlertClass,
 }
 
 /// One test in an `all`/`any` rule.
@@ -149,121 +152,4 @@ pub struct PredicateSection {
     /// True when the value equals this.
     #[serde(default)]
     pub equals: Option<StateValue>,
-}
-
-/// How a rule is evaluated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RuleKind {
-    /// Threshold with deadband.
-    Limit,
-    /// A yes/no or enumerated value equals or differs.
-    State,
-    /// Rise or fall faster than a rate.
-    Rate,
-    /// No good reading for a while.
-    Stale,
-    /// The device does not answer.
-    Offline,
-    /// A run-hours counter past its service interval since the last service.
-    ServiceInterval,
-    /// A value that is wrong for the site's open/closed state.
-    Schedule,
-    /// Every predicate holds.
-    All,
-    /// At least one predicate holds.
-    Any,
-}
-
-/// Limit levels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-#[allow(missing_docs)]
-pub enum LimitLevel {
-    High,
-    HighHigh,
-    Low,
-    LowLow,
-}
-
-impl LimitLevel {
-    /// Name as people write it.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::High => "high",
-            Self::HighHigh => "high-high",
-            Self::Low => "low",
-            Self::LowLow => "low-low",
-        }
-    }
-
-    /// High and high-high trip above the threshold.
-    pub fn is_upper(self) -> bool {
-        matches!(self, Self::High | Self::HighHigh)
-    }
-}
-
-/// A value in `equals`/`differs`.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(untagged)]
-pub enum StateValue {
-    /// true/false.
-    Bool(bool),
-    /// A number (enumerations).
-    Number(f64),
-}
-
-impl StateValue {
-    /// As compared with readings (true = 1).
-    pub fn as_f64(self) -> f64 {
-        match self {
-            Self::Bool(b) => f64::from(u8::from(b)),
-            Self::Number(n) => n,
-        }
-    }
-}
-
-/// Open or closed, per the business-hours calendar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-#[allow(missing_docs)]
-pub enum SiteState {
-    Open,
-    Closed,
-}
-
-/// How bad a condition is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-#[allow(missing_docs)]
-pub enum Severity {
-    Info,
-    Minor,
-    Major,
-    Critical,
-}
-
-/// The site's request classes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-#[allow(missing_docs)]
-pub enum Category {
-    #[default]
-    Repair,
-    Warranty,
-    Inquiry,
-}
-
-/// What a raised condition leads to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RuleAction {
-    /// A repair ticket.
-    Ticket,
-    /// An emergency alert with escalation.
-    Alert,
-    /// Both.
-    Both,
-    /// Only recorded.
-    Record,
 }

@@ -7,10 +7,13 @@ use std::time::Duration;
 use super::load::FileId;
 use super::validate::{Pos, Validator, at, check_identifier};
 use super::{
-    ConfigDuration, LimitLevel, PredicateSection, RuleKind, RuleOverride, RulePackFile,
-    RuleSection, SiteFile, SiteState, Spanned, is_known_role,
+    ConfigDuration, PredicateSection, RuleOverride, RulePackFile, RuleSection, SiteFile, Spanned,
+    is_known_role,
 };
-use crate::catalog::{Check, Device, DeviceId, Point, Predicate, Rule, RuleId, RuleInstance};
+use sitewarden_model::catalog::{
+    Check, Device, DeviceId, Point, Predicate, Rule, RuleId, RuleInstance,
+};
+use sitewarden_model::vocab::{LimitLevel, RuleKind, SiteState};
 
 /// Longest on-delay, off-delay or staleness limit a rule may ask for.
 const MAX_DELAY: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -193,7 +196,7 @@ fn check_fields_apply(v: &mut Validator<'_>, file: FileId, s: &RuleSection, pos:
         if is_set && !kinds.contains(&s.kind) {
             v.error(
                 pos,
-                format!("`{name}` does not apply to a {:?} rule", s.kind).to_lowercase(),
+                format!("`{name}` does not apply to a {} rule", s.kind.as_str()),
             );
         }
     }
@@ -222,7 +225,7 @@ fn check_role(v: &mut Validator<'_>, file: FileId, s: &RuleSection, pos: &Pos) -
         (Some(role), _) => Some(role.get_ref().clone()),
         (None, RuleKind::All | RuleKind::Any | RuleKind::Offline) => None,
         (None, kind) => {
-            v.error(pos, format!("a {kind:?} rule needs `role`").to_lowercase());
+            v.error(pos, format!("a {} rule needs `role`", kind.as_str()));
             None
         }
     }

@@ -5,9 +5,8 @@
 //! environment variable, or a file readable only by the daemon's user.
 //! `sitewarden check` reports a secret it cannot find, at its position.
 
-use std::fmt;
-
 use serde::Deserialize;
+pub use sitewarden_model::secret::Secret;
 
 /// Where a secret comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -24,7 +23,7 @@ impl SecretSource {
     pub fn resolve(&self, base_dir: &std::path::Path) -> Result<Secret, String> {
         match self {
             Self::Env(name) => match std::env::var(name) {
-                Ok(value) if !value.trim().is_empty() => Ok(Secret(value.trim().to_owned())),
+                Ok(value) if !value.trim().is_empty() => Ok(Secret::new(value.trim().to_owned())),
                 Ok(_) => Err(format!("environment variable {name} is empty")),
                 Err(_) => Err(format!(
                     "missing secret: environment variable {name} is not set"
@@ -33,7 +32,9 @@ impl SecretSource {
             Self::File(path) => {
                 let path = base_dir.join(path);
                 match std::fs::read_to_string(&path) {
-                    Ok(value) if !value.trim().is_empty() => Ok(Secret(value.trim().to_owned())),
+                    Ok(value) if !value.trim().is_empty() => {
+                        Ok(Secret::new(value.trim().to_owned()))
+                    }
                     Ok(_) => Err(format!("secret file {} is empty", path.display())),
                     Err(e) => Err(format!(
                         "missing secret: cannot read {}: {e}",
@@ -42,23 +43,6 @@ impl SecretSource {
                 }
             }
         }
-    }
-}
-
-/// A resolved secret. Its `Debug` and `Display` never show it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// The secret itself, for the one place that sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(…)")
     }
 }
 

@@ -11,11 +11,12 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::validate::{Pos, Validator, at, check_identifier};
-use super::{ConfigDuration, SecretSource, Severity, Spanned};
-use crate::catalog::{
+use super::{ConfigDuration, SecretSource, Spanned};
+use sitewarden_model::catalog::{
     CalendarRule, Device, PreventiveSchedule, ServiceLevel, TicketSettings, WebhookTarget,
 };
-use crate::tickets::Priority;
+use sitewarden_model::vocab::Priority;
+use sitewarden_model::vocab::Severity;
 
 /// `[tickets]`.
 #[derive(Debug, Default, Deserialize)]

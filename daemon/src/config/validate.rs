@@ -13,14 +13,15 @@ use sha2::Digest as _;
 
 use super::load::{FileId, Inputs, Sources, is_plain_name};
 use super::{
-    ConfigDuration, ConfigErrors, DataType, DeviceSection, PointOverride, PointSection,
-    ProfileFile, RegisterKind, SiteFile, Spanned, TransportKind, is_known_role,
+    ConfigDuration, ConfigErrors, DeviceSection, PointOverride, PointSection, ProfileFile,
+    SiteFile, Spanned, TransportKind, is_known_role,
 };
-use crate::catalog::{
+use sitewarden_model::catalog::{
     ApiSettings, ApiToken, Catalog, Device, DeviceId, Line, LineId, LineTransport, MqttDevice,
     MqttTopic, Point, PointId, PointSource, SiteInfo,
 };
-use crate::schedule::{self, BusinessHours, OpenRange};
+use sitewarden_model::schedule::{self, BusinessHours, OpenRange};
+use sitewarden_model::vocab::{DataType, RegisterKind};
 
 /// Fastest poll a device or point may ask for; faster floods an RS-485 line.
 const MIN_INTERVAL: Duration = Duration::from_millis(50);
@@ -690,8 +691,8 @@ fn check_mqtt(
     s: &super::MqttSection,
     site_id: &Spanned<String>,
     base_dir: &std::path::Path,
-) -> Option<crate::catalog::MqttSettings> {
-    use crate::catalog::{MqttBroker, MqttTls};
+) -> Option<sitewarden_model::catalog::MqttSettings> {
+    use sitewarden_model::catalog::{MqttBroker, MqttTls};
     let errors_before = v.error_count();
     let tls = s.tls.as_ref();
     let broker = match &s.host {
@@ -757,7 +758,7 @@ fn check_mqtt(
             "TLS is for an external broker; the embedded broker listens in plain MQTT on loopback",
         );
     }
-    (v.error_count() == errors_before).then(|| crate::catalog::MqttSettings {
+    (v.error_count() == errors_before).then(|| sitewarden_model::catalog::MqttSettings {
         broker: broker.unwrap_or(MqttBroker::Embedded {
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 1883)),
         }),
@@ -780,7 +781,7 @@ fn check_influx(
     v: &mut Validator<'_>,
     s: &super::InfluxSection,
     base_dir: &std::path::Path,
-) -> Option<crate::catalog::InfluxSettings> {
+) -> Option<sitewarden_model::catalog::InfluxSettings> {
     let errors_before = v.error_count();
     let url = s.url.get_ref();
     let parsed = url::Url::parse(url)
@@ -840,7 +841,7 @@ fn check_influx(
             "report_deadband must be zero or a positive number",
         );
     }
-    (v.error_count() == errors_before).then(|| crate::catalog::InfluxSettings {
+    (v.error_count() == errors_before).then(|| sitewarden_model::catalog::InfluxSettings {
         url: url.clone(),
         org: s.org.clone(),
         bucket: s.bucket.clone(),

@@ -5,10 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Deliver, Pending};
-use crate::catalog::{SmtpSecurity, SmtpSettings};
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
+use sitewarden_model::catalog::{SmtpSecurity, SmtpSettings};
 
 /// What an e-mail delivery carries.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -10,14 +10,17 @@ use anyhow::Context as _;
 
 /// Starts rumqttd on `listen` in its own threads. A busy port is an error
 /// here, before anything else starts.
-pub fn start(listen: SocketAddr, protocol: super::client::Protocol) -> anyhow::Result<()> {
+pub fn start(
+    listen: SocketAddr,
+    protocol: sitewarden_model::vocab::Protocol,
+) -> anyhow::Result<()> {
     // rumqttd binds in a thread of its own and only logs a failure: check first.
     std::net::TcpListener::bind(listen).with_context(|| {
         format!("cannot start the embedded MQTT broker on {listen}: the port is in use (set [mqtt] embedded_listen, or host for an external broker)")
     })?;
     let version = match protocol {
-        super::client::Protocol::V311 => "v4",
-        super::client::Protocol::V5 => "v5",
+        sitewarden_model::vocab::Protocol::V311 => "v4",
+        sitewarden_model::vocab::Protocol::V5 => "v5",
     };
     let config = format!(
         r#"

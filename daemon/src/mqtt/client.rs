@@ -1,6 +1,7 @@
 //! One face for MQTT 3.1.1 and MQTT 5 (rumqttc's two clients), so the
 //! publisher and the source are written once for both protocol versions.
 
+use sitewarden_model::vocab::Protocol;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -9,19 +10,7 @@ use rumqttc::v5::mqttbytes::QoS as QoS5;
 use rumqttc::v5::mqttbytes::v5::{Filter, LastWill as LastWill5, Packet as Packet5};
 use rumqttc::{Packet, QoS, TlsConfiguration, Transport};
 
-use crate::catalog::{MqttBroker, MqttSettings};
-
-/// The protocol version spoken to the broker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
-pub enum Protocol {
-    /// MQTT 3.1.1, which every broker speaks.
-    #[default]
-    #[serde(rename = "3.1.1")]
-    V311,
-    /// MQTT 5.
-    #[serde(rename = "5")]
-    V5,
-}
+use sitewarden_model::catalog::{MqttBroker, MqttSettings};
 
 /// A client handle of either version.
 #[derive(Clone)]

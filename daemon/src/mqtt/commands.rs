@@ -17,10 +17,10 @@ use tracing::warn;
 
 use crate::api::auth::authenticate_token;
 use crate::api::error::ApiError;
-use crate::catalog::Catalog;
-use crate::config::ApiRole;
 use crate::rules::RulesHandle;
 use crate::sources::mqtt::MqttInMetrics;
+use sitewarden_model::catalog::Catalog;
+use sitewarden_model::vocab::ApiRole;
 
 /// Commands this daemon answers.
 pub const COMMANDS: [&str; 4] = [

@@ -11,9 +11,9 @@ use tokio::sync::{mpsc, watch};
 
 use super::client::{self, Client};
 use super::publisher::{MqttMetrics, drive};
-use crate::catalog::MqttSettings;
 use crate::delivery::{Deliver, Pending};
 use crate::shutdown::Shutdown;
+use sitewarden_model::catalog::MqttSettings;
 
 /// Longest wait for a PUBACK.
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);

@@ -28,7 +28,7 @@ pub mod lane;
 pub mod outbox;
 pub mod publisher;
 
-use crate::catalog::Catalog;
+use sitewarden_model::catalog::Catalog;
 
 /// `sitewarden/<site id>`.
 pub fn root(catalog: &Catalog) -> String {

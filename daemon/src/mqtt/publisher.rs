@@ -15,12 +15,12 @@ use tokio::sync::{Notify, mpsc, watch};
 use tracing::{info, warn};
 
 use super::outbox::Outbox;
-use crate::catalog::{Catalog, MqttBroker, MqttSettings};
 use crate::logging::LogLimiter;
 use crate::readings::{DeviceState, ReadingEvent};
 use crate::rules::ConditionEvent;
 use crate::shutdown::Shutdown;
 use crate::sources::modbus::Backoff;
+use sitewarden_model::catalog::{Catalog, MqttBroker, MqttSettings};
 
 /// Longest wait for a PUBACK before the connection is presumed broken.
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -281,9 +281,9 @@ struct ConditionMessage<'a> {
     description: &'a str,
     transition: &'static str,
     state: &'static str,
-    severity: crate::config::Severity,
-    category: crate::config::Category,
-    action: crate::config::RuleAction,
+    severity: sitewarden_model::vocab::Severity,
+    category: sitewarden_model::vocab::Category,
+    action: sitewarden_model::vocab::RuleAction,
     value: Option<f64>,
     threshold: Option<f64>,
     at: jiff::Timestamp,

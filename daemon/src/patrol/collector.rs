@@ -12,12 +12,13 @@ use tracing::{info, warn};
 
 use super::PatrolMetrics;
 use super::store::{NewTap, PatrolStore};
-use crate::alerts::{AlertClass, AlertInput, AlertsHandle, Raise};
-use crate::catalog::{Catalog, PatrolStation};
-use crate::config::Severity;
+use crate::alerts::{AlertInput, AlertsHandle, Raise};
 use crate::logging::LogLimiter;
 use crate::shutdown::Shutdown;
 use crate::sources::modbus::Backoff;
+use sitewarden_model::catalog::{Catalog, PatrolStation};
+use sitewarden_model::vocab::AlertClass;
+use sitewarden_model::vocab::Severity;
 
 /// Longest wait for one answer.
 const TIMEOUT: Duration = Duration::from_secs(1);
@@ -408,11 +409,11 @@ fn queue_full_ticket(
     s: &PatrolStation,
     now: Timestamp,
 ) -> crate::tickets::store::NewTicket {
-    let priority = crate::tickets::Priority::P2;
+    let priority = sitewarden_model::vocab::Priority::P2;
     let level = catalog.tickets.level(priority);
     crate::tickets::store::NewTicket {
         origin: crate::tickets::Origin::Condition,
-        category: crate::config::Category::Repair,
+        category: sitewarden_model::vocab::Category::Repair,
         priority,
         title: format!("Checkpoint station {} refuses taps: its record queue is full", s.id),
         description: Some("The station keeps every record until the daemon confirms it; check its RS-485 line and gateway.".into()),

@@ -32,7 +32,7 @@ pub struct PatrolMetrics {
 
 /// Plans rounds, reviews them every second, and raises what the review finds.
 pub async fn run_rounds(
-    catalog: std::sync::Arc<crate::catalog::Catalog>,
+    catalog: std::sync::Arc<sitewarden_model::catalog::Catalog>,
     store: std::sync::Arc<store::PatrolStore>,
     alerts: crate::alerts::AlertsHandle,
     sinks: Vec<tokio::sync::mpsc::Sender<crate::sinks::Record>>,
@@ -71,13 +71,14 @@ pub async fn run_rounds(
 }
 
 async fn act(
-    catalog: &crate::catalog::Catalog,
+    catalog: &sitewarden_model::catalog::Catalog,
     alerts: &crate::alerts::AlertsHandle,
     sinks: &[tokio::sync::mpsc::Sender<crate::sinks::Record>],
     finding: rounds::Finding,
     now: jiff::Timestamp,
 ) {
-    use crate::alerts::{AlertClass, AlertInput, Raise};
+    use crate::alerts::{AlertInput, Raise};
+    use sitewarden_model::vocab::AlertClass;
     let (class, key, title, device) = match &finding {
         rounds::Finding::Missed {
             route,
@@ -138,7 +139,7 @@ async fn act(
     let raise = Raise {
         key,
         class,
-        severity: crate::config::Severity::Critical,
+        severity: sitewarden_model::vocab::Severity::Critical,
         rule: None,
         device: Some(device),
         location,

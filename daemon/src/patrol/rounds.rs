@@ -16,8 +16,8 @@ use jiff::tz::TimeZone;
 use rusqlite::{Connection, OptionalExtension as _, params};
 use serde::Serialize;
 
-use crate::catalog::{Catalog, Route};
 use crate::db::{from_micros, micros};
+use sitewarden_model::catalog::{Catalog, Route};
 
 /// Round starts of `route` in `[from, to]`.
 pub fn round_starts(

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::catalog::{Catalog, Check, DeviceId, RuleInstance};
 use crate::readings::{DeviceState, Quality, Reading};
+use sitewarden_model::catalog::{Catalog, Check, DeviceId, RuleInstance};
 
 use super::{ConditionEvent, ConditionState, InstanceId, Transition};
 
@@ -242,7 +242,7 @@ impl Engine {
     pub fn record_service(
         &mut self,
         device: DeviceId,
-        rule: crate::catalog::RuleId,
+        rule: sitewarden_model::catalog::RuleId,
         now: Timestamp,
         out: &mut Vec<ConditionEvent>,
     ) -> Vec<(InstanceId, f64)> {

@@ -17,10 +17,10 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
-use crate::catalog::{Catalog, DeviceId, PointId, RuleId};
-use crate::config::Severity;
 use crate::readings::ReadingEvent;
 use engine::Engine;
+use sitewarden_model::catalog::{Catalog, DeviceId, PointId, RuleId};
+use sitewarden_model::vocab::Severity;
 use store::Store;
 
 /// How often delays and staleness are checked.

@@ -19,8 +19,8 @@ use tracing::{error, warn};
 
 use super::engine::Engine;
 use super::{ConditionEvent, ConditionState, InstanceId};
-use crate::catalog::Catalog;
 use crate::db::{Durability, connect, from_micros, micros, migrate};
+use sitewarden_model::catalog::Catalog;
 
 /// Schema migrations, in order; `PRAGMA user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[
@@ -151,7 +151,7 @@ impl Store {
             state: event.state.as_str().to_owned(),
             value: event.value,
             threshold: event.threshold,
-            severity: format!("{:?}", event.severity).to_lowercase(),
+            severity: event.severity.as_str().to_owned(),
             at: event.at,
             raised_at: event.raised_at,
         }));

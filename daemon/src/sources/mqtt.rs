@@ -18,7 +18,6 @@ use jiff::Timestamp;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use crate::catalog::{Catalog, DeviceId, MqttSettings, Point, PointSource};
 use crate::logging::LogLimiter;
 use crate::mqtt::client::{self, Client, EventLoop, Incoming};
 use crate::mqtt::commands::Commands;
@@ -27,6 +26,7 @@ use crate::readings::{
 };
 use crate::shutdown::Shutdown;
 use crate::sources::modbus::Backoff;
+use sitewarden_model::catalog::{Catalog, DeviceId, MqttSettings, Point, PointSource};
 
 /// Largest payload read; anything larger is refused (and counted).
 pub const MAX_PAYLOAD: usize = 64 * 1024;
@@ -449,7 +449,7 @@ impl Source {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{DataType, RegisterKind, WordOrder};
+    use sitewarden_model::vocab::{DataType, RegisterKind, WordOrder};
 
     #[test]
     fn filters_match_like_a_broker() {

@@ -13,9 +13,9 @@ use tracing::{error, warn};
 
 use super::store::{ConditionInput, NewTicket};
 use super::{Origin, TicketsHandle};
-use crate::catalog::{Catalog, PreventiveSchedule};
-use crate::config::RuleAction;
 use crate::rules::{ConditionEvent, Transition};
+use sitewarden_model::catalog::{Catalog, PreventiveSchedule};
+use sitewarden_model::vocab::RuleAction;
 
 /// Most condition events committed in one transaction.
 pub const MAX_BATCH: usize = 512;
@@ -156,7 +156,7 @@ fn preventive_ticket(catalog: &Catalog, s: &PreventiveSchedule, due: Timestamp) 
     let level = catalog.tickets.level(s.priority);
     NewTicket {
         origin: Origin::Preventive,
-        category: crate::config::Category::Repair,
+        category: sitewarden_model::vocab::Category::Repair,
         priority: s.priority,
         title: s.title.clone(),
         description: Some(format!("preventive maintenance `{}`", s.id)),

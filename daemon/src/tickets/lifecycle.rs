@@ -5,9 +5,9 @@
 //! progress for re-inspection and rework. Anything else is refused with the
 //! actions that would be allowed.
 
-use crate::config::ApiRole;
+use sitewarden_model::vocab::ApiRole;
 
-crate::names::text_enum! {
+sitewarden_model::text_enum! {
     /// Where a ticket is in the repair process.
     Status {
         /// Registered; waiting for a technician.
@@ -25,7 +25,7 @@ crate::names::text_enum! {
     }
 }
 
-crate::names::text_enum! {
+sitewarden_model::text_enum! {
     /// A step a person asks for.
     Action {
         /// Assign (or reassign) to a technician.

@@ -14,6 +14,7 @@ pub mod preventive;
 pub mod report;
 pub mod store;
 
+use sitewarden_model::vocab::Priority;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -22,41 +23,13 @@ use serde::Serialize;
 use tokio::sync::{Notify, mpsc};
 use tracing::{info, warn};
 
-use crate::catalog::Catalog;
-use crate::config::{Category, Severity};
 use crate::rules::RulesHandle;
 pub use lifecycle::{Action, Status};
+use sitewarden_model::catalog::Catalog;
+use sitewarden_model::vocab::{Category, Severity};
 use store::{NewTicket, TicketStore, TransitionRequest};
 
-use crate::names::text_enum;
-
-text_enum! {
-    /// How urgent a ticket is; P1 first. Sets its service-level targets.
-    Priority {
-        /// Now: life safety or the whole site affected.
-        P1 = "p1",
-        /// Today.
-        P2 = "p2",
-        /// Within days.
-        P3 = "p3",
-        /// When convenient.
-        P4 = "p4",
-    }
-}
-
-text_enum! {
-    /// How much of the site a fault affects (the standard's "scope of impact").
-    #[derive(Default)]
-    Impact {
-        /// The whole site: fire panel, main AHU, entrance access.
-        Site = "site",
-        /// One area or floor.
-        #[default]
-        Area = "area",
-        /// One room or fitting.
-        Local = "local",
-    }
-}
+use sitewarden_model::text_enum;
 
 text_enum! {
     /// Where a ticket came from.
@@ -428,11 +401,10 @@ impl TicketsHandle {
         let (Some(device), Some(rule)) = (&ticket.device, &ticket.rule) else {
             return;
         };
-        let is_counter = self
-            .catalog
-            .rules
-            .iter()
-            .any(|r| &r.id == rule && r.kind == crate::config::RuleKind::ServiceInterval);
+        let is_counter =
+            self.catalog.rules.iter().any(|r| {
+                &r.id == rule && r.kind == sitewarden_model::vocab::RuleKind::ServiceInterval
+            });
         if !is_counter {
             return;
         }

@@ -11,7 +11,7 @@ use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan as _};
 
-use crate::catalog::CalendarRule;
+use sitewarden_model::catalog::CalendarRule;
 
 /// The first occurrence of the schedule strictly after `after`.
 pub fn next_due(

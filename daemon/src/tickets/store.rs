@@ -14,10 +14,11 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension as _, Row, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
-use super::{Action, Change, Origin, Priority, Status, Ticket, TicketChange, TicketError};
-use crate::config::{Category, Severity};
+use super::{Action, Change, Origin, Status, Ticket, TicketChange, TicketError};
 use crate::db::{self, Durability, from_micros, micros};
 use crate::delivery::{self, DeliveryView, Outgoing};
+use sitewarden_model::vocab::Priority;
+use sitewarden_model::vocab::{Category, Severity};
 
 /// A ticket about to be registered, with its priority and targets decided.
 #[derive(Debug, Clone)]
@@ -746,7 +747,7 @@ fn parse_text<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
 
 /// The ticket for a notification channel that failed its scheduled self-test.
 pub fn self_test_ticket(
-    catalog: &crate::catalog::Catalog,
+    catalog: &sitewarden_model::catalog::Catalog,
     channel: &str,
     error: &str,
 ) -> NewTicket {

@@ -5,9 +5,9 @@
 //! Tags come only from config (site, device, point, role, unit, zone), so
 //! series cardinality is bounded by the site file, never by data.
 
-use crate::catalog::Catalog;
 use crate::readings::{DeviceState, Quality, Reading};
 use crate::rules::ConditionEvent;
+use sitewarden_model::catalog::Catalog;
 use std::fmt::Write as _;
 
 /// Escapes a tag key or value (commas, equals signs and spaces).
@@ -83,7 +83,7 @@ pub fn push_reading(out: &mut String, prefix: &str, r: &Reading) {
 pub fn push_device_state(
     out: &mut String,
     catalog: &Catalog,
-    device: crate::catalog::DeviceId,
+    device: sitewarden_model::catalog::DeviceId,
     state: DeviceState,
     at: jiff::Timestamp,
 ) {
@@ -110,7 +110,7 @@ pub fn push_condition(out: &mut String, catalog: &Catalog, e: &ConditionEvent) {
     tag(out, "device", &catalog.device(e.device).name);
     tag(out, "point", &catalog.point(e.point).name);
     tag(out, "rule", &rule.id);
-    tag(out, "severity", &format!("{:?}", e.severity).to_lowercase());
+    tag(out, "severity", e.severity.as_str());
     tag(out, "transition", e.transition.as_str());
     let active = i32::from(matches!(
         e.state,
@@ -169,7 +169,7 @@ fn push_alert(out: &mut String, catalog: &Catalog, c: &crate::alerts::AlertChang
     out.push_str("alert");
     tag(out, "site", &catalog.site.id);
     tag(out, "class", a.class.as_str());
-    tag(out, "severity", &format!("{:?}", a.severity).to_lowercase());
+    tag(out, "severity", a.severity.as_str());
     tag(out, "event", &c.event);
     if let Some(device) = &a.device {
         tag(out, "device", device);
@@ -197,7 +197,7 @@ fn push_ticket(out: &mut String, catalog: &Catalog, c: &crate::tickets::TicketCh
     out.push_str("ticket");
     tag(out, "site", &catalog.site.id);
     tag(out, "priority", t.priority.as_str());
-    tag(out, "category", &format!("{:?}", t.category).to_lowercase());
+    tag(out, "category", t.category.as_str());
     tag(out, "origin", t.origin.as_str());
     let event = c.action.map_or(c.change.as_str(), |a| a.as_str());
     tag(out, "event", event);

@@ -19,7 +19,6 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use crate::catalog::{Catalog, InfluxSettings};
 use crate::logging::LogLimiter;
 use crate::readings::ReadingEvent;
 use crate::report::ReportFilter;
@@ -27,6 +26,7 @@ use crate::rules::ConditionEvent;
 use crate::shutdown::Shutdown;
 use crate::sources::modbus::Backoff;
 use buffer::DiskBuffer;
+use sitewarden_model::catalog::{Catalog, InfluxSettings};
 
 /// Batches waiting for the writer before the encoder spills to disk instead.
 const WRITER_QUEUE: usize = 8;

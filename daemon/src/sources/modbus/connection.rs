@@ -12,9 +12,9 @@ use tokio_modbus::client::{Client as _, Context, rtu, tcp};
 use tokio_modbus::slave::SlaveContext as _;
 use tokio_modbus::{ExceptionCode, Request, Response, Slave};
 
-use crate::catalog::LineTransport;
-use crate::config::{Parity, RegisterKind};
 use crate::readings::BadReason;
+use sitewarden_model::catalog::LineTransport;
+use sitewarden_model::vocab::{Parity, RegisterKind};
 
 use super::planner::ReadRequest;
 

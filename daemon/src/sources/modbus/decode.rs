@@ -5,9 +5,9 @@
 //! turn the raw number into engineering units. NaN and infinities are bad
 //! readings, never values.
 
-use crate::catalog::Point;
-use crate::config::{DataType, WordOrder};
 use crate::readings::{BadReason, Value};
+use sitewarden_model::catalog::Point;
+use sitewarden_model::vocab::{DataType, WordOrder};
 
 /// Decodes a point from the registers that start at its address.
 /// `words` must hold at least [`Point::width`] registers.
@@ -57,7 +57,7 @@ fn engineering(point: &Point, raw: f64) -> Result<Value, BadReason> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::RegisterKind;
+    use sitewarden_model::vocab::RegisterKind;
 
     fn point(data_type: DataType, word_order: WordOrder) -> Point {
         Point::for_tests(RegisterKind::Holding, 0, data_type, word_order)

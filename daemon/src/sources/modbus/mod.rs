@@ -14,10 +14,10 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-use crate::catalog::Catalog;
 use crate::metrics::Metrics;
 use crate::readings::ReadingBus;
 use crate::shutdown::Shutdown;
+use sitewarden_model::catalog::Catalog;
 
 pub use backoff::Backoff;
 pub use poller::LinePoller;

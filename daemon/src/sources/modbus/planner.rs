@@ -10,8 +10,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::catalog::Point;
-use crate::config::RegisterKind;
+use sitewarden_model::catalog::Point;
+use sitewarden_model::vocab::RegisterKind;
 
 /// Largest register count of one read (Modbus application protocol 1.1b3, 6.3).
 pub const MAX_REGISTERS: u16 = 125;
@@ -173,7 +173,7 @@ fn can_extend(r: &ReadRequest, p: &Point, limits: PlanLimits, forbidden: &Forbid
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{DataType, WordOrder};
+    use sitewarden_model::vocab::{DataType, WordOrder};
 
     fn point(kind: RegisterKind, address: u16, data_type: DataType) -> Point {
         Point::for_tests(kind, address, data_type, WordOrder::HighFirst)

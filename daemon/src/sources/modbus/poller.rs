@@ -18,13 +18,13 @@ use super::backoff::Backoff;
 use super::connection::{Connection, ReadOutcome};
 use super::decode::{decode_bit, decode_registers};
 use super::planner::{Forbidden, PlanLimits, ReadRequest, plan};
-use crate::catalog::{Catalog, DeviceId, LineId, LineTransport, Point};
 use crate::logging::LogLimiter;
 use crate::metrics::{DeviceMetrics, Metrics};
 use crate::readings::{
     BadReason, DeviceState, Quality, Reading, ReadingBatch, ReadingBus, ReadingEvent,
 };
 use crate::shutdown::Shutdown;
+use sitewarden_model::catalog::{Catalog, DeviceId, LineId, LineTransport, Point};
 
 /// Longest wait between attempts to reach a dead device or line.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);

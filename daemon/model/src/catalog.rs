@@ -1,16 +1,16 @@
 //! The checked site model every stage reads: devices, points, lines, schedule.
 //!
-//! Built once by [`crate::config::load`] from validated config; immutable and
+//! Built once by the config crate's `load` from validated config; immutable and
 //! shared as `Arc<Catalog>`. Readings refer to points and devices by index
 //! ([`PointId`], [`DeviceId`]) so the per-reading hot path copies two integers
 //! instead of strings, and any stage resolves names, roles and units here.
 
 use std::time::Duration;
 
-use crate::config::{
+use crate::schedule::BusinessHours;
+use crate::vocab::{
     ApiRole, Category, DataType, Parity, RegisterKind, RuleAction, RuleKind, Severity, WordOrder,
 };
-use crate::schedule::BusinessHours;
 
 /// Index of a device in [`Catalog::devices`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -65,11 +65,11 @@ pub struct MqttSettings {
     /// User name.
     pub username: Option<String>,
     /// Resolved password.
-    pub password: Option<crate::config::Secret>,
+    pub password: Option<crate::secret::Secret>,
     /// Keep-alive interval.
     pub keep_alive: Duration,
     /// Protocol version.
-    pub protocol: crate::mqtt::client::Protocol,
+    pub protocol: crate::vocab::Protocol,
     /// TLS material, read at start.
     pub tls: Option<MqttTls>,
     /// Publish point values: deadband and minimum interval.
@@ -112,7 +112,7 @@ pub struct InfluxSettings {
     /// Bucket.
     pub bucket: String,
     /// Resolved token.
-    pub token: Option<crate::config::Secret>,
+    pub token: Option<crate::secret::Secret>,
     /// Lines per write.
     pub batch_size: usize,
     /// Longest wait before a partial batch is written.
@@ -218,7 +218,7 @@ pub struct Device {
     /// Availability settings (MQTT devices).
     pub mqtt: Option<MqttDevice>,
     /// How much of the site a fault of this device affects (sets ticket priority).
-    pub impact: crate::tickets::Impact,
+    pub impact: crate::vocab::Impact,
     /// Modbus unit id.
     pub unit_id: u8,
     /// Default poll interval.
@@ -310,9 +310,10 @@ pub struct MqttDevice {
 }
 
 impl Point {
-    /// A point with defaults for unit tests of decoding and planning.
-    #[cfg(test)]
-    pub(crate) fn for_tests(
+    /// A point with defaults, for unit tests of decoding and planning in
+    /// the stage crates.
+    #[doc(hidden)]
+    pub fn for_tests(
         kind: RegisterKind,
         address: u16,
         data_type: DataType,
@@ -425,7 +426,7 @@ pub struct Rule {
     /// Ticket, alert, both or record only.
     pub action: RuleAction,
     /// Escalation policy of its alerts.
-    pub class: crate::alerts::AlertClass,
+    pub class: crate::vocab::AlertClass,
 }
 
 /// One rule applied to one point of one device: one condition slot.
@@ -527,7 +528,7 @@ impl Predicate {
 #[derive(Debug, Clone)]
 pub struct TicketSettings {
     /// Priority by severity (info … critical) and impact (site, area, local).
-    pub matrix: [[crate::tickets::Priority; 3]; 4],
+    pub matrix: [[crate::vocab::Priority; 3]; 4],
     /// Targets by priority (P1 … P4).
     pub service_levels: [ServiceLevel; 4],
     /// External CMMS receiving every change.
@@ -540,14 +541,14 @@ impl TicketSettings {
     /// The priority a fault of this severity and reach gets.
     pub fn priority(
         &self,
-        severity: crate::config::Severity,
-        impact: crate::tickets::Impact,
-    ) -> crate::tickets::Priority {
+        severity: crate::vocab::Severity,
+        impact: crate::vocab::Impact,
+    ) -> crate::vocab::Priority {
         self.matrix[severity as usize][impact as usize]
     }
 
     /// Targets for a priority.
-    pub fn level(&self, priority: crate::tickets::Priority) -> ServiceLevel {
+    pub fn level(&self, priority: crate::vocab::Priority) -> ServiceLevel {
         self.service_levels[priority as usize]
     }
 }
@@ -567,7 +568,7 @@ pub struct WebhookTarget {
     /// URL.
     pub url: String,
     /// Bearer token.
-    pub token: Option<crate::config::Secret>,
+    pub token: Option<crate::secret::Secret>,
     /// Per-attempt timeout.
     pub timeout: Duration,
 }
@@ -586,7 +587,7 @@ pub struct PreventiveSchedule {
     /// Local time of day.
     pub at: jiff::civil::Time,
     /// Priority of its tickets.
-    pub priority: crate::tickets::Priority,
+    pub priority: crate::vocab::Priority,
 }
 
 /// Which days a preventive schedule falls on.
@@ -610,7 +611,7 @@ pub struct AlertSettings {
     /// `[alerts.channels]`, sorted by name.
     pub channels: Vec<ChannelSettings>,
     /// Policy per class.
-    pub policies: std::collections::HashMap<crate::alerts::AlertClass, Policy>,
+    pub policies: std::collections::HashMap<crate::vocab::AlertClass, Policy>,
     /// For classes without their own policy.
     pub default_policy: Option<Policy>,
     /// Mutes.
@@ -625,7 +626,7 @@ pub struct AlertSettings {
 
 impl AlertSettings {
     /// The policy an alert of `class` follows.
-    pub fn policy(&self, class: crate::alerts::AlertClass) -> Option<&Policy> {
+    pub fn policy(&self, class: crate::vocab::AlertClass) -> Option<&Policy> {
         self.policies.get(&class).or(self.default_policy.as_ref())
     }
 }
@@ -688,7 +689,7 @@ pub struct ChannelSettings {
     /// Endpoint of webhook-like kinds.
     pub url: Option<String>,
     /// HMAC key (webhook) or robot signing secret (DingTalk).
-    pub secret: Option<crate::config::Secret>,
+    pub secret: Option<crate::secret::Secret>,
     /// Per-attempt timeout.
     pub timeout: Duration,
     /// SMTP settings of the e-mail kind.
@@ -707,7 +708,7 @@ pub struct SmtpSettings {
     /// User.
     pub username: Option<String>,
     /// Password.
-    pub password: Option<crate::config::Secret>,
+    pub password: Option<crate::secret::Secret>,
     /// Transport security.
     pub security: SmtpSecurity,
 }
@@ -758,7 +759,7 @@ pub enum Recipient {
 #[derive(Debug, Clone)]
 pub struct Inhibition {
     /// Source class.
-    pub when: crate::alerts::AlertClass,
+    pub when: crate::vocab::AlertClass,
     /// Target rule ids.
     pub mute: Vec<String>,
     /// Target devices; all when empty.

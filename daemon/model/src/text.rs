@@ -2,7 +2,9 @@
 //! (ticket states, alert classes): one declaration gives the enum, its serde
 //! names, `as_str` and `parse`, so the stored and served spellings cannot drift.
 
-/// Declares a closed set of names stored and served as text.
+/// Declares a closed set of names stored and served as text. The crate
+/// using it needs `serde` with `derive` among its dependencies.
+#[macro_export]
 macro_rules! text_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$m])*
@@ -25,4 +27,3 @@ macro_rules! text_enum {
         }
     };
 }
-pub(crate) use text_enum;

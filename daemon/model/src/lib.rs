@@ -1,0 +1,26 @@
+//! sitewarden's model: the words every stage shares and nothing else.
+//!
+//! This crate sits at the root of the data flow
+//! (sources → readings → rules → conditions → tickets / alerts / patrol →
+//! sinks and API): every stage crate depends on it, and it depends on no
+//! stage. It holds
+//!
+//! * [`vocab`]: the closed sets of names (severity, register kinds, alert
+//!   classes, ticket priorities …), each declared once with [`text_enum!`];
+//! * [`catalog`]: the checked site every stage reads, built by the config
+//!   crate and shared as `Arc<Catalog>`;
+//! * [`schedule`]: business hours, which rules and tickets consult;
+//! * [`reading`]: the messages sources publish;
+//! * [`secret`]: a resolved secret that never prints.
+//!
+//! It depends on serde and jiff only, so it builds in seconds and a change
+//! in a stage never rebuilds it.
+
+#![deny(missing_docs)]
+
+pub mod catalog;
+pub mod reading;
+pub mod schedule;
+pub mod secret;
+mod text;
+pub mod vocab;
