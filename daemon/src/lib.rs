@@ -22,7 +22,6 @@
 pub mod alerts;
 pub mod api;
 
-pub mod config;
 pub mod console;
 pub mod daemon;
 pub mod db;
@@ -42,6 +41,8 @@ pub mod sources;
 pub mod state;
 pub mod tickets;
 
+/// Site files to catalog, re-exported from the config crate.
+pub use sitewarden_config as config;
 /// The checked site, re-exported from the model crate for the binary and tests.
 pub use sitewarden_model::catalog;
 /// Business hours, re-exported from the model crate.

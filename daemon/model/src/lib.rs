@@ -9,6 +9,7 @@
 //!   classes, ticket priorities …), each declared once with [`text_enum!`];
 //! * [`catalog`]: the checked site every stage reads, built by the config
 //!   crate and shared as `Arc<Catalog>`;
+//! * [`duration`]: durations as people write them (`"250ms"`, `"1h30m"`);
 //! * [`schedule`]: business hours, which rules and tickets consult;
 //! * [`reading`]: the messages sources publish;
 //! * [`secret`]: a resolved secret that never prints.
@@ -19,6 +20,7 @@
 #![deny(missing_docs)]
 
 pub mod catalog;
+pub mod duration;
 pub mod reading;
 pub mod schedule;
 pub mod secret;

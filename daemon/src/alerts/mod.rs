@@ -325,7 +325,7 @@ impl AlertsHandle {
         if request.ends.duration_since(request.starts).unsigned_abs() > max {
             return Err(AlertError::Invalid(format!(
                 "a drill may last at most {}",
-                crate::config::ConfigDuration(max)
+                sitewarden_model::duration::ConfigDuration(max)
             )));
         }
         let classes = if request.classes.is_empty() {

@@ -7,7 +7,7 @@
 //! [`sitewarden_model::catalog::Catalog`]; nothing downstream reads these structs.
 
 mod alerts;
-mod duration;
+
 mod load;
 mod mqtt;
 mod patrol;
@@ -23,7 +23,6 @@ use serde::Deserialize;
 pub use toml::Spanned;
 
 pub use alerts::{AlertsSection, PersonSection, ShiftSection};
-pub use duration::{ConfigDuration, parse_duration};
 pub use load::{ConfigError, ConfigErrors, load};
 pub use mqtt::{MqttSection, TlsSection};
 pub use patrol::PatrolSection;
@@ -31,6 +30,7 @@ pub use roles::{KNOWN_ROLES, is_known_role};
 pub use rules::{PredicateSection, RuleOverride, RulePackFile, RuleSection, RulesSection};
 pub use secret::{Secret, SecretSource};
 pub use sinks::{InfluxSection, SinksSection};
+pub use sitewarden_model::duration::{ConfigDuration, parse_duration};
 use sitewarden_model::vocab::{ApiRole, DataType, Parity, RegisterKind, WordOrder};
 pub use tickets::TicketsSection;
 pub use validate::hash_token;
