@@ -18,9 +18,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use sitewarden::config::{Category, Severity};
+use sitewarden::tickets::Origin;
 use sitewarden::tickets::store::{ConditionInput, NewTicket, Outlets, TicketStore};
-use sitewarden::tickets::{Origin, Priority};
+use sitewarden::vocab::{Category, Priority, Severity};
 
 fn outlets() -> Outlets {
     Outlets {

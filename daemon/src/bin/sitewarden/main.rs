@@ -11,6 +11,9 @@ use sitewarden::config::{self, KNOWN_ROLES};
 use sitewarden::daemon::{self, RunOptions};
 use sitewarden::logging::{self, LogFormat};
 
+#[cfg(feature = "demo")]
+mod demo;
+
 /// Edge daemon that watches a building site's equipment and acts on what it sees.
 #[derive(Parser)]
 #[command(name = "sitewarden", version)]
@@ -46,6 +49,7 @@ enum Command {
         config: PathBuf,
     },
     /// Run the built-in site simulator and the daemon together: no equipment or services needed.
+    #[cfg(feature = "demo")]
     Demo {
         /// Site file (its modbus-tcp devices are simulated on their `host` ports).
         #[arg(long, short)]
@@ -95,21 +99,16 @@ fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
             runtime()?.block_on(daemon::run_until_signal(catalog, options, None))?;
             Ok(std::process::ExitCode::SUCCESS)
         }
+        #[cfg(feature = "demo")]
         Command::Demo {
             config,
             scenario,
             console_every,
             data_dir,
         } => {
-            let config = config.unwrap_or_else(|| repo_file("config/demo.toml"));
-            let scenario = scenario.unwrap_or_else(|| repo_file("config/scenarios/demo.toml"));
+            let config = config.unwrap_or_else(|| demo::repo_file("config/demo.toml"));
             let catalog = load(&config)?;
-            let temporary = tempfile::Builder::new()
-                .prefix("sitewarden-demo-")
-                .tempdir()
-                .context("creating a temporary data directory")?;
-            let data_dir = data_dir.unwrap_or_else(|| temporary.path().to_path_buf());
-            runtime()?.block_on(demo(catalog, &config, &scenario, console_every, data_dir))?;
+            demo::run(catalog, &config, scenario, console_every, data_dir)?;
             Ok(std::process::ExitCode::SUCCESS)
         }
         Command::HashToken => {
@@ -225,104 +224,4 @@ fn summary(catalog: &Catalog) -> String {
         catalog.api.listen
     );
     out
-}
-
-/// A file of the source tree: relative to the working directory when run
-/// from the repository, else next to the crate (for `cargo run` from elsewhere).
-fn repo_file(relative: &str) -> PathBuf {
-    let here = PathBuf::from(relative);
-    if here.exists() {
-        return here;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(relative)
-}
-
-async fn demo(
-    catalog: Arc<Catalog>,
-    config: &Path,
-    scenario: &Path,
-    console_every: u64,
-    data_dir: PathBuf,
-) -> anyhow::Result<()> {
-    let site = site_sim::load_site(config)?;
-    let scenario = site_sim::load_scenario(scenario)?;
-    let simulator = site_sim::start(site, scenario, site_sim::SimOptions::default()).await?;
-    println!(
-        "sitewarden demo: simulating {} devices; API on http://{}\n  try: curl -s http://{}/api/v1/devices\n       curl -s http://{}/api/v1/points?device=ahu-1\n       curl -s http://{}/metrics\n  stop with Ctrl-C",
-        catalog.devices.len(),
-        catalog.api.listen,
-        catalog.api.listen,
-        catalog.api.listen,
-        catalog.api.listen
-    );
-    let options = RunOptions {
-        console_every: Some(Duration::from_secs(console_every.max(1))),
-        data_dir: Some(data_dir),
-        ..Default::default()
-    };
-    let stations = start_checkpoints(&catalog).await?;
-    tokio::spawn(walk_demo_rounds(catalog.clone(), stations));
-    let result = daemon::run_until_signal(catalog, options, None).await;
-    simulator.stop();
-    result
-}
-
-/// The demo's checkpoint stations: the firmware logic behind their gateways.
-async fn start_checkpoints(
-    catalog: &Catalog,
-) -> anyhow::Result<Vec<site_sim::checkpoint::RunningCheckpoint>> {
-    let mut stations = Vec::new();
-    for s in &catalog.patrol.stations {
-        let station = site_sim::checkpoint::start(s.checkpoint, s.key, s.gateway)
-            .await
-            .with_context(|| {
-                format!(
-                    "starting simulated checkpoint station {} on {}",
-                    s.id, s.gateway
-                )
-            })?;
-        stations.push(station);
-    }
-    Ok(stations)
-}
-
-/// The demo guard: walks the first route's rounds for a day, all in full but
-/// the second, where the second checkpoint is skipped.
-async fn walk_demo_rounds(
-    catalog: Arc<Catalog>,
-    stations: Vec<site_sim::checkpoint::RunningCheckpoint>,
-) {
-    let (Some(route), Some(badge)) = (
-        catalog.patrol.routes.first(),
-        catalog.patrol.guards.first().and_then(|g| g.badges.first()),
-    ) else {
-        return;
-    };
-    let uid: Vec<u8> = (0..badge.len() / 2)
-        .filter_map(|i| u8::from_str_radix(&badge[i * 2..i * 2 + 2], 16).ok())
-        .collect();
-    let now = jiff::Timestamp::now();
-    let tz = &catalog.site.hours.time_zone;
-    let day = Duration::from_secs(24 * 3600);
-    let starts = sitewarden::patrol::rounds::round_starts(
-        route,
-        tz,
-        now + Duration::from_secs(1),
-        now + day,
-    );
-    for (round, start) in starts.into_iter().enumerate() {
-        for (i, &station) in route.checkpoints.iter().enumerate() {
-            if round == 1 && i == 1 {
-                continue;
-            }
-            let due = start + route.leg * i as u32 + Duration::from_secs(1);
-            let wait = due.duration_since(jiff::Timestamp::now()).unsigned_abs();
-            tokio::time::sleep(wait).await;
-            if let Some(s) = stations.get(station) {
-                let _ = s.tap(&uid);
-            }
-        }
-    }
 }
