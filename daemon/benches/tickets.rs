@@ -25,7 +25,7 @@ use sitewarden::vocab::{Category, Priority, Severity};
 fn outlets() -> Outlets {
     Outlets {
         site: "bench".into(),
-        mqtt_root: Some("sitewarden/bench".into()),
+        topics: Some(sitewarden::topics::Topics::new("bench")),
         webhook: true,
     }
 }
@@ -80,7 +80,7 @@ fn fill_archive(data: &Path) -> anyhow::Result<()> {
         data,
         Outlets {
             site: "bench".into(),
-            mqtt_root: None,
+            topics: None,
             webhook: false,
         },
     )?;

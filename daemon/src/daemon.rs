@@ -256,7 +256,7 @@ fn start_tickets(
 ) -> anyhow::Result<TicketsHandle> {
     let outlets = Outlets {
         site: catalog.site.id.clone(),
-        mqtt_root: catalog.mqtt.as_ref().map(|_| crate::mqtt::root(catalog)),
+        topics: catalog.mqtt.as_ref().map(|_| catalog.topics()),
         webhook: catalog.tickets.webhook.is_some(),
     };
     let store = Arc::new(TicketStore::open(data_dir, outlets)?);
@@ -312,12 +312,8 @@ fn start_alerts(
     shutdown: &Shutdown,
     tasks: &mut JoinSet<()>,
 ) -> anyhow::Result<(AlertsHandle, Option<(crate::mqtt::client::Client, String)>)> {
-    let root = catalog.mqtt.as_ref().map(|_| crate::mqtt::root(catalog));
-    let store = Arc::new(AlertStore::open(
-        data_dir,
-        catalog.site.id.clone(),
-        root.clone(),
-    )?);
+    let topics = catalog.mqtt.as_ref().map(|_| catalog.topics());
+    let store = Arc::new(AlertStore::open(data_dir, catalog.site.id.clone(), topics)?);
     let queue = Arc::new(Queue::open(&data_dir.join("alerts.db"), crate::db::ALERTS)?);
     let wake = Arc::new(tokio::sync::Notify::new());
     let mut heartbeat = None;
@@ -329,10 +325,7 @@ fn start_alerts(
             shutdown.clone(),
             tasks,
         );
-        heartbeat = Some((
-            lane.client().clone(),
-            format!("{}/heartbeat", crate::mqtt::root(catalog)),
-        ));
+        heartbeat = Some((lane.client().clone(), catalog.topics().heartbeat()));
         spawn_loop(
             &queue,
             alert_store::STATE_CHANNEL,

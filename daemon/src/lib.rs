@@ -47,5 +47,7 @@ pub use sitewarden_config as config;
 pub use sitewarden_model::catalog;
 /// Business hours, re-exported from the model crate.
 pub use sitewarden_model::schedule;
+/// The MQTT topic scheme, re-exported from the model crate.
+pub use sitewarden_model::topics;
 /// The shared vocabulary, re-exported from the model crate.
 pub use sitewarden_model::vocab;

@@ -369,7 +369,7 @@ async fn desk_for(catalog: &Arc<Catalog>, dir: &std::path::Path) -> TicketsHandl
     .unwrap();
     let outlets = Outlets {
         site: catalog.site.id.clone(),
-        mqtt_root: None,
+        topics: None,
         webhook: false,
     };
     let tickets = Arc::new(TicketStore::open(dir, outlets).unwrap());
@@ -576,7 +576,7 @@ async fn the_monthly_report_matches_numbers_worked_out_by_hand() {
     let data = site.dir.path().join("data");
     let outlets = Outlets {
         site: "test-site".into(),
-        mqtt_root: None,
+        topics: None,
         webhook: false,
     };
     let store = TicketStore::open(&data, outlets).unwrap();

@@ -309,6 +309,13 @@ pub struct MqttDevice {
     pub silent_after: Duration,
 }
 
+impl Catalog {
+    /// The site's MQTT topics.
+    pub fn topics(&self) -> crate::topics::Topics {
+        crate::topics::Topics::new(&self.site.id)
+    }
+}
+
 impl Point {
     /// A point with defaults, for unit tests of decoding and planning in
     /// the stage crates.

@@ -12,7 +12,8 @@
 //! * [`duration`]: durations as people write them (`"250ms"`, `"1h30m"`);
 //! * [`schedule`]: business hours, which rules and tickets consult;
 //! * [`reading`]: the messages sources publish;
-//! * [`secret`]: a resolved secret that never prints.
+//! * [`secret`]: a resolved secret that never prints;
+//! * [`topics`]: the MQTT topic scheme, one function per topic.
 //!
 //! It depends on serde and jiff only, so it builds in seconds and a change
 //! in a stage never rebuilds it.
@@ -25,4 +26,5 @@ pub mod reading;
 pub mod schedule;
 pub mod secret;
 mod text;
+pub mod topics;
 pub mod vocab;

@@ -20,6 +20,7 @@ use super::{Alert, AlertChange, AlertError, AlertInput, Member, Raise, TimelineE
 use crate::db::{self, Durability, from_micros, micros};
 use crate::delivery::{self, DeliveryView, Outgoing};
 use sitewarden_model::catalog::{Catalog, ChannelKind, Person};
+use sitewarden_model::topics::Topics;
 use sitewarden_model::vocab::AlertClass;
 use sitewarden_model::vocab::Severity;
 
@@ -106,7 +107,7 @@ pub struct AlertFilter {
 /// `<data_dir>/alerts.db`.
 pub struct AlertStore {
     site: String,
-    mqtt_root: Option<String>,
+    topics: Option<Topics>,
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
 }
@@ -143,7 +144,7 @@ impl Changes {
 
 impl AlertStore {
     /// Opens (creating and migrating) `dir/alerts.db`.
-    pub fn open(dir: &Path, site: String, mqtt_root: Option<String>) -> anyhow::Result<Self> {
+    pub fn open(dir: &Path, site: String, topics: Option<Topics>) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating data directory {}", dir.display()))?;
         let path = dir.join("alerts.db");
@@ -154,7 +155,7 @@ impl AlertStore {
         let reader = db::connect(&path, Durability::PowerCut)?;
         Ok(Self {
             site,
-            mqtt_root,
+            topics,
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
         })
@@ -619,9 +620,9 @@ impl AlertStore {
             let payload = notify::payload(channel, &key, &self.site, Some(alert), reason, &people);
             let topic = (channel.kind == ChannelKind::Mqtt)
                 .then(|| {
-                    self.mqtt_root
+                    self.topics
                         .as_ref()
-                        .map(|root| format!("{root}/alerts/{}/notifications", alert.id))
+                        .map(|t| t.alert_notifications(alert.id))
                 })
                 .flatten();
             let delivery_channel = channel_name(&channel.name);
@@ -863,10 +864,7 @@ impl AlertStore {
             };
             let payload =
                 notify::payload(channel, &key, &self.site, None, Reason::SelfTest, &everyone);
-            let topic = self
-                .mqtt_root
-                .as_ref()
-                .map(|root| format!("{root}/alerts/self-test"));
+            let topic = self.topics.as_ref().map(Topics::alert_self_test);
             delivery::enqueue(
                 tx,
                 &Outgoing {
@@ -1058,10 +1056,10 @@ impl AlertStore {
         alert: &Alert,
         now: Timestamp,
     ) -> Result<(), AlertError> {
-        let Some(root) = &self.mqtt_root else {
+        let Some(topics) = &self.topics else {
             return Ok(());
         };
-        let topic = format!("{root}/alerts/{}", alert.id);
+        let topic = topics.alert(alert.id);
         let key = format!("{}-alert-{}-r{}", self.site, alert.id, alert.revision);
         let payload = serde_json::to_vec(&StateMessage {
             key: &key,

@@ -100,7 +100,7 @@ impl Commands {
 
     /// `sitewarden/<site>/commands/+`.
     pub fn filter(&self) -> String {
-        format!("{}/commands/+", super::root(&self.catalog))
+        self.catalog.topics().commands_filter()
     }
 
     /// Handles one command; returns the response's topic and payload, or
@@ -114,13 +114,10 @@ impl Commands {
                 return None;
             }
         };
-        let reply_to = envelope.reply_to.clone().unwrap_or_else(|| {
-            format!(
-                "{}/responses/{}",
-                super::root(&self.catalog),
-                envelope.correlation_id
-            )
-        });
+        let reply_to = envelope
+            .reply_to
+            .clone()
+            .unwrap_or_else(|| self.catalog.topics().response(&envelope.correlation_id));
         let answer = match self.run(&command, &envelope).await {
             Ok(result) => json!({
                 "correlation_id": envelope.correlation_id, "command": command,

@@ -1,19 +1,7 @@
 //! MQTT out: the daemon's availability, device states and condition events
 //! on a documented topic scheme, through a persistent outbox.
 //!
-//! Topics, all rooted at `sitewarden/<site id>/`:
-//!
-//! | topic | retained | payload |
-//! |---|---|---|
-//! | `status` | yes | `online`, or `offline` (last will) |
-//! | `devices/<device>/state` | yes | device state JSON |
-//! | `conditions/<device>/<rule>` | no | condition event JSON |
-//! | `tickets/<id>` | no | every ticket change |
-//! | `alerts/<id>` | yes while open | the alert's state; cleared (empty retained) when resolved |
-//! | `alerts/<id>/notifications` | no | notifications of an `mqtt` alert channel |
-//! | `heartbeat` | no | `{"site","at","open_alerts"}` every `heartbeat_every` |
-//! | `commands/<command>` | – | commands to the daemon ([`commands`]) |
-//! | `responses/<correlation id>` | no | answers to commands |
+//! The topic scheme is [`sitewarden_model::topics`], one function per topic.
 //!
 //! Every JSON message has a stable `id` (`<site>-<n>`), so a duplicate after
 //! a reconnect is recognisable and harmless. `broker` runs the embedded
@@ -27,10 +15,3 @@ pub mod commands;
 pub mod lane;
 pub mod outbox;
 pub mod publisher;
-
-use sitewarden_model::catalog::Catalog;
-
-/// `sitewarden/<site id>`.
-pub fn root(catalog: &Catalog) -> String {
-    format!("sitewarden/{}", catalog.site.id)
-}

@@ -77,7 +77,7 @@ pub fn spawn(inputs: MqttInputs, tasks: &mut tokio::task::JoinSet<()>) -> anyhow
     }
     let outbox = Arc::new(Outbox::open(&data_dir)?);
     metrics.queued.store(outbox.len()?, Relaxed);
-    let status = format!("{}/status", super::root(&catalog));
+    let status = catalog.topics().status();
     let (client, eventloop) = client::connect(
         &settings,
         client::ConnectOptions {
@@ -304,7 +304,7 @@ impl Encoder {
                     Some(ReadingEvent::DeviceState { device, state, at, reason }) => {
                         let c = &self.catalog;
                         let name = &c.device(device).name;
-                        let topic = format!("{}/devices/{name}/state", super::root(c));
+                        let topic = c.topics().device_state(name);
                         self.queue(&topic, true, |id| DeviceStateMessage {
                             id: format!("{}-{id}", c.site.id),
                             site: &c.site.id,
@@ -335,12 +335,10 @@ impl Encoder {
         };
         for r in readings.iter().filter(|r| filter.admit(r)) {
             let point = self.catalog.point(r.point);
-            let topic = format!(
-                "{}/points/{}/{}",
-                super::root(&self.catalog),
-                self.catalog.device(r.device).name,
-                point.name
-            );
+            let topic = self
+                .catalog
+                .topics()
+                .point_value(&self.catalog.device(r.device).name, &point.name);
             let message = ValueMessage {
                 value: r.value,
                 quality: match r.quality {
@@ -370,7 +368,7 @@ impl Encoder {
         let c = &self.catalog;
         let rule = c.rule(e.rule);
         let device = &c.device(e.device).name;
-        let topic = format!("{}/conditions/{device}/{}", super::root(c), rule.id);
+        let topic = c.topics().condition(device, &rule.id);
         self.queue(&topic, false, |id| ConditionMessage {
             id: format!("{}-{id}", c.site.id),
             site: &c.site.id,

@@ -17,6 +17,7 @@ use serde::Serialize;
 use super::{Action, Change, Origin, Status, Ticket, TicketChange, TicketError};
 use crate::db::{self, Durability, from_micros, micros};
 use crate::delivery::{self, DeliveryView, Outgoing};
+use sitewarden_model::topics::Topics;
 use sitewarden_model::vocab::Priority;
 use sitewarden_model::vocab::{Category, Severity};
 
@@ -146,7 +147,7 @@ pub struct Outlets {
     /// Site id, in every payload and key.
     pub site: String,
     /// MQTT topic root, when MQTT is configured.
-    pub mqtt_root: Option<String>,
+    pub topics: Option<Topics>,
     /// Whether a CMMS webhook is configured.
     pub webhook: bool,
 }
@@ -581,8 +582,8 @@ impl TicketStore {
             retain: false,
             priority: 0,
         };
-        if let Some(root) = &out.mqtt_root {
-            let topic = format!("{root}/tickets/{id}");
+        if let Some(topics) = &out.topics {
+            let topic = topics.ticket(id);
             let mqtt = Outgoing {
                 channel: MQTT_CHANNEL,
                 topic: Some(&topic),
