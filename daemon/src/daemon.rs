@@ -13,6 +13,7 @@ use tracing::{info, warn};
 use crate::alerts::store::{self as alert_store, AlertStore};
 use crate::alerts::{self, AlertsHandle};
 use crate::api::{self, ApiContext};
+use crate::bus::{RECORD_QUEUE, RecordBus};
 use crate::console;
 use crate::delivery::webhook::{Signing, Webhook};
 use crate::delivery::{self, MqttChannel, MqttHandoff, Order, Queue};
@@ -27,7 +28,7 @@ use crate::sinks::influx;
 use crate::sources::{self, modbus};
 use crate::state::{self, LiveState};
 use crate::tickets::store::{self as ticket_store, Outlets, TicketStore};
-use crate::tickets::{self, TicketBus, TicketsHandle};
+use crate::tickets::{self, TicketsHandle};
 use sitewarden_model::catalog::Catalog;
 use sitewarden_model::catalog::ChannelKind;
 
@@ -83,14 +84,14 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         .clone()
         .unwrap_or_else(|| catalog.data_dir.clone());
     let store = Store::open(&data_dir)?;
-    let mut conditions = ConditionBus::default();
+    let mut conditions = ConditionBus::new(crate::rules::CONDITION_QUEUE);
     let condition_taps = (0..options.condition_taps)
         .map(|_| conditions.subscribe())
         .collect();
     // Alerts first: the condition bus serves subscribers in order.
     let alert_conditions = conditions.subscribe();
     let ticket_conditions = conditions.subscribe();
-    let mut bus = ReadingBus::new();
+    let mut bus = ReadingBus::new(crate::readings::SUBSCRIBER_QUEUE);
     let state_events = bus.subscribe();
     let rule_events = bus.subscribe();
     let taps = (0..options.taps).map(|_| bus.subscribe()).collect();
@@ -105,7 +106,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
     let (rules_stage, rules) =
         RulesStage::new(catalog.clone(), store, conditions, metrics.clone())?;
     let mut tasks = JoinSet::new();
-    let mut ticket_bus = TicketBus::default();
+    let mut records_bus = RecordBus::new(RECORD_QUEUE);
     let (handoff_tx, handoff_rx) = mpsc::channel(64);
     if let Some((settings, readings, condition_events)) = mqtt_inputs {
         let inputs = publisher::MqttInputs {
@@ -120,13 +121,8 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         };
         publisher::spawn(inputs, &mut tasks)?;
     }
-    let mut alert_sinks = Vec::new();
-    let mut patrol_sinks = Vec::new();
     if let Some((settings, readings, condition_events)) = influx_inputs {
-        let (records_tx, records) = mpsc::channel(1024);
-        ticket_bus.attach(records_tx.clone());
-        patrol_sinks.push(records_tx.clone());
-        alert_sinks.push(records_tx);
+        let records = records_bus.subscribe();
         let inputs = influx::SinkInputs {
             catalog: catalog.clone(),
             settings,
@@ -140,13 +136,20 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         influx::spawn(inputs, &mut tasks)?;
     }
     let tickets = start_tickets(
-        &catalog, &data_dir, ticket_bus, &rules, &metrics, handoff_tx, &shutdown, &mut tasks,
+        &catalog,
+        &data_dir,
+        records_bus.clone(),
+        &rules,
+        &metrics,
+        handoff_tx,
+        &shutdown,
+        &mut tasks,
     )?;
     tasks.spawn(tickets::desk::run(tickets.clone(), ticket_conditions));
     let (alerts, heartbeat) = start_alerts(
         &catalog,
         &data_dir,
-        alert_sinks,
+        records_bus.clone(),
         &metrics,
         &shutdown,
         &mut tasks,
@@ -156,7 +159,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         catalog.clone(),
         patrol.clone(),
         alerts.clone(),
-        patrol_sinks,
+        records_bus,
         shutdown.clone(),
     ));
     for station in 0..catalog.patrol.stations.len() {
@@ -247,7 +250,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
 fn start_tickets(
     catalog: &Arc<Catalog>,
     data_dir: &std::path::Path,
-    bus: TicketBus,
+    bus: RecordBus,
     rules: &RulesHandle,
     metrics: &Arc<Metrics>,
     handoff: mpsc::Sender<MqttHandoff>,
@@ -307,7 +310,7 @@ fn start_tickets(
 fn start_alerts(
     catalog: &Arc<Catalog>,
     data_dir: &std::path::Path,
-    sinks: Vec<mpsc::Sender<crate::sinks::Record>>,
+    sinks: RecordBus,
     metrics: &Arc<Metrics>,
     shutdown: &Shutdown,
     tasks: &mut JoinSet<()>,

@@ -21,6 +21,7 @@
 
 pub mod alerts;
 pub mod api;
+pub mod bus;
 
 pub mod console;
 pub mod daemon;

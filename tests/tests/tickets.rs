@@ -17,7 +17,7 @@ use sitewarden::rules::{
     ConditionBus, ConditionEvent, ConditionState, InstanceId, RulesStage, Transition,
 };
 use sitewarden::tickets::store::{ListFilter, NewTicket, Outlets, TicketStore, TransitionRequest};
-use sitewarden::tickets::{Action, Origin, TicketBus, TicketsHandle, desk};
+use sitewarden::tickets::{Action, Origin, TicketsHandle, desk};
 use sitewarden::vocab::{Category, Priority, Severity};
 use sitewarden_tests::{
     Mosquitto, SiteDir, Subscriber, frozen, http, load, repo_root, start_daemon, start_sim,
@@ -363,7 +363,7 @@ async fn desk_for(catalog: &Arc<Catalog>, dir: &std::path::Path) -> TicketsHandl
     let (_stage, rules) = RulesStage::new(
         catalog.clone(),
         store,
-        ConditionBus::default(),
+        ConditionBus::new(sitewarden::rules::CONDITION_QUEUE),
         metrics.clone(),
     )
     .unwrap();
@@ -376,7 +376,7 @@ async fn desk_for(catalog: &Arc<Catalog>, dir: &std::path::Path) -> TicketsHandl
     TicketsHandle::new(
         catalog.clone(),
         tickets,
-        TicketBus::default(),
+        sitewarden::bus::RecordBus::new(sitewarden::bus::RECORD_QUEUE),
         Arc::new(tokio::sync::Notify::new()),
         rules,
         metrics.tickets.clone(),

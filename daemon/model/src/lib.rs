@@ -12,6 +12,7 @@
 //! * [`duration`]: durations as people write them (`"250ms"`, `"1h30m"`);
 //! * [`schedule`]: business hours, which rules and tickets consult;
 //! * [`reading`]: the messages sources publish;
+//! * [`record`]: the neutral point work stages hand the time-series sinks;
 //! * [`secret`]: a resolved secret that never prints;
 //! * [`topics`]: the MQTT topic scheme, one function per topic.
 //!
@@ -23,6 +24,7 @@
 pub mod catalog;
 pub mod duration;
 pub mod reading;
+pub mod record;
 pub mod schedule;
 pub mod secret;
 mod text;

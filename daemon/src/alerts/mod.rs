@@ -25,10 +25,13 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use jiff::Timestamp;
 use serde::Serialize;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 use tracing::{info, warn};
 
 use sitewarden_model::catalog::Catalog;
+use sitewarden_model::record::{Field, Record, record_time};
+
+use crate::bus::RecordBus;
 use sitewarden_model::vocab::Severity;
 use store::AlertStore;
 
@@ -211,6 +214,33 @@ pub struct AlertChange {
     pub at: Timestamp,
 }
 
+impl AlertChange {
+    /// The change as a time-series record:
+    /// `alert,site,class,severity,event[,device] id,open,active,drill,step[,ack_s]`.
+    pub fn record(&self, site: &str) -> Record {
+        let a = &self.alert;
+        let mut r = Record::new("alert", record_time(self.at, a.id))
+            .tag("site", site)
+            .tag("class", a.class.as_str())
+            .tag("severity", a.severity.as_str())
+            .tag("event", self.event.as_str());
+        if let Some(device) = &a.device {
+            r = r.tag("device", device.as_str());
+        }
+        r = r
+            .field("id", Field::Int(a.id))
+            .field("open", Field::Int(i64::from(a.status == "open")))
+            .field("active", Field::Int(i64::from(a.active)))
+            .field("drill", Field::Int(i64::from(a.drill)))
+            .field("step", Field::Int(a.step));
+        if let (Some(acked), "acknowledged") = (a.acknowledged_at, self.event.as_str()) {
+            let seconds = (acked.as_microsecond() - a.raised_at.as_microsecond()) as f64 / 1e6;
+            r = r.field("ack_s", Field::Float(seconds));
+        }
+        r
+    }
+}
+
 /// Everything that changes alerts goes through here.
 #[derive(Clone)]
 pub struct AlertsHandle {
@@ -221,7 +251,7 @@ pub struct AlertsHandle {
     /// Counters.
     pub metrics: Arc<AlertMetrics>,
     wake: Arc<Notify>,
-    sinks: Vec<mpsc::Sender<crate::sinks::Record>>,
+    sinks: RecordBus,
 }
 
 impl std::fmt::Debug for AlertsHandle {
@@ -236,7 +266,7 @@ impl AlertsHandle {
         catalog: Arc<Catalog>,
         store: Arc<AlertStore>,
         wake: Arc<Notify>,
-        sinks: Vec<mpsc::Sender<crate::sinks::Record>>,
+        sinks: RecordBus,
         metrics: Arc<AlertMetrics>,
     ) -> Self {
         Self {
@@ -441,9 +471,7 @@ impl AlertsHandle {
                 "resolved" => info!(alert = a.id, "alert resolved: {}", a.title),
                 _ => {}
             }
-            for sink in &self.sinks {
-                let _ = sink.send(crate::sinks::Record::Alert(c.clone())).await;
-            }
+            self.sinks.publish(c.record(&self.catalog.site.id)).await;
         }
     }
 }

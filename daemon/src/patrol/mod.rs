@@ -15,6 +15,7 @@ pub mod collector;
 pub mod rounds;
 pub mod store;
 
+use sitewarden_model::record::{Field, Record, record_time};
 use std::sync::atomic::AtomicU64;
 
 /// Counters, rendered with the daemon's metrics.
@@ -35,7 +36,7 @@ pub async fn run_rounds(
     catalog: std::sync::Arc<sitewarden_model::catalog::Catalog>,
     store: std::sync::Arc<store::PatrolStore>,
     alerts: crate::alerts::AlertsHandle,
-    sinks: Vec<tokio::sync::mpsc::Sender<crate::sinks::Record>>,
+    sinks: crate::bus::RecordBus,
     mut shutdown: crate::shutdown::Shutdown,
 ) {
     if catalog.patrol.routes.is_empty() {
@@ -73,7 +74,7 @@ pub async fn run_rounds(
 async fn act(
     catalog: &sitewarden_model::catalog::Catalog,
     alerts: &crate::alerts::AlertsHandle,
-    sinks: &[tokio::sync::mpsc::Sender<crate::sinks::Record>],
+    sinks: &crate::bus::RecordBus,
     finding: rounds::Finding,
     now: jiff::Timestamp,
 ) {
@@ -116,16 +117,13 @@ async fn act(
             missed,
         } => {
             tracing::info!(%route, round, completion, missed, "patrol round over");
-            for sink in sinks {
-                let record = crate::sinks::Record::Patrol {
-                    route: route.clone(),
-                    round: *round,
-                    completion: *completion,
-                    missed: *missed,
-                    at: now,
-                };
-                let _ = sink.send(record).await;
-            }
+            let record = Record::new("patrol", record_time(now, *round))
+                .tag("site", catalog.site.id.as_str())
+                .tag("route", route.as_str())
+                .field("completion", Field::Float(*completion))
+                .field("missed", Field::Int(i64::from(*missed)))
+                .field("round", Field::Int(*round));
+            sinks.publish(record).await;
             return;
         }
     };

@@ -123,27 +123,11 @@ pub struct ConditionEvent {
     pub raised_at: Option<Timestamp>,
 }
 
-/// Fan-out of condition events to the stages that act on them, with the
-/// same no-drop, bounded-queue rule as the reading bus.
-#[derive(Debug, Clone, Default)]
-pub struct ConditionBus {
-    subscribers: Vec<mpsc::Sender<ConditionEvent>>,
-}
+/// Fan-out of condition events to the stages that act on them.
+pub type ConditionBus = crate::bus::Bus<ConditionEvent>;
 
-impl ConditionBus {
-    /// Adds a subscriber; call before the rules stage starts.
-    pub fn subscribe(&mut self) -> mpsc::Receiver<ConditionEvent> {
-        let (tx, rx) = mpsc::channel(1024);
-        self.subscribers.push(tx);
-        rx
-    }
-
-    async fn publish(&self, event: &ConditionEvent) {
-        for tx in &self.subscribers {
-            let _ = tx.send(event.clone()).await;
-        }
-    }
-}
+/// Queue depth per condition subscriber.
+pub const CONDITION_QUEUE: usize = 1024;
 
 /// The current state of every condition that is not normal, for the API.
 #[derive(Debug, Default)]
@@ -396,7 +380,7 @@ impl RulesStage {
             self.metrics.count_transition(event.transition);
             self.view.apply(&event);
             self.store.save(&catalog, &event);
-            self.bus.publish(&event).await;
+            self.bus.publish(event).await;
         }
         self.metrics
             .set_active_conditions(count_active(&self.engine));

@@ -20,12 +20,15 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use jiff::Timestamp;
 use serde::Serialize;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 use tracing::{info, warn};
 
 use crate::rules::RulesHandle;
 pub use lifecycle::{Action, Status};
 use sitewarden_model::catalog::Catalog;
+use sitewarden_model::record::{Field, Record, record_time};
+
+use crate::bus::RecordBus;
 use sitewarden_model::vocab::{Category, Severity};
 use store::{NewTicket, TicketStore, TransitionRequest};
 
@@ -174,22 +177,41 @@ pub struct TicketMetrics {
     pub breaches: AtomicU64,
 }
 
-/// Fan-out of committed changes to the sinks; bounded, never dropping.
-#[derive(Debug, Clone, Default)]
-pub struct TicketBus {
-    subscribers: Vec<mpsc::Sender<crate::sinks::Record>>,
-}
-
-impl TicketBus {
-    /// Adds a sink's record channel; call before the desk starts.
-    pub fn attach(&mut self, sink: mpsc::Sender<crate::sinks::Record>) {
-        self.subscribers.push(sink);
-    }
-
-    async fn publish(&self, change: &TicketChange) {
-        for tx in &self.subscribers {
-            let _ = tx.send(crate::sinks::Record::Ticket(change.clone())).await;
+impl TicketChange {
+    /// The change as a time-series record:
+    /// `ticket,site,priority,category,origin,event[,device] id,open,occurrences,status[,response_s][,resolution_s][,breach]`.
+    pub fn record(&self, site: &str) -> Record {
+        let t = &self.ticket;
+        let event = self.action.map_or(self.change.as_str(), |a| a.as_str());
+        let mut r = Record::new("ticket", record_time(self.at, t.id))
+            .tag("site", site)
+            .tag("priority", t.priority.as_str())
+            .tag("category", t.category.as_str())
+            .tag("origin", t.origin.as_str())
+            .tag("event", event);
+        if let Some(device) = &t.device {
+            r = r.tag("device", device.as_str());
         }
+        r = r
+            .field("id", Field::Int(t.id))
+            .field("open", Field::Int(i64::from(t.status.is_open())))
+            .field("occurrences", Field::Int(t.occurrences))
+            .field("status", Field::Text(t.status.as_str().to_owned()));
+        for (key, value) in [
+            ("response_s", t.response_seconds()),
+            ("resolution_s", t.resolution_seconds()),
+        ] {
+            if let Some(v) = value {
+                r = r.field(key, Field::Float(v));
+            }
+        }
+        if matches!(
+            self.change,
+            Change::ResponseTargetMissed | Change::ResolutionTargetMissed
+        ) {
+            r = r.field("breach", Field::Int(1));
+        }
+        r
     }
 }
 
@@ -241,7 +263,7 @@ pub struct TicketsHandle {
     pub store: Arc<TicketStore>,
     /// Counters.
     pub metrics: Arc<TicketMetrics>,
-    bus: TicketBus,
+    bus: RecordBus,
     deliveries: Arc<Notify>,
     rules: RulesHandle,
 }
@@ -257,7 +279,7 @@ impl TicketsHandle {
     pub fn new(
         catalog: Arc<Catalog>,
         store: Arc<TicketStore>,
-        bus: TicketBus,
+        bus: RecordBus,
         deliveries: Arc<Notify>,
         rules: RulesHandle,
         metrics: Arc<TicketMetrics>,
@@ -393,7 +415,7 @@ impl TicketsHandle {
         }
         self.deliveries.notify_waiters();
         for change in changes {
-            self.bus.publish(change).await;
+            self.bus.publish(change.record(&self.catalog.site.id)).await;
         }
     }
 

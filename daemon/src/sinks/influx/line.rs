@@ -8,6 +8,7 @@
 use crate::readings::{DeviceState, Quality, Reading};
 use crate::rules::ConditionEvent;
 use sitewarden_model::catalog::Catalog;
+use sitewarden_model::record::{Field, Record};
 use std::fmt::Write as _;
 
 /// Escapes a tag key or value (commas, equals signs and spaces).
@@ -127,106 +128,30 @@ pub fn push_condition(out: &mut String, catalog: &Catalog, e: &ConditionEvent) {
     let _ = writeln!(out, " {}", e.at.as_nanosecond());
 }
 
-/// The line time of a record about item `id` changed at `at`: the
-/// microsecond of the change, with the id's last three digits in the
-/// nanoseconds below it. Two tickets (or alerts, or rounds) with the same
-/// tags changed in the same microsecond, as conditions raised by one poll
-/// are, would otherwise be one point to InfluxDB, the later overwriting the
-/// earlier; the id cannot be a tag without unbounded series cardinality.
-fn record_time(at: jiff::Timestamp, id: i64) -> i64 {
-    at.as_microsecond()
-        .saturating_mul(1000)
-        .saturating_add(id.rem_euclid(1000))
-}
-
-/// Appends a ticket, alert or patrol record.
-pub fn push_record(out: &mut String, catalog: &Catalog, record: &crate::sinks::Record) {
-    match record {
-        crate::sinks::Record::Ticket(change) => push_ticket(out, catalog, change),
-        crate::sinks::Record::Alert(change) => push_alert(out, catalog, change),
-        crate::sinks::Record::Patrol {
-            route,
-            round,
-            completion,
-            missed,
-            at,
-        } => {
-            out.push_str("patrol");
-            tag(out, "site", &catalog.site.id);
-            tag(out, "route", route);
-            let _ = writeln!(
-                out,
-                " completion={completion},missed={missed}i,round={round}i {}",
-                record_time(*at, *round)
-            );
+/// Appends a work stage's record: measurement, tags, fields, time.
+pub fn push_record(out: &mut String, record: &Record) {
+    out.push_str(record.measurement);
+    for (key, value) in &record.tags {
+        tag(out, key, value);
+    }
+    for (i, (key, value)) in record.fields.iter().enumerate() {
+        out.push(if i == 0 { ' ' } else { ',' });
+        out.push_str(key);
+        match value {
+            Field::Int(v) => {
+                let _ = write!(out, "={v}i");
+            }
+            Field::Float(v) => {
+                let _ = write!(out, "={v}");
+            }
+            Field::Text(v) => {
+                out.push_str("=\"");
+                escape_field(out, v);
+                out.push('"');
+            }
         }
     }
-}
-
-/// `alert,site,class,severity,event[,device] id,open,active,drill,step[,ack_s]`.
-fn push_alert(out: &mut String, catalog: &Catalog, c: &crate::alerts::AlertChange) {
-    let a = &c.alert;
-    out.push_str("alert");
-    tag(out, "site", &catalog.site.id);
-    tag(out, "class", a.class.as_str());
-    tag(out, "severity", a.severity.as_str());
-    tag(out, "event", &c.event);
-    if let Some(device) = &a.device {
-        tag(out, "device", device);
-    }
-    let _ = write!(
-        out,
-        " id={}i,open={}i,active={}i,drill={}i,step={}i",
-        a.id,
-        i32::from(a.status == "open"),
-        i32::from(a.active),
-        i32::from(a.drill),
-        a.step
-    );
-    if let (Some(acked), "acknowledged") = (a.acknowledged_at, c.event.as_str()) {
-        let seconds = (acked.as_microsecond() - a.raised_at.as_microsecond()) as f64 / 1e6;
-        let _ = write!(out, ",ack_s={seconds}");
-    }
-    let _ = writeln!(out, " {}", record_time(c.at, a.id));
-}
-
-/// `ticket,site,priority,category,origin,event[,device] id,open,status,occurrences[,response_s][,resolution_s][,breach]`.
-fn push_ticket(out: &mut String, catalog: &Catalog, c: &crate::tickets::TicketChange) {
-    use crate::tickets::Change;
-    let t = &c.ticket;
-    out.push_str("ticket");
-    tag(out, "site", &catalog.site.id);
-    tag(out, "priority", t.priority.as_str());
-    tag(out, "category", t.category.as_str());
-    tag(out, "origin", t.origin.as_str());
-    let event = c.action.map_or(c.change.as_str(), |a| a.as_str());
-    tag(out, "event", event);
-    if let Some(device) = &t.device {
-        tag(out, "device", device);
-    }
-    let open = i32::from(t.status.is_open());
-    let _ = write!(
-        out,
-        " id={}i,open={open}i,occurrences={}i,status=\"",
-        t.id, t.occurrences
-    );
-    escape_field(out, t.status.as_str());
-    out.push('"');
-    for (key, value) in [
-        ("response_s", t.response_seconds()),
-        ("resolution_s", t.resolution_seconds()),
-    ] {
-        if let Some(v) = value {
-            let _ = write!(out, ",{key}={v}");
-        }
-    }
-    if matches!(
-        c.change,
-        Change::ResponseTargetMissed | Change::ResolutionTargetMissed
-    ) {
-        out.push_str(",breach=1i");
-    }
-    let _ = writeln!(out, " {}", record_time(c.at, t.id));
+    let _ = writeln!(out, " {}", record.time_ns);
 }
 
 #[cfg(test)]
@@ -234,11 +159,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn records_changed_in_the_same_microsecond_keep_distinct_times() {
-        let at = jiff::Timestamp::from_nanosecond(1_700_000_000_123_456_789).unwrap();
-        assert_eq!(record_time(at, 7), 1_700_000_000_123_456_007);
-        assert_eq!(record_time(at, 1_042), 1_700_000_000_123_456_042);
-        assert_ne!(record_time(at, 3), record_time(at, 4));
+    fn a_record_is_one_line_with_typed_fields() {
+        let record = Record::new("ticket", 1_700_000_000_000_000_007)
+            .tag("site", "show site")
+            .tag("event", "created")
+            .field("id", Field::Int(7))
+            .field("status", Field::Text("new \"one\"".into()))
+            .field("response_s", Field::Float(12.5));
+        let mut out = String::new();
+        push_record(&mut out, &record);
+        assert_eq!(
+            out,
+            "ticket,site=show\\ site,event=created id=7i,status=\"new \\\"one\\\"\",response_s=12.5 1700000000000000007\n"
+        );
     }
 
     #[test]

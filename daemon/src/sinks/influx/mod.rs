@@ -92,7 +92,7 @@ pub struct SinkInputs {
     /// Condition bus subscription.
     pub conditions: mpsc::Receiver<ConditionEvent>,
     /// Tickets, alerts and patrol records.
-    pub records: mpsc::Receiver<crate::sinks::Record>,
+    pub records: mpsc::Receiver<sitewarden_model::record::Record>,
     /// Counters.
     pub metrics: Arc<SinkMetrics>,
     /// Stop signal: the writer stops trying the network and spills to disk.
@@ -184,7 +184,7 @@ impl Encoder {
         mut self,
         mut readings: mpsc::Receiver<ReadingEvent>,
         mut conditions: mpsc::Receiver<ConditionEvent>,
-        mut records: mpsc::Receiver<crate::sinks::Record>,
+        mut records: mpsc::Receiver<sitewarden_model::record::Record>,
     ) {
         let mut flush = tokio::time::interval(self.settings.flush_interval);
         let (mut readings_open, mut conditions_open, mut records_open) = (true, true, true);
@@ -200,7 +200,7 @@ impl Encoder {
                 },
                 record = records.recv(), if records_open => match record {
                     Some(record) => {
-                        line::push_record(&mut self.batch, &self.catalog, &record);
+                        line::push_record(&mut self.batch, &record);
                         self.lines += 1;
                     }
                     None => records_open = false,
@@ -213,7 +213,7 @@ impl Encoder {
         }
         // The work stages hold their senders until the very end; take what they committed.
         while let Ok(record) = records.try_recv() {
-            line::push_record(&mut self.batch, &self.catalog, &record);
+            line::push_record(&mut self.batch, &record);
             self.lines += 1;
         }
         self.flush();

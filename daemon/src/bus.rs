@@ -1,0 +1,117 @@
+//! One fan-out type for every stage boundary: readings, condition events
+//! and the records the work stages hand the sinks all travel on a [`Bus`].
+//!
+//! Every subscriber gets its own bounded queue. A full queue makes the
+//! publisher wait rather than drop (nothing is lost silently); stages that
+//! may be slow (database sinks) buffer on their own side so they never hold
+//! the publisher back for long. Subscribers are added while the daemon is
+//! wired, before the publisher starts; a clone of the bus publishes to the
+//! same subscribers.
+
+use sitewarden_model::record::Record;
+use tokio::sync::mpsc;
+
+/// Fan-out of time-series [`Record`]s from the work stages (tickets,
+/// alerts, patrol) to the sinks.
+pub type RecordBus = Bus<Record>;
+
+/// Queue depth per sink for records: changes are few, bursts are short.
+pub const RECORD_QUEUE: usize = 1024;
+
+/// Fan-out of `T` to every subscriber, in publication order, never dropping.
+#[derive(Debug)]
+pub struct Bus<T> {
+    subscribers: Vec<mpsc::Sender<T>>,
+    depth: usize,
+}
+
+impl<T> Clone for Bus<T> {
+    fn clone(&self) -> Self {
+        Self {
+            subscribers: self.subscribers.clone(),
+            depth: self.depth,
+        }
+    }
+}
+
+impl<T: Clone> Bus<T> {
+    /// A bus whose subscribers queue up to `depth` messages each.
+    pub fn new(depth: usize) -> Self {
+        Self {
+            subscribers: Vec::new(),
+            depth,
+        }
+    }
+
+    /// Adds a subscriber with a queue of the bus's depth.
+    pub fn subscribe(&mut self) -> mpsc::Receiver<T> {
+        let (tx, rx) = mpsc::channel(self.depth);
+        self.subscribers.push(tx);
+        rx
+    }
+
+    /// Adds a subscriber that brings its own queue (a sink fed by several buses).
+    pub fn attach(&mut self, subscriber: mpsc::Sender<T>) {
+        self.subscribers.push(subscriber);
+    }
+
+    /// Delivers to every live subscriber, waiting while a queue is full; a
+    /// subscriber that has gone away (its stage ended at shutdown) is skipped.
+    pub async fn publish(&self, message: T) {
+        let Some((last, others)) = self.subscribers.split_last() else {
+            return;
+        };
+        for tx in others {
+            let _ = tx.send(message.clone()).await;
+        }
+        let _ = last.send(message).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_subscriber_sees_every_message_in_order() {
+        let mut bus = Bus::new(8);
+        let mut a = bus.subscribe();
+        let mut b = bus.subscribe();
+        for i in 0..3 {
+            bus.publish(i).await;
+        }
+        for rx in [&mut a, &mut b] {
+            for i in 0..3 {
+                assert_eq!(rx.recv().await, Some(i));
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_gone_subscriber_does_not_block_the_others() {
+        let mut bus = Bus::new(2);
+        drop(bus.subscribe());
+        let mut live = bus.subscribe();
+        bus.publish("x").await;
+        bus.publish("y").await;
+        assert_eq!(live.recv().await, Some("x"));
+        assert_eq!(live.recv().await, Some("y"));
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_makes_the_publisher_wait_instead_of_dropping() {
+        let mut bus = Bus::new(1);
+        let mut rx = bus.subscribe();
+        bus.publish(1).await;
+        let publisher = bus.clone();
+        let second = tokio::spawn(async move { publisher.publish(2).await });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(
+            !second.is_finished(),
+            "the publisher dropped instead of waiting"
+        );
+        assert_eq!(rx.recv().await, Some(1));
+        second.await.unwrap();
+        assert_eq!(rx.recv().await, Some(2));
+    }
+}
