@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use crate::readings::{DeviceState, Quality, Value};
 use crate::rules::{ConditionState, ConditionView};
-use crate::shutdown::Shutdown;
 use crate::state::LiveState;
 use sitewarden_model::catalog::Catalog;
+use sitewarden_runtime::shutdown::Shutdown;
 
 /// Numbers shown per device line; the API has them all.
 const NUMBERS_PER_LINE: usize = 4;

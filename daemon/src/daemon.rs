@@ -13,7 +13,6 @@ use tracing::{info, warn};
 use crate::alerts::store::{self as alert_store, AlertStore};
 use crate::alerts::{self, AlertsHandle};
 use crate::api::{self, ApiContext};
-use crate::bus::{RECORD_QUEUE, RecordBus};
 use crate::console;
 use crate::delivery::webhook::{Signing, Webhook};
 use crate::delivery::{self, MqttChannel, MqttHandoff, Order, Queue};
@@ -23,7 +22,6 @@ use crate::mqtt::publisher;
 use crate::readings::{ReadingBus, ReadingEvent};
 use crate::rules::store::Store;
 use crate::rules::{ConditionBus, ConditionEvent, RulesHandle, RulesStage};
-use crate::shutdown::{self, Shutdown, ShutdownTrigger};
 use crate::sinks::influx;
 use crate::sources::{self, modbus};
 use crate::state::{self, LiveState};
@@ -31,6 +29,8 @@ use crate::tickets::store::{self as ticket_store, Outlets, TicketStore};
 use crate::tickets::{self, TicketsHandle};
 use sitewarden_model::catalog::Catalog;
 use sitewarden_model::catalog::ChannelKind;
+use sitewarden_runtime::bus::{RECORD_QUEUE, RecordBus};
+use sitewarden_runtime::shutdown::{self, Shutdown, ShutdownTrigger};
 
 /// How long stages get to finish after shutdown is asked for.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
@@ -265,7 +265,7 @@ fn start_tickets(
     let store = Arc::new(TicketStore::open(data_dir, outlets)?);
     let queue = Arc::new(Queue::open(
         &data_dir.join("operations.db"),
-        crate::db::OPERATIONS,
+        crate::tickets::schema::OPERATIONS,
     )?);
     let wake = Arc::new(tokio::sync::Notify::new());
     if catalog.mqtt.is_some() {
@@ -314,10 +314,16 @@ fn start_alerts(
     metrics: &Arc<Metrics>,
     shutdown: &Shutdown,
     tasks: &mut JoinSet<()>,
-) -> anyhow::Result<(AlertsHandle, Option<(crate::mqtt::client::Client, String)>)> {
+) -> anyhow::Result<(
+    AlertsHandle,
+    Option<(sitewarden_runtime::mqtt::client::Client, String)>,
+)> {
     let topics = catalog.mqtt.as_ref().map(|_| catalog.topics());
     let store = Arc::new(AlertStore::open(data_dir, catalog.site.id.clone(), topics)?);
-    let queue = Arc::new(Queue::open(&data_dir.join("alerts.db"), crate::db::ALERTS)?);
+    let queue = Arc::new(Queue::open(
+        &data_dir.join("alerts.db"),
+        crate::alerts::schema::ALERTS,
+    )?);
     let wake = Arc::new(tokio::sync::Notify::new());
     let mut heartbeat = None;
     if let Some(mqtt) = &catalog.mqtt {

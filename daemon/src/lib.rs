@@ -21,13 +21,10 @@
 
 pub mod alerts;
 pub mod api;
-pub mod bus;
 
 pub mod console;
 pub mod daemon;
-pub mod db;
 pub mod delivery;
-pub mod logging;
 pub mod metrics;
 pub mod mqtt;
 
@@ -36,7 +33,6 @@ pub mod readings;
 pub mod report;
 pub mod rules;
 
-pub mod shutdown;
 pub mod sinks;
 pub mod sources;
 pub mod state;
@@ -52,3 +48,5 @@ pub use sitewarden_model::schedule;
 pub use sitewarden_model::topics;
 /// The shared vocabulary, re-exported from the model crate.
 pub use sitewarden_model::vocab;
+/// What every stage runs on, re-exported from the runtime crate.
+pub use sitewarden_runtime::{bus, db, logging, shutdown};

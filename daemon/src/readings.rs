@@ -6,7 +6,7 @@
 pub use sitewarden_model::reading::*;
 
 /// Fan-out of [`ReadingEvent`]s from sources to stages.
-pub type ReadingBus = crate::bus::Bus<ReadingEvent>;
+pub type ReadingBus = sitewarden_runtime::bus::Bus<ReadingEvent>;
 
 /// Queue depth per subscriber: a few seconds of a large site's polls.
 pub const SUBSCRIBER_QUEUE: usize = 4096;

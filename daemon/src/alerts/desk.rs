@@ -34,7 +34,7 @@ pub struct DeskInputs {
     /// Condition bus subscription.
     pub conditions: mpsc::Receiver<ConditionEvent>,
     /// For the heartbeat, when MQTT is configured.
-    pub heartbeat: Option<(crate::mqtt::client::Client, String)>,
+    pub heartbeat: Option<(sitewarden_runtime::mqtt::client::Client, String)>,
 }
 
 /// Runs until the condition bus closes: at shutdown the rules stage stops
@@ -137,7 +137,11 @@ async fn ticket_failed_self_tests(alerts: &AlertsHandle, tickets: &TicketsHandle
     }
 }
 
-async fn send_heartbeat(alerts: &AlertsHandle, client: &crate::mqtt::client::Client, topic: &str) {
+async fn send_heartbeat(
+    alerts: &AlertsHandle,
+    client: &sitewarden_runtime::mqtt::client::Client,
+    topic: &str,
+) {
     let store = alerts.store.clone();
     let open = tokio::task::spawn_blocking(move || store.open_count())
         .await

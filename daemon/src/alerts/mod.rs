@@ -10,6 +10,7 @@
 pub mod desk;
 pub mod escalation;
 pub mod notify;
+pub mod schema;
 pub mod store;
 
 use sitewarden_model::vocab::AlertClass;
@@ -31,8 +32,8 @@ use tracing::{info, warn};
 use sitewarden_model::catalog::Catalog;
 use sitewarden_model::record::{Field, Record, record_time};
 
-use crate::bus::RecordBus;
 use sitewarden_model::vocab::Severity;
+use sitewarden_runtime::bus::RecordBus;
 use store::AlertStore;
 
 /// An alert as stored and served.

@@ -17,12 +17,12 @@ use serde::Serialize;
 use super::escalation::{self, Plan};
 use super::notify::{self, Reason};
 use super::{Alert, AlertChange, AlertError, AlertInput, Member, Raise, TimelineEntry};
-use crate::db::{self, Durability, from_micros, micros};
 use crate::delivery::{self, DeliveryView, Outgoing};
 use sitewarden_model::catalog::{Catalog, ChannelKind, Person};
 use sitewarden_model::topics::Topics;
 use sitewarden_model::vocab::AlertClass;
 use sitewarden_model::vocab::Severity;
+use sitewarden_runtime::db::{self, Durability, from_micros, micros};
 
 /// Delivery channel of the retained per-alert state on MQTT.
 pub const STATE_CHANNEL: &str = "alerts-mqtt-state";
@@ -150,7 +150,7 @@ impl AlertStore {
         let path = dir.join("alerts.db");
         let mut writer = db::connect(&path, Durability::PowerCut)
             .with_context(|| format!("opening {}", path.display()))?;
-        db::migrate(&mut writer, db::ALERTS)
+        db::migrate(&mut writer, super::schema::ALERTS)
             .with_context(|| format!("migrating {}", path.display()))?;
         let reader = db::connect(&path, Durability::PowerCut)?;
         Ok(Self {

@@ -29,11 +29,11 @@ use tokio::net::TcpListener;
 use crate::metrics::Metrics;
 use crate::readings::{BadReason, DeviceState, Quality, Value};
 use crate::rules::RulesHandle;
-use crate::shutdown::Shutdown;
 use crate::state::LiveState;
 use error::ApiError;
 use sitewarden_model::catalog::Catalog;
 use sitewarden_model::vocab::{DataType, RegisterKind};
+use sitewarden_runtime::shutdown::Shutdown;
 
 /// What handlers share.
 #[derive(Clone)]

@@ -23,10 +23,10 @@ use serde::Serialize;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tracing::{debug, warn};
 
-use crate::db::{self, Durability, from_micros, micros};
-use crate::logging::LogLimiter;
-use crate::shutdown::Shutdown;
-use crate::sources::modbus::Backoff;
+use sitewarden_runtime::backoff::Backoff;
+use sitewarden_runtime::db::{self, Durability, from_micros, micros};
+use sitewarden_runtime::logging::LogLimiter;
+use sitewarden_runtime::shutdown::Shutdown;
 
 /// First retry delay; doubles per failure.
 const RETRY_BASE: Duration = Duration::from_millis(500);
@@ -433,3 +433,17 @@ impl Deliver for MqttChannel {
             .map_err(|_| "the MQTT outbox did not take the message".to_owned())
     }
 }
+
+/// The outbox every database with deliveries carries: one row per message
+/// and channel, and one row per attempt (shown on timelines).
+pub const DELIVERY_TABLES: &str = "CREATE TABLE delivery (
+         id INTEGER PRIMARY KEY AUTOINCREMENT, channel TEXT NOT NULL, key TEXT NOT NULL,
+         subject TEXT NOT NULL, topic TEXT, payload BLOB NOT NULL, retain INTEGER NOT NULL DEFAULT 0,
+         priority INTEGER NOT NULL DEFAULT 0,
+         created_us INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+         next_attempt_us INTEGER NOT NULL, last_error TEXT, delivered_us INTEGER);
+     CREATE INDEX delivery_pending ON delivery (channel, id) WHERE delivered_us IS NULL;
+     CREATE INDEX delivery_subject ON delivery (subject);
+     CREATE TABLE delivery_attempt (
+         delivery INTEGER NOT NULL, at_us INTEGER NOT NULL, error TEXT);
+     CREATE INDEX delivery_attempt_delivery ON delivery_attempt (delivery);";

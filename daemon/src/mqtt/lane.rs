@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use super::client::{self, Client};
 use super::publisher::{MqttMetrics, drive};
 use crate::delivery::{Deliver, Pending};
-use crate::shutdown::Shutdown;
 use sitewarden_model::catalog::MqttSettings;
+use sitewarden_runtime::mqtt::client::{self, Client};
+use sitewarden_runtime::shutdown::Shutdown;
 
 /// Longest wait for a PUBACK.
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);

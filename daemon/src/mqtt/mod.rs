@@ -9,8 +9,6 @@
 //! `publisher` encodes events and delivers them in order; a `lane` is a
 //! connection of its own for alert messages, so they never wait behind it.
 
-pub mod broker;
-pub mod client;
 pub mod commands;
 pub mod lane;
 pub mod outbox;

@@ -9,18 +9,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use super::client::{self, Client, EventLoop, Incoming};
 use serde::Serialize;
+use sitewarden_runtime::mqtt::client::{self, Client, EventLoop, Incoming};
 use tokio::sync::{Notify, mpsc, watch};
 use tracing::{info, warn};
 
 use super::outbox::Outbox;
-use crate::logging::LogLimiter;
 use crate::readings::{DeviceState, ReadingEvent};
 use crate::rules::ConditionEvent;
-use crate::shutdown::Shutdown;
-use crate::sources::modbus::Backoff;
 use sitewarden_model::catalog::{Catalog, MqttBroker, MqttSettings};
+use sitewarden_runtime::backoff::Backoff;
+use sitewarden_runtime::logging::LogLimiter;
+use sitewarden_runtime::shutdown::Shutdown;
 
 /// Longest wait for a PUBACK before the connection is presumed broken.
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -72,7 +72,7 @@ pub fn spawn(inputs: MqttInputs, tasks: &mut tokio::task::JoinSet<()>) -> anyhow
         shutdown,
     } = inputs;
     if let MqttBroker::Embedded { listen } = settings.broker {
-        super::broker::start(listen, settings.protocol)?;
+        sitewarden_runtime::mqtt::broker::start(listen, settings.protocol)?;
         info!(%listen, "embedded MQTT broker running");
     }
     let outbox = Arc::new(Outbox::open(&data_dir)?);

@@ -13,12 +13,12 @@ use tracing::{info, warn};
 use super::PatrolMetrics;
 use super::store::{NewTap, PatrolStore};
 use crate::alerts::{AlertInput, AlertsHandle, Raise};
-use crate::logging::LogLimiter;
-use crate::shutdown::Shutdown;
-use crate::sources::modbus::Backoff;
 use sitewarden_model::catalog::{Catalog, PatrolStation};
 use sitewarden_model::vocab::AlertClass;
 use sitewarden_model::vocab::Severity;
+use sitewarden_runtime::backoff::Backoff;
+use sitewarden_runtime::logging::LogLimiter;
+use sitewarden_runtime::shutdown::Shutdown;
 
 /// Longest wait for one answer.
 const TIMEOUT: Duration = Duration::from_secs(1);

@@ -13,6 +13,7 @@
 
 pub mod collector;
 pub mod rounds;
+pub mod schema;
 pub mod store;
 
 use sitewarden_model::record::{Field, Record, record_time};
@@ -36,8 +37,8 @@ pub async fn run_rounds(
     catalog: std::sync::Arc<sitewarden_model::catalog::Catalog>,
     store: std::sync::Arc<store::PatrolStore>,
     alerts: crate::alerts::AlertsHandle,
-    sinks: crate::bus::RecordBus,
-    mut shutdown: crate::shutdown::Shutdown,
+    sinks: sitewarden_runtime::bus::RecordBus,
+    mut shutdown: sitewarden_runtime::shutdown::Shutdown,
 ) {
     if catalog.patrol.routes.is_empty() {
         return;
@@ -74,7 +75,7 @@ pub async fn run_rounds(
 async fn act(
     catalog: &sitewarden_model::catalog::Catalog,
     alerts: &crate::alerts::AlertsHandle,
-    sinks: &crate::bus::RecordBus,
+    sinks: &sitewarden_runtime::bus::RecordBus,
     finding: rounds::Finding,
     now: jiff::Timestamp,
 ) {

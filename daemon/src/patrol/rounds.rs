@@ -16,8 +16,8 @@ use jiff::tz::TimeZone;
 use rusqlite::{Connection, OptionalExtension as _, params};
 use serde::Serialize;
 
-use crate::db::{from_micros, micros};
 use sitewarden_model::catalog::{Catalog, Route};
+use sitewarden_runtime::db::{from_micros, micros};
 
 /// Round starts of `route` in `[from, to]`.
 pub fn round_starts(

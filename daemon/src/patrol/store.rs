@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension as _, params};
 use serde::Serialize;
 
-use crate::db::{self, Durability, from_micros, micros};
+use sitewarden_runtime::db::{self, Durability, from_micros, micros};
 
 /// A tap as stored and served.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -87,7 +87,7 @@ impl PatrolStore {
         let path = dir.join("patrol.db");
         let mut conn = db::connect(&path, Durability::PowerCut)
             .with_context(|| format!("opening {}", path.display()))?;
-        db::migrate(&mut conn, db::PATROL)
+        db::migrate(&mut conn, super::schema::PATROL)
             .with_context(|| format!("migrating {}", path.display()))?;
         Ok(Self {
             conn: Mutex::new(conn),

@@ -124,7 +124,7 @@ pub struct ConditionEvent {
 }
 
 /// Fan-out of condition events to the stages that act on them.
-pub type ConditionBus = crate::bus::Bus<ConditionEvent>;
+pub type ConditionBus = sitewarden_runtime::bus::Bus<ConditionEvent>;
 
 /// Queue depth per condition subscriber.
 pub const CONDITION_QUEUE: usize = 1024;

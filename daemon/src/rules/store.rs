@@ -19,8 +19,8 @@ use tracing::{error, warn};
 
 use super::engine::Engine;
 use super::{ConditionEvent, ConditionState, InstanceId};
-use crate::db::{Durability, connect, from_micros, micros, migrate};
 use sitewarden_model::catalog::Catalog;
+use sitewarden_runtime::db::{Durability, connect, from_micros, micros, migrate};
 
 /// Schema migrations, in order; `PRAGMA user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[

@@ -18,15 +18,15 @@ use jiff::Timestamp;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use crate::logging::LogLimiter;
-use crate::mqtt::client::{self, Client, EventLoop, Incoming};
 use crate::mqtt::commands::Commands;
 use crate::readings::{
     BadReason, DeviceState, Quality, Reading, ReadingBatch, ReadingBus, ReadingEvent, Value,
 };
-use crate::shutdown::Shutdown;
-use crate::sources::modbus::Backoff;
 use sitewarden_model::catalog::{Catalog, DeviceId, MqttSettings, Point, PointSource};
+use sitewarden_runtime::backoff::Backoff;
+use sitewarden_runtime::logging::LogLimiter;
+use sitewarden_runtime::mqtt::client::{self, Client, EventLoop, Incoming};
+use sitewarden_runtime::shutdown::Shutdown;
 
 /// Largest payload read; anything larger is refused (and counted).
 pub const MAX_PAYLOAD: usize = 64 * 1024;

@@ -12,6 +12,7 @@ pub mod desk;
 pub mod lifecycle;
 pub mod preventive;
 pub mod report;
+pub mod schema;
 pub mod store;
 
 use sitewarden_model::vocab::Priority;
@@ -28,8 +29,8 @@ pub use lifecycle::{Action, Status};
 use sitewarden_model::catalog::Catalog;
 use sitewarden_model::record::{Field, Record, record_time};
 
-use crate::bus::RecordBus;
 use sitewarden_model::vocab::{Category, Severity};
+use sitewarden_runtime::bus::RecordBus;
 use store::{NewTicket, TicketStore, TransitionRequest};
 
 use sitewarden_model::text_enum;

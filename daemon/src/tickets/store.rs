@@ -15,11 +15,11 @@ use rusqlite::{Connection, OptionalExtension as _, Row, Transaction, Transaction
 use serde::Serialize;
 
 use super::{Action, Change, Origin, Status, Ticket, TicketChange, TicketError};
-use crate::db::{self, Durability, from_micros, micros};
 use crate::delivery::{self, DeliveryView, Outgoing};
 use sitewarden_model::topics::Topics;
 use sitewarden_model::vocab::Priority;
 use sitewarden_model::vocab::{Category, Severity};
+use sitewarden_runtime::db::{self, Durability, from_micros, micros};
 
 /// A ticket about to be registered, with its priority and targets decided.
 #[derive(Debug, Clone)]
@@ -192,7 +192,7 @@ impl TicketStore {
         let path = dir.join("operations.db");
         let mut writer = db::connect(&path, Durability::PowerCut)
             .with_context(|| format!("opening {}", path.display()))?;
-        db::migrate(&mut writer, db::OPERATIONS)
+        db::migrate(&mut writer, super::schema::OPERATIONS)
             .with_context(|| format!("migrating {}", path.display()))?;
         let reader = db::connect(&path, Durability::PowerCut)?;
         Ok(Self {

@@ -19,14 +19,14 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use crate::logging::LogLimiter;
 use crate::readings::ReadingEvent;
 use crate::report::ReportFilter;
 use crate::rules::ConditionEvent;
-use crate::shutdown::Shutdown;
-use crate::sources::modbus::Backoff;
 use buffer::DiskBuffer;
 use sitewarden_model::catalog::{Catalog, InfluxSettings};
+use sitewarden_runtime::backoff::Backoff;
+use sitewarden_runtime::logging::LogLimiter;
+use sitewarden_runtime::shutdown::Shutdown;
 
 /// Batches waiting for the writer before the encoder spills to disk instead.
 const WRITER_QUEUE: usize = 8;

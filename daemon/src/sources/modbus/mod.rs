@@ -4,7 +4,6 @@
 //! the reply, `decode` turns registers into values, and `poller` runs one task
 //! per line that ties them together and publishes readings.
 
-mod backoff;
 pub mod connection;
 pub mod decode;
 pub mod planner;
@@ -16,10 +15,9 @@ use tokio::task::JoinSet;
 
 use crate::metrics::Metrics;
 use crate::readings::ReadingBus;
-use crate::shutdown::Shutdown;
 use sitewarden_model::catalog::Catalog;
+use sitewarden_runtime::shutdown::Shutdown;
 
-pub use backoff::Backoff;
 pub use poller::LinePoller;
 
 /// Starts one poll task per line; they stop when `shutdown` fires.

@@ -14,17 +14,17 @@ use tokio::time::Instant;
 use tokio_modbus::ExceptionCode;
 use tracing::{Instrument as _, info, info_span, warn};
 
-use super::backoff::Backoff;
 use super::connection::{Connection, ReadOutcome};
 use super::decode::{decode_bit, decode_registers};
 use super::planner::{Forbidden, PlanLimits, ReadRequest, plan};
-use crate::logging::LogLimiter;
 use crate::metrics::{DeviceMetrics, Metrics};
 use crate::readings::{
     BadReason, DeviceState, Quality, Reading, ReadingBatch, ReadingBus, ReadingEvent,
 };
-use crate::shutdown::Shutdown;
 use sitewarden_model::catalog::{Catalog, DeviceId, LineId, LineTransport, Point};
+use sitewarden_runtime::backoff::Backoff;
+use sitewarden_runtime::logging::LogLimiter;
+use sitewarden_runtime::shutdown::Shutdown;
 
 /// Longest wait between attempts to reach a dead device or line.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);

@@ -1,0 +1,37 @@
+//! The schema of `operations.db`, where tickets and their deliveries commit together.
+
+use crate::delivery::DELIVERY_TABLES;
+
+/// Migrations of `operations.db`: tickets and their outgoing
+/// deliveries share one database so a change and its deliveries commit in
+/// one transaction (a transactional outbox).
+pub const OPERATIONS: &[&str] = &[
+    // 1: tickets, their history, preventive progress.
+    "CREATE TABLE ticket (
+         id INTEGER PRIMARY KEY AUTOINCREMENT,
+         origin TEXT NOT NULL, category TEXT NOT NULL, priority TEXT NOT NULL, status TEXT NOT NULL,
+         title TEXT NOT NULL, description TEXT,
+         device TEXT, location TEXT, rule TEXT, point TEXT, value REAL, threshold REAL, severity TEXT,
+         requester TEXT, contact TEXT, assignee TEXT,
+         dedup_key TEXT,
+         occurrences INTEGER NOT NULL DEFAULT 1, last_seen_us INTEGER NOT NULL,
+         condition_cleared_us INTEGER,
+         created_us INTEGER NOT NULL, responded_us INTEGER, resolved_us INTEGER,
+         accepted_us INTEGER, archived_us INTEGER,
+         response_due_us INTEGER NOT NULL, resolution_due_us INTEGER NOT NULL,
+         response_breached INTEGER NOT NULL DEFAULT 0, resolution_breached INTEGER NOT NULL DEFAULT 0,
+         revision INTEGER NOT NULL DEFAULT 1, updated_us INTEGER);
+     CREATE UNIQUE INDEX ticket_open_key ON ticket (dedup_key)
+         WHERE dedup_key IS NOT NULL AND status NOT IN ('accepted', 'archived');
+     CREATE INDEX ticket_status ON ticket (status, id);
+     CREATE INDEX ticket_device ON ticket (device, id);
+     CREATE INDEX ticket_created ON ticket (created_us);
+     CREATE TABLE ticket_history (
+         id INTEGER PRIMARY KEY AUTOINCREMENT, ticket INTEGER NOT NULL,
+         at_us INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+         from_status TEXT, to_status TEXT NOT NULL, note TEXT);
+     CREATE INDEX ticket_history_ticket ON ticket_history (ticket, id);
+     CREATE TABLE preventive_state (id TEXT PRIMARY KEY, last_due_us INTEGER NOT NULL);",
+    // 2: the outbox of ticket changes.
+    DELIVERY_TABLES,
+];
