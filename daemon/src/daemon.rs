@@ -104,7 +104,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         .as_ref()
         .map(|settings| (settings.clone(), bus.subscribe(), conditions.subscribe()));
     let (rules_stage, rules) =
-        RulesStage::new(catalog.clone(), store, conditions, metrics.clone())?;
+        RulesStage::new(catalog.clone(), store, conditions, metrics.rules.clone())?;
     let mut tasks = JoinSet::new();
     let mut records_bus = RecordBus::new(RECORD_QUEUE);
     let (handoff_tx, handoff_rx) = mpsc::channel(64);
@@ -181,7 +181,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
     }));
     tasks.spawn(state::run(live.clone(), state_events));
     tasks.spawn(rules_stage.run(rule_events));
-    modbus::spawn_pollers(&catalog, &bus, &metrics, &shutdown, &mut tasks);
+    modbus::spawn_pollers(&catalog, &bus, &metrics.devices, &shutdown, &mut tasks);
     if let Some(settings) = &catalog.mqtt {
         let targets = crate::mqtt::commands::Targets {
             rules: rules.clone(),

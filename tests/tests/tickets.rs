@@ -364,7 +364,7 @@ async fn desk_for(catalog: &Arc<Catalog>, dir: &std::path::Path) -> TicketsHandl
         catalog.clone(),
         store,
         ConditionBus::new(sitewarden::rules::CONDITION_QUEUE),
-        metrics.clone(),
+        metrics.rules.clone(),
     )
     .unwrap();
     let outlets = Outlets {

@@ -10,6 +10,8 @@
 //! * [`backoff`]: capped, jittered retry delays for anything that keeps failing;
 //! * [`logging`]: log set-up and the rate limiter that keeps a broken device
 //!   from flooding the log;
+//! * [`metrics`]: the latency histogram and the Prometheus text writer each
+//!   stage renders its own counters with;
 //! * [`mqtt`]: the MQTT client face and the embedded broker.
 
 #![deny(missing_docs)]
@@ -18,5 +20,6 @@ pub mod backoff;
 pub mod bus;
 pub mod db;
 pub mod logging;
+pub mod metrics;
 pub mod mqtt;
 pub mod shutdown;

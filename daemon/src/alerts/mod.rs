@@ -15,6 +15,7 @@ pub mod store;
 
 use sitewarden_model::vocab::AlertClass;
 use sitewarden_model::vocab::ApiRole;
+use sitewarden_runtime::metrics::site_series;
 
 /// Anyone with a token may acknowledge: the guard at the desk as much as the engineer.
 pub const ACK_ROLES: &[ApiRole] = &[ApiRole::FrontDesk, ApiRole::Technician, ApiRole::Engineer];
@@ -200,6 +201,48 @@ pub struct AlertMetrics {
     pub acknowledged: AtomicU64,
     /// Alerts raised muted, silenced or as drills.
     pub suppressed: AtomicU64,
+}
+
+impl AlertMetrics {
+    /// Writes the alert desk's series for `GET /metrics`.
+    pub fn render(&self, out: &mut String, site: &str) {
+        site_series(
+            out,
+            site,
+            &[
+                (
+                    "sitewarden_alerts_raised_total",
+                    "counter",
+                    "Alerts opened.",
+                    &self.raised,
+                ),
+                (
+                    "sitewarden_alert_notification_rounds_total",
+                    "counter",
+                    "Escalation steps notified (each on all its channels).",
+                    &self.notifications,
+                ),
+                (
+                    "sitewarden_alert_escalations_total",
+                    "counter",
+                    "Escalations past the first step, repeats included.",
+                    &self.escalations,
+                ),
+                (
+                    "sitewarden_alerts_acknowledged_total",
+                    "counter",
+                    "Alerts acknowledged.",
+                    &self.acknowledged,
+                ),
+                (
+                    "sitewarden_alerts_suppressed_total",
+                    "counter",
+                    "Alerts raised muted, silenced or as drills.",
+                    &self.suppressed,
+                ),
+            ],
+        );
+    }
 }
 
 /// A committed alert change, for the sinks.

@@ -298,6 +298,36 @@ pub struct DeliveryMetrics {
     pub failures: AtomicU64,
 }
 
+/// Writes every channel's delivery series for `GET /metrics`.
+pub fn render_metrics(
+    out: &mut String,
+    site: &str,
+    channels: &[(&'static str, Arc<DeliveryMetrics>)],
+) {
+    use std::fmt::Write as _;
+    for (name, help, pick) in [
+        (
+            "sitewarden_deliveries_total",
+            "Deliveries the receiver confirmed, by channel.",
+            (|m: &DeliveryMetrics| m.delivered.load(Relaxed)) as fn(&DeliveryMetrics) -> u64,
+        ),
+        (
+            "sitewarden_delivery_failures_total",
+            "Delivery attempts that failed and will be retried, by channel.",
+            |m: &DeliveryMetrics| m.failures.load(Relaxed),
+        ),
+    ] {
+        sitewarden_runtime::metrics::family(out, name, "counter", help);
+        for (channel, m) in channels {
+            let _ = writeln!(
+                out,
+                "{name}{{site=\"{site}\",channel=\"{channel}\"}} {}",
+                pick(m)
+            );
+        }
+    }
+}
+
 /// Something that takes a message and says whether the other end has it.
 pub trait Deliver: Send {
     /// Sends one message; `Ok` only when the receiver confirmed it.

@@ -5,6 +5,7 @@
 //! across reconnects and nothing is lost while the broker is down; a
 //! message whose PUBACK was lost in a disconnect is sent again.
 
+use sitewarden_runtime::metrics::site_series;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
@@ -36,6 +37,42 @@ pub struct MqttMetrics {
     pub connects: AtomicU64,
     /// Connection failures.
     pub connection_errors: AtomicU64,
+}
+
+impl MqttMetrics {
+    /// Writes the publisher's series for `GET /metrics`.
+    pub fn render(&self, out: &mut String, site: &str) {
+        site_series(
+            out,
+            site,
+            &[
+                (
+                    "sitewarden_mqtt_published_total",
+                    "counter",
+                    "MQTT messages the broker confirmed.",
+                    &self.published,
+                ),
+                (
+                    "sitewarden_mqtt_queued",
+                    "gauge",
+                    "MQTT messages waiting in the outbox.",
+                    &self.queued,
+                ),
+                (
+                    "sitewarden_mqtt_connects_total",
+                    "counter",
+                    "Connections to the MQTT broker.",
+                    &self.connects,
+                ),
+                (
+                    "sitewarden_mqtt_connection_errors_total",
+                    "counter",
+                    "MQTT connection failures.",
+                    &self.connection_errors,
+                ),
+            ],
+        );
+    }
 }
 
 /// What the MQTT stage is built from.

@@ -17,6 +17,7 @@ pub mod schema;
 pub mod store;
 
 use sitewarden_model::record::{Field, Record, record_time};
+use sitewarden_runtime::metrics::site_series;
 use std::sync::atomic::AtomicU64;
 
 /// Counters, rendered with the daemon's metrics.
@@ -30,6 +31,42 @@ pub struct PatrolMetrics {
     pub gaps: AtomicU64,
     /// Polls that got no valid answer.
     pub poll_failures: AtomicU64,
+}
+
+impl PatrolMetrics {
+    /// Writes the patrol stage's series for `GET /metrics`.
+    pub fn render(&self, out: &mut String, site: &str) {
+        site_series(
+            out,
+            site,
+            &[
+                (
+                    "sitewarden_patrol_taps_total",
+                    "counter",
+                    "Badge taps collected and verified.",
+                    &self.accepted,
+                ),
+                (
+                    "sitewarden_patrol_records_rejected_total",
+                    "counter",
+                    "Station records refused as forged or replayed.",
+                    &self.rejected,
+                ),
+                (
+                    "sitewarden_patrol_sequence_gaps_total",
+                    "counter",
+                    "Sequence numbers missing between collected records.",
+                    &self.gaps,
+                ),
+                (
+                    "sitewarden_patrol_poll_failures_total",
+                    "counter",
+                    "Checkpoint station polls without a valid answer.",
+                    &self.poll_failures,
+                ),
+            ],
+        );
+    }
 }
 
 /// Plans rounds, reviews them every second, and raises what the review finds.

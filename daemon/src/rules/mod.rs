@@ -7,6 +7,7 @@
 //! act on them (tickets, alerts, MQTT) and for the API.
 
 pub mod engine;
+pub mod metrics;
 pub mod store;
 
 use std::sync::{Arc, RwLock, RwLockReadGuard};
@@ -287,7 +288,7 @@ pub struct RulesStage {
     view: Arc<ConditionView>,
     bus: ConditionBus,
     commands: mpsc::Receiver<RuleCommand>,
-    metrics: Arc<crate::metrics::Metrics>,
+    metrics: Arc<metrics::RulesMetrics>,
 }
 
 impl RulesStage {
@@ -296,7 +297,7 @@ impl RulesStage {
         catalog: Arc<Catalog>,
         store: Arc<Store>,
         bus: ConditionBus,
-        metrics: Arc<crate::metrics::Metrics>,
+        metrics: Arc<metrics::RulesMetrics>,
     ) -> anyhow::Result<(Self, RulesHandle)> {
         let mut engine = Engine::new(catalog.clone(), Timestamp::now());
         let restored = store.restore(&catalog, &mut engine)?;

@@ -9,7 +9,9 @@
 //! connection. A device is offline when its availability topic says so or
 //! when it stays silent longer than `silent_after`.
 
+use sitewarden_runtime::metrics::{family, sample};
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
@@ -82,6 +84,30 @@ pub struct MqttInMetrics {
     /// Commands refused (malformed, unauthorised, unknown, invalid).
     pub commands_refused: AtomicU64,
     refused: [AtomicU64; 6],
+}
+
+impl MqttInMetrics {
+    /// Writes the MQTT source's series for `GET /metrics`.
+    pub fn render(&self, out: &mut String, site: &str) {
+        let name = "sitewarden_mqtt_messages_total";
+        family(out, name, "counter", "MQTT sensor messages received.");
+        sample(out, name, site, self.messages.load(Relaxed));
+        let name = "sitewarden_mqtt_refused_total";
+        family(
+            out,
+            name,
+            "counter",
+            "MQTT sensor messages refused, by reason.",
+        );
+        for reason in Refusal::ALL {
+            let _ = writeln!(
+                out,
+                "{name}{{site=\"{site}\",reason=\"{}\"}} {}",
+                reason.label(),
+                self.refused(reason)
+            );
+        }
+    }
 }
 
 impl MqttInMetrics {

@@ -16,6 +16,7 @@ pub mod schema;
 pub mod store;
 
 use sitewarden_model::vocab::Priority;
+use sitewarden_runtime::metrics::site_series;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -176,6 +177,48 @@ pub struct TicketMetrics {
     pub refused: AtomicU64,
     /// Service-level targets missed.
     pub breaches: AtomicU64,
+}
+
+impl TicketMetrics {
+    /// Writes the ticket desk's series for `GET /metrics`.
+    pub fn render(&self, out: &mut String, site: &str) {
+        site_series(
+            out,
+            site,
+            &[
+                (
+                    "sitewarden_tickets_opened_total",
+                    "counter",
+                    "Tickets opened, any origin.",
+                    &self.opened,
+                ),
+                (
+                    "sitewarden_ticket_occurrences_total",
+                    "counter",
+                    "Repeat conditions added to an open ticket.",
+                    &self.occurrences,
+                ),
+                (
+                    "sitewarden_ticket_transitions_total",
+                    "counter",
+                    "Ticket lifecycle steps taken.",
+                    &self.transitions,
+                ),
+                (
+                    "sitewarden_ticket_transitions_refused_total",
+                    "counter",
+                    "Illegal ticket steps refused.",
+                    &self.refused,
+                ),
+                (
+                    "sitewarden_ticket_breaches_total",
+                    "counter",
+                    "Service-level targets missed.",
+                    &self.breaches,
+                ),
+            ],
+        );
+    }
 }
 
 impl TicketChange {

@@ -11,6 +11,7 @@
 pub mod buffer;
 pub mod line;
 
+use sitewarden_runtime::metrics::site_series;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
@@ -52,6 +53,66 @@ pub struct SinkMetrics {
     pub buffered_lines: AtomicU64,
     /// Bytes used on disk.
     pub buffered_bytes: AtomicU64,
+}
+
+impl SinkMetrics {
+    /// Writes the sink's series for `GET /metrics`.
+    pub fn render(&self, out: &mut String, site: &str) {
+        site_series(
+            out,
+            site,
+            &[
+                (
+                    "sitewarden_influx_lines_total",
+                    "counter",
+                    "Lines of line protocol produced.",
+                    &self.encoded,
+                ),
+                (
+                    "sitewarden_influx_lines_written_total",
+                    "counter",
+                    "Lines InfluxDB accepted.",
+                    &self.written,
+                ),
+                (
+                    "sitewarden_influx_lines_replayed_total",
+                    "counter",
+                    "Lines accepted from the disk buffer.",
+                    &self.replayed,
+                ),
+                (
+                    "sitewarden_influx_lines_rejected_total",
+                    "counter",
+                    "Lines InfluxDB refused as invalid.",
+                    &self.rejected,
+                ),
+                (
+                    "sitewarden_influx_lines_dropped_total",
+                    "counter",
+                    "Lines dropped because the disk buffer budget was exhausted.",
+                    &self.dropped,
+                ),
+                (
+                    "sitewarden_influx_write_errors_total",
+                    "counter",
+                    "Failed write attempts.",
+                    &self.write_errors,
+                ),
+                (
+                    "sitewarden_influx_buffered_lines",
+                    "gauge",
+                    "Lines waiting in the disk buffer.",
+                    &self.buffered_lines,
+                ),
+                (
+                    "sitewarden_influx_buffered_bytes",
+                    "gauge",
+                    "Bytes the disk buffer uses.",
+                    &self.buffered_bytes,
+                ),
+            ],
+        );
+    }
 }
 
 /// A batch of line protocol.

@@ -6,6 +6,7 @@
 
 pub mod connection;
 pub mod decode;
+pub mod metrics;
 pub mod planner;
 mod poller;
 
@@ -13,7 +14,6 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-use crate::metrics::Metrics;
 use crate::readings::ReadingBus;
 use sitewarden_model::catalog::Catalog;
 use sitewarden_runtime::shutdown::Shutdown;
@@ -24,12 +24,12 @@ pub use poller::LinePoller;
 pub fn spawn_pollers(
     catalog: &Arc<Catalog>,
     bus: &ReadingBus,
-    metrics: &Arc<Metrics>,
+    devices: &Arc<[metrics::DeviceMetrics]>,
     shutdown: &Shutdown,
     tasks: &mut JoinSet<()>,
 ) {
     for line in &catalog.lines {
-        let poller = LinePoller::new(catalog.clone(), line.id, bus.clone(), metrics.clone());
+        let poller = LinePoller::new(catalog.clone(), line.id, bus.clone(), devices.clone());
         tasks.spawn(poller.run(shutdown.clone()));
     }
 }

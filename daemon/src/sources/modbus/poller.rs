@@ -16,8 +16,8 @@ use tracing::{Instrument as _, info, info_span, warn};
 
 use super::connection::{Connection, ReadOutcome};
 use super::decode::{decode_bit, decode_registers};
+use super::metrics::DeviceMetrics;
 use super::planner::{Forbidden, PlanLimits, ReadRequest, plan};
-use crate::metrics::{DeviceMetrics, Metrics};
 use crate::readings::{
     BadReason, DeviceState, Quality, Reading, ReadingBatch, ReadingBus, ReadingEvent,
 };
@@ -65,7 +65,7 @@ pub struct LinePoller {
     catalog: Arc<Catalog>,
     transport: LineTransport,
     bus: ReadingBus,
-    metrics: Arc<Metrics>,
+    devices: Arc<[DeviceMetrics]>,
     units: Vec<Unit>,
     connection: Option<Connection>,
     connect_backoff: Backoff,
@@ -91,7 +91,7 @@ impl LinePoller {
         catalog: Arc<Catalog>,
         line: LineId,
         bus: ReadingBus,
-        metrics: Arc<Metrics>,
+        devices: Arc<[DeviceMetrics]>,
     ) -> Self {
         let now = Instant::now();
         let line_def = &catalog.lines[line.0 as usize];
@@ -104,7 +104,7 @@ impl LinePoller {
             transport: line_def.transport.clone(),
             catalog,
             bus,
-            metrics,
+            devices,
             units,
             connection: None,
             connect_backoff: Backoff::new(CONNECT_BACKOFF_BASE, MAX_BACKOFF),
@@ -149,7 +149,7 @@ impl LinePoller {
 
     /// Polls one group of one unit and publishes what it learnt.
     async fn poll(&mut self, u: usize, g: usize) {
-        let metrics = &self.metrics.devices[self.units[u].device.0 as usize];
+        let metrics = &self.devices[self.units[u].device.0 as usize];
         metrics
             .polls
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -261,12 +261,12 @@ impl LinePoller {
                 // The gateway answered for a unit that did not: the unit is
                 // as good as silent, and counts towards going offline.
                 let reason = BadReason::Exception(u8::from(code));
-                self.metrics.devices[unit.device.0 as usize].request_error(reason);
+                self.devices[unit.device.0 as usize].request_error(reason);
                 Answer::Failed(reason)
             }
             ReadOutcome::Exception(code) => {
                 let reason = BadReason::Exception(u8::from(code));
-                self.metrics.devices[unit.device.0 as usize].request_error(reason);
+                self.devices[unit.device.0 as usize].request_error(reason);
                 if let Some(held_back) = unit.log.allow() {
                     let first = &group.points[request.points[0] as usize];
                     warn!(device = %unit.name, point = %first.name, kind = first.kind.as_str(),
@@ -414,7 +414,7 @@ impl LinePoller {
     }
 
     fn device_metrics(&self, u: usize) -> &DeviceMetrics {
-        &self.metrics.devices[self.units[u].device.0 as usize]
+        &self.devices[self.units[u].device.0 as usize]
     }
 
     /// One request with the device's retries; drops the connection on any
@@ -434,7 +434,7 @@ impl LinePoller {
             let Some(connection) = self.connection.as_mut() else {
                 return Err(BadReason::Transport);
             };
-            let metrics = &self.metrics.devices[device.0 as usize];
+            let metrics = &self.devices[device.0 as usize];
             metrics
                 .requests
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -482,7 +482,7 @@ impl LinePoller {
                 self.connection = Some(connection);
                 self.connect_backoff.reset();
                 self.connect_retry_at = None;
-                self.metrics.devices[device.0 as usize]
+                self.devices[device.0 as usize]
                     .connects
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 Ok(())
