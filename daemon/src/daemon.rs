@@ -1,6 +1,8 @@
 //! Wiring: builds every stage from the catalog and runs them until shutdown.
 //!
-//! sources → reading bus → live state and rules → condition bus → API.
+//! The stages start in flow order: sinks and the MQTT publisher first (they
+//! subscribe to the buses), then tickets, alerts and patrol, the rules
+//! stage, the sources, and last the API and console that read them all.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,38 +1,42 @@
 //! sitewarden: an edge daemon that watches a building site's equipment and
 //! people and acts on what it sees.
 //!
-//! Data flows one way, one module per stage:
+//! This crate holds the stages and their wiring; the words they share are in
+//! `sitewarden-model`, the site files become a catalog in `sitewarden-config`,
+//! and what every stage runs on (bus, shutdown, SQLite, backoff, logging,
+//! MQTT transport) is in `sitewarden-runtime`. Data flows one way, one
+//! module per stage, in this order:
 //!
 //! ```text
-//! config ──► catalog
-//!               │
-//! sources::modbus ──► readings (ReadingBus) ──► state (live values) ──► api
-//!                                           └─► console (demo)
+//! sources ─ReadingEvent─► readings::ReadingBus ─► state, rules, sinks, mqtt publisher
+//! rules ─ConditionEvent─► rules::ConditionBus ─► alerts, tickets, mqtt publisher, sinks
+//! tickets, alerts, patrol ─Record─► bus::RecordBus ─► sinks
+//! delivery: the outboxes of tickets and alerts, one loop per channel
+//! api, mqtt::commands, console, metrics: read and command every stage
 //! ```
 //!
-//! * [`config`] parses and validates TOML into a [`catalog::Catalog`], with
-//!   every error positioned by file, line and column.
-//! * [`sources`] poll equipment and publish [`readings::Reading`]s.
-//! * [`readings`] defines the message types between stages and the bus.
+//! * [`sources`] poll equipment (Modbus) and listen (MQTT), publishing readings.
 //! * [`state`] keeps the latest value of every point for the [`api`].
+//! * [`rules`] turn readings into condition transitions.
+//! * [`tickets`], [`alerts`] and [`patrol`] act on conditions and taps, each
+//!   committing its changes with their outgoing [`delivery`] rows.
+//! * [`sinks`] write readings, conditions and records to InfluxDB; [`mqtt`]
+//!   publishes them and answers commands.
 //! * [`daemon`] wires the stages and owns shutdown.
 
 #![deny(missing_docs)]
 
 pub mod alerts;
 pub mod api;
-
 pub mod console;
 pub mod daemon;
 pub mod delivery;
 pub mod metrics;
 pub mod mqtt;
-
 pub mod patrol;
 pub mod readings;
 pub mod report;
 pub mod rules;
-
 pub mod sinks;
 pub mod sources;
 pub mod state;

@@ -3,7 +3,7 @@
 //!
 //! A change and its deliveries are committed in the same transaction
 //! ([`enqueue`]), so a change that was acknowledged to a person is always
-//! delivered, at least once, even across `kill -9`. One [`run`] loop per
+//! delivered, at least once, even across `kill -9`. One [`Loop`] per
 //! channel sends the oldest pending delivery, retries it with capped
 //! backoff until the other end confirms it, and only then moves on; a
 //! failing channel never holds up another. Receivers deduplicate with the
