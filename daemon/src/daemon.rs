@@ -184,15 +184,16 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
     tasks.spawn(state::run(live.clone(), state_events));
     tasks.spawn(rules_stage.run(rule_events));
     modbus::spawn_pollers(&catalog, &bus, &metrics.devices, &shutdown, &mut tasks);
+    let control = crate::control::Control::new(
+        catalog.clone(),
+        rules.clone(),
+        alerts.clone(),
+        tickets.clone(),
+    );
     if let Some(settings) = &catalog.mqtt {
-        let targets = crate::mqtt::commands::Targets {
-            rules: rules.clone(),
-            alerts: alerts.clone(),
-            tickets: tickets.clone(),
-        };
         let commands = Arc::new(Commands::new(
             catalog.clone(),
-            targets,
+            control.clone(),
             metrics.mqtt_in.clone(),
         ));
         let source_metrics = metrics.mqtt_in.clone();
@@ -215,6 +216,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         tickets: tickets.clone(),
         alerts: alerts.clone(),
         patrol,
+        control,
     };
     let api_shutdown = shutdown.clone();
     tasks.spawn(async move {

@@ -29,6 +29,7 @@
 pub mod alerts;
 pub mod api;
 pub mod console;
+pub mod control;
 pub mod daemon;
 pub mod delivery;
 pub mod metrics;

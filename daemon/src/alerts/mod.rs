@@ -14,13 +14,7 @@ pub mod schema;
 pub mod store;
 
 use sitewarden_model::vocab::AlertClass;
-use sitewarden_model::vocab::ApiRole;
 use sitewarden_runtime::metrics::site_series;
-
-/// Anyone with a token may acknowledge: the guard at the desk as much as the engineer.
-pub const ACK_ROLES: &[ApiRole] = &[ApiRole::FrontDesk, ApiRole::Technician, ApiRole::Engineer];
-/// Silences and drills change who gets called: the engineer's decision.
-pub const PLAN_ROLES: &[ApiRole] = &[ApiRole::Engineer];
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};

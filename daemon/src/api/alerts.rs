@@ -11,18 +11,13 @@ use super::auth::authenticate;
 use super::error::ApiError;
 use super::{ApiContext, read, reject};
 use crate::alerts::store::{AlertDetail, AlertFilter, Drill, Silence};
-use crate::alerts::{ACK_ROLES, Alert, AlertError, DrillRequest, PLAN_ROLES, SilenceRequest};
+use crate::alerts::{Alert, AlertError, DrillRequest, SilenceRequest};
+use crate::control::{Command, Outcome};
 use sitewarden_model::vocab::AlertClass;
 
 impl From<AlertError> for ApiError {
     fn from(e: AlertError) -> Self {
-        match &e {
-            AlertError::NotFound(_) => ApiError::not_found(e.to_string()),
-            AlertError::Conflict(_) => ApiError::conflict(e.to_string()),
-            AlertError::Invalid(_) => ApiError::bad_request(e.to_string()),
-            AlertError::Store(_) => ApiError::internal(e.to_string()),
-            AlertError::Stopping => ApiError::unavailable(e.to_string()),
-        }
+        crate::control::CommandError::from(e).into()
     }
 }
 
@@ -132,11 +127,10 @@ pub(super) async fn ack(
     id: Result<Path<i64>, PathRejection>,
     headers: HeaderMap,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<Json<Alert>, ApiError> {
+) -> Result<Json<Outcome>, ApiError> {
     let Path(id) =
         id.map_err(|_| reject(&ctx, ApiError::bad_request("an alert id is a number")))?;
     let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
-    caller.require(ACK_ROLES).map_err(|e| reject(&ctx, e))?;
     let body = body.map_err(|e| reject(&ctx, ApiError::bad_request(e.body_text())))?;
     // No body is a plain acknowledgement; a body is `{"note": "…"}`.
     let note = if body.iter().all(u8::is_ascii_whitespace) {
@@ -151,20 +145,27 @@ pub(super) async fn ack(
             })?
             .note
     };
-    Ok(Json(ctx.alerts.acknowledge(id, caller.name, note).await?))
+    let command = Command::AckAlert { alert: id, note };
+    caller
+        .require(command.roles())
+        .map_err(|e| reject(&ctx, e.into()))?;
+    Ok(Json(ctx.control.execute(&caller, command).await?))
 }
 
 pub(super) async fn add_silence(
     State(ctx): State<ApiContext>,
     headers: HeaderMap,
     body: Result<Json<SilenceRequest>, JsonRejection>,
-) -> Result<(StatusCode, Json<Silence>), ApiError> {
+) -> Result<(StatusCode, Json<Outcome>), ApiError> {
     let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
-    caller.require(PLAN_ROLES).map_err(|e| reject(&ctx, e))?;
     let Json(request) = body.map_err(|e| reject(&ctx, ApiError::bad_request(e.body_text())))?;
+    let command = Command::AddSilence(request);
+    caller
+        .require(command.roles())
+        .map_err(|e| reject(&ctx, e.into()))?;
     let silence = ctx
-        .alerts
-        .add_silence(request, caller.name)
+        .control
+        .execute(&caller, command)
         .await
         .map_err(|e| reject(&ctx, e.into()))?;
     Ok((StatusCode::CREATED, Json(silence)))
@@ -181,13 +182,16 @@ pub(super) async fn declare_drill(
     State(ctx): State<ApiContext>,
     headers: HeaderMap,
     body: Result<Json<DrillRequest>, JsonRejection>,
-) -> Result<(StatusCode, Json<Drill>), ApiError> {
+) -> Result<(StatusCode, Json<Outcome>), ApiError> {
     let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
-    caller.require(PLAN_ROLES).map_err(|e| reject(&ctx, e))?;
     let Json(request) = body.map_err(|e| reject(&ctx, ApiError::bad_request(e.body_text())))?;
+    let command = Command::DeclareDrill(request);
+    caller
+        .require(command.roles())
+        .map_err(|e| reject(&ctx, e.into()))?;
     let drill = ctx
-        .alerts
-        .declare_drill(request, caller.name)
+        .control
+        .execute(&caller, command)
         .await
         .map_err(|e| reject(&ctx, e.into()))?;
     Ok((StatusCode::CREATED, Json(drill)))

@@ -1,38 +1,16 @@
 //! Bearer-token authentication for requests that change state.
 //!
 //! Tokens live in config only as SHA-256 hashes; a request's token is hashed
-//! and compared in constant time. Handlers that change state take a
-//! [`Caller`] and check [`Caller::require`] against the roles allowed.
+//! and compared in constant time ([`crate::control::authenticate_token`]).
+//! Handlers that change state hand the [`Caller`] and a command to
+//! [`crate::control::Control`], which checks the role.
 
 use axum::http::HeaderMap;
-use sha2::{Digest as _, Sha256};
 
 use super::error::ApiError;
+pub use crate::control::Caller;
+use crate::control::authenticate_token;
 use sitewarden_model::catalog::ApiToken;
-use sitewarden_model::vocab::ApiRole;
-
-/// Who made a request, established from its bearer token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    /// Token holder, for audit trails.
-    pub name: String,
-    /// What they may do.
-    pub role: ApiRole,
-}
-
-impl Caller {
-    /// 403 unless the caller's role is among `allowed` (admins always pass).
-    pub fn require(&self, allowed: &[ApiRole]) -> Result<(), ApiError> {
-        if self.role == ApiRole::Admin || allowed.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(format!(
-                "token `{}` has role {:?}, which may not do this",
-                self.name, self.role
-            )))
-        }
-    }
-}
 
 /// Finds the caller from the `Authorization: Bearer …` header.
 pub fn authenticate(headers: &HeaderMap, tokens: &[ApiToken]) -> Result<Caller, ApiError> {
@@ -50,29 +28,14 @@ pub fn authenticate(headers: &HeaderMap, tokens: &[ApiToken]) -> Result<Caller, 
         .ok_or_else(|| {
             ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
         })?;
-    authenticate_token(token, tokens)
-}
-
-/// Finds the caller from a bare token (MQTT commands carry it in the payload).
-pub fn authenticate_token(token: &str, tokens: &[ApiToken]) -> Result<Caller, ApiError> {
-    let hash: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
-    tokens
-        .iter()
-        .find(|t| constant_time_eq(&t.sha256, &hash))
-        .map(|t| Caller {
-            name: t.name.clone(),
-            role: t.role,
-        })
-        .ok_or_else(|| ApiError::unauthorized("unknown token"))
-}
-
-fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    Ok(authenticate_token(token, tokens)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest as _, Sha256};
+    use sitewarden_model::vocab::ApiRole;
 
     fn tokens() -> Vec<ApiToken> {
         vec![ApiToken {
@@ -94,7 +57,7 @@ mod tests {
         assert_eq!(caller.name, "desk");
         assert!(caller.require(&[ApiRole::FrontDesk]).is_ok());
         assert_eq!(
-            caller.require(&[ApiRole::Engineer]).unwrap_err().status,
+            ApiError::from(caller.require(&[ApiRole::Engineer]).unwrap_err()).status,
             403
         );
     }

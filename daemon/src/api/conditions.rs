@@ -12,9 +12,10 @@ use serde::{Deserialize, Serialize};
 use super::ApiContext;
 use super::auth::authenticate;
 use super::error::ApiError;
+use crate::control::{Command, Outcome};
 use crate::rules::store::{EventFilter, EventRow};
 use crate::rules::{ConditionState, RequestError};
-use sitewarden_model::vocab::{ApiRole, Category, RuleAction, RuleKind, Severity};
+use sitewarden_model::vocab::{Category, RuleAction, RuleKind, Severity};
 
 /// Filters for the conditions list.
 #[derive(Debug, Deserialize)]
@@ -151,54 +152,29 @@ pub struct ServiceRecord {
     rule: String,
 }
 
-#[derive(Serialize)]
-pub(super) struct ServiceRecorded {
-    device: String,
-    rule: String,
-    by: String,
-    baselines: Vec<f64>,
-}
-
 pub(super) async fn record_service(
     State(ctx): State<ApiContext>,
     headers: HeaderMap,
     body: Result<Json<ServiceRecord>, JsonRejection>,
-) -> Result<Json<ServiceRecorded>, ApiError> {
+) -> Result<Json<Outcome>, ApiError> {
     let reject = |e: ApiError| {
         ctx.metrics.api_rejected.fetch_add(1, Relaxed);
         e
     };
     let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(reject)?;
-    caller
-        .require(&[ApiRole::Technician, ApiRole::Engineer])
-        .map_err(reject)?;
     let Json(record) = body.map_err(|e| reject(ApiError::bad_request(e.body_text())))?;
-    let baselines = ctx
-        .rules
-        .record_service(
-            &ctx.catalog,
-            &record.device,
-            &record.rule,
-            caller.name.clone(),
-        )
-        .await
-        .map_err(ApiError::from)?;
-    Ok(Json(ServiceRecorded {
+    let command = Command::RecordService {
         device: record.device,
         rule: record.rule,
-        by: caller.name,
-        baselines,
-    }))
+    };
+    caller
+        .require(command.roles())
+        .map_err(|e| reject(e.into()))?;
+    Ok(Json(ctx.control.execute(&caller, command).await?))
 }
 
 impl From<RequestError> for ApiError {
     fn from(e: RequestError) -> Self {
-        match e {
-            RequestError::UnknownDevice(_) | RequestError::UnknownRule(_) => {
-                ApiError::not_found(e.to_string())
-            }
-            RequestError::NoCounter { .. } => ApiError::conflict(e.to_string()),
-            RequestError::Stopping => ApiError::unavailable(e.to_string()),
-        }
+        crate::control::CommandError::from(e).into()
     }
 }

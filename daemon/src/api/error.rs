@@ -105,6 +105,18 @@ impl ApiError {
     }
 }
 
+impl From<crate::control::CommandError> for ApiError {
+    fn from(e: crate::control::CommandError) -> Self {
+        Self {
+            status: StatusCode::from_u16(e.kind.status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code: e.kind.code(),
+            message: e.message,
+            allowed: e.allowed,
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Body {

@@ -52,6 +52,8 @@ pub struct ApiContext {
     pub alerts: crate::alerts::AlertsHandle,
     /// Collected badge taps.
     pub patrol: Arc<crate::patrol::store::PatrolStore>,
+    /// Commands that change state, shared with MQTT.
+    pub control: crate::control::Control,
 }
 
 /// Counts a refused request and passes its error on.

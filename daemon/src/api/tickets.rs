@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::auth::authenticate;
 use super::error::ApiError;
 use super::{ApiContext, read, reject};
-use crate::tickets::lifecycle::CREATE_ROLES;
+use crate::control::{Command, Outcome};
 use crate::tickets::report::{MonthReport, month_bounds, month_report};
-use crate::tickets::store::{ListFilter, NewTicket, TicketDetail, TransitionRequest};
+use crate::tickets::store::{ListFilter, NewTicket, TicketDetail};
 use crate::tickets::{Action, Origin, Status, Ticket, TicketError};
 use sitewarden_model::vocab::{Category, Severity};
 use sitewarden_model::vocab::{Impact, Priority};
@@ -125,12 +125,15 @@ pub(super) async fn create(
     State(ctx): State<ApiContext>,
     headers: HeaderMap,
     body: Result<Json<CreateTicket>, JsonRejection>,
-) -> Result<(StatusCode, Json<Ticket>), ApiError> {
+) -> Result<(StatusCode, Json<Outcome>), ApiError> {
     let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
-    caller.require(CREATE_ROLES).map_err(|e| reject(&ctx, e))?;
     let Json(body) = body.map_err(|e| reject(&ctx, ApiError::bad_request(e.body_text())))?;
     let new = manual_ticket(&ctx, body).map_err(|e| reject(&ctx, e))?;
-    let ticket = ctx.tickets.create(new, caller.name).await?;
+    let command = Command::CreateTicket(Box::new(new));
+    caller
+        .require(command.roles())
+        .map_err(|e| reject(&ctx, e.into()))?;
+    let ticket = ctx.control.execute(&caller, command).await?;
     Ok((StatusCode::CREATED, Json(ticket)))
 }
 
@@ -213,7 +216,7 @@ pub(super) async fn transition(
     id: Result<Path<i64>, PathRejection>,
     headers: HeaderMap,
     body: Result<Json<TransitionBody>, JsonRejection>,
-) -> Result<Json<Ticket>, ApiError> {
+) -> Result<Json<Outcome>, ApiError> {
     let id = ticket_id(&ctx, id)?;
     let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
     let Json(body) = body.map_err(|e| {
@@ -230,38 +233,29 @@ pub(super) async fn transition(
             )),
         )
     })?;
+    let command = Command::MoveTicket {
+        ticket: id,
+        action: body.action,
+        assignee: body.assignee,
+        note: body.note,
+    };
     caller
-        .require(body.action.roles())
-        .map_err(|e| reject(&ctx, e))?;
-    if body.note.as_ref().is_some_and(|n| n.len() > MAX_TEXT) {
+        .require(command.roles())
+        .map_err(|e| reject(&ctx, e.into()))?;
+    if let Command::MoveTicket { note: Some(n), .. } = &command
+        && n.len() > MAX_TEXT
+    {
         return Err(reject(
             &ctx,
             ApiError::bad_request(format!("`note` is longer than {MAX_TEXT} bytes")),
         ));
     }
-    let request = TransitionRequest {
-        action: body.action,
-        actor: caller.name,
-        assignee: body.assignee,
-        note: body.note,
-    };
-    let ticket = ctx.tickets.transition(id, request).await?;
-    Ok(Json(ticket))
+    Ok(Json(ctx.control.execute(&caller, command).await?))
 }
 
 impl From<TicketError> for ApiError {
     fn from(e: TicketError) -> Self {
-        match &e {
-            TicketError::NotFound(_) => ApiError::not_found(e.to_string()),
-            TicketError::Illegal { allowed, .. } => {
-                let mut error = ApiError::conflict(e.to_string());
-                error.allowed = allowed.iter().map(|a| a.as_str()).collect();
-                error
-            }
-            TicketError::Invalid(_) => ApiError::bad_request(e.to_string()),
-            TicketError::Store(_) => ApiError::internal(e.to_string()),
-            TicketError::Stopping => ApiError::unavailable(e.to_string()),
-        }
+        crate::control::CommandError::from(e).into()
     }
 }
 

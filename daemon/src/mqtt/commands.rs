@@ -15,12 +15,9 @@ use serde::Deserialize;
 use serde_json::json;
 use tracing::warn;
 
-use crate::api::auth::authenticate_token;
-use crate::api::error::ApiError;
-use crate::rules::RulesHandle;
+use crate::control::{Command, CommandError, Control, Refusal, authenticate_token};
 use crate::sources::mqtt::MqttInMetrics;
 use sitewarden_model::catalog::Catalog;
-use sitewarden_model::vocab::ApiRole;
 
 /// Commands this daemon answers.
 pub const COMMANDS: [&str; 4] = [
@@ -71,29 +68,19 @@ struct MoveTicket {
     note: Option<String>,
 }
 
-/// The stages commands reach.
-pub struct Targets {
-    /// Service records.
-    pub rules: RulesHandle,
-    /// Alert acknowledgements and drills.
-    pub alerts: crate::alerts::AlertsHandle,
-    /// Ticket transitions.
-    pub tickets: crate::tickets::TicketsHandle,
-}
-
 /// Answers commands.
 pub struct Commands {
     catalog: Arc<Catalog>,
-    targets: Targets,
+    control: Control,
     metrics: Arc<MqttInMetrics>,
 }
 
 impl Commands {
     /// A handler for the site's command topics.
-    pub fn new(catalog: Arc<Catalog>, targets: Targets, metrics: Arc<MqttInMetrics>) -> Self {
+    pub fn new(catalog: Arc<Catalog>, control: Control, metrics: Arc<MqttInMetrics>) -> Self {
         Self {
             catalog,
-            targets,
+            control,
             metrics,
         }
     }
@@ -127,75 +114,72 @@ impl Commands {
                 self.refuse(&command, &e.message);
                 json!({
                     "correlation_id": envelope.correlation_id, "command": command,
-                    "ok": false, "status": e.status.as_u16(),
-                    "error": { "code": e.code, "message": e.message },
+                    "ok": false, "status": e.kind.status(),
+                    "error": { "code": e.kind.code(), "message": e.message },
                 })
             }
         };
         Some((reply_to, answer.to_string().into_bytes()))
     }
 
-    async fn run(&self, command: &str, envelope: &Envelope) -> Result<serde_json::Value, ApiError> {
+    async fn run(
+        &self,
+        command: &str,
+        envelope: &Envelope,
+    ) -> Result<serde_json::Value, CommandError> {
         let token = envelope
             .token
             .as_deref()
-            .ok_or_else(|| ApiError::unauthorized("a command needs a `token`"))?;
+            .ok_or_else(|| CommandError::new(Refusal::Unauthorized, "a command needs a `token`"))?;
         let caller = authenticate_token(token, &self.catalog.api.tokens)?;
-        let args = serde_json::Value::Object(envelope.args.clone());
-        match command {
-            "record_service" => {
-                caller.require(&[ApiRole::Technician, ApiRole::Engineer])?;
-                let a: RecordService = serde_json::from_value(args)
-                    .map_err(|e| ApiError::bad_request(format!("record_service: {e}")))?;
-                let baselines = self
-                    .targets
-                    .rules
-                    .record_service(&self.catalog, &a.device, &a.rule, caller.name.clone())
-                    .await?;
-                Ok(
-                    json!({ "device": a.device, "rule": a.rule, "by": caller.name, "baselines": baselines }),
-                )
-            }
-            "ack_alert" => {
-                caller.require(crate::alerts::ACK_ROLES)?;
-                let a: AckAlert = serde_json::from_value(args)
-                    .map_err(|e| ApiError::bad_request(format!("ack_alert: {e}")))?;
-                let alert = self
-                    .targets
-                    .alerts
-                    .acknowledge(a.alert, caller.name, a.note)
-                    .await?;
-                Ok(serde_json::to_value(alert).unwrap_or_default())
-            }
-            "declare_drill" => {
-                caller.require(crate::alerts::PLAN_ROLES)?;
-                let d: crate::alerts::DrillRequest = serde_json::from_value(args)
-                    .map_err(|e| ApiError::bad_request(format!("declare_drill: {e}")))?;
-                let drill = self.targets.alerts.declare_drill(d, caller.name).await?;
-                Ok(serde_json::to_value(drill).unwrap_or_default())
-            }
-            "move_ticket" => {
-                let m: MoveTicket = serde_json::from_value(args)
-                    .map_err(|e| ApiError::bad_request(format!("move_ticket: {e}")))?;
-                caller.require(m.action.roles())?;
-                let request = crate::tickets::store::TransitionRequest {
-                    action: m.action,
-                    actor: caller.name,
-                    assignee: m.assignee,
-                    note: m.note,
-                };
-                let ticket = self.targets.tickets.transition(m.ticket, request).await?;
-                Ok(serde_json::to_value(ticket).unwrap_or_default())
-            }
-            other => Err(ApiError::not_found(format!(
-                "unknown command `{other}`; this daemon answers {}",
-                COMMANDS.join(", ")
-            ))),
-        }
+        let command = parse(command, serde_json::Value::Object(envelope.args.clone()))?;
+        let outcome = self.control.execute(&caller, command).await?;
+        Ok(serde_json::to_value(outcome).unwrap_or_default())
     }
 
     fn refuse(&self, command: &str, why: &str) {
         self.metrics.commands_refused.fetch_add(1, Relaxed);
         warn!(%command, reason = %why, "MQTT command refused");
     }
+}
+
+/// Reads a command's arguments; the roles are checked by [`Control`].
+fn parse(command: &str, args: serde_json::Value) -> Result<Command, CommandError> {
+    let bad =
+        |e: serde_json::Error| CommandError::new(Refusal::BadRequest, format!("{command}: {e}"));
+    Ok(match command {
+        "record_service" => {
+            let a: RecordService = serde_json::from_value(args).map_err(bad)?;
+            Command::RecordService {
+                device: a.device,
+                rule: a.rule,
+            }
+        }
+        "ack_alert" => {
+            let a: AckAlert = serde_json::from_value(args).map_err(bad)?;
+            Command::AckAlert {
+                alert: a.alert,
+                note: a.note,
+            }
+        }
+        "declare_drill" => Command::DeclareDrill(serde_json::from_value(args).map_err(bad)?),
+        "move_ticket" => {
+            let m: MoveTicket = serde_json::from_value(args).map_err(bad)?;
+            Command::MoveTicket {
+                ticket: m.ticket,
+                action: m.action,
+                assignee: m.assignee,
+                note: m.note,
+            }
+        }
+        other => {
+            return Err(CommandError::new(
+                Refusal::NotFound,
+                format!(
+                    "unknown command `{other}`; this daemon answers {}",
+                    COMMANDS.join(", ")
+                ),
+            ));
+        }
+    })
 }

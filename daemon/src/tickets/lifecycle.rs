@@ -87,9 +87,6 @@ impl Action {
     }
 }
 
-/// Roles that may register a ticket by hand.
-pub const CREATE_ROLES: &[ApiRole] = &[ApiRole::FrontDesk, ApiRole::Technician, ApiRole::Engineer];
-
 #[cfg(test)]
 mod tests {
     use super::*;

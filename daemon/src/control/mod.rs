@@ -1,0 +1,227 @@
+//! One command layer for every front end: the HTTP API and MQTT commands
+//! parse a request into a [`Command`], establish the [`Caller`] from a
+//! token, and [`Control::execute`] checks the caller's role against the
+//! command's (one table, [`Command::roles`]) and carries it out on the
+//! stage it belongs to. Front ends only parse and map [`CommandError`]s.
+//!
+//! This module sits after every stage in the flow: it calls rules,
+//! tickets and alerts, and nothing upstream calls it.
+
+pub mod error;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+use sitewarden_model::catalog::{ApiToken, Catalog};
+use sitewarden_model::vocab::ApiRole;
+
+use crate::alerts::store::{Drill, Silence};
+use crate::alerts::{Alert, AlertsHandle, DrillRequest, SilenceRequest};
+use crate::rules::RulesHandle;
+use crate::tickets::store::{NewTicket, TransitionRequest};
+use crate::tickets::{Action, Ticket, TicketsHandle};
+pub use error::{CommandError, Refusal};
+
+/// Anyone with a token may acknowledge: the guard at the desk as much as the engineer.
+const ACK_ROLES: &[ApiRole] = &[ApiRole::FrontDesk, ApiRole::Technician, ApiRole::Engineer];
+/// Silences and drills change who gets called: the engineer's decision.
+const PLAN_ROLES: &[ApiRole] = &[ApiRole::Engineer];
+/// Service records reset run-hour counters: the people who did the work.
+const SERVICE_ROLES: &[ApiRole] = &[ApiRole::Technician, ApiRole::Engineer];
+/// Whoever takes a call may open a ticket for it.
+const CREATE_ROLES: &[ApiRole] = &[ApiRole::FrontDesk, ApiRole::Technician, ApiRole::Engineer];
+
+/// Something a person asks the daemon to change.
+#[derive(Debug)]
+pub enum Command {
+    /// `device` was serviced for service-interval `rule`.
+    RecordService {
+        /// Device name.
+        device: String,
+        /// Rule id.
+        rule: String,
+    },
+    /// Someone takes an alert: escalation stops.
+    AckAlert {
+        /// Alert id.
+        alert: i64,
+        /// What they say.
+        note: Option<String>,
+    },
+    /// A drill window: alarms in it reach only the coordinator.
+    DeclareDrill(DrillRequest),
+    /// A maintenance window: matching alerts call nobody.
+    AddSilence(SilenceRequest),
+    /// A ticket opened by hand (phone call, front desk).
+    CreateTicket(Box<NewTicket>),
+    /// A step of the repair process on a ticket.
+    MoveTicket {
+        /// Ticket id.
+        ticket: i64,
+        /// The step.
+        action: Action,
+        /// For `assign`.
+        assignee: Option<String>,
+        /// What they say.
+        note: Option<String>,
+    },
+}
+
+impl Command {
+    /// The roles that may give this command (admins always may).
+    pub fn roles(&self) -> &'static [ApiRole] {
+        match self {
+            Self::RecordService { .. } => SERVICE_ROLES,
+            Self::AckAlert { .. } => ACK_ROLES,
+            Self::DeclareDrill(_) | Self::AddSilence(_) => PLAN_ROLES,
+            Self::CreateTicket(_) => CREATE_ROLES,
+            Self::MoveTicket { action, .. } => action.roles(),
+        }
+    }
+}
+
+/// What a command did, as the front ends serve it.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Outcome {
+    /// `record_service`: the counters' new baselines.
+    ServiceRecorded {
+        /// Device name.
+        device: String,
+        /// Rule id.
+        rule: String,
+        /// Who.
+        by: String,
+        /// New baseline of each counter the rule watches.
+        baselines: Vec<f64>,
+    },
+    /// The alert after the command.
+    Alert(Box<Alert>),
+    /// The declared drill.
+    Drill(Drill),
+    /// The added silence.
+    Silence(Silence),
+    /// The ticket after the command.
+    Ticket(Box<Ticket>),
+}
+
+/// Who gives a command, established from their token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// Token holder, for audit trails.
+    pub name: String,
+    /// What they may do.
+    pub role: ApiRole,
+}
+
+impl Caller {
+    /// Refused unless the caller's role is among `allowed` (admins always pass).
+    pub fn require(&self, allowed: &[ApiRole]) -> Result<(), CommandError> {
+        if self.role == ApiRole::Admin || allowed.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(CommandError::new(
+                Refusal::Forbidden,
+                format!(
+                    "token `{}` has role {:?}, which may not do this",
+                    self.name, self.role
+                ),
+            ))
+        }
+    }
+}
+
+/// Finds the caller from a bare token; tokens are stored as SHA-256 hashes
+/// and compared in constant time.
+pub fn authenticate_token(token: &str, tokens: &[ApiToken]) -> Result<Caller, CommandError> {
+    let hash: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
+    tokens
+        .iter()
+        .find(|t| constant_time_eq(&t.sha256, &hash))
+        .map(|t| Caller {
+            name: t.name.clone(),
+            role: t.role,
+        })
+        .ok_or_else(|| CommandError::new(Refusal::Unauthorized, "unknown token"))
+}
+
+fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The stages commands reach.
+#[derive(Clone)]
+pub struct Control {
+    catalog: Arc<Catalog>,
+    rules: RulesHandle,
+    alerts: AlertsHandle,
+    tickets: TicketsHandle,
+}
+
+impl Control {
+    /// Commands for the stages of one running daemon.
+    pub fn new(
+        catalog: Arc<Catalog>,
+        rules: RulesHandle,
+        alerts: AlertsHandle,
+        tickets: TicketsHandle,
+    ) -> Self {
+        Self {
+            catalog,
+            rules,
+            alerts,
+            tickets,
+        }
+    }
+
+    /// Checks the caller's role and carries the command out.
+    pub async fn execute(
+        &self,
+        caller: &Caller,
+        command: Command,
+    ) -> Result<Outcome, CommandError> {
+        caller.require(command.roles())?;
+        let by = caller.name.clone();
+        Ok(match command {
+            Command::RecordService { device, rule } => {
+                let baselines = self
+                    .rules
+                    .record_service(&self.catalog, &device, &rule, by.clone())
+                    .await?;
+                Outcome::ServiceRecorded {
+                    device,
+                    rule,
+                    by,
+                    baselines,
+                }
+            }
+            Command::AckAlert { alert, note } => {
+                Outcome::Alert(Box::new(self.alerts.acknowledge(alert, by, note).await?))
+            }
+            Command::DeclareDrill(request) => {
+                Outcome::Drill(self.alerts.declare_drill(request, by).await?)
+            }
+            Command::AddSilence(request) => {
+                Outcome::Silence(self.alerts.add_silence(request, by).await?)
+            }
+            Command::CreateTicket(ticket) => {
+                Outcome::Ticket(Box::new(self.tickets.create(*ticket, by).await?))
+            }
+            Command::MoveTicket {
+                ticket,
+                action,
+                assignee,
+                note,
+            } => {
+                let request = TransitionRequest {
+                    action,
+                    actor: by,
+                    assignee,
+                    note,
+                };
+                Outcome::Ticket(Box::new(self.tickets.transition(ticket, request).await?))
+            }
+        })
+    }
+}
