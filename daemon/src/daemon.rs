@@ -191,11 +191,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         tickets.clone(),
     );
     if let Some(settings) = &catalog.mqtt {
-        let commands = Arc::new(Commands::new(
-            catalog.clone(),
-            control.clone(),
-            metrics.mqtt_in.clone(),
-        ));
+        let commands = Arc::new(Commands::new(catalog.clone(), control.clone()));
         let source_metrics = metrics.mqtt_in.clone();
         sources::mqtt::spawn(
             catalog.clone(),

@@ -9,14 +9,13 @@
 //! HTTP-like status codes. Refused commands are logged and counted.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 
 use serde::Deserialize;
 use serde_json::json;
 use tracing::warn;
 
 use crate::control::{Command, CommandError, Control, Refusal, authenticate_token};
-use crate::sources::mqtt::MqttInMetrics;
+use crate::sources::mqtt::{CommandAnswer, CommandInbox};
 use sitewarden_model::catalog::Catalog;
 
 /// Commands this daemon answers.
@@ -72,54 +71,56 @@ struct MoveTicket {
 pub struct Commands {
     catalog: Arc<Catalog>,
     control: Control,
-    metrics: Arc<MqttInMetrics>,
 }
 
 impl Commands {
     /// A handler for the site's command topics.
-    pub fn new(catalog: Arc<Catalog>, control: Control, metrics: Arc<MqttInMetrics>) -> Self {
-        Self {
-            catalog,
-            control,
-            metrics,
-        }
+    pub fn new(catalog: Arc<Catalog>, control: Control) -> Self {
+        Self { catalog, control }
     }
 
-    /// `sitewarden/<site>/commands/+`.
-    pub fn filter(&self) -> String {
-        self.catalog.topics().commands_filter()
-    }
-
-    /// Handles one command; returns the response's topic and payload, or
-    /// `None` when the message is too malformed to answer.
-    pub async fn handle(&self, topic: &str, payload: &[u8]) -> Option<(String, Vec<u8>)> {
+    /// Handles one command message: the answer to publish, and whether it
+    /// was refused.
+    async fn answer(&self, topic: &str, payload: &[u8]) -> CommandAnswer {
         let command = topic.rsplit('/').next().unwrap_or_default().to_owned();
         let envelope: Envelope = match serde_json::from_slice(payload) {
             Ok(e) => e,
             Err(e) => {
                 self.refuse(&command, &format!("malformed payload: {e}"));
-                return None;
+                return CommandAnswer {
+                    reply: None,
+                    refused: true,
+                };
             }
         };
         let reply_to = envelope
             .reply_to
             .clone()
             .unwrap_or_else(|| self.catalog.topics().response(&envelope.correlation_id));
-        let answer = match self.run(&command, &envelope).await {
-            Ok(result) => json!({
-                "correlation_id": envelope.correlation_id, "command": command,
-                "ok": true, "status": 200, "result": result,
-            }),
-            Err(e) => {
-                self.refuse(&command, &e.message);
+        let (answer, refused) = match self.run(&command, &envelope).await {
+            Ok(result) => (
                 json!({
                     "correlation_id": envelope.correlation_id, "command": command,
-                    "ok": false, "status": e.kind.status(),
-                    "error": { "code": e.kind.code(), "message": e.message },
-                })
+                    "ok": true, "status": 200, "result": result,
+                }),
+                false,
+            ),
+            Err(e) => {
+                self.refuse(&command, &e.message);
+                (
+                    json!({
+                        "correlation_id": envelope.correlation_id, "command": command,
+                        "ok": false, "status": e.kind.status(),
+                        "error": { "code": e.kind.code(), "message": e.message },
+                    }),
+                    true,
+                )
             }
         };
-        Some((reply_to, answer.to_string().into_bytes()))
+        CommandAnswer {
+            reply: Some((reply_to, answer.to_string().into_bytes())),
+            refused,
+        }
     }
 
     async fn run(
@@ -138,8 +139,22 @@ impl Commands {
     }
 
     fn refuse(&self, command: &str, why: &str) {
-        self.metrics.commands_refused.fetch_add(1, Relaxed);
         warn!(%command, reason = %why, "MQTT command refused");
+    }
+}
+
+impl CommandInbox for Commands {
+    /// `sitewarden/<site>/commands/+`.
+    fn filter(&self) -> String {
+        self.catalog.topics().commands_filter()
+    }
+
+    fn handle<'a>(
+        &'a self,
+        topic: &'a str,
+        payload: &'a [u8],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = CommandAnswer> + Send + 'a>> {
+        Box::pin(self.answer(topic, payload))
     }
 }
 

@@ -20,7 +20,6 @@ use jiff::Timestamp;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use crate::mqtt::commands::Commands;
 use crate::readings::{
     BadReason, DeviceState, Quality, Reading, ReadingBatch, ReadingBus, ReadingEvent, Value,
 };
@@ -248,12 +247,37 @@ impl Routes {
     }
 }
 
+/// Where the source hands messages on the command topics. The source sits
+/// upstream of every stage, so it knows commands only through this trait;
+/// the command handler (after all stages in the flow) implements it.
+pub trait CommandInbox: Send + Sync {
+    /// The topic filter of the command topics.
+    fn filter(&self) -> String;
+
+    /// Handles one command message.
+    fn handle<'a>(
+        &'a self,
+        topic: &'a str,
+        payload: &'a [u8],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = CommandAnswer> + Send + 'a>>;
+}
+
+/// What became of a command message.
+#[derive(Debug)]
+pub struct CommandAnswer {
+    /// The response's topic and payload; none when the message was too
+    /// malformed to answer.
+    pub reply: Option<(String, Vec<u8>)>,
+    /// Refused (malformed, unauthorised, unknown, invalid): counted.
+    pub refused: bool,
+}
+
 /// Starts the source: sensor topics, availability topics and commands.
 pub fn spawn(
     catalog: Arc<Catalog>,
     settings: &MqttSettings,
     bus: ReadingBus,
-    commands: Arc<Commands>,
+    commands: Arc<dyn CommandInbox>,
     metrics: Arc<MqttInMetrics>,
     shutdown: Shutdown,
     tasks: &mut tokio::task::JoinSet<()>,
@@ -285,7 +309,7 @@ pub fn spawn(
 
 struct Source {
     catalog: Arc<Catalog>,
-    commands: Arc<Commands>,
+    commands: Arc<dyn CommandInbox>,
     routes: Routes,
     bus: ReadingBus,
     metrics: Arc<MqttInMetrics>,
@@ -315,8 +339,12 @@ impl Source {
                         info!(filters = self.routes.filters().len(), "subscribed to MQTT sensor topics");
                     }
                     Ok(Incoming::Publish { topic, payload }) if topic_matches(&self.commands.filter(), &topic) => {
-                        if let Some((reply_to, answer)) = self.commands.handle(&topic, &payload).await {
-                            let _ = client.try_publish(reply_to, true, false, answer);
+                        let answer = self.commands.handle(&topic, &payload).await;
+                        if answer.refused {
+                            self.metrics.commands_refused.fetch_add(1, Relaxed);
+                        }
+                        if let Some((reply_to, reply)) = answer.reply {
+                            let _ = client.try_publish(reply_to, true, false, reply);
                         }
                     }
                     Ok(Incoming::Publish { topic, payload }) => self.on_message(&topic, &payload).await,
