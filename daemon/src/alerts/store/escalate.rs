@@ -1,0 +1,317 @@
+//! Escalation: the policy's steps and repeats at their stored deadlines, the notifications of each step, and acknowledgement, which stops it.
+
+use super::*;
+
+impl AlertStore {
+    /// Notifies the first steps now and stores the next deadline.
+    pub(super) fn start_escalation(
+        &self,
+        tx: &Transaction<'_>,
+        catalog: &Catalog,
+        id: i64,
+        class: AlertClass,
+        now: Timestamp,
+        changes: &mut Changes,
+    ) -> Result<(), AlertError> {
+        if catalog.alerts.policy(class).is_none() {
+            event(
+                tx,
+                id,
+                now,
+                "unrouted",
+                "sitewarden",
+                Some(&format!(
+                    "no escalation policy for class {}",
+                    class.as_str()
+                )),
+            )?;
+            return Ok(());
+        }
+        tx.execute(
+            "UPDATE alert SET step = 0, next_at_us = ?2 WHERE id = ?1",
+            params![id, micros(now)],
+        )?;
+        self.escalate_one(tx, catalog, id, now, changes)
+    }
+
+    /// Notifies every alert whose deadline has come.
+    pub fn escalate_due(
+        &self,
+        catalog: &Catalog,
+        now: Timestamp,
+    ) -> Result<Vec<AlertChange>, AlertError> {
+        self.transaction(
+            |tx, changes| {
+                let due: Vec<i64> = tx
+                    .prepare_cached(
+                        "SELECT id FROM alert WHERE next_at_us IS NOT NULL AND next_at_us <= ?1 ORDER BY next_at_us",
+                    )?
+                    .query_map([micros(now)], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                for id in due {
+                    self.escalate_one(tx, catalog, id, now, changes)?;
+                }
+                Ok(())
+            },
+            now,
+        )
+        .map(|((), c)| c)
+    }
+
+    pub(super) fn escalate_one(
+        &self,
+        tx: &Transaction<'_>,
+        catalog: &Catalog,
+        id: i64,
+        now: Timestamp,
+        changes: &mut Changes,
+    ) -> Result<(), AlertError> {
+        let Some(alert) = load(tx, id)? else {
+            return Ok(());
+        };
+        let (Some(due), Some(policy)) =
+            (alert.next_escalation_at, catalog.alerts.policy(alert.class))
+        else {
+            return Ok(());
+        };
+        let Plan {
+            notify,
+            repeat,
+            next_step,
+            next_at,
+        } = escalation::plan(policy, alert.step as usize, due);
+        for step in &notify {
+            let reason = if repeat {
+                Reason::Repeat(step + 1)
+            } else {
+                Reason::Step(step + 1)
+            };
+            let Some(s) = policy.steps.get(*step) else {
+                continue;
+            };
+            self.notify(
+                tx,
+                catalog,
+                &alert,
+                &s.notify,
+                &s.channels,
+                reason,
+                now,
+                changes,
+            )?;
+        }
+        tx.execute(
+            "UPDATE alert SET step = ?2, next_at_us = ?3, revision = revision + 1 WHERE id = ?1",
+            params![id, next_step as i64, micros(next_at)],
+        )?;
+        if alert.step > 0 {
+            let kind = if repeat { "repeated" } else { "escalated" };
+            let steps: Vec<String> = notify.iter().map(|s| (s + 1).to_string()).collect();
+            event(
+                tx,
+                id,
+                now,
+                kind,
+                "sitewarden",
+                Some(&format!("no acknowledgement: step {}", steps.join(", "))),
+            )?;
+            changes.push(id, kind);
+        }
+        Ok(())
+    }
+
+    /// Queues one notification per channel of a step, to the people it stands for now.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn notify(
+        &self,
+        tx: &Transaction<'_>,
+        catalog: &Catalog,
+        alert: &Alert,
+        recipients: &[sitewarden_model::catalog::Recipient],
+        channels: &[usize],
+        reason: Reason,
+        now: Timestamp,
+        changes: &mut Changes,
+    ) -> Result<(), AlertError> {
+        let settings = &catalog.alerts;
+        let (people, vacant) =
+            escalation::resolve(settings, &catalog.site.hours.time_zone, recipients, now);
+        let people: Vec<&Person> = people
+            .iter()
+            .filter_map(|p| settings.people.get(*p))
+            .collect();
+        let round: i64 = tx.query_row(
+            "SELECT notifications + 1 FROM alert WHERE id = ?1",
+            [alert.id],
+            |r| r.get(0),
+        )?;
+        let mut used = Vec::new();
+        for channel in channels.iter().filter_map(|c| settings.channels.get(*c)) {
+            let key = format!("{}-alert-{}-n{round}-{}", self.site, alert.id, channel.name);
+            let payload = notify::payload(channel, &key, &self.site, Some(alert), reason, &people);
+            let topic = (channel.kind == ChannelKind::Mqtt)
+                .then(|| {
+                    self.topics
+                        .as_ref()
+                        .map(|t| t.alert_notifications(alert.id))
+                })
+                .flatten();
+            let delivery_channel = channel_name(&channel.name);
+            delivery::enqueue(
+                tx,
+                &Outgoing {
+                    channel: &delivery_channel,
+                    subject: &format!("alert:{}", alert.id),
+                    key: &key,
+                    topic: topic.as_deref(),
+                    payload: &payload,
+                    retain: false,
+                    priority: priority(alert.class),
+                },
+                now,
+            )?;
+            used.push(channel.name.as_str());
+        }
+        tx.execute(
+            "UPDATE alert SET notifications = ?2 WHERE id = ?1",
+            params![alert.id, round],
+        )?;
+        let names: Vec<&str> = people.iter().map(|p| p.name.as_str()).collect();
+        let mut detail = format!(
+            "{} via {} to {}",
+            match reason {
+                Reason::Step(n) => format!("step {n}"),
+                Reason::Repeat(n) => format!("step {n} again"),
+                other => other.as_str().to_owned(),
+            },
+            used.join(", "),
+            if names.is_empty() {
+                "nobody".to_owned()
+            } else {
+                names.join(", ")
+            }
+        );
+        if !vacant.is_empty() {
+            detail.push_str(&format!("; nobody on duty for {}", vacant.join(", ")));
+        }
+        event(tx, alert.id, now, "notified", "sitewarden", Some(&detail))?;
+        changes.notified(alert.id, detail);
+        Ok(())
+    }
+
+    pub(super) fn notify_drill(
+        &self,
+        tx: &Transaction<'_>,
+        catalog: &Catalog,
+        id: i64,
+        now: Timestamp,
+        changes: &mut Changes,
+    ) -> Result<(), AlertError> {
+        let Some(drill) = &catalog.alerts.drill else {
+            event(
+                tx,
+                id,
+                now,
+                "notified",
+                "sitewarden",
+                Some("no [alerts.drill] coordinator configured: recorded only"),
+            )?;
+            return Ok(());
+        };
+        let alert = load(tx, id)?.ok_or(AlertError::NotFound(id))?;
+        self.notify(
+            tx,
+            catalog,
+            &alert,
+            &drill.notify,
+            &drill.channels,
+            Reason::Drill,
+            now,
+            changes,
+        )
+    }
+
+    /// Acknowledges an alert. The changes: `acknowledged`, then `resolved`
+    /// if its condition had already cleared; both go to the sinks.
+    pub fn acknowledge(
+        &self,
+        catalog: &Catalog,
+        id: i64,
+        actor: &str,
+        note: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Vec<AlertChange>, AlertError> {
+        let (_, changes) = self.transaction(
+            |tx, changes| {
+                let alert = load(tx, id)?.ok_or(AlertError::NotFound(id))?;
+                if alert.status == "resolved" {
+                    return Err(AlertError::Conflict(format!("alert {id} is already resolved")));
+                }
+                if let Some(by) = &alert.acknowledged_by {
+                    return Err(AlertError::Conflict(format!("alert {id} was already acknowledged by {by}")));
+                }
+                tx.execute(
+                    "UPDATE alert SET acked_us = ?2, acked_by = ?3, ack_note = ?4, next_at_us = NULL,
+                     revision = revision + 1 WHERE id = ?1",
+                    params![id, micros(now), actor, note],
+                )?;
+                let detail = match note {
+                    Some(n) => format!("{actor} took it: {n}"),
+                    None => format!("{actor} took it"),
+                };
+                event(tx, id, now, "acknowledged", actor, Some(&detail))?;
+                self.tell_acknowledged(tx, catalog, id, now, changes)?;
+                if alert.active {
+                    changes.push(id, "acknowledged");
+                } else {
+                    resolve(tx, id, now)?;
+                    event(tx, id, now, "resolved", "sitewarden", Some("acknowledged after its condition cleared"))?;
+                    changes.push(id, "acknowledged");
+                    changes.push(id, "resolved");
+                }
+                Ok(())
+            },
+            now,
+        )?;
+        Ok(changes)
+    }
+
+    /// Tells every channel that was called for this alert who took it.
+    pub(super) fn tell_acknowledged(
+        &self,
+        tx: &Transaction<'_>,
+        catalog: &Catalog,
+        id: i64,
+        now: Timestamp,
+        changes: &mut Changes,
+    ) -> Result<(), AlertError> {
+        let used: Vec<String> = tx
+            .prepare_cached(
+                "SELECT DISTINCT channel FROM delivery WHERE subject = ?1 AND channel != ?2",
+            )?
+            .query_map(params![format!("alert:{id}"), STATE_CHANNEL], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let channels: Vec<usize> = catalog
+            .alerts
+            .channels
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| used.contains(&channel_name(&c.name)))
+            .map(|(i, _)| i)
+            .collect();
+        if channels.is_empty() {
+            return Ok(());
+        }
+        let alert = load(tx, id)?.ok_or(AlertError::NotFound(id))?;
+        self.notify(
+            tx,
+            catalog,
+            &alert,
+            &[],
+            &channels,
+            Reason::Acknowledged,
+            now,
+            changes,
+        )
+    }
+}

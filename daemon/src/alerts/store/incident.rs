@@ -1,0 +1,187 @@
+//! Raising and clearing: one open alert per group key, its member conditions, and when a cleared alert resolves or stays open for a person.
+
+use super::suppression::{Suppression, suppression_for};
+use super::*;
+
+impl AlertStore {
+    pub(super) fn raise(
+        &self,
+        tx: &Transaction<'_>,
+        catalog: &Catalog,
+        r: &Raise,
+        now: Timestamp,
+        changes: &mut Changes,
+    ) -> Result<(), AlertError> {
+        if let Some((id, active)) = open_by_key(tx, &r.key)? {
+            upsert_member(tx, id, r)?;
+            if !active {
+                tx.execute("UPDATE alert SET active = 1, cleared_us = NULL, revision = revision + 1 WHERE id = ?1", [id])?;
+                event(
+                    tx,
+                    id,
+                    r.at,
+                    "reactivated",
+                    "sitewarden",
+                    Some(&format!("{} raised again", r.point)),
+                )?;
+            } else {
+                tx.execute(
+                    "UPDATE alert SET revision = revision + 1 WHERE id = ?1",
+                    [id],
+                )?;
+                event(
+                    tx,
+                    id,
+                    r.at,
+                    "member_raised",
+                    "sitewarden",
+                    Some(&member_text(r)),
+                )?;
+            }
+            changes.push(id, "member_raised");
+            return Ok(());
+        }
+        let covering = suppression_for(tx, catalog, r)?;
+        let drill = match covering {
+            Some(Suppression::Drill(id)) => Some(id),
+            _ => None,
+        };
+        let suppression = covering.as_ref().and_then(Suppression::held);
+        tx.prepare_cached(
+            "INSERT INTO alert (key, class, severity, title, rule, device, location, first_point, first_zone,
+                 first_value, status, active, suppressed, suppressed_by, drill, raised_us, step, next_at_us)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'open', 1, ?11, ?12, ?13, ?14, 0, NULL)",
+        )?
+        .execute(params![
+            r.key,
+            r.class.as_str(),
+            r.severity.as_str().to_owned(),
+            r.title,
+            r.rule,
+            r.device,
+            r.location,
+            r.point,
+            r.zone,
+            r.value,
+            suppression.as_ref().map(|(kind, _)| *kind),
+            suppression.as_ref().map(|(_, by)| by.as_str()),
+            drill.is_some(),
+            micros(r.at),
+        ])?;
+        let id = tx.last_insert_rowid();
+        upsert_member(tx, id, r)?;
+        let detail = match r.value {
+            Some(v) => format!("{}; first reading {v}", member_text(r)),
+            None => member_text(r),
+        };
+        event(tx, id, r.at, "raised", "sitewarden", Some(&detail))?;
+        changes.push(id, "raised");
+        if let Some(drill) = drill {
+            event(
+                tx,
+                id,
+                now,
+                "drill",
+                "sitewarden",
+                Some(&format!(
+                    "during drill {drill}: only the drill coordinator is told"
+                )),
+            )?;
+            self.notify_drill(tx, catalog, id, now, changes)?;
+        } else if let Some((kind, by)) = &suppression {
+            event(
+                tx,
+                id,
+                now,
+                kind,
+                "sitewarden",
+                Some(&format!("{kind} by {by}: nobody is called")),
+            )?;
+        } else {
+            self.start_escalation(tx, catalog, id, r.class, now, changes)?;
+        }
+        self.mute_targets(tx, catalog, id, r.class, now, changes)?;
+        Ok(())
+    }
+
+    pub(super) fn clear(
+        &self,
+        tx: &Transaction<'_>,
+        catalog: &Catalog,
+        key: &str,
+        point: &str,
+        at: Timestamp,
+        changes: &mut Changes,
+    ) -> Result<(), AlertError> {
+        let Some((id, _)) = open_by_key(tx, key)? else {
+            return Ok(());
+        };
+        tx.execute(
+            "UPDATE alert_member SET active = 0, cleared_us = ?3 WHERE alert = ?1 AND point = ?2",
+            params![id, point, micros(at)],
+        )?;
+        let still: i64 = tx.query_row(
+            "SELECT count(*) FROM alert_member WHERE alert = ?1 AND active = 1",
+            [id],
+            |r| r.get(0),
+        )?;
+        if still > 0 {
+            event(tx, id, at, "member_cleared", "sitewarden", Some(point))?;
+            tx.execute(
+                "UPDATE alert SET revision = revision + 1 WHERE id = ?1",
+                [id],
+            )?;
+            changes.push(id, "member_cleared");
+            return Ok(());
+        }
+        tx.execute(
+            "UPDATE alert SET active = 0, cleared_us = ?2, revision = revision + 1 WHERE id = ?1",
+            params![id, micros(at)],
+        )?;
+        let alert = load(tx, id)?.ok_or(AlertError::NotFound(id))?;
+        let must_stay = alert.class.is_life_safety()
+            && alert.acknowledged_at.is_none()
+            && !alert.drill
+            && alert.suppressed.is_none();
+        if must_stay {
+            event(
+                tx,
+                id,
+                at,
+                "cleared",
+                "sitewarden",
+                Some(
+                    "the condition cleared; a life-safety alert stays open until someone acknowledges it",
+                ),
+            )?;
+            changes.push(id, "cleared");
+        } else {
+            event(tx, id, at, "cleared", "sitewarden", None)?;
+            resolve(tx, id, at)?;
+            changes.push(id, "resolved");
+        }
+        self.release_muted(tx, catalog, id, at, changes)
+    }
+}
+
+pub(super) fn member_text(r: &Raise) -> String {
+    match &r.zone {
+        Some(zone) => format!("{} (zone {zone})", r.point),
+        None => r.point.clone(),
+    }
+}
+
+pub(super) fn open_by_key(tx: &Connection, key: &str) -> rusqlite::Result<Option<(i64, bool)>> {
+    tx.prepare_cached("SELECT id, active FROM alert WHERE key = ?1 AND status = 'open'")?
+        .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+}
+
+pub(super) fn upsert_member(tx: &Connection, id: i64, r: &Raise) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO alert_member (alert, point, zone, active, value, raised_us) VALUES (?1, ?2, ?3, 1, ?4, ?5)
+         ON CONFLICT (alert, point) DO UPDATE SET active = 1, value = excluded.value, cleared_us = NULL",
+    )?
+    .execute(params![id, r.point, r.zone, r.value, micros(r.at)])
+    .map(|_| ())
+}

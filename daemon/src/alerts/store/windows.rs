@@ -1,0 +1,130 @@
+//! Maintenance windows and drills: declared, listed, and ended by `maintain`, which releases what a silence held.
+
+use super::*;
+
+impl AlertStore {
+    /// Ends silences and drills that ran out, and runs self-tests that are due.
+    pub fn maintain(
+        &self,
+        catalog: &Catalog,
+        now: Timestamp,
+    ) -> Result<Vec<AlertChange>, AlertError> {
+        self.transaction(
+            |tx, changes| {
+                let silenced: Vec<(i64, bool, String, String)> = tx
+                    .prepare_cached(
+                        "SELECT a.id, a.active, a.class, a.suppressed_by FROM alert a
+                         WHERE a.status = 'open' AND a.suppressed = 'silenced' AND NOT EXISTS (
+                             SELECT 1 FROM silence s WHERE 'silence ' || s.id = a.suppressed_by AND s.ends_us > ?1)",
+                    )?
+                    .query_map([micros(now)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                for (id, active, class, by) in silenced {
+                    tx.execute(
+                        "UPDATE alert SET suppressed = NULL, suppressed_by = NULL, revision = revision + 1 WHERE id = ?1",
+                        [id],
+                    )?;
+                    if active {
+                        event(tx, id, now, "unsilenced", "sitewarden", Some(&format!("{by} ended and this is still active")))?;
+                        changes.push(id, "unsilenced");
+                        self.start_escalation(tx, catalog, id, AlertClass::parse(&class).unwrap_or_default(), now, changes)?;
+                    } else {
+                        resolve(tx, id, now)?;
+                        event(tx, id, now, "resolved", "sitewarden", Some("cleared while silenced"))?;
+                        changes.push(id, "resolved");
+                    }
+                }
+                self.run_self_tests(tx, catalog, now)?;
+                Ok(())
+            },
+            now,
+        )
+        .map(|((), c)| c)
+    }
+
+    /// Declares a silence.
+    pub fn add_silence(&self, s: &Silence, now: Timestamp) -> rusqlite::Result<Silence> {
+        let conn = lock(&self.writer);
+        conn.execute(
+            "INSERT INTO silence (device, rule, starts_us, ends_us, reason, created_by, created_us)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                s.device,
+                s.rule,
+                micros(s.starts_at),
+                micros(s.ends_at),
+                s.reason,
+                s.created_by,
+                micros(now)
+            ],
+        )?;
+        Ok(Silence {
+            id: conn.last_insert_rowid(),
+            ..s.clone()
+        })
+    }
+
+    /// Silences not yet over.
+    pub fn silences(&self, now: Timestamp) -> rusqlite::Result<Vec<Silence>> {
+        let conn = lock(&self.reader);
+        conn.prepare_cached(
+            "SELECT id, device, rule, starts_us, ends_us, reason, created_by FROM silence
+                 WHERE ends_us > ?1 ORDER BY starts_us",
+        )?
+        .query_map([micros(now)], |r| {
+            Ok(Silence {
+                id: r.get(0)?,
+                device: r.get(1)?,
+                rule: r.get(2)?,
+                starts_at: from_micros(r.get(3)?),
+                ends_at: from_micros(r.get(4)?),
+                reason: r.get(5)?,
+                created_by: r.get(6)?,
+            })
+        })?
+        .collect()
+    }
+
+    /// Declares a drill window.
+    pub fn declare_drill(&self, d: &Drill, now: Timestamp) -> rusqlite::Result<Drill> {
+        let conn = lock(&self.writer);
+        let classes: Vec<&str> = d.classes.iter().map(|c| c.as_str()).collect();
+        conn.execute(
+            "INSERT INTO drill (classes, starts_us, ends_us, note, declared_by, declared_us)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                format!(",{},", classes.join(",")),
+                micros(d.starts_at),
+                micros(d.ends_at),
+                d.note,
+                d.declared_by,
+                micros(now)
+            ],
+        )?;
+        Ok(Drill {
+            id: conn.last_insert_rowid(),
+            ..d.clone()
+        })
+    }
+
+    /// Drills not yet over.
+    pub fn drills(&self, now: Timestamp) -> rusqlite::Result<Vec<Drill>> {
+        let conn = lock(&self.reader);
+        conn
+            .prepare_cached(
+                "SELECT id, classes, starts_us, ends_us, note, declared_by FROM drill WHERE ends_us > ?1 ORDER BY starts_us",
+            )?
+            .query_map([micros(now)], |r| {
+                let classes: String = r.get(1)?;
+                Ok(Drill {
+                    id: r.get(0)?,
+                    classes: classes.split(',').filter_map(AlertClass::parse).collect(),
+                    starts_at: from_micros(r.get(2)?),
+                    ends_at: from_micros(r.get(3)?),
+                    note: r.get(4)?,
+                    declared_by: r.get(5)?,
+                })
+            })?
+            .collect()
+    }
+}
