@@ -1,0 +1,179 @@
+//! Who is called and how: people, rosters, channels, escalation policies, inhibition and drills.
+
+use super::*;
+
+/// Who is told about emergencies, how, and who is next.
+#[derive(Debug, Clone, Default)]
+pub struct AlertSettings {
+    /// `[[people]]`.
+    pub people: Vec<Person>,
+    /// `[[roster]]`.
+    pub roster: Vec<Shift>,
+    /// `[alerts.channels]`, sorted by name.
+    pub channels: Vec<ChannelSettings>,
+    /// Policy per class.
+    pub policies: std::collections::HashMap<crate::vocab::AlertClass, Policy>,
+    /// For classes without their own policy.
+    pub default_policy: Option<Policy>,
+    /// Mutes.
+    pub inhibit: Vec<Inhibition>,
+    /// Drill coordinator.
+    pub drill: Option<DrillSettings>,
+    /// Test notification interval.
+    pub self_test_every: Option<Duration>,
+    /// MQTT heartbeat interval.
+    pub heartbeat_every: Duration,
+}
+
+impl AlertSettings {
+    /// The policy an alert of `class` follows.
+    pub fn policy(&self, class: crate::vocab::AlertClass) -> Option<&Policy> {
+        self.policies.get(&class).or(self.default_policy.as_ref())
+    }
+}
+
+/// Someone who can be notified.
+#[derive(Debug, Clone)]
+pub struct Person {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Mobile number.
+    pub phone: Option<String>,
+}
+
+/// One shift of an on-duty role.
+#[derive(Debug, Clone)]
+pub struct Shift {
+    /// Role.
+    pub role: String,
+    /// Index into [`AlertSettings::people`].
+    pub person: usize,
+    /// Weekdays (Monday first) the shift starts on.
+    pub days: [bool; 7],
+    /// Start, site time.
+    pub from: jiff::civil::Time,
+    /// End, site time; before `from` when the shift runs past midnight.
+    pub to: jiff::civil::Time,
+}
+
+/// How a channel delivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    /// QoS 1 on `sitewarden/<site>/alerts/<id>/notifications`.
+    Mqtt,
+    /// Generic JSON, HMAC-signed.
+    Webhook,
+    /// WeCom group robot.
+    #[serde(rename = "wecom")]
+    WeCom,
+    /// DingTalk group robot.
+    #[serde(rename = "dingtalk")]
+    DingTalk,
+    /// Slack incoming webhook.
+    Slack,
+    /// SMTP.
+    Email,
+}
+
+/// A named notification channel.
+#[derive(Debug, Clone)]
+pub struct ChannelSettings {
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: ChannelKind,
+    /// Endpoint of webhook-like kinds.
+    pub url: Option<String>,
+    /// HMAC key (webhook) or robot signing secret (DingTalk).
+    pub secret: Option<crate::secret::Secret>,
+    /// Per-attempt timeout.
+    pub timeout: Duration,
+    /// SMTP settings of the e-mail kind.
+    pub smtp: Option<SmtpSettings>,
+}
+
+/// How to reach an SMTP server.
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    /// Host.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Sender.
+    pub from: String,
+    /// User.
+    pub username: Option<String>,
+    /// Password.
+    pub password: Option<crate::secret::Secret>,
+    /// Transport security.
+    pub security: SmtpSecurity,
+}
+
+/// SMTP transport security.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// Plain text (a relay on loopback).
+    None,
+    /// STARTTLS, required.
+    StartTls,
+    /// TLS from the first byte.
+    Tls,
+}
+
+/// An escalation policy.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Steps in order.
+    pub steps: Vec<Step>,
+    /// Repeat interval of the last step.
+    pub repeat: Duration,
+    /// Steps notified at once on raise.
+    pub first_steps_together: usize,
+}
+
+/// One escalation step.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Who.
+    pub notify: Vec<Recipient>,
+    /// Indices into [`AlertSettings::channels`].
+    pub channels: Vec<usize>,
+    /// Wait for an acknowledgement before the next step.
+    pub wait: Duration,
+}
+
+/// A person, or whoever holds an on-duty role at the time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipient {
+    /// Index into [`AlertSettings::people`].
+    Person(usize),
+    /// On-duty role.
+    Role(String),
+}
+
+/// Alerts muted while an alert of a class is active.
+#[derive(Debug, Clone)]
+pub struct Inhibition {
+    /// Source class.
+    pub when: crate::vocab::AlertClass,
+    /// Target rule ids.
+    pub mute: Vec<String>,
+    /// Target devices; all when empty.
+    pub devices: Vec<String>,
+}
+
+/// Drill handling.
+#[derive(Debug, Clone)]
+pub struct DrillSettings {
+    /// Drill coordinator(s).
+    pub notify: Vec<Recipient>,
+    /// Channels.
+    pub channels: Vec<usize>,
+    /// Longest window.
+    pub max_duration: Duration,
+}

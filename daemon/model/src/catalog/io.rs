@@ -1,0 +1,108 @@
+//! How the daemon reaches the world: site identity, the API, MQTT and InfluxDB settings.
+
+use super::*;
+
+/// A checked `[mqtt]`.
+#[derive(Debug, Clone)]
+pub struct MqttSettings {
+    /// Which broker.
+    pub broker: MqttBroker,
+    /// Client id.
+    pub client_id: String,
+    /// User name.
+    pub username: Option<String>,
+    /// Resolved password.
+    pub password: Option<crate::secret::Secret>,
+    /// Keep-alive interval.
+    pub keep_alive: Duration,
+    /// Protocol version.
+    pub protocol: crate::vocab::Protocol,
+    /// TLS material, read at start.
+    pub tls: Option<MqttTls>,
+    /// Publish point values: deadband and minimum interval.
+    pub values: Option<(f64, Duration)>,
+}
+
+/// Where the broker is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MqttBroker {
+    /// A broker the site runs.
+    External {
+        /// Host name or address.
+        host: String,
+        /// Port.
+        port: u16,
+    },
+    /// The daemon's own broker.
+    Embedded {
+        /// Listen address.
+        listen: std::net::SocketAddr,
+    },
+}
+
+/// PEM material for TLS to the broker.
+#[derive(Debug, Clone)]
+pub struct MqttTls {
+    /// CA certificate(s).
+    pub ca: Vec<u8>,
+    /// Client certificate and key, for mutual TLS.
+    pub client: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+/// A checked `[sinks.influx]`.
+#[derive(Debug, Clone)]
+pub struct InfluxSettings {
+    /// Base URL.
+    pub url: String,
+    /// Organisation.
+    pub org: String,
+    /// Bucket.
+    pub bucket: String,
+    /// Resolved token.
+    pub token: Option<crate::secret::Secret>,
+    /// Lines per write.
+    pub batch_size: usize,
+    /// Longest wait before a partial batch is written.
+    pub flush_interval: Duration,
+    /// Gzip writes.
+    pub gzip: bool,
+    /// Time allowed for one write.
+    pub timeout: Duration,
+    /// Disk budget for unwritten batches, bytes.
+    pub buffer_bytes: u64,
+    /// Default deadband.
+    pub report_deadband: f64,
+    /// Default interval for unchanged values.
+    pub report_min_interval: Duration,
+}
+
+/// Site identity.
+#[derive(Debug)]
+pub struct SiteInfo {
+    /// Stable id, in every topic and tag.
+    pub id: String,
+    /// Name people read.
+    pub name: String,
+    /// Opening schedule in the site's zone.
+    pub hours: BusinessHours,
+}
+
+/// HTTP API settings.
+#[derive(Debug)]
+pub struct ApiSettings {
+    /// Listen address.
+    pub listen: std::net::SocketAddr,
+    /// Accepted tokens (hashes only).
+    pub tokens: Vec<ApiToken>,
+}
+
+/// One accepted bearer token.
+#[derive(Debug)]
+pub struct ApiToken {
+    /// Holder, for audit trails.
+    pub name: String,
+    /// What the holder may change.
+    pub role: ApiRole,
+    /// SHA-256 of the token.
+    pub sha256: [u8; 32],
+}

@@ -1,0 +1,80 @@
+//! The repair process's settings: priorities, service levels, the CMMS webhook, preventive schedules.
+
+use super::*;
+
+/// How the repair process runs on this site.
+#[derive(Debug, Clone)]
+pub struct TicketSettings {
+    /// Priority by severity (info … critical) and impact (site, area, local).
+    pub matrix: [[crate::vocab::Priority; 3]; 4],
+    /// Targets by priority (P1 … P4).
+    pub service_levels: [ServiceLevel; 4],
+    /// External CMMS receiving every change.
+    pub webhook: Option<WebhookTarget>,
+    /// Calendar maintenance.
+    pub preventive: Vec<PreventiveSchedule>,
+}
+
+impl TicketSettings {
+    /// The priority a fault of this severity and reach gets.
+    pub fn priority(
+        &self,
+        severity: crate::vocab::Severity,
+        impact: crate::vocab::Impact,
+    ) -> crate::vocab::Priority {
+        self.matrix[severity as usize][impact as usize]
+    }
+
+    /// Targets for a priority.
+    pub fn level(&self, priority: crate::vocab::Priority) -> ServiceLevel {
+        self.service_levels[priority as usize]
+    }
+}
+
+/// Response and resolution targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceLevel {
+    /// Registration to work started.
+    pub response: Duration,
+    /// Registration to resolved.
+    pub resolution: Duration,
+}
+
+/// Where ticket changes are POSTed.
+#[derive(Debug, Clone)]
+pub struct WebhookTarget {
+    /// URL.
+    pub url: String,
+    /// Bearer token.
+    pub token: Option<crate::secret::Secret>,
+    /// Per-attempt timeout.
+    pub timeout: Duration,
+}
+
+/// A ticket opened on a calendar.
+#[derive(Debug, Clone)]
+pub struct PreventiveSchedule {
+    /// Stable id.
+    pub id: String,
+    /// Ticket title.
+    pub title: String,
+    /// Device the work is on.
+    pub device: Option<DeviceId>,
+    /// Which days.
+    pub rule: CalendarRule,
+    /// Local time of day.
+    pub at: jiff::civil::Time,
+    /// Priority of its tickets.
+    pub priority: crate::vocab::Priority,
+}
+
+/// Which days a preventive schedule falls on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CalendarRule {
+    /// Every day.
+    Daily,
+    /// One weekday a week.
+    Weekly(jiff::civil::Weekday),
+    /// One day a month; past a short month's end, its last day.
+    Monthly(u8),
+}
