@@ -1,0 +1,130 @@
+//! Checks of `[site]` (identity, time zone, business hours) and `[api]` (listen address, tokens).
+
+use super::*;
+
+pub(super) fn check_site(v: &mut Validator<'_>, site: &SiteFile) -> Option<SiteInfo> {
+    let s = &site.site;
+    check_identifier(v, &at(0, &s.id), "site id", s.id.get_ref());
+    let zone = schedule::parse_time_zone(s.time_zone.get_ref())
+        .map_err(|e| v.error(&at(0, &s.time_zone), e))
+        .ok();
+    let hours = &s.business_hours;
+    let days = [
+        &hours.monday,
+        &hours.tuesday,
+        &hours.wednesday,
+        &hours.thursday,
+        &hours.friday,
+        &hours.saturday,
+        &hours.sunday,
+    ];
+    let mut weekly: [Vec<OpenRange>; 7] = Default::default();
+    for (slot, ranges) in weekly.iter_mut().zip(days) {
+        *slot = check_ranges(v, ranges);
+    }
+    let mut exceptions = BTreeMap::new();
+    for exception in &hours.exceptions {
+        let ranges = check_ranges(v, &exception.hours);
+        match schedule::parse_date(exception.date.get_ref()) {
+            Ok(date) => {
+                if exceptions.insert(date, ranges).is_some() {
+                    v.error(
+                        &at(0, &exception.date),
+                        format!("date {date} has two exceptions; merge them into one"),
+                    );
+                }
+            }
+            Err(e) => v.error(&at(0, &exception.date), e),
+        }
+    }
+    Some(SiteInfo {
+        id: s.id.get_ref().clone(),
+        name: s.name.clone(),
+        hours: BusinessHours {
+            time_zone: zone?,
+            weekly,
+            exceptions,
+        },
+    })
+}
+
+pub(super) fn check_ranges(v: &mut Validator<'_>, ranges: &[Spanned<String>]) -> Vec<OpenRange> {
+    let mut parsed: Vec<OpenRange> = Vec::new();
+    for text in ranges {
+        match schedule::parse_range(text.get_ref()) {
+            Ok(range) => {
+                if parsed.iter().any(|r| {
+                    r.open_minute < range.close_minute && range.open_minute < r.close_minute
+                }) {
+                    v.error(
+                        &at(0, text),
+                        format!(
+                            "`{}` overlaps another range of the same day",
+                            text.get_ref()
+                        ),
+                    );
+                }
+                parsed.push(range);
+            }
+            Err(e) => v.error(&at(0, text), e),
+        }
+    }
+    parsed
+}
+
+pub(super) fn check_api(v: &mut Validator<'_>, site: &SiteFile) -> Option<ApiSettings> {
+    let listen = site
+        .api
+        .listen
+        .get_ref()
+        .parse()
+        .map_err(|_| {
+            v.error(
+                &at(0, &site.api.listen),
+                format!(
+                    "`{}` is not an address to listen on; write it like \"127.0.0.1:8080\"",
+                    site.api.listen.get_ref()
+                ),
+            )
+        })
+        .ok();
+    let mut tokens = Vec::new();
+    let mut names: HashMap<&str, ()> = HashMap::new();
+    for token in &site.api.tokens {
+        if names.insert(token.name.get_ref(), ()).is_some() {
+            v.error(
+                &at(0, &token.name),
+                format!(
+                    "two tokens are named `{}`; audit trails could not tell them apart",
+                    token.name.get_ref()
+                ),
+            );
+        }
+        match parse_sha256(token.sha256.get_ref()) {
+            Some(sha256) => tokens.push(ApiToken {
+                name: token.name.get_ref().clone(),
+                role: token.role,
+                sha256,
+            }),
+            None => v.error(
+                &at(0, &token.sha256),
+                "sha256 must be 64 hexadecimal digits; `sitewarden hash-token` prints the hash of a token",
+            ),
+        }
+    }
+    Some(ApiSettings {
+        listen: listen?,
+        tokens,
+    })
+}
+
+pub(super) fn parse_sha256(hex: &str) -> Option<[u8; 32]> {
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(i * 2..i * 2 + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
