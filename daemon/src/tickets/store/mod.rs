@@ -21,6 +21,13 @@ use sitewarden_model::vocab::Priority;
 use sitewarden_model::vocab::{Category, Severity};
 use sitewarden_runtime::db::{self, Durability, from_micros, micros};
 
+mod breaches;
+mod preventive;
+mod reads;
+mod rows;
+
+use rows::{load, map_ticket, text};
+
 /// A ticket about to be registered, with its priority and targets decided.
 #[derive(Debug, Clone)]
 pub struct NewTicket {
@@ -369,188 +376,6 @@ impl TicketStore {
         Ok(change)
     }
 
-    /// Flags open tickets past a target; one change per newly flagged target.
-    pub fn flag_breaches(&self, now: Timestamp) -> Result<Vec<TicketChange>, TicketError> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let checks = [
-            (
-                Change::ResponseTargetMissed,
-                "response_breached",
-                "status IN ('registered', 'dispatched') AND response_due_us < ?1 AND response_breached = 0",
-            ),
-            (
-                Change::ResolutionTargetMissed,
-                "resolution_breached",
-                "status IN ('registered', 'dispatched', 'in_progress') AND resolution_due_us < ?1
-                 AND resolution_breached = 0",
-            ),
-        ];
-        let mut changes = Vec::new();
-        for (change, flag, condition) in checks {
-            let ids: Vec<i64> = tx
-                .prepare_cached(&format!(
-                    "SELECT id FROM ticket WHERE {condition} ORDER BY id"
-                ))?
-                .query_map([micros(now)], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            for id in ids {
-                tx.execute(
-                    &format!("UPDATE ticket SET {flag} = 1, revision = revision + 1 WHERE id = ?1"),
-                    [id],
-                )?;
-                history(
-                    &tx,
-                    id,
-                    now,
-                    "sitewarden",
-                    change.as_str(),
-                    None,
-                    None,
-                    None,
-                )?;
-                changes.push(self.announce(&tx, id, change, None, now)?);
-            }
-        }
-        tx.commit()?;
-        Ok(changes)
-    }
-
-    /// Opens a preventive ticket unless the previous one is still open, and
-    /// records that the occurrence at `new.at` was handled.
-    pub fn open_preventive(
-        &self,
-        schedule_id: &str,
-        new: &NewTicket,
-    ) -> Result<Option<TicketChange>, TicketError> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "INSERT INTO preventive_state (id, last_due_us) VALUES (?1, ?2)
-             ON CONFLICT (id) DO UPDATE SET last_due_us = excluded.last_due_us",
-            params![schedule_id, micros(new.at)],
-        )?;
-        let key = new.dedup_key.as_deref().unwrap_or_default();
-        let change = if open_by_key(&tx, key)?.is_some() {
-            None
-        } else {
-            let id = insert(&tx, new, "sitewarden", new.at)?;
-            Some(self.announce(&tx, id, Change::Created, None, new.at)?)
-        };
-        tx.commit()?;
-        Ok(change)
-    }
-
-    /// The last occurrence of a preventive schedule that was handled.
-    pub fn preventive_last(&self, schedule_id: &str) -> rusqlite::Result<Option<Timestamp>> {
-        lock(&self.reader)
-            .prepare_cached("SELECT last_due_us FROM preventive_state WHERE id = ?1")?
-            .query_row([schedule_id], |r| r.get::<_, i64>(0))
-            .optional()
-            .map(|t| t.map(from_micros))
-    }
-
-    /// Marks a preventive schedule as started, so it does not fire for the past.
-    pub fn preventive_start(&self, schedule_id: &str, now: Timestamp) -> rusqlite::Result<()> {
-        lock(&self.writer)
-            .execute(
-                "INSERT OR IGNORE INTO preventive_state (id, last_due_us) VALUES (?1, ?2)",
-                params![schedule_id, micros(now)],
-            )
-            .map(|_| ())
-    }
-
-    /// One ticket with its history and deliveries.
-    pub fn get(&self, id: i64) -> rusqlite::Result<Option<TicketDetail>> {
-        let conn = lock(&self.reader);
-        let Some(ticket) = load(&conn, id)? else {
-            return Ok(None);
-        };
-        let history = conn
-            .prepare_cached(
-                "SELECT at_us, actor, action, from_status, to_status, note FROM ticket_history
-                 WHERE ticket = ?1 ORDER BY id",
-            )?
-            .query_map([id], |r| {
-                Ok(HistoryEntry {
-                    at: from_micros(r.get(0)?),
-                    actor: r.get(1)?,
-                    action: r.get(2)?,
-                    from: r.get(3)?,
-                    to: r.get(4)?,
-                    note: r.get(5)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        let deliveries = delivery::of_subject(&conn, &format!("ticket:{id}"))?;
-        Ok(Some(TicketDetail {
-            ticket,
-            history,
-            deliveries,
-        }))
-    }
-
-    /// Tickets matching a filter, newest first.
-    pub fn list(&self, f: &ListFilter) -> rusqlite::Result<Vec<Ticket>> {
-        let mut sql = format!("SELECT {COLUMNS} FROM ticket WHERE 1 = 1");
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
-        let mut push = |clause: &str, value: rusqlite::types::Value| {
-            args.push(value);
-            sql.push_str(&format!(" AND {clause} ?{}", args.len()));
-        };
-        if let Some(s) = f.status {
-            push("status =", s.as_str().to_owned().into());
-        }
-        if let Some(p) = f.priority {
-            push("priority =", p.as_str().to_owned().into());
-        }
-        if let Some(d) = &f.device {
-            push("device =", d.clone().into());
-        }
-        if let Some(a) = &f.assignee {
-            push("assignee =", a.clone().into());
-        }
-        if let Some(t) = f.from {
-            push("created_us >=", micros(t).into());
-        }
-        if let Some(t) = f.to {
-            push("created_us <", micros(t).into());
-        }
-        if let Some(b) = f.before {
-            push("id <", b.into());
-        }
-        sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", f.limit));
-        let conn = lock(&self.reader);
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args), map_ticket)?;
-        rows.collect()
-    }
-
-    /// Tickets registered in `[from, to)`, for reports.
-    pub fn registered_between(
-        &self,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> rusqlite::Result<Vec<Ticket>> {
-        let conn = lock(&self.reader);
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM ticket WHERE created_us >= ?1 AND created_us < ?2 ORDER BY id"
-        ))?;
-        let rows = stmt.query_map(params![micros(from), micros(to)], map_ticket)?;
-        rows.collect()
-    }
-
-    /// Open tickets, for the console and counts.
-    pub fn open_count(&self) -> rusqlite::Result<u64> {
-        lock(&self.reader)
-            .query_row(
-                &format!("SELECT count(*) FROM ticket WHERE {OPEN}"),
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n as u64)
-    }
-
     /// Loads the ticket after a change and queues its deliveries.
     fn announce(
         &self,
@@ -685,65 +510,6 @@ fn history(
     )?
     .execute(params![ticket, micros(at), actor, action, from, to, note])
     .map(|_| ())
-}
-
-fn load(conn: &Connection, id: i64) -> rusqlite::Result<Option<Ticket>> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM ticket WHERE id = ?1"))?
-        .query_row([id], map_ticket)
-        .optional()
-}
-
-fn map_ticket(r: &Row<'_>) -> rusqlite::Result<Ticket> {
-    let bad = |i: usize| {
-        rusqlite::Error::InvalidColumnType(i, "unknown name".into(), rusqlite::types::Type::Text)
-    };
-    let opt_time = |i: usize| -> rusqlite::Result<Option<Timestamp>> {
-        Ok(r.get::<_, Option<i64>>(i)?.map(from_micros))
-    };
-    Ok(Ticket {
-        id: r.get(0)?,
-        origin: Origin::parse(&r.get::<_, String>(1)?).ok_or_else(|| bad(1))?,
-        category: parse_text(&r.get::<_, String>(2)?).ok_or_else(|| bad(2))?,
-        priority: Priority::parse(&r.get::<_, String>(3)?).ok_or_else(|| bad(3))?,
-        status: Status::parse(&r.get::<_, String>(4)?).ok_or_else(|| bad(4))?,
-        title: r.get(5)?,
-        description: r.get(6)?,
-        device: r.get(7)?,
-        location: r.get(8)?,
-        rule: r.get(9)?,
-        point: r.get(10)?,
-        value: r.get(11)?,
-        threshold: r.get(12)?,
-        severity: r.get::<_, Option<String>>(13)?.and_then(|s| parse_text(&s)),
-        requester: r.get(14)?,
-        contact: r.get(15)?,
-        assignee: r.get(16)?,
-        occurrences: r.get(17)?,
-        last_seen: from_micros(r.get(18)?),
-        condition_cleared_at: opt_time(19)?,
-        created_at: from_micros(r.get(20)?),
-        responded_at: opt_time(21)?,
-        resolved_at: opt_time(22)?,
-        accepted_at: opt_time(23)?,
-        archived_at: opt_time(24)?,
-        response_due: from_micros(r.get(25)?),
-        resolution_due: from_micros(r.get(26)?),
-        response_breached: r.get(27)?,
-        resolution_breached: r.get(28)?,
-        revision: r.get(29)?,
-    })
-}
-
-/// The serde name of a config enum (`major`, `repair`).
-fn text<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
-}
-
-fn parse_text<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
-    serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
 }
 
 /// The ticket for a notification channel that failed its scheduled self-test.

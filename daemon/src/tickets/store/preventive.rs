@@ -1,0 +1,49 @@
+//! Preventive maintenance: tickets opened by calendar schedules, and each schedule's progress.
+
+use super::*;
+
+impl TicketStore {
+    /// Opens a preventive ticket unless the previous one is still open, and
+    /// records that the occurrence at `new.at` was handled.
+    pub fn open_preventive(
+        &self,
+        schedule_id: &str,
+        new: &NewTicket,
+    ) -> Result<Option<TicketChange>, TicketError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO preventive_state (id, last_due_us) VALUES (?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET last_due_us = excluded.last_due_us",
+            params![schedule_id, micros(new.at)],
+        )?;
+        let key = new.dedup_key.as_deref().unwrap_or_default();
+        let change = if open_by_key(&tx, key)?.is_some() {
+            None
+        } else {
+            let id = insert(&tx, new, "sitewarden", new.at)?;
+            Some(self.announce(&tx, id, Change::Created, None, new.at)?)
+        };
+        tx.commit()?;
+        Ok(change)
+    }
+
+    /// The last occurrence of a preventive schedule that was handled.
+    pub fn preventive_last(&self, schedule_id: &str) -> rusqlite::Result<Option<Timestamp>> {
+        lock(&self.reader)
+            .prepare_cached("SELECT last_due_us FROM preventive_state WHERE id = ?1")?
+            .query_row([schedule_id], |r| r.get::<_, i64>(0))
+            .optional()
+            .map(|t| t.map(from_micros))
+    }
+
+    /// Marks a preventive schedule as started, so it does not fire for the past.
+    pub fn preventive_start(&self, schedule_id: &str, now: Timestamp) -> rusqlite::Result<()> {
+        lock(&self.writer)
+            .execute(
+                "INSERT OR IGNORE INTO preventive_state (id, last_due_us) VALUES (?1, ?2)",
+                params![schedule_id, micros(now)],
+            )
+            .map(|_| ())
+    }
+}
