@@ -203,7 +203,7 @@ fn zones_of_one_panel_group_into_one_alert() {
     let f = fixture();
     let first = f.fire("zone1_alarm", f.at(0));
     let id = first[0].alert.id;
-    assert_eq!(first[0].event, "raised");
+    assert_eq!(first[0].event.as_str(), "raised");
     let second = f.fire("zone2_alarm", f.at(5));
     assert_eq!(events(&second), vec![(id, "member_raised")]);
     assert_eq!(f.store.open_count().unwrap(), 1);
@@ -216,7 +216,7 @@ fn zones_of_one_panel_group_into_one_alert() {
     let last = f.clear("fire.fire_alarm", "fire-panel-1", "zone2_alarm", f.at(11));
     assert_eq!(events(&last), vec![(id, "cleared")]);
     assert!(!last[0].alert.active);
-    assert_eq!(last[0].alert.status, "open");
+    assert_eq!(last[0].alert.status.as_str(), "open");
 }
 
 #[test]
@@ -298,7 +298,7 @@ fn an_acknowledgement_after_the_condition_cleared_resolves_and_announces_both() 
         events(&changes),
         vec![(id, "notified"), (id, "acknowledged"), (id, "resolved")]
     );
-    assert_eq!(changes[1].alert.status, "resolved");
+    assert_eq!(changes[1].alert.status.as_str(), "resolved");
     assert_eq!(f.store.open_count().unwrap(), 0);
     // A second acknowledgement is refused, not recorded twice.
     assert!(

@@ -31,6 +31,47 @@ use sitewarden_model::vocab::Severity;
 use sitewarden_runtime::bus::RecordBus;
 use store::AlertStore;
 
+sitewarden_model::text_enum! {
+    /// Whether an alert still needs someone.
+    AlertStatus {
+        /// Raised and not yet over: escalating, acknowledged, or waiting for
+        /// a person although its condition cleared (life safety).
+        Open = "open",
+        /// Over: its condition cleared and, for life safety, someone took it.
+        Resolved = "resolved",
+    }
+}
+
+sitewarden_model::text_enum! {
+    /// What changed on an alert, as announced to the log, metrics and sinks.
+    AlertEvent {
+        /// A new alert (possibly suppressed or a drill).
+        Raised = "raised",
+        /// Another zone or point of the same incident.
+        MemberRaised = "member_raised",
+        /// One member cleared; others remain.
+        MemberCleared = "member_cleared",
+        /// The last member cleared; the alert stays open for a person.
+        Cleared = "cleared",
+        /// Over.
+        Resolved = "resolved",
+        /// Muted by an inhibiting alert.
+        Muted = "muted",
+        /// The inhibiting alert is over and this one is still active.
+        Unmuted = "unmuted",
+        /// Its silence ended and it is still active.
+        Unsilenced = "unsilenced",
+        /// A step's notifications were queued.
+        Notified = "notified",
+        /// Nobody acknowledged: the next step.
+        Escalated = "escalated",
+        /// Nobody acknowledged: the last step again.
+        Repeated = "repeated",
+        /// Someone took it.
+        Acknowledged = "acknowledged",
+    }
+}
+
 /// An alert as stored and served.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {
@@ -55,7 +96,7 @@ pub struct Alert {
     /// The first reading.
     pub first_value: Option<f64>,
     /// `open` or `resolved`.
-    pub status: String,
+    pub status: AlertStatus,
     /// Some member condition is active.
     pub active: bool,
     /// `muted` (inhibited by another alert) or `silenced`, and by what.
@@ -243,7 +284,7 @@ impl AlertMetrics {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AlertChange {
     /// `raised`, `notified`, `escalated`, `acknowledged`, `cleared`, `resolved`, `muted`, …
-    pub event: String,
+    pub event: AlertEvent,
     /// For `notified`: which step, through which channels, to whom.
     pub detail: Option<String>,
     /// The alert after it.
@@ -267,11 +308,11 @@ impl AlertChange {
         }
         r = r
             .field("id", Field::Int(a.id))
-            .field("open", Field::Int(i64::from(a.status == "open")))
+            .field("open", Field::Int(i64::from(a.status == AlertStatus::Open)))
             .field("active", Field::Int(i64::from(a.active)))
             .field("drill", Field::Int(i64::from(a.drill)))
             .field("step", Field::Int(a.step));
-        if let (Some(acked), "acknowledged") = (a.acknowledged_at, self.event.as_str()) {
+        if let (Some(acked), AlertEvent::Acknowledged) = (a.acknowledged_at, self.event) {
             let seconds = (acked.as_microsecond() - a.raised_at.as_microsecond()) as f64 / 1e6;
             r = r.field("ack_s", Field::Float(seconds));
         }
@@ -469,8 +510,8 @@ impl AlertsHandle {
         self.wake.notify_waiters();
         for c in &changes {
             let a = &c.alert;
-            match c.event.as_str() {
-                "raised" => {
+            match c.event {
+                AlertEvent::Raised => {
                     self.metrics.raised.fetch_add(1, Relaxed);
                     if a.suppressed.is_some() || a.drill {
                         self.metrics.suppressed.fetch_add(1, Relaxed);
@@ -485,11 +526,16 @@ impl AlertsHandle {
                         a.title
                     );
                 }
-                "escalated" | "repeated" => {
+                AlertEvent::Escalated | AlertEvent::Repeated => {
                     self.metrics.escalations.fetch_add(1, Relaxed);
-                    warn!(alert = a.id, "nobody acknowledged: {} {}", c.event, a.title);
+                    warn!(
+                        alert = a.id,
+                        "nobody acknowledged: {} {}",
+                        c.event.as_str(),
+                        a.title
+                    );
                 }
-                "notified" => {
+                AlertEvent::Notified => {
                     self.metrics.notifications.fetch_add(1, Relaxed);
                     warn!(
                         alert = a.id,
@@ -497,7 +543,7 @@ impl AlertsHandle {
                         c.detail.as_deref().unwrap_or("-")
                     );
                 }
-                "acknowledged" => {
+                AlertEvent::Acknowledged => {
                     self.metrics.acknowledged.fetch_add(1, Relaxed);
                     info!(
                         alert = a.id,
@@ -506,7 +552,7 @@ impl AlertsHandle {
                         a.title
                     );
                 }
-                "resolved" => info!(alert = a.id, "alert resolved: {}", a.title),
+                AlertEvent::Resolved => info!(alert = a.id, "alert resolved: {}", a.title),
                 _ => {}
             }
             self.sinks.publish(c.record(&self.catalog.site.id)).await;

@@ -11,7 +11,7 @@ use super::auth::authenticate;
 use super::error::ApiError;
 use super::{ApiContext, read, reject};
 use crate::alerts::store::{AlertDetail, AlertFilter, Drill, Silence};
-use crate::alerts::{Alert, AlertError, DrillRequest, SilenceRequest};
+use crate::alerts::{Alert, AlertError, AlertStatus, DrillRequest, SilenceRequest};
 use crate::control::{Command, Outcome};
 use sitewarden_model::vocab::AlertClass;
 
@@ -50,17 +50,18 @@ pub(super) async fn list(
             e.body_text()
         )))
     })?;
-    if let Some(s) = &q.status
-        && s != "open"
-        && s != "resolved"
-    {
-        return Err(reject(
-            &ctx,
-            ApiError::bad_request("status is `open` or `resolved`"),
-        ));
-    }
+    let status = match q.status.as_deref().map(AlertStatus::parse) {
+        None => None,
+        Some(Some(status)) => Some(status),
+        Some(None) => {
+            return Err(reject(
+                &ctx,
+                ApiError::bad_request("status is `open` or `resolved`"),
+            ));
+        }
+    };
     let filter = AlertFilter {
-        status: q.status,
+        status,
         class: q.class,
         device: q.device,
         since: q.since,

@@ -105,13 +105,17 @@ impl AlertStore {
             params![id, next_step as i64, micros(next_at)],
         )?;
         if alert.step > 0 {
-            let kind = if repeat { "repeated" } else { "escalated" };
+            let kind = if repeat {
+                AlertEvent::Repeated
+            } else {
+                AlertEvent::Escalated
+            };
             let steps: Vec<String> = notify.iter().map(|s| (s + 1).to_string()).collect();
             event(
                 tx,
                 id,
                 now,
-                kind,
+                kind.as_str(),
                 "sitewarden",
                 Some(&format!("no acknowledgement: step {}", steps.join(", "))),
             )?;
@@ -244,7 +248,7 @@ impl AlertStore {
         let (_, changes) = self.transaction(
             |tx, changes| {
                 let alert = load(tx, id)?.ok_or(AlertError::NotFound(id))?;
-                if alert.status == "resolved" {
+                if alert.status == AlertStatus::Resolved {
                     return Err(AlertError::Conflict(format!("alert {id} is already resolved")));
                 }
                 if let Some(by) = &alert.acknowledged_by {
@@ -262,12 +266,12 @@ impl AlertStore {
                 event(tx, id, now, "acknowledged", actor, Some(&detail))?;
                 self.tell_acknowledged(tx, catalog, id, now, changes)?;
                 if alert.active {
-                    changes.push(id, "acknowledged");
+                    changes.push(id, AlertEvent::Acknowledged);
                 } else {
                     resolve(tx, id, now)?;
                     event(tx, id, now, "resolved", "sitewarden", Some("acknowledged after its condition cleared"))?;
-                    changes.push(id, "acknowledged");
-                    changes.push(id, "resolved");
+                    changes.push(id, AlertEvent::Acknowledged);
+                    changes.push(id, AlertEvent::Resolved);
                 }
                 Ok(())
             },

@@ -38,7 +38,7 @@ impl AlertStore {
                     Some(&member_text(r)),
                 )?;
             }
-            changes.push(id, "member_raised");
+            changes.push(id, AlertEvent::MemberRaised);
             return Ok(());
         }
         let covering = suppression_for(tx, catalog, r)?;
@@ -75,7 +75,7 @@ impl AlertStore {
             None => member_text(r),
         };
         event(tx, id, r.at, "raised", "sitewarden", Some(&detail))?;
-        changes.push(id, "raised");
+        changes.push(id, AlertEvent::Raised);
         if let Some(drill) = drill {
             event(
                 tx,
@@ -131,7 +131,7 @@ impl AlertStore {
                 "UPDATE alert SET revision = revision + 1 WHERE id = ?1",
                 [id],
             )?;
-            changes.push(id, "member_cleared");
+            changes.push(id, AlertEvent::MemberCleared);
             return Ok(());
         }
         tx.execute(
@@ -154,11 +154,11 @@ impl AlertStore {
                     "the condition cleared; a life-safety alert stays open until someone acknowledges it",
                 ),
             )?;
-            changes.push(id, "cleared");
+            changes.push(id, AlertEvent::Cleared);
         } else {
             event(tx, id, at, "cleared", "sitewarden", None)?;
             resolve(tx, id, at)?;
-            changes.push(id, "resolved");
+            changes.push(id, AlertEvent::Resolved);
         }
         self.release_muted(tx, catalog, id, at, changes)
     }

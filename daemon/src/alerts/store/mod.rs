@@ -23,7 +23,10 @@ use serde::Serialize;
 
 use super::escalation::{self, Plan};
 use super::notify::{self, Reason};
-use super::{Alert, AlertChange, AlertError, AlertInput, Member, Raise, TimelineEntry};
+use super::{
+    Alert, AlertChange, AlertError, AlertEvent, AlertInput, AlertStatus, Member, Raise,
+    TimelineEntry,
+};
 use crate::delivery::{self, DeliveryView, Outgoing};
 use sitewarden_model::catalog::{Catalog, ChannelKind, Person};
 use sitewarden_model::topics::Topics;
@@ -106,7 +109,7 @@ pub struct AlertDetail {
 #[derive(Debug, Clone, Default)]
 pub struct AlertFilter {
     /// `open` or `resolved`.
-    pub status: Option<String>,
+    pub status: Option<AlertStatus>,
     /// Class.
     pub class: Option<AlertClass>,
     /// Device.
@@ -142,16 +145,16 @@ fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
 
 /// What a transaction changed, collected for announcing after commit.
 #[derive(Default)]
-struct Changes(Vec<(i64, &'static str, Option<String>)>);
+struct Changes(Vec<(i64, AlertEvent, Option<String>)>);
 
 impl Changes {
-    fn push(&mut self, id: i64, event: &'static str) {
+    fn push(&mut self, id: i64, event: AlertEvent) {
         self.0.push((id, event, None));
     }
 
     /// Who was called, for the console.
     fn notified(&mut self, id: i64, detail: String) {
-        self.0.push((id, "notified", Some(detail)));
+        self.0.push((id, AlertEvent::Notified, Some(detail)));
     }
 }
 
@@ -191,7 +194,7 @@ impl AlertStore {
                 self.publish_state(&tx, &alert, now)?;
             }
             announced.push(AlertChange {
-                event: (*event).to_owned(),
+                event: *event,
                 detail: detail.clone(),
                 alert,
                 at: now,
@@ -263,7 +266,7 @@ impl AlertStore {
                  AND (?3 IS NULL OR device = ?3) AND (?4 IS NULL OR raised_us >= ?4) ORDER BY id DESC LIMIT ?5",
             )?
             .query_map(
-                params![f.status, f.class.map(AlertClass::as_str), f.device, f.since.map(micros), f.limit as i64],
+                params![f.status.map(AlertStatus::as_str), f.class.map(AlertClass::as_str), f.device, f.since.map(micros), f.limit as i64],
                 |r| r.get(0),
             )?
             .collect::<rusqlite::Result<_>>()?;
@@ -301,7 +304,7 @@ impl AlertStore {
             alert,
         })
         .map_err(|e| AlertError::Invalid(e.to_string()))?;
-        let open = alert.status == "open";
+        let open = alert.status == AlertStatus::Open;
         let subject = format!("alert:{}", alert.id);
         let message = Outgoing {
             channel: STATE_CHANNEL,
@@ -401,7 +404,7 @@ fn map_alert(r: &Row<'_>) -> rusqlite::Result<Alert> {
         first_point: r.get(7)?,
         first_zone: r.get(8)?,
         first_value: r.get(9)?,
-        status: r.get(10)?,
+        status: AlertStatus::parse(&r.get::<_, String>(10)?).unwrap_or(AlertStatus::Open),
         active: r.get(11)?,
         suppressed: r.get(12)?,
         suppressed_by: r.get(13)?,

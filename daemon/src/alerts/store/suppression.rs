@@ -94,7 +94,7 @@ impl AlertStore {
                             class.as_str()
                         )),
                     )?;
-                    changes.push(id, "muted");
+                    changes.push(id, AlertEvent::Muted);
                 }
             }
         }
@@ -131,7 +131,7 @@ impl AlertStore {
                     "sitewarden",
                     Some(&format!("alert {source} is over and this is still active")),
                 )?;
-                changes.push(id, "unmuted");
+                changes.push(id, AlertEvent::Unmuted);
                 let class = AlertClass::parse(&class).unwrap_or_default();
                 self.start_escalation(tx, catalog, id, class, now, changes)?;
             } else {
@@ -144,7 +144,7 @@ impl AlertStore {
                     "sitewarden",
                     Some("cleared while muted"),
                 )?;
-                changes.push(id, "resolved");
+                changes.push(id, AlertEvent::Resolved);
             }
         }
         Ok(())

@@ -26,12 +26,12 @@ impl AlertStore {
                     )?;
                     if active {
                         event(tx, id, now, "unsilenced", "sitewarden", Some(&format!("{by} ended and this is still active")))?;
-                        changes.push(id, "unsilenced");
+                        changes.push(id, AlertEvent::Unsilenced);
                         self.start_escalation(tx, catalog, id, AlertClass::parse(&class).unwrap_or_default(), now, changes)?;
                     } else {
                         resolve(tx, id, now)?;
                         event(tx, id, now, "resolved", "sitewarden", Some("cleared while silenced"))?;
-                        changes.push(id, "resolved");
+                        changes.push(id, AlertEvent::Resolved);
                     }
                 }
                 self.run_self_tests(tx, catalog, now)?;
