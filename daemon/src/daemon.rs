@@ -137,25 +137,16 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         };
         influx::spawn(inputs, &mut tasks)?;
     }
-    let tickets = start_tickets(
-        &catalog,
-        &data_dir,
-        records_bus.clone(),
-        &rules,
-        &metrics,
-        handoff_tx,
-        &shutdown,
-        &mut tasks,
-    )?;
+    let mut cx = StageContext {
+        catalog: &catalog,
+        data_dir: &data_dir,
+        metrics: &metrics,
+        shutdown: &shutdown,
+        tasks: &mut tasks,
+    };
+    let tickets = start_tickets(&mut cx, records_bus.clone(), &rules, handoff_tx)?;
+    let (alerts, heartbeat) = start_alerts(&mut cx, records_bus.clone())?;
     tasks.spawn(tickets::desk::run(tickets.clone(), ticket_conditions));
-    let (alerts, heartbeat) = start_alerts(
-        &catalog,
-        &data_dir,
-        records_bus.clone(),
-        &metrics,
-        &shutdown,
-        &mut tasks,
-    )?;
     let patrol = Arc::new(crate::patrol::store::PatrolStore::open(&data_dir)?);
     tasks.spawn(crate::patrol::run_rounds(
         catalog.clone(),
@@ -245,39 +236,66 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
     })
 }
 
+/// What every stage is started with: the site, where it keeps its data,
+/// the metrics registry, the shutdown signal and the task set it runs in.
+struct StageContext<'a> {
+    catalog: &'a Arc<Catalog>,
+    data_dir: &'a std::path::Path,
+    metrics: &'a Arc<Metrics>,
+    shutdown: &'a Shutdown,
+    tasks: &'a mut JoinSet<()>,
+}
+
+impl StageContext<'_> {
+    /// Starts one delivery loop for `channel` of `queue`, with its counters.
+    fn spawn_delivery<D: delivery::Deliver + 'static>(
+        &mut self,
+        queue: &Arc<Queue>,
+        wake: &Arc<tokio::sync::Notify>,
+        channel: Arc<str>,
+        order: Order,
+        sender: D,
+    ) {
+        let delivery = delivery::Loop {
+            queue: queue.clone(),
+            metrics: self.metrics.add_delivery_channel(channel.clone()),
+            channel,
+            order,
+            sender,
+            wake: wake.clone(),
+        };
+        self.tasks.spawn(delivery.run(self.shutdown.clone()));
+    }
+}
+
 /// Opens the ticket store and starts one delivery loop per configured outlet.
-#[allow(clippy::too_many_arguments)]
 fn start_tickets(
-    catalog: &Arc<Catalog>,
-    data_dir: &std::path::Path,
+    cx: &mut StageContext<'_>,
     bus: RecordBus,
     rules: &RulesHandle,
-    metrics: &Arc<Metrics>,
     handoff: mpsc::Sender<MqttHandoff>,
-    shutdown: &Shutdown,
-    tasks: &mut JoinSet<()>,
 ) -> anyhow::Result<TicketsHandle> {
+    let catalog = cx.catalog.clone();
     let outlets = Outlets {
         site: catalog.site.id.clone(),
         topics: catalog.mqtt.as_ref().map(|_| catalog.topics()),
         webhook: catalog.tickets.webhook.is_some(),
     };
-    let store = Arc::new(TicketStore::open(data_dir, outlets)?);
+    let store = Arc::new(TicketStore::open(cx.data_dir, outlets)?);
     let queue = Arc::new(Queue::open(
-        &data_dir.join("operations.db"),
+        &cx.data_dir.join("operations.db"),
         crate::tickets::schema::OPERATIONS,
     )?);
     let wake = Arc::new(tokio::sync::Notify::new());
     if catalog.mqtt.is_some() {
-        let delivery = delivery::Loop {
-            queue: queue.clone(),
-            channel: ticket_store::MQTT_CHANNEL,
-            order: Order::Fifo,
-            sender: MqttChannel { handoff },
-            wake: wake.clone(),
-            metrics: metrics.add_delivery_channel(ticket_store::MQTT_CHANNEL),
-        };
-        tasks.spawn(delivery.run(shutdown.clone()));
+        let sender = MqttChannel { handoff };
+        cx.spawn_delivery(
+            &queue,
+            &wake,
+            ticket_store::MQTT_CHANNEL.into(),
+            Order::Fifo,
+            sender,
+        );
     }
     if let Some(target) = &catalog.tickets.webhook {
         let sender = delivery::webhook::Webhook::new(
@@ -285,15 +303,13 @@ fn start_tickets(
             target.token.as_ref().map(|t| t.expose().to_owned()),
             target.timeout,
         )?;
-        let delivery = delivery::Loop {
-            queue,
-            channel: ticket_store::WEBHOOK_CHANNEL,
-            order: Order::Fifo,
+        cx.spawn_delivery(
+            &queue,
+            &wake,
+            ticket_store::WEBHOOK_CHANNEL.into(),
+            Order::Fifo,
             sender,
-            wake: wake.clone(),
-            metrics: metrics.add_delivery_channel(ticket_store::WEBHOOK_CHANNEL),
-        };
-        tasks.spawn(delivery.run(shutdown.clone()));
+        );
     }
     Ok(TicketsHandle::new(
         catalog.clone(),
@@ -301,27 +317,28 @@ fn start_tickets(
         bus,
         wake,
         rules.clone(),
-        metrics.tickets.clone(),
+        cx.metrics.tickets.clone(),
     ))
 }
 
 /// Opens the alert store and starts one delivery loop per alert channel
 /// (plus the retained MQTT state); returns the handle and the heartbeat client.
 fn start_alerts(
-    catalog: &Arc<Catalog>,
-    data_dir: &std::path::Path,
+    cx: &mut StageContext<'_>,
     sinks: RecordBus,
-    metrics: &Arc<Metrics>,
-    shutdown: &Shutdown,
-    tasks: &mut JoinSet<()>,
 ) -> anyhow::Result<(
     AlertsHandle,
     Option<(sitewarden_runtime::mqtt::client::Client, String)>,
 )> {
+    let catalog = cx.catalog.clone();
     let topics = catalog.mqtt.as_ref().map(|_| catalog.topics());
-    let store = Arc::new(AlertStore::open(data_dir, catalog.site.id.clone(), topics)?);
+    let store = Arc::new(AlertStore::open(
+        cx.data_dir,
+        catalog.site.id.clone(),
+        topics,
+    )?);
     let queue = Arc::new(Queue::open(
-        &data_dir.join("alerts.db"),
+        &cx.data_dir.join("alerts.db"),
         crate::alerts::schema::ALERTS,
     )?);
     let wake = Arc::new(tokio::sync::Notify::new());
@@ -330,26 +347,21 @@ fn start_alerts(
         let lane = crate::mqtt::lane::Lane::spawn(
             mqtt,
             "alert-state",
-            metrics.mqtt.clone(),
-            shutdown.clone(),
-            tasks,
+            cx.metrics.mqtt.clone(),
+            cx.shutdown.clone(),
+            cx.tasks,
         );
         heartbeat = Some((lane.client().clone(), catalog.topics().heartbeat()));
-        spawn_loop(
+        cx.spawn_delivery(
             &queue,
-            alert_store::STATE_CHANNEL,
+            &wake,
+            alert_store::STATE_CHANNEL.into(),
             Order::Fifo,
             lane,
-            &wake,
-            metrics,
-            shutdown,
-            tasks,
         );
     }
     for channel in &catalog.alerts.channels {
-        // One name per configured channel, for the life of the process.
-        let name: &'static str =
-            Box::leak(alert_store::channel_name(&channel.name).into_boxed_str());
+        let name: Arc<str> = alert_store::channel_name(&channel.name).into();
         let url = channel.url.clone().unwrap_or_default();
         let secret = channel.secret.as_ref().map(|s| s.expose().to_owned());
         match channel.kind {
@@ -357,35 +369,17 @@ fn start_alerts(
                 let Some(mqtt) = &catalog.mqtt else { continue };
                 let lane = crate::mqtt::lane::Lane::spawn(
                     mqtt,
-                    name,
-                    metrics.mqtt.clone(),
-                    shutdown.clone(),
-                    tasks,
+                    &name,
+                    cx.metrics.mqtt.clone(),
+                    cx.shutdown.clone(),
+                    cx.tasks,
                 );
-                spawn_loop(
-                    &queue,
-                    name,
-                    Order::Priority,
-                    lane,
-                    &wake,
-                    metrics,
-                    shutdown,
-                    tasks,
-                );
+                cx.spawn_delivery(&queue, &wake, name, Order::Priority, lane);
             }
             ChannelKind::Email => {
                 let Some(smtp) = &channel.smtp else { continue };
                 let email = delivery::email::Email::new(smtp, channel.timeout)?;
-                spawn_loop(
-                    &queue,
-                    name,
-                    Order::Priority,
-                    email,
-                    &wake,
-                    metrics,
-                    shutdown,
-                    tasks,
-                );
+                cx.spawn_delivery(&queue, &wake, name, Order::Priority, email);
             }
             kind => {
                 let signing = match (kind, secret) {
@@ -394,43 +388,12 @@ fn start_alerts(
                     _ => Signing::None,
                 };
                 let webhook = Webhook::new(url, None, channel.timeout)?.signed(signing);
-                spawn_loop(
-                    &queue,
-                    name,
-                    Order::Priority,
-                    webhook,
-                    &wake,
-                    metrics,
-                    shutdown,
-                    tasks,
-                );
+                cx.spawn_delivery(&queue, &wake, name, Order::Priority, webhook);
             }
         }
     }
-    let handle = AlertsHandle::new(catalog.clone(), store, wake, sinks, metrics.alerts.clone());
+    let handle = AlertsHandle::new(catalog, store, wake, sinks, cx.metrics.alerts.clone());
     Ok((handle, heartbeat))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn spawn_loop<D: delivery::Deliver + 'static>(
-    queue: &Arc<Queue>,
-    channel: &'static str,
-    order: Order,
-    sender: D,
-    wake: &Arc<tokio::sync::Notify>,
-    metrics: &Arc<Metrics>,
-    shutdown: &Shutdown,
-    tasks: &mut JoinSet<()>,
-) {
-    let delivery = delivery::Loop {
-        queue: queue.clone(),
-        channel,
-        order,
-        sender,
-        wake: wake.clone(),
-        metrics: metrics.add_delivery_channel(channel),
-    };
-    tasks.spawn(delivery.run(shutdown.clone()));
 }
 
 impl RunningDaemon {

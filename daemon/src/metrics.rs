@@ -37,7 +37,7 @@ pub struct Metrics {
     /// Patrol counters.
     pub patrol: Arc<crate::patrol::PatrolMetrics>,
     /// Delivery counters per channel (`tickets-mqtt`, `tickets-webhook`, …).
-    pub deliveries: std::sync::Mutex<Vec<(&'static str, Arc<DeliveryMetrics>)>>,
+    pub deliveries: std::sync::Mutex<Vec<(Arc<str>, Arc<DeliveryMetrics>)>>,
 }
 
 impl Metrics {
@@ -62,7 +62,7 @@ impl Metrics {
     }
 
     /// Registers a delivery channel's counters for rendering.
-    pub fn add_delivery_channel(&self, channel: &'static str) -> Arc<DeliveryMetrics> {
+    pub fn add_delivery_channel(&self, channel: Arc<str>) -> Arc<DeliveryMetrics> {
         let metrics = Arc::new(DeliveryMetrics::default());
         self.deliveries
             .lock()

@@ -299,11 +299,7 @@ pub struct DeliveryMetrics {
 }
 
 /// Writes every channel's delivery series for `GET /metrics`.
-pub fn render_metrics(
-    out: &mut String,
-    site: &str,
-    channels: &[(&'static str, Arc<DeliveryMetrics>)],
-) {
+pub fn render_metrics(out: &mut String, site: &str, channels: &[(Arc<str>, Arc<DeliveryMetrics>)]) {
     use std::fmt::Write as _;
     for (name, help, pick) in [
         (
@@ -342,7 +338,7 @@ pub struct Loop<D> {
     /// The database's queue.
     pub queue: Arc<Queue>,
     /// Channel name.
-    pub channel: &'static str,
+    pub channel: Arc<str>,
     /// Order of delivery.
     pub order: Order,
     /// Sends.
@@ -363,9 +359,9 @@ impl<D: Deliver> Loop<D> {
             let wake = self.wake.clone();
             let woken = wake.notified();
             let queue = self.queue.clone();
-            let (channel, order) = (self.channel, self.order);
+            let (channel, order) = (self.channel.clone(), self.order);
             let next =
-                tokio::task::spawn_blocking(move || queue.next(channel, order, Timestamp::now()))
+                tokio::task::spawn_blocking(move || queue.next(&channel, order, Timestamp::now()))
                     .await;
             let wait = match next {
                 Ok(Ok(Next::Due(message))) => {
@@ -376,7 +372,7 @@ impl<D: Deliver> Loop<D> {
                 Ok(Ok(Next::Empty)) => Duration::from_secs(3600),
                 Ok(Err(e)) => {
                     if limiter.allow().is_some() {
-                        warn!(channel, error = %e, "cannot read the delivery queue");
+                        warn!(channel = %self.channel, error = %e, "cannot read the delivery queue");
                     }
                     Duration::from_secs(1)
                 }
@@ -396,7 +392,7 @@ impl<D: Deliver> Loop<D> {
         backoff: &mut Backoff,
         limiter: &mut LogLimiter,
     ) {
-        let channel = self.channel;
+        let channel = &*self.channel;
         let outcome = self.sender.deliver(message).await;
         let queue = self.queue.clone();
         let id = message.id;
