@@ -1,7 +1,8 @@
 //! sitewarden: an edge daemon that watches a building site's equipment and
 //! people and acts on what it sees.
 //!
-//! This crate holds the stages and their wiring; the words they share are in
+//! This crate holds the stages and their wiring (the rules stage is its own
+//! crate, `sitewarden-rules`, re-exported as [`rules`]); the words they share are in
 //! `sitewarden-model`, the site files become a catalog in `sitewarden-config`,
 //! and what every stage runs on (bus, shutdown, SQLite, backoff, logging,
 //! MQTT transport) is in `sitewarden-runtime`. Data flows one way, one
@@ -37,7 +38,6 @@ pub mod mqtt;
 pub mod patrol;
 pub mod readings;
 pub mod report;
-pub mod rules;
 pub mod sinks;
 pub mod sources;
 pub mod state;
@@ -53,5 +53,7 @@ pub use sitewarden_model::schedule;
 pub use sitewarden_model::topics;
 /// The shared vocabulary, re-exported from the model crate.
 pub use sitewarden_model::vocab;
+/// The rules stage, re-exported from its crate.
+pub use sitewarden_rules as rules;
 /// What every stage runs on, re-exported from the runtime crate.
 pub use sitewarden_runtime::{bus, db, logging, shutdown};

@@ -8,6 +8,7 @@
 //! wired, before the publisher starts; a clone of the bus publishes to the
 //! same subscribers.
 
+use sitewarden_model::reading::ReadingEvent;
 use sitewarden_model::record::Record;
 use tokio::sync::mpsc;
 
@@ -17,6 +18,12 @@ pub type RecordBus = Bus<Record>;
 
 /// Queue depth per sink for records: changes are few, bursts are short.
 pub const RECORD_QUEUE: usize = 1024;
+
+/// Fan-out of [`ReadingEvent`]s from sources to every later stage.
+pub type ReadingBus = Bus<ReadingEvent>;
+
+/// Queue depth per reading subscriber: a few seconds of a large site's polls.
+pub const READING_QUEUE: usize = 4096;
 
 /// Fan-out of `T` to every subscriber, in publication order, never dropping.
 #[derive(Debug)]

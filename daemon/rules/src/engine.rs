@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::readings::{DeviceState, Quality, Reading};
 use sitewarden_model::catalog::{Catalog, Check, DeviceId, RuleInstance};
+use sitewarden_model::reading::{DeviceState, Quality, Reading};
 
 use super::{ConditionEvent, ConditionState, InstanceId, Transition};
 

@@ -5,6 +5,12 @@
 //! re-raises nor forgets a condition; this module runs the stage and
 //! publishes [`ConditionEvent`]s on the [`ConditionBus`] for the stages that
 //! act on them (tickets, alerts, MQTT) and for the API.
+//!
+//! In the flow this crate sits right after the sources: it reads
+//! [`sitewarden_model::reading::ReadingEvent`]s and depends on the model and
+//! runtime crates only; tickets, alerts, sinks and the API come after it.
+
+#![deny(missing_docs)]
 
 pub mod engine;
 pub mod metrics;
@@ -18,9 +24,9 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
-use crate::readings::ReadingEvent;
 use engine::Engine;
 use sitewarden_model::catalog::{Catalog, DeviceId, PointId, RuleId};
+use sitewarden_model::reading::ReadingEvent;
 use sitewarden_model::vocab::Severity;
 use store::Store;
 
