@@ -1,8 +1,9 @@
 //! sitewarden: an edge daemon that watches a building site's equipment and
 //! people and acts on what it sees.
 //!
-//! This crate holds the stages and their wiring (the rules stage is its own
-//! crate, `sitewarden-rules`, re-exported as [`rules`]); the words they share are in
+//! This crate holds the stages and their wiring (the sources and the rules
+//! stage are crates of their own, re-exported as [`sources`] and [`rules`]);
+//! the words they share are in
 //! `sitewarden-model`, the site files become a catalog in `sitewarden-config`,
 //! and what every stage runs on (bus, shutdown, SQLite, backoff, logging,
 //! MQTT transport) is in `sitewarden-runtime`. Data flows one way, one
@@ -39,7 +40,6 @@ pub mod patrol;
 pub mod readings;
 pub mod report;
 pub mod sinks;
-pub mod sources;
 pub mod state;
 pub mod tickets;
 
@@ -57,3 +57,5 @@ pub use sitewarden_model::vocab;
 pub use sitewarden_rules as rules;
 /// What every stage runs on, re-exported from the runtime crate.
 pub use sitewarden_runtime::{bus, db, logging, shutdown};
+/// The sources, re-exported from their crate.
+pub use sitewarden_sources as sources;

@@ -12,8 +12,8 @@ use tokio_modbus::client::{Client as _, Context, rtu, tcp};
 use tokio_modbus::slave::SlaveContext as _;
 use tokio_modbus::{ExceptionCode, Request, Response, Slave};
 
-use crate::readings::BadReason;
 use sitewarden_model::catalog::LineTransport;
+use sitewarden_model::reading::BadReason;
 use sitewarden_model::vocab::{Parity, RegisterKind};
 
 use super::planner::ReadRequest;

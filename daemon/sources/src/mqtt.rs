@@ -20,11 +20,12 @@ use jiff::Timestamp;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use crate::readings::{
-    BadReason, DeviceState, Quality, Reading, ReadingBatch, ReadingBus, ReadingEvent, Value,
-};
 use sitewarden_model::catalog::{Catalog, DeviceId, MqttSettings, Point, PointSource};
+use sitewarden_model::reading::{
+    BadReason, DeviceState, Quality, Reading, ReadingBatch, ReadingEvent, Value,
+};
 use sitewarden_runtime::backoff::Backoff;
+use sitewarden_runtime::bus::ReadingBus;
 use sitewarden_runtime::logging::LogLimiter;
 use sitewarden_runtime::mqtt::client::{self, Client, EventLoop, Incoming};
 use sitewarden_runtime::shutdown::Shutdown;

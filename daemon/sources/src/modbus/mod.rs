@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-use crate::readings::ReadingBus;
 use sitewarden_model::catalog::Catalog;
+use sitewarden_runtime::bus::ReadingBus;
 use sitewarden_runtime::shutdown::Shutdown;
 
 pub use poller::LinePoller;

@@ -5,8 +5,8 @@
 //! turn the raw number into engineering units. NaN and infinities are bad
 //! readings, never values.
 
-use crate::readings::{BadReason, Value};
 use sitewarden_model::catalog::Point;
+use sitewarden_model::reading::{BadReason, Value};
 use sitewarden_model::vocab::{DataType, WordOrder};
 
 /// Decodes a point from the registers that start at its address.

@@ -18,11 +18,12 @@ use super::connection::{Connection, ReadOutcome};
 use super::decode::{decode_bit, decode_registers};
 use super::metrics::DeviceMetrics;
 use super::planner::{Forbidden, PlanLimits, ReadRequest, plan};
-use crate::readings::{
-    BadReason, DeviceState, Quality, Reading, ReadingBatch, ReadingBus, ReadingEvent,
-};
 use sitewarden_model::catalog::{Catalog, DeviceId, LineId, LineTransport, Point};
+use sitewarden_model::reading::{
+    BadReason, DeviceState, Quality, Reading, ReadingBatch, ReadingEvent,
+};
 use sitewarden_runtime::backoff::Backoff;
+use sitewarden_runtime::bus::ReadingBus;
 use sitewarden_runtime::logging::LogLimiter;
 use sitewarden_runtime::shutdown::Shutdown;
 
@@ -565,7 +566,7 @@ impl LinePoller {
 
 fn reading(
     point: &Point,
-    decoded: Result<crate::readings::Value, BadReason>,
+    decoded: Result<sitewarden_model::reading::Value, BadReason>,
     at: Timestamp,
 ) -> Reading {
     match decoded {
