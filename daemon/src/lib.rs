@@ -1,8 +1,9 @@
 //! sitewarden: an edge daemon that watches a building site's equipment and
 //! people and acts on what it sees.
 //!
-//! This crate holds the stages and their wiring (the sources and the rules
-//! stage are crates of their own, re-exported as [`sources`] and [`rules`]);
+//! This crate holds the stages and their wiring (the sources, the rules
+//! stage and the outbox delivery are crates of their own, re-exported as
+//! [`sources`], [`rules`] and [`delivery`]);
 //! the words they share are in
 //! `sitewarden-model`, the site files become a catalog in `sitewarden-config`,
 //! and what every stage runs on (bus, shutdown, SQLite, backoff, logging,
@@ -33,7 +34,6 @@ pub mod api;
 pub mod console;
 pub mod control;
 pub mod daemon;
-pub mod delivery;
 pub mod metrics;
 pub mod mqtt;
 pub mod patrol;
@@ -45,6 +45,8 @@ pub mod tickets;
 
 /// Site files to catalog, re-exported from the config crate.
 pub use sitewarden_config as config;
+/// Outbox delivery, re-exported from its crate.
+pub use sitewarden_delivery as delivery;
 /// The checked site, re-exported from the model crate for the binary and tests.
 pub use sitewarden_model::catalog;
 /// Business hours, re-exported from the model crate.

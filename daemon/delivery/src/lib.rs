@@ -8,6 +8,12 @@
 //! backoff until the other end confirms it, and only then moves on; a
 //! failing channel never holds up another. Receivers deduplicate with the
 //! delivery's key (the `Idempotency-Key` header on webhooks).
+//!
+//! In the flow this crate sits under the work stages: tickets and alerts
+//! commit their outgoing messages into its table and it sends them; it
+//! depends on the model and runtime crates only.
+
+#![deny(missing_docs)]
 
 pub mod email;
 pub mod webhook;
