@@ -391,12 +391,13 @@ fn map_alert(r: &Row<'_>) -> rusqlite::Result<Alert> {
     let time = |i: usize| -> rusqlite::Result<Option<Timestamp>> {
         Ok(r.get::<_, Option<i64>>(i)?.map(from_micros))
     };
+    // An unreadable stored name reads as the side that calls people:
+    // critical, and open.
     let severity: String = r.get(2)?;
     Ok(Alert {
         id: r.get(0)?,
         class: AlertClass::parse(&r.get::<_, String>(1)?).unwrap_or_default(),
-        severity: serde_json::from_value(serde_json::Value::String(severity))
-            .unwrap_or(Severity::Critical),
+        severity: Severity::parse(&severity).unwrap_or(Severity::Critical),
         title: r.get(3)?,
         rule: r.get(4)?,
         device: r.get(5)?,
