@@ -21,6 +21,7 @@ use crate::delivery::{self, MqttChannel, MqttHandoff, Order, Queue};
 use crate::metrics::Metrics;
 use crate::mqtt::commands::Commands;
 use crate::mqtt::publisher;
+use crate::patrol::{self, store::PatrolStore};
 use crate::readings::{ReadingBus, ReadingEvent};
 use crate::rules::store::Store;
 use crate::rules::{ConditionBus, ConditionEvent, RulesHandle, RulesStage};
@@ -146,26 +147,8 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
     };
     let tickets = start_tickets(&mut cx, records_bus.clone(), &rules, handoff_tx)?;
     let (alerts, heartbeat) = start_alerts(&mut cx, records_bus.clone())?;
+    let patrol = start_patrol(&mut cx, records_bus, &alerts, &tickets)?;
     tasks.spawn(tickets::desk::run(tickets.clone(), ticket_conditions));
-    let patrol = Arc::new(crate::patrol::store::PatrolStore::open(&data_dir)?);
-    tasks.spawn(crate::patrol::run_rounds(
-        catalog.clone(),
-        patrol.clone(),
-        alerts.clone(),
-        records_bus,
-        shutdown.clone(),
-    ));
-    for station in 0..catalog.patrol.stations.len() {
-        tasks.spawn(crate::patrol::collector::run(
-            catalog.clone(),
-            station,
-            patrol.clone(),
-            alerts.clone(),
-            tickets.clone(),
-            metrics.patrol.clone(),
-            shutdown.clone(),
-        ));
-    }
     tasks.spawn(alerts::desk::run(alerts::desk::DeskInputs {
         alerts: alerts.clone(),
         tickets: tickets.clone(),
@@ -394,6 +377,36 @@ fn start_alerts(
     }
     let handle = AlertsHandle::new(catalog, store, wake, sinks, cx.metrics.alerts.clone());
     Ok((handle, heartbeat))
+}
+
+/// Opens the patrol store and starts the rounds engine and one collector per
+/// checkpoint station.
+fn start_patrol(
+    cx: &mut StageContext<'_>,
+    sinks: RecordBus,
+    alerts: &AlertsHandle,
+    tickets: &TicketsHandle,
+) -> anyhow::Result<Arc<PatrolStore>> {
+    let store = Arc::new(PatrolStore::open(cx.data_dir)?);
+    cx.tasks.spawn(patrol::run_rounds(
+        cx.catalog.clone(),
+        store.clone(),
+        alerts.clone(),
+        sinks,
+        cx.shutdown.clone(),
+    ));
+    for station in 0..cx.catalog.patrol.stations.len() {
+        cx.tasks.spawn(patrol::collector::run(
+            cx.catalog.clone(),
+            station,
+            store.clone(),
+            alerts.clone(),
+            tickets.clone(),
+            cx.metrics.patrol.clone(),
+            cx.shutdown.clone(),
+        ));
+    }
+    Ok(store)
 }
 
 impl RunningDaemon {

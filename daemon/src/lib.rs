@@ -1,9 +1,11 @@
 //! sitewarden: an edge daemon that watches a building site's equipment and
 //! people and acts on what it sees.
 //!
-//! This crate holds the stages and their wiring (the sources, the rules
-//! stage and the outbox delivery are crates of their own, re-exported as
-//! [`sources`], [`rules`] and [`delivery`]);
+//! This crate holds what reads or writes every stage (sinks, the MQTT
+//! publisher and commands, the command layer, the HTTP API, the console) and
+//! the wiring; the stages up to patrol are crates of their own, re-exported
+//! as [`sources`], [`rules`], [`delivery`], [`tickets`], [`alerts`] and
+//! [`patrol`];
 //! the words they share are in
 //! `sitewarden-model`, the site files become a catalog in `sitewarden-config`,
 //! and what every stage runs on (bus, shutdown, SQLite, backoff, logging,
@@ -29,20 +31,19 @@
 
 #![deny(missing_docs)]
 
-pub mod alerts;
 pub mod api;
 pub mod console;
 pub mod control;
 pub mod daemon;
 pub mod metrics;
 pub mod mqtt;
-pub mod patrol;
 pub mod readings;
 pub mod report;
 pub mod sinks;
 pub mod state;
-pub mod tickets;
 
+/// Emergency alerts, re-exported from their crate.
+pub use sitewarden_alerts as alerts;
 /// Site files to catalog, re-exported from the config crate.
 pub use sitewarden_config as config;
 /// Outbox delivery, re-exported from its crate.
@@ -55,9 +56,13 @@ pub use sitewarden_model::schedule;
 pub use sitewarden_model::topics;
 /// The shared vocabulary, re-exported from the model crate.
 pub use sitewarden_model::vocab;
+/// Security patrols, re-exported from their crate.
+pub use sitewarden_patrol as patrol;
 /// The rules stage, re-exported from its crate.
 pub use sitewarden_rules as rules;
 /// What every stage runs on, re-exported from the runtime crate.
 pub use sitewarden_runtime::{bus, db, logging, shutdown};
 /// The sources, re-exported from their crate.
 pub use sitewarden_sources as sources;
+/// Repair tickets, re-exported from their crate.
+pub use sitewarden_tickets as tickets;

@@ -1,6 +1,11 @@
 //! `[alerts]`, `[[people]]` and `[[roster]]` in the site file: who is told
 //! about an emergency, through which channels, and who is next when nobody
 //! answers.
+//!
+//! Longer than our 600-line guide on purpose: the four sections' serde types
+//! and their checkers stay in one file, beside each other, as the config crate
+//! keeps every section (issue 13); the checkers share one `Lookup` of people,
+//! channels and shifts that would otherwise become a public type.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;

@@ -1,5 +1,9 @@
 //! Validation of rule packs and `[rules]` overrides, and binding rules to
 //! points: one [`RuleInstance`] per rule and matching point of a device.
+//!
+//! Longer than our 600-line guide on purpose: one function per rule kind
+//! (`limit`, `state`, `rate`, `combination`) reads as a table next to the
+//! private `Draft`/`Template` they build; splitting would make both public.
 
 use std::collections::HashMap;
 use std::time::Duration;

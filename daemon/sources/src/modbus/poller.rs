@@ -5,6 +5,11 @@
 //! interval) when due. A unit that stops answering is backed off on its own
 //! while the others on the line keep their schedule; a broken connection is
 //! reopened with exponential backoff, forever.
+//!
+//! Longer than our 600-line guide on purpose: `LinePoller` is one state
+//! machine (schedule, connect, read, back off, announce); its methods share
+//! private per-unit state, and splitting the `impl` across files would hide
+//! which method moves which deadline.
 
 use std::sync::Arc;
 use std::time::Duration;

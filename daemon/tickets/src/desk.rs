@@ -13,9 +13,9 @@ use tracing::{error, warn};
 
 use super::store::{ConditionInput, NewTicket};
 use super::{Origin, TicketsHandle};
-use crate::rules::{ConditionEvent, Transition};
 use sitewarden_model::catalog::{Catalog, PreventiveSchedule};
 use sitewarden_model::vocab::RuleAction;
+use sitewarden_rules::{ConditionEvent, Transition};
 
 /// Most condition events committed in one transaction.
 pub const MAX_BATCH: usize = 512;

@@ -382,7 +382,7 @@ pub fn rounds(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::patrol::store::PatrolStore;
+    use crate::store::PatrolStore;
 
     fn catalog(dir: &std::path::Path) -> Catalog {
         std::fs::write(dir.join("k"), "11".repeat(32)).unwrap();
@@ -406,7 +406,7 @@ mod tests {
             ),
         )
         .unwrap();
-        crate::config::load(&dir.join("site.toml")).unwrap()
+        sitewarden_config::load(&dir.join("site.toml")).unwrap()
     }
 
     fn ts(t: &str) -> Timestamp {

@@ -8,6 +8,8 @@
 //! (MQTT, CMMS webhook), so nothing acknowledged is lost, and is announced
 //! as a [`TicketChange`] to the sinks.
 
+#![deny(missing_docs)]
+
 pub mod desk;
 pub mod lifecycle;
 pub mod preventive;
@@ -25,10 +27,10 @@ use serde::Serialize;
 use tokio::sync::Notify;
 use tracing::{info, warn};
 
-use crate::rules::RulesHandle;
 pub use lifecycle::{Action, Status};
 use sitewarden_model::catalog::Catalog;
 use sitewarden_model::record::{Field, Record, record_time};
+use sitewarden_rules::RulesHandle;
 
 use sitewarden_model::vocab::{Category, Severity};
 use sitewarden_runtime::bus::RecordBus;

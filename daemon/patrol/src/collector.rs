@@ -12,7 +12,7 @@ use tracing::{info, warn};
 
 use super::PatrolMetrics;
 use super::store::{NewTap, PatrolStore};
-use crate::alerts::{AlertInput, AlertsHandle, Raise};
+use sitewarden_alerts::{AlertInput, AlertsHandle, Raise};
 use sitewarden_model::catalog::{Catalog, PatrolStation};
 use sitewarden_model::vocab::AlertClass;
 use sitewarden_model::vocab::Severity;
@@ -80,7 +80,7 @@ pub async fn run(
     station: usize,
     store: Arc<PatrolStore>,
     alerts: AlertsHandle,
-    tickets: crate::tickets::TicketsHandle,
+    tickets: sitewarden_tickets::TicketsHandle,
     metrics: Arc<PatrolMetrics>,
     mut shutdown: Shutdown,
 ) {
@@ -127,7 +127,7 @@ pub async fn run(
 struct Link<'a> {
     ctx: &'a mut Option<Context>,
     queue_full: &'a mut bool,
-    tickets: &'a crate::tickets::TicketsHandle,
+    tickets: &'a sitewarden_tickets::TicketsHandle,
 }
 
 async fn poll(
@@ -171,7 +171,7 @@ async fn poll(
     if full && !*queue_full {
         warn!(station = %s.id, waiting, "checkpoint station queue full: it refuses taps until records are collected");
         let ticket = queue_full_ticket(catalog, s, now);
-        let input = crate::tickets::store::ConditionInput::Raised(Box::new(ticket));
+        let input = sitewarden_tickets::store::ConditionInput::Raised(Box::new(ticket));
         if let Err(e) = tickets.apply_conditions(vec![input]).await {
             warn!(error = %e, "cannot open a ticket for the full station");
         }
@@ -408,11 +408,11 @@ fn queue_full_ticket(
     catalog: &Catalog,
     s: &PatrolStation,
     now: Timestamp,
-) -> crate::tickets::store::NewTicket {
+) -> sitewarden_tickets::store::NewTicket {
     let priority = sitewarden_model::vocab::Priority::P2;
     let level = catalog.tickets.level(priority);
-    crate::tickets::store::NewTicket {
-        origin: crate::tickets::Origin::Condition,
+    sitewarden_tickets::store::NewTicket {
+        origin: sitewarden_tickets::Origin::Condition,
         category: sitewarden_model::vocab::Category::Repair,
         priority,
         title: format!("Checkpoint station {} refuses taps: its record queue is full", s.id),
@@ -445,7 +445,7 @@ mod tests {
              gateway = \"127.0.0.1:1\"\nkey = { file = \"k\" }\n\n[[patrol.guards]]\nid = \"g\"\nname = \"G\"\nbadges = [\"04A1B2C3\"]\n",
         )
         .unwrap();
-        crate::config::load(&dir.join("site.toml")).unwrap()
+        sitewarden_config::load(&dir.join("site.toml")).unwrap()
     }
 
     #[test]

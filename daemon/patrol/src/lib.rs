@@ -11,6 +11,8 @@
 //! Accepted taps go to the [`rounds`] engine, which plans each route's
 //! rounds from its schedule and judges every checkpoint.
 
+#![deny(missing_docs)]
+
 pub mod collector;
 pub mod rounds;
 pub mod schema;
@@ -73,7 +75,7 @@ impl PatrolMetrics {
 pub async fn run_rounds(
     catalog: std::sync::Arc<sitewarden_model::catalog::Catalog>,
     store: std::sync::Arc<store::PatrolStore>,
-    alerts: crate::alerts::AlertsHandle,
+    alerts: sitewarden_alerts::AlertsHandle,
     sinks: sitewarden_runtime::bus::RecordBus,
     mut shutdown: sitewarden_runtime::shutdown::Shutdown,
 ) {
@@ -111,12 +113,12 @@ pub async fn run_rounds(
 
 async fn act(
     catalog: &sitewarden_model::catalog::Catalog,
-    alerts: &crate::alerts::AlertsHandle,
+    alerts: &sitewarden_alerts::AlertsHandle,
     sinks: &sitewarden_runtime::bus::RecordBus,
     finding: rounds::Finding,
     now: jiff::Timestamp,
 ) {
-    use crate::alerts::{AlertInput, Raise};
+    use sitewarden_alerts::{AlertInput, Raise};
     use sitewarden_model::vocab::AlertClass;
     let (class, key, title, device) = match &finding {
         rounds::Finding::Missed {

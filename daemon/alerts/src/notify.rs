@@ -10,7 +10,7 @@
 use serde::Serialize;
 
 use super::Alert;
-use crate::delivery::email::Envelope;
+use sitewarden_delivery::email::Envelope;
 use sitewarden_model::catalog::{ChannelKind, ChannelSettings, Person};
 
 /// Why a notification is sent.

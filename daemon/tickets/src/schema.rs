@@ -1,6 +1,6 @@
 //! The schema of `operations.db`, where tickets and their deliveries commit together.
 
-use crate::delivery::DELIVERY_TABLES;
+use sitewarden_delivery::DELIVERY_TABLES;
 
 /// Migrations of `operations.db`: tickets and their outgoing
 /// deliveries share one database so a change and its deliveries commit in

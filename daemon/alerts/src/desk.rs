@@ -15,10 +15,10 @@ use tokio::sync::mpsc;
 use tracing::warn;
 
 use super::{AlertInput, AlertsHandle, Raise};
-use crate::rules::{ConditionEvent, Transition};
-use crate::tickets::TicketsHandle;
 use sitewarden_model::catalog::Catalog;
 use sitewarden_model::vocab::RuleAction;
+use sitewarden_rules::{ConditionEvent, Transition};
+use sitewarden_tickets::TicketsHandle;
 
 /// How often escalation deadlines are checked.
 pub const ESCALATION_TICK: Duration = Duration::from_millis(100);
@@ -123,7 +123,7 @@ async fn ticket_failed_self_tests(alerts: &AlertsHandle, tickets: &TicketsHandle
         return;
     };
     for (channel, key, error) in failed {
-        let ticket = crate::tickets::store::self_test_ticket(&alerts.catalog, &channel, &error);
+        let ticket = sitewarden_tickets::store::self_test_ticket(&alerts.catalog, &channel, &error);
         match tickets.create(ticket, "sitewarden".to_owned()).await {
             Ok(t) => {
                 warn!(%channel, ticket = t.id, %error, "notification channel failed its self-test; ticket opened");

@@ -27,7 +27,7 @@ use super::{
     Alert, AlertChange, AlertError, AlertEvent, AlertInput, AlertStatus, Member, Raise,
     TimelineEntry,
 };
-use crate::delivery::{self, DeliveryView, Outgoing};
+use sitewarden_delivery::{self as delivery, DeliveryView, Outgoing};
 use sitewarden_model::catalog::{Catalog, ChannelKind, Person};
 use sitewarden_model::topics::Topics;
 use sitewarden_model::vocab::AlertClass;

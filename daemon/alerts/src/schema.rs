@@ -1,6 +1,6 @@
 //! The schema of `alerts.db`.
 
-use crate::delivery::DELIVERY_TABLES;
+use sitewarden_delivery::DELIVERY_TABLES;
 
 /// Migrations of `alerts.db`: alerts live apart from tickets so that a
 /// fire alarm's commit never waits behind a batch of ticket writes.

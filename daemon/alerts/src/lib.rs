@@ -7,17 +7,21 @@
 //! notifications ([`notify`]) commit together in the [`store`]; the
 //! delivery loops send them, fire first.
 
+#![deny(missing_docs)]
+
 pub mod desk;
 pub mod escalation;
+mod metrics;
 pub mod notify;
 pub mod schema;
 pub mod store;
 
+pub use metrics::AlertMetrics;
+
 use sitewarden_model::vocab::AlertClass;
-use sitewarden_runtime::metrics::site_series;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -221,63 +225,6 @@ pub enum AlertError {
     /// The daemon is stopping.
     #[error("the alert desk is stopping")]
     Stopping,
-}
-
-/// Counters, rendered with the daemon's metrics.
-#[derive(Debug, Default)]
-pub struct AlertMetrics {
-    /// Alerts opened.
-    pub raised: AtomicU64,
-    /// Escalation steps notified (each on all of its channels).
-    pub notifications: AtomicU64,
-    /// Escalations past the first step, repeats included.
-    pub escalations: AtomicU64,
-    /// Acknowledgements.
-    pub acknowledged: AtomicU64,
-    /// Alerts raised muted, silenced or as drills.
-    pub suppressed: AtomicU64,
-}
-
-impl AlertMetrics {
-    /// Writes the alert desk's series for `GET /metrics`.
-    pub fn render(&self, out: &mut String, site: &str) {
-        site_series(
-            out,
-            site,
-            &[
-                (
-                    "sitewarden_alerts_raised_total",
-                    "counter",
-                    "Alerts opened.",
-                    &self.raised,
-                ),
-                (
-                    "sitewarden_alert_notification_rounds_total",
-                    "counter",
-                    "Escalation steps notified (each on all its channels).",
-                    &self.notifications,
-                ),
-                (
-                    "sitewarden_alert_escalations_total",
-                    "counter",
-                    "Escalations past the first step, repeats included.",
-                    &self.escalations,
-                ),
-                (
-                    "sitewarden_alerts_acknowledged_total",
-                    "counter",
-                    "Alerts acknowledged.",
-                    &self.acknowledged,
-                ),
-                (
-                    "sitewarden_alerts_suppressed_total",
-                    "counter",
-                    "Alerts raised muted, silenced or as drills.",
-                    &self.suppressed,
-                ),
-            ],
-        );
-    }
 }
 
 /// A committed alert change, for the sinks.

@@ -15,7 +15,7 @@ use rusqlite::{Connection, OptionalExtension as _, Row, Transaction, Transaction
 use serde::Serialize;
 
 use super::{Action, Change, Origin, Status, Ticket, TicketChange, TicketError};
-use crate::delivery::{self, DeliveryView, Outgoing};
+use sitewarden_delivery::{self as delivery, DeliveryView, Outgoing};
 use sitewarden_model::topics::Topics;
 use sitewarden_model::vocab::Priority;
 use sitewarden_model::vocab::{Category, Severity};

@@ -1,0 +1,62 @@
+//! The alert desk's counters, rendered with the daemon's `GET /metrics`.
+
+use std::sync::atomic::AtomicU64;
+
+use sitewarden_runtime::metrics::site_series;
+
+/// Counters, rendered with the daemon's metrics.
+#[derive(Debug, Default)]
+pub struct AlertMetrics {
+    /// Alerts opened.
+    pub raised: AtomicU64,
+    /// Escalation steps notified (each on all of its channels).
+    pub notifications: AtomicU64,
+    /// Escalations past the first step, repeats included.
+    pub escalations: AtomicU64,
+    /// Acknowledgements.
+    pub acknowledged: AtomicU64,
+    /// Alerts raised muted, silenced or as drills.
+    pub suppressed: AtomicU64,
+}
+
+impl AlertMetrics {
+    /// Writes the alert desk's series for `GET /metrics`.
+    pub fn render(&self, out: &mut String, site: &str) {
+        site_series(
+            out,
+            site,
+            &[
+                (
+                    "sitewarden_alerts_raised_total",
+                    "counter",
+                    "Alerts opened.",
+                    &self.raised,
+                ),
+                (
+                    "sitewarden_alert_notification_rounds_total",
+                    "counter",
+                    "Escalation steps notified (each on all its channels).",
+                    &self.notifications,
+                ),
+                (
+                    "sitewarden_alert_escalations_total",
+                    "counter",
+                    "Escalations past the first step, repeats included.",
+                    &self.escalations,
+                ),
+                (
+                    "sitewarden_alerts_acknowledged_total",
+                    "counter",
+                    "Alerts acknowledged.",
+                    &self.acknowledged,
+                ),
+                (
+                    "sitewarden_alerts_suppressed_total",
+                    "counter",
+                    "Alerts raised muted, silenced or as drills.",
+                    &self.suppressed,
+                ),
+            ],
+        );
+    }
+}
