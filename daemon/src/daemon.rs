@@ -370,7 +370,9 @@ fn start_alerts(
                     (ChannelKind::DingTalk, Some(s)) => Signing::DingTalk(s),
                     _ => Signing::None,
                 };
-                let webhook = Webhook::new(url, None, channel.timeout)?.signed(signing);
+                let webhook = Webhook::new(url, None, channel.timeout)?
+                    .signed(signing)
+                    .answering_as(kind);
                 cx.spawn_delivery(&queue, &wake, name, Order::Priority, webhook);
             }
         }

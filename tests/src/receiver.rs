@@ -18,7 +18,12 @@ pub struct Posted {
 }
 
 /// A real HTTP server on a free port that answers 500 to its first
-/// `fail_first` POSTs and records what it accepts. A stalling receiver
+/// `fail_first` POSTs and records what it accepts. It answers as the
+/// receiver its path names does: `/wecom…` and `/dingtalk…` like a chat
+/// robot (HTTP 200 and `{"errcode":0,"errmsg":"ok"}`), `/slack…` like a
+/// Slack incoming webhook (`ok`), anything else with an empty 200. A path
+/// starting `/bad-key` is a robot whose key is wrong: HTTP 200 with
+/// `{"errcode":93000,"errmsg":"invalid webhook url"}`, counted as refused. A stalling receiver
 /// ([`HttpReceiver::start_stalling`]) fails only the requests to one path,
 /// and holds each of them for a while before it answers 500, like a
 /// receiver that hangs.
@@ -71,10 +76,18 @@ impl HttpReceiver {
         uri: axum::http::Uri,
         headers: axum::http::HeaderMap,
         raw: axum::body::Bytes,
-    ) -> axum::http::StatusCode {
+    ) -> (axum::http::StatusCode, &'static str) {
+        use axum::http::StatusCode;
         if uri.path().starts_with(r.fail_path) && r.take_refusal() {
             tokio::time::sleep(r.stall).await;
-            return axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+            return (StatusCode::INTERNAL_SERVER_ERROR, "");
+        }
+        if uri.path().starts_with("/bad-key") {
+            r.refused.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            return (
+                StatusCode::OK,
+                r#"{"errcode":93000,"errmsg":"invalid webhook url"}"#,
+            );
         }
         let body = String::from_utf8_lossy(&raw).into_owned();
         let posted = Posted {
@@ -96,7 +109,14 @@ impl HttpReceiver {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(posted);
-        axum::http::StatusCode::OK
+        let answer = if uri.path().starts_with("/wecom") || uri.path().starts_with("/dingtalk") {
+            r#"{"errcode":0,"errmsg":"ok"}"#
+        } else if uri.path().starts_with("/slack") {
+            "ok"
+        } else {
+            ""
+        };
+        (StatusCode::OK, answer)
     }
 
     /// Whether this request is one of the first `fail_first`, which are refused.

@@ -998,6 +998,68 @@ async fn a_channel_that_fails_its_self_test_opens_a_ticket() {
     daemon.stop().await;
 }
 
+/// A chat robot answers HTTP 200 to everything and puts its verdict in the
+/// body: a robot whose key is wrong (`errcode` 93000) must be a channel
+/// fault with a ticket at once, never a delivery, and its key must not leak
+/// into the ticket, the API or the metrics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_robot_that_refuses_its_key_is_a_channel_fault_not_a_delivery() {
+    let s = site(0, 0).await;
+    let key = "KEY-93000-do-not-leak";
+    let catalog = s.config_with(
+        &format!(
+            "\n[alerts.channels.robot]\nkind = \"wecom\"\nurl = \"http://{}/bad-key/cgi-bin/webhook/send?key={key}\"\n",
+            s.hook.addr
+        ),
+        "1h",
+    );
+    let daemon = start_daemon(catalog, &s.site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    let ticket = || {
+        get(api, "/api/v1/tickets")["tickets"]
+            .as_array()
+            .and_then(|t| t.iter().find(|t| t["origin"] == "self_test").cloned())
+    };
+    // One refusal is enough: a bad key does not get better with retries.
+    assert!(
+        wait_until(Duration::from_secs(15), || ticket().is_some()).await,
+        "no ticket for the refusing robot; refused {} times",
+        s.hook.refused.load(std::sync::atomic::Ordering::SeqCst)
+    );
+    let t = ticket().unwrap();
+    assert!(t["title"].as_str().unwrap().contains("`robot`"), "{t}");
+    let description = t["description"].as_str().unwrap();
+    assert!(
+        description.contains("errcode 93000: invalid webhook url"),
+        "the receiver's words: {t}"
+    );
+    assert!(description.contains("refused for good"), "{t}");
+    let (_, metrics) = sitewarden_tests::http_get(api, "/metrics").unwrap();
+    let refusals = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("sitewarden_delivery_refusals_total")
+                && l.contains("channel=\"alerts-robot\"")
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<u64>().ok());
+    assert!(refusals.is_some_and(|n| n >= 1), "{metrics}");
+    let tickets = get(api, "/api/v1/tickets").to_string();
+    for shown in [&tickets, &metrics] {
+        assert!(!shown.contains(key), "the robot's key leaked: {shown}");
+    }
+    // The working robots still count as delivered: their answer says errcode 0.
+    assert!(
+        get(api, "/api/v1/tickets")["tickets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| !t["title"].as_str().unwrap_or_default().contains("`wecom`")),
+        "a robot answering errcode 0 is not a fault"
+    );
+    daemon.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_are_acknowledged_over_mqtt_and_malformed_acks_are_counted() {
     let s = site(0, 0).await;

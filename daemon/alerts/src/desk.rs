@@ -71,7 +71,7 @@ pub async fn run(inputs: DeskInputs) {
                 if let Err(e) = alerts.maintain().await {
                     warn!(error = %e, "cannot maintain alerts");
                 }
-                ticket_failed_self_tests(&alerts, &tickets).await;
+                ticket_channel_faults(&alerts, &tickets).await;
             }
             _ = beat.tick() => {
                 if let Some((client, topic)) = &heartbeat {
@@ -114,25 +114,44 @@ pub fn alert_input(catalog: &Catalog, e: &ConditionEvent) -> Option<AlertInput> 
     }
 }
 
-/// A channel that failed its self-test three times gets a repair ticket,
-/// so a broken password is fixed before a fire needs it.
-async fn ticket_failed_self_tests(alerts: &AlertsHandle, tickets: &TicketsHandle) {
+/// A channel that failed its self-test three times, or whose receiver
+/// refused a notification for good (a bad key), gets a repair ticket, so a
+/// broken channel is fixed before a fire needs it. A channel that already
+/// has an open ticket gets an occurrence on it instead of a second one.
+async fn ticket_channel_faults(alerts: &AlertsHandle, tickets: &TicketsHandle) {
     let store = alerts.store.clone();
-    let Ok(Ok(failed)) = tokio::task::spawn_blocking(move || store.failed_self_tests()).await
-    else {
-        return;
+    let faults = match tokio::task::spawn_blocking(move || store.channel_faults()).await {
+        Ok(Ok(faults)) => faults,
+        Ok(Err(e)) => {
+            warn!(error = %e, "cannot read failing alert channels");
+            return;
+        }
+        Err(_) => return,
     };
-    for (channel, key, error) in failed {
-        let ticket = sitewarden_tickets::store::self_test_ticket(&alerts.catalog, &channel, &error);
-        match tickets.create(ticket, "sitewarden".to_owned()).await {
-            Ok(t) => {
-                warn!(%channel, ticket = t.id, %error, "notification channel failed its self-test; ticket opened");
+    for fault in faults {
+        let ticket = sitewarden_tickets::store::channel_fault_ticket(
+            &alerts.catalog,
+            &fault.channel,
+            &fault.error,
+            fault.self_test,
+        );
+        let input = sitewarden_tickets::store::ConditionInput::Raised(Box::new(ticket));
+        match tickets.apply_conditions(vec![input]).await {
+            Ok(()) => {
+                warn!(channel = %fault.channel, error = %fault.error, self_test = fault.self_test,
+                      "notification channel needs a person; ticket opened or counted");
                 let store = alerts.store.clone();
-                let _ =
-                    tokio::task::spawn_blocking(move || store.self_test_ticketed(&channel, &key))
+                let (channel, key) = (fault.channel.clone(), fault.key.clone());
+                let marked =
+                    tokio::task::spawn_blocking(move || store.fault_ticketed_as(&channel, &key))
                         .await;
+                if let Ok(Err(e)) = marked {
+                    warn!(channel = %fault.channel, error = %e, "cannot record a channel fault's ticket");
+                }
             }
-            Err(e) => warn!(%channel, error = %e, "cannot open a ticket for a failed self-test"),
+            Err(e) => {
+                warn!(channel = %fault.channel, error = %e, "cannot open a ticket for a failing channel")
+            }
         }
     }
 }

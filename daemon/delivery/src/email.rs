@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Deliver, Pending};
+use super::{Deliver, Pending, Refusal};
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
@@ -55,9 +55,9 @@ impl Email {
 }
 
 impl Deliver for Email {
-    async fn deliver(&mut self, message: &Pending) -> Result<(), String> {
+    async fn deliver(&mut self, message: &Pending) -> Result<(), Refusal> {
         let envelope: Envelope = serde_json::from_slice(&message.payload)
-            .map_err(|e| format!("unreadable e-mail envelope: {e}"))?;
+            .map_err(|e| Refusal::permanent(format!("unreadable e-mail envelope: {e}")))?;
         if envelope.to.is_empty() {
             // Nobody with an address among the recipients: nothing to send.
             return Ok(());
@@ -68,13 +68,19 @@ impl Deliver for Email {
             .message_id(Some(format!("<{}@{}>", message.key, self.domain)))
             .header(ContentType::TEXT_PLAIN);
         for to in &envelope.to {
-            builder = builder.to(to.parse().map_err(|e| format!("bad address {to}: {e}"))?);
+            builder = builder.to(to
+                .parse()
+                .map_err(|e| Refusal::permanent(format!("bad address {to}: {e}")))?);
         }
-        let mail = builder.body(envelope.text).map_err(|e| e.to_string())?;
-        self.transport
-            .send(mail)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        let mail = builder
+            .body(envelope.text)
+            .map_err(|e| Refusal::permanent(e.to_string()))?;
+        // The SMTP reply decides: 5xx is for good (bad password, unknown
+        // mailbox), 4xx and a lost connection pass with time.
+        match self.transport.send(mail).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_permanent() => Err(Refusal::permanent(e.to_string())),
+            Err(e) => Err(Refusal::temporary(e.to_string())),
+        }
     }
 }

@@ -16,7 +16,10 @@
 #![deny(missing_docs)]
 
 pub mod email;
+pub mod verdict;
 pub mod webhook;
+
+pub use verdict::Refusal;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -302,6 +305,9 @@ pub struct DeliveryMetrics {
     pub delivered: AtomicU64,
     /// Failed attempts (each is retried).
     pub failures: AtomicU64,
+    /// Attempts the receiver refused for good (bad key, bad signature):
+    /// the channel needs a person.
+    pub refused: AtomicU64,
 }
 
 /// Writes every channel's delivery series for `GET /metrics`.
@@ -317,6 +323,11 @@ pub fn render_metrics(out: &mut String, site: &str, channels: &[(Arc<str>, Arc<D
             "sitewarden_delivery_failures_total",
             "Delivery attempts that failed and will be retried, by channel.",
             |m: &DeliveryMetrics| m.failures.load(Relaxed),
+        ),
+        (
+            "sitewarden_delivery_refusals_total",
+            "Delivery attempts the receiver refused for good (bad key, signature, keyword), by channel.",
+            |m: &DeliveryMetrics| m.refused.load(Relaxed),
         ),
     ] {
         sitewarden_runtime::metrics::family(out, name, "counter", help);
@@ -336,7 +347,7 @@ pub trait Deliver: Send {
     fn deliver(
         &mut self,
         message: &Pending,
-    ) -> impl std::future::Future<Output = Result<(), String>> + Send;
+    ) -> impl std::future::Future<Output = Result<(), Refusal>> + Send;
 }
 
 /// One channel's delivery loop.
@@ -410,11 +421,16 @@ impl<D: Deliver> Loop<D> {
                 debug!(channel, key = %message.key, "delivered");
                 tokio::task::spawn_blocking(move || queue.delivered(id, now)).await
             }
-            Err(error) => {
+            Err(refusal) => {
                 self.metrics.failures.fetch_add(1, Relaxed);
+                if refusal.permanent {
+                    self.metrics.refused.fetch_add(1, Relaxed);
+                }
                 let delay = backoff.next_delay();
+                let error = refusal.to_string();
                 if limiter.allow().is_some() {
                     warn!(channel, key = %message.key, attempts = message.attempts + 1, %error,
+                          permanent = refusal.permanent,
                           retry_in_ms = delay.as_millis() as u64, "delivery failed; will retry");
                 }
                 let retry_at = now + delay;
@@ -448,7 +464,7 @@ pub struct MqttChannel {
 }
 
 impl Deliver for MqttChannel {
-    async fn deliver(&mut self, message: &Pending) -> Result<(), String> {
+    async fn deliver(&mut self, message: &Pending) -> Result<(), Refusal> {
         let (stored, confirmed) = oneshot::channel();
         let handoff = MqttHandoff {
             topic: message.topic.clone().unwrap_or_default(),
@@ -459,10 +475,10 @@ impl Deliver for MqttChannel {
         self.handoff
             .send(handoff)
             .await
-            .map_err(|_| "the MQTT stage is stopping".to_owned())?;
+            .map_err(|_| Refusal::temporary("the MQTT stage is stopping"))?;
         confirmed
             .await
-            .map_err(|_| "the MQTT outbox did not take the message".to_owned())
+            .map_err(|_| Refusal::temporary("the MQTT outbox did not take the message"))
     }
 }
 

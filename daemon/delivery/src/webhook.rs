@@ -1,8 +1,11 @@
 //! JSON webhooks: a CMMS for tickets, chat tools and receivers for alerts.
 //!
 //! Every POST carries the delivery's `Idempotency-Key`, so a receiver that
-//! saw a message before the daemon learnt it did can drop the repeat. Only
-//! a 2xx answer within the timeout counts as delivered.
+//! saw a message before the daemon learnt it did can drop the repeat. What
+//! counts as delivered is what the receiver says, read where its protocol
+//! puts it ([`crate::verdict`]): a 2xx for a generic webhook, `errcode` 0
+//! for WeCom and DingTalk robots, `ok` for Slack. Errors show the URL's
+//! host only: chat robots carry their key in the path or the query.
 //!
 //! A generic webhook with a secret is signed: `X-Sitewarden-Timestamp` (Unix
 //! seconds) and `X-Sitewarden-Signature: sha256=<hex HMAC-SHA256 of
@@ -16,7 +19,13 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac as _};
 use sha2::Sha256;
 
+use sitewarden_model::catalog::ChannelKind;
+
 use super::{Deliver, Pending};
+use crate::verdict::{Refusal, judge_http, redact_url};
+
+/// Most of an answer read to judge it: robots answer in a few dozen bytes.
+const ANSWER_MAX: usize = 16 * 1024;
 
 /// How a request proves where it came from.
 #[derive(Clone)]
@@ -33,6 +42,9 @@ pub enum Signing {
 pub struct Webhook {
     client: reqwest::Client,
     url: String,
+    /// The URL as errors show it.
+    shown: String,
+    kind: ChannelKind,
     bearer: Option<String>,
     signing: Signing,
 }
@@ -47,10 +59,18 @@ impl Webhook {
             .build()?;
         Ok(Self {
             client,
+            shown: redact_url(&url),
             url,
+            kind: ChannelKind::Webhook,
             bearer,
             signing: Signing::None,
         })
+    }
+
+    /// Judges answers as a receiver of `kind` answers (a generic webhook by default).
+    pub fn answering_as(mut self, kind: ChannelKind) -> Self {
+        self.kind = kind;
+        self
     }
 
     /// Signs every request.
@@ -93,7 +113,7 @@ fn hmac(key: &[u8]) -> Hmac<Sha256> {
 }
 
 impl Deliver for Webhook {
-    async fn deliver(&mut self, message: &Pending) -> Result<(), String> {
+    async fn deliver(&mut self, message: &Pending) -> Result<(), Refusal> {
         let now = jiff::Timestamp::now();
         let url = match &self.signing {
             Signing::DingTalk(secret) => {
@@ -125,23 +145,45 @@ impl Deliver for Webhook {
         if let Some(token) = &self.bearer {
             request = request.bearer_auth(token);
         }
-        let response = request.send().await.map_err(|e| describe(&e))?;
-        let status = response.status();
-        if status.is_success() {
-            Ok(())
-        } else {
-            Err(format!("{} answered {status}", self.url))
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| Refusal::temporary(format!("{}: {}", self.shown, describe(&e))))?;
+        let status = response.status().as_u16();
+        let mut answer = Vec::new();
+        while answer.len() < ANSWER_MAX {
+            match response.chunk().await {
+                Ok(Some(chunk)) => answer.extend_from_slice(&chunk),
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(Refusal::temporary(format!(
+                        "{}: answer cut short: {}",
+                        self.shown,
+                        describe(&e)
+                    )));
+                }
+            }
         }
+        judge_http(self.kind, status, &answer).map_err(|refusal| Refusal {
+            reason: format!("{} {}", self.shown, refusal.reason),
+            ..refusal
+        })
     }
 }
 
+/// A transport error in words, never with the URL (reqwest's own text
+/// carries it, key and all).
 fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timed out".to_owned()
     } else if e.is_connect() {
         "cannot connect".to_owned()
     } else {
-        e.to_string()
+        let mut text = e.to_string();
+        if let Some(url) = e.url() {
+            text = text.replace(url.as_str(), "…");
+        }
+        text
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use super::publisher::{MqttMetrics, drive};
-use crate::delivery::{Deliver, Pending};
+use crate::delivery::{Deliver, Pending, Refusal};
 use sitewarden_model::catalog::MqttSettings;
 use sitewarden_runtime::mqtt::client::{self, Client};
 use sitewarden_runtime::shutdown::Shutdown;
@@ -62,23 +62,24 @@ impl Lane {
 }
 
 impl Deliver for Lane {
-    async fn deliver(&mut self, message: &Pending) -> Result<(), String> {
+    async fn deliver(&mut self, message: &Pending) -> Result<(), Refusal> {
         let connected = matches!(
             tokio::time::timeout(CONNECT_WAIT, self.connected.wait_for(|c| *c)).await,
             Ok(Ok(_))
         );
         if !connected {
-            return Err("not connected to the MQTT broker".to_owned());
+            return Err(Refusal::temporary("not connected to the MQTT broker"));
         }
         while self.acks.try_recv().is_ok() {}
         let topic = message.topic.clone().unwrap_or_default();
         self.client
             .publish(topic, true, message.retain, message.payload.clone())
-            .await?;
+            .await
+            .map_err(Refusal::temporary)?;
         tokio::select! {
-            ack = self.acks.recv() => ack.map(|_| ()).ok_or_else(|| "the MQTT connection closed".to_owned()),
-            _ = self.connected.wait_for(|c| !*c) => Err("disconnected before the PUBACK".to_owned()),
-            () = tokio::time::sleep(ACK_TIMEOUT) => Err("no PUBACK within 10 s".to_owned()),
+            ack = self.acks.recv() => ack.map(|_| ()).ok_or_else(|| Refusal::temporary("the MQTT connection closed")),
+            _ = self.connected.wait_for(|c| !*c) => Err(Refusal::temporary("disconnected before the PUBACK")),
+            () = tokio::time::sleep(ACK_TIMEOUT) => Err(Refusal::temporary("no PUBACK within 10 s")),
         }
     }
 }

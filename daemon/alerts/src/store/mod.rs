@@ -27,6 +27,7 @@ use super::{
     Alert, AlertChange, AlertError, AlertEvent, AlertInput, AlertStatus, Member, Raise,
     TimelineEntry,
 };
+use sitewarden_delivery::verdict::PERMANENT_PREFIX;
 use sitewarden_delivery::{self as delivery, DeliveryView, Outgoing};
 use sitewarden_model::catalog::{Catalog, ChannelKind, Person};
 use sitewarden_model::topics::Topics;
@@ -37,6 +38,7 @@ use sitewarden_runtime::db::{self, Durability, from_micros, micros};
 mod escalate;
 mod incident;
 mod self_test;
+pub use self_test::ChannelFault;
 mod suppression;
 mod windows;
 

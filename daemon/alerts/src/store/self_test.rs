@@ -64,26 +64,65 @@ impl AlertStore {
         Ok(())
     }
 
-    /// Self-tests that failed three attempts and have no ticket yet: (channel, key, last error).
-    pub fn failed_self_tests(&self) -> rusqlite::Result<Vec<(String, String, String)>> {
+    /// Channels that need a person, one per channel, not yet ticketed: a
+    /// self-test that failed three attempts, or any delivery the receiver
+    /// refused for good (a bad key shows on the first attempt, not after
+    /// three).
+    pub fn channel_faults(&self) -> rusqlite::Result<Vec<ChannelFault>> {
         let conn = lock(&self.reader);
-        conn
-            .prepare_cached(
-                "SELECT substr(d.subject, 10), d.key, coalesce(d.last_error, '') FROM delivery d
-                 WHERE d.subject LIKE 'selftest:%' AND d.delivered_us IS NULL AND d.attempts >= 3
-                 AND NOT EXISTS (SELECT 1 FROM self_test t WHERE t.channel = substr(d.subject, 10) AND t.ticketed_key = d.key)",
-            )?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect()
+        conn.prepare_cached(
+            "SELECT substr(d.channel, 8), d.key, coalesce(d.last_error, ''), d.subject LIKE 'selftest:%', max(d.id)
+             FROM delivery d
+             WHERE d.delivered_us IS NULL AND d.channel LIKE 'alerts-%'
+               AND ((d.subject LIKE 'selftest:%' AND d.attempts >= 3) OR d.last_error LIKE ?1)
+             GROUP BY d.channel",
+        )?
+        .query_map([format!("{PERMANENT_PREFIX}%")], |r| {
+            Ok(ChannelFault {
+                channel: r.get(0)?,
+                key: r.get(1)?,
+                error: r.get(2)?,
+                self_test: r.get(3)?,
+            })
+        })?
+        .filter(|fault| {
+            !matches!(fault, Ok(f) if self.fault_ticketed(&conn, &f.channel, &f.key).unwrap_or(false))
+        })
+        .collect()
     }
 
-    /// Records that a failed self-test has its ticket.
-    pub fn self_test_ticketed(&self, channel: &str, key: &str) -> rusqlite::Result<()> {
+    fn fault_ticketed(
+        &self,
+        conn: &Connection,
+        channel: &str,
+        key: &str,
+    ) -> rusqlite::Result<bool> {
+        conn.prepare_cached("SELECT 1 FROM self_test WHERE channel = ?1 AND ticketed_key = ?2")?
+            .exists(params![channel, key])
+    }
+
+    /// Records that a channel fault has its ticket (or its occurrence on
+    /// the open one), so the next maintenance round does not repeat it.
+    pub fn fault_ticketed_as(&self, channel: &str, key: &str) -> rusqlite::Result<()> {
         lock(&self.writer)
             .execute(
-                "UPDATE self_test SET ticketed_key = ?2 WHERE channel = ?1",
+                "INSERT INTO self_test (channel, last_run_us, ticketed_key) VALUES (?1, 0, ?2)
+                 ON CONFLICT (channel) DO UPDATE SET ticketed_key = excluded.ticketed_key",
                 params![channel, key],
             )
             .map(|_| ())
     }
+}
+
+/// A notification channel that needs a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelFault {
+    /// The channel's name in the site file.
+    pub channel: String,
+    /// The failing delivery's key.
+    pub key: String,
+    /// What the receiver said, secrets already left out.
+    pub error: String,
+    /// Found by a self-test (rather than by a real notification).
+    pub self_test: bool,
 }

@@ -512,11 +512,14 @@ fn history(
     .map(|_| ())
 }
 
-/// The ticket for a notification channel that failed its scheduled self-test.
-pub fn self_test_ticket(
+/// The ticket for a notification channel that needs a person: it failed
+/// its scheduled self-test (`self_test`), or its receiver refused a
+/// notification for good. One open ticket per channel (its dedup key).
+pub fn channel_fault_ticket(
     catalog: &sitewarden_model::catalog::Catalog,
     channel: &str,
     error: &str,
+    self_test: bool,
 ) -> NewTicket {
     let now = Timestamp::now();
     let priority = Priority::P2;
@@ -525,11 +528,22 @@ pub fn self_test_ticket(
         origin: Origin::SelfTest,
         category: Category::Repair,
         priority,
-        title: format!("Alert channel `{channel}` failed its self-test"),
-        description: Some(format!(
-            "The scheduled test notification could not be delivered: {error}. Until this is fixed, \
-             alerts routed through `{channel}` do not reach anyone."
-        )),
+        title: if self_test {
+            format!("Alert channel `{channel}` failed its self-test")
+        } else {
+            format!("Alert channel `{channel}` refuses notifications")
+        },
+        description: Some(if self_test {
+            format!(
+                "The scheduled test notification could not be delivered: {error}. Until this is fixed, \
+                 alerts routed through `{channel}` do not reach anyone."
+            )
+        } else {
+            format!(
+                "The receiver refused a notification and waiting will not help: {error}. Until this \
+                 is fixed, alerts routed through `{channel}` do not reach anyone."
+            )
+        }),
         device: None,
         location: None,
         rule: None,
