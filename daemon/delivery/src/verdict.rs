@@ -90,7 +90,7 @@ fn by_status(status: u16, body: &[u8]) -> Refusal {
         quoted if quoted.is_empty() => format!("answered HTTP {status}"),
         quoted => format!("answered HTTP {status}: {quoted}"),
     };
-    if matches!(status, 408 | 425 | 429) || status >= 500 || status < 400 {
+    if matches!(status, 408 | 425 | 429) || !(400..500).contains(&status) {
         Refusal::temporary(reason)
     } else {
         Refusal::permanent(reason)
