@@ -254,6 +254,16 @@ async fn first_alert(addr: std::net::SocketAddr, rule: &str) -> serde_json::Valu
     found().unwrap()
 }
 
+/// One unlabelled-or-labelled series' value from `GET /metrics`: the first
+/// line starting with `series`.
+fn metric(addr: std::net::SocketAddr, series: &str) -> Option<f64> {
+    let (_, text) = sitewarden_tests::http_get(addr, "/metrics").ok()?;
+    text.lines()
+        .find(|l| l.starts_with(series))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
 fn hmac_hex(key: &str, data: &[u8]) -> String {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
     mac.update(data);
@@ -1056,6 +1066,49 @@ async fn a_robot_that_refuses_its_key_is_a_channel_fault_not_a_delivery() {
             .iter()
             .all(|t| !t["title"].as_str().unwrap_or_default().contains("`wecom`")),
         "a robot answering errcode 0 is not a fault"
+    );
+    daemon.stop().await;
+}
+
+/// A fire alarm whose commit fails (here: another process holds the alert
+/// database's write lock past the busy timeout) must be held and retried,
+/// never dropped: its rule stays active and raises nothing new, so a
+/// dropped batch would be an alarm that never becomes an alert.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fire_alarm_raised_while_the_alert_store_is_locked_becomes_an_alert_when_it_frees() {
+    let s = site(0, 0).await;
+    let daemon = start_daemon(s.config(""), &s.site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let db = s.site.dir.path().join("data").join("alerts.db");
+    let lock = rusqlite::Connection::open(&db).unwrap();
+    lock.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    s.set("fire-panel-1", "zone3_alarm", true);
+    // The store waits 5 s for the lock, then the commit fails.
+    assert!(
+        wait_until(Duration::from_secs(20), || metric(
+            api,
+            "sitewarden_alert_store_failures_total"
+        )
+        .is_some_and(|n| n >= 1.0))
+        .await,
+        "the locked store never failed a commit"
+    );
+    assert!(
+        metric(api, "sitewarden_alert_events_pending").is_some_and(|n| n >= 1.0),
+        "the fire alarm is held"
+    );
+    assert!(open_alerts(api).is_empty(), "nothing stored while locked");
+    lock.execute_batch("COMMIT").unwrap();
+    drop(lock);
+    let alert = first_alert(api, "fire.fire_alarm").await;
+    assert_eq!(alert["class"], "fire");
+    assert!(
+        wait_until(Duration::from_secs(5), || metric(
+            api,
+            "sitewarden_alert_events_pending"
+        ) == Some(0.0))
+        .await
     );
     daemon.stop().await;
 }

@@ -24,6 +24,14 @@ use sitewarden_tickets::TicketsHandle;
 pub const ESCALATION_TICK: Duration = Duration::from_millis(100);
 /// How often silences, self-tests and their failures are looked at.
 pub const MAINTENANCE_TICK: Duration = Duration::from_secs(5);
+/// Condition events held while the alert store cannot write. Past this the
+/// desk stops taking events, so the condition bus (and the rules stage
+/// behind it) waits: nothing is dropped, the backlog is only bounded.
+pub const PENDING_MAX: usize = 10_000;
+/// First wait before a failed commit is tried again; doubles to [`RETRY_MAX`].
+const RETRY_BASE: Duration = Duration::from_millis(100);
+/// Longest wait between two tries of a failed commit.
+const RETRY_MAX: Duration = Duration::from_secs(5);
 
 /// What the desk runs with.
 pub struct DeskInputs {
@@ -50,19 +58,18 @@ pub async fn run(inputs: DeskInputs) {
     let mut maintenance = tokio::time::interval(MAINTENANCE_TICK);
     let mut beat = tokio::time::interval(alerts.catalog.alerts.heartbeat_every);
     let mut batch = Vec::with_capacity(256);
+    let mut pending = Pending::default();
     loop {
         tokio::select! {
             biased;
-            received = conditions.recv_many(&mut batch, 256) => {
+            received = conditions.recv_many(&mut batch, 256), if pending.inputs.len() < PENDING_MAX => {
                 if received == 0 {
                     break;
                 }
-                let inputs: Vec<AlertInput> = batch.drain(..).filter_map(|e| alert_input(&alerts.catalog, &e)).collect();
-                if !inputs.is_empty() && let Err(e) = alerts.apply(inputs).await {
-                    warn!(error = %e, "cannot record alerts");
-                }
+                pending.inputs.extend(batch.drain(..).filter_map(|e| alert_input(&alerts.catalog, &e)));
+                pending.commit(&alerts).await;
             }
-            _ = escalation.tick() => {
+            () = pending.retry_due() => pending.commit(&alerts).await,            _ = escalation.tick() => {
                 if let Err(e) = alerts.escalate_due().await {
                     warn!(error = %e, "cannot escalate alerts");
                 }
@@ -78,6 +85,102 @@ pub async fn run(inputs: DeskInputs) {
                     send_heartbeat(&alerts, client, topic).await;
                 }
             }
+        }
+    }
+    // The bus closed: one last try for what the store has not taken yet.
+    if !pending.inputs.is_empty() {
+        pending.commit(&alerts).await;
+    }
+}
+
+/// Condition events the store has not committed yet, kept in order until
+/// it does: a failed commit (disk full, database busy, a bad page) is
+/// retried with back-off, never dropped, because a fire alarm whose commit
+/// failed would otherwise never become an alert (its rule stays active and
+/// raises nothing new).
+#[derive(Default)]
+struct Pending {
+    inputs: Vec<AlertInput>,
+    retry_at: Option<tokio::time::Instant>,
+    failures: u32,
+    /// Life-safety raises already announced as not stored, by group key.
+    announced: std::collections::HashSet<String>,
+}
+
+impl Pending {
+    /// Commits everything pending, or schedules the next try.
+    async fn commit(&mut self, alerts: &AlertsHandle) {
+        if self.inputs.is_empty() {
+            return;
+        }
+        alerts.metrics.pending.store(
+            self.inputs.len() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        match alerts.apply(self.inputs.clone()).await {
+            Ok(()) => {
+                if self.failures > 0 {
+                    warn!(
+                        after = self.failures,
+                        events = self.inputs.len(),
+                        "alert store writes again; held condition events committed"
+                    );
+                }
+                self.inputs.clear();
+                self.announced.clear();
+                self.retry_at = None;
+                self.failures = 0;
+                alerts
+                    .metrics
+                    .pending
+                    .store(0, std::sync::atomic::Ordering::Relaxed);
+            }
+            Err(e) => {
+                alerts
+                    .metrics
+                    .store_failures
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let wait = RETRY_BASE
+                    .saturating_mul(1 << self.failures.min(8))
+                    .min(RETRY_MAX);
+                self.failures = self.failures.saturating_add(1);
+                self.retry_at = Some(tokio::time::Instant::now() + wait);
+                if self.failures == 1 || self.failures % 20 == 0 {
+                    warn!(error = %e, events = self.inputs.len(), failures = self.failures,
+                          retry_in_ms = wait.as_millis() as u64,
+                          "cannot record alerts; holding the condition events and retrying");
+                }
+                self.announce_unstored(alerts);
+            }
+        }
+    }
+
+    /// Says at once, on the log, which life-safety alarms are waiting for
+    /// the store: the log is the one channel that needs no database.
+    fn announce_unstored(&mut self, alerts: &AlertsHandle) {
+        for input in &self.inputs {
+            let AlertInput::Raised(raise) = input else {
+                continue;
+            };
+            if raise.class.is_life_safety() && self.announced.insert(raise.key.clone()) {
+                tracing::error!(
+                    class = raise.class.as_str(),
+                    device = raise.device.as_deref().unwrap_or("-"),
+                    location = raise.location.as_deref().unwrap_or("-"),
+                    zone = raise.zone.as_deref().unwrap_or("-"),
+                    site = %alerts.catalog.site.id,
+                    "LIFE-SAFETY ALARM NOT YET STORED (alert store failing): {}",
+                    raise.title
+                );
+            }
+        }
+    }
+
+    /// Resolves when a retry is due; never while nothing failed.
+    async fn retry_due(&self) {
+        match self.retry_at {
+            Some(at) if !self.inputs.is_empty() => tokio::time::sleep_until(at).await,
+            _ => std::future::pending().await,
         }
     }
 }

@@ -17,6 +17,10 @@ pub struct AlertMetrics {
     pub acknowledged: AtomicU64,
     /// Alerts raised muted, silenced or as drills.
     pub suppressed: AtomicU64,
+    /// Commits of condition events that failed and are being retried.
+    pub store_failures: AtomicU64,
+    /// Condition events held because the store could not commit them (a gauge).
+    pub pending: AtomicU64,
 }
 
 impl AlertMetrics {
@@ -55,6 +59,18 @@ impl AlertMetrics {
                     "counter",
                     "Alerts raised muted, silenced or as drills.",
                     &self.suppressed,
+                ),
+                (
+                    "sitewarden_alert_store_failures_total",
+                    "counter",
+                    "Commits of condition events to the alert store that failed (retried, never dropped).",
+                    &self.store_failures,
+                ),
+                (
+                    "sitewarden_alert_events_pending",
+                    "gauge",
+                    "Condition events held in memory because the alert store cannot write.",
+                    &self.pending,
                 ),
             ],
         );

@@ -7,7 +7,7 @@
 //! edits that reorder devices or points.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,7 +20,12 @@ use tracing::{error, warn};
 use super::engine::Engine;
 use super::{ConditionEvent, ConditionState, InstanceId};
 use sitewarden_model::catalog::Catalog;
+use sitewarden_runtime::backoff::Backoff;
 use sitewarden_runtime::db::{Durability, connect, from_micros, micros, migrate};
+
+/// Writes waiting for the store thread. A failing disk fills it, and then
+/// the rules stage waits: bounded memory, nothing dropped.
+const WRITE_QUEUE: usize = 10_000;
 
 /// Schema migrations, in order; `PRAGMA user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[
@@ -97,7 +102,7 @@ pub struct EventFilter {
 /// The daemon's embedded database.
 pub struct Store {
     path: PathBuf,
-    writer: Mutex<Sender<Op>>,
+    writer: Mutex<SyncSender<Op>>,
     reader: Mutex<Connection>,
 }
 
@@ -117,7 +122,7 @@ impl Store {
             .with_context(|| format!("opening {}", path.display()))?;
         migrate(&mut conn, MIGRATIONS).with_context(|| format!("migrating {}", path.display()))?;
         let reader = connect(&path, Durability::Process)?;
-        let (tx, rx) = channel();
+        let (tx, rx) = sync_channel(WRITE_QUEUE);
         std::thread::Builder::new()
             .name("sitewarden-store".into())
             .spawn(move || write_loop(conn, rx))
@@ -266,8 +271,13 @@ fn names(catalog: &Catalog, instance: InstanceId) -> (String, String, String) {
     )
 }
 
-/// Commits queued writes in batches until every sender is gone.
+/// Commits queued writes in batches until every sender is gone. A batch
+/// whose commit fails (disk full, database busy, a bad page) is tried
+/// again with back-off until it commits: condition history and state are
+/// never dropped. Meanwhile the bounded queue fills, and then the rules
+/// stage waits for the disk instead of growing without limit.
 fn write_loop(mut conn: Connection, ops: Receiver<Op>) {
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     while let Ok(first) = ops.recv() {
         let mut batch = vec![first];
         while batch.len() < 1000 {
@@ -276,21 +286,32 @@ fn write_loop(mut conn: Connection, ops: Receiver<Op>) {
                 Err(_) => break,
             }
         }
-        let mut flushes = Vec::new();
-        if let Err(e) = apply(&mut conn, batch, &mut flushes) {
-            error!(error = %e, "saving condition state failed");
+        let mut failures = 0u32;
+        while let Err(e) = apply(&mut conn, &batch) {
+            failures += 1;
+            let wait = backoff.next_delay();
+            if failures == 1 || failures % 20 == 0 {
+                error!(error = %e, failures, ops = batch.len(), retry_in_ms = wait.as_millis() as u64,
+                       "saving condition state failed; holding the batch and retrying");
+            }
+            std::thread::sleep(wait);
         }
-        for f in flushes {
-            let _ = f.send(());
+        if failures > 0 {
+            warn!(
+                failures,
+                "condition state saves again; held batch committed"
+            );
+        }
+        backoff.reset();
+        for op in batch {
+            if let Op::Flush(done) = op {
+                let _ = done.send(());
+            }
         }
     }
 }
 
-fn apply(
-    conn: &mut Connection,
-    batch: Vec<Op>,
-    flushes: &mut Vec<SyncSender<()>>,
-) -> rusqlite::Result<()> {
+fn apply(conn: &mut Connection, batch: &[Op]) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     for op in batch {
         match op {
@@ -327,7 +348,7 @@ fn apply(
                 )?
                 .execute(params![rule, device, point, baseline, at_us])?;
             }
-            Op::Flush(done) => flushes.push(done),
+            Op::Flush(_) => {}
         }
     }
     tx.commit()
