@@ -277,6 +277,51 @@ fn escalation_steps_then_repeats_at_the_policy_times() {
     );
 }
 
+/// After downtime (or a forward clock step) the schedule's missed repeats
+/// are folded into one notification that says how many, not sent ten a
+/// second; the next repeat keeps the schedule's phase.
+#[test]
+fn repeats_missed_while_down_go_out_as_one_and_the_schedule_resumes() {
+    let f = fixture();
+    let id = f.fire("zone1_alarm", f.at(0))[0].alert.id;
+    f.store.escalate_due(&f.catalog, f.at(60)).unwrap();
+    f.store.escalate_due(&f.catalog, f.at(120)).unwrap();
+    // Down from 130 s to 870 s: repeats at 240, 360, …, 840 never went out.
+    let back = f.store.escalate_due(&f.catalog, f.at(870)).unwrap();
+    let repeated: Vec<_> = back
+        .iter()
+        .filter(|c| c.event.as_str() == "repeated")
+        .collect();
+    assert_eq!(repeated.len(), 1, "{:?}", events(&back));
+    let alert = f.store.get(id).unwrap().unwrap();
+    let last = alert
+        .timeline
+        .iter()
+        .rev()
+        .find(|e| e.kind == "notified")
+        .unwrap();
+    assert!(
+        last.detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains("5 missed repeats folded in"),
+        "{last:?}"
+    );
+    assert!(
+        f.store
+            .escalate_due(&f.catalog, f.at(959))
+            .unwrap()
+            .is_empty(),
+        "nothing more before the schedule's next repeat"
+    );
+    assert!(
+        !f.store
+            .escalate_due(&f.catalog, f.at(960))
+            .unwrap()
+            .is_empty()
+    );
+}
+
 #[test]
 fn an_acknowledgement_after_the_condition_cleared_resolves_and_announces_both() {
     let f = fixture();

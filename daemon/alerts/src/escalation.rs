@@ -72,14 +72,26 @@ pub struct Plan {
     pub notify: Vec<usize>,
     /// Whether this is a repeat of the last step.
     pub repeat: bool,
+    /// Repeats that fell due before `now` and are folded into this one.
+    pub missed: u64,
     /// The step index stored for next time.
     pub next_step: usize,
     /// The next deadline, from the schedule.
     pub next_at: Timestamp,
 }
 
-/// The plan when an alert at step `step` reaches its deadline `due`.
-pub fn plan(policy: &Policy, step: usize, due: Timestamp) -> Plan {
+/// The plan when an alert at step `step` reaches its deadline `due`, looked
+/// at `now`.
+///
+/// Deadlines follow the schedule (`due + wait`), so a restart or a slow
+/// tick does not shift them. But when the next deadline is already past
+/// (the daemon was down, or the clock jumped forward), the schedule would
+/// send every missed repeat at once, ten a second: instead the missed
+/// repeats are folded into this notification (`missed` says how many) and
+/// the next deadline is the first one of the schedule after `now`. A step
+/// that is overdue goes out at once, and the step after it waits its full
+/// `wait` from now, so people get the time the policy gives them.
+pub fn plan(policy: &Policy, step: usize, due: Timestamp, now: Timestamp) -> Plan {
     let last = policy.steps.len().saturating_sub(1);
     if step == 0 {
         let together = policy
@@ -93,24 +105,51 @@ pub fn plan(policy: &Policy, step: usize, due: Timestamp) -> Plan {
         return Plan {
             notify,
             repeat: false,
+            missed: 0,
             next_step: together,
-            next_at: due + wait,
+            next_at: not_before(due + wait, now + wait, now),
         };
     }
     if step <= last {
+        let wait = policy.steps[step].wait;
         return Plan {
             notify: vec![step],
             repeat: false,
+            missed: 0,
             next_step: step + 1,
-            next_at: due + policy.steps[step].wait,
+            next_at: not_before(due + wait, now + wait, now),
         };
     }
+    let (missed, next_at) = catch_up(due, policy.repeat, now);
     Plan {
         notify: vec![last],
         repeat: true,
+        missed,
         next_step: step,
-        next_at: due + policy.repeat,
+        next_at,
     }
+}
+
+/// `scheduled` unless it is already past `now`; then `fresh`.
+fn not_before(scheduled: Timestamp, fresh: Timestamp, now: Timestamp) -> Timestamp {
+    if scheduled > now { scheduled } else { fresh }
+}
+
+/// For a repeat due at `due` every `repeat`: how many further repeats fell
+/// due up to `now` (folded into this one), and the first deadline of the
+/// schedule after `now`. Saturating: a clock years off cannot overflow.
+fn catch_up(due: Timestamp, repeat: std::time::Duration, now: Timestamp) -> (u64, Timestamp) {
+    let repeat_us = i64::try_from(repeat.as_micros()).unwrap_or(i64::MAX).max(1);
+    let behind_us = now
+        .as_microsecond()
+        .saturating_sub(due.as_microsecond())
+        .max(0);
+    let missed = behind_us / repeat_us;
+    let next_us = due
+        .as_microsecond()
+        .saturating_add(missed.saturating_add(1).saturating_mul(repeat_us));
+    let next_at = Timestamp::from_microsecond(next_us).unwrap_or(Timestamp::MAX);
+    (missed as u64, next_at)
 }
 
 #[cfg(test)]
@@ -205,22 +244,22 @@ mod tests {
             first_steps_together: 1,
         };
         let t0: Timestamp = "2027-01-01T00:00:00Z".parse().unwrap();
-        let p = plan(&policy, 0, t0);
+        let p = plan(&policy, 0, t0, t0);
         assert_eq!(
             (p.notify.clone(), p.next_step, p.next_at),
             (vec![0], 1, t0 + Duration::from_secs(60))
         );
-        let p = plan(&policy, 1, p.next_at);
+        let p = plan(&policy, 1, p.next_at, p.next_at);
         assert_eq!(
             (p.notify.clone(), p.next_step, p.next_at),
             (vec![1], 2, t0 + Duration::from_secs(180))
         );
-        let p = plan(&policy, 2, p.next_at);
+        let p = plan(&policy, 2, p.next_at, p.next_at);
         assert_eq!(
             (p.notify.clone(), p.next_step, p.next_at),
             (vec![2], 3, t0 + Duration::from_secs(480))
         );
-        let p = plan(&policy, 3, p.next_at);
+        let p = plan(&policy, 3, p.next_at, p.next_at);
         assert!(p.repeat);
         assert_eq!(
             (p.notify.clone(), p.next_step, p.next_at),
@@ -230,10 +269,42 @@ mod tests {
             first_steps_together: 2,
             ..policy
         };
-        let p = plan(&together, 0, t0);
+        let p = plan(&together, 0, t0, t0);
         assert_eq!(
             (p.notify, p.next_step, p.next_at),
             (vec![0, 1], 2, t0 + Duration::from_secs(120))
         );
+    }
+
+    #[test]
+    fn repeats_missed_while_down_fold_into_one_and_keep_the_schedule() {
+        let step = |secs| Step {
+            notify: vec![],
+            channels: vec![],
+            wait: Duration::from_secs(secs),
+        };
+        let policy = Policy {
+            steps: vec![step(60), step(120)],
+            repeat: Duration::from_secs(6),
+            first_steps_together: 1,
+        };
+        let due: Timestamp = "2027-01-01T00:00:00Z".parse().unwrap();
+        let s = |secs: u64| due + Duration::from_secs(secs);
+        // On time: one repeat, next one 6 s on, nothing missed.
+        let p = plan(&policy, 2, due, due + Duration::from_millis(80));
+        assert_eq!((p.repeat, p.missed, p.next_at), (true, 0, s(6)));
+        // Down 30 s: the repeats of 6, 12, 18, 24 and 30 s fold into this
+        // one, and the next is the schedule's first deadline after now.
+        let p = plan(&policy, 2, due, s(30) + Duration::from_millis(500));
+        assert_eq!((p.notify, p.missed, p.next_at), (vec![1], 5, s(36)));
+        // A night's outage is still one notification.
+        let p = plan(&policy, 2, due, s(10 * 3600));
+        assert_eq!((p.missed, p.next_at), (6000, s(10 * 3600 + 6)));
+        // A clock years ahead saturates instead of overflowing.
+        let p = plan(&policy, 2, due, Timestamp::MAX);
+        assert!(p.missed > 0 && p.next_at >= due);
+        // An overdue step goes out now; the next waits its full time from now.
+        let p = plan(&policy, 1, due, s(600));
+        assert_eq!((p.notify, p.repeat, p.next_at), (vec![1], false, s(720)));
     }
 }

@@ -18,8 +18,15 @@ use sitewarden_model::catalog::{ChannelKind, ChannelSettings, Person};
 pub enum Reason {
     /// Step `n` (1-based) of the policy.
     Step(usize),
-    /// The last step again, nobody having acknowledged.
-    Repeat(usize),
+    /// The last step again, nobody having acknowledged. `missed` repeats
+    /// fell due while sitewarden was down or the clock jumped; they are
+    /// coalesced into this one notification, which says how many.
+    Repeat {
+        /// The step repeated (1-based).
+        step: usize,
+        /// Repeats that were due and are folded into this one.
+        missed: u64,
+    },
     /// An alarm during a declared drill, to the drill coordinator.
     Drill,
     /// Someone took it: escalation stopped.
@@ -33,7 +40,7 @@ impl Reason {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Step(_) => "step",
-            Self::Repeat(_) => "repeat",
+            Self::Repeat { .. } => "repeat",
             Self::Drill => "drill",
             Self::Acknowledged => "acknowledged",
             Self::SelfTest => "self_test",
@@ -48,6 +55,9 @@ struct Notification<'a> {
     site: &'a str,
     reason: &'static str,
     step: Option<usize>,
+    /// Repeats folded into this one after downtime or a clock jump.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    missed: Option<u64>,
     text: &'a str,
     recipients: Vec<RecipientView<'a>>,
     alert: Option<&'a Alert>,
@@ -91,7 +101,12 @@ pub fn text(site: &str, alert: Option<&Alert>, reason: Reason, people: &[&Person
     ));
     match reason {
         Reason::Step(n) => out.push_str(&format!(" Escalation step {n}.")),
-        Reason::Repeat(n) => out.push_str(&format!(" Still not acknowledged: step {n} again.")),
+        Reason::Repeat { step, missed: 0 } => {
+            out.push_str(&format!(" Still not acknowledged: step {step} again."))
+        }
+        Reason::Repeat { step, missed } => out.push_str(&format!(
+            " Still not acknowledged: step {step} again ({missed} earlier repeats fell due while notifications could not go out)."
+        )),
         Reason::Drill => {
             out.push_str(" This is a DRILL alarm, sent to the drill coordinator only.")
         }
@@ -124,15 +139,17 @@ pub fn payload(
     let phones: Vec<&str> = people.iter().filter_map(|p| p.phone.as_deref()).collect();
     let value = match channel.kind {
         ChannelKind::Mqtt | ChannelKind::Webhook => {
-            let step = match reason {
-                Reason::Step(n) | Reason::Repeat(n) => Some(n),
-                _ => None,
+            let (step, missed) = match reason {
+                Reason::Step(n) => (Some(n), None),
+                Reason::Repeat { step, missed } => (Some(step), (missed > 0).then_some(missed)),
+                _ => (None, None),
             };
             let body = Notification {
                 key,
                 site,
                 reason: reason.as_str(),
                 step,
+                missed,
                 text: &text,
                 recipients: people
                     .iter()

@@ -77,12 +77,16 @@ impl AlertStore {
         let Plan {
             notify,
             repeat,
+            missed,
             next_step,
             next_at,
-        } = escalation::plan(policy, alert.step as usize, due);
+        } = escalation::plan(policy, alert.step as usize, due, now);
         for step in &notify {
             let reason = if repeat {
-                Reason::Repeat(step + 1)
+                Reason::Repeat {
+                    step: step + 1,
+                    missed,
+                }
             } else {
                 Reason::Step(step + 1)
             };
@@ -185,7 +189,10 @@ impl AlertStore {
             "{} via {} to {}",
             match reason {
                 Reason::Step(n) => format!("step {n}"),
-                Reason::Repeat(n) => format!("step {n} again"),
+                Reason::Repeat { step, missed: 0 } => format!("step {step} again"),
+                Reason::Repeat { step, missed } => {
+                    format!("step {step} again, {missed} missed repeats folded in")
+                }
                 other => other.as_str().to_owned(),
             },
             used.join(", "),
