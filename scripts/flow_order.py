@@ -37,7 +37,7 @@ CRATES = [
 # Modules of the `sitewarden` crate, upstream first. The names re-exported
 # from the crates above (`rules`, `tickets`, …) come before all of them.
 REEXPORTS = [
-    "config", "catalog", "schedule", "topics", "vocab", "bus", "db", "logging",
+    "config", "catalog", "schedule", "topics", "vocab", "bus", "db", "limits", "logging",
     "shutdown", "sources", "rules", "delivery", "tickets", "alerts", "patrol",
 ]
 MODULES = REEXPORTS + [

@@ -77,6 +77,7 @@ pub struct RunningDaemon {
 
 /// Starts every stage. Fails before polling anything if the API address is taken.
 pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result<RunningDaemon> {
+    sitewarden_runtime::limits::raise_open_files_limit();
     let listener = api::bind(options.api_listen.unwrap_or(catalog.api.listen)).await?;
     let api_addr = listener.local_addr()?;
     let (trigger, shutdown) = shutdown::channel();

@@ -61,7 +61,7 @@ pub use sitewarden_patrol as patrol;
 /// The rules stage, re-exported from its crate.
 pub use sitewarden_rules as rules;
 /// What every stage runs on, re-exported from the runtime crate.
-pub use sitewarden_runtime::{bus, db, logging, shutdown};
+pub use sitewarden_runtime::{bus, db, limits, logging, shutdown};
 /// The sources, re-exported from their crate.
 pub use sitewarden_sources as sources;
 /// Repair tickets, re-exported from their crate.

@@ -114,3 +114,126 @@ fn a_busy_api_port_is_a_clear_start_up_error() {
         "{stderr}"
     );
 }
+
+/// `GET /healthz` on a fresh connection: the status code, or `None` when
+/// the API does not answer within two seconds.
+fn healthz(addr: &str) -> Option<u16> {
+    use std::io::Write as _;
+    let mut stream =
+        std::net::TcpStream::connect_timeout(&addr.parse().ok()?, Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    answer.split(' ').nth(1)?.parse().ok()
+}
+
+/// An MQTT 3.1.1 CONNECT on a fresh connection: whether the broker answers CONNACK 0.
+fn broker_accepts(addr: &str) -> bool {
+    use std::io::Write as _;
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let connect = [
+        0x10, 13, 0, 4, b'M', b'Q', b'T', b'T', 4, 2, 0, 60, 0, 1, b't',
+    ];
+    let mut connack = [0u8; 4];
+    stream.write_all(&connect).is_ok()
+        && stream.read_exact(&mut connack).is_ok()
+        && connack == [0x20, 2, 0, 0]
+}
+
+fn free_addr() -> String {
+    let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    socket.local_addr().unwrap().to_string()
+}
+
+/// Started under systemd's default soft limit of 1,024 open files and
+/// flooded with 1,500 connections to the API port, the daemon keeps its
+/// API and its embedded broker answering, during the flood and after it:
+/// it raises its soft limit to the hard one at start.
+#[test]
+fn a_flood_of_connections_under_a_1024_file_limit_leaves_the_api_and_broker_answering() {
+    // The test itself holds 1,500 sockets.
+    sitewarden::limits::raise_open_files_limit();
+    let (api, broker) = (free_addr(), free_addr());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("site.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[site]\nid = \"s\"\nname = \"S\"\ntime_zone = \"UTC\"\n\n[api]\nlisten = \"{api}\"\n\n\
+             [mqtt]\nembedded_listen = \"{broker}\"\n\n[[devices]]\nid = \"plc\"\n\
+             transport = {{ kind = \"modbus-tcp\", host = \"127.0.0.1:9\" }}\n\n\
+             [[devices.points]]\nname = \"p\"\nkind = \"holding\"\naddress = 0\n"
+        ),
+    )
+    .unwrap();
+    let child = Command::new("sh")
+        .args(["-c", "ulimit -Sn 1024 && exec \"$0\" \"$@\"", BIN, "run"])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--config")
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = ChildKiller(child);
+    let started = Instant::now();
+    while healthz(&api) != Some(200) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "daemon did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.0.id())).unwrap();
+    let soft: u64 = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(soft > 1024, "the soft limit stayed at {soft}: {limits}");
+    // A daemon out of descriptors stops accepting: the kernel's backlog
+    // fills and further connects hang, so each gets a short timeout.
+    let target = api.parse().unwrap();
+    let mut flood = Vec::new();
+    for _ in 0..1500 {
+        match std::net::TcpStream::connect_timeout(&target, Duration::from_secs(5)) {
+            Ok(stream) => flood.push(stream),
+            Err(_) => break,
+        }
+    }
+    assert_eq!(flood.len(), 1500, "every flood connection was accepted");
+    assert_eq!(healthz(&api), Some(200), "the API answers during the flood");
+    assert!(
+        broker_accepts(&broker),
+        "the broker answers during the flood"
+    );
+    drop(flood);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(healthz(&api), Some(200), "the API answers after the flood");
+    assert!(
+        broker_accepts(&broker),
+        "the broker answers after the flood"
+    );
+    assert!(
+        child.0.try_wait().unwrap().is_none(),
+        "the daemon is still running"
+    );
+}
+
+/// Kills the child when the test ends, passed or not.
+struct ChildKiller(std::process::Child);
+
+impl Drop for ChildKiller {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
