@@ -48,7 +48,7 @@ pub fn raise_open_files_limit() -> Option<OpenFiles> {
         }
     }
     Some(OpenFiles {
-        soft: limit.rlim_cur as u64,
-        hard: limit.rlim_max as u64,
+        soft: limit.rlim_cur,
+        hard: limit.rlim_max,
     })
 }
