@@ -51,6 +51,11 @@ pub struct RunOptions {
     pub condition_taps: usize,
     /// Overrides `[storage] data_dir`.
     pub data_dir: Option<std::path::PathBuf>,
+    /// Fault injection for the fault tests (feature `fault-injection`, off
+    /// in every build but the tests'): the watched stage of this name
+    /// panics one second after start.
+    #[cfg(feature = "fault-injection")]
+    pub panic_stage: Option<String>,
 }
 
 /// A started daemon.
@@ -145,19 +150,27 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         metrics: &metrics,
         shutdown: &shutdown,
         tasks: &mut tasks,
+        #[cfg(feature = "fault-injection")]
+        panic_stage: options.panic_stage.clone(),
     };
     let tickets = start_tickets(&mut cx, records_bus.clone(), &rules, handoff_tx)?;
     let (alerts, heartbeat) = start_alerts(&mut cx, records_bus.clone())?;
     let patrol = start_patrol(&mut cx, records_bus, &alerts, &tickets)?;
-    tasks.spawn(tickets::desk::run(tickets.clone(), ticket_conditions));
-    tasks.spawn(alerts::desk::run(alerts::desk::DeskInputs {
-        alerts: alerts.clone(),
-        tickets: tickets.clone(),
-        conditions: alert_conditions,
-        heartbeat,
-    }));
-    tasks.spawn(state::run(live.clone(), state_events));
-    tasks.spawn(rules_stage.run(rule_events));
+    cx.spawn(
+        "tickets-desk",
+        tickets::desk::run(tickets.clone(), ticket_conditions),
+    );
+    cx.spawn(
+        "alerts-desk",
+        alerts::desk::run(alerts::desk::DeskInputs {
+            alerts: alerts.clone(),
+            tickets: tickets.clone(),
+            conditions: alert_conditions,
+            heartbeat,
+        }),
+    );
+    cx.spawn("state", state::run(live.clone(), state_events));
+    cx.spawn("rules", rules_stage.run(rule_events));
     modbus::spawn_pollers(&catalog, &bus, &metrics.devices, &shutdown, &mut tasks);
     let control = crate::control::Control::new(
         catalog.clone(),
@@ -190,11 +203,16 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         control,
     };
     let api_shutdown = shutdown.clone();
-    tasks.spawn(async move {
+    let api_stage = async move {
         if let Err(e) = api::serve(listener, context, api_shutdown).await {
             warn!(error = %e, "HTTP API stopped");
         }
-    });
+    };
+    tasks.spawn(metrics.stages.watch("api", shutdown.clone(), api_stage));
+    tasks.spawn(sitewarden_runtime::health::notify_systemd(
+        metrics.stages.clone(),
+        shutdown.clone(),
+    ));
     if let Some(every) = options.console_every {
         tasks.spawn(console::run(
             catalog.clone(),
@@ -228,6 +246,8 @@ struct StageContext<'a> {
     metrics: &'a Arc<Metrics>,
     shutdown: &'a Shutdown,
     tasks: &'a mut JoinSet<()>,
+    #[cfg(feature = "fault-injection")]
+    panic_stage: Option<String>,
 }
 
 impl StageContext<'_> {
@@ -248,7 +268,35 @@ impl StageContext<'_> {
             sender,
             wake: wake.clone(),
         };
-        self.tasks.spawn(delivery.run(self.shutdown.clone()));
+        let name = format!("delivery-{}", delivery.channel);
+        self.spawn(&name, delivery.run(self.shutdown.clone()));
+    }
+
+    /// Runs a stage's task, watched: if it ends or panics while the daemon
+    /// runs, `/healthz` and the metrics say so (see [`sitewarden_runtime::health`]).
+    fn spawn<F>(&mut self, name: &str, stage: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        #[cfg(feature = "fault-injection")]
+        let stage = inject_panic(self.panic_stage.as_deref() == Some(name), stage);
+        let watched = self
+            .metrics
+            .stages
+            .watch(name, self.shutdown.clone(), stage);
+        self.tasks.spawn(watched);
+    }
+}
+
+/// The stage, made to panic one second after start when `inject` (fault tests only).
+#[cfg(feature = "fault-injection")]
+async fn inject_panic<F: std::future::Future<Output = ()>>(inject: bool, stage: F) {
+    if !inject {
+        return stage.await;
+    }
+    tokio::select! {
+        () = stage => {}
+        () = tokio::time::sleep(Duration::from_secs(1)) => panic!("fault injected: stage panics"),
     }
 }
 
@@ -391,15 +439,19 @@ fn start_patrol(
     tickets: &TicketsHandle,
 ) -> anyhow::Result<Arc<PatrolStore>> {
     let store = Arc::new(PatrolStore::open(cx.data_dir)?);
-    cx.tasks.spawn(patrol::run_rounds(
+    let rounds = patrol::run_rounds(
         cx.catalog.clone(),
         store.clone(),
         alerts.clone(),
         sinks,
         cx.shutdown.clone(),
-    ));
+    );
+    // With no routes the rounds engine has nothing to do and returns at once.
+    if !cx.catalog.patrol.routes.is_empty() {
+        cx.spawn("patrol-rounds", rounds);
+    }
     for station in 0..cx.catalog.patrol.stations.len() {
-        cx.tasks.spawn(patrol::collector::run(
+        let collector = patrol::collector::run(
             cx.catalog.clone(),
             station,
             store.clone(),
@@ -407,7 +459,9 @@ fn start_patrol(
             tickets.clone(),
             cx.metrics.patrol.clone(),
             cx.shutdown.clone(),
-        ));
+        );
+        let name = format!("patrol-station-{}", cx.catalog.patrol.stations[station].id);
+        cx.spawn(&name, collector);
     }
     Ok(store)
 }

@@ -38,6 +38,8 @@ pub struct Metrics {
     pub patrol: Arc<crate::patrol::PatrolMetrics>,
     /// Delivery counters per channel (`tickets-mqtt`, `tickets-webhook`, …).
     pub deliveries: std::sync::Mutex<Vec<(Arc<str>, Arc<DeliveryMetrics>)>>,
+    /// Which stages run (for `/healthz` and the systemd watchdog too).
+    pub stages: Arc<sitewarden_runtime::health::Stages>,
 }
 
 impl Metrics {
@@ -58,6 +60,7 @@ impl Metrics {
             alerts: Default::default(),
             patrol: Default::default(),
             deliveries: Default::default(),
+            stages: Default::default(),
         }
     }
 
@@ -116,6 +119,7 @@ impl Metrics {
         crate::delivery::render_metrics(&mut out, site, &channels);
         drop(channels);
         self.mqtt_in.render(&mut out, site);
+        self.stages.render(&mut out, site);
         crate::sources::modbus::metrics::render(&mut out, catalog, &self.devices);
         out
     }

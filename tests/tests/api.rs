@@ -204,3 +204,52 @@ async fn conditions_and_service_records_over_http() {
     assert_eq!(body["recent"][0]["transition"], "cleared");
     daemon.stop().await;
 }
+
+/// A stage whose task panics (injected into the alert desk) is announced,
+/// not only logged: `/healthz` answers 503 naming it, the metrics show it
+/// down and counted, and the rest of the daemon (the API here) keeps
+/// answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stage_that_panics_turns_healthz_to_503_with_its_name() {
+    let site = SiteDir::new().unwrap();
+    let config = "[[devices]]\nid = \"plc\"\ntransport = { kind = \"modbus-tcp\", host = \"127.0.0.1:9\" }\n\n[[devices.points]]\nname = \"p\"\nkind = \"holding\"\naddress = 0\n";
+    let catalog = load(&site.site(config).unwrap());
+    let options = sitewarden::daemon::RunOptions {
+        api_listen: Some(([127, 0, 0, 1], 0).into()),
+        data_dir: Some(site.dir.path().join("data")),
+        panic_stage: Some("alerts-desk".into()),
+        ..Default::default()
+    };
+    let daemon = sitewarden::daemon::start(catalog, options).await.unwrap();
+    let api = daemon.api_addr;
+    let (code, health) = http(api, "GET", "/healthz", None, None).unwrap();
+    assert_eq!(code, 200, "every stage runs at first: {health}");
+    assert_eq!(health["stages_down"], serde_json::json!([]));
+    assert!(
+        wait_until(Duration::from_secs(5), || http(
+            api, "GET", "/healthz", None, None
+        )
+        .is_ok_and(|(code, _)| code == 503))
+        .await,
+        "healthz never reported the dead stage"
+    );
+    let (_, health) = http(api, "GET", "/healthz", None, None).unwrap();
+    assert_eq!(health["status"], "degraded");
+    assert_eq!(health["stages_down"], serde_json::json!(["alerts-desk"]));
+    let (_, metrics) = sitewarden_tests::http_get(api, "/metrics").unwrap();
+    assert!(
+        metrics.contains("sitewarden_stage_up{site=\"test-site\",stage=\"alerts-desk\"} 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            "sitewarden_stage_failures_total{site=\"test-site\",stage=\"alerts-desk\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("sitewarden_stage_up{site=\"test-site\",stage=\"rules\"} 1"),
+        "{metrics}"
+    );
+    daemon.stop().await;
+}

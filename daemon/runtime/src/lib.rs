@@ -19,6 +19,7 @@
 pub mod backoff;
 pub mod bus;
 pub mod db;
+pub mod health;
 pub mod limits;
 pub mod logging;
 pub mod metrics;

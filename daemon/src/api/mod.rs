@@ -18,7 +18,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -132,15 +132,34 @@ struct Health {
     site: String,
     devices: usize,
     devices_online: usize,
+    /// Stages whose task ended or panicked: the daemon runs but does not do
+    /// all of its job, so a load balancer or monitor must see a failure.
+    stages_down: Vec<String>,
 }
 
-async fn healthz(State(ctx): State<ApiContext>) -> Json<Health> {
-    Json(Health {
-        status: "ok",
+/// 200 `ok` while every watched stage runs; 503 `degraded` naming the
+/// stages that stopped.
+async fn healthz(State(ctx): State<ApiContext>) -> (StatusCode, Json<Health>) {
+    let stages_down: Vec<String> = ctx
+        .metrics
+        .stages
+        .down()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let (code, status) = if stages_down.is_empty() {
+        (StatusCode::OK, "ok")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "degraded")
+    };
+    let health = Health {
+        status,
         site: ctx.catalog.site.id.clone(),
         devices: ctx.catalog.devices.len(),
         devices_online: ctx.metrics.devices.iter().filter(|d| d.is_online()).count(),
-    })
+        stages_down,
+    };
+    (code, Json(health))
 }
 
 async fn metrics(State(ctx): State<ApiContext>) -> impl IntoResponse {

@@ -1,0 +1,288 @@
+//! Which stages are alive: every long-running task runs [`Stages::watch`]ed,
+//! so one that ends or panics while the daemon is not stopping is announced
+//! (an error in the log, `sitewarden_stage_up{stage} 0`,
+//! `sitewarden_stage_failures_total`, `/healthz` answering 503 with the
+//! stage's name, and no more systemd watchdog pings) instead of leaving a
+//! daemon that runs but no longer does its job.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+
+use futures_util::FutureExt as _;
+use tracing::error;
+
+use crate::shutdown::Shutdown;
+
+/// One watched stage.
+#[derive(Debug)]
+struct Stage {
+    name: Arc<str>,
+    up: AtomicBool,
+    failures: AtomicU64,
+}
+
+/// The registry of watched stages, shared by the wiring, the API and the
+/// metrics.
+#[derive(Debug, Default)]
+pub struct Stages {
+    stages: Mutex<Vec<Arc<Stage>>>,
+}
+
+impl Stages {
+    /// Runs `stage` as the stage `name`: it is up until the future ends or
+    /// panics. An end while `shutdown` has not been asked for is a failure:
+    /// logged, counted and shown as down. A panic is caught here, so the
+    /// rest of the daemon keeps running and says what stopped.
+    pub fn watch<F>(
+        self: &Arc<Self>,
+        name: &str,
+        shutdown: Shutdown,
+        stage: F,
+    ) -> impl Future<Output = ()> + Send + 'static
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let entry = self.register(name);
+        async move {
+            let outcome = AssertUnwindSafe(stage).catch_unwind().await;
+            if shutdown.is_triggered() {
+                return;
+            }
+            entry.up.store(false, Relaxed);
+            entry.failures.fetch_add(1, Relaxed);
+            match outcome {
+                Ok(()) => {
+                    error!(stage = %entry.name, "stage ended while the daemon runs; /healthz now reports it down")
+                }
+                Err(panic) => error!(stage = %entry.name, panic = panic_text(&panic),
+                                     "stage panicked; /healthz now reports it down"),
+            }
+        }
+    }
+
+    fn register(&self, name: &str) -> Arc<Stage> {
+        let stage = Arc::new(Stage {
+            name: name.into(),
+            up: AtomicBool::new(true),
+            failures: AtomicU64::new(0),
+        });
+        self.lock().push(stage.clone());
+        stage
+    }
+
+    /// Names of the stages that are down, in start order.
+    pub fn down(&self) -> Vec<Arc<str>> {
+        self.lock()
+            .iter()
+            .filter(|s| !s.up.load(Relaxed))
+            .map(|s| s.name.clone())
+            .collect()
+    }
+
+    /// Whether every watched stage runs.
+    pub fn all_up(&self) -> bool {
+        self.lock().iter().all(|s| s.up.load(Relaxed))
+    }
+
+    /// Writes `sitewarden_stage_up` and `sitewarden_stage_failures_total`
+    /// per stage for `GET /metrics`.
+    pub fn render(&self, out: &mut String, site: &str) {
+        use std::fmt::Write as _;
+        let stages = self.lock().clone();
+        crate::metrics::family(
+            out,
+            "sitewarden_stage_up",
+            "gauge",
+            "1 while the stage's task runs, 0 once it ended or panicked.",
+        );
+        for s in &stages {
+            let _ = writeln!(
+                out,
+                "sitewarden_stage_up{{site=\"{site}\",stage=\"{}\"}} {}",
+                s.name,
+                u8::from(s.up.load(Relaxed))
+            );
+        }
+        crate::metrics::family(
+            out,
+            "sitewarden_stage_failures_total",
+            "counter",
+            "Times the stage's task ended or panicked while the daemon ran.",
+        );
+        for s in &stages {
+            let _ = writeln!(
+                out,
+                "sitewarden_stage_failures_total{{site=\"{site}\",stage=\"{}\"}} {}",
+                s.name,
+                s.failures.load(Relaxed)
+            );
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Stage>>> {
+        self.stages
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A panic's message, when it carries one.
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
+}
+
+/// Tells systemd the daemon is ready (`READY=1`), and, when the unit sets
+/// `WatchdogSec=`, pings the watchdog (`WATCHDOG=1`) at half its period
+/// only while every stage runs: a daemon with a dead stage stops pinging
+/// and systemd restarts it. Does nothing outside systemd (no
+/// `NOTIFY_SOCKET`). Runs until shutdown.
+pub async fn notify_systemd(stages: Arc<Stages>, shutdown: Shutdown) {
+    let Ok(socket) = std::env::var("NOTIFY_SOCKET") else {
+        return;
+    };
+    let period = std::env::var("WATCHDOG_USEC")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&us| us > 0)
+        .map(|us| std::time::Duration::from_micros(us / 2));
+    notify(&socket, period, stages, shutdown).await;
+}
+
+/// [`notify_systemd`] with its socket and ping period given.
+async fn notify(
+    socket: &str,
+    period: Option<std::time::Duration>,
+    stages: Arc<Stages>,
+    mut shutdown: Shutdown,
+) {
+    let Some(socket) = SystemdSocket::open(socket) else {
+        return;
+    };
+    socket.send(b"READY=1");
+    let Some(period) = period else {
+        return;
+    };
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if stages.all_up() {
+                    socket.send(b"WATCHDOG=1");
+                }
+            }
+            () = shutdown.wait() => {
+                socket.send(b"STOPPING=1");
+                return;
+            }
+        }
+    }
+}
+
+/// The datagram socket systemd listens on (`NOTIFY_SOCKET`, a path or an
+/// abstract name starting with `@`).
+struct SystemdSocket {
+    socket: std::os::unix::net::UnixDatagram,
+    address: std::os::unix::net::SocketAddr,
+}
+
+impl SystemdSocket {
+    fn open(name: &str) -> Option<Self> {
+        use std::os::linux::net::SocketAddrExt as _;
+        let address = match name.strip_prefix('@') {
+            Some(abstract_name) => {
+                std::os::unix::net::SocketAddr::from_abstract_name(abstract_name.as_bytes())
+            }
+            None => std::os::unix::net::SocketAddr::from_pathname(name),
+        };
+        let socket = std::os::unix::net::UnixDatagram::unbound();
+        match (socket, address) {
+            (Ok(socket), Ok(address)) => Some(Self { socket, address }),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e, socket = %name, "cannot reach systemd's notify socket");
+                None
+            }
+        }
+    }
+
+    fn send(&self, message: &[u8]) {
+        if let Err(e) = self.socket.send_to_addr(message, &self.address) {
+            tracing::warn!(error = %e, "cannot notify systemd");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_stage_that_panics_or_ends_is_down_and_counted_but_not_at_shutdown() {
+        let stages = Arc::new(Stages::default());
+        let (trigger, shutdown) = crate::shutdown::channel();
+        stages
+            .watch("panics", shutdown.clone(), async { panic!("boom") })
+            .await;
+        stages.watch("ends", shutdown.clone(), async {}).await;
+        let runs = stages.watch("runs", shutdown.clone(), std::future::pending());
+        let runs = tokio::spawn(runs);
+        assert_eq!(
+            stages.down(),
+            vec![Arc::<str>::from("panics"), Arc::from("ends")]
+        );
+        assert!(!stages.all_up());
+        let mut text = String::new();
+        stages.render(&mut text, "s");
+        assert!(text.contains("sitewarden_stage_up{site=\"s\",stage=\"runs\"} 1"));
+        assert!(text.contains("sitewarden_stage_failures_total{site=\"s\",stage=\"panics\"} 1"));
+        trigger.trigger();
+        stages.watch("stopping", shutdown, async {}).await;
+        assert_eq!(stages.down().len(), 2, "an end at shutdown is no failure");
+        runs.abort();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn systemd_hears_ready_then_watchdog_pings_only_while_every_stage_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notify");
+        let listener = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+        listener
+            .set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .unwrap();
+        let stages = Arc::new(Stages::default());
+        let (trigger, shutdown) = crate::shutdown::channel();
+        let period = Some(std::time::Duration::from_millis(50));
+        let name = path.to_str().unwrap().to_owned();
+        let notifier = tokio::spawn({
+            let (stages, shutdown) = (stages.clone(), shutdown.clone());
+            async move { notify(&name, period, stages, shutdown).await }
+        });
+        let next = || {
+            let mut buf = [0u8; 64];
+            let n = listener.recv(&mut buf).unwrap();
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        };
+        let mut buf = [0u8; 64];
+        assert_eq!(next(), "READY=1");
+        assert_eq!(next(), "WATCHDOG=1");
+        // A stage dies: the pings stop, so systemd's watchdog fires.
+        stages.watch("dies", shutdown.clone(), async {}).await;
+        tokio::time::sleep(std::time::Duration::from_millis(120)).await;
+        listener.set_nonblocking(true).unwrap();
+        while listener.recv(&mut buf).is_ok() {}
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(
+            listener.recv(&mut buf).is_err(),
+            "no ping while a stage is down"
+        );
+        listener.set_nonblocking(false).unwrap();
+        trigger.trigger();
+        assert_eq!(next(), "STOPPING=1");
+        notifier.await.unwrap();
+    }
+}
