@@ -513,6 +513,58 @@ fn an_unknown_channel_kind_and_a_shift_for_nobody() {
     assert_at(&errors[1], 12, 8, "`pigeon` is not a channel kind");
 }
 
+/// A robot's URL carries its key, so it can come from a secret; a missing
+/// secret is an error at its position, and a bad secret URL is refused
+/// without quoting it.
+#[test]
+fn channel_urls_from_secrets_are_read_and_never_quoted() {
+    let dir = Dir::new();
+    std::fs::write(
+        dir.0.path().join("robot.url"),
+        "ftp://host/send?key=K-LEAK\n",
+    )
+    .unwrap();
+    let site = format!(
+        "{HEADER}\n[alerts.channels.robot]\nkind = \"wecom\"\nurl = {{ file = \"robot.url\" }}\n\n\
+         [alerts.channels.other]\nkind = \"slack\"\nurl = {{ env = \"SITEWARDEN_TEST_UNSET_URL\" }}\n"
+    );
+    let errors = dir.errors(&site);
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert_at(
+        &errors[0],
+        8,
+        7,
+        "the URL read from this secret is not an http:// or https:// URL",
+    );
+    assert!(
+        !errors[0].message.contains("K-LEAK"),
+        "{}",
+        errors[0].message
+    );
+    assert_at(
+        &errors[1],
+        12,
+        7,
+        "environment variable SITEWARDEN_TEST_UNSET_URL is not set",
+    );
+    // A good one loads.
+    std::fs::write(
+        dir.0.path().join("robot.url"),
+        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K\n",
+    )
+    .unwrap();
+    let good = format!(
+        "{HEADER}\n[alerts.channels.robot]\nkind = \"wecom\"\nurl = {{ file = \"robot.url\" }}\n"
+    );
+    let path = dir.0.path().join("site.toml");
+    std::fs::write(&path, good).unwrap();
+    let catalog = load(&path).unwrap();
+    assert_eq!(
+        catalog.alerts.channels[0].url.as_deref(),
+        Some("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K")
+    );
+}
+
 #[test]
 fn patrol_stations_and_routes_are_checked() {
     let dir = Dir::new();

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::secret::MaybeSecret;
 use super::validate::{Validator, at, check_identifier};
 use super::{ConfigDuration, SecretSource, Spanned};
 use sitewarden_model::catalog::{
@@ -103,9 +104,10 @@ fn default_heartbeat() -> Spanned<ConfigDuration> {
 pub struct ChannelSection {
     /// `mqtt`, `webhook`, `wecom`, `dingtalk`, `slack` or `email`.
     pub kind: Spanned<String>,
-    /// Endpoint of webhook-like channels.
+    /// Endpoint of webhook-like channels: written out, or, for a robot
+    /// whose URL carries its key, `{ env = … }` / `{ file = … }`.
     #[serde(default)]
-    pub url: Option<Spanned<String>>,
+    pub url: Option<Spanned<MaybeSecret>>,
     /// HMAC key of a `webhook` (signature header) or a DingTalk robot (signed URL).
     #[serde(default)]
     pub secret: Option<Spanned<SecretSource>>,
@@ -452,9 +454,7 @@ fn check_channel(
             settings.smtp = check_smtp(v, s, &kind_pos, i);
         }
         _ => match &s.url {
-            Some(url) => {
-                settings.url = super::tickets::check_http_url(v, &at(0, url), url.get_ref())
-            }
+            Some(url) => settings.url = channel_url(v, url, i.base_dir),
             None => v.error(
                 &kind_pos,
                 format!("a {} channel needs `url`", s.kind.get_ref()),
@@ -462,6 +462,33 @@ fn check_channel(
         },
     }
     Some(settings)
+}
+
+/// A channel's URL, read from its secret when it names one. An error about
+/// a secret URL never quotes it.
+fn channel_url(
+    v: &mut Validator<'_>,
+    url: &Spanned<MaybeSecret>,
+    base_dir: &std::path::Path,
+) -> Option<String> {
+    let pos = at(0, url);
+    match url.get_ref().resolve(base_dir) {
+        Ok((text, false)) => super::tickets::check_http_url(v, &pos, &text),
+        Ok((text, true)) => match url::Url::parse(&text) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(text),
+            _ => {
+                v.error(
+                    &pos,
+                    "the URL read from this secret is not an http:// or https:// URL",
+                );
+                None
+            }
+        },
+        Err(e) => {
+            v.error(&pos, e);
+            None
+        }
+    }
 }
 
 fn check_smtp(

@@ -18,6 +18,31 @@ pub enum SecretSource {
     File(String),
 }
 
+/// A value that may be written in the file or, when it carries a key (a
+/// chat robot's URL: WeCom `key=`, DingTalk `access_token=`, Slack's
+/// path), named like any other secret: `url = { env = "WECOM_URL" }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum MaybeSecret {
+    /// Written in the file.
+    Plain(String),
+    /// `{ env = … }` or `{ file = … }`.
+    Secret(SecretSource),
+}
+
+impl MaybeSecret {
+    /// The value, read now for a secret; `Ok((value, true))` when it came
+    /// from a secret, so errors about it must not quote it.
+    pub fn resolve(&self, base_dir: &std::path::Path) -> Result<(String, bool), String> {
+        match self {
+            Self::Plain(text) => Ok((text.clone(), false)),
+            Self::Secret(source) => source
+                .resolve(base_dir)
+                .map(|secret| (secret.expose().to_owned(), true)),
+        }
+    }
+}
+
 impl SecretSource {
     /// Reads the secret now; the error says which variable or file is missing.
     pub fn resolve(&self, base_dir: &std::path::Path) -> Result<Secret, String> {
