@@ -156,6 +156,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
     let tickets = start_tickets(&mut cx, records_bus.clone(), &rules, handoff_tx)?;
     let (alerts, heartbeat) = start_alerts(&mut cx, records_bus.clone())?;
     let patrol = start_patrol(&mut cx, records_bus, &alerts, &tickets)?;
+    announce_quarantined(&catalog, &data_dir, &alerts, &tickets).await;
     cx.spawn(
         "tickets-desk",
         tickets::desk::run(tickets.clone(), ticket_conditions),
@@ -297,6 +298,47 @@ async fn inject_panic<F: std::future::Future<Output = ()>>(inject: bool, stage: 
     tokio::select! {
         () = stage => {}
         () = tokio::time::sleep(Duration::from_secs(1)) => panic!("fault injected: stage panics"),
+    }
+}
+
+/// Raises an equipment alert and a repair ticket for every database found
+/// corrupt at start and replaced by an empty one (see
+/// [`sitewarden_runtime::db::open_checked`]): the daemon runs, and people
+/// learn what it lost.
+async fn announce_quarantined(
+    catalog: &Catalog,
+    data_dir: &std::path::Path,
+    alerts: &AlertsHandle,
+    tickets: &TicketsHandle,
+) {
+    for q in sitewarden_runtime::db::take_quarantined(data_dir) {
+        let name = q
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let moved_to = q.moved_to.display().to_string();
+        let ticket = ticket_store::database_fault_ticket(catalog, &name, &moved_to, &q.reason);
+        if let Err(e) = tickets.create(ticket, "sitewarden".into()).await {
+            warn!(database = %name, error = %e, "cannot open a ticket for a corrupt database");
+        }
+        let raise = alerts::Raise {
+            key: format!("sitewarden.database_corrupt|{name}"),
+            class: sitewarden_model::vocab::AlertClass::Equipment,
+            severity: sitewarden_model::vocab::Severity::Critical,
+            rule: Some("sitewarden.database_corrupt".into()),
+            device: None,
+            location: None,
+            title: format!("Database {name} was corrupt; moved to {moved_to}, started empty"),
+            point: name.clone(),
+            zone: None,
+            value: None,
+            at: jiff::Timestamp::now(),
+        };
+        let input = alerts::AlertInput::Raised(Box::new(raise));
+        if let Err(e) = alerts.apply(vec![input]).await {
+            warn!(database = %name, error = %e, "cannot raise an alert for a corrupt database");
+        }
     }
 }
 

@@ -253,3 +253,52 @@ async fn a_stage_that_panics_turns_healthz_to_503_with_its_name() {
     );
     daemon.stop().await;
 }
+
+/// A corrupt database at start does not stop the daemon: it is moved
+/// aside, a fresh one is created, and an alert and a repair ticket say so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_database_at_start_is_moved_aside_and_announced() {
+    let site = SiteDir::new().unwrap();
+    let data = site.dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("sitewarden.db"),
+        b"this is not an SQLite database, it is a disk fault ".repeat(200),
+    )
+    .unwrap();
+    let config = "[[devices]]\nid = \"plc\"\ntransport = { kind = \"modbus-tcp\", host = \"127.0.0.1:9\" }\n\n[[devices.points]]\nname = \"p\"\nkind = \"holding\"\naddress = 0\n";
+    let catalog = load(&site.site(config).unwrap());
+    let daemon = start_daemon(catalog, &site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    let moved: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("sitewarden.db.corrupt-"))
+        .collect();
+    assert_eq!(moved.len(), 1, "the corrupt file is kept aside: {moved:?}");
+    let (_, tickets) = http(api, "GET", "/api/v1/tickets", None, None).unwrap();
+    let ticket = tickets["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| {
+            t["title"]
+                .as_str()
+                .is_some_and(|t| t.contains("`sitewarden.db` was corrupt"))
+        })
+        .cloned();
+    assert!(ticket.is_some(), "{tickets}");
+    let (_, alerts) = http(api, "GET", "/api/v1/alerts?status=open", None, None).unwrap();
+    assert!(
+        alerts["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["rule"] == "sitewarden.database_corrupt"),
+        "{alerts}"
+    );
+    let (code, _) = http(api, "GET", "/healthz", None, None).unwrap();
+    assert_eq!(code, 200, "everything else runs");
+    daemon.stop().await;
+}

@@ -8,7 +8,6 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use anyhow::Context as _;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension as _, params};
 use serde::Serialize;
@@ -85,10 +84,7 @@ impl PatrolStore {
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join("patrol.db");
-        let mut conn = db::connect(&path, Durability::PowerCut)
-            .with_context(|| format!("opening {}", path.display()))?;
-        db::migrate(&mut conn, super::schema::PATROL)
-            .with_context(|| format!("migrating {}", path.display()))?;
+        let conn = db::open_checked(&path, Durability::PowerCut, super::schema::PATROL)?;
         Ok(Self {
             conn: Mutex::new(conn),
         })

@@ -21,7 +21,7 @@ use super::engine::Engine;
 use super::{ConditionEvent, ConditionState, InstanceId};
 use sitewarden_model::catalog::Catalog;
 use sitewarden_runtime::backoff::Backoff;
-use sitewarden_runtime::db::{Durability, connect, from_micros, micros, migrate};
+use sitewarden_runtime::db::{Durability, connect, from_micros, micros};
 
 /// Writes waiting for the store thread. A failing disk fills it, and then
 /// the rules stage waits: bounded memory, nothing dropped.
@@ -118,9 +118,7 @@ impl Store {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating data directory {}", dir.display()))?;
         let path = dir.join("sitewarden.db");
-        let mut conn = connect(&path, Durability::Process)
-            .with_context(|| format!("opening {}", path.display()))?;
-        migrate(&mut conn, MIGRATIONS).with_context(|| format!("migrating {}", path.display()))?;
+        let conn = sitewarden_runtime::db::open_checked(&path, Durability::Process, MIGRATIONS)?;
         let reader = connect(&path, Durability::Process)?;
         let (tx, rx) = sync_channel(WRITE_QUEUE);
         std::thread::Builder::new()

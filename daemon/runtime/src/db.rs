@@ -29,6 +29,100 @@ pub fn connect(path: &Path, durability: Durability) -> rusqlite::Result<Connecti
     Ok(conn)
 }
 
+/// A database found corrupt at start and moved aside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    /// Where the database was (a fresh one is there now).
+    pub path: std::path::PathBuf,
+    /// Where the corrupt file went.
+    pub moved_to: std::path::PathBuf,
+    /// What SQLite said.
+    pub reason: String,
+}
+
+static QUARANTINED: std::sync::Mutex<Vec<Quarantined>> = std::sync::Mutex::new(Vec::new());
+
+/// Opens `path` like [`connect`], checks it (`PRAGMA quick_check`) and
+/// migrates it. A corrupt database does not stop the daemon: it is moved
+/// aside (with its WAL) as `<name>.corrupt-<unix seconds>`, a fresh one is
+/// created, and the fact is recorded for the wiring to announce (see
+/// [`take_quarantined`]), because one bad history file must not keep the
+/// fire alarms from running.
+pub fn open_checked(
+    path: &Path,
+    durability: Durability,
+    migrations: &[&str],
+) -> anyhow::Result<Connection> {
+    use anyhow::Context as _;
+    match open_and_check(path, durability, migrations) {
+        Ok(conn) => Ok(conn),
+        Err(reason) if path.exists() => {
+            let moved_to = quarantine(path)
+                .with_context(|| format!("moving the corrupt database {} aside", path.display()))?;
+            tracing::error!(database = %path.display(), moved_to = %moved_to.display(), %reason,
+                            "database is corrupt; moved aside and started empty");
+            QUARANTINED
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(Quarantined {
+                    path: path.to_owned(),
+                    moved_to,
+                    reason,
+                });
+            open_and_check(path, durability, migrations)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("creating a fresh {}", path.display()))
+        }
+        Err(reason) => {
+            Err(anyhow::anyhow!(reason)).with_context(|| format!("opening {}", path.display()))
+        }
+    }
+}
+
+fn open_and_check(
+    path: &Path,
+    durability: Durability,
+    migrations: &[&str],
+) -> Result<Connection, String> {
+    let mut conn = connect(path, durability).map_err(|e| e.to_string())?;
+    let verdict: String = conn
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    if verdict != "ok" {
+        return Err(format!("quick_check: {verdict}"));
+    }
+    migrate(&mut conn, migrations).map_err(|e| e.to_string())?;
+    Ok(conn)
+}
+
+/// Renames the database and its WAL and shared-memory files aside.
+fn quarantine(path: &Path) -> std::io::Result<std::path::PathBuf> {
+    let stamp = Timestamp::now().as_second();
+    let moved_to = path.with_extension(format!("db.corrupt-{stamp}"));
+    std::fs::rename(path, &moved_to)?;
+    for suffix in ["-wal", "-shm"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        let side = std::path::PathBuf::from(side);
+        if side.exists() {
+            let mut to = moved_to.as_os_str().to_owned();
+            to.push(suffix);
+            std::fs::rename(&side, std::path::PathBuf::from(to))?;
+        }
+    }
+    Ok(moved_to)
+}
+
+/// Takes the databases under `dir` quarantined since the last call.
+pub fn take_quarantined(dir: &Path) -> Vec<Quarantined> {
+    let mut all = QUARANTINED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (mine, others): (Vec<_>, Vec<_>) = all.drain(..).partition(|q| q.path.starts_with(dir));
+    *all = others;
+    mine
+}
+
 /// Applies the migrations not yet applied; `PRAGMA user_version` counts those done,
 /// so a database from an older release is upgraded in place and never re-created.
 pub fn migrate(conn: &mut Connection, migrations: &[&str]) -> rusqlite::Result<()> {

@@ -166,10 +166,7 @@ impl AlertStore {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating data directory {}", dir.display()))?;
         let path = dir.join("alerts.db");
-        let mut writer = db::connect(&path, Durability::PowerCut)
-            .with_context(|| format!("opening {}", path.display()))?;
-        db::migrate(&mut writer, super::schema::ALERTS)
-            .with_context(|| format!("migrating {}", path.display()))?;
+        let writer = db::open_checked(&path, Durability::PowerCut, super::schema::ALERTS)?;
         let reader = db::connect(&path, Durability::PowerCut)?;
         Ok(Self {
             site,

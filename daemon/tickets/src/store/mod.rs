@@ -197,10 +197,7 @@ impl TicketStore {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating data directory {}", dir.display()))?;
         let path = dir.join("operations.db");
-        let mut writer = db::connect(&path, Durability::PowerCut)
-            .with_context(|| format!("opening {}", path.display()))?;
-        db::migrate(&mut writer, super::schema::OPERATIONS)
-            .with_context(|| format!("migrating {}", path.display()))?;
+        let writer = db::open_checked(&path, Durability::PowerCut, super::schema::OPERATIONS)?;
         let reader = db::connect(&path, Durability::PowerCut)?;
         Ok(Self {
             outlets,
@@ -554,6 +551,44 @@ pub fn channel_fault_ticket(
         requester: None,
         contact: None,
         dedup_key: Some(format!("self-test:{channel}")),
+        at: now,
+        response_due: now + level.response,
+        resolution_due: now + level.resolution,
+    }
+}
+
+/// The ticket for a database found corrupt at start: it was moved aside and
+/// the daemon runs on a fresh one, so its history is missing until someone
+/// restores or inspects the file.
+pub fn database_fault_ticket(
+    catalog: &sitewarden_model::catalog::Catalog,
+    database: &str,
+    moved_to: &str,
+    reason: &str,
+) -> NewTicket {
+    let now = Timestamp::now();
+    let priority = Priority::P2;
+    let level = catalog.tickets.level(priority);
+    NewTicket {
+        origin: Origin::SelfTest,
+        category: Category::Repair,
+        priority,
+        title: format!("Database `{database}` was corrupt and was replaced by an empty one"),
+        description: Some(format!(
+            "At start the database failed its check ({reason}). It was moved to {moved_to} and \
+             sitewarden started with an empty one: what it held (history, open items) is not \
+             shown until the file is inspected or restored. Check the disk."
+        )),
+        device: None,
+        location: None,
+        rule: None,
+        point: None,
+        value: None,
+        threshold: None,
+        severity: Some(Severity::Major),
+        requester: None,
+        contact: None,
+        dedup_key: Some(format!("database-corrupt:{database}")),
         at: now,
         response_due: now + level.response,
         resolution_due: now + level.resolution,
