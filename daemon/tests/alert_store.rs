@@ -322,6 +322,55 @@ fn repeats_missed_while_down_go_out_as_one_and_the_schedule_resumes() {
     );
 }
 
+/// Fault annunciation: a life-safety alert no channel confirmed within
+/// `confirm_within` is found once (then marked); an acknowledged one, or
+/// one that is not life safety, is not a delivery fault.
+#[test]
+fn a_life_safety_alert_nobody_confirmed_in_time_is_found_once() {
+    let f = fixture();
+    let within = Duration::from_secs(100);
+    let fire = f.fire("zone1_alarm", f.at(0))[0].alert.id;
+    f.door(f.at(0));
+    assert!(
+        f.store
+            .undelivered_life_safety(f.at(99), within)
+            .unwrap()
+            .is_empty()
+    );
+    let found = f.store.undelivered_life_safety(f.at(100), within).unwrap();
+    assert_eq!(
+        found.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        vec![fire]
+    );
+    f.store.mark_delivery_fault(fire, f.at(100)).unwrap();
+    assert!(
+        f.store
+            .undelivered_life_safety(f.at(200), within)
+            .unwrap()
+            .is_empty(),
+        "announced once"
+    );
+    // A second fire alarm that someone acknowledged is known to a person.
+    let second = f.raise(
+        "security.emergency_button",
+        "access-1",
+        "door2_emergency_button",
+        AlertClass::EmergencyButton,
+        f.at(300),
+    )[0]
+    .alert
+    .id;
+    f.store
+        .acknowledge(&f.catalog, second, "chen.jing", None, f.at(301))
+        .unwrap();
+    assert!(
+        f.store
+            .undelivered_life_safety(f.at(900), within)
+            .unwrap()
+            .is_empty()
+    );
+}
+
 #[test]
 fn an_acknowledgement_after_the_condition_cleared_resolves_and_announces_both() {
     let f = fixture();

@@ -27,6 +27,8 @@ struct Site {
     broker: Mosquitto,
     hook: HttpReceiver,
     smtp: SmtpSink,
+    /// `[alerts] confirm_within`.
+    confirm_within: &'static str,
 }
 
 /// Everything an alert test talks to, and a site file wired to it with `extra` settings.
@@ -50,6 +52,7 @@ async fn site(hook_fail_first: usize, smtp_fail_first: usize) -> Site {
             .await
             .unwrap(),
         smtp: SmtpSink::start(smtp_fail_first).unwrap(),
+        confirm_within: "100s",
     }
 }
 
@@ -127,6 +130,7 @@ hours = "12:00-00:00"
 [alerts]
 self_test_every = "{self_test}"
 heartbeat_every = "1s"
+confirm_within = "{confirm_within}"
 
 [alerts.channels.screen]
 kind = "mqtt"
@@ -198,6 +202,7 @@ poll_interval = "100ms"
             smtp = self.smtp.addr,
             fire = self.sim.addr("fire-panel-1").unwrap(),
             access = self.sim.addr("access-1").unwrap(),
+            confirm_within = self.confirm_within,
         );
         load(&self.site.site(&text).unwrap())
     }
@@ -246,9 +251,17 @@ fn open_alerts(addr: std::net::SocketAddr) -> Vec<serde_json::Value> {
 }
 
 async fn first_alert(addr: std::net::SocketAddr, rule: &str) -> serde_json::Value {
+    first_alert_within(addr, rule, Duration::from_secs(10)).await
+}
+
+async fn first_alert_within(
+    addr: std::net::SocketAddr,
+    rule: &str,
+    timeout: Duration,
+) -> serde_json::Value {
     let found = || open_alerts(addr).into_iter().find(|a| a["rule"] == rule);
     assert!(
-        wait_until(Duration::from_secs(10), || found().is_some()).await,
+        wait_until(timeout, || found().is_some()).await,
         "no open {rule} alert"
     );
     found().unwrap()
@@ -1110,6 +1123,38 @@ async fn a_fire_alarm_raised_while_the_alert_store_is_locked_becomes_an_alert_wh
         ) == Some(0.0))
         .await
     );
+    daemon.stop().await;
+}
+
+/// EN 54-21-style fault annunciation: an emergency button whose only
+/// channel refuses every notification is, after `confirm_within`, itself
+/// announced: a `sitewarden.delivery_fault` alert, a counter, and (in the
+/// log) an error line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_life_safety_alert_no_channel_confirms_raises_a_delivery_fault() {
+    let mut s = site(10_000, 0).await;
+    s.confirm_within = "2s";
+    let daemon = start_daemon(s.config(""), &s.site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    s.set("access-1", "door2_emergency_button", true);
+    let alert = first_alert(api, "security.emergency_button").await;
+    let id = alert["id"].as_i64().unwrap();
+    // confirm_within 2 s, checked every 5 s.
+    let fault = first_alert_within(api, "sitewarden.delivery_fault", Duration::from_secs(15)).await;
+    assert!(
+        fault["title"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("no channel confirmed alert {id}")),
+        "{fault}"
+    );
+    assert_eq!(fault["class"], "equipment");
+    assert_eq!(
+        metric(api, "sitewarden_alert_delivery_faults_total"),
+        Some(1.0)
+    );
+    assert!(s.hook.refused.load(std::sync::atomic::Ordering::SeqCst) >= 1);
     daemon.stop().await;
 }
 

@@ -79,6 +79,7 @@ pub async fn run(inputs: DeskInputs) {
                     warn!(error = %e, "cannot maintain alerts");
                 }
                 ticket_channel_faults(&alerts, &tickets).await;
+                announce_undelivered(&alerts).await;
             }
             _ = beat.tick() => {
                 if let Some((client, topic)) = &heartbeat {
@@ -256,6 +257,66 @@ async fn ticket_channel_faults(alerts: &AlertsHandle, tickets: &TicketsHandle) {
                 warn!(channel = %fault.channel, error = %e, "cannot open a ticket for a failing channel")
             }
         }
+    }
+}
+
+/// Fault annunciation, as EN 54-21 asks of fire-alarm routing: a
+/// life-safety alert that no channel confirmed within `confirm_within`
+/// raises a `sitewarden.delivery_fault` alert of its own, which goes out on
+/// every channel of its policy that still works, is counted
+/// (`sitewarden_alert_delivery_faults_total`) and logged as an error.
+async fn announce_undelivered(alerts: &AlertsHandle) {
+    let store = alerts.store.clone();
+    let within = alerts.catalog.alerts.confirm_within;
+    let found = tokio::task::spawn_blocking(move || {
+        store.undelivered_life_safety(Timestamp::now(), within)
+    })
+    .await;
+    let undelivered = match found {
+        Ok(Ok(undelivered)) => undelivered,
+        Ok(Err(e)) => {
+            warn!(error = %e, "cannot look for undelivered life-safety alerts");
+            return;
+        }
+        Err(_) => return,
+    };
+    for (id, title) in undelivered {
+        tracing::error!(
+            alert = id,
+            within_s = within.as_secs(),
+            "LIFE-SAFETY ALERT NOT CONFIRMED BY ANY CHANNEL: {title}"
+        );
+        alerts
+            .metrics
+            .delivery_faults
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let raise = Raise {
+            key: format!("sitewarden.delivery_fault|alert-{id}"),
+            class: sitewarden_model::vocab::AlertClass::Equipment,
+            severity: sitewarden_model::vocab::Severity::Critical,
+            rule: Some("sitewarden.delivery_fault".into()),
+            device: None,
+            location: None,
+            title: format!(
+                "NOT DELIVERED: no channel confirmed alert {id} within {} s: {title}",
+                within.as_secs()
+            ),
+            point: format!("alert-{id}"),
+            zone: None,
+            value: None,
+            at: Timestamp::now(),
+        };
+        if let Err(e) = alerts
+            .apply(vec![AlertInput::Raised(Box::new(raise))])
+            .await
+        {
+            warn!(alert = id, error = %e, "cannot raise the delivery-fault alert");
+            continue;
+        }
+        let store = alerts.store.clone();
+        let _ =
+            tokio::task::spawn_blocking(move || store.mark_delivery_fault(id, Timestamp::now()))
+                .await;
     }
 }
 

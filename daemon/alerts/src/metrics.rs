@@ -21,6 +21,8 @@ pub struct AlertMetrics {
     pub store_failures: AtomicU64,
     /// Condition events held because the store could not commit them (a gauge).
     pub pending: AtomicU64,
+    /// Life-safety alerts no channel confirmed in time, announced as faults.
+    pub delivery_faults: AtomicU64,
 }
 
 impl AlertMetrics {
@@ -65,6 +67,12 @@ impl AlertMetrics {
                     "counter",
                     "Commits of condition events to the alert store that failed (retried, never dropped).",
                     &self.store_failures,
+                ),
+                (
+                    "sitewarden_alert_delivery_faults_total",
+                    "counter",
+                    "Life-safety alerts that no channel confirmed within confirm_within.",
+                    &self.delivery_faults,
                 ),
                 (
                     "sitewarden_alert_events_pending",

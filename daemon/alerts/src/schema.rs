@@ -35,4 +35,6 @@ pub const ALERTS: &[&str] = &[
          declared_by TEXT NOT NULL, declared_us INTEGER NOT NULL);
      CREATE TABLE self_test (channel TEXT PRIMARY KEY, last_run_us INTEGER NOT NULL, ticketed_key TEXT);",
     DELIVERY_TABLES,
+    // 3: life-safety alerts announced as not delivered (issue 14).
+    "CREATE TABLE delivery_fault (alert INTEGER PRIMARY KEY, raised_us INTEGER NOT NULL);",
 ];

@@ -75,6 +75,11 @@ pub struct AlertsSection {
     /// How often a heartbeat goes to `sitewarden/<site>/heartbeat` on MQTT.
     #[serde(default = "default_heartbeat")]
     pub heartbeat_every: Spanned<ConfigDuration>,
+    /// A life-safety alert that no channel confirmed within this long is a
+    /// delivery fault, announced on every channel still working (EN 54-21
+    /// gives fire routing 100 s).
+    #[serde(default = "default_confirm_within")]
+    pub confirm_within: Spanned<ConfigDuration>,
 }
 
 impl Default for AlertsSection {
@@ -86,8 +91,13 @@ impl Default for AlertsSection {
             drill: None,
             self_test_every: default_self_test(),
             heartbeat_every: default_heartbeat(),
+            confirm_within: default_confirm_within(),
         }
     }
+}
+
+fn default_confirm_within() -> Spanned<ConfigDuration> {
+    Spanned::new(0..0, ConfigDuration::from_millis(100_000))
 }
 
 fn default_self_test() -> Spanned<ConfigDuration> {
@@ -294,6 +304,13 @@ pub(super) fn check_alerts(v: &mut Validator<'_>, i: &AlertInputs<'_>) -> Option
             "heartbeat_every must be at least 1s",
         );
     }
+    let confirm_within = i.alerts.confirm_within.get_ref().0;
+    if confirm_within < Duration::from_secs(1) {
+        v.error(
+            &at(0, &i.alerts.confirm_within),
+            "confirm_within must be at least 1s",
+        );
+    }
     (v.error_count() == errors_before).then_some(AlertSettings {
         people,
         roster,
@@ -304,6 +321,7 @@ pub(super) fn check_alerts(v: &mut Validator<'_>, i: &AlertInputs<'_>) -> Option
         drill,
         self_test_every: (!self_test_every.is_zero()).then_some(self_test_every),
         heartbeat_every,
+        confirm_within,
     })
 }
 

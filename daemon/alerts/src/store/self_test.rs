@@ -114,6 +114,59 @@ impl AlertStore {
     }
 }
 
+impl AlertStore {
+    /// Life-safety alerts that nobody has been told about: open, not a
+    /// drill, not muted, not acknowledged, raised at least `within` before
+    /// `now`, and no channel has confirmed any of their notifications (the
+    /// retained MQTT state is not a notification). Each is returned once;
+    /// [`AlertStore::mark_delivery_fault`] records that it was announced.
+    pub fn undelivered_life_safety(
+        &self,
+        now: Timestamp,
+        within: std::time::Duration,
+    ) -> rusqlite::Result<Vec<(i64, String)>> {
+        let classes: Vec<&str> = [
+            AlertClass::Fire,
+            AlertClass::EmergencyButton,
+            AlertClass::GuardSafety,
+        ]
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+        let conn = lock(&self.reader);
+        conn.prepare_cached(
+            "SELECT a.id, a.title FROM alert a
+             WHERE a.status = 'open' AND a.drill = 0 AND a.suppressed IS NULL AND a.acked_us IS NULL
+               AND a.class IN (?1, ?2, ?3) AND a.raised_us <= ?4
+               AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.subject = 'alert:' || a.id
+                               AND d.channel != ?5 AND d.delivered_us IS NOT NULL)
+               AND NOT EXISTS (SELECT 1 FROM delivery_fault f WHERE f.alert = a.id)
+             ORDER BY a.id",
+        )?
+        .query_map(
+            params![
+                classes[0],
+                classes[1],
+                classes[2],
+                micros(now) - i64::try_from(within.as_micros()).unwrap_or(i64::MAX),
+                STATE_CHANNEL
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
+        .collect()
+    }
+
+    /// Records that alert `id` was announced as not delivered.
+    pub fn mark_delivery_fault(&self, id: i64, now: Timestamp) -> rusqlite::Result<()> {
+        lock(&self.writer)
+            .execute(
+                "INSERT OR IGNORE INTO delivery_fault (alert, raised_us) VALUES (?1, ?2)",
+                params![id, micros(now)],
+            )
+            .map(|_| ())
+    }
+}
+
 /// A notification channel that needs a person.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelFault {

@@ -23,6 +23,9 @@ pub struct AlertSettings {
     pub self_test_every: Option<Duration>,
     /// MQTT heartbeat interval.
     pub heartbeat_every: Duration,
+    /// How long a life-safety alert may go without any channel confirming
+    /// it before that is itself announced as a delivery fault.
+    pub confirm_within: Duration,
 }
 
 impl AlertSettings {
