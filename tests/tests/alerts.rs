@@ -799,6 +799,65 @@ async fn a_drill_reaches_only_the_coordinator_and_ends_by_itself() {
     daemon.stop().await;
 }
 
+/// Silences are bounded: no longer than `[alerts] max_silence`, never over
+/// a life-safety rule unless an admin says so explicitly, and they can be
+/// ended early, which lets what they held escalate at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silences_are_bounded_spare_life_safety_and_can_be_ended() {
+    let s = site(0, 0).await;
+    let daemon = start_daemon(s.config(""), &s.site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    let at =
+        |secs: i64| (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(secs)).to_string();
+    let post =
+        |body: String| http(api, "POST", "/api/v1/silences", Some(ENGINEER), Some(&body)).unwrap();
+    let (status, answer) = post(format!(
+        r#"{{"device":"fire-panel-1","ends":"{}","reason":"detector cleaning"}}"#,
+        at(600)
+    ));
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.to_string().contains("fire.fire_alarm"), "{answer}");
+    let (status, answer) = post(format!(
+        r#"{{"device":"fire-panel-1","ends":"{}","reason":"detector cleaning","life_safety":true}}"#,
+        at(600)
+    ));
+    assert_eq!(status, 403, "only an admin silences fire alarms: {answer}");
+    let (status, answer) = post(format!(
+        r#"{{"device":"access-1","rule":"security.door_forced","ends":"{}","reason":"forgot"}}"#,
+        at(2 * 24 * 3600)
+    ));
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.to_string().contains("at most 24 h"), "{answer}");
+    let (status, silence) = post(format!(
+        r#"{{"device":"access-1","rule":"security.door_forced","ends":"{}","reason":"lock replacement"}}"#,
+        at(3600)
+    ));
+    assert_eq!(status, 201, "{silence}");
+    let silence_id = silence["id"].as_i64().unwrap();
+    s.set("access-1", "door2_forced", true);
+    let forced = first_alert(api, "security.door_forced").await;
+    let forced_id = forced["id"].as_i64().unwrap();
+    assert_eq!(forced["suppressed"], "silenced");
+    let path = format!("/api/v1/silences/{silence_id}");
+    assert_eq!(
+        http(api, "DELETE", &path, Some(GUARD), None).unwrap().0,
+        403
+    );
+    let (status, ended) = http(api, "DELETE", &path, Some(ENGINEER), None).unwrap();
+    assert_eq!(status, 200, "{ended}");
+    assert!(
+        wait_until(Duration::from_secs(10), || !s.steps(forced_id).is_empty()).await,
+        "not called after the silence was ended"
+    );
+    assert_eq!(
+        http(api, "DELETE", "/api/v1/silences/999", Some(ENGINEER), None)
+            .unwrap()
+            .0,
+        404
+    );
+    daemon.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silences_and_fire_inhibition_keep_the_control_room_on_what_matters() {
     let s = site(0, 0).await;

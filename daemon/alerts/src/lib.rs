@@ -435,6 +435,22 @@ impl AlertsHandle {
         if request.reason.trim().is_empty() {
             return Err(AlertError::Invalid("a silence needs a `reason`".into()));
         }
+        let max = catalog.alerts.max_silence;
+        if request.ends.duration_since(starts).unsigned_abs() > max {
+            return Err(AlertError::Invalid(format!(
+                "a silence may last at most {} h (`[alerts] max_silence`)",
+                max.as_secs() / 3600
+            )));
+        }
+        let covered =
+            life_safety_covered(catalog, request.device.as_deref(), request.rule.as_deref());
+        if let Some(rule) = covered
+            && !request.life_safety
+        {
+            return Err(AlertError::Invalid(format!(
+                "this silence would also silence the life-safety rule `{rule}`; an admin may, with \"life_safety\": true"
+            )));
+        }
         let silence = store::Silence {
             id: 0,
             device: request.device,
@@ -447,6 +463,19 @@ impl AlertsHandle {
         let store = self.store.clone();
         let silence = blocking(move || store.add_silence(&silence, now)).await??;
         info!(silence = silence.id, by = %silence.created_by, "silence added: {}", silence.reason);
+        Ok(silence)
+    }
+
+    /// Ends a silence now; alerts it held that are still active start
+    /// escalating at once.
+    pub async fn end_silence(&self, id: i64, by: String) -> Result<store::Silence, AlertError> {
+        let store = self.store.clone();
+        let ended = blocking(move || store.end_silence(id, Timestamp::now())).await??;
+        let Some(silence) = ended else {
+            return Err(AlertError::NotFound(id));
+        };
+        info!(silence = id, %by, "silence ended early");
+        self.maintain().await?;
         Ok(silence)
     }
 
@@ -540,6 +569,35 @@ pub struct SilenceRequest {
     pub ends: Timestamp,
     /// Why (maintenance on the device).
     pub reason: String,
+    /// Also silence life-safety rules (fire, emergency buttons, guard
+    /// safety) the silence covers: an admin's explicit decision.
+    #[serde(default)]
+    pub life_safety: bool,
+}
+
+/// The first life-safety rule a silence of `device` and/or `rule` would
+/// cover, if any.
+fn life_safety_covered(
+    catalog: &Catalog,
+    device: Option<&str>,
+    rule: Option<&str>,
+) -> Option<String> {
+    catalog
+        .rule_instances
+        .iter()
+        .map(|i| (catalog.rule(i.rule), catalog.device(i.device)))
+        .filter(|(r, d)| {
+            rule.is_none_or(|want| r.id == want) && device.is_none_or(|want| d.name == want)
+        })
+        .find(|(r, _)| {
+            r.class.is_life_safety()
+                && matches!(
+                    r.action,
+                    sitewarden_model::vocab::RuleAction::Alert
+                        | sitewarden_model::vocab::RuleAction::Both
+                )
+        })
+        .map(|(r, _)| r.id.clone())
 }
 
 /// Runs database work off the async workers.

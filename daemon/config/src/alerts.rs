@@ -80,6 +80,9 @@ pub struct AlertsSection {
     /// gives fire routing 100 s).
     #[serde(default = "default_confirm_within")]
     pub confirm_within: Spanned<ConfigDuration>,
+    /// The longest a silence may last: a forgotten silence must end.
+    #[serde(default = "default_max_silence")]
+    pub max_silence: Spanned<ConfigDuration>,
 }
 
 impl Default for AlertsSection {
@@ -92,8 +95,13 @@ impl Default for AlertsSection {
             self_test_every: default_self_test(),
             heartbeat_every: default_heartbeat(),
             confirm_within: default_confirm_within(),
+            max_silence: default_max_silence(),
         }
     }
+}
+
+fn default_max_silence() -> Spanned<ConfigDuration> {
+    Spanned::new(0..0, ConfigDuration::from_millis(24 * 3600 * 1000))
 }
 
 fn default_confirm_within() -> Spanned<ConfigDuration> {
@@ -304,6 +312,13 @@ pub(super) fn check_alerts(v: &mut Validator<'_>, i: &AlertInputs<'_>) -> Option
             "heartbeat_every must be at least 1s",
         );
     }
+    let max_silence = i.alerts.max_silence.get_ref().0;
+    if max_silence < Duration::from_secs(60) {
+        v.error(
+            &at(0, &i.alerts.max_silence),
+            "max_silence must be at least 1m",
+        );
+    }
     let confirm_within = i.alerts.confirm_within.get_ref().0;
     if confirm_within < Duration::from_secs(1) {
         v.error(
@@ -322,6 +337,7 @@ pub(super) fn check_alerts(v: &mut Validator<'_>, i: &AlertInputs<'_>) -> Option
         self_test_every: (!self_test_every.is_zero()).then_some(self_test_every),
         heartbeat_every,
         confirm_within,
+        max_silence,
     })
 }
 

@@ -172,6 +172,23 @@ pub(super) async fn add_silence(
     Ok((StatusCode::CREATED, Json(silence)))
 }
 
+pub(super) async fn end_silence(
+    State(ctx): State<ApiContext>,
+    headers: HeaderMap,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<Outcome>, ApiError> {
+    let Path(id) =
+        id.map_err(|_| reject(&ctx, ApiError::bad_request("a silence id is a number")))?;
+    let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
+    let command = Command::EndSilence { silence: id };
+    Ok(Json(
+        ctx.control
+            .execute(&caller, command)
+            .await
+            .map_err(|e| reject(&ctx, e.into()))?,
+    ))
+}
+
 pub(super) async fn silences(
     State(ctx): State<ApiContext>,
 ) -> Result<Json<Vec<Silence>>, ApiError> {

@@ -20,7 +20,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -95,6 +95,7 @@ pub fn router(context: ApiContext) -> Router {
             "/api/v1/silences",
             get(alerts::silences).post(alerts::add_silence),
         )
+        .route("/api/v1/silences/{id}", delete(alerts::end_silence))
         .route(
             "/api/v1/drills",
             get(alerts::drills).post(alerts::declare_drill),

@@ -53,6 +53,11 @@ pub enum Command {
     DeclareDrill(DrillRequest),
     /// A maintenance window: matching alerts call nobody.
     AddSilence(SilenceRequest),
+    /// Ends a silence before its time.
+    EndSilence {
+        /// Silence id.
+        silence: i64,
+    },
     /// A ticket opened by hand (phone call, front desk).
     CreateTicket(Box<NewTicket>),
     /// A step of the repair process on a ticket.
@@ -74,7 +79,9 @@ impl Command {
         match self {
             Self::RecordService { .. } => SERVICE_ROLES,
             Self::AckAlert { .. } => ACK_ROLES,
-            Self::DeclareDrill(_) | Self::AddSilence(_) => PLAN_ROLES,
+            // Silencing a fire alarm is an admin's explicit decision.
+            Self::AddSilence(request) if request.life_safety => &[],
+            Self::DeclareDrill(_) | Self::AddSilence(_) | Self::EndSilence { .. } => PLAN_ROLES,
             Self::CreateTicket(_) => CREATE_ROLES,
             Self::MoveTicket { action, .. } => action.roles(),
         }
@@ -201,6 +208,9 @@ impl Control {
             }
             Command::DeclareDrill(request) => {
                 Outcome::Drill(self.alerts.declare_drill(request, by).await?)
+            }
+            Command::EndSilence { silence } => {
+                Outcome::Silence(self.alerts.end_silence(silence, by).await?)
             }
             Command::AddSilence(request) => {
                 Outcome::Silence(self.alerts.add_silence(request, by).await?)

@@ -19,10 +19,11 @@ use crate::sources::mqtt::{CommandAnswer, CommandInbox};
 use sitewarden_model::catalog::Catalog;
 
 /// Commands this daemon answers.
-pub const COMMANDS: [&str; 4] = [
+pub const COMMANDS: [&str; 5] = [
     "record_service",
     "ack_alert",
     "declare_drill",
+    "end_silence",
     "move_ticket",
 ];
 
@@ -53,6 +54,13 @@ struct AckAlert {
     alert: i64,
     #[serde(default)]
     note: Option<String>,
+}
+
+/// Arguments of `end_silence`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EndSilence {
+    silence: i64,
 }
 
 /// Arguments of `move_ticket`.
@@ -178,6 +186,10 @@ fn parse(command: &str, args: serde_json::Value) -> Result<Command, CommandError
             }
         }
         "declare_drill" => Command::DeclareDrill(serde_json::from_value(args).map_err(bad)?),
+        "end_silence" => {
+            let e: EndSilence = serde_json::from_value(args).map_err(bad)?;
+            Command::EndSilence { silence: e.silence }
+        }
         "move_ticket" => {
             let m: MoveTicket = serde_json::from_value(args).map_err(bad)?;
             Command::MoveTicket {

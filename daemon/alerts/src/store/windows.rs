@@ -64,6 +64,31 @@ impl AlertStore {
         })
     }
 
+    /// Ends silence `id` now, if it has not ended; the silence as it is now.
+    pub fn end_silence(&self, id: i64, now: Timestamp) -> rusqlite::Result<Option<Silence>> {
+        let conn = lock(&self.writer);
+        conn.execute(
+            "UPDATE silence SET ends_us = ?2 WHERE id = ?1 AND ends_us > ?2",
+            params![id, micros(now)],
+        )?;
+        conn.query_row(
+            "SELECT id, device, rule, starts_us, ends_us, reason, created_by FROM silence WHERE id = ?1",
+            [id],
+            |r| {
+                Ok(Silence {
+                    id: r.get(0)?,
+                    device: r.get(1)?,
+                    rule: r.get(2)?,
+                    starts_at: from_micros(r.get(3)?),
+                    ends_at: from_micros(r.get(4)?),
+                    reason: r.get(5)?,
+                    created_by: r.get(6)?,
+                })
+            },
+        )
+        .optional()
+    }
+
     /// Silences not yet over.
     pub fn silences(&self, now: Timestamp) -> rusqlite::Result<Vec<Silence>> {
         let conn = lock(&self.reader);

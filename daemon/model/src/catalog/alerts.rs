@@ -26,6 +26,8 @@ pub struct AlertSettings {
     /// How long a life-safety alert may go without any channel confirming
     /// it before that is itself announced as a delivery fault.
     pub confirm_within: Duration,
+    /// The longest a silence may last.
+    pub max_silence: Duration,
 }
 
 impl AlertSettings {
