@@ -48,17 +48,26 @@ pub enum Refusal {
     TooLarge,
     /// No point or device listens to the topic.
     Unmatched,
+    /// The payload's own time is more than [`MAX_FUTURE`] ahead or
+    /// [`MAX_PAST`] behind: a device clock that is wrong, or garbage.
+    BadTime,
 }
+
+/// How far ahead of the daemon's clock a device's timestamp may be.
+pub const MAX_FUTURE: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+/// How far behind: a gateway that buffered a week offline still delivers.
+pub const MAX_PAST: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
 impl Refusal {
     /// Every reason, in label order.
-    pub const ALL: [Refusal; 6] = [
+    pub const ALL: [Refusal; 7] = [
         Self::NotJson,
         Self::MissingPointer,
         Self::WrongType,
         Self::NotFinite,
         Self::TooLarge,
         Self::Unmatched,
+        Self::BadTime,
     ];
 
     /// Metric label.
@@ -70,6 +79,7 @@ impl Refusal {
             Self::NotFinite => "not_finite",
             Self::TooLarge => "too_large",
             Self::Unmatched => "unmatched_topic",
+            Self::BadTime => "bad_timestamp",
         }
     }
 }
@@ -83,7 +93,7 @@ pub struct MqttInMetrics {
     pub readings: AtomicU64,
     /// Commands refused (malformed, unauthorised, unknown, invalid).
     pub commands_refused: AtomicU64,
-    refused: [AtomicU64; 6],
+    refused: [AtomicU64; 7],
 }
 
 impl MqttInMetrics {
@@ -180,6 +190,26 @@ fn plain(text: &str) -> Result<f64, Refusal> {
             Err(_) => Err(Refusal::WrongType),
         },
     }
+}
+
+/// The reading's time: the payload's own (at `pointer`) when it has a
+/// readable one inside the sane window around `now`, arrival time when it
+/// has none, refused when it is outside the window (so no later stage does
+/// arithmetic on a year-3000 timestamp).
+fn reading_time(
+    pointer: Option<&str>,
+    payload: &[u8],
+    now: Timestamp,
+) -> Result<Timestamp, Refusal> {
+    let Some(at) = pointer.and_then(|p| parse_time(p, payload)) else {
+        return Ok(now);
+    };
+    let earliest = now.checked_sub(MAX_PAST).unwrap_or(Timestamp::MIN);
+    let latest = now.checked_add(MAX_FUTURE).unwrap_or(Timestamp::MAX);
+    if at < earliest || at > latest {
+        return Err(Refusal::BadTime);
+    }
+    Ok(at)
 }
 
 /// The reading's time from the payload, or `None` to use arrival time.
@@ -385,17 +415,18 @@ impl Source {
             let PointSource::Mqtt(source) = &point.source else {
                 continue;
             };
-            let reading = match parse_value(point, source.json_pointer.as_deref(), payload) {
-                Ok(value) => Reading {
+            let parsed =
+                parse_value(point, source.json_pointer.as_deref(), payload).and_then(|value| {
+                    reading_time(source.timestamp_pointer.as_deref(), payload, now)
+                        .map(|at| (value, at))
+                });
+            let reading = match parsed {
+                Ok((value, at)) => Reading {
                     point: point.id,
                     device: point.device,
                     value: Some(value),
                     quality: Quality::Good,
-                    at: source
-                        .timestamp_pointer
-                        .as_deref()
-                        .and_then(|p| parse_time(p, payload))
-                        .unwrap_or(now),
+                    at,
                 },
                 Err(reason) => {
                     self.refuse(reason, topic);
@@ -578,5 +609,35 @@ mod tests {
         let t = parse_time("/ts", br#"{"ts":"2027-01-15T08:00:00Z"}"#).unwrap();
         assert_eq!(t.as_second(), 1_800_000_000);
         assert!(parse_time("/ts", br#"{"ts":true}"#).is_none());
+    }
+
+    #[test]
+    fn device_times_outside_the_window_are_refused_and_arithmetic_never_panics() {
+        let now: Timestamp = "2027-01-15T08:00:00Z".parse().unwrap();
+        let at = |payload: &str| reading_time(Some("/ts"), payload.as_bytes(), now);
+        assert_eq!(
+            at(r#"{"ts":"2027-01-15T07:59:00Z"}"#),
+            Ok("2027-01-15T07:59:00Z".parse().unwrap())
+        );
+        assert_eq!(at(r#"{"ts":"2027-01-15T08:04:00Z"}"#).map(|_| ()), Ok(()));
+        assert_eq!(
+            at(r#"{"ts":"2027-01-15T08:06:00Z"}"#),
+            Err(Refusal::BadTime)
+        );
+        assert_eq!(
+            at(r#"{"ts":"2999-01-01T00:00:00Z"}"#),
+            Err(Refusal::BadTime)
+        );
+        assert_eq!(
+            at(r#"{"ts":"2026-12-01T00:00:00Z"}"#),
+            Err(Refusal::BadTime)
+        );
+        assert_eq!(at(r#"{"ts":-62135596800000}"#), Err(Refusal::BadTime));
+        // No time in the payload, or none asked for: arrival time.
+        assert_eq!(at(r#"{"v":1}"#), Ok(now));
+        assert_eq!(reading_time(None, b"{}", now), Ok(now));
+        // The edges of jiff's range do not overflow.
+        assert!(reading_time(Some("/ts"), br#"{"ts":1}"#, Timestamp::MAX).is_err());
+        assert!(reading_time(Some("/ts"), br#"{"ts":1}"#, Timestamp::MIN).is_err());
     }
 }
