@@ -334,6 +334,7 @@ async fn announce_quarantined(
             zone: None,
             value: None,
             at: jiff::Timestamp::now(),
+            ends_on_ack: true,
         };
         let input = alerts::AlertInput::Raised(Box::new(raise));
         if let Err(e) = alerts.apply(vec![input]).await {

@@ -144,6 +144,7 @@ impl Fixture {
             zone: None,
             value: Some(1.0),
             at,
+            ends_on_ack: false,
         };
         self.store
             .apply(&self.catalog, &[AlertInput::Raised(Box::new(raise))], at)
@@ -369,6 +370,53 @@ fn a_life_safety_alert_nobody_confirmed_in_time_is_found_once() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// A forged-tap storm: an alert nothing will clear resolves when someone
+/// acknowledges it, and its members stop at the bound (the rest counted),
+/// so its retained MQTT state stays small.
+#[test]
+fn an_event_alert_resolves_on_acknowledgement_and_its_members_are_bounded() {
+    let f = fixture();
+    let tap = |n: u64| Raise {
+        key: "patrol-forged|lobby".into(),
+        class: AlertClass::Intrusion,
+        severity: Severity::Critical,
+        rule: None,
+        device: Some("lobby".into()),
+        location: None,
+        title: "Forged record at checkpoint lobby".into(),
+        point: format!("tap-{n}"),
+        zone: None,
+        value: None,
+        at: f.at(n),
+        ends_on_ack: true,
+    };
+    let mut id = 0;
+    for n in 0..60 {
+        let changes = f
+            .store
+            .apply(&f.catalog, &[AlertInput::Raised(Box::new(tap(n)))], f.at(n))
+            .unwrap();
+        id = changes[0].alert.id;
+    }
+    assert_eq!(f.store.open_count().unwrap(), 1);
+    let alert = f.store.get(id).unwrap().unwrap();
+    assert_eq!(
+        alert.alert.members.len() as i64,
+        sitewarden::alerts::store::MAX_MEMBERS
+    );
+    assert_eq!(alert.alert.members_over, 10);
+    let changes = f
+        .store
+        .acknowledge(&f.catalog, id, "zhao.min", None, f.at(70))
+        .unwrap();
+    let kinds: Vec<&str> = events(&changes)
+        .into_iter()
+        .filter(|(i, e)| *i == id && *e != "notified")
+        .map(|(_, e)| e)
+        .collect();
+    assert_eq!(kinds, vec!["acknowledged", "resolved"]);
 }
 
 #[test]

@@ -208,6 +208,7 @@ pub fn alert_input(catalog: &Catalog, e: &ConditionEvent) -> Option<AlertInput> 
             zone: point.zone.clone(),
             value: e.value,
             at: e.at,
+            ends_on_ack: false,
         }))),
         Transition::Cleared => Some(AlertInput::Cleared {
             key,
@@ -305,6 +306,7 @@ async fn announce_undelivered(alerts: &AlertsHandle) {
             zone: None,
             value: None,
             at: Timestamp::now(),
+            ends_on_ack: true,
         };
         if let Err(e) = alerts
             .apply(vec![AlertInput::Raised(Box::new(raise))])

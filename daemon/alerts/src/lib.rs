@@ -131,6 +131,10 @@ pub struct Alert {
     pub revision: i64,
     /// The grouped conditions (zones, points).
     pub members: Vec<Member>,
+    /// Nothing will clear it: an acknowledgement resolves it.
+    pub ends_on_ack: bool,
+    /// Members past [`store::MAX_MEMBERS`], counted but not listed.
+    pub members_over: i64,
 }
 
 /// One condition grouped into an alert.
@@ -205,6 +209,9 @@ pub struct Raise {
     pub value: Option<f64>,
     /// When.
     pub at: Timestamp,
+    /// Nothing will clear it (a forged tap, a delivery fault): an
+    /// acknowledgement resolves it.
+    pub ends_on_ack: bool,
 }
 
 /// Why an alert request was refused.

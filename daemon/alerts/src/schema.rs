@@ -37,4 +37,8 @@ pub const ALERTS: &[&str] = &[
     DELIVERY_TABLES,
     // 3: life-safety alerts announced as not delivered (issue 14).
     "CREATE TABLE delivery_fault (alert INTEGER PRIMARY KEY, raised_us INTEGER NOT NULL);",
+    // 4: alerts nothing will clear (a forged tap, a delivery fault) end when
+    // acknowledged; members past the bound are counted, not stored.
+    "ALTER TABLE alert ADD COLUMN ends_on_ack INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE alert ADD COLUMN members_over INTEGER NOT NULL DEFAULT 0;",
 ];

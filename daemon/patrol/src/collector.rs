@@ -394,6 +394,7 @@ async fn report(
         zone: None,
         value: record.map(|r| f64::from(r.seq)),
         at: Timestamp::now(),
+        ends_on_ack: true,
     };
     if let Err(e) = alerts
         .apply(vec![AlertInput::Raised(Box::new(raise))])

@@ -186,6 +186,7 @@ async fn act(
         zone: None,
         value: None,
         at: now,
+        ends_on_ack: true,
     };
     if let Err(e) = alerts
         .apply(vec![AlertInput::Raised(Box::new(raise))])

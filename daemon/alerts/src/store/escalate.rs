@@ -272,11 +272,16 @@ impl AlertStore {
                 };
                 event(tx, id, now, "acknowledged", actor, Some(&detail))?;
                 self.tell_acknowledged(tx, catalog, id, now, changes)?;
-                if alert.active {
+                if alert.active && !alert.ends_on_ack {
                     changes.push(id, AlertEvent::Acknowledged);
                 } else {
                     resolve(tx, id, now)?;
-                    event(tx, id, now, "resolved", "sitewarden", Some("acknowledged after its condition cleared"))?;
+                    let why = if alert.active {
+                        "acknowledged; nothing else would clear it"
+                    } else {
+                        "acknowledged after its condition cleared"
+                    };
+                    event(tx, id, now, "resolved", "sitewarden", Some(why))?;
                     changes.push(id, AlertEvent::Acknowledged);
                     changes.push(id, AlertEvent::Resolved);
                 }

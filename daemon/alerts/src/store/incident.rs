@@ -49,8 +49,9 @@ impl AlertStore {
         let suppression = covering.as_ref().and_then(Suppression::held);
         tx.prepare_cached(
             "INSERT INTO alert (key, class, severity, title, rule, device, location, first_point, first_zone,
-                 first_value, status, active, suppressed, suppressed_by, drill, raised_us, step, next_at_us)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'open', 1, ?11, ?12, ?13, ?14, 0, NULL)",
+                 first_value, status, active, suppressed, suppressed_by, drill, raised_us, step, next_at_us,
+                 ends_on_ack)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'open', 1, ?11, ?12, ?13, ?14, 0, NULL, ?15)",
         )?
         .execute(params![
             r.key,
@@ -67,6 +68,7 @@ impl AlertStore {
             suppression.as_ref().map(|(_, by)| by.as_str()),
             drill.is_some(),
             micros(r.at),
+            r.ends_on_ack,
         ])?;
         let id = tx.last_insert_rowid();
         upsert_member(tx, id, r)?;
@@ -177,7 +179,19 @@ pub(super) fn open_by_key(tx: &Connection, key: &str) -> rusqlite::Result<Option
         .optional()
 }
 
+/// Adds or re-raises a member; past [`MAX_MEMBERS`] a new member is only counted.
 pub(super) fn upsert_member(tx: &Connection, id: i64, r: &Raise) -> rusqlite::Result<()> {
+    let listed: i64 = tx
+        .prepare_cached("SELECT count(*) FROM alert_member WHERE alert = ?1")?
+        .query_row([id], |row| row.get(0))?;
+    let known = tx
+        .prepare_cached("SELECT 1 FROM alert_member WHERE alert = ?1 AND point = ?2")?
+        .exists(params![id, r.point])?;
+    if listed >= MAX_MEMBERS && !known {
+        tx.prepare_cached("UPDATE alert SET members_over = members_over + 1 WHERE id = ?1")?
+            .execute([id])?;
+        return Ok(());
+    }
     tx.prepare_cached(
         "INSERT INTO alert_member (alert, point, zone, active, value, raised_us) VALUES (?1, ?2, ?3, 1, ?4, ?5)
          ON CONFLICT (alert, point) DO UPDATE SET active = 1, value = excluded.value, cleared_us = NULL",

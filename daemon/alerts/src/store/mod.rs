@@ -138,7 +138,11 @@ impl std::fmt::Debug for AlertStore {
 
 const COLUMNS: &str = "id, class, severity, title, rule, device, location, first_point, first_zone,
     first_value, status, active, suppressed, suppressed_by, drill, raised_us, cleared_us, acked_us,
-    acked_by, ack_note, resolved_us, step, next_at_us, notifications, revision";
+    acked_by, ack_note, resolved_us, step, next_at_us, notifications, revision, ends_on_ack, members_over";
+
+/// Members listed on one alert: a forged-tap storm on one station must not
+/// grow the alert (and its retained MQTT state) without end.
+pub const MAX_MEMBERS: i64 = 50;
 
 fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
     conn.lock()
@@ -419,6 +423,8 @@ fn map_alert(r: &Row<'_>) -> rusqlite::Result<Alert> {
         next_escalation_at: time(22)?,
         notifications: r.get(23)?,
         revision: r.get(24)?,
+        ends_on_ack: r.get(25)?,
+        members_over: r.get(26)?,
         members: Vec::new(),
     })
 }
