@@ -93,9 +93,11 @@ unit = "W"
     };
     send("sensors/hall/temperature", b"21.5").await;
     send("sensors/hall/occupancy", b"ON").await;
+    // The sensor's own time, a minute ago (a time far from now is refused).
+    let sensor_ms = jiff::Timestamp::now().as_millisecond() - 60_000;
     send(
         "sensors/hall/state",
-        br#"{"climate":{"humidity":48.5},"ts":1800000000000}"#,
+        format!(r#"{{"climate":{{"humidity":48.5}},"ts":{sensor_ms}}}"#).as_bytes(),
     )
     .await;
     send("plugs/model-flat-3/power", b"0.42").await;
@@ -132,16 +134,21 @@ unit = "W"
         tables.points[p.id.0 as usize].good_at.unwrap()
     };
     assert_eq!(
-        good_at.as_second(),
-        1_800_000_000,
+        good_at.as_millisecond(),
+        sensor_ms,
         "the payload's timestamp was not used"
     );
     assert_eq!(device_state(&daemon, &catalog, "hall"), DeviceState::Online);
 
     // A flood of garbage with one real alarm in the middle.
     let big = vec![b'7'; 1_000_000];
-    let garbage: [(&str, &[u8]); 5] = [
+    let garbage: [(&str, &[u8]); 6] = [
         ("sensors/hall/state", b"not json"),
+        // A clock in the year 3000.
+        (
+            "sensors/hall/state",
+            br#"{"climate":{"humidity":50},"ts":32503680000000}"#,
+        ),
         ("sensors/hall/state", br#"{"climate":{}}"#),
         ("sensors/hall/temperature", b"warm"),
         ("sensors/hall/temperature", b"NaN"),
@@ -173,6 +180,7 @@ unit = "W"
     assert_eq!(m.refused(Refusal::MissingPointer), 50);
     assert_eq!(m.refused(Refusal::WrongType), 50);
     assert_eq!(m.refused(Refusal::NotFinite), 50);
+    assert_eq!(m.refused(Refusal::BadTime), 50);
     assert_eq!(m.refused(Refusal::TooLarge), 50);
     let alarm = || condition_active(&daemon, &catalog, "security.emergency_button", None);
     assert!(
