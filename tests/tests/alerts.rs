@@ -1170,7 +1170,13 @@ async fn a_fire_alarm_raised_while_the_alert_store_is_locked_becomes_an_alert_wh
         metric(api, "sitewarden_alert_events_pending").is_some_and(|n| n >= 1.0),
         "the fire alarm is held"
     );
-    assert!(open_alerts(api).is_empty(), "nothing stored while locked");
+    // (Another alert, such as a door open after hours, may have been stored before the lock.)
+    assert!(
+        !open_alerts(api)
+            .iter()
+            .any(|a| a["rule"] == "fire.fire_alarm"),
+        "the fire alarm cannot be stored while locked"
+    );
     lock.execute_batch("COMMIT").unwrap();
     drop(lock);
     let alert = first_alert(api, "fire.fire_alarm").await;
