@@ -112,8 +112,12 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         .influx
         .as_ref()
         .map(|settings| (settings.clone(), bus.subscribe(), conditions.subscribe()));
-    let (rules_stage, rules) =
-        RulesStage::new(catalog.clone(), store, conditions, metrics.rules.clone())?;
+    let (rules_stage, rules) = RulesStage::new(
+        catalog.clone(),
+        store.clone(),
+        conditions,
+        metrics.rules.clone(),
+    )?;
     let mut tasks = JoinSet::new();
     let mut records_bus = RecordBus::new(RECORD_QUEUE);
     let (handoff_tx, handoff_rx) = mpsc::channel(64);
@@ -150,6 +154,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         metrics: &metrics,
         shutdown: &shutdown,
         tasks: &mut tasks,
+        queues: Vec::new(),
         #[cfg(feature = "fault-injection")]
         panic_stage: options.panic_stage.clone(),
     };
@@ -157,6 +162,11 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
     let (alerts, heartbeat) = start_alerts(&mut cx, records_bus.clone())?;
     let patrol = start_patrol(&mut cx, records_bus, &alerts, &tickets)?;
     announce_quarantined(&catalog, &data_dir, &alerts, &tickets).await;
+    let queues = std::mem::take(&mut cx.queues);
+    cx.spawn(
+        "retention",
+        prune_forever(catalog.retention, store, queues, shutdown.clone()),
+    );
     cx.spawn(
         "tickets-desk",
         tickets::desk::run(tickets.clone(), ticket_conditions),
@@ -247,6 +257,8 @@ struct StageContext<'a> {
     metrics: &'a Arc<Metrics>,
     shutdown: &'a Shutdown,
     tasks: &'a mut JoinSet<()>,
+    /// The outboxes opened so far, for pruning.
+    queues: Vec<Arc<Queue>>,
     #[cfg(feature = "fault-injection")]
     panic_stage: Option<String>,
 }
@@ -298,6 +310,47 @@ async fn inject_panic<F: std::future::Future<Output = ()>>(inject: bool, stage: 
     tokio::select! {
         () = stage => {}
         () = tokio::time::sleep(Duration::from_secs(1)) => panic!("fault injected: stage panics"),
+    }
+}
+
+/// How often history past its retention is pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Prunes condition history and confirmed deliveries past `[storage]`
+/// retention, at start and every hour, in small batches off the async
+/// workers, until shutdown.
+async fn prune_forever(
+    retention: sitewarden_model::catalog::Retention,
+    history: Arc<Store>,
+    queues: Vec<Arc<Queue>>,
+    mut shutdown: Shutdown,
+) {
+    let mut tick = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.wait() => return,
+        }
+        let (history, queues) = (history.clone(), queues.clone());
+        let pruned = tokio::task::spawn_blocking(move || {
+            let now = jiff::Timestamp::now();
+            let before = |keep: Duration| now.checked_sub(keep).unwrap_or(jiff::Timestamp::MIN);
+            let events = history.prune_history(before(retention.condition_history))?;
+            let mut deliveries = 0;
+            for queue in &queues {
+                deliveries += queue.prune_delivered(before(retention.deliveries))?;
+            }
+            Ok::<_, rusqlite::Error>((events, deliveries))
+        })
+        .await;
+        match pruned {
+            Ok(Ok((0, 0))) => {}
+            Ok(Ok((events, deliveries))) => {
+                info!(events, deliveries, "pruned history past its retention")
+            }
+            Ok(Err(e)) => warn!(error = %e, "cannot prune history"),
+            Err(_) => return,
+        }
     }
 }
 
@@ -361,6 +414,7 @@ fn start_tickets(
         &cx.data_dir.join("operations.db"),
         crate::tickets::schema::OPERATIONS,
     )?);
+    cx.queues.push(queue.clone());
     let wake = Arc::new(tokio::sync::Notify::new());
     if catalog.mqtt.is_some() {
         let sender = MqttChannel { handoff };
@@ -416,6 +470,7 @@ fn start_alerts(
         &cx.data_dir.join("alerts.db"),
         crate::alerts::schema::ALERTS,
     )?);
+    cx.queues.push(queue.clone());
     let wake = Arc::new(tokio::sync::Notify::new());
     let mut heartbeat = None;
     if let Some(mqtt) = &catalog.mqtt {

@@ -180,14 +180,30 @@ pub struct StorageSection {
     /// Data directory, relative to the config file; created on start.
     #[serde(default = "default_data_dir")]
     pub data_dir: String,
+    /// How long stored history is kept before it is pruned.
+    #[serde(default = "default_history_days")]
+    pub condition_history: ConfigDuration,
+    /// How long confirmed deliveries (and their attempts) are kept.
+    #[serde(default = "default_delivery_days")]
+    pub deliveries: ConfigDuration,
 }
 
 impl Default for StorageSection {
     fn default() -> Self {
         Self {
             data_dir: default_data_dir(),
+            condition_history: default_history_days(),
+            deliveries: default_delivery_days(),
         }
     }
+}
+
+fn default_history_days() -> ConfigDuration {
+    ConfigDuration::from_millis(90 * 24 * 3600 * 1000)
+}
+
+fn default_delivery_days() -> ConfigDuration {
+    ConfigDuration::from_millis(30 * 24 * 3600 * 1000)
 }
 
 fn default_data_dir() -> String {

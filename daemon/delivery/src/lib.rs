@@ -238,6 +238,35 @@ impl Queue {
         tx.commit()
     }
 
+    /// Deletes deliveries confirmed before `before`, with their attempts, a
+    /// thousand per transaction; the number deleted. Undelivered ones are
+    /// kept whatever their age.
+    pub fn prune_delivered(&self, before: Timestamp) -> rusqlite::Result<usize> {
+        let mut conn = self.lock();
+        let mut total = 0;
+        loop {
+            let tx = conn.transaction()?;
+            let ids: Vec<i64> = tx
+                .prepare_cached(
+                    "SELECT id FROM delivery WHERE delivered_us IS NOT NULL AND delivered_us < ?1
+                     ORDER BY id LIMIT 1000",
+                )?
+                .query_map([micros(before)], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for id in &ids {
+                tx.prepare_cached("DELETE FROM delivery_attempt WHERE delivery = ?1")?
+                    .execute([id])?;
+                tx.prepare_cached("DELETE FROM delivery WHERE id = ?1")?
+                    .execute([id])?;
+            }
+            tx.commit()?;
+            total += ids.len();
+            if ids.len() < 1000 {
+                return Ok(total);
+            }
+        }
+    }
+
     /// Undelivered messages of a channel.
     pub fn backlog(&self, channel: &str) -> rusqlite::Result<u64> {
         self.lock()
@@ -495,3 +524,54 @@ pub const DELIVERY_TABLES: &str = "CREATE TABLE delivery (
      CREATE TABLE delivery_attempt (
          delivery INTEGER NOT NULL, at_us INTEGER NOT NULL, error TEXT);
      CREATE INDEX delivery_attempt_delivery ON delivery_attempt (delivery);";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pruning_deletes_old_confirmed_deliveries_and_keeps_the_undelivered() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outbox.db");
+        let queue = Queue::open(&path, &[DELIVERY_TABLES]).unwrap();
+        let t0: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let day = |n: i64| t0 + jiff::SignedDuration::from_hours(24 * n);
+        let conn = db::connect(&path, Durability::Process).unwrap();
+        for (n, key) in ["old", "new", "stuck"].iter().enumerate() {
+            let message = Outgoing {
+                channel: "c",
+                subject: "s",
+                key,
+                topic: None,
+                payload: b"{}",
+                retain: false,
+                priority: 0,
+            };
+            enqueue(&conn, &message, day(n as i64)).unwrap();
+        }
+        drop(conn);
+        queue.failed(1, "refused", day(0), day(0)).unwrap();
+        queue.delivered(1, day(0)).unwrap();
+        queue.delivered(2, day(40)).unwrap();
+        // "stuck" (id 3) was never delivered: it stays whatever its age.
+        assert_eq!(queue.prune_delivered(day(30)).unwrap(), 1);
+        assert_eq!(queue.prune_delivered(day(30)).unwrap(), 0);
+        let conn = db::connect(&path, Durability::Process).unwrap();
+        let left: Vec<String> = conn
+            .prepare("SELECT key FROM delivery ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(left, ["new", "stuck"]);
+        let attempts: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM delivery_attempt WHERE delivery = 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(attempts, 0, "the pruned delivery's attempts go with it");
+    }
+}

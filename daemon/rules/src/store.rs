@@ -225,6 +225,30 @@ impl Store {
         Ok(restored)
     }
 
+    /// Deletes condition transitions older than `before`, a thousand per
+    /// transaction so the writer thread never waits long; the number
+    /// deleted. (The current state of each condition is another table and
+    /// is never pruned.)
+    pub fn prune_history(&self, before: Timestamp) -> rusqlite::Result<usize> {
+        let conn = self
+            .reader
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut total = 0;
+        loop {
+            let deleted = conn
+                .prepare_cached(
+                    "DELETE FROM condition_event WHERE id IN
+                     (SELECT id FROM condition_event WHERE at_us < ?1 ORDER BY id LIMIT 1000)",
+                )?
+                .execute([micros(before)])?;
+            total += deleted;
+            if deleted < 1000 {
+                return Ok(total);
+            }
+        }
+    }
+
     /// Stored transitions, newest first.
     pub fn recent_events(&self, filter: &EventFilter) -> rusqlite::Result<Vec<EventRow>> {
         let conn = self
@@ -350,4 +374,39 @@ fn apply(conn: &mut Connection, batch: &[Op]) -> rusqlite::Result<()> {
         }
     }
     tx.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_older_than_retention_is_pruned_in_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let t0: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let conn = connect(&dir.path().join("sitewarden.db"), Durability::Process).unwrap();
+        // 2,500 transitions a minute apart, then 10 recent ones.
+        for n in 0..2510i64 {
+            let at = if n < 2500 {
+                t0 + jiff::SignedDuration::from_mins(n)
+            } else {
+                t0 + jiff::SignedDuration::from_hours(24 * 100)
+            };
+            conn.execute(
+                "INSERT INTO condition_event (rule, device, point, transition, state, severity, at_us)
+                 VALUES ('r', 'd', 'p', 'raised', 'active', 'major', ?1)",
+                [micros(at)],
+            )
+            .unwrap();
+        }
+        let pruned = store
+            .prune_history(t0 + jiff::SignedDuration::from_hours(24 * 90))
+            .unwrap();
+        assert_eq!(pruned, 2500, "three batches, all of the old ones");
+        let left: i64 = conn
+            .query_row("SELECT count(*) FROM condition_event", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 10);
+    }
 }

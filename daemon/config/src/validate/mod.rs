@@ -190,6 +190,10 @@ pub(super) fn validate(
         rules,
         rule_instances,
         data_dir: inputs.base_dir.join(&site.storage.data_dir),
+        retention: sitewarden_model::catalog::Retention {
+            condition_history: site.storage.condition_history.0,
+            deliveries: site.storage.deliveries.0,
+        },
         influx,
         mqtt,
         tickets,

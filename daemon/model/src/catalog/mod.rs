@@ -40,6 +40,16 @@ pub struct PointId(pub u32);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LineId(pub u32);
 
+/// How long stored history is kept (`[storage]`): nothing grows for ever
+/// on a gateway's flash.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    /// Condition transitions (90 days by default).
+    pub condition_history: Duration,
+    /// Confirmed deliveries and their attempts (30 days by default).
+    pub deliveries: Duration,
+}
+
 /// The whole checked site.
 #[derive(Debug)]
 pub struct Catalog {
@@ -59,6 +69,8 @@ pub struct Catalog {
     pub rule_instances: Vec<RuleInstance>,
     /// Where conditions, counters and later tickets are stored.
     pub data_dir: std::path::PathBuf,
+    /// How long history is kept.
+    pub retention: Retention,
     /// InfluxDB output, if configured.
     pub influx: Option<InfluxSettings>,
     /// MQTT, if configured.
