@@ -375,20 +375,11 @@ async fn announce_quarantined(
         if let Err(e) = tickets.create(ticket, "sitewarden".into()).await {
             warn!(database = %name, error = %e, "cannot open a ticket for a corrupt database");
         }
-        let raise = alerts::Raise {
-            key: format!("sitewarden.database_corrupt|{name}"),
-            class: sitewarden_model::vocab::AlertClass::Equipment,
-            severity: sitewarden_model::vocab::Severity::Critical,
-            rule: Some("sitewarden.database_corrupt".into()),
-            device: None,
-            location: None,
-            title: format!("Database {name} was corrupt; moved to {moved_to}, started empty"),
-            point: name.clone(),
-            zone: None,
-            value: None,
-            at: jiff::Timestamp::now(),
-            ends_on_ack: true,
-        };
+        let raise = alerts::Raise::system_fault(
+            "sitewarden.database_corrupt",
+            name.clone(),
+            format!("Database {name} was corrupt; moved to {moved_to}, started empty"),
+        );
         let input = alerts::AlertInput::Raised(Box::new(raise));
         if let Err(e) = alerts.apply(vec![input]).await {
             warn!(database = %name, error = %e, "cannot raise an alert for a corrupt database");

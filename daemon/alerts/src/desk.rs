@@ -18,6 +18,7 @@ use super::{AlertInput, AlertsHandle, Raise};
 use sitewarden_model::catalog::Catalog;
 use sitewarden_model::vocab::RuleAction;
 use sitewarden_rules::{ConditionEvent, Transition};
+use sitewarden_runtime::backoff::Backoff;
 use sitewarden_tickets::TicketsHandle;
 
 /// How often escalation deadlines are checked.
@@ -99,13 +100,25 @@ pub async fn run(inputs: DeskInputs) {
 /// retried with back-off, never dropped, because a fire alarm whose commit
 /// failed would otherwise never become an alert (its rule stays active and
 /// raises nothing new).
-#[derive(Default)]
 struct Pending {
     inputs: Vec<AlertInput>,
     retry_at: Option<tokio::time::Instant>,
     failures: u32,
+    backoff: Backoff,
     /// Life-safety raises already announced as not stored, by group key.
     announced: std::collections::HashSet<String>,
+}
+
+impl Default for Pending {
+    fn default() -> Self {
+        Self {
+            inputs: Vec::new(),
+            retry_at: None,
+            failures: 0,
+            backoff: Backoff::new(RETRY_BASE, RETRY_MAX),
+            announced: Default::default(),
+        }
+    }
 }
 
 impl Pending {
@@ -131,6 +144,7 @@ impl Pending {
                 self.announced.clear();
                 self.retry_at = None;
                 self.failures = 0;
+                self.backoff.reset();
                 alerts
                     .metrics
                     .pending
@@ -141,9 +155,7 @@ impl Pending {
                     .metrics
                     .store_failures
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let wait = RETRY_BASE
-                    .saturating_mul(1 << self.failures.min(8))
-                    .min(RETRY_MAX);
+                let wait = self.backoff.next_delay();
                 self.failures = self.failures.saturating_add(1);
                 self.retry_at = Some(tokio::time::Instant::now() + wait);
                 if self.failures == 1 || self.failures % 20 == 0 {
@@ -291,23 +303,14 @@ async fn announce_undelivered(alerts: &AlertsHandle) {
             .metrics
             .delivery_faults
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let raise = Raise {
-            key: format!("sitewarden.delivery_fault|alert-{id}"),
-            class: sitewarden_model::vocab::AlertClass::Equipment,
-            severity: sitewarden_model::vocab::Severity::Critical,
-            rule: Some("sitewarden.delivery_fault".into()),
-            device: None,
-            location: None,
-            title: format!(
+        let raise = Raise::system_fault(
+            "sitewarden.delivery_fault",
+            format!("alert-{id}"),
+            format!(
                 "NOT DELIVERED: no channel confirmed alert {id} within {} s: {title}",
                 within.as_secs()
             ),
-            point: format!("alert-{id}"),
-            zone: None,
-            value: None,
-            at: Timestamp::now(),
-            ends_on_ack: true,
-        };
+        );
         if let Err(e) = alerts
             .apply(vec![AlertInput::Raised(Box::new(raise))])
             .await
@@ -316,9 +319,13 @@ async fn announce_undelivered(alerts: &AlertsHandle) {
             continue;
         }
         let store = alerts.store.clone();
-        let _ =
+        let marked =
             tokio::task::spawn_blocking(move || store.mark_delivery_fault(id, Timestamp::now()))
                 .await;
+        if let Ok(Err(e)) = marked {
+            // Not marked: the next round raises it again, on the same open alert.
+            warn!(alert = id, error = %e, "cannot record a delivery fault as announced");
+        }
     }
 }
 

@@ -168,6 +168,28 @@ pub struct TimelineEntry {
     pub detail: Option<String>,
 }
 
+impl Raise {
+    /// A critical equipment alert about sitewarden itself (`rule`, e.g.
+    /// `sitewarden.delivery_fault`, about `subject`): nothing will clear it,
+    /// so an acknowledgement resolves it.
+    pub fn system_fault(rule: &str, subject: String, title: String) -> Self {
+        Self {
+            key: format!("{rule}|{subject}"),
+            class: AlertClass::Equipment,
+            severity: Severity::Critical,
+            rule: Some(rule.to_owned()),
+            device: None,
+            location: None,
+            title,
+            point: subject,
+            zone: None,
+            value: None,
+            at: Timestamp::now(),
+            ends_on_ack: true,
+        }
+    }
+}
+
 /// A condition transition that concerns alerts.
 #[derive(Debug, Clone)]
 pub enum AlertInput {

@@ -518,43 +518,24 @@ pub fn channel_fault_ticket(
     error: &str,
     self_test: bool,
 ) -> NewTicket {
-    let now = Timestamp::now();
-    let priority = Priority::P2;
-    let level = catalog.tickets.level(priority);
-    NewTicket {
-        origin: Origin::SelfTest,
-        category: Category::Repair,
-        priority,
-        title: if self_test {
-            format!("Alert channel `{channel}` failed its self-test")
-        } else {
-            format!("Alert channel `{channel}` refuses notifications")
-        },
-        description: Some(if self_test {
+    let (title, description) = if self_test {
+        (
+            format!("Alert channel `{channel}` failed its self-test"),
             format!(
                 "The scheduled test notification could not be delivered: {error}. Until this is fixed, \
                  alerts routed through `{channel}` do not reach anyone."
-            )
-        } else {
+            ),
+        )
+    } else {
+        (
+            format!("Alert channel `{channel}` refuses notifications"),
             format!(
                 "The receiver refused a notification and waiting will not help: {error}. Until this \
                  is fixed, alerts routed through `{channel}` do not reach anyone."
-            )
-        }),
-        device: None,
-        location: None,
-        rule: None,
-        point: None,
-        value: None,
-        threshold: None,
-        severity: Some(Severity::Major),
-        requester: None,
-        contact: None,
-        dedup_key: Some(format!("self-test:{channel}")),
-        at: now,
-        response_due: now + level.response,
-        resolution_due: now + level.resolution,
-    }
+            ),
+        )
+    };
+    system_fault_ticket(catalog, title, description, format!("self-test:{channel}"))
 }
 
 /// The ticket for a database found corrupt at start: it was moved aside and
@@ -566,6 +547,26 @@ pub fn database_fault_ticket(
     moved_to: &str,
     reason: &str,
 ) -> NewTicket {
+    system_fault_ticket(
+        catalog,
+        format!("Database `{database}` was corrupt and was replaced by an empty one"),
+        format!(
+            "At start the database failed its check ({reason}). It was moved to {moved_to} and \
+             sitewarden started with an empty one: what it held (history, open items) is not \
+             shown until the file is inspected or restored. Check the disk."
+        ),
+        format!("database-corrupt:{database}"),
+    )
+}
+
+/// A P2 repair ticket about sitewarden's own machinery (origin
+/// `self_test`), one open per `dedup_key`.
+fn system_fault_ticket(
+    catalog: &sitewarden_model::catalog::Catalog,
+    title: String,
+    description: String,
+    dedup_key: String,
+) -> NewTicket {
     let now = Timestamp::now();
     let priority = Priority::P2;
     let level = catalog.tickets.level(priority);
@@ -573,12 +574,8 @@ pub fn database_fault_ticket(
         origin: Origin::SelfTest,
         category: Category::Repair,
         priority,
-        title: format!("Database `{database}` was corrupt and was replaced by an empty one"),
-        description: Some(format!(
-            "At start the database failed its check ({reason}). It was moved to {moved_to} and \
-             sitewarden started with an empty one: what it held (history, open items) is not \
-             shown until the file is inspected or restored. Check the disk."
-        )),
+        title,
+        description: Some(description),
         device: None,
         location: None,
         rule: None,
@@ -588,7 +585,7 @@ pub fn database_fault_ticket(
         severity: Some(Severity::Major),
         requester: None,
         contact: None,
-        dedup_key: Some(format!("database-corrupt:{database}")),
+        dedup_key: Some(dedup_key),
         at: now,
         response_due: now + level.response,
         resolution_due: now + level.resolution,
