@@ -16,3 +16,4 @@ pub mod queue;
 pub mod ram_flash;
 pub mod record;
 pub mod station;
+pub mod uptime;

@@ -144,35 +144,35 @@ impl<F: NorFlash> Queue<F> {
     }
 
     fn scan_journal(&mut self) -> Result<(), QueueError<F::Error>> {
-        let per_page = self.page_size / ENTRY;
-        let mut used = [0usize; JOURNAL_PAGES];
-        for (page, used) in used.iter_mut().enumerate() {
-            for e in 0..per_page {
-                let mut b = [0u8; ENTRY];
-                self.flash
-                    .read(self.entry_offset(page, e), &mut b)
-                    .map_err(QueueError::Flash)?;
-                if b.iter().all(|x| *x == 0xFF) {
-                    continue;
-                }
-                *used = e + 1;
-                if let Some((kind, value)) = decode_entry(&b) {
-                    match kind {
-                        KIND_WATERMARK => self.watermark = self.watermark.max(value),
-                        KIND_BOOT => self.boot = self.boot.max(value),
-                        _ => {}
-                    }
-                }
+        let mut pages = [JournalPage::default(); JOURNAL_PAGES];
+        for (page, found) in pages.iter_mut().enumerate() {
+            *found = self.scan_journal_page(page)?;
+            self.watermark = self.watermark.max(found.watermark);
+            self.boot = self.boot.max(found.boot);
+        }
+        let active = active_journal_page(&pages, self.watermark, self.boot);
+        self.journal = (active, pages[active].used);
+        Ok(())
+    }
+
+    fn scan_journal_page(&mut self, page: usize) -> Result<JournalPage, QueueError<F::Error>> {
+        let mut found = JournalPage::default();
+        for e in 0..self.page_size / ENTRY {
+            let mut b = [0u8; ENTRY];
+            self.flash
+                .read(self.entry_offset(page, e), &mut b)
+                .map_err(QueueError::Flash)?;
+            if b.iter().all(|x| *x == 0xFF) {
+                continue;
+            }
+            found.used = e + 1;
+            match decode_entry(&b) {
+                Some((KIND_WATERMARK, value)) => found.watermark = found.watermark.max(value),
+                Some((KIND_BOOT, value)) => found.boot = found.boot.max(value),
+                _ => {}
             }
         }
-        // The page with room is in use; if both have room, the fuller one.
-        let active = match (used[0] < per_page, used[1] < per_page) {
-            (true, false) => 0,
-            (false, true) => 1,
-            _ => usize::from(used[1] > used[0]),
-        };
-        self.journal = (active, used[active]);
-        Ok(())
+        Ok(found)
     }
 
     fn scan_ring(&mut self) -> Result<(), QueueError<F::Error>> {
@@ -393,6 +393,33 @@ impl<F: NorFlash> Queue<F> {
             .map_err(QueueError::Flash)?;
         self.journal = (other, 2);
         Ok(())
+    }
+}
+
+/// What one journal page holds: its largest values and the entries used.
+#[derive(Debug, Clone, Copy, Default)]
+struct JournalPage {
+    watermark: u32,
+    boot: u32,
+    used: usize,
+}
+
+/// The journal page in use is the one holding the current values, never
+/// merely the fuller one. Appends go only to the page in use and a switch
+/// copies both values before any later append, so the page in use is the
+/// only one holding the newest boot counter (every boot appends one); it
+/// is also the one to keep, because the next switch erases the other.
+/// While a switch is cut short the old page still holds both values and
+/// stays in use. With no valid entries anywhere, page 0.
+fn active_journal_page(pages: &[JournalPage; JOURNAL_PAGES], watermark: u32, boot: u32) -> usize {
+    let current = |p: &JournalPage| p.watermark == watermark && p.boot == boot;
+    match (current(&pages[0]), current(&pages[1])) {
+        (true, false) => 0,
+        (false, true) => 1,
+        // Both current (a switch just finished): the new page, the emptier one.
+        (true, true) => usize::from(pages[1].used < pages[0].used),
+        // Neither holds both (cannot happen after a whole switch): the newer boot.
+        (false, false) => usize::from(pages[1].boot > pages[0].boot),
     }
 }
 

@@ -110,12 +110,16 @@ impl<F: NorFlash> Station<F> {
         }
     }
 
-    /// A badge was read at `uptime_s` seconds since boot.
+    /// A badge was read at `uptime_s` seconds since boot. The same badge
+    /// again within the debounce time is a repeat; an uptime earlier than
+    /// the last tap's (a clock that went back) is never taken for one.
     pub fn tap(&mut self, uid: &[u8], uptime_s: u32) -> Tap {
         let len = uid.len().min(MAX_UID);
         if let Some((last, last_len, at)) = &self.last
             && last[..*last_len] == uid[..len]
-            && uptime_s.saturating_sub(*at) < self.debounce_s
+            && uptime_s
+                .checked_sub(*at)
+                .is_some_and(|d| d < self.debounce_s)
         {
             return Tap::Repeat;
         }

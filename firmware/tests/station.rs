@@ -90,6 +90,18 @@ fn taps_are_signed_read_over_modbus_and_released_by_confirm() {
 }
 
 #[test]
+fn a_tap_after_the_uptime_went_back_is_recorded_not_taken_for_a_repeat() {
+    let mut s = Station::boot(RamFlash::<{ 6 * 1024 }>::new(), 7, KEY, 5).unwrap();
+    let badge = [0x04, 0x11, 0x22, 0x33];
+    // The last tap before a 32-bit millisecond counter would have wrapped.
+    assert_eq!(s.tap(&badge, 4_294_960), Tap::Recorded(1));
+    assert_eq!(s.tap(&badge, 4_294_962), Tap::Repeat);
+    // A counter that wrapped reports a small uptime again: a real tap.
+    assert_eq!(s.tap(&badge, 3), Tap::Recorded(2));
+    assert_eq!(s.tap(&badge, 4), Tap::Repeat);
+}
+
+#[test]
 fn a_full_queue_refuses_taps_and_says_so_in_the_health_register() {
     let mut s = Station::boot(RamFlash::<{ 6 * 1024 }>::new(), 7, KEY, 0).unwrap();
     for n in 0..64u32 {

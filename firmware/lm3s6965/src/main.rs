@@ -14,6 +14,7 @@
 use checkpoint_fw::modbus::{self, MAX_FRAME};
 use checkpoint_fw::ram_flash::RamFlash;
 use checkpoint_fw::station::Station;
+use checkpoint_fw::uptime::Uptime;
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::entry;
 use panic_halt as _;
@@ -77,26 +78,26 @@ fn main() -> ! {
         halt();
     };
     UART1.write(b"station 7 ready\n");
-    let mut ms: u32 = 0;
+    let mut uptime = Uptime::new();
     let mut frame = [0u8; MAX_FRAME];
     let mut frame_len = 0usize;
-    let mut last_byte_ms = 0u32;
+    let mut last_byte_ms = 0u64;
     let mut line = [0u8; 64];
     let mut line_len = 0usize;
     let mut out = [0u8; MAX_FRAME];
     loop {
         if core.SYST.has_wrapped() {
-            ms = ms.wrapping_add(1);
-            station.set_uptime(ms / 1000);
+            uptime.tick();
+            station.set_uptime(uptime.seconds());
         }
         while let Some(b) = UART0.read() {
             if frame_len < MAX_FRAME {
                 frame[frame_len] = b;
                 frame_len += 1;
             }
-            last_byte_ms = ms;
+            last_byte_ms = uptime.ms();
         }
-        if frame_len > 0 && ms.wrapping_sub(last_byte_ms) >= 4 {
+        if frame_len > 0 && uptime.since(last_byte_ms) >= 4 {
             if let Some(n) =
                 modbus::respond(STATION as u8, &mut station, &frame[..frame_len], &mut out)
             {
@@ -107,7 +108,7 @@ fn main() -> ! {
         while let Some(b) = UART1.read() {
             if b == b'\n' {
                 if let Some(uid) = parse_tap(&line[..line_len]) {
-                    let tap = station.tap(uid.as_slice(), ms / 1000);
+                    let tap = station.tap(uid.as_slice(), uptime.seconds());
                     UART1.write(match tap {
                         checkpoint_fw::station::Tap::Recorded(_) => b"ok\n",
                         checkpoint_fw::station::Tap::Repeat => b"repeat\n",
