@@ -4,6 +4,7 @@
 //! subscribe to the buses), then tickets, alerts and patrol, the rules
 //! stage, the sources, and last the API and console that read them all.
 
+use sitewarden_runtime::clock;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -164,6 +165,10 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
     announce_quarantined(&catalog, &data_dir, &alerts, &tickets).await;
     let queues = std::mem::take(&mut cx.queues);
     cx.spawn(
+        "clock",
+        follow_clock(queues.clone(), alerts.store.clone(), shutdown.clone()),
+    );
+    cx.spawn(
         "retention",
         prune_forever(catalog.retention, store, queues, shutdown.clone()),
     );
@@ -313,6 +318,47 @@ async fn inject_panic<F: std::future::Future<Output = ()>>(inject: bool, stage: 
     }
 }
 
+/// How often daemon time is compared with the system clock.
+const CLOCK_CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// Compares daemon time with the system clock every second; on a step
+/// (see [`clock::resync`]) it is logged, counted (`sitewarden_clock_steps_total`)
+/// and every stored deadline moves with it in the same instant: retries of
+/// the outboxes, escalations and the unconfirmed-delivery watch of the
+/// alerts. The rule engine moves its own times ([`crate::rules::RulesStage`]).
+async fn follow_clock(queues: Vec<Arc<Queue>>, alerts: Arc<AlertStore>, mut shutdown: Shutdown) {
+    let mut tick = tokio::time::interval(CLOCK_CHECK_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.wait() => return,
+        }
+        let (queues, alerts) = (queues.clone(), alerts.clone());
+        let checked = tokio::task::spawn_blocking(move || {
+            clock::resync(|step| match move_deadlines(&queues, &alerts, step) {
+                Ok(moved) => info!(step = %step, moved, "the system clock stepped; waits keep their length, records show the new time"),
+                Err(e) => warn!(step = %step, error = %e, "the system clock stepped; cannot move stored deadlines with it"),
+            })
+        })
+        .await;
+        if checked.is_err() {
+            return;
+        }
+    }
+}
+
+fn move_deadlines(
+    queues: &[Arc<Queue>],
+    alerts: &AlertStore,
+    step: jiff::SignedDuration,
+) -> rusqlite::Result<usize> {
+    let mut moved = alerts.shift_deadlines(step)?;
+    for queue in queues {
+        moved += queue.shift_deadlines(step)?;
+    }
+    Ok(moved)
+}
+
 /// How often history past its retention is pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -333,7 +379,7 @@ async fn prune_forever(
         }
         let (history, queues) = (history.clone(), queues.clone());
         let pruned = tokio::task::spawn_blocking(move || {
-            let now = jiff::Timestamp::now();
+            let now = clock::now();
             let before = |keep: Duration| now.checked_sub(keep).unwrap_or(jiff::Timestamp::MIN);
             let events = history.prune_history(before(retention.condition_history))?;
             let mut deliveries = 0;

@@ -106,6 +106,14 @@ impl Metrics {
             "API requests refused as malformed or unauthorised.",
         );
         sample(&mut out, name, site, self.api_rejected.load(Relaxed));
+        let name = "sitewarden_clock_steps_total";
+        family(
+            &mut out,
+            name,
+            "counter",
+            "Steps of the system clock the daemon's waits were kept across.",
+        );
+        sample(&mut out, name, site, sitewarden_runtime::clock::steps());
         self.rules.render(&mut out, site);
         self.sink.render(&mut out, site);
         self.mqtt.render(&mut out, site);

@@ -213,6 +213,37 @@ fn rate_of_rise_over_a_window() {
 }
 
 #[test]
+fn delays_and_staleness_keep_their_length_across_clock_steps() {
+    // A pending alarm, then the clock steps an hour back: daemon time
+    // takes the step and the engine moves its times with it, so the alarm
+    // is raised when its ten minutes are up, not an hour later.
+    let mut r = filter("on_delay = \"10m\"\n");
+    assert_eq!(r.feed(0, 0.0, 300.0), [Pending]);
+    r.engine.shift_times(SignedDuration::from_hours(-1));
+    assert_eq!(r.tick(-3600.0 + 599.0), []);
+    assert_eq!(r.tick(-3600.0 + 600.0), [Raised]);
+
+    // Forward: an hour ahead must not complete a ten-minute delay at once.
+    let mut r = filter("on_delay = \"10m\"\n");
+    assert_eq!(r.feed(0, 0.0, 300.0), [Pending]);
+    r.engine.shift_times(SignedDuration::from_hours(1));
+    assert_eq!(r.tick(3600.0 + 1.0), []);
+    assert_eq!(r.tick(3600.0 + 600.0), [Raised]);
+
+    // Staleness counts from the last good reading, not from the step.
+    let rule = "[[rule]]\nid = \"stale\"\ndescription = \"s\"\nkind = \"stale\"\nrole = \"supply_air_temp\"\nafter = \"5m\"\nseverity = \"minor\"\naction = \"record\"\n";
+    let mut r = Run::new(catalog(&[("t", "supply_air_temp", "i16")], rule, ""));
+    assert_eq!(r.feed(0, 10.0, 16.0), []);
+    r.engine.shift_times(SignedDuration::from_hours(1));
+    assert_eq!(
+        r.tick(3600.0 + 20.0),
+        [],
+        "a forward step is not data gone stale"
+    );
+    assert_eq!(r.tick(3600.0 + 310.0), [Raised]);
+}
+
+#[test]
 fn stale_after_no_good_reading() {
     let rule = "[[rule]]\nid = \"stale\"\ndescription = \"s\"\nkind = \"stale\"\nrole = \"supply_air_temp\"\nafter = \"5m\"\nseverity = \"minor\"\naction = \"record\"\n";
     let mut r = Run::new(catalog(&[("t", "supply_air_temp", "i16")], rule, ""));

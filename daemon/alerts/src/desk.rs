@@ -8,9 +8,9 @@
 //! fire alarm does not queue behind readings, ticket writes or a retrying
 //! webhook (each channel delivers on its own loop, fire first).
 
+use sitewarden_runtime::clock;
 use std::time::Duration;
 
-use jiff::Timestamp;
 use tokio::sync::mpsc;
 use tracing::warn;
 
@@ -282,7 +282,8 @@ async fn announce_undelivered(alerts: &AlertsHandle) {
     let store = alerts.store.clone();
     let within = alerts.catalog.alerts.confirm_within;
     let found = tokio::task::spawn_blocking(move || {
-        store.undelivered_life_safety(Timestamp::now(), within)
+        let _frame = clock::frame();
+        store.undelivered_life_safety(clock::now(), within)
     })
     .await;
     let undelivered = match found {
@@ -320,8 +321,7 @@ async fn announce_undelivered(alerts: &AlertsHandle) {
         }
         let store = alerts.store.clone();
         let marked =
-            tokio::task::spawn_blocking(move || store.mark_delivery_fault(id, Timestamp::now()))
-                .await;
+            tokio::task::spawn_blocking(move || store.mark_delivery_fault(id, clock::now())).await;
         if let Ok(Err(e)) = marked {
             // Not marked: the next round raises it again, on the same open alert.
             warn!(alert = id, error = %e, "cannot record a delivery fault as announced");
@@ -341,7 +341,7 @@ async fn send_heartbeat(
         .and_then(Result::ok);
     let message = serde_json::json!({
         "site": alerts.catalog.site.id,
-        "at": Timestamp::now(),
+        "at": clock::now(),
         "open_alerts": open,
     });
     // A heartbeat is a sign of life, not an event: a full queue just skips one.

@@ -19,6 +19,7 @@ pub mod store;
 pub use metrics::AlertMetrics;
 
 use sitewarden_model::vocab::AlertClass;
+use sitewarden_runtime::clock;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -184,7 +185,7 @@ impl Raise {
             point: subject,
             zone: None,
             value: None,
-            at: Timestamp::now(),
+            at: clock::now(),
             ends_on_ack: true,
         }
     }
@@ -337,7 +338,11 @@ impl AlertsHandle {
     pub async fn apply(&self, inputs: Vec<AlertInput>) -> Result<(), AlertError> {
         let store = self.store.clone();
         let catalog = self.catalog.clone();
-        let changes = blocking(move || store.apply(&catalog, &inputs, Timestamp::now())).await??;
+        let changes = blocking(move || {
+            let _frame = clock::frame();
+            store.apply(&catalog, &inputs, clock::now())
+        })
+        .await??;
         self.after(changes).await;
         Ok(())
     }
@@ -346,7 +351,11 @@ impl AlertsHandle {
     pub async fn escalate_due(&self) -> Result<(), AlertError> {
         let store = self.store.clone();
         let catalog = self.catalog.clone();
-        let changes = blocking(move || store.escalate_due(&catalog, Timestamp::now())).await??;
+        let changes = blocking(move || {
+            let _frame = clock::frame();
+            store.escalate_due(&catalog, clock::now())
+        })
+        .await??;
         self.after(changes).await;
         Ok(())
     }
@@ -361,7 +370,8 @@ impl AlertsHandle {
         let store = self.store.clone();
         let catalog = self.catalog.clone();
         let changes = blocking(move || {
-            store.acknowledge(&catalog, id, &actor, note.as_deref(), Timestamp::now())
+            let _frame = clock::frame();
+            store.acknowledge(&catalog, id, &actor, note.as_deref(), clock::now())
         })
         .await??;
         // Acknowledged, and resolved too if its condition had cleared: the
@@ -378,7 +388,11 @@ impl AlertsHandle {
     pub async fn maintain(&self) -> Result<(), AlertError> {
         let store = self.store.clone();
         let catalog = self.catalog.clone();
-        let changes = blocking(move || store.maintain(&catalog, Timestamp::now())).await??;
+        let changes = blocking(move || {
+            let _frame = clock::frame();
+            store.maintain(&catalog, clock::now())
+        })
+        .await??;
         // Self-tests may have been queued without any alert changing.
         self.wake.notify_waiters();
         self.after(changes).await;
@@ -392,7 +406,7 @@ impl AlertsHandle {
         request: DrillRequest,
         by: String,
     ) -> Result<store::Drill, AlertError> {
-        let now = Timestamp::now();
+        let now = clock::now();
         let max = self.catalog.alerts.drill.as_ref().map(|d| d.max_duration);
         let Some(max) = max else {
             return Err(AlertError::Conflict(
@@ -438,7 +452,7 @@ impl AlertsHandle {
         request: SilenceRequest,
         by: String,
     ) -> Result<store::Silence, AlertError> {
-        let now = Timestamp::now();
+        let now = clock::now();
         let catalog = &self.catalog;
         if request.device.is_none() && request.rule.is_none() {
             return Err(AlertError::Invalid(
@@ -499,7 +513,7 @@ impl AlertsHandle {
     /// escalating at once.
     pub async fn end_silence(&self, id: i64, by: String) -> Result<store::Silence, AlertError> {
         let store = self.store.clone();
-        let ended = blocking(move || store.end_silence(id, Timestamp::now())).await??;
+        let ended = blocking(move || store.end_silence(id, clock::now())).await??;
         let Some(silence) = ended else {
             return Err(AlertError::NotFound(id));
         };

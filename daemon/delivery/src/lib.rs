@@ -21,6 +21,7 @@ pub mod webhook;
 
 pub use verdict::Refusal;
 
+use sitewarden_runtime::clock;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -238,6 +239,18 @@ impl Queue {
         tx.commit()
     }
 
+    /// Moves the next-attempt time of every undelivered message by a clock
+    /// step (see `sitewarden_runtime::clock`), so a retry wait keeps its
+    /// length: a backward step does not hold a fire notification's retry
+    /// for the length of the step. The number moved.
+    pub fn shift_deadlines(&self, by: jiff::SignedDuration) -> rusqlite::Result<usize> {
+        let us = i64::try_from(by.as_micros()).unwrap_or(0);
+        self.lock().execute(
+            "UPDATE delivery SET next_attempt_us = next_attempt_us + ?1 WHERE delivered_us IS NULL",
+            params![us],
+        )
+    }
+
     /// Deletes deliveries confirmed before `before`, with their attempts, a
     /// thousand per transaction; the number deleted. Undelivered ones are
     /// kept whatever their age.
@@ -406,16 +419,21 @@ impl<D: Deliver> Loop<D> {
             let woken = wake.notified();
             let queue = self.queue.clone();
             let (channel, order) = (self.channel.clone(), self.order);
-            let next =
-                tokio::task::spawn_blocking(move || queue.next(&channel, order, Timestamp::now()))
-                    .await;
+            // Daemon time and the stored due time in one frame: a clock step
+            // between the two cannot stretch the wait (see `clock::frame`).
+            let next = tokio::task::spawn_blocking(move || {
+                let _frame = clock::frame();
+                let now = clock::now();
+                queue.next(&channel, order, now).map(|next| (next, now))
+            })
+            .await;
             let wait = match next {
-                Ok(Ok(Next::Due(message))) => {
+                Ok(Ok((Next::Due(message), _))) => {
                     self.attempt(&message, &mut backoff, &mut limiter).await;
                     continue;
                 }
-                Ok(Ok(Next::WaitUntil(due))) => due.duration_since(Timestamp::now()).unsigned_abs(),
-                Ok(Ok(Next::Empty)) => Duration::from_secs(3600),
+                Ok(Ok((Next::WaitUntil(due), now))) => due.duration_since(now).unsigned_abs(),
+                Ok(Ok((Next::Empty, _))) => Duration::from_secs(3600),
                 Ok(Err(e)) => {
                     if limiter.allow().is_some() {
                         warn!(channel = %self.channel, error = %e, "cannot read the delivery queue");
@@ -442,13 +460,12 @@ impl<D: Deliver> Loop<D> {
         let outcome = self.sender.deliver(message).await;
         let queue = self.queue.clone();
         let id = message.id;
-        let now = Timestamp::now();
         let recorded = match outcome {
             Ok(()) => {
                 backoff.reset();
                 self.metrics.delivered.fetch_add(1, Relaxed);
                 debug!(channel, key = %message.key, "delivered");
-                tokio::task::spawn_blocking(move || queue.delivered(id, now)).await
+                tokio::task::spawn_blocking(move || queue.delivered(id, clock::now())).await
             }
             Err(refusal) => {
                 self.metrics.failures.fetch_add(1, Relaxed);
@@ -462,8 +479,12 @@ impl<D: Deliver> Loop<D> {
                           permanent = refusal.permanent,
                           retry_in_ms = delay.as_millis() as u64, "delivery failed; will retry");
                 }
-                let retry_at = now + delay;
-                tokio::task::spawn_blocking(move || queue.failed(id, &error, now, retry_at)).await
+                tokio::task::spawn_blocking(move || {
+                    let _frame = clock::frame();
+                    let now = clock::now();
+                    queue.failed(id, &error, now, now + delay)
+                })
+                .await
             }
         };
         if let Ok(Err(e)) = recorded {

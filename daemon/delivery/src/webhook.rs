@@ -13,6 +13,7 @@
 //! A DingTalk robot with a signing secret gets its `timestamp` and `sign`
 //! query parameters as DingTalk specifies.
 
+use sitewarden_runtime::clock;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -114,7 +115,7 @@ fn hmac(key: &[u8]) -> Hmac<Sha256> {
 
 impl Deliver for Webhook {
     async fn deliver(&mut self, message: &Pending) -> Result<(), Refusal> {
-        let now = jiff::Timestamp::now();
+        let now = clock::now();
         let url = match &self.signing {
             Signing::DingTalk(secret) => {
                 let ms = now.as_millisecond();

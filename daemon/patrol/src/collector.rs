@@ -1,5 +1,6 @@
 //! Collects the taps of one checkpoint station (see [`super`]).
 
+use sitewarden_runtime::clock;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -158,7 +159,7 @@ async fn poll(
     );
     let (boot, health, waiting) = (head[3], head[5], head[4]);
     let uptime = (u32::from(head[8]) << 16) | u32::from(head[9]);
-    let now = Timestamp::now();
+    let now = clock::now();
     {
         let store = store.clone();
         let id = s.id.clone();
@@ -393,7 +394,7 @@ async fn report(
         point: format!("tap-{tap_id}"),
         zone: None,
         value: record.map(|r| f64::from(r.seq)),
-        at: Timestamp::now(),
+        at: clock::now(),
         ends_on_ack: true,
     };
     if let Err(e) = alerts

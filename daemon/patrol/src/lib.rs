@@ -19,6 +19,7 @@ pub mod schema;
 pub mod store;
 
 use sitewarden_model::record::{Field, Record, record_time};
+use sitewarden_runtime::clock;
 use sitewarden_runtime::metrics::site_series;
 use std::sync::atomic::AtomicU64;
 
@@ -89,7 +90,7 @@ pub async fn run_rounds(
             () = shutdown.wait() => return,
         }
         let (c, s) = (catalog.clone(), store.clone());
-        let now = jiff::Timestamp::now();
+        let now = clock::now();
         let findings = tokio::task::spawn_blocking(move || {
             s.with(|conn| {
                 rounds::plan(conn, &c, now)?;

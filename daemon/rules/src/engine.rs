@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 use sitewarden_model::catalog::{Catalog, Check, DeviceId, RuleInstance};
 use sitewarden_model::reading::{DeviceState, Quality, Reading};
@@ -85,6 +85,13 @@ impl RateHistory {
         self.len += 1;
     }
 
+    /// Moves every sample by a clock step, so rates keep their windows.
+    fn shift(&mut self, by_secs: f64) {
+        for sample in &mut self.samples {
+            sample.0 += by_secs;
+        }
+    }
+
     fn newest(&self) -> Option<&(f64, f64)> {
         (self.len > 0).then(|| &self.samples[(self.start + self.len - 1) % RATE_SAMPLES])
     }
@@ -108,6 +115,15 @@ pub struct Engine {
     by_device: Vec<Vec<u32>>,
     /// Latest good value per point (NaN when none), for combinations.
     latest: Vec<f64>,
+}
+
+/// `t` moved by a clock step; saturating at the ends of time.
+fn moved(t: Timestamp, by: SignedDuration) -> Timestamp {
+    t.checked_add(by).unwrap_or(if by.is_negative() {
+        Timestamp::MIN
+    } else {
+        Timestamp::MAX
+    })
 }
 
 fn secs(t: Timestamp) -> f64 {
@@ -215,6 +231,20 @@ impl Engine {
             self.slots[i].raise = offline;
             self.slots[i].clear = !offline;
             self.step(i, at, out);
+        }
+    }
+
+    /// Moves every time the engine keeps by a step of the daemon clock
+    /// ([`sitewarden_runtime::clock`]): a pending alarm's on-delay, a
+    /// clearing one's off-delay, staleness and rate windows keep their
+    /// length across the step instead of stretching or collapsing.
+    pub fn shift_times(&mut self, by: SignedDuration) {
+        let by_secs = by.as_secs_f64();
+        for slot in &mut self.slots {
+            slot.since = moved(slot.since, by);
+            slot.raised_at = slot.raised_at.map(|t| moved(t, by));
+            slot.last_good = slot.last_good.map(|t| moved(t, by));
+            slot.history.shift(by_secs);
         }
     }
 

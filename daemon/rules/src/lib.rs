@@ -16,6 +16,7 @@ pub mod engine;
 pub mod metrics;
 pub mod store;
 
+use sitewarden_runtime::clock;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
@@ -295,6 +296,8 @@ pub struct RulesStage {
     bus: ConditionBus,
     commands: mpsc::Receiver<RuleCommand>,
     metrics: Arc<metrics::RulesMetrics>,
+    /// Clock steps the engine's times have not been moved by yet.
+    steps: clock::StepFollower,
 }
 
 impl RulesStage {
@@ -305,7 +308,7 @@ impl RulesStage {
         bus: ConditionBus,
         metrics: Arc<metrics::RulesMetrics>,
     ) -> anyhow::Result<(Self, RulesHandle)> {
-        let mut engine = Engine::new(catalog.clone(), Timestamp::now());
+        let mut engine = Engine::new(catalog.clone(), clock::now());
         let restored = store.restore(&catalog, &mut engine)?;
         if restored > 0 {
             info!(conditions = restored, "restored condition state");
@@ -326,6 +329,7 @@ impl RulesStage {
                 bus,
                 commands: rx,
                 metrics,
+                steps: clock::StepFollower::new(),
             },
             handle,
         ))
@@ -339,16 +343,21 @@ impl RulesStage {
             tokio::select! {
                 event = readings.recv() => match event {
                     Some(ReadingEvent::Batch(batch)) => {
+                        self.follow_clock_steps();
                         for r in &batch.readings {
                             self.engine.on_reading(r, &mut events);
                         }
                     }
                     Some(ReadingEvent::DeviceState { device, state, at, .. }) => {
+                        self.follow_clock_steps();
                         self.engine.on_device_state(device, state, at, &mut events);
                     }
                     None => break,
                 },
-                _ = tick.tick() => self.engine.on_tick(Timestamp::now(), &mut events),
+                _ = tick.tick() => {
+                    self.follow_clock_steps();
+                    self.engine.on_tick(clock::now(), &mut events);
+                }
                 Some(command) = self.commands.recv() => self.handle(command, &mut events),
             }
             if !events.is_empty() {
@@ -356,6 +365,15 @@ impl RulesStage {
             }
         }
         self.store.flush();
+    }
+
+    /// Moves the engine's times by any clock step taken since the last
+    /// look (one atomic load when there was none).
+    fn follow_clock_steps(&mut self) {
+        if let Some(by) = self.steps.take() {
+            info!(by = %by, "clock stepped; rule delays keep their length");
+            self.engine.shift_times(by);
+        }
     }
 
     fn handle(&mut self, command: RuleCommand, events: &mut Vec<ConditionEvent>) {
@@ -368,7 +386,7 @@ impl RulesStage {
             } => {
                 let changed = self
                     .engine
-                    .record_service(device, rule, Timestamp::now(), events);
+                    .record_service(device, rule, clock::now(), events);
                 let catalog = self.engine.catalog();
                 for (instance, baseline) in &changed {
                     self.store.save_baseline(catalog, *instance, *baseline);

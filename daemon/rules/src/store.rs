@@ -6,6 +6,7 @@
 //! (rule id, device id, point name), not indices, so state survives config
 //! edits that reorder devices or points.
 
+use sitewarden_runtime::clock;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -168,7 +169,7 @@ impl Store {
             device,
             point,
             baseline,
-            at_us: micros(Timestamp::now()),
+            at_us: micros(clock::now()),
         });
     }
 
@@ -208,7 +209,7 @@ impl Store {
                 .optional()?;
             let Some((state, since, raised_at)) = state else {
                 if let Some(b) = baseline {
-                    engine.restore(instance, ConditionState::Normal, Timestamp::now(), None, b);
+                    engine.restore(instance, ConditionState::Normal, clock::now(), None, b);
                 }
                 continue;
             };

@@ -97,7 +97,7 @@ fn open_and_check(
 
 /// Renames the database and its WAL and shared-memory files aside.
 fn quarantine(path: &Path) -> std::io::Result<std::path::PathBuf> {
-    let stamp = Timestamp::now().as_second();
+    let stamp = crate::clock::now().as_second();
     let moved_to = path.with_extension(format!("db.corrupt-{stamp}"));
     std::fs::rename(path, &moved_to)?;
     for suffix in ["-wal", "-shm"] {

@@ -6,6 +6,7 @@
 //!
 //! * [`bus`]: the one fan-out type between stages (bounded, never dropping);
 //! * [`shutdown`]: one trigger, any number of listening tasks;
+//! * [`clock`]: daemon time, immune to clock steps, and the steps it saw;
 //! * [`db`]: the embedded SQLite every store uses (WAL, migrations, time);
 //! * [`backoff`]: capped, jittered retry delays for anything that keeps failing;
 //! * [`logging`]: log set-up and the rate limiter that keeps a broken device
@@ -18,6 +19,7 @@
 
 pub mod backoff;
 pub mod bus;
+pub mod clock;
 pub mod db;
 pub mod health;
 pub mod limits;

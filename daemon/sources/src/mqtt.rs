@@ -9,6 +9,7 @@
 //! connection. A device is offline when its availability topic says so or
 //! when it stays silent longer than `silent_after`.
 
+use sitewarden_runtime::clock;
 use sitewarden_runtime::metrics::{family, sample};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -404,7 +405,7 @@ impl Source {
         if let Some(&device) = self.routes.availability.get(topic) {
             return self.on_availability(device, payload).await;
         }
-        let now = Timestamp::now();
+        let now = clock::now();
         let mut batches: Vec<ReadingBatch> = Vec::new();
         let mut matched = false;
         let points: Vec<u32> = self.routes.points_for(topic).collect();
@@ -518,7 +519,7 @@ impl Source {
             .publish(ReadingEvent::DeviceState {
                 device,
                 state,
-                at: Timestamp::now(),
+                at: clock::now(),
                 reason,
             })
             .await;

@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use sitewarden_runtime::clock;
 
 use super::auth::authenticate;
 use super::error::ApiError;
@@ -193,7 +194,7 @@ pub(super) async fn silences(
     State(ctx): State<ApiContext>,
 ) -> Result<Json<Vec<Silence>>, ApiError> {
     let store = ctx.alerts.store.clone();
-    Ok(Json(read(move || store.silences(Timestamp::now())).await?))
+    Ok(Json(read(move || store.silences(clock::now())).await?))
 }
 
 pub(super) async fn declare_drill(
@@ -217,5 +218,5 @@ pub(super) async fn declare_drill(
 
 pub(super) async fn drills(State(ctx): State<ApiContext>) -> Result<Json<Vec<Drill>>, ApiError> {
     let store = ctx.alerts.store.clone();
-    Ok(Json(read(move || store.drills(Timestamp::now())).await?))
+    Ok(Json(read(move || store.drills(clock::now())).await?))
 }

@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use sitewarden_runtime::clock;
 
 use super::auth::authenticate;
 use super::error::ApiError;
@@ -175,7 +176,7 @@ fn manual_ticket(ctx: &ApiContext, b: CreateTicket) -> Result<NewTicket, ApiErro
         .priority
         .unwrap_or_else(|| settings.priority(b.severity.unwrap_or(Severity::Minor), impact));
     let level = settings.level(priority);
-    let now = Timestamp::now();
+    let now = clock::now();
     Ok(NewTicket {
         origin: Origin::Manual,
         category: b.category,

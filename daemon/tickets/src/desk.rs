@@ -5,6 +5,7 @@
 //! [`MAX_BATCH`]) and committed in one transaction each, so a burst of a
 //! thousand repeats costs a few commits, not a thousand.
 
+use sitewarden_runtime::clock;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -46,7 +47,7 @@ pub async fn run(handle: TicketsHandle, mut conditions: mpsc::Receiver<Condition
                     warn!(error = %e, "cannot check ticket service levels");
                 }
             }
-            _ = preventive.tick() => run_preventive(&handle, Timestamp::now()).await,
+            _ = preventive.tick() => run_preventive(&handle, clock::now()).await,
         }
     }
 }

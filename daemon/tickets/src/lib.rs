@@ -18,6 +18,7 @@ pub mod schema;
 pub mod store;
 
 use sitewarden_model::vocab::Priority;
+use sitewarden_runtime::clock;
 use sitewarden_runtime::metrics::site_series;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -343,7 +344,7 @@ impl TicketsHandle {
     /// Registers a ticket a person reported.
     pub async fn create(&self, ticket: NewTicket, actor: String) -> Result<Ticket, TicketError> {
         let store = self.store.clone();
-        let change = blocking(move || store.create(&ticket, &actor, Timestamp::now())).await??;
+        let change = blocking(move || store.create(&ticket, &actor, clock::now())).await??;
         self.metrics.opened.fetch_add(1, Relaxed);
         info!(ticket = change.ticket.id, title = %change.ticket.title, "ticket registered");
         let ticket = change.ticket.clone();
@@ -359,7 +360,7 @@ impl TicketsHandle {
     ) -> Result<Ticket, TicketError> {
         let store = self.store.clone();
         let actor = request.actor.clone();
-        let result = blocking(move || store.transition(id, &request, Timestamp::now())).await?;
+        let result = blocking(move || store.transition(id, &request, clock::now())).await?;
         let change = match result {
             Ok(change) => change,
             Err(e) => {
@@ -412,7 +413,7 @@ impl TicketsHandle {
     /// Flags tickets past their service-level targets.
     pub async fn check_service_levels(&self) -> Result<(), TicketError> {
         let store = self.store.clone();
-        let changes = blocking(move || store.flag_breaches(Timestamp::now())).await??;
+        let changes = blocking(move || store.flag_breaches(clock::now())).await??;
         for c in &changes {
             self.metrics.breaches.fetch_add(1, Relaxed);
             warn!(

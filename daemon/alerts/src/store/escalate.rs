@@ -34,6 +34,27 @@ impl AlertStore {
         self.escalate_one(tx, catalog, id, now, changes)
     }
 
+    /// Moves every escalation deadline, and the raise time of every open
+    /// alert nobody has acknowledged, by a clock step (see
+    /// `sitewarden_runtime::clock`): a backward step neither holds the next
+    /// escalation nor the unconfirmed-delivery fault for the length of the
+    /// step, and a forward one fires neither early. The alerts moved.
+    pub fn shift_deadlines(&self, by: jiff::SignedDuration) -> rusqlite::Result<usize> {
+        let us = i64::try_from(by.as_micros()).unwrap_or(0);
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction()?;
+        let moved = tx.execute(
+            "UPDATE alert SET next_at_us = next_at_us + ?1 WHERE next_at_us IS NOT NULL",
+            params![us],
+        )?;
+        tx.execute(
+            "UPDATE alert SET raised_us = raised_us + ?1 WHERE status = 'open' AND acked_us IS NULL",
+            params![us],
+        )?;
+        tx.commit()?;
+        Ok(moved)
+    }
+
     /// Notifies every alert whose deadline has come.
     pub fn escalate_due(
         &self,

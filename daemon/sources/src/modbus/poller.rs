@@ -11,6 +11,7 @@
 //! private per-unit state, and splitting the `impl` across files would hide
 //! which method moves which deadline.
 
+use sitewarden_runtime::clock;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -191,7 +192,7 @@ impl LinePoller {
         }
         self.units[u].groups[g].plan = planned;
         replan |= self.release_recovered(u, g, &readings);
-        let now = Timestamp::now();
+        let now = clock::now();
         self.fill_missing(
             u,
             g,
@@ -229,7 +230,7 @@ impl LinePoller {
             Ok(outcome) => outcome,
             Err(reason) => return Answer::Failed(reason),
         };
-        let at = Timestamp::now();
+        let at = clock::now();
         let unit = &mut self.units[u];
         let group = &mut unit.groups[g];
         match outcome {

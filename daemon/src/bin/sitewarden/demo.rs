@@ -3,6 +3,7 @@
 //! service needed. Only in builds with the `demo` feature (the default);
 //! a production build (`--no-default-features`) carries no simulator.
 
+use sitewarden_runtime::clock;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -105,7 +106,7 @@ async fn walk_demo_rounds(
     let uid: Vec<u8> = (0..badge.len() / 2)
         .filter_map(|i| u8::from_str_radix(&badge[i * 2..i * 2 + 2], 16).ok())
         .collect();
-    let now = jiff::Timestamp::now();
+    let now = clock::now();
     let tz = &catalog.site.hours.time_zone;
     let day = Duration::from_secs(24 * 3600);
     let starts = sitewarden::patrol::rounds::round_starts(
@@ -120,7 +121,7 @@ async fn walk_demo_rounds(
                 continue;
             }
             let due = start + route.leg * i as u32 + Duration::from_secs(1);
-            let wait = due.duration_since(jiff::Timestamp::now()).unsigned_abs();
+            let wait = due.duration_since(clock::now()).unsigned_abs();
             tokio::time::sleep(wait).await;
             if let Some(s) = stations.get(station) {
                 let _ = s.tap(&uid);

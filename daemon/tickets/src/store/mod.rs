@@ -6,6 +6,7 @@
 //! committed as one transaction each, so a burst of conditions costs one
 //! fsync, not one per condition.
 
+use sitewarden_runtime::clock;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -567,7 +568,7 @@ fn system_fault_ticket(
     description: String,
     dedup_key: String,
 ) -> NewTicket {
-    let now = Timestamp::now();
+    let now = clock::now();
     let priority = Priority::P2;
     let level = catalog.tickets.level(priority);
     NewTicket {
