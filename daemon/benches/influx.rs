@@ -143,9 +143,13 @@ fn start_sink(catalog: &Arc<Catalog>, data: &Path) -> anyhow::Result<Sink> {
             conditions,
             records: mpsc::channel(1).1,
             metrics: metrics.clone(),
-            shutdown,
+            shutdown: shutdown.clone(),
         },
-        &mut tasks,
+        &mut sitewarden_runtime::health::Spawner {
+            tasks: &mut tasks,
+            stages: &Default::default(),
+            shutdown: &shutdown,
+        },
     )?;
     Ok(Sink {
         readings: readings_tx,

@@ -34,6 +34,7 @@ use crate::tickets::{self, TicketsHandle};
 use sitewarden_model::catalog::Catalog;
 use sitewarden_model::catalog::ChannelKind;
 use sitewarden_runtime::bus::{RECORD_QUEUE, RecordBus};
+use sitewarden_runtime::health::Spawner;
 use sitewarden_runtime::shutdown::{self, Shutdown, ShutdownTrigger};
 
 /// How long stages get to finish after shutdown is asked for.
@@ -133,7 +134,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
             metrics: metrics.mqtt.clone(),
             shutdown: shutdown.clone(),
         };
-        publisher::spawn(inputs, &mut tasks)?;
+        publisher::spawn(inputs, &mut spawner(&mut tasks, &metrics, &shutdown))?;
     }
     if let Some((settings, readings, condition_events)) = influx_inputs {
         let records = records_bus.subscribe();
@@ -147,7 +148,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
             metrics: metrics.sink.clone(),
             shutdown: shutdown.clone(),
         };
-        influx::spawn(inputs, &mut tasks)?;
+        influx::spawn(inputs, &mut spawner(&mut tasks, &metrics, &shutdown))?;
     }
     let mut cx = StageContext {
         catalog: &catalog,
@@ -164,14 +165,18 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
     let patrol = start_patrol(&mut cx, records_bus, &alerts, &tickets)?;
     announce_quarantined(&catalog, &data_dir, &alerts, &tickets).await;
     let queues = std::mem::take(&mut cx.queues);
-    cx.spawn(
-        "clock",
-        follow_clock(queues.clone(), alerts.store.clone(), shutdown.clone()),
-    );
-    cx.spawn(
-        "retention",
-        prune_forever(catalog.retention, store, queues, shutdown.clone()),
-    );
+    {
+        let (queues, alerts, shutdown) = (queues.clone(), alerts.store.clone(), shutdown.clone());
+        cx.supervise("clock", move || {
+            follow_clock(queues.clone(), alerts.clone(), shutdown.clone())
+        });
+    }
+    {
+        let (retention, shutdown) = (catalog.retention, shutdown.clone());
+        cx.supervise("retention", move || {
+            prune_forever(retention, store.clone(), queues.clone(), shutdown.clone())
+        });
+    }
     cx.spawn(
         "tickets-desk",
         tickets::desk::run(tickets.clone(), ticket_conditions),
@@ -187,7 +192,12 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
     );
     cx.spawn("state", state::run(live.clone(), state_events));
     cx.spawn("rules", rules_stage.run(rule_events));
-    modbus::spawn_pollers(&catalog, &bus, &metrics.devices, &shutdown, &mut tasks);
+    modbus::spawn_pollers(
+        &catalog,
+        &bus,
+        &metrics.devices,
+        &mut spawner(&mut tasks, &metrics, &shutdown),
+    );
     let control = crate::control::Control::new(
         catalog.clone(),
         rules.clone(),
@@ -204,7 +214,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
             commands,
             source_metrics,
             shutdown.clone(),
-            &mut tasks,
+            &mut spawner(&mut tasks, &metrics, &shutdown),
         );
     }
     drop(bus);
@@ -278,16 +288,43 @@ impl StageContext<'_> {
         order: Order,
         sender: D,
     ) {
-        let delivery = delivery::Loop {
-            queue: queue.clone(),
-            metrics: self.metrics.add_delivery_channel(channel.clone()),
-            channel,
-            order,
-            sender,
-            wake: wake.clone(),
-        };
-        let name = format!("delivery-{}", delivery.channel);
-        self.spawn(&name, delivery.run(self.shutdown.clone()));
+        let name = format!("delivery-{channel}");
+        let (queue, wake) = (queue.clone(), wake.clone());
+        let metrics = self.metrics.add_delivery_channel(channel.clone());
+        let shutdown = self.shutdown.clone();
+        let sender = delivery::Shared::new(sender);
+        self.supervise(&name, move || {
+            let delivery = delivery::Loop {
+                queue: queue.clone(),
+                metrics: metrics.clone(),
+                channel: channel.clone(),
+                order,
+                sender: sender.clone(),
+                wake: wake.clone(),
+            };
+            delivery.run(shutdown.clone())
+        });
+    }
+
+    /// Runs a stage `make` can build again, supervised: restarted with a
+    /// back-off when it ends or panics (see [`sitewarden_runtime::health`]).
+    fn supervise<F>(&mut self, name: &str, mut make: impl FnMut() -> F + Send + 'static)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        #[cfg(feature = "fault-injection")]
+        let mut inject = self.panic_stage.as_deref() == Some(name);
+        let supervised = self
+            .metrics
+            .stages
+            .supervise(name, self.shutdown.clone(), move || {
+                let stage = make();
+                // Only the first run panics: the restarted stage must run.
+                #[cfg(feature = "fault-injection")]
+                let stage = inject_panic(std::mem::take(&mut inject), stage);
+                stage
+            });
+        self.tasks.spawn(supervised);
     }
 
     /// Runs a stage's task, watched: if it ends or panics while the daemon
@@ -303,6 +340,19 @@ impl StageContext<'_> {
             .stages
             .watch(name, self.shutdown.clone(), stage);
         self.tasks.spawn(watched);
+    }
+}
+
+/// Starts tasks watched by the daemon's stage registry.
+fn spawner<'a>(
+    tasks: &'a mut JoinSet<()>,
+    metrics: &'a Arc<Metrics>,
+    shutdown: &'a Shutdown,
+) -> Spawner<'a> {
+    Spawner {
+        tasks,
+        stages: &metrics.stages,
+        shutdown,
     }
 }
 

@@ -254,6 +254,46 @@ async fn a_stage_that_panics_turns_healthz_to_503_with_its_name() {
     daemon.stop().await;
 }
 
+/// A supervised stage (here the retention task) that panics is down while
+/// it waits out its back-off, then built again and restarted: `/healthz`
+/// goes 503 naming it and back to 200, and the restart is counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervised_stage_that_panics_is_restarted_and_healthz_recovers() {
+    let site = SiteDir::new().unwrap();
+    let config = "[[devices]]\nid = \"plc\"\ntransport = { kind = \"modbus-tcp\", host = \"127.0.0.1:9\" }\n\n[[devices.points]]\nname = \"p\"\nkind = \"holding\"\naddress = 0\n";
+    let catalog = load(&site.site(config).unwrap());
+    let options = sitewarden::daemon::RunOptions {
+        api_listen: Some(([127, 0, 0, 1], 0).into()),
+        data_dir: Some(site.dir.path().join("data")),
+        panic_stage: Some("retention".into()),
+        ..Default::default()
+    };
+    let daemon = sitewarden::daemon::start(catalog, options).await.unwrap();
+    let api = daemon.api_addr;
+    let health = || http(api, "GET", "/healthz", None, None).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(5), || health().0 == 503).await,
+        "healthz never reported the panicked stage"
+    );
+    assert_eq!(health().1["stages_down"], serde_json::json!(["retention"]));
+    assert!(
+        wait_until(Duration::from_secs(5), || health().0 == 200).await,
+        "the stage was not restarted: {}",
+        health().1
+    );
+    let (_, metrics) = sitewarden_tests::http_get(api, "/metrics").unwrap();
+    for line in [
+        "sitewarden_stage_up{site=\"test-site\",stage=\"retention\"} 1",
+        "sitewarden_stage_failures_total{site=\"test-site\",stage=\"retention\"} 1",
+        "sitewarden_stage_restarts_total{site=\"test-site\",stage=\"retention\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} missing:\n{metrics}");
+    }
+    // The pollers are supervised too, and named after their device.
+    assert!(metrics.contains("sitewarden_stage_up{site=\"test-site\",stage=\"poller-plc\"} 1"));
+    daemon.stop().await;
+}
+
 /// A corrupt database at start does not stop the daemon: it is moved
 /// aside, a fresh one is created, and an alert and a repair ticket say so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

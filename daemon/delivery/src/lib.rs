@@ -392,6 +392,31 @@ pub trait Deliver: Send {
     ) -> impl std::future::Future<Output = Result<(), Refusal>> + Send;
 }
 
+/// A sender kept across the runs of a supervised delivery loop: restarted
+/// after a panic, the loop gets the same sender back (its connections, an
+/// MQTT lane's acknowledgements). The lock is held for one delivery at a
+/// time by the channel's only loop; a panic releases it.
+pub struct Shared<D>(Arc<tokio::sync::Mutex<D>>);
+
+impl<D> Shared<D> {
+    /// Wraps a channel's sender.
+    pub fn new(sender: D) -> Self {
+        Self(Arc::new(tokio::sync::Mutex::new(sender)))
+    }
+}
+
+impl<D> Clone for Shared<D> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<D: Deliver> Deliver for Shared<D> {
+    async fn deliver(&mut self, message: &Pending) -> Result<(), Refusal> {
+        self.0.lock().await.deliver(message).await
+    }
+}
+
 /// One channel's delivery loop.
 pub struct Loop<D> {
     /// The database's queue.

@@ -1,9 +1,19 @@
-//! Which stages are alive: every long-running task runs [`Stages::watch`]ed,
-//! so one that ends or panics while the daemon is not stopping is announced
-//! (an error in the log, `sitewarden_stage_up{stage} 0`,
-//! `sitewarden_stage_failures_total`, `/healthz` answering 503 with the
-//! stage's name, and no more systemd watchdog pings) instead of leaving a
-//! daemon that runs but no longer does its job.
+//! Which stages are alive: every long-running task runs [`Stages::watch`]ed
+//! or [`Stages::supervise`]d, so one that ends or panics while the daemon
+//! is not stopping is announced (an error in the log,
+//! `sitewarden_stage_up{stage} 0`, `sitewarden_stage_failures_total`,
+//! `/healthz` answering 503 with the stage's name, and no more systemd
+//! watchdog pings) instead of leaving a daemon that runs but no longer does
+//! its job.
+//!
+//! A stage that can be built again from what it was given (a poller, a
+//! delivery loop, the clock and retention tasks) is supervised: restarted
+//! after a back-off (1 s doubling to 60 s), `sitewarden_stage_restarts_total`
+//! counted, up again once it runs. A stage that owns a channel's receiving
+//! end or in-memory state that cannot be rebuilt (the rule engine, the
+//! desks, the sinks' encoders) is watched only: it stays down, `/healthz`
+//! says which, and the systemd watchdog, no longer fed, restarts the
+//! process, which restores that state from its stores.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -11,9 +21,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
 use futures_util::FutureExt as _;
-use tracing::error;
+use tracing::{error, warn};
 
+use crate::backoff::Backoff;
 use crate::shutdown::Shutdown;
+
+/// First wait before a supervised stage is started again.
+const RESTART_FIRST: std::time::Duration = std::time::Duration::from_secs(1);
+/// Longest wait between restarts of a stage that keeps failing.
+const RESTART_MAX: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// One watched stage.
 #[derive(Debug)]
@@ -21,6 +37,7 @@ struct Stage {
     name: Arc<str>,
     up: AtomicBool,
     failures: AtomicU64,
+    restarts: AtomicU64,
 }
 
 /// The registry of watched stages, shared by the wiring, the API and the
@@ -47,17 +64,42 @@ impl Stages {
         let entry = self.register(name);
         async move {
             let outcome = AssertUnwindSafe(stage).catch_unwind().await;
-            if shutdown.is_triggered() {
-                return;
+            if !shutdown.is_triggered() {
+                entry.failed(outcome.err(), "stays down");
             }
-            entry.up.store(false, Relaxed);
-            entry.failures.fetch_add(1, Relaxed);
-            match outcome {
-                Ok(()) => {
-                    error!(stage = %entry.name, "stage ended while the daemon runs; /healthz now reports it down")
+        }
+    }
+
+    /// Runs the stage `make` builds as the stage `name`, and builds and
+    /// starts it again after a back-off whenever it ends or panics while
+    /// `shutdown` has not been asked for. Down (in `/healthz` and the
+    /// metrics) from the failure until the restart.
+    pub fn supervise<F>(
+        self: &Arc<Self>,
+        name: &str,
+        mut shutdown: Shutdown,
+        mut make: impl FnMut() -> F + Send + 'static,
+    ) -> impl Future<Output = ()> + Send + 'static
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let entry = self.register(name);
+        async move {
+            let mut backoff = Backoff::new(RESTART_FIRST, RESTART_MAX);
+            loop {
+                let outcome = AssertUnwindSafe(make()).catch_unwind().await;
+                if shutdown.is_triggered() {
+                    return;
                 }
-                Err(panic) => error!(stage = %entry.name, panic = panic_text(&panic),
-                                     "stage panicked; /healthz now reports it down"),
+                let wait = backoff.next_delay();
+                entry.failed(outcome.err(), "restarting after a back-off");
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = shutdown.wait() => return,
+                }
+                entry.restarts.fetch_add(1, Relaxed);
+                entry.up.store(true, Relaxed);
+                warn!(stage = %entry.name, after_ms = wait.as_millis() as u64, "stage restarted");
             }
         }
     }
@@ -67,6 +109,7 @@ impl Stages {
             name: name.into(),
             up: AtomicBool::new(true),
             failures: AtomicU64::new(0),
+            restarts: AtomicU64::new(0),
         });
         self.lock().push(stage.clone());
         stage
@@ -119,12 +162,78 @@ impl Stages {
                 s.failures.load(Relaxed)
             );
         }
+        Self::render_restarts(out, site, &stages);
+    }
+
+    fn render_restarts(out: &mut String, site: &str, stages: &[Arc<Stage>]) {
+        use std::fmt::Write as _;
+        crate::metrics::family(
+            out,
+            "sitewarden_stage_restarts_total",
+            "counter",
+            "Times a supervised stage was started again after it ended or panicked.",
+        );
+        for s in stages {
+            let _ = writeln!(
+                out,
+                "sitewarden_stage_restarts_total{{site=\"{site}\",stage=\"{}\"}} {}",
+                s.name,
+                s.restarts.load(Relaxed)
+            );
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Stage>>> {
         self.stages
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Where long-running tasks are started: each is watched or supervised by
+/// the registry, and joined at shutdown with the rest.
+pub struct Spawner<'a> {
+    /// The daemon's tasks.
+    pub tasks: &'a mut tokio::task::JoinSet<()>,
+    /// The registry that watches them.
+    pub stages: &'a Arc<Stages>,
+    /// The daemon's shutdown.
+    pub shutdown: &'a Shutdown,
+}
+
+impl Spawner<'_> {
+    /// Starts a stage that cannot be rebuilt: watched only (see [`Stages::watch`]).
+    pub fn watch<F>(&mut self, name: &str, stage: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let watched = self.stages.watch(name, self.shutdown.clone(), stage);
+        self.tasks.spawn(watched);
+    }
+
+    /// Starts a stage `make` can build again: restarted when it fails (see
+    /// [`Stages::supervise`]).
+    pub fn supervise<F>(&mut self, name: &str, make: impl FnMut() -> F + Send + 'static)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let supervised = self.stages.supervise(name, self.shutdown.clone(), make);
+        self.tasks.spawn(supervised);
+    }
+}
+
+impl Stage {
+    /// Marks the stage down, counts the failure and says so in the log.
+    fn failed(&self, panic: Option<Box<dyn std::any::Any + Send>>, then: &str) {
+        self.up.store(false, Relaxed);
+        self.failures.fetch_add(1, Relaxed);
+        match panic {
+            None => {
+                error!(stage = %self.name, then, "stage ended while the daemon runs; /healthz reports it down")
+            }
+            Some(panic) => error!(stage = %self.name, panic = panic_text(&panic), then,
+                                  "stage panicked; /healthz reports it down"),
+        }
     }
 }
 

@@ -27,6 +27,7 @@ use sitewarden_model::reading::{
 };
 use sitewarden_runtime::backoff::Backoff;
 use sitewarden_runtime::bus::ReadingBus;
+use sitewarden_runtime::health::Spawner;
 use sitewarden_runtime::logging::LogLimiter;
 use sitewarden_runtime::mqtt::client::{self, Client, EventLoop, Incoming};
 use sitewarden_runtime::shutdown::Shutdown;
@@ -312,7 +313,7 @@ pub fn spawn(
     commands: Arc<dyn CommandInbox>,
     metrics: Arc<MqttInMetrics>,
     shutdown: Shutdown,
-    tasks: &mut tokio::task::JoinSet<()>,
+    tasks: &mut Spawner<'_>,
 ) {
     let routes = Routes::new(&catalog);
     // Accept big packets at the protocol level so an oversized payload is
@@ -336,7 +337,7 @@ pub fn spawn(
         metrics,
         log: LogLimiter::new(Duration::from_secs(30)),
     };
-    tasks.spawn(source.run(connection, shutdown));
+    tasks.watch("mqtt-source", source.run(connection, shutdown));
 }
 
 struct Source {

@@ -20,6 +20,7 @@ use crate::readings::{DeviceState, ReadingEvent};
 use crate::rules::ConditionEvent;
 use sitewarden_model::catalog::{Catalog, MqttBroker, MqttSettings};
 use sitewarden_runtime::backoff::Backoff;
+use sitewarden_runtime::health::Spawner;
 use sitewarden_runtime::logging::LogLimiter;
 use sitewarden_runtime::shutdown::Shutdown;
 
@@ -97,7 +98,7 @@ pub struct MqttInputs {
 
 /// Starts the embedded broker if configured, then the encoder, the
 /// connection and the delivery tasks.
-pub fn spawn(inputs: MqttInputs, tasks: &mut tokio::task::JoinSet<()>) -> anyhow::Result<()> {
+pub fn spawn(inputs: MqttInputs, tasks: &mut Spawner<'_>) -> anyhow::Result<()> {
     let MqttInputs {
         catalog,
         settings,
@@ -128,13 +129,16 @@ pub fn spawn(inputs: MqttInputs, tasks: &mut tokio::task::JoinSet<()>) -> anyhow
     let (connected_tx, connected) = watch::channel(false);
     let (acks_tx, acks) = mpsc::channel(64);
     let wake = Arc::new(Notify::new());
-    tasks.spawn(drive(
-        eventloop,
-        connected_tx,
-        acks_tx,
-        metrics.clone(),
-        shutdown.clone(),
-    ));
+    tasks.watch(
+        "mqtt-connection",
+        drive(
+            eventloop,
+            connected_tx,
+            acks_tx,
+            metrics.clone(),
+            shutdown.clone(),
+        ),
+    );
     let pump = Pump {
         client,
         outbox: outbox.clone(),
@@ -145,7 +149,7 @@ pub fn spawn(inputs: MqttInputs, tasks: &mut tokio::task::JoinSet<()>) -> anyhow
         metrics: metrics.clone(),
         shutdown,
     };
-    tasks.spawn(pump.run());
+    tasks.watch("mqtt-outbox", pump.run());
     let filter = settings
         .values
         .map(|(deadband, interval)| crate::report::ReportFilter::new(&catalog, deadband, interval));
@@ -156,7 +160,7 @@ pub fn spawn(inputs: MqttInputs, tasks: &mut tokio::task::JoinSet<()>) -> anyhow
         metrics,
         values: filter.map(|f| (f, values_client)),
     };
-    tasks.spawn(encoder.run(readings, conditions, handoff));
+    tasks.watch("mqtt-encoder", encoder.run(readings, conditions, handoff));
     Ok(())
 }
 

@@ -11,6 +11,7 @@
 pub mod buffer;
 pub mod line;
 
+use sitewarden_runtime::health::Spawner;
 use sitewarden_runtime::metrics::site_series;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -161,7 +162,7 @@ pub struct SinkInputs {
 }
 
 /// Starts the encoder and writer tasks.
-pub fn spawn(inputs: SinkInputs, tasks: &mut tokio::task::JoinSet<()>) -> anyhow::Result<()> {
+pub fn spawn(inputs: SinkInputs, tasks: &mut Spawner<'_>) -> anyhow::Result<()> {
     let SinkInputs {
         catalog,
         settings,
@@ -208,7 +209,7 @@ pub fn spawn(inputs: SinkInputs, tasks: &mut tokio::task::JoinSet<()>) -> anyhow
         shutdown,
         log: LogLimiter::new(Duration::from_secs(30)),
     };
-    tasks.spawn(writer.run(rx));
+    tasks.watch("influx-writer", writer.run(rx));
     let encoder = Encoder {
         prefixes: line::reading_prefixes(&catalog),
         filter: ReportFilter::new(
@@ -224,7 +225,7 @@ pub fn spawn(inputs: SinkInputs, tasks: &mut tokio::task::JoinSet<()>) -> anyhow
         buffer,
         metrics,
     };
-    tasks.spawn(encoder.run(readings, conditions, records));
+    tasks.watch("influx-encoder", encoder.run(readings, conditions, records));
     Ok(())
 }
 
