@@ -42,7 +42,7 @@ REEXPORTS = [
 ]
 MODULES = REEXPORTS + [
     "readings", "state", "report", "sinks", "control", "mqtt", "metrics",
-    "api", "console", "daemon",
+    "upkeep", "api", "console", "daemon",
 ]
 
 

@@ -110,6 +110,7 @@ fn second(catalog: &Catalog, at: Timestamp, tick: u64) -> Vec<ReadingEvent> {
             ReadingEvent::Batch(Arc::new(ReadingBatch {
                 device: d.id,
                 readings,
+                clock_shift: sitewarden::clock::shift(),
             }))
         })
         .collect()

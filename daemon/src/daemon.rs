@@ -4,7 +4,6 @@
 //! subscribe to the buses), then tickets, alerts and patrol, the rules
 //! stage, the sources, and last the API and console that read them all.
 
-use sitewarden_runtime::clock;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +16,7 @@ use crate::alerts::store::{self as alert_store, AlertStore};
 use crate::alerts::{self, AlertsHandle};
 use crate::api::{self, ApiContext};
 use crate::console;
+use crate::delivery::late::LatePolicy;
 use crate::delivery::webhook::{Signing, Webhook};
 use crate::delivery::{self, MqttChannel, MqttHandoff, Order, Queue};
 use crate::metrics::Metrics;
@@ -31,6 +31,7 @@ use crate::sources::{self, modbus};
 use crate::state::{self, LiveState};
 use crate::tickets::store::{self as ticket_store, Outlets, TicketStore};
 use crate::tickets::{self, TicketsHandle};
+use crate::upkeep::{self, Retained, announce_quarantined, follow_clock, prune_forever};
 use sitewarden_model::catalog::Catalog;
 use sitewarden_model::catalog::ChannelKind;
 use sitewarden_runtime::bus::{RECORD_QUEUE, RecordBus};
@@ -173,8 +174,28 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
     }
     {
         let (retention, shutdown) = (catalog.retention, shutdown.clone());
+        let retained = Retained {
+            history: store,
+            queues,
+            tickets: tickets.store.clone(),
+            alerts: alerts.store.clone(),
+            patrol: patrol.clone(),
+        };
         cx.supervise("retention", move || {
-            prune_forever(retention, store.clone(), queues.clone(), shutdown.clone())
+            prune_forever(retention, retained.clone(), shutdown.clone())
+        });
+    }
+    {
+        let (dir, settings, state) = (data_dir.clone(), catalog.disk, metrics.disk.clone());
+        let (alerts, shutdown) = (alerts.clone(), shutdown.clone());
+        cx.supervise("disk", move || {
+            upkeep::watch_disk(
+                dir.clone(),
+                settings,
+                state.clone(),
+                alerts.clone(),
+                shutdown.clone(),
+            )
         });
     }
     cx.spawn(
@@ -285,7 +306,7 @@ impl StageContext<'_> {
         queue: &Arc<Queue>,
         wake: &Arc<tokio::sync::Notify>,
         channel: Arc<str>,
-        order: Order,
+        (order, late): (Order, LatePolicy),
         sender: D,
     ) {
         let name = format!("delivery-{channel}");
@@ -301,6 +322,7 @@ impl StageContext<'_> {
                 order,
                 sender: sender.clone(),
                 wake: wake.clone(),
+                late,
             };
             delivery.run(shutdown.clone())
         });
@@ -368,121 +390,6 @@ async fn inject_panic<F: std::future::Future<Output = ()>>(inject: bool, stage: 
     }
 }
 
-/// How often daemon time is compared with the system clock.
-const CLOCK_CHECK_EVERY: Duration = Duration::from_secs(1);
-
-/// Compares daemon time with the system clock every second; on a step
-/// (see [`clock::resync`]) it is logged, counted (`sitewarden_clock_steps_total`)
-/// and every stored deadline moves with it in the same instant: retries of
-/// the outboxes, escalations and the unconfirmed-delivery watch of the
-/// alerts. The rule engine moves its own times ([`crate::rules::RulesStage`]).
-async fn follow_clock(queues: Vec<Arc<Queue>>, alerts: Arc<AlertStore>, mut shutdown: Shutdown) {
-    let mut tick = tokio::time::interval(CLOCK_CHECK_EVERY);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = shutdown.wait() => return,
-        }
-        let (queues, alerts) = (queues.clone(), alerts.clone());
-        let checked = tokio::task::spawn_blocking(move || {
-            clock::resync(|step| match move_deadlines(&queues, &alerts, step) {
-                Ok(moved) => info!(step = %step, moved, "the system clock stepped; waits keep their length, records show the new time"),
-                Err(e) => warn!(step = %step, error = %e, "the system clock stepped; cannot move stored deadlines with it"),
-            })
-        })
-        .await;
-        if checked.is_err() {
-            return;
-        }
-    }
-}
-
-fn move_deadlines(
-    queues: &[Arc<Queue>],
-    alerts: &AlertStore,
-    step: jiff::SignedDuration,
-) -> rusqlite::Result<usize> {
-    let mut moved = alerts.shift_deadlines(step)?;
-    for queue in queues {
-        moved += queue.shift_deadlines(step)?;
-    }
-    Ok(moved)
-}
-
-/// How often history past its retention is pruned.
-const PRUNE_EVERY: Duration = Duration::from_secs(3600);
-
-/// Prunes condition history and confirmed deliveries past `[storage]`
-/// retention, at start and every hour, in small batches off the async
-/// workers, until shutdown.
-async fn prune_forever(
-    retention: sitewarden_model::catalog::Retention,
-    history: Arc<Store>,
-    queues: Vec<Arc<Queue>>,
-    mut shutdown: Shutdown,
-) {
-    let mut tick = tokio::time::interval(PRUNE_EVERY);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = shutdown.wait() => return,
-        }
-        let (history, queues) = (history.clone(), queues.clone());
-        let pruned = tokio::task::spawn_blocking(move || {
-            let now = clock::now();
-            let before = |keep: Duration| now.checked_sub(keep).unwrap_or(jiff::Timestamp::MIN);
-            let events = history.prune_history(before(retention.condition_history))?;
-            let mut deliveries = 0;
-            for queue in &queues {
-                deliveries += queue.prune_delivered(before(retention.deliveries))?;
-            }
-            Ok::<_, rusqlite::Error>((events, deliveries))
-        })
-        .await;
-        match pruned {
-            Ok(Ok((0, 0))) => {}
-            Ok(Ok((events, deliveries))) => {
-                info!(events, deliveries, "pruned history past its retention")
-            }
-            Ok(Err(e)) => warn!(error = %e, "cannot prune history"),
-            Err(_) => return,
-        }
-    }
-}
-
-/// Raises an equipment alert and a repair ticket for every database found
-/// corrupt at start and replaced by an empty one (see
-/// [`sitewarden_runtime::db::open_checked`]): the daemon runs, and people
-/// learn what it lost.
-async fn announce_quarantined(
-    catalog: &Catalog,
-    data_dir: &std::path::Path,
-    alerts: &AlertsHandle,
-    tickets: &TicketsHandle,
-) {
-    for q in sitewarden_runtime::db::take_quarantined(data_dir) {
-        let name = q
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let moved_to = q.moved_to.display().to_string();
-        let ticket = ticket_store::database_fault_ticket(catalog, &name, &moved_to, &q.reason);
-        if let Err(e) = tickets.create(ticket, "sitewarden".into()).await {
-            warn!(database = %name, error = %e, "cannot open a ticket for a corrupt database");
-        }
-        let raise = alerts::Raise::system_fault(
-            "sitewarden.database_corrupt",
-            name.clone(),
-            format!("Database {name} was corrupt; moved to {moved_to}, started empty"),
-        );
-        let input = alerts::AlertInput::Raised(Box::new(raise));
-        if let Err(e) = alerts.apply(vec![input]).await {
-            warn!(database = %name, error = %e, "cannot raise an alert for a corrupt database");
-        }
-    }
-}
-
 /// Opens the ticket store and starts one delivery loop per configured outlet.
 fn start_tickets(
     cx: &mut StageContext<'_>,
@@ -509,7 +416,7 @@ fn start_tickets(
             &queue,
             &wake,
             ticket_store::MQTT_CHANNEL.into(),
-            Order::Fifo,
+            (Order::Fifo, LatePolicy::NEVER),
             sender,
         );
     }
@@ -523,7 +430,7 @@ fn start_tickets(
             &queue,
             &wake,
             ticket_store::WEBHOOK_CHANNEL.into(),
-            Order::Fifo,
+            (Order::Fifo, LatePolicy::NEVER),
             sender,
         );
     }
@@ -573,11 +480,15 @@ fn start_alerts(
             &queue,
             &wake,
             alert_store::STATE_CHANNEL.into(),
-            Order::Fifo,
+            (Order::Fifo, LatePolicy::NEVER),
             lane,
         );
     }
     for channel in &catalog.alerts.channels {
+        let late = LatePolicy {
+            after: Some(channel.late_after),
+            action: channel.late,
+        };
         let name: Arc<str> = alert_store::channel_name(&channel.name).into();
         let url = channel.url.clone().unwrap_or_default();
         let secret = channel.secret.as_ref().map(|s| s.expose().to_owned());
@@ -591,12 +502,12 @@ fn start_alerts(
                     cx.shutdown.clone(),
                     cx.tasks,
                 );
-                cx.spawn_delivery(&queue, &wake, name, Order::Priority, lane);
+                cx.spawn_delivery(&queue, &wake, name, (Order::Priority, late), lane);
             }
             ChannelKind::Email => {
                 let Some(smtp) = &channel.smtp else { continue };
                 let email = delivery::email::Email::new(smtp, channel.timeout)?;
-                cx.spawn_delivery(&queue, &wake, name, Order::Priority, email);
+                cx.spawn_delivery(&queue, &wake, name, (Order::Priority, late), email);
             }
             kind => {
                 let signing = match (kind, secret) {
@@ -607,7 +518,7 @@ fn start_alerts(
                 let webhook = Webhook::new(url, None, channel.timeout)?
                     .signed(signing)
                     .answering_as(kind);
-                cx.spawn_delivery(&queue, &wake, name, Order::Priority, webhook);
+                cx.spawn_delivery(&queue, &wake, name, (Order::Priority, late), webhook);
             }
         }
     }

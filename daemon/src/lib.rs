@@ -41,6 +41,7 @@ pub mod readings;
 pub mod report;
 pub mod sinks;
 pub mod state;
+pub mod upkeep;
 
 /// Emergency alerts, re-exported from their crate.
 pub use sitewarden_alerts as alerts;
@@ -61,7 +62,7 @@ pub use sitewarden_patrol as patrol;
 /// The rules stage, re-exported from its crate.
 pub use sitewarden_rules as rules;
 /// What every stage runs on, re-exported from the runtime crate.
-pub use sitewarden_runtime::{bus, db, limits, logging, shutdown};
+pub use sitewarden_runtime::{bus, clock, db, limits, logging, shutdown};
 /// The sources, re-exported from their crate.
 pub use sitewarden_sources as sources;
 /// Repair tickets, re-exported from their crate.

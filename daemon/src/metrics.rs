@@ -40,6 +40,8 @@ pub struct Metrics {
     pub deliveries: std::sync::Mutex<Vec<(Arc<str>, Arc<DeliveryMetrics>)>>,
     /// Which stages run (for `/healthz` and the systemd watchdog too).
     pub stages: Arc<sitewarden_runtime::health::Stages>,
+    /// Whether the data directory's disk is full (for `/healthz` too).
+    pub disk: Arc<sitewarden_runtime::disk::DiskState>,
 }
 
 impl Metrics {
@@ -61,6 +63,7 @@ impl Metrics {
             patrol: Default::default(),
             deliveries: Default::default(),
             stages: Default::default(),
+            disk: Default::default(),
         }
     }
 
@@ -128,6 +131,7 @@ impl Metrics {
         drop(channels);
         self.mqtt_in.render(&mut out, site);
         self.stages.render(&mut out, site);
+        self.disk.render(&mut out, site);
         crate::sources::modbus::metrics::render(&mut out, catalog, &self.devices);
         out
     }

@@ -590,3 +590,22 @@ fn a_silence_that_ends_releases_what_it_held() {
     );
     assert_eq!(ended.last().unwrap().alert.step, 1);
 }
+
+#[test]
+fn resolved_alerts_past_their_retention_are_pruned_and_open_ones_kept() {
+    let f = fixture();
+    let old = f.fire("zone1_alarm", f.at(0))[0].alert.id;
+    f.clear("fire.fire_alarm", "fire-panel-1", "zone1_alarm", f.at(30));
+    f.store
+        .acknowledge(&f.catalog, old, "zhao.min", None, f.at(40))
+        .unwrap();
+    let open = f.door(f.at(50))[0].alert.id;
+    // Before the resolution: nothing goes.
+    assert_eq!(f.store.prune_resolved(f.at(39)).unwrap(), 0);
+    assert!(f.store.get(old).unwrap().is_some());
+    // After it: the resolved alert and its timeline go, the open one stays.
+    assert_eq!(f.store.prune_resolved(f.at(3600)).unwrap(), 1);
+    assert!(f.store.get(old).unwrap().is_none());
+    assert!(f.store.get(open).unwrap().is_some());
+    assert_eq!(f.store.open_count().unwrap(), 1);
+}

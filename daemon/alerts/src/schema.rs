@@ -1,6 +1,6 @@
 //! The schema of `alerts.db`.
 
-use sitewarden_delivery::DELIVERY_TABLES;
+use sitewarden_delivery::{DELIVERY_DROPPED, DELIVERY_TABLES};
 
 /// Migrations of `alerts.db`: alerts live apart from tickets so that a
 /// fire alarm's commit never waits behind a batch of ticket writes.
@@ -41,4 +41,6 @@ pub const ALERTS: &[&str] = &[
     // acknowledged; members past the bound are counted, not stored.
     "ALTER TABLE alert ADD COLUMN ends_on_ack INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE alert ADD COLUMN members_over INTEGER NOT NULL DEFAULT 0;",
+    // 5: late notifications a channel drops are marked.
+    DELIVERY_DROPPED,
 ];

@@ -147,10 +147,20 @@ pub struct ChannelSection {
     /// `none` (plain, for a relay on loopback), `starttls` (default) or `tls`.
     #[serde(default)]
     pub security: Option<Spanned<String>>,
+    /// A notification queued longer than this (the channel was down) is late.
+    #[serde(default = "default_late_after")]
+    pub late_after: ConfigDuration,
+    /// `mark` (default: sent once, saying when it was queued), `send` or `drop`.
+    #[serde(default)]
+    pub late: sitewarden_model::vocab::LateAction,
 }
 
 fn default_channel_timeout() -> ConfigDuration {
     ConfigDuration::from_millis(5_000)
+}
+
+fn default_late_after() -> ConfigDuration {
+    ConfigDuration::from_millis(10 * 60 * 1000)
 }
 
 /// `[alerts.policies.<class>]`.
@@ -477,6 +487,8 @@ fn check_channel(
         secret: secret(v, &s.secret),
         timeout: s.timeout.0,
         smtp: None,
+        late_after: s.late_after.0,
+        late: s.late,
     };
     match kind {
         ChannelKind::Mqtt => {

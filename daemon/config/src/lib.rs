@@ -186,6 +186,24 @@ pub struct StorageSection {
     /// How long confirmed deliveries (and their attempts) are kept.
     #[serde(default = "default_delivery_days")]
     pub deliveries: ConfigDuration,
+    /// How long accepted or archived tickets (and their history) are kept.
+    #[serde(default = "default_two_years")]
+    pub closed_tickets: ConfigDuration,
+    /// How long resolved alerts (and their timelines), ended silences and
+    /// drills are kept.
+    #[serde(default = "default_two_years")]
+    pub closed_alerts: ConfigDuration,
+    /// How long patrol taps and rounds are kept.
+    #[serde(default = "default_one_year")]
+    pub taps: ConfigDuration,
+    /// Free space on the data directory's file system below which the disk
+    /// counts as full: a fault alert, and the reserve is released.
+    #[serde(default = "default_min_free")]
+    pub min_free: Spanned<String>,
+    /// Space held in `<data_dir>/reserve` while the disk has room, released
+    /// when it is full so alarms can still be stored (`"0B"`: none).
+    #[serde(default = "default_reserve")]
+    pub reserve: Spanned<String>,
 }
 
 impl Default for StorageSection {
@@ -194,8 +212,29 @@ impl Default for StorageSection {
             data_dir: default_data_dir(),
             condition_history: default_history_days(),
             deliveries: default_delivery_days(),
+            closed_tickets: default_two_years(),
+            closed_alerts: default_two_years(),
+            taps: default_one_year(),
+            min_free: default_min_free(),
+            reserve: default_reserve(),
         }
     }
+}
+
+fn default_min_free() -> Spanned<String> {
+    Spanned::new(0..0, "64MiB".to_owned())
+}
+
+fn default_reserve() -> Spanned<String> {
+    Spanned::new(0..0, "8MiB".to_owned())
+}
+
+fn default_two_years() -> ConfigDuration {
+    ConfigDuration::from_millis(730 * 24 * 3600 * 1000)
+}
+
+fn default_one_year() -> ConfigDuration {
+    ConfigDuration::from_millis(365 * 24 * 3600 * 1000)
 }
 
 fn default_history_days() -> ConfigDuration {

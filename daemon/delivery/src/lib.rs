@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 pub mod email;
+pub mod late;
 pub mod verdict;
 pub mod webhook;
 
@@ -33,6 +34,7 @@ use serde::Serialize;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tracing::{debug, warn};
 
+use sitewarden_model::vocab::LateAction;
 use sitewarden_runtime::backoff::Backoff;
 use sitewarden_runtime::db::{self, Durability, from_micros, micros};
 use sitewarden_runtime::logging::LogLimiter;
@@ -58,6 +60,8 @@ pub struct Pending {
     pub retain: bool,
     /// Attempts so far.
     pub attempts: i64,
+    /// When it was queued (how late it would be).
+    pub created: Timestamp,
 }
 
 /// A delivery as shown on a ticket or alert timeline.
@@ -171,12 +175,12 @@ impl Queue {
         let conn = self.lock();
         let sql = match order {
             Order::Fifo => {
-                "SELECT id, key, topic, payload, retain, attempts, next_attempt_us FROM delivery
-                 WHERE channel = ?1 AND delivered_us IS NULL ORDER BY id LIMIT 1"
+                "SELECT id, key, topic, payload, retain, attempts, next_attempt_us, created_us FROM delivery
+                 WHERE channel = ?1 AND delivered_us IS NULL AND dropped_us IS NULL ORDER BY id LIMIT 1"
             }
             Order::Priority => {
-                "SELECT id, key, topic, payload, retain, attempts, next_attempt_us FROM delivery
-                 WHERE channel = ?1 AND delivered_us IS NULL
+                "SELECT id, key, topic, payload, retain, attempts, next_attempt_us, created_us FROM delivery
+                 WHERE channel = ?1 AND delivered_us IS NULL AND dropped_us IS NULL
                  ORDER BY next_attempt_us > ?2, priority DESC, id LIMIT 1"
             }
         };
@@ -199,6 +203,7 @@ impl Queue {
             payload: r.get(3)?,
             retain: r.get(4)?,
             attempts: r.get(5)?,
+            created: from_micros(r.get(7)?),
         }))
     }
 
@@ -251,40 +256,40 @@ impl Queue {
         )
     }
 
-    /// Deletes deliveries confirmed before `before`, with their attempts, a
-    /// thousand per transaction; the number deleted. Undelivered ones are
-    /// kept whatever their age.
+    /// Deletes deliveries confirmed (or dropped as late) before `before`,
+    /// with their attempts, a thousand per transaction; the number deleted.
+    /// Undelivered ones are kept whatever their age.
     pub fn prune_delivered(&self, before: Timestamp) -> rusqlite::Result<usize> {
+        db::prune_in_batches(
+            &mut self.lock(),
+            "SELECT id FROM delivery WHERE coalesce(delivered_us, dropped_us) < ?1 ORDER BY id LIMIT ?2",
+            before,
+            &[
+                "DELETE FROM delivery_attempt WHERE delivery = ?1",
+                "DELETE FROM delivery WHERE id = ?1",
+            ],
+        )
+    }
+
+    /// Gives up a late message its channel drops (`late = "drop"`): never
+    /// sent, kept with `reason` as its last error until retention prunes it.
+    pub fn dropped(&self, id: i64, reason: &str, now: Timestamp) -> rusqlite::Result<()> {
         let mut conn = self.lock();
-        let mut total = 0;
-        loop {
-            let tx = conn.transaction()?;
-            let ids: Vec<i64> = tx
-                .prepare_cached(
-                    "SELECT id FROM delivery WHERE delivered_us IS NOT NULL AND delivered_us < ?1
-                     ORDER BY id LIMIT 1000",
-                )?
-                .query_map([micros(before)], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            for id in &ids {
-                tx.prepare_cached("DELETE FROM delivery_attempt WHERE delivery = ?1")?
-                    .execute([id])?;
-                tx.prepare_cached("DELETE FROM delivery WHERE id = ?1")?
-                    .execute([id])?;
-            }
-            tx.commit()?;
-            total += ids.len();
-            if ids.len() < 1000 {
-                return Ok(total);
-            }
-        }
+        let tx = conn.transaction()?;
+        tx.prepare_cached("UPDATE delivery SET dropped_us = ?2, last_error = ?3 WHERE id = ?1")?
+            .execute(params![id, micros(now), reason])?;
+        tx.prepare_cached(
+            "INSERT INTO delivery_attempt (delivery, at_us, error) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![id, micros(now), reason])?;
+        tx.commit()
     }
 
     /// Undelivered messages of a channel.
     pub fn backlog(&self, channel: &str) -> rusqlite::Result<u64> {
         self.lock()
             .prepare_cached(
-                "SELECT count(*) FROM delivery WHERE channel = ?1 AND delivered_us IS NULL",
+                "SELECT count(*) FROM delivery WHERE channel = ?1 AND delivered_us IS NULL AND dropped_us IS NULL",
             )?
             .query_row([channel], |r| r.get::<_, i64>(0))
             .map(|n| n as u64)
@@ -350,6 +355,10 @@ pub struct DeliveryMetrics {
     /// Attempts the receiver refused for good (bad key, bad signature):
     /// the channel needs a person.
     pub refused: AtomicU64,
+    /// Messages that went out past the channel's `late_after` (sent or marked).
+    pub late: AtomicU64,
+    /// Late messages not sent (`late = "drop"`).
+    pub dropped: AtomicU64,
 }
 
 /// Writes every channel's delivery series for `GET /metrics`.
@@ -370,6 +379,16 @@ pub fn render_metrics(out: &mut String, site: &str, channels: &[(Arc<str>, Arc<D
             "sitewarden_delivery_refusals_total",
             "Delivery attempts the receiver refused for good (bad key, signature, keyword), by channel.",
             |m: &DeliveryMetrics| m.refused.load(Relaxed),
+        ),
+        (
+            "sitewarden_delivery_late_total",
+            "Messages sent past the channel's late_after (as they were, or marked late), by channel.",
+            |m: &DeliveryMetrics| m.late.load(Relaxed),
+        ),
+        (
+            "sitewarden_delivery_dropped_late_total",
+            "Late messages not sent because the channel drops them, by channel.",
+            |m: &DeliveryMetrics| m.dropped.load(Relaxed),
         ),
     ] {
         sitewarden_runtime::metrics::family(out, name, "counter", help);
@@ -431,6 +450,8 @@ pub struct Loop<D> {
     pub wake: Arc<Notify>,
     /// Counters.
     pub metrics: Arc<DeliveryMetrics>,
+    /// What happens to messages that waited too long.
+    pub late: late::LatePolicy,
 }
 
 impl<D: Deliver> Loop<D> {
@@ -453,8 +474,11 @@ impl<D: Deliver> Loop<D> {
             })
             .await;
             let wait = match next {
-                Ok(Ok((Next::Due(message), _))) => {
-                    self.attempt(&message, &mut backoff, &mut limiter).await;
+                Ok(Ok((Next::Due(message), now))) => {
+                    if let Some((message, late)) = self.unless_dropped_late(message, now).await {
+                        self.attempt(&message, late, &mut backoff, &mut limiter)
+                            .await;
+                    }
                     continue;
                 }
                 Ok(Ok((Next::WaitUntil(due), now))) => due.duration_since(now).unsigned_abs(),
@@ -475,9 +499,47 @@ impl<D: Deliver> Loop<D> {
         }
     }
 
+    /// Applies the channel's late policy: the message as it is (on time, or
+    /// `send`), marked (`mark`), or `None` once dropped (`drop`); with
+    /// whether it is late.
+    async fn unless_dropped_late(
+        &self,
+        mut message: Pending,
+        now: Timestamp,
+    ) -> Option<(Pending, bool)> {
+        let Some(late_by) = self.late.lateness(message.created, now) else {
+            return Some((message, false));
+        };
+        let channel = &*self.channel;
+        match self.late.action {
+            LateAction::Send => {}
+            LateAction::Mark => {
+                if let Some(marked) = late::mark(&message.payload, message.created, late_by) {
+                    message.payload = marked;
+                }
+            }
+            LateAction::Drop => {
+                self.metrics.dropped.fetch_add(1, Relaxed);
+                warn!(channel, key = %message.key, late_s = late_by.as_secs(), "late notification dropped, as the channel is set to");
+                let (queue, id) = (self.queue.clone(), message.id);
+                let reason = format!("dropped: {} s late (late = \"drop\")", late_by.as_secs());
+                let recorded =
+                    tokio::task::spawn_blocking(move || queue.dropped(id, &reason, clock::now()))
+                        .await;
+                if let Ok(Err(e)) = recorded {
+                    warn!(channel, error = %e, "cannot record a dropped delivery");
+                }
+                return None;
+            }
+        }
+        Some((message, true))
+    }
+
+    /// One attempt; a `late` message confirmed is counted as late.
     async fn attempt(
         &mut self,
         message: &Pending,
+        late: bool,
         backoff: &mut Backoff,
         limiter: &mut LogLimiter,
     ) {
@@ -489,6 +551,9 @@ impl<D: Deliver> Loop<D> {
             Ok(()) => {
                 backoff.reset();
                 self.metrics.delivered.fetch_add(1, Relaxed);
+                if late {
+                    self.metrics.late.fetch_add(1, Relaxed);
+                }
                 debug!(channel, key = %message.key, "delivered");
                 tokio::task::spawn_blocking(move || queue.delivered(id, clock::now())).await
             }
@@ -571,6 +636,10 @@ pub const DELIVERY_TABLES: &str = "CREATE TABLE delivery (
          delivery INTEGER NOT NULL, at_us INTEGER NOT NULL, error TEXT);
      CREATE INDEX delivery_attempt_delivery ON delivery_attempt (delivery);";
 
+/// The migration after [`DELIVERY_TABLES`]: a late message a channel drops
+/// is marked, not deleted (issue 14).
+pub const DELIVERY_DROPPED: &str = "ALTER TABLE delivery ADD COLUMN dropped_us INTEGER;";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -579,7 +648,7 @@ mod tests {
     fn pruning_deletes_old_confirmed_deliveries_and_keeps_the_undelivered() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("outbox.db");
-        let queue = Queue::open(&path, &[DELIVERY_TABLES]).unwrap();
+        let queue = Queue::open(&path, &[DELIVERY_TABLES, DELIVERY_DROPPED]).unwrap();
         let t0: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
         let day = |n: i64| t0 + jiff::SignedDuration::from_hours(24 * n);
         let conn = db::connect(&path, Durability::Process).unwrap();

@@ -125,4 +125,8 @@ pub struct ReadingBatch {
     pub device: DeviceId,
     /// One per point of the polled group.
     pub readings: Vec<Reading>,
+    /// The daemon clock's steps included in the readings' times when they
+    /// were stamped (`clock::now_with_shift`): a stage that has followed a
+    /// later step moves their times by the difference.
+    pub clock_shift: jiff::SignedDuration,
 }

@@ -24,6 +24,22 @@ text_enum! {
 }
 
 text_enum! {
+    /// What an alert channel does with a notification that waited past its
+    /// `late_after` (the channel was down, the daemon was off): a days-old
+    /// fire notification must not arrive as if it were news.
+    #[derive(Default)]
+    LateAction {
+        /// Sent as it is; counted as late.
+        Send = "send",
+        /// Sent once, its text starting with when it was queued; counted.
+        #[default]
+        Mark = "mark",
+        /// Not sent; counted, and its delivery shows it was dropped.
+        Drop = "drop",
+    }
+}
+
+text_enum! {
     /// The site's request classes.
     #[derive(Default)]
     Category {

@@ -194,3 +194,81 @@ impl PatrolStore {
         .collect()
     }
 }
+
+impl PatrolStore {
+    /// Deletes taps received before `before`, and rounds that started
+    /// before it with their checkpoints, a thousand per transaction; the
+    /// number of taps deleted. Each station's last sequence number stays,
+    /// so a replayed old record is still recognised.
+    pub fn prune_before(&self, before: Timestamp) -> rusqlite::Result<usize> {
+        let mut conn = self.lock();
+        db::prune_in_batches(
+            &mut conn,
+            "SELECT id FROM round WHERE start_us < ?1 ORDER BY id LIMIT ?2",
+            before,
+            &[
+                "DELETE FROM round_checkpoint WHERE round = ?1",
+                "DELETE FROM round WHERE id = ?1",
+            ],
+        )?;
+        db::prune_in_batches(
+            &mut conn,
+            "SELECT id FROM tap WHERE received_us < ?1 ORDER BY id LIMIT ?2",
+            before,
+            &["DELETE FROM tap WHERE id = ?1"],
+        )
+    }
+}
+
+#[cfg(test)]
+mod retention_tests {
+    use super::*;
+
+    #[test]
+    fn taps_and_rounds_past_their_retention_are_pruned_and_the_last_sequence_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = PatrolStore::open(dir.path()).unwrap();
+        let t0: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let day = |n: i64| micros(t0 + jiff::SignedDuration::from_hours(24 * n));
+        {
+            let conn = store.lock();
+            for (seq, at) in [(1, day(0)), (2, day(1)), (3, day(30))] {
+                conn.execute(
+                    "INSERT INTO tap (station, seq, at_us, received_us, verdict, record)
+                     VALUES ('cp-1', ?1, ?2, ?2, 'ok', x'00')",
+                    params![seq, at],
+                )
+                .unwrap();
+            }
+            conn.execute(
+                "INSERT INTO station_state (station, last_seq) VALUES ('cp-1', 3)",
+                [],
+            )
+            .unwrap();
+            for (id, start) in [(1, day(0)), (2, day(30))] {
+                conn.execute(
+                    "INSERT INTO round (id, route, start_us, status) VALUES (?1, 'night', ?2, 'complete')",
+                    params![id, start],
+                )
+                .unwrap();
+                conn.execute(
+                    "INSERT INTO round_checkpoint (round, idx, station, planned_us) VALUES (?1, 0, 'cp-1', ?2)",
+                    params![id, start],
+                )
+                .unwrap();
+            }
+        }
+        let before = t0 + jiff::SignedDuration::from_hours(24 * 10);
+        assert_eq!(store.prune_before(before).unwrap(), 2);
+        let conn = store.lock();
+        let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(count("SELECT count(*) FROM tap"), 1);
+        assert_eq!(count("SELECT count(*) FROM round"), 1);
+        assert_eq!(count("SELECT count(*) FROM round_checkpoint"), 1);
+        assert_eq!(
+            count("SELECT last_seq FROM station_state WHERE station = 'cp-1'"),
+            3,
+            "replays of pruned records are still recognised"
+        );
+    }
+}

@@ -27,7 +27,7 @@ use tracing::{debug, info, warn};
 
 use engine::Engine;
 use sitewarden_model::catalog::{Catalog, DeviceId, PointId, RuleId};
-use sitewarden_model::reading::ReadingEvent;
+use sitewarden_model::reading::{ReadingBatch, ReadingEvent};
 use sitewarden_model::vocab::Severity;
 use store::Store;
 
@@ -344,9 +344,7 @@ impl RulesStage {
                 event = readings.recv() => match event {
                     Some(ReadingEvent::Batch(batch)) => {
                         self.follow_clock_steps();
-                        for r in &batch.readings {
-                            self.engine.on_reading(r, &mut events);
-                        }
+                        self.evaluate(&batch, &mut events);
                     }
                     Some(ReadingEvent::DeviceState { device, state, at, .. }) => {
                         self.follow_clock_steps();
@@ -365,6 +363,24 @@ impl RulesStage {
             }
         }
         self.store.flush();
+    }
+
+    /// Evaluates a batch; readings stamped before a clock step the engine
+    /// has already followed are moved into its frame first, so the step
+    /// cannot complete (or stretch) a delay through them.
+    fn evaluate(&mut self, batch: &ReadingBatch, events: &mut Vec<ConditionEvent>) {
+        let behind = self.steps.seen() - batch.clock_shift;
+        if behind.is_zero() {
+            for r in &batch.readings {
+                self.engine.on_reading(r, events);
+            }
+            return;
+        }
+        for r in &batch.readings {
+            let mut moved = *r;
+            moved.at = moved.at.checked_add(behind).unwrap_or(moved.at);
+            self.engine.on_reading(&moved, events);
+        }
     }
 
     /// Moves the engine's times by any clock step taken since the last

@@ -66,13 +66,18 @@ fn from_us(us: i64) -> Timestamp {
 
 /// Daemon time now: no allocation, no lock.
 pub fn now() -> Timestamp {
+    now_with_shift().0
+}
+
+/// Daemon time now and the sum of steps it includes, read together: a
+/// reading stamped with both can be moved into a later frame by whoever
+/// processes it after a step (see [`StepFollower::seen`]).
+pub fn now_with_shift() -> (Timestamp, SignedDuration) {
     let a = anchor();
     let mono = i64::try_from(a.instant.elapsed().as_micros()).unwrap_or(i64::MAX);
-    from_us(
-        a.wall_us
-            .saturating_add(mono)
-            .saturating_add(SHIFT_US.load(Ordering::Relaxed)),
-    )
+    let shift = SHIFT_US.load(Ordering::Relaxed);
+    let now = from_us(a.wall_us.saturating_add(mono).saturating_add(shift));
+    (now, SignedDuration::from_micros(shift))
 }
 
 /// The system clock as the daemon sees it (with any injected step).
@@ -144,6 +149,11 @@ impl StepFollower {
         Self {
             seen_us: SHIFT_US.load(Ordering::Relaxed),
         }
+    }
+
+    /// The sum of steps this follower has taken into account.
+    pub fn seen(&self) -> SignedDuration {
+        SignedDuration::from_micros(self.seen_us)
     }
 
     /// The steps taken since the last call, if any. One atomic load when none.

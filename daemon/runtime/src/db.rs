@@ -145,3 +145,39 @@ pub fn micros(t: Timestamp) -> i64 {
 pub fn from_micros(us: i64) -> Timestamp {
     Timestamp::from_microsecond(us).unwrap_or(Timestamp::UNIX_EPOCH)
 }
+
+/// Rows deleted per transaction when pruning: short enough that a fire
+/// alarm's commit never waits long behind retention.
+pub const PRUNE_BATCH: usize = 1000;
+
+/// Deletes old rows in transactions of [`PRUNE_BATCH`]: `select` returns
+/// the ids of the next rows to go (with `before` as `?1` and the batch size
+/// as `?2`), and each of `deletes` runs once per id (the id as `?1`), the
+/// row's dependants first. Returns the number of ids deleted.
+pub fn prune_in_batches(
+    conn: &mut Connection,
+    select: &str,
+    before: Timestamp,
+    deletes: &[&str],
+) -> rusqlite::Result<usize> {
+    let mut total = 0;
+    loop {
+        let tx = conn.transaction()?;
+        let ids: Vec<i64> = tx
+            .prepare_cached(select)?
+            .query_map(rusqlite::params![micros(before), PRUNE_BATCH as i64], |r| {
+                r.get(0)
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        for id in &ids {
+            for delete in deletes {
+                tx.prepare_cached(delete)?.execute([id])?;
+            }
+        }
+        tx.commit()?;
+        total += ids.len();
+        if ids.len() < PRUNE_BATCH {
+            return Ok(total);
+        }
+    }
+}

@@ -8,6 +8,7 @@
 //! * [`shutdown`]: one trigger, any number of listening tasks;
 //! * [`clock`]: daemon time, immune to clock steps, and the steps it saw;
 //! * [`db`]: the embedded SQLite every store uses (WAL, migrations, time);
+//! * [`disk`]: free space of the data directory and the alarm path's reserve;
 //! * [`backoff`]: capped, jittered retry delays for anything that keeps failing;
 //! * [`logging`]: log set-up and the rate limiter that keeps a broken device
 //!   from flooding the log;
@@ -21,6 +22,7 @@ pub mod backoff;
 pub mod bus;
 pub mod clock;
 pub mod db;
+pub mod disk;
 pub mod health;
 pub mod limits;
 pub mod logging;

@@ -406,7 +406,7 @@ impl Source {
         if let Some(&device) = self.routes.availability.get(topic) {
             return self.on_availability(device, payload).await;
         }
-        let now = clock::now();
+        let (now, clock_shift) = clock::now_with_shift();
         let mut batches: Vec<ReadingBatch> = Vec::new();
         let mut matched = false;
         let points: Vec<u32> = self.routes.points_for(topic).collect();
@@ -446,6 +446,7 @@ impl Source {
                 None => batches.push(ReadingBatch {
                     device: point.device,
                     readings: vec![reading],
+                    clock_shift,
                 }),
             }
         }

@@ -136,10 +136,12 @@ struct Health {
     /// Stages whose task ended or panicked: the daemon runs but does not do
     /// all of its job, so a load balancer or monitor must see a failure.
     stages_down: Vec<String>,
+    /// The data directory's free space is below `[storage] min_free`.
+    disk_full: bool,
 }
 
-/// 200 `ok` while every watched stage runs; 503 `degraded` naming the
-/// stages that stopped.
+/// 200 `ok` while every watched stage runs and the disk has room; 503
+/// `degraded` naming the stages that stopped, or saying the disk is full.
 async fn healthz(State(ctx): State<ApiContext>) -> (StatusCode, Json<Health>) {
     let stages_down: Vec<String> = ctx
         .metrics
@@ -148,7 +150,8 @@ async fn healthz(State(ctx): State<ApiContext>) -> (StatusCode, Json<Health>) {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let (code, status) = if stages_down.is_empty() {
+    let disk_full = ctx.metrics.disk.is_full();
+    let (code, status) = if stages_down.is_empty() && !disk_full {
         (StatusCode::OK, "ok")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "degraded")
@@ -159,6 +162,7 @@ async fn healthz(State(ctx): State<ApiContext>) -> (StatusCode, Json<Health>) {
         devices: ctx.catalog.devices.len(),
         devices_online: ctx.metrics.devices.iter().filter(|d| d.is_online()).count(),
         stages_down,
+        disk_full,
     };
     (code, Json(health))
 }

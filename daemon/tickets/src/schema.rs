@@ -1,6 +1,6 @@
 //! The schema of `operations.db`, where tickets and their deliveries commit together.
 
-use sitewarden_delivery::DELIVERY_TABLES;
+use sitewarden_delivery::{DELIVERY_DROPPED, DELIVERY_TABLES};
 
 /// Migrations of `operations.db`: tickets and their outgoing
 /// deliveries share one database so a change and its deliveries commit in
@@ -34,4 +34,6 @@ pub const OPERATIONS: &[&str] = &[
      CREATE TABLE preventive_state (id TEXT PRIMARY KEY, last_due_us INTEGER NOT NULL);",
     // 2: the outbox of ticket changes.
     DELIVERY_TABLES,
+    // 3: late messages dropped are marked.
+    DELIVERY_DROPPED,
 ];

@@ -153,3 +153,37 @@ impl AlertStore {
             .collect()
     }
 }
+
+impl AlertStore {
+    /// Deletes alerts resolved before `before` with their members, timeline
+    /// and delivery-fault marks, and silences and drills that ended before
+    /// it, a thousand per transaction; the number of alerts deleted. Open
+    /// alerts are kept whatever their age.
+    pub fn prune_resolved(&self, before: Timestamp) -> rusqlite::Result<usize> {
+        let mut conn = lock(&self.writer);
+        let alerts = db::prune_in_batches(
+            &mut conn,
+            "SELECT id FROM alert WHERE status = 'resolved' AND resolved_us < ?1 ORDER BY id LIMIT ?2",
+            before,
+            &[
+                "DELETE FROM alert_member WHERE alert = ?1",
+                "DELETE FROM alert_event WHERE alert = ?1",
+                "DELETE FROM delivery_fault WHERE alert = ?1",
+                "DELETE FROM alert WHERE id = ?1",
+            ],
+        )?;
+        db::prune_in_batches(
+            &mut conn,
+            "SELECT id FROM silence WHERE ends_us < ?1 ORDER BY id LIMIT ?2",
+            before,
+            &["DELETE FROM silence WHERE id = ?1"],
+        )?;
+        db::prune_in_batches(
+            &mut conn,
+            "SELECT id FROM drill WHERE ends_us < ?1 ORDER BY id LIMIT ?2",
+            before,
+            &["DELETE FROM drill WHERE id = ?1"],
+        )?;
+        Ok(alerts)
+    }
+}

@@ -67,6 +67,24 @@ impl Validator<'_> {
     }
 }
 
+/// `[storage] min_free` and `reserve`, as bytes.
+fn check_disk(
+    v: &mut Validator<'_>,
+    storage: &crate::StorageSection,
+) -> sitewarden_model::catalog::DiskSettings {
+    let mut size = |value: &Spanned<String>| match crate::sinks::parse_size(value.get_ref()) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            v.error(&at(0, value), e);
+            0
+        }
+    };
+    sitewarden_model::catalog::DiskSettings {
+        min_free: size(&storage.min_free),
+        reserve: size(&storage.reserve),
+    }
+}
+
 pub(super) fn at<T>(file: FileId, value: &Spanned<T>) -> Pos {
     Pos {
         file,
@@ -173,6 +191,7 @@ pub(super) fn validate(
             base_dir: inputs.base_dir,
         },
     );
+    let disk = check_disk(&mut v, &site.storage);
     if !v.errors.is_empty() {
         return Err(ConfigErrors(v.errors));
     }
@@ -193,7 +212,11 @@ pub(super) fn validate(
         retention: sitewarden_model::catalog::Retention {
             condition_history: site.storage.condition_history.0,
             deliveries: site.storage.deliveries.0,
+            closed_tickets: site.storage.closed_tickets.0,
+            closed_alerts: site.storage.closed_alerts.0,
+            taps: site.storage.taps.0,
         },
+        disk,
         influx,
         mqtt,
         tickets,

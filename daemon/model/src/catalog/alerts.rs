@@ -100,6 +100,10 @@ pub struct ChannelSettings {
     pub timeout: Duration,
     /// SMTP settings of the e-mail kind.
     pub smtp: Option<SmtpSettings>,
+    /// A notification queued longer than this is late.
+    pub late_after: Duration,
+    /// What happens to a late notification.
+    pub late: crate::vocab::LateAction,
 }
 
 /// How to reach an SMTP server.

@@ -48,6 +48,22 @@ pub struct Retention {
     pub condition_history: Duration,
     /// Confirmed deliveries and their attempts (30 days by default).
     pub deliveries: Duration,
+    /// Accepted or archived tickets with their history (2 years by default).
+    pub closed_tickets: Duration,
+    /// Resolved alerts with their timelines, ended silences and drills (2 years).
+    pub closed_alerts: Duration,
+    /// Patrol taps and rounds (1 year by default).
+    pub taps: Duration,
+}
+
+/// When the data directory's disk counts as full (`[storage]`), and what
+/// is held back for the alarm path.
+#[derive(Debug, Clone, Copy)]
+pub struct DiskSettings {
+    /// Free bytes below which the disk is full (64 MiB by default).
+    pub min_free: u64,
+    /// Bytes held in a reserve file while there is room (8 MiB by default).
+    pub reserve: u64,
 }
 
 /// The whole checked site.
@@ -71,6 +87,8 @@ pub struct Catalog {
     pub data_dir: std::path::PathBuf,
     /// How long history is kept.
     pub retention: Retention,
+    /// Full-disk detection and the reserve.
+    pub disk: DiskSettings,
     /// InfluxDB output, if configured.
     pub influx: Option<InfluxSettings>,
     /// MQTT, if configured.

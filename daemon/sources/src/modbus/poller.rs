@@ -165,6 +165,7 @@ impl LinePoller {
         let mut answered = false;
         let mut failure = None;
         let mut replan = false;
+        let shift_at_start = clock::shift();
         // Taken out for the loop so reads can borrow the poller mutably; put back below.
         let planned = std::mem::take(&mut self.units[u].groups[g].plan);
         for request in &planned {
@@ -192,7 +193,13 @@ impl LinePoller {
         }
         self.units[u].groups[g].plan = planned;
         replan |= self.release_recovered(u, g, &readings);
-        let now = clock::now();
+        let (now, clock_shift) = clock::now_with_shift();
+        if clock_shift != shift_at_start {
+            // The clock stepped during the poll: one frame for the whole batch.
+            for r in &mut readings {
+                r.at = now;
+            }
+        }
         self.fill_missing(
             u,
             g,
@@ -209,6 +216,7 @@ impl LinePoller {
             .publish(ReadingEvent::Batch(Arc::new(ReadingBatch {
                 device,
                 readings,
+                clock_shift,
             })))
             .await;
         match (answered, failure) {

@@ -1,0 +1,279 @@
+//! The daemon's upkeep of itself: the faults no stage can fix, found and
+//! announced instead of only logged. Clock steps move every stored
+//! deadline ([`follow_clock`]); history past its retention is pruned
+//! ([`prune_forever`]); a full disk is an alert, and the reserve kept for
+//! the alarm path is released ([`watch_disk`]); databases found corrupt at
+//! start are announced ([`announce_quarantined`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{error, info, warn};
+
+use crate::alerts::store::AlertStore;
+use crate::alerts::{self, AlertsHandle};
+use crate::delivery::Queue;
+use crate::patrol::store::PatrolStore;
+use crate::rules::store::Store;
+use crate::tickets::TicketsHandle;
+use crate::tickets::store::{self as ticket_store, TicketStore};
+use sitewarden_model::catalog::{Catalog, DiskSettings, Retention};
+use sitewarden_runtime::clock;
+use sitewarden_runtime::disk::{self, DiskState, Reserve};
+use sitewarden_runtime::shutdown::Shutdown;
+
+/// How often daemon time is compared with the system clock.
+pub(crate) const CLOCK_CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// Compares daemon time with the system clock every second; on a step
+/// (see [`clock::resync`]) it is logged, counted (`sitewarden_clock_steps_total`)
+/// and every stored deadline moves with it in the same instant: retries of
+/// the outboxes, escalations and the unconfirmed-delivery watch of the
+/// alerts. The rule engine moves its own times ([`crate::rules::RulesStage`]).
+pub(crate) async fn follow_clock(
+    queues: Vec<Arc<Queue>>,
+    alerts: Arc<AlertStore>,
+    mut shutdown: Shutdown,
+) {
+    let mut tick = tokio::time::interval(CLOCK_CHECK_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.wait() => return,
+        }
+        let (queues, alerts) = (queues.clone(), alerts.clone());
+        let checked = tokio::task::spawn_blocking(move || {
+            clock::resync(|step| match move_deadlines(&queues, &alerts, step) {
+                Ok(moved) => info!(step = %step, moved, "the system clock stepped; waits keep their length, records show the new time"),
+                Err(e) => warn!(step = %step, error = %e, "the system clock stepped; cannot move stored deadlines with it"),
+            })
+        })
+        .await;
+        if checked.is_err() {
+            return;
+        }
+    }
+}
+
+pub(crate) fn move_deadlines(
+    queues: &[Arc<Queue>],
+    alerts: &AlertStore,
+    step: jiff::SignedDuration,
+) -> rusqlite::Result<usize> {
+    let mut moved = alerts.shift_deadlines(step)?;
+    for queue in queues {
+        moved += queue.shift_deadlines(step)?;
+    }
+    Ok(moved)
+}
+
+/// How often history past its retention is pruned.
+pub(crate) const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Every store retention prunes.
+#[derive(Clone)]
+pub(crate) struct Retained {
+    pub(crate) history: Arc<Store>,
+    pub(crate) queues: Vec<Arc<Queue>>,
+    pub(crate) tickets: Arc<TicketStore>,
+    pub(crate) alerts: Arc<AlertStore>,
+    pub(crate) patrol: Arc<PatrolStore>,
+}
+
+/// Rows pruned in one pass, per store.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Pruned {
+    events: usize,
+    deliveries: usize,
+    tickets: usize,
+    alerts: usize,
+    taps: usize,
+}
+
+impl Retained {
+    /// Deletes what is past `[storage]` retention as of `now`.
+    fn prune(&self, retention: &Retention, now: jiff::Timestamp) -> rusqlite::Result<Pruned> {
+        let before = |keep: Duration| now.checked_sub(keep).unwrap_or(jiff::Timestamp::MIN);
+        let mut deliveries = 0;
+        for queue in &self.queues {
+            deliveries += queue.prune_delivered(before(retention.deliveries))?;
+        }
+        Ok(Pruned {
+            events: self
+                .history
+                .prune_history(before(retention.condition_history))?,
+            deliveries,
+            tickets: self
+                .tickets
+                .prune_closed(before(retention.closed_tickets))?,
+            alerts: self
+                .alerts
+                .prune_resolved(before(retention.closed_alerts))?,
+            taps: self.patrol.prune_before(before(retention.taps))?,
+        })
+    }
+}
+
+/// Prunes every store past `[storage]` retention, at start and every
+/// hour, in small batches off the async workers, until shutdown. Nothing
+/// open or undelivered is ever pruned.
+pub(crate) async fn prune_forever(retention: Retention, stores: Retained, mut shutdown: Shutdown) {
+    let mut tick = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.wait() => return,
+        }
+        let stores = stores.clone();
+        let pruned =
+            tokio::task::spawn_blocking(move || stores.prune(&retention, clock::now())).await;
+        match pruned {
+            Ok(Ok(pruned)) if pruned == Pruned::default() => {}
+            Ok(Ok(p)) => info!(
+                events = p.events,
+                deliveries = p.deliveries,
+                tickets = p.tickets,
+                alerts = p.alerts,
+                taps = p.taps,
+                "pruned history past its retention"
+            ),
+            Ok(Err(e)) => warn!(error = %e, "cannot prune history"),
+            Err(_) => return,
+        }
+    }
+}
+
+/// Raises an equipment alert and a repair ticket for every database found
+/// corrupt at start and replaced by an empty one (see
+/// [`sitewarden_runtime::db::open_checked`]): the daemon runs, and people
+/// learn what it lost.
+pub(crate) async fn announce_quarantined(
+    catalog: &Catalog,
+    data_dir: &std::path::Path,
+    alerts: &AlertsHandle,
+    tickets: &TicketsHandle,
+) {
+    for q in sitewarden_runtime::db::take_quarantined(data_dir) {
+        let name = q
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let moved_to = q.moved_to.display().to_string();
+        let ticket = ticket_store::database_fault_ticket(catalog, &name, &moved_to, &q.reason);
+        if let Err(e) = tickets.create(ticket, "sitewarden".into()).await {
+            warn!(database = %name, error = %e, "cannot open a ticket for a corrupt database");
+        }
+        let raise = alerts::Raise::system_fault(
+            "sitewarden.database_corrupt",
+            name.clone(),
+            format!("Database {name} was corrupt; moved to {moved_to}, started empty"),
+        );
+        let input = alerts::AlertInput::Raised(Box::new(raise));
+        if let Err(e) = alerts.apply(vec![input]).await {
+            warn!(database = %name, error = %e, "cannot raise an alert for a corrupt database");
+        }
+    }
+}
+
+/// How often the data directory's free space is measured.
+const DISK_CHECK_EVERY: Duration = Duration::from_secs(5);
+/// The alert rule of a full disk.
+pub(crate) const DISK_FULL_RULE: &str = "sitewarden.disk_full";
+
+/// Measures the data directory's free space every five seconds. Below
+/// `min_free` the disk is full: the reserve is released (its space is what
+/// alarms are stored in meanwhile), a critical `sitewarden.disk_full`
+/// equipment alert is raised, `/healthz` says `disk_full` and the metrics
+/// `sitewarden_disk_full 1`. Once free space is back above `min_free` plus
+/// the reserve, the reserve is held again and the alert clears.
+pub(crate) async fn watch_disk(
+    data_dir: std::path::PathBuf,
+    settings: DiskSettings,
+    state: Arc<DiskState>,
+    alerts: AlertsHandle,
+    mut shutdown: Shutdown,
+) {
+    let reserve = Arc::new(Reserve::new(&data_dir, settings.reserve));
+    let mut tick = tokio::time::interval(DISK_CHECK_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.wait() => return,
+        }
+        let (dir, held) = (data_dir.clone(), reserve.clone());
+        let measured = tokio::task::spawn_blocking(move || {
+            let free = disk::free_bytes(&dir)?;
+            Ok::<_, std::io::Error>((free, held.held()))
+        })
+        .await;
+        let Ok(Ok((free, held))) = measured else {
+            continue;
+        };
+        state.set_free(free);
+        // The reserve counts as free space: it is ours to give.
+        let room = free + if held { reserve.size() } else { 0 };
+        let was_full = state.is_full();
+        if !was_full && room < settings.min_free {
+            state.set_full(true);
+            disk_became_full(&reserve, &data_dir, free, &alerts).await;
+        } else if was_full && free >= settings.min_free.saturating_add(reserve.size()) {
+            state.set_full(false);
+            disk_has_room(&reserve, &alerts).await;
+        } else if !was_full && !held {
+            let held = reserve.clone();
+            let _ = tokio::task::spawn_blocking(move || held.hold()).await;
+        }
+    }
+}
+
+async fn disk_became_full(
+    reserve: &Arc<Reserve>,
+    data_dir: &std::path::Path,
+    free: u64,
+    alerts: &AlertsHandle,
+) {
+    let held = reserve.clone();
+    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || held.release()).await {
+        warn!(error = %e, "cannot release the disk reserve");
+    }
+    error!(data_dir = %data_dir.display(), free_bytes = free,
+           "DISK FULL: the data directory is out of space; alarms are stored in the released reserve");
+    let mut raise = alerts::Raise::system_fault(
+        DISK_FULL_RULE,
+        "data".into(),
+        format!(
+            "Disk full: {} free on the data directory {}; history and buffers may stop growing",
+            human_bytes(free),
+            data_dir.display()
+        ),
+    );
+    raise.ends_on_ack = false;
+    if let Err(e) = alerts
+        .apply(vec![alerts::AlertInput::Raised(Box::new(raise))])
+        .await
+    {
+        warn!(error = %e, "cannot raise the disk-full alert (the desk retries it)");
+    }
+}
+
+async fn disk_has_room(reserve: &Arc<Reserve>, alerts: &AlertsHandle) {
+    let held = reserve.clone();
+    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || held.hold()).await {
+        warn!(error = %e, "cannot hold the disk reserve again");
+    }
+    info!("the data directory has room again; the reserve is held");
+    let cleared = alerts::AlertInput::Cleared {
+        key: format!("{DISK_FULL_RULE}|data"),
+        point: "data".into(),
+        at: clock::now(),
+    };
+    if let Err(e) = alerts.apply(vec![cleared]).await {
+        warn!(error = %e, "cannot clear the disk-full alert");
+    }
+}
+
+/// `12.3 MiB`.
+fn human_bytes(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
+}
