@@ -185,6 +185,27 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
             prune_forever(retention, retained.clone(), shutdown.clone())
         });
     }
+    if let Some(url) = catalog.alerts.heartbeat_url.clone() {
+        let every = catalog.alerts.heartbeat_url_every;
+        let (stages, beacons) = (metrics.stages.clone(), metrics.beacons.clone());
+        let shutdown = shutdown.clone();
+        cx.supervise("heartbeat-url", move || {
+            upkeep::ping_heartbeat(
+                url.clone(),
+                every,
+                stages.clone(),
+                beacons.clone(),
+                shutdown.clone(),
+            )
+        });
+    }
+    if let Some(buzzer) = catalog.alerts.buzzer {
+        let (store, beacons) = (alerts.store.clone(), metrics.beacons.clone());
+        let shutdown = shutdown.clone();
+        cx.supervise("buzzer", move || {
+            upkeep::drive_buzzer(buzzer, store.clone(), beacons.clone(), shutdown.clone())
+        });
+    }
     {
         let (dir, settings, state) = (data_dir.clone(), catalog.disk, metrics.disk.clone());
         let (alerts, shutdown) = (alerts.clone(), shutdown.clone());

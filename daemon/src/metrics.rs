@@ -22,6 +22,11 @@ pub struct Metrics {
     pub devices: Arc<[DeviceMetrics]>,
     /// Malformed API requests refused.
     pub api_rejected: AtomicU64,
+    /// API connections closed at once: the client (or all clients) held
+    /// their share of connections.
+    pub api_connections_refused: AtomicU64,
+    /// Failed accepts on the API port (descriptors exhausted, resets).
+    pub api_accept_errors: AtomicU64,
     /// The rules stage's counters.
     pub rules: Arc<crate::rules::metrics::RulesMetrics>,
     /// The InfluxDB sink's counters (zero when no sink is configured).
@@ -42,6 +47,8 @@ pub struct Metrics {
     pub stages: Arc<sitewarden_runtime::health::Stages>,
     /// Whether the data directory's disk is full (for `/healthz` too).
     pub disk: Arc<sitewarden_runtime::disk::DiskState>,
+    /// Heartbeat URL and buzzer.
+    pub beacons: Arc<sitewarden_runtime::health::Beacons>,
 }
 
 impl Metrics {
@@ -54,6 +61,8 @@ impl Metrics {
                 .map(|_| DeviceMetrics::default())
                 .collect(),
             api_rejected: AtomicU64::default(),
+            api_connections_refused: AtomicU64::default(),
+            api_accept_errors: AtomicU64::default(),
             rules: Default::default(),
             sink: Default::default(),
             mqtt: Default::default(),
@@ -64,6 +73,7 @@ impl Metrics {
             deliveries: Default::default(),
             stages: Default::default(),
             disk: Default::default(),
+            beacons: Default::default(),
         }
     }
 
@@ -109,6 +119,27 @@ impl Metrics {
             "API requests refused as malformed or unauthorised.",
         );
         sample(&mut out, name, site, self.api_rejected.load(Relaxed));
+        let name = "sitewarden_api_connections_refused_total";
+        family(
+            &mut out,
+            name,
+            "counter",
+            "API connections closed at once because the client held its share of connections.",
+        );
+        sample(
+            &mut out,
+            name,
+            site,
+            self.api_connections_refused.load(Relaxed),
+        );
+        let name = "sitewarden_api_accept_errors_total";
+        family(
+            &mut out,
+            name,
+            "counter",
+            "Failed accepts on the API port (descriptors exhausted, resets); the listener keeps listening.",
+        );
+        sample(&mut out, name, site, self.api_accept_errors.load(Relaxed));
         let name = "sitewarden_clock_steps_total";
         family(
             &mut out,
@@ -132,6 +163,7 @@ impl Metrics {
         self.mqtt_in.render(&mut out, site);
         self.stages.render(&mut out, site);
         self.disk.render(&mut out, site);
+        self.beacons.render(&mut out, site);
         crate::sources::modbus::metrics::render(&mut out, catalog, &self.devices);
         out
     }

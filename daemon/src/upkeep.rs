@@ -277,3 +277,118 @@ async fn disk_has_room(reserve: &Arc<Reserve>, alerts: &AlertsHandle) {
 fn human_bytes(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
 }
+
+/// Timeout of one heartbeat ping.
+const PING_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Pings `[alerts] heartbeat_url` (GET, healthchecks-style) every
+/// `heartbeat_url_every`, but only while every stage runs: a daemon with a
+/// dead stage, or a dead or disconnected gateway, stops pinging, and the
+/// central side alerts on the silence. A ping counts when the receiver
+/// answers 2xx; the URL (it holds a key) is never logged whole.
+pub(crate) async fn ping_heartbeat(
+    url: String,
+    every: Duration,
+    stages: Arc<sitewarden_runtime::health::Stages>,
+    beacons: Arc<sitewarden_runtime::health::Beacons>,
+    mut shutdown: Shutdown,
+) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let client = match reqwest::Client::builder().timeout(PING_TIMEOUT).build() {
+        Ok(client) => client,
+        Err(e) => {
+            error!(error = %e, "cannot build the heartbeat client; no heartbeat pings");
+            return;
+        }
+    };
+    let shown = crate::delivery::verdict::redact_url(&url);
+    let mut tick = tokio::time::interval(every);
+    let mut log = sitewarden_runtime::logging::LogLimiter::new(Duration::from_secs(600));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.wait() => return,
+        }
+        if !stages.all_up() {
+            beacons.ping_failures.fetch_add(1, Relaxed);
+            continue;
+        }
+        match client.get(&url).send().await {
+            Ok(answer) if answer.status().is_success() => {
+                beacons.pings.fetch_add(1, Relaxed);
+            }
+            outcome => {
+                beacons.ping_failures.fetch_add(1, Relaxed);
+                if log.allow().is_some() {
+                    let why = match outcome {
+                        Ok(answer) => format!("answered HTTP {}", answer.status().as_u16()),
+                        Err(e) => crate::delivery::verdict::redact_url(&e.to_string()),
+                    };
+                    warn!(url = %shown, why, "heartbeat ping failed");
+                }
+            }
+        }
+    }
+}
+
+/// How often the buzzer's state is decided and written again (a relay
+/// module that lost power comes back to the right state).
+const BUZZER_EVERY: Duration = Duration::from_secs(2);
+/// Timeout of one coil write.
+const BUZZER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Switches the `[alerts.buzzer]` coil on while a delivery-fault alert is
+/// open and nobody has acknowledged it (a life-safety alert no channel
+/// confirmed), off otherwise; written every two seconds. A failed write is
+/// counted (`sitewarden_buzzer_failures_total`) and logged.
+pub(crate) async fn drive_buzzer(
+    buzzer: sitewarden_model::catalog::Buzzer,
+    alerts: Arc<AlertStore>,
+    beacons: Arc<sitewarden_runtime::health::Beacons>,
+    mut shutdown: Shutdown,
+) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut tick = tokio::time::interval(BUZZER_EVERY);
+    let mut log = sitewarden_runtime::logging::LogLimiter::new(Duration::from_secs(300));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.wait() => return,
+        }
+        let store = alerts.clone();
+        let on = match tokio::task::spawn_blocking(move || store.unacknowledged_delivery_faults())
+            .await
+        {
+            Ok(Ok(faults)) => faults > 0,
+            // The store cannot answer: sound rather than stay silent.
+            Ok(Err(_)) => true,
+            Err(_) => return,
+        };
+        match write_coil(buzzer, on).await {
+            Ok(()) => {
+                if beacons.buzzer_on.swap(on, Relaxed) != on {
+                    info!(on, "buzzer switched");
+                }
+            }
+            Err(e) => {
+                beacons.buzzer_failures.fetch_add(1, Relaxed);
+                if log.allow().is_some() {
+                    warn!(host = %buzzer.host, coil = buzzer.coil, error = %e, "cannot write the buzzer coil");
+                }
+            }
+        }
+    }
+}
+
+async fn write_coil(buzzer: sitewarden_model::catalog::Buzzer, on: bool) -> anyhow::Result<()> {
+    use tokio_modbus::prelude::*;
+    let write = async {
+        let mut ctx = tcp::connect_slave(buzzer.host, Slave(buzzer.unit)).await?;
+        ctx.write_single_coil(buzzer.coil, on).await??;
+        let _ = ctx.disconnect().await;
+        anyhow::Ok(())
+    };
+    tokio::time::timeout(BUZZER_TIMEOUT, write)
+        .await
+        .map_err(|_| anyhow::anyhow!("no answer within {BUZZER_TIMEOUT:?}"))?
+}

@@ -342,3 +342,85 @@ async fn a_corrupt_database_at_start_is_moved_aside_and_announced() {
     assert_eq!(code, 200, "everything else runs");
     daemon.stop().await;
 }
+
+/// `GET /healthz` from the client address `from` (any of 127.0.0.0/8):
+/// the status code, or `None` when the daemon closed the connection.
+async fn healthz_from(from: [u8; 4], api: std::net::SocketAddr) -> Option<u16> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let socket = tokio::net::TcpSocket::new_v4().ok()?;
+    socket.bind(std::net::SocketAddr::from((from, 0))).ok()?;
+    let mut stream = socket.connect(api).await.ok()?;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .ok()?;
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut answer))
+        .await
+        .ok()?
+        .ok()?;
+    answer.split(' ').nth(1)?.parse().ok()
+}
+
+/// Whether the daemon closed `stream` (a read ends) within `within`.
+fn closed_within(stream: &mut std::net::TcpStream, within: Duration) -> bool {
+    use std::io::Read as _;
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut byte = [0u8; 1];
+    match stream.read(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => !matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+    }
+}
+
+/// One client address holding idle connections gets its share and no more;
+/// another client is served meanwhile; idle connections that never send
+/// their headers are closed after `header_timeout`, and the client is
+/// served again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_holding_idle_connections_gets_its_share_and_is_timed_out() {
+    let site = SiteDir::new().unwrap();
+    let config = site
+        .write(
+            "site.toml",
+            "[site]\nid = \"test-site\"\nname = \"Test site\"\ntime_zone = \"UTC\"\n\n\
+             [api]\nlisten = \"127.0.0.1:0\"\nmax_connections_per_client = 4\nheader_timeout = \"1s\"\n\n\
+             [[devices]]\nid = \"plc\"\ntransport = { kind = \"modbus-tcp\", host = \"127.0.0.1:9\" }\n\n\
+             [[devices.points]]\nname = \"p\"\nkind = \"holding\"\naddress = 0\n",
+        )
+        .unwrap();
+    let daemon = start_daemon(load(&config), &site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    // Client A takes its four connections and sends nothing.
+    let mut idle: Vec<std::net::TcpStream> = (0..4)
+        .map(|_| std::net::TcpStream::connect(api).unwrap())
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut fifth = std::net::TcpStream::connect(api).unwrap();
+    assert!(
+        closed_within(&mut fifth, Duration::from_millis(500)),
+        "a fifth connection from the same client was kept"
+    );
+    // Client B is served while A holds its share.
+    assert_eq!(healthz_from([127, 0, 0, 2], api).await, Some(200));
+    // A's idle connections go after the header timeout; A is served again.
+    for stream in &mut idle {
+        assert!(
+            closed_within(stream, Duration::from_secs(3)),
+            "an idle connection outlived the 1 s header timeout"
+        );
+    }
+    assert_eq!(healthz_from([127, 0, 0, 1], api).await, Some(200));
+    let (_, metrics) = sitewarden_tests::http_get(api, "/metrics").unwrap();
+    assert!(
+        metrics.lines().any(|l| l
+            .starts_with("sitewarden_api_connections_refused_total{site=\"test-site\"} ")
+            && !l.ends_with(" 0")),
+        "{metrics}"
+    );
+    daemon.stop().await;
+}

@@ -83,6 +83,34 @@ pub struct AlertsSection {
     /// The longest a silence may last: a forgotten silence must end.
     #[serde(default = "default_max_silence")]
     pub max_silence: Spanned<ConfigDuration>,
+    /// A healthchecks-style URL pinged (GET) every `heartbeat_url_every`
+    /// while every stage runs: the central side alerts when pings stop.
+    #[serde(default)]
+    pub heartbeat_url: Option<Spanned<MaybeSecret>>,
+    /// How often `heartbeat_url` is pinged.
+    #[serde(default = "default_heartbeat")]
+    pub heartbeat_url_every: Spanned<ConfigDuration>,
+    /// A Modbus TCP coil switched on while a life-safety alert is
+    /// unconfirmed by every channel (a buzzer or a relay at the desk).
+    #[serde(default)]
+    pub buzzer: Option<BuzzerSection>,
+}
+
+/// `[alerts.buzzer]`: a coil of a Modbus TCP relay module.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuzzerSection {
+    /// `host:port` of the module.
+    pub host: Spanned<String>,
+    /// Unit id (1 by default).
+    #[serde(default = "default_unit")]
+    pub unit: u8,
+    /// Coil address.
+    pub coil: u16,
+}
+
+fn default_unit() -> u8 {
+    1
 }
 
 impl Default for AlertsSection {
@@ -96,6 +124,9 @@ impl Default for AlertsSection {
             heartbeat_every: default_heartbeat(),
             confirm_within: default_confirm_within(),
             max_silence: default_max_silence(),
+            heartbeat_url: None,
+            heartbeat_url_every: default_heartbeat(),
+            buzzer: None,
         }
     }
 }
@@ -336,6 +367,35 @@ pub(super) fn check_alerts(v: &mut Validator<'_>, i: &AlertInputs<'_>) -> Option
             "confirm_within must be at least 1s",
         );
     }
+    let heartbeat_url = i
+        .alerts
+        .heartbeat_url
+        .as_ref()
+        .and_then(|url| channel_url(v, url, i.base_dir));
+    let heartbeat_url_every = i.alerts.heartbeat_url_every.get_ref().0;
+    if heartbeat_url_every < Duration::from_secs(1) {
+        v.error(
+            &at(0, &i.alerts.heartbeat_url_every),
+            "heartbeat_url_every must be at least 1s",
+        );
+    }
+    let buzzer = i.alerts.buzzer.as_ref().and_then(|b| {
+        b.host
+            .get_ref()
+            .parse::<std::net::SocketAddr>()
+            .map_err(|_| {
+                v.error(
+                    &at(0, &b.host),
+                    "buzzer host must be an address and port, like \"192.168.1.50:502\"",
+                )
+            })
+            .ok()
+            .map(|host| sitewarden_model::catalog::Buzzer {
+                host,
+                unit: b.unit,
+                coil: b.coil,
+            })
+    });
     (v.error_count() == errors_before).then_some(AlertSettings {
         people,
         roster,
@@ -348,6 +408,9 @@ pub(super) fn check_alerts(v: &mut Validator<'_>, i: &AlertInputs<'_>) -> Option
         heartbeat_every,
         confirm_within,
         max_silence,
+        heartbeat_url,
+        heartbeat_url_every,
+        buzzer,
     })
 }
 

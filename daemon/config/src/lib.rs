@@ -146,6 +146,19 @@ pub struct ApiSection {
     /// Bearer tokens for requests that change state, stored as SHA-256 hashes.
     #[serde(default)]
     pub tokens: Vec<ApiTokenSection>,
+    /// Open connections one client address may hold (32).
+    #[serde(default = "default_per_client")]
+    pub max_connections_per_client: usize,
+    /// Open connections in all (256), well under the open-files limit so the
+    /// alarm path keeps descriptors.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Time to send a request's headers; also the idle keep-alive limit (10 s).
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout: ConfigDuration,
+    /// Longest a request, body included, may take (30 s).
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout: ConfigDuration,
 }
 
 impl Default for ApiSection {
@@ -153,8 +166,28 @@ impl Default for ApiSection {
         Self {
             listen: Spanned::new(0..0, default_listen().into_inner()),
             tokens: Vec::new(),
+            max_connections_per_client: default_per_client(),
+            max_connections: default_max_connections(),
+            header_timeout: default_header_timeout(),
+            request_timeout: default_request_timeout(),
         }
     }
+}
+
+fn default_per_client() -> usize {
+    32
+}
+
+fn default_max_connections() -> usize {
+    256
+}
+
+fn default_header_timeout() -> ConfigDuration {
+    ConfigDuration::from_millis(10_000)
+}
+
+fn default_request_timeout() -> ConfigDuration {
+    ConfigDuration::from_millis(30_000)
 }
 
 fn default_listen() -> Spanned<String> {

@@ -237,6 +237,56 @@ impl Stage {
     }
 }
 
+/// The daemon's signals to the outside that do not go through a channel:
+/// the outbound heartbeat URL and the buzzer coil.
+#[derive(Debug, Default)]
+pub struct Beacons {
+    /// Heartbeat URL pings the receiver answered with success.
+    pub pings: AtomicU64,
+    /// Heartbeat URL pings that failed (or were held back by a dead stage).
+    pub ping_failures: AtomicU64,
+    /// Whether the buzzer coil is on.
+    pub buzzer_on: AtomicBool,
+    /// Failed writes of the buzzer coil.
+    pub buzzer_failures: AtomicU64,
+}
+
+impl Beacons {
+    /// Writes the heartbeat and buzzer series for `GET /metrics`.
+    pub fn render(&self, out: &mut String, site: &str) {
+        use crate::metrics::{family, sample};
+        for (name, kind, help, value) in [
+            (
+                "sitewarden_heartbeat_url_pings_total",
+                "counter",
+                "Pings of [alerts] heartbeat_url the receiver confirmed.",
+                self.pings.load(Relaxed),
+            ),
+            (
+                "sitewarden_heartbeat_url_failures_total",
+                "counter",
+                "Pings of [alerts] heartbeat_url that failed.",
+                self.ping_failures.load(Relaxed),
+            ),
+            (
+                "sitewarden_buzzer_on",
+                "gauge",
+                "1 while the [alerts.buzzer] coil is on (a life-safety alert went unconfirmed).",
+                u64::from(self.buzzer_on.load(Relaxed)),
+            ),
+            (
+                "sitewarden_buzzer_failures_total",
+                "counter",
+                "Failed writes of the [alerts.buzzer] coil.",
+                self.buzzer_failures.load(Relaxed),
+            ),
+        ] {
+            family(out, name, kind, help);
+            sample(out, name, site, value);
+        }
+    }
+}
+
 /// A panic's message, when it carries one.
 fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> &str {
     panic

@@ -94,6 +94,16 @@ impl ApiError {
         }
     }
 
+    /// 408: the request (its body included) took too long.
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::REQUEST_TIMEOUT,
+            code: "timeout",
+            message: message.into(),
+            allowed: Vec::new(),
+        }
+    }
+
     /// 503: the daemon is stopping.
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self {

@@ -9,6 +9,7 @@ mod alerts;
 pub mod auth;
 mod conditions;
 pub mod error;
+pub mod listener;
 mod tickets;
 
 use std::net::SocketAddr;
@@ -116,15 +117,15 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
     })
 }
 
-/// Serves until shutdown.
+/// Serves until shutdown, every connection bounded (see [`listener`]).
 pub async fn serve(
     listener: TcpListener,
     context: ApiContext,
-    mut shutdown: Shutdown,
+    shutdown: Shutdown,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(context))
-        .with_graceful_shutdown(async move { shutdown.wait().await })
-        .await
+    let metrics = context.metrics.clone();
+    let catalog = context.catalog.clone();
+    listener::serve(listener, router(context), &catalog.api, metrics, shutdown).await
 }
 
 #[derive(Serialize)]

@@ -289,6 +289,20 @@ impl AlertStore {
             .map(|n| n as u64)
     }
 
+    /// Delivery-fault alerts open and not yet acknowledged: while there is
+    /// one, a life-safety alert went unconfirmed and nobody has taken it
+    /// (the buzzer sounds).
+    pub fn unacknowledged_delivery_faults(&self) -> rusqlite::Result<u64> {
+        lock(&self.reader)
+            .query_row(
+                "SELECT count(*) FROM alert WHERE status = 'open' AND acked_us IS NULL
+                   AND rule = 'sitewarden.delivery_fault'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+    }
+
     /// The retained state on MQTT: the alert while open, cleared when resolved.
     fn publish_state(
         &self,

@@ -115,6 +115,10 @@ pub(super) fn check_api(v: &mut Validator<'_>, site: &SiteFile) -> Option<ApiSet
     Some(ApiSettings {
         listen: listen?,
         tokens,
+        max_connections_per_client: site.api.max_connections_per_client.max(1),
+        max_connections: site.api.max_connections.max(1),
+        header_timeout: site.api.header_timeout.0,
+        request_timeout: site.api.request_timeout.0,
     })
 }
 

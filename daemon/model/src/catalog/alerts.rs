@@ -28,6 +28,23 @@ pub struct AlertSettings {
     pub confirm_within: Duration,
     /// The longest a silence may last.
     pub max_silence: Duration,
+    /// Pinged while every stage runs (the URL may hold a key: never logged).
+    pub heartbeat_url: Option<String>,
+    /// How often `heartbeat_url` is pinged.
+    pub heartbeat_url_every: Duration,
+    /// The coil switched on while a life-safety alert is unconfirmed.
+    pub buzzer: Option<Buzzer>,
+}
+
+/// A coil of a Modbus TCP relay module, for a buzzer or lamp at the desk.
+#[derive(Debug, Clone, Copy)]
+pub struct Buzzer {
+    /// `host:port`.
+    pub host: std::net::SocketAddr,
+    /// Unit id.
+    pub unit: u8,
+    /// Coil address.
+    pub coil: u16,
 }
 
 impl AlertSettings {

@@ -94,6 +94,15 @@ pub struct ApiSettings {
     pub listen: std::net::SocketAddr,
     /// Accepted tokens (hashes only).
     pub tokens: Vec<ApiToken>,
+    /// Open connections one client address may hold; more are closed at once.
+    pub max_connections_per_client: usize,
+    /// Open connections in all; more are closed at once.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers, and the longest an
+    /// idle kept-alive connection stays open.
+    pub header_timeout: std::time::Duration,
+    /// Longest a request (its body included) may take.
+    pub request_timeout: std::time::Duration,
 }
 
 /// One accepted bearer token.
