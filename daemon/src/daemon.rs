@@ -166,6 +166,8 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
     let patrol = start_patrol(&mut cx, records_bus, &alerts, &tickets)?;
     announce_quarantined(&catalog, &data_dir, &alerts, &tickets).await;
     let queues = std::mem::take(&mut cx.queues);
+    let longest = catalog.alerts.longest_wait();
+    upkeep::reanchor_deadlines(queues.clone(), alerts.store.clone(), longest).await;
     {
         let (queues, alerts, shutdown) = (queues.clone(), alerts.store.clone(), shutdown.clone());
         cx.supervise("clock", move || {
@@ -223,6 +225,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         "tickets-desk",
         tickets::desk::run(tickets.clone(), ticket_conditions),
     );
+    let restored = restored_alert_inputs(&catalog, &rules_stage, &alerts).await;
     cx.spawn(
         "alerts-desk",
         alerts::desk::run(alerts::desk::DeskInputs {
@@ -230,6 +233,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
             tickets: tickets.clone(),
             conditions: alert_conditions,
             heartbeat,
+            restored,
         }),
     );
     cx.spawn("state", state::run(live.clone(), state_events));
@@ -383,6 +387,25 @@ impl StageContext<'_> {
             .stages
             .watch(name, self.shutdown.clone(), stage);
         self.tasks.spawn(watched);
+    }
+}
+
+/// What the alert store lacks against the conditions restored at start
+/// (see [`alerts::desk::reconcile`]); nothing when the store cannot say.
+async fn restored_alert_inputs(
+    catalog: &Arc<Catalog>,
+    rules: &RulesStage,
+    alerts: &AlertsHandle,
+) -> Vec<alerts::AlertInput> {
+    let raised = rules.raised_conditions();
+    let store = alerts.store.clone();
+    match tokio::task::spawn_blocking(move || store.active_members()).await {
+        Ok(Ok(members)) => alerts::desk::reconcile(catalog, &raised, &members),
+        Ok(Err(e)) => {
+            warn!(error = %e, "cannot compare the alert store with the restored conditions");
+            Vec::new()
+        }
+        Err(_) => Vec::new(),
     }
 }
 

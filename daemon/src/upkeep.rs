@@ -30,6 +30,34 @@ pub(crate) const CLOCK_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// and every stored deadline moves with it in the same instant: retries of
 /// the outboxes, escalations and the unconfirmed-delivery watch of the
 /// alerts. The rule engine moves its own times ([`crate::rules::RulesStage`]).
+/// Re-anchors the stored deadlines at start: none is further away than its
+/// longest honest wait (escalation steps and repeats, the delivery back-off).
+/// After downtime, deadlines in the past are caught up by the stages
+/// themselves (missed repeats folded into one notification).
+pub(crate) async fn reanchor_deadlines(
+    queues: Vec<Arc<Queue>>,
+    alerts: Arc<AlertStore>,
+    longest_escalation: Duration,
+) {
+    let moved = tokio::task::spawn_blocking(move || {
+        let now = clock::now();
+        let mut moved = alerts.cap_deadlines(now, longest_escalation)?;
+        for queue in &queues {
+            moved += queue.cap_deadlines(now)?;
+        }
+        Ok::<_, rusqlite::Error>(moved)
+    })
+    .await;
+    match moved {
+        Ok(Ok(0)) | Err(_) => {}
+        Ok(Ok(moved)) => warn!(
+            moved,
+            "stored deadlines further away than any wait were brought back (the clock was ahead before this start)"
+        ),
+        Ok(Err(e)) => warn!(error = %e, "cannot re-anchor stored deadlines"),
+    }
+}
+
 pub(crate) async fn follow_clock(
     queues: Vec<Arc<Queue>>,
     alerts: Arc<AlertStore>,

@@ -609,3 +609,96 @@ fn resolved_alerts_past_their_retention_are_pruned_and_open_ones_kept() {
     assert!(f.store.get(open).unwrap().is_some());
     assert_eq!(f.store.open_count().unwrap(), 1);
 }
+
+/// A `Raised` condition event of `rule` on `point`, as the rules stage
+/// restores it at start.
+fn restored(f: &Fixture, rule: &str, point: &str) -> sitewarden::rules::ConditionEvent {
+    let (i, instance) = f
+        .catalog
+        .rule_instances
+        .iter()
+        .enumerate()
+        .find(|(_, ri)| {
+            f.catalog.rule(ri.rule).id == rule && f.catalog.point(ri.point).name == point
+        })
+        .unwrap();
+    sitewarden::rules::ConditionEvent {
+        instance: sitewarden::rules::InstanceId(i as u32),
+        rule: instance.rule,
+        device: instance.device,
+        point: instance.point,
+        transition: sitewarden::rules::Transition::Raised,
+        state: sitewarden::rules::ConditionState::Active,
+        value: Some(1.0),
+        threshold: None,
+        severity: Severity::Critical,
+        at: f.at(0),
+        raised_at: Some(f.at(0)),
+    }
+}
+
+#[test]
+fn at_start_the_store_is_brought_in_line_with_the_restored_conditions() {
+    let f = fixture();
+    // The door alert was stored; the fire alarm's commit was lost in a crash;
+    // zone 2's clear was lost too.
+    f.raise(
+        "security.door_held_open",
+        "access-1",
+        "door1_held_open",
+        AlertClass::Intrusion,
+        f.at(0),
+    );
+    f.fire("zone2_alarm", f.at(0));
+    let raised = [
+        restored(&f, "security.door_held_open", "door1_held_open"),
+        restored(&f, "fire.fire_alarm", "zone1_alarm"),
+    ];
+    let members = f.store.active_members().unwrap();
+    let inputs = sitewarden::alerts::desk::reconcile(&f.catalog, &raised, &members);
+    let described: Vec<String> = inputs
+        .iter()
+        .map(|i| match i {
+            AlertInput::Raised(r) => format!("raise {} {}", r.key, r.point),
+            AlertInput::Cleared { key, point, .. } => format!("clear {key} {point}"),
+        })
+        .collect();
+    assert_eq!(
+        described,
+        vec![
+            "raise fire.fire_alarm|fire-panel-1 zone1_alarm".to_owned(),
+            "clear fire.fire_alarm|fire-panel-1 zone2_alarm".to_owned(),
+        ],
+        "the stored door alert is left alone"
+    );
+    // Applied, nothing more is missing.
+    f.store.apply(&f.catalog, &inputs, f.at(10)).unwrap();
+    let members = f.store.active_members().unwrap();
+    assert!(sitewarden::alerts::desk::reconcile(&f.catalog, &raised, &members).is_empty());
+}
+
+#[test]
+fn a_deadline_stored_under_a_clock_that_was_ahead_is_brought_back_at_start() {
+    let f = fixture();
+    // Raised while the clock was an hour ahead: the next step was stored
+    // for an hour and a minute from the real now.
+    let ahead = f.at(3600);
+    f.fire("zone1_alarm", ahead);
+    let longest = f.catalog.alerts.longest_wait();
+    assert_eq!(longest, Duration::from_secs(300), "the intrusion policy's wait");
+    assert_eq!(f.store.cap_deadlines(f.at(0), longest).unwrap(), 1);
+    assert!(
+        f.store
+            .escalate_due(&f.catalog, f.at(299))
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        !f.store
+            .escalate_due(&f.catalog, f.at(300))
+            .unwrap()
+            .is_empty(),
+        "the next step comes within the longest wait, not an hour late"
+    );
+    assert_eq!(f.store.cap_deadlines(f.at(300), longest).unwrap(), 0);
+}

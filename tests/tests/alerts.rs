@@ -1149,6 +1149,13 @@ async fn a_robot_that_refuses_its_key_is_a_channel_fault_not_a_delivery() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fire_alarm_raised_while_the_alert_store_is_locked_becomes_an_alert_when_it_frees() {
     let s = site(0, 0).await;
+    let screen = Subscriber::start(
+        s.broker.addr,
+        "control-room-unstored",
+        "sitewarden/test-site/alerts/unstored",
+    )
+    .await
+    .unwrap();
     let daemon = start_daemon(s.config(""), &s.site, 0).await.unwrap();
     let api = daemon.api_addr;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -1169,6 +1176,32 @@ async fn a_fire_alarm_raised_while_the_alert_store_is_locked_becomes_an_alert_wh
     assert!(
         metric(api, "sitewarden_alert_events_pending").is_some_and(|n| n >= 1.0),
         "the fire alarm is held"
+    );
+    // The control room hears it at once on the MQTT lane, marked as not
+    // stored and not confirmed.
+    assert!(
+        wait_until(Duration::from_secs(5), || screen
+            .messages()
+            .iter()
+            .any(|m| m.payload.contains("\"zone\":\"3\"")))
+        .await,
+        "the unstored fire alarm did not reach MQTT"
+    );
+    let unstored: serde_json::Value = serde_json::from_str(
+        &screen
+            .messages()
+            .iter()
+            .find(|m| m.payload.contains("\"class\":\"fire\""))
+            .unwrap()
+            .payload,
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            unstored["stored"].as_bool(),
+            unstored["confirmed"].as_bool()
+        ),
+        (Some(false), Some(false))
     );
     // (Another alert, such as a door open after hours, may have been stored before the lock.)
     assert!(

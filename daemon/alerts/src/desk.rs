@@ -34,6 +34,44 @@ const RETRY_BASE: Duration = Duration::from_millis(100);
 /// Longest wait between two tries of a failed commit.
 const RETRY_MAX: Duration = Duration::from_secs(5);
 
+/// The MQTT lane the desk publishes on without the store: its client and
+/// the heartbeat topic.
+type MqttLane = (sitewarden_runtime::mqtt::client::Client, String);
+
+/// Sends a life-safety alarm the store could not record yet straight on the
+/// MQTT lane, marked `stored: false, confirmed: false`.
+fn publish_unstored(
+    alerts: &AlertsHandle,
+    client: &sitewarden_runtime::mqtt::client::Client,
+    raise: &Raise,
+) {
+    let message = serde_json::json!({
+        "site": alerts.catalog.site.id,
+        "key": raise.key,
+        "class": raise.class.as_str(),
+        "severity": raise.severity.as_str(),
+        "title": raise.title,
+        "device": raise.device,
+        "location": raise.location,
+        "zone": raise.zone,
+        "point": raise.point,
+        "value": raise.value,
+        "raised_at": raise.at,
+        "stored": false,
+        "confirmed": false,
+    });
+    let topic = alerts.catalog.topics().alert_unstored();
+    match client.try_publish(topic, true, false, message.to_string().into_bytes()) {
+        Ok(()) => {
+            alerts
+                .metrics
+                .unstored_published
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Err(e) => warn!(error = %e, "cannot send an unstored life-safety alarm on MQTT"),
+    }
+}
+
 /// What the desk runs with.
 pub struct DeskInputs {
     /// Alerts.
@@ -44,6 +82,51 @@ pub struct DeskInputs {
     pub conditions: mpsc::Receiver<ConditionEvent>,
     /// For the heartbeat, when MQTT is configured.
     pub heartbeat: Option<(sitewarden_runtime::mqtt::client::Client, String)>,
+    /// What the store lacks against the conditions restored at start
+    /// ([`reconcile`]), committed first.
+    pub restored: Vec<AlertInput>,
+}
+
+/// The inputs that bring the alert store in line with the conditions the
+/// rules stage restored at start. The process may have died between the
+/// rules store saving a transition and the alert store committing it: a
+/// condition raised with no open alert holding it as an active member is
+/// raised again, and an active member whose condition is no longer raised
+/// is cleared. Members of alerts that no rule raises (patrol, delivery and
+/// system faults) are left alone.
+pub fn reconcile(
+    catalog: &Catalog,
+    raised: &[ConditionEvent],
+    active_members: &std::collections::HashSet<(String, String)>,
+) -> Vec<AlertInput> {
+    let mut inputs = Vec::new();
+    let mut still_raised = std::collections::HashSet::new();
+    for event in raised {
+        if let Some(AlertInput::Raised(raise)) = alert_input(catalog, event) {
+            let member = (raise.key.clone(), raise.point.clone());
+            if !active_members.contains(&member) {
+                inputs.push(AlertInput::Raised(raise));
+            }
+            still_raised.insert(member);
+        }
+    }
+    let now = clock::now();
+    for instance in &catalog.rule_instances {
+        let rule = catalog.rule(instance.rule);
+        if !matches!(rule.action, RuleAction::Alert | RuleAction::Both) {
+            continue;
+        }
+        let key = format!("{}|{}", rule.id, catalog.device(instance.device).name);
+        let member = (key, catalog.point(instance.point).name.clone());
+        if active_members.contains(&member) && !still_raised.contains(&member) {
+            inputs.push(AlertInput::Cleared {
+                key: member.0,
+                point: member.1,
+                at: now,
+            });
+        }
+    }
+    inputs
 }
 
 /// Runs until the condition bus closes: at shutdown the rules stage stops
@@ -54,12 +137,21 @@ pub async fn run(inputs: DeskInputs) {
         tickets,
         mut conditions,
         heartbeat,
+        restored,
     } = inputs;
     let mut escalation = tokio::time::interval(ESCALATION_TICK);
     let mut maintenance = tokio::time::interval(MAINTENANCE_TICK);
     let mut beat = tokio::time::interval(alerts.catalog.alerts.heartbeat_every);
     let mut batch = Vec::with_capacity(256);
     let mut pending = Pending::default();
+    if !restored.is_empty() {
+        tracing::info!(
+            inputs = restored.len(),
+            "alert store brought in line with the conditions restored at start"
+        );
+        pending.inputs = restored;
+        pending.commit(&alerts, heartbeat.as_ref()).await;
+    }
     loop {
         tokio::select! {
             biased;
@@ -68,9 +160,9 @@ pub async fn run(inputs: DeskInputs) {
                     break;
                 }
                 pending.inputs.extend(batch.drain(..).filter_map(|e| alert_input(&alerts.catalog, &e)));
-                pending.commit(&alerts).await;
+                pending.commit(&alerts, heartbeat.as_ref()).await;
             }
-            () = pending.retry_due() => pending.commit(&alerts).await,            _ = escalation.tick() => {
+            () = pending.retry_due() => pending.commit(&alerts, heartbeat.as_ref()).await,            _ = escalation.tick() => {
                 if let Err(e) = alerts.escalate_due().await {
                     warn!(error = %e, "cannot escalate alerts");
                 }
@@ -91,7 +183,7 @@ pub async fn run(inputs: DeskInputs) {
     }
     // The bus closed: one last try for what the store has not taken yet.
     if !pending.inputs.is_empty() {
-        pending.commit(&alerts).await;
+        pending.commit(&alerts, heartbeat.as_ref()).await;
     }
 }
 
@@ -122,8 +214,10 @@ impl Default for Pending {
 }
 
 impl Pending {
-    /// Commits everything pending, or schedules the next try.
-    async fn commit(&mut self, alerts: &AlertsHandle) {
+    /// Commits everything pending, or schedules the next try; a failure
+    /// announces the life-safety alarms held on the channels that need no
+    /// store (the log and, when MQTT is configured, `lane`).
+    async fn commit(&mut self, alerts: &AlertsHandle, lane: Option<&MqttLane>) {
         if self.inputs.is_empty() {
             return;
         }
@@ -163,19 +257,24 @@ impl Pending {
                           retry_in_ms = wait.as_millis() as u64,
                           "cannot record alerts; holding the condition events and retrying");
                 }
-                self.announce_unstored(alerts);
+                self.announce_unstored(alerts, lane);
             }
         }
     }
 
-    /// Says at once, on the log, which life-safety alarms are waiting for
-    /// the store: the log is the one channel that needs no database.
-    fn announce_unstored(&mut self, alerts: &AlertsHandle) {
+    /// Says at once which life-safety alarms are waiting for the store, on
+    /// the channels that need no database: the log, and the MQTT lane's
+    /// in-memory session (`…/alerts/unstored`, QoS 1, marked not stored and
+    /// not confirmed; control-room screens subscribe to it).
+    fn announce_unstored(&mut self, alerts: &AlertsHandle, lane: Option<&MqttLane>) {
         for input in &self.inputs {
             let AlertInput::Raised(raise) = input else {
                 continue;
             };
             if raise.class.is_life_safety() && self.announced.insert(raise.key.clone()) {
+                if let Some((client, _)) = lane {
+                    publish_unstored(alerts, client, raise);
+                }
                 tracing::error!(
                     class = raise.class.as_str(),
                     device = raise.device.as_deref().unwrap_or("-"),

@@ -23,6 +23,8 @@ pub struct AlertMetrics {
     pub pending: AtomicU64,
     /// Life-safety alerts no channel confirmed in time, announced as faults.
     pub delivery_faults: AtomicU64,
+    /// Life-safety alarms sent on the MQTT lane while the store could not record them.
+    pub unstored_published: AtomicU64,
 }
 
 impl AlertMetrics {
@@ -73,6 +75,12 @@ impl AlertMetrics {
                     "counter",
                     "Life-safety alerts that no channel confirmed within confirm_within.",
                     &self.delivery_faults,
+                ),
+                (
+                    "sitewarden_alert_unstored_published_total",
+                    "counter",
+                    "Life-safety alarms sent on MQTT (alerts/unstored) while the alert store could not record them.",
+                    &self.unstored_published,
                 ),
                 (
                     "sitewarden_alert_events_pending",

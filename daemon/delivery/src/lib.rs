@@ -256,6 +256,19 @@ impl Queue {
         )
     }
 
+    /// Brings retry times of undelivered messages back to at most the
+    /// longest back-off from `now` (see `AlertStore::cap_deadlines`): a
+    /// retry stored under a clock that was ahead must not wait for it. The
+    /// number moved.
+    pub fn cap_deadlines(&self, now: Timestamp) -> rusqlite::Result<usize> {
+        let latest = micros(now).saturating_add(RETRY_MAX.as_micros() as i64);
+        self.lock().execute(
+            "UPDATE delivery SET next_attempt_us = ?1
+             WHERE delivered_us IS NULL AND dropped_us IS NULL AND next_attempt_us > ?1",
+            params![latest],
+        )
+    }
+
     /// Deletes deliveries confirmed (or dropped as late) before `before`,
     /// with their attempts, a thousand per transaction; the number deleted.
     /// Undelivered ones are kept whatever their age.

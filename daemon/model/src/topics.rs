@@ -78,6 +78,12 @@ impl Topics {
         format!("{}/alerts/{id}/notifications", self.root)
     }
 
+    /// `…/alerts/unstored`: life-safety alarms the alert store could not
+    /// record yet, sent straight on the MQTT lane, marked unconfirmed.
+    pub fn alert_unstored(&self) -> String {
+        self.under("alerts/unstored")
+    }
+
     /// `…/alerts/self-test`.
     pub fn alert_self_test(&self) -> String {
         self.under("alerts/self-test")

@@ -176,6 +176,35 @@ impl Engine {
         &self.slots
     }
 
+    /// A `Raised` event for every condition raised and not cleared (active
+    /// or clearing), as of when it was raised: after a restart the stages
+    /// behind the rules check that each has reached them, since the process
+    /// may have died between saving the condition and their commit.
+    pub fn raised_conditions(&self) -> Vec<ConditionEvent> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| matches!(s.state, ConditionState::Active | ConditionState::Clearing))
+            .map(|(i, slot)| {
+                let instance = &self.catalog.rule_instances[i];
+                let at = slot.raised_at.unwrap_or(slot.since);
+                ConditionEvent {
+                    instance: InstanceId(i as u32),
+                    rule: instance.rule,
+                    device: instance.device,
+                    point: instance.point,
+                    transition: Transition::Raised,
+                    state: slot.state,
+                    value: slot.value,
+                    threshold: threshold_of(&instance.check),
+                    severity: instance.severity,
+                    at,
+                    raised_at: Some(at),
+                }
+            })
+            .collect()
+    }
+
     /// Puts back a slot saved before a restart.
     pub fn restore(
         &mut self,

@@ -335,6 +335,11 @@ impl RulesStage {
         ))
     }
 
+    /// Conditions restored raised (see [`Engine::raised_conditions`]).
+    pub fn raised_conditions(&self) -> Vec<ConditionEvent> {
+        self.engine.raised_conditions()
+    }
+
     /// Evaluates until the reading bus closes (all sources stopped).
     pub async fn run(mut self, mut readings: mpsc::Receiver<ReadingEvent>) {
         let mut tick = tokio::time::interval(TICK);
@@ -420,7 +425,7 @@ impl RulesStage {
             log_event(&catalog, &event);
             self.metrics.count_transition(event.transition);
             self.view.apply(&event);
-            self.store.save(&catalog, &event);
+            self.store.save(&catalog, &event).await;
             self.bus.publish(event).await;
         }
         self.metrics

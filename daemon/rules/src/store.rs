@@ -27,6 +27,8 @@ use sitewarden_runtime::db::{Durability, connect, from_micros, micros};
 /// Writes waiting for the store thread. A failing disk fills it, and then
 /// the rules stage waits: bounded memory, nothing dropped.
 const WRITE_QUEUE: usize = 10_000;
+/// Wait before trying a full write queue again.
+const QUEUE_FULL_WAIT: Duration = Duration::from_millis(10);
 
 /// Schema migrations, in order; `PRAGMA user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[
@@ -143,10 +145,13 @@ impl Store {
         }
     }
 
-    /// Queues a transition for saving.
-    pub fn save(&self, catalog: &Catalog, event: &ConditionEvent) {
+    /// Queues a transition for saving. While the writer's queue is full
+    /// (the disk cannot keep up, or fails and the writer retries), it waits
+    /// for room, yielding: the rules stage slows down, no transition is
+    /// dropped, and no async worker thread is held.
+    pub async fn save(&self, catalog: &Catalog, event: &ConditionEvent) {
         let (rule, device, point) = names(catalog, event.instance);
-        self.send(Op::Event(EventRow {
+        let mut op = Op::Event(EventRow {
             id: 0,
             rule,
             device,
@@ -158,7 +163,25 @@ impl Store {
             severity: event.severity.as_str().to_owned(),
             at: event.at,
             raised_at: event.raised_at,
-        }));
+        });
+        loop {
+            let sent = self
+                .writer
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .try_send(op);
+            match sent {
+                Ok(()) => return,
+                Err(std::sync::mpsc::TrySendError::Full(back)) => {
+                    op = back;
+                    tokio::time::sleep(QUEUE_FULL_WAIT).await;
+                }
+                Err(std::sync::mpsc::TrySendError::Disconnected(_)) => {
+                    error!("store writer has stopped; condition state is no longer saved");
+                    return;
+                }
+            }
+        }
     }
 
     /// Queues a new service baseline for saving.

@@ -55,6 +55,23 @@ impl AlertStore {
         Ok(moved)
     }
 
+    /// Brings stored escalation deadlines back to at most `longest` from
+    /// `now`: a deadline further away was stored under a clock that was
+    /// ahead (and corrected while the daemon was down), and would hold the
+    /// next notification for the length of that error. The number moved.
+    pub fn cap_deadlines(
+        &self,
+        now: Timestamp,
+        longest: std::time::Duration,
+    ) -> rusqlite::Result<usize> {
+        let latest =
+            micros(now).saturating_add(i64::try_from(longest.as_micros()).unwrap_or(i64::MAX));
+        lock(&self.writer).execute(
+            "UPDATE alert SET next_at_us = ?1 WHERE next_at_us > ?1",
+            params![latest],
+        )
+    }
+
     /// Notifies every alert whose deadline has come.
     pub fn escalate_due(
         &self,

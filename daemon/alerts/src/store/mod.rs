@@ -289,6 +289,17 @@ impl AlertStore {
             .map(|n| n as u64)
     }
 
+    /// `(key, point)` of every active member of an open alert.
+    pub fn active_members(&self) -> rusqlite::Result<std::collections::HashSet<(String, String)>> {
+        lock(&self.reader)
+            .prepare_cached(
+                "SELECT a.key, m.point FROM alert a JOIN alert_member m ON m.alert = a.id
+                 WHERE a.status = 'open' AND m.active = 1",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect()
+    }
+
     /// Delivery-fault alerts open and not yet acknowledged: while there is
     /// one, a life-safety alert went unconfirmed and nobody has taken it
     /// (the buzzer sounds).

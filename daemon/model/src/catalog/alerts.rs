@@ -48,6 +48,17 @@ pub struct Buzzer {
 }
 
 impl AlertSettings {
+    /// The longest wait any policy sets (a step's wait or a repeat): no
+    /// stored escalation deadline can honestly be further away than this.
+    pub fn longest_wait(&self) -> Duration {
+        self.policies
+            .values()
+            .chain(self.default_policy.as_ref())
+            .flat_map(|p| p.steps.iter().map(|s| s.wait).chain([p.repeat]))
+            .max()
+            .unwrap_or_default()
+    }
+
     /// The policy an alert of `class` follows.
     pub fn policy(&self, class: crate::vocab::AlertClass) -> Option<&Policy> {
         self.policies.get(&class).or(self.default_policy.as_ref())
