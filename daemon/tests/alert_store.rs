@@ -685,7 +685,11 @@ fn a_deadline_stored_under_a_clock_that_was_ahead_is_brought_back_at_start() {
     let ahead = f.at(3600);
     f.fire("zone1_alarm", ahead);
     let longest = f.catalog.alerts.longest_wait();
-    assert_eq!(longest, Duration::from_secs(300), "the intrusion policy's wait");
+    assert_eq!(
+        longest,
+        Duration::from_secs(300),
+        "the intrusion policy's wait"
+    );
     assert_eq!(f.store.cap_deadlines(f.at(0), longest).unwrap(), 1);
     assert!(
         f.store

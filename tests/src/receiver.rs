@@ -39,6 +39,9 @@ pub struct HttpReceiver {
     fail_path: &'static str,
     stall: Duration,
     accepted: Arc<std::sync::Mutex<Vec<Posted>>>,
+    /// While set, robot paths (`/wecom`, `/dingtalk`) answer HTTP 200 with
+    /// `errcode` 45009 (rate limited) and accept nothing.
+    pub robot_refuses: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl HttpReceiver {
@@ -63,6 +66,7 @@ impl HttpReceiver {
             fail_path,
             stall,
             accepted: Arc::default(),
+            robot_refuses: Arc::default(),
         };
         let app = axum::Router::new()
             .fallback(Self::receive)
@@ -81,6 +85,14 @@ impl HttpReceiver {
         if uri.path().starts_with(r.fail_path) && r.take_refusal() {
             tokio::time::sleep(r.stall).await;
             return (StatusCode::INTERNAL_SERVER_ERROR, "");
+        }
+        let robot = uri.path().starts_with("/wecom") || uri.path().starts_with("/dingtalk");
+        if robot && r.robot_refuses.load(std::sync::atomic::Ordering::SeqCst) {
+            r.refused.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            return (
+                StatusCode::OK,
+                r#"{"errcode":45009,"errmsg":"api freq out of limit"}"#,
+            );
         }
         if uri.path().starts_with("/bad-key") {
             r.refused.fetch_add(1, std::sync::atomic::Ordering::SeqCst);

@@ -130,3 +130,82 @@ poll_interval = "100ms"
     );
     daemon.stop().await;
 }
+
+/// A robot that refuses (HTTP 200, `errcode` 45009, rate limited) while an
+/// alarm escalates every second: once it answers again, everything its
+/// channel held back goes out at once, not each message after its own
+/// grown back-off (which reached minutes before the fix; found by the
+/// fault benchmark).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recovered_channel_sends_what_it_held_back_at_once() {
+    let site = SiteDir::new().unwrap();
+    let sim = start_sim(&site, &[("fire-panel-1", "fire-panel")], frozen())
+        .await
+        .unwrap();
+    let robot = HttpReceiver::start(0).await.unwrap();
+    robot
+        .robot_refuses
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let fire = repo_root().join("config/standards/fire.toml");
+    let config = format!(
+        r#"
+[rules]
+packs = [{fire:?}]
+
+[[people]]
+id = "guard"
+name = "Zhao Min"
+
+[alerts]
+self_test_every = "0s"
+
+[alerts.channels.robot]
+kind = "wecom"
+url = "http://{robot}/wecom"
+
+[alerts.policies.fire]
+repeat = "1s"
+steps = [{{ notify = ["guard"], channels = ["robot"], wait = "1s" }}]
+
+[[devices]]
+id = "fire-panel-1"
+profile = "fire-panel"
+transport = {{ kind = "modbus-tcp", host = "{panel}" }}
+poll_interval = "100ms"
+"#,
+        fire = fire.display().to_string(),
+        robot = robot.addr,
+        panel = sim.addr("fire-panel-1").unwrap(),
+    );
+    let daemon = start_daemon(load(&site.site(&config).unwrap()), &site, 0)
+        .await
+        .unwrap();
+    let api = daemon.api_addr;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let on = "device = \"fire-panel-1\"\naction = \"set\"\npoint = \"zone3_alarm\"\nvalue = 1";
+    sim.apply(&toml::from_str::<Step>(on).unwrap());
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert!(
+        robot.posted().is_empty(),
+        "the robot refused everything so far"
+    );
+    robot
+        .robot_refuses
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let undelivered = || {
+        let (_, alerts) = http(api, "GET", "/api/v1/alerts?status=open", None, None).unwrap();
+        let id = alerts["alerts"][0]["id"].as_i64().unwrap_or(0);
+        let (_, alert) = http(api, "GET", &format!("/api/v1/alerts/{id}"), None, None).unwrap();
+        alert["deliveries"]
+            .as_array()
+            .map(|d| d.iter().filter(|d| d["delivered_at"].is_null()).count())
+            .unwrap_or(usize::MAX)
+    };
+    assert!(undelivered() >= 5, "the escalation queued its repeats");
+    assert!(
+        wait_until(Duration::from_secs(15), || undelivered() == 0).await,
+        "{} notifications still held back 15 s after the robot recovered",
+        undelivered()
+    );
+    daemon.stop().await;
+}

@@ -269,6 +269,18 @@ impl Queue {
         )
     }
 
+    /// Makes every message of `channel` held back by earlier failures due
+    /// now: its receiver has just confirmed one, so the back-off is over.
+    pub fn bring_forward(&self, channel: &str, now: Timestamp) -> rusqlite::Result<()> {
+        self.lock()
+            .prepare_cached(
+                "UPDATE delivery SET next_attempt_us = ?2
+                 WHERE channel = ?1 AND delivered_us IS NULL AND dropped_us IS NULL AND next_attempt_us > ?2",
+            )?
+            .execute(params![channel, micros(now)])
+            .map(|_| ())
+    }
+
     /// Deletes deliveries confirmed (or dropped as late) before `before`,
     /// with their attempts, a thousand per transaction; the number deleted.
     /// Undelivered ones are kept whatever their age.
@@ -470,7 +482,6 @@ pub struct Loop<D> {
 impl<D: Deliver> Loop<D> {
     /// Delivers until shutdown.
     pub async fn run(mut self, mut shutdown: Shutdown) {
-        let mut backoff = Backoff::new(RETRY_BASE, RETRY_MAX);
         let mut limiter = LogLimiter::new(Duration::from_secs(60));
         loop {
             // Registered before the query so a wake-up between the two is not lost.
@@ -489,8 +500,7 @@ impl<D: Deliver> Loop<D> {
             let wait = match next {
                 Ok(Ok((Next::Due(message), now))) => {
                     if let Some((message, late)) = self.unless_dropped_late(message, now).await {
-                        self.attempt(&message, late, &mut backoff, &mut limiter)
-                            .await;
+                        self.attempt(&message, late, &mut limiter).await;
                     }
                     continue;
                 }
@@ -548,34 +558,39 @@ impl<D: Deliver> Loop<D> {
         Some((message, true))
     }
 
-    /// One attempt; a `late` message confirmed is counted as late.
-    async fn attempt(
-        &mut self,
-        message: &Pending,
-        late: bool,
-        backoff: &mut Backoff,
-        limiter: &mut LogLimiter,
-    ) {
+    /// One attempt; a `late` message confirmed is counted as late. A failed
+    /// message waits by its own attempts (0.5 s doubling to 5 min); a
+    /// confirmed one brings every message the channel held back forward,
+    /// since the receiver answers again.
+    async fn attempt(&mut self, message: &Pending, late: bool, limiter: &mut LogLimiter) {
         let channel = &*self.channel;
         let outcome = self.sender.deliver(message).await;
         let queue = self.queue.clone();
         let id = message.id;
         let recorded = match outcome {
             Ok(()) => {
-                backoff.reset();
                 self.metrics.delivered.fetch_add(1, Relaxed);
                 if late {
                     self.metrics.late.fetch_add(1, Relaxed);
                 }
                 debug!(channel, key = %message.key, "delivered");
-                tokio::task::spawn_blocking(move || queue.delivered(id, clock::now())).await
+                let channel = self.channel.clone();
+                tokio::task::spawn_blocking(move || {
+                    let _frame = clock::frame();
+                    let now = clock::now();
+                    queue.delivered(id, now)?;
+                    queue.bring_forward(&channel, now)
+                })
+                .await
             }
             Err(refusal) => {
                 self.metrics.failures.fetch_add(1, Relaxed);
                 if refusal.permanent {
                     self.metrics.refused.fetch_add(1, Relaxed);
                 }
-                let delay = backoff.next_delay();
+                let failures =
+                    u32::try_from(message.attempts.saturating_add(1)).unwrap_or(u32::MAX);
+                let delay = Backoff::after(RETRY_BASE, RETRY_MAX, failures);
                 let error = refusal.to_string();
                 if limiter.allow().is_some() {
                     warn!(channel, key = %message.key, attempts = message.attempts + 1, %error,

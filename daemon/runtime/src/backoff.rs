@@ -35,6 +35,17 @@ impl Backoff {
         full.mul_f64(rand::rng().random_range(0.5..=1.0))
     }
 
+    /// The wait after the `failures`-th failure of one thing, for callers
+    /// that keep the count themselves (a message's attempts).
+    pub fn after(base: Duration, max: Duration, failures: u32) -> Duration {
+        Self {
+            base,
+            max,
+            failures: failures.saturating_sub(1),
+        }
+        .next_delay()
+    }
+
     /// Success: the next failure starts from `base` again.
     pub fn reset(&mut self) {
         self.failures = 0;
