@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::metrics::Metrics;
 use crate::readings::{DeviceState, Quality, Value};
 use crate::rules::{ConditionState, ConditionView};
 use crate::state::LiveState;
@@ -21,6 +22,7 @@ pub async fn run(
     catalog: Arc<Catalog>,
     state: Arc<LiveState>,
     conditions: Arc<ConditionView>,
+    metrics: Arc<Metrics>,
     every: Duration,
     mut shutdown: Shutdown,
 ) {
@@ -28,9 +30,52 @@ pub async fn run(
     ticker.tick().await;
     loop {
         tokio::select! {
-            _ = ticker.tick() => println!("{}{}", render(&catalog, &state), render_conditions(&catalog, &conditions)),
+            _ = ticker.tick() => println!(
+                "{}{}{}",
+                render(&catalog, &state),
+                render_conditions(&catalog, &conditions),
+                render_faults(&metrics)
+            ),
             () = shutdown.wait() => return,
         }
+    }
+}
+
+/// The daemon's own faults, one line each, nothing when there is none:
+/// stages down, a full disk, life-safety alerts no channel confirmed, the
+/// buzzer sounding.
+pub fn render_faults(metrics: &Metrics) -> String {
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut out = String::new();
+    let down = metrics.stages.down();
+    if !down.is_empty() {
+        let names: Vec<&str> = down.iter().map(|s| &**s).collect();
+        let _ = writeln!(out, "  STAGE DOWN      {}", names.join(" "));
+    }
+    if metrics.disk.is_full() {
+        let _ = writeln!(
+            out,
+            "  DISK FULL       {} MiB free on the data directory",
+            metrics.disk.free_bytes() >> 20
+        );
+    }
+    let faults = metrics.alerts.delivery_faults.load(Relaxed);
+    if faults > 0 {
+        let _ = writeln!(
+            out,
+            "  DELIVERY FAULT  {faults} life-safety alert(s) no channel confirmed in time"
+        );
+    }
+    if metrics.beacons.buzzer_on.load(Relaxed) {
+        let _ = writeln!(
+            out,
+            "  BUZZER ON       until someone acknowledges the delivery fault"
+        );
+    }
+    if out.is_empty() {
+        out
+    } else {
+        format!("── faults ──\n{out}")
     }
 }
 

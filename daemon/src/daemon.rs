@@ -290,6 +290,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
             catalog.clone(),
             live.clone(),
             rules.view.clone(),
+            metrics.clone(),
             every,
             shutdown.clone(),
         ));

@@ -146,6 +146,11 @@ poll_interval = "100ms"
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(sounding, "the buzzer did not sound");
+    let console = sitewarden::console::render_faults(&daemon.metrics);
+    assert!(
+        console.contains("DELIVERY FAULT") && console.contains("BUZZER ON"),
+        "the console says it too: {console}"
+    );
     let (_, metrics) = http_get(api, "/metrics").unwrap();
     assert!(
         metrics.contains("sitewarden_buzzer_on{site=\"test-site\"} 1"),

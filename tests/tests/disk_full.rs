@@ -149,6 +149,11 @@ poll_interval = "100ms"
         "{body}"
     );
     assert!(!reserve.exists(), "the reserve was not released");
+    let console = sitewarden::console::render_faults(&daemon.metrics);
+    assert!(
+        console.contains("DISK FULL"),
+        "the console says it too: {console}"
+    );
     let (_, metrics) = sitewarden_tests::http_get(api, "/metrics").unwrap();
     assert!(
         metrics.contains("sitewarden_disk_full{site=\"test-site\"} 1"),
