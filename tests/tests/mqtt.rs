@@ -270,6 +270,66 @@ async fn commands_follow_the_api_rules_and_answer_on_the_response_topic() {
     assert_eq!(ok["ok"], true, "{ok}");
     assert_eq!(ok["result"]["by"], "wang");
     assert_eq!(daemon.metrics.mqtt_in.commands_refused.load(Relaxed), 5);
+
+    // reply_to stays under responses/: elsewhere is refused (answered on
+    // the default response topic), a topic under it is used.
+    let mut outside = args("c6", Some("tech-token"));
+    outside["reply_to"] = "sitewarden/test-site/alerts/1".into();
+    command("record_service", outside).await;
+    let mut inside = args("c7", Some("tech-token"));
+    inside["reply_to"] = "sitewarden/test-site/responses/desk/c7".into();
+    command("record_service", inside).await;
+    assert!(
+        wait_until(Duration::from_secs(10), || answer("c6").is_some()
+            && answer("desk/c7").is_some())
+        .await,
+        "no answers to c6 and c7"
+    );
+    let refused = answer("c6").unwrap();
+    assert_eq!(refused["status"], 400, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("responses/")
+    );
+    assert_eq!(answer("desk/c7").unwrap()["ok"], true);
+
+    // A command published retained runs once; the broker hands it again
+    // (flagged retained) to every later subscription, and there it is
+    // ignored and counted, not run again.
+    client
+        .publish(
+            "sitewarden/test-site/commands/record_service",
+            rumqttc::QoS::AtLeastOnce,
+            true,
+            args("c8", Some("tech-token")).to_string(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || answer("c8").is_some()).await,
+        "no answer to c8"
+    );
+    daemon.stop().await;
+    let daemon = start_daemon(load(&path), &site, 0).await.unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || daemon
+            .metrics
+            .mqtt_in
+            .commands_refused
+            .load(Relaxed)
+            == 1)
+        .await,
+        "the retained command handed again on subscribing was not refused"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let c8 = responses
+        .messages()
+        .iter()
+        .filter(|m| m.topic == "sitewarden/test-site/responses/c8")
+        .count();
+    assert_eq!(c8, 1, "the retained command ran again");
     daemon.stop().await;
 }
 

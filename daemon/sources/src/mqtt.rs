@@ -371,7 +371,14 @@ impl Source {
                         let _ = client.try_subscribe_many(filters);
                         info!(filters = self.routes.filters().len(), "subscribed to MQTT sensor topics");
                     }
-                    Ok(Incoming::Publish { topic, payload }) if topic_matches(&self.commands.filter(), &topic) => {
+                    Ok(Incoming::Publish { topic, retain: true, .. }) if topic_matches(&self.commands.filter(), &topic) => {
+                        // A retained command would run again on every reconnect: refused unread.
+                        self.metrics.commands_refused.fetch_add(1, Relaxed);
+                        if let Some(held_back) = self.log.allow() {
+                            warn!(%topic, held_back, "retained MQTT command ignored; commands must not be retained");
+                        }
+                    }
+                    Ok(Incoming::Publish { topic, payload, .. }) if topic_matches(&self.commands.filter(), &topic) => {
                         let answer = self.commands.handle(&topic, &payload).await;
                         if answer.refused {
                             self.metrics.commands_refused.fetch_add(1, Relaxed);
@@ -380,7 +387,7 @@ impl Source {
                             let _ = client.try_publish(reply_to, true, false, reply);
                         }
                     }
-                    Ok(Incoming::Publish { topic, payload }) => self.on_message(&topic, &payload).await,
+                    Ok(Incoming::Publish { topic, payload, .. }) => self.on_message(&topic, &payload).await,
                     Ok(_) => {}
                     Err(e) => {
                         if let Some(held_back) = self.log.allow() {

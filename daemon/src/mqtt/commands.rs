@@ -79,12 +79,40 @@ struct MoveTicket {
 pub struct Commands {
     catalog: Arc<Catalog>,
     control: Control,
+    /// Refusals are logged at most once a minute (with how many were held back).
+    log: std::sync::Mutex<sitewarden_runtime::logging::LogLimiter>,
 }
 
 impl Commands {
     /// A handler for the site's command topics.
     pub fn new(catalog: Arc<Catalog>, control: Control) -> Self {
-        Self { catalog, control }
+        Self {
+            catalog,
+            control,
+            log: std::sync::Mutex::new(sitewarden_runtime::logging::LogLimiter::new(
+                std::time::Duration::from_secs(60),
+            )),
+        }
+    }
+
+    /// Where the answer goes: `reply_to` when it names a topic under
+    /// `sitewarden/<site>/responses/` (no wildcards), else the default
+    /// response topic; an elsewhere `reply_to` is refused, so no client can
+    /// make the daemon publish on another topic.
+    fn reply_topic(&self, envelope: &Envelope) -> Result<String, String> {
+        let default = self.catalog.topics().response(&envelope.correlation_id);
+        let Some(asked) = &envelope.reply_to else {
+            return Ok(default);
+        };
+        let responses = self.catalog.topics().response("");
+        if asked.starts_with(&responses)
+            && asked.len() > responses.len()
+            && !asked.contains(['+', '#'])
+        {
+            Ok(asked.clone())
+        } else {
+            Err(format!("reply_to must be a topic under {responses}"))
+        }
     }
 
     /// Handles one command message: the answer to publish, and whether it
@@ -101,11 +129,18 @@ impl Commands {
                 };
             }
         };
-        let reply_to = envelope
-            .reply_to
-            .clone()
-            .unwrap_or_else(|| self.catalog.topics().response(&envelope.correlation_id));
-        let (answer, refused) = match self.run(&command, &envelope).await {
+        let (reply_to, asked_elsewhere) = match self.reply_topic(&envelope) {
+            Ok(topic) => (topic, None),
+            Err(why) => (
+                self.catalog.topics().response(&envelope.correlation_id),
+                Some(why),
+            ),
+        };
+        let outcome = match asked_elsewhere {
+            Some(why) => Err(CommandError::new(Refusal::BadRequest, why)),
+            None => self.run(&command, &envelope).await,
+        };
+        let (answer, refused) = match outcome {
             Ok(result) => (
                 json!({
                     "correlation_id": envelope.correlation_id, "command": command,
@@ -147,7 +182,14 @@ impl Commands {
     }
 
     fn refuse(&self, command: &str, why: &str) {
-        warn!(%command, reason = %why, "MQTT command refused");
+        let allowed = self
+            .log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .allow();
+        if let Some(held_back) = allowed {
+            warn!(%command, reason = %why, held_back, "MQTT command refused");
+        }
     }
 }
 

@@ -41,6 +41,8 @@ pub enum Incoming {
         topic: String,
         /// Its payload.
         payload: Bytes,
+        /// Whether the broker sent it as a retained message (an old one, not news).
+        retain: bool,
     },
     /// Anything else.
     Other,
@@ -213,6 +215,7 @@ impl EventLoop {
                 rumqttc::Event::Incoming(Packet::Publish(p)) => Ok(Incoming::Publish {
                     topic: p.topic,
                     payload: p.payload,
+                    retain: p.retain,
                 }),
                 _ => Ok(Incoming::Other),
             },
@@ -222,6 +225,7 @@ impl EventLoop {
                 v5::Event::Incoming(Packet5::Publish(p)) => Ok(Incoming::Publish {
                     topic: String::from_utf8_lossy(&p.topic).into_owned(),
                     payload: p.payload,
+                    retain: p.retain,
                 }),
                 _ => Ok(Incoming::Other),
             },
