@@ -220,10 +220,10 @@ async fn commands_follow_the_api_rules_and_answer_on_the_response_topic() {
     let responses = Subscriber::start(broker.addr, "operator", "sitewarden/test-site/responses/#")
         .await
         .unwrap();
-    let (client, mut eventloop) = rumqttc::AsyncClient::new(
-        rumqttc::MqttOptions::new("operator-tx", "127.0.0.1", broker.addr.port()),
-        64,
-    );
+    let mut options = rumqttc::MqttOptions::new("operator-tx", "127.0.0.1", broker.addr.port());
+    // Room for the oversized command below (the client's default is 10 KiB).
+    options.set_max_packet_size(1 << 20, 1 << 20);
+    let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 64);
     tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
     tokio::time::sleep(Duration::from_secs(1)).await;
     let command = |name: &str, body: serde_json::Value| {
@@ -294,6 +294,22 @@ async fn commands_follow_the_api_rules_and_answer_on_the_response_topic() {
             .contains("responses/")
     );
     assert_eq!(answer("desk/c7").unwrap()["ok"], true);
+
+    // A payload past 64 KiB (the HTTP body limit too) is refused unread.
+    let mut huge = args("c9", Some("tech-token"));
+    huge["note"] = "x".repeat(100_000).into();
+    command("record_service", huge).await;
+    assert!(
+        wait_until(Duration::from_secs(5), || daemon
+            .metrics
+            .mqtt_in
+            .commands_refused
+            .load(Relaxed)
+            == 7)
+        .await,
+        "the oversized command was not refused"
+    );
+    assert!(answer("c9").is_none());
 
     // A command published retained runs once; the broker hands it again
     // (flagged retained) to every later subscription, and there it is

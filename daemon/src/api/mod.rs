@@ -73,8 +73,8 @@ async fn read<T: Send + 'static>(
         .map_err(|e| ApiError::internal(format!("query failed: {e}")))
 }
 
-/// Largest request body accepted; every API body is a small JSON object.
-const MAX_BODY: usize = 64 * 1024;
+/// Largest request body accepted (the same limit as MQTT commands).
+const MAX_BODY: usize = crate::control::MAX_REQUEST;
 
 /// The router with every route.
 pub fn router(context: ApiContext) -> Router {

@@ -24,6 +24,11 @@ use crate::tickets::{Action, Ticket, TicketsHandle};
 pub use error::{CommandError, Refusal};
 
 /// Anyone with a token may acknowledge: the guard at the desk as much as the engineer.
+/// Largest request accepted, over HTTP (its body) and MQTT (a command's
+/// payload) alike: every request is a small JSON object, and a megabyte
+/// note must not land in tickets and alert messages.
+pub const MAX_REQUEST: usize = 64 * 1024;
+
 const ACK_ROLES: &[ApiRole] = &[ApiRole::FrontDesk, ApiRole::Technician, ApiRole::Engineer];
 /// Silences and drills change who gets called: the engineer's decision.
 const PLAN_ROLES: &[ApiRole] = &[ApiRole::Engineer];

@@ -119,6 +119,16 @@ impl Commands {
     /// was refused.
     async fn answer(&self, topic: &str, payload: &[u8]) -> CommandAnswer {
         let command = topic.rsplit('/').next().unwrap_or_default().to_owned();
+        if payload.len() > crate::control::MAX_REQUEST {
+            self.refuse(
+                &command,
+                "payload larger than 64 KiB, the limit of every request",
+            );
+            return CommandAnswer {
+                reply: None,
+                refused: true,
+            };
+        }
         let envelope: Envelope = match serde_json::from_slice(payload) {
             Ok(e) => e,
             Err(e) => {
