@@ -340,6 +340,9 @@ pub fn spawn(
     tasks.watch("mqtt-source", source.run(connection, shutdown));
 }
 
+/// How often sensors gone silent are looked for.
+const SILENCE_CHECK_EVERY: Duration = Duration::from_secs(1);
+
 struct Source {
     catalog: Arc<Catalog>,
     commands: Arc<dyn CommandInbox>,
@@ -354,7 +357,10 @@ struct Source {
 impl Source {
     async fn run(mut self, (client, mut eventloop): (Client, EventLoop), mut shutdown: Shutdown) {
         let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
-        let mut silence = tokio::time::interval(Duration::from_secs(1));
+        // Not at once: a tick while the first connection is being made
+        // would cancel the handshake (the broker logs an aborted connect).
+        let mut silence =
+            tokio::time::interval_at(Instant::now() + SILENCE_CHECK_EVERY, SILENCE_CHECK_EVERY);
         loop {
             tokio::select! {
                 event = eventloop.poll() => match event {
