@@ -235,8 +235,13 @@ pub(crate) async fn watch_disk(
             Ok::<_, std::io::Error>((free, held.held()))
         })
         .await;
-        let Ok(Ok((free, held))) = measured else {
-            continue;
+        let (free, held) = match measured {
+            Ok(Ok(measured)) => measured,
+            Ok(Err(e)) => {
+                warn!(data_dir = %data_dir.display(), error = %e, "cannot measure the data directory's free space");
+                continue;
+            }
+            Err(_) => return,
         };
         state.set_free(free);
         // The reserve counts as free space: it is ours to give.

@@ -22,7 +22,7 @@ use super::engine::Engine;
 use super::{ConditionEvent, ConditionState, InstanceId};
 use sitewarden_model::catalog::Catalog;
 use sitewarden_runtime::backoff::Backoff;
-use sitewarden_runtime::db::{Durability, connect, from_micros, micros};
+use sitewarden_runtime::db::{self, Durability, connect, from_micros, micros};
 
 /// Writes waiting for the store thread. A failing disk fills it, and then
 /// the rules stage waits: bounded memory, nothing dropped.
@@ -121,7 +121,7 @@ impl Store {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating data directory {}", dir.display()))?;
         let path = dir.join("sitewarden.db");
-        let conn = sitewarden_runtime::db::open_checked(&path, Durability::Process, MIGRATIONS)?;
+        let conn = db::open_checked(&path, Durability::Process, MIGRATIONS)?;
         let reader = connect(&path, Durability::Process)?;
         let (tx, rx) = sync_channel(WRITE_QUEUE);
         std::thread::Builder::new()
@@ -254,23 +254,16 @@ impl Store {
     /// deleted. (The current state of each condition is another table and
     /// is never pruned.)
     pub fn prune_history(&self, before: Timestamp) -> rusqlite::Result<usize> {
-        let conn = self
+        let mut conn = self
             .reader
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut total = 0;
-        loop {
-            let deleted = conn
-                .prepare_cached(
-                    "DELETE FROM condition_event WHERE id IN
-                     (SELECT id FROM condition_event WHERE at_us < ?1 ORDER BY id LIMIT 1000)",
-                )?
-                .execute([micros(before)])?;
-            total += deleted;
-            if deleted < 1000 {
-                return Ok(total);
-            }
-        }
+        db::prune_in_batches(
+            &mut conn,
+            "SELECT id FROM condition_event WHERE at_us < ?1 ORDER BY id LIMIT ?2",
+            before,
+            &["DELETE FROM condition_event WHERE id = ?1"],
+        )
     }
 
     /// Stored transitions, newest first.
