@@ -124,6 +124,17 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
     let mut tasks = JoinSet::new();
     let mut records_bus = RecordBus::new(RECORD_QUEUE);
     let (handoff_tx, handoff_rx) = mpsc::channel(64);
+    if let Some(settings) = &catalog.mqtt {
+        crate::mqtt::broker::start(
+            &catalog,
+            settings,
+            &data_dir,
+            metrics.broker.clone(),
+            shutdown.clone(),
+            &mut spawner(&mut tasks, &metrics, &shutdown),
+        )
+        .await?;
+    }
     if let Some((settings, readings, condition_events)) = mqtt_inputs {
         let inputs = publisher::MqttInputs {
             catalog: catalog.clone(),

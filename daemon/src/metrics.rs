@@ -33,6 +33,8 @@ pub struct Metrics {
     pub sink: Arc<crate::sinks::influx::SinkMetrics>,
     /// MQTT counters (zero when MQTT is not configured).
     pub mqtt: Arc<crate::mqtt::publisher::MqttMetrics>,
+    /// Embedded broker counters.
+    pub broker: Arc<sitewarden_runtime::mqtt::broker::BrokerMetrics>,
     /// MQTT source counters.
     pub mqtt_in: Arc<crate::sources::mqtt::MqttInMetrics>,
     /// Ticket counters.
@@ -67,6 +69,7 @@ impl Metrics {
             sink: Default::default(),
             mqtt: Default::default(),
             mqtt_in: Default::default(),
+            broker: Default::default(),
             tickets: Default::default(),
             alerts: Default::default(),
             patrol: Default::default(),
@@ -161,6 +164,7 @@ impl Metrics {
         crate::delivery::render_metrics(&mut out, site, &channels);
         drop(channels);
         self.mqtt_in.render(&mut out, site);
+        self.broker.render(&mut out, site);
         self.stages.render(&mut out, site);
         self.disk.render(&mut out, site);
         self.beacons.render(&mut out, site);

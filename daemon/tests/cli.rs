@@ -197,7 +197,7 @@ fn a_flood_of_connections_under_a_1024_file_limit_leaves_the_api_and_broker_answ
         &path,
         format!(
             "[site]\nid = \"s\"\nname = \"S\"\ntime_zone = \"UTC\"\n\n[api]\nlisten = \"{api}\"\n\n\
-             [mqtt]\nembedded_listen = \"{broker}\"\n\n[[devices]]\nid = \"plc\"\n\
+             [mqtt]\nembedded_listen = \"{broker}\"\nallow_anonymous = true\n\n[[devices]]\nid = \"plc\"\n\
              transport = {{ kind = \"modbus-tcp\", host = \"127.0.0.1:9\" }}\n\n\
              [[devices.points]]\nname = \"p\"\nkind = \"holding\"\naddress = 0\n"
         ),

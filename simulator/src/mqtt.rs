@@ -80,13 +80,28 @@ fn payload(points: &[(&SimPoint, f64)]) -> Vec<u8> {
     document.to_string().into_bytes()
 }
 
+/// The broker user the simulated sensors log in as: `SITE_SIM_MQTT_USER` and
+/// `SITE_SIM_MQTT_PASSWORD`, else the demo site's sensor user (`site-sim`,
+/// password `site-sim-demo`, see `config/demo.toml`). A broker that lets
+/// anonymous clients publish ignores them.
+fn credentials() -> (String, String) {
+    let var =
+        |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+    (
+        var("SITE_SIM_MQTT_USER", "site-sim"),
+        var("SITE_SIM_MQTT_PASSWORD", "site-sim-demo"),
+    )
+}
+
 /// Publishes every sensor of `devices` to the broker at `host:port`, forever.
 pub async fn run(broker: String, devices: Vec<SimDevice>) {
     let (host, port) = broker
         .rsplit_once(':')
         .map_or(("127.0.0.1", 1883), |(h, p)| (h, p.parse().unwrap_or(1883)));
-    let (client, mut eventloop) =
-        AsyncClient::new(MqttOptions::new("site-sim-sensors", host, port), 256);
+    let mut options = MqttOptions::new("site-sim-sensors", host, port);
+    let (user, password) = credentials();
+    options.set_credentials(user, password);
+    let (client, mut eventloop) = AsyncClient::new(options, 256);
     tokio::spawn(async move {
         loop {
             if eventloop.poll().await.is_err() {

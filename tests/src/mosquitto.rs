@@ -118,8 +118,21 @@ impl Drop for Subscriber {
 impl Subscriber {
     /// Connects to `addr` as `client_id` and subscribes to `filter` with QoS 1.
     pub async fn start(addr: SocketAddr, client_id: &str, filter: &str) -> anyhow::Result<Self> {
+        Self::start_as(addr, client_id, filter, None).await
+    }
+
+    /// Like [`Self::start`], logging in as `user` with `password`.
+    pub async fn start_as(
+        addr: SocketAddr,
+        client_id: &str,
+        filter: &str,
+        login: Option<(&str, &str)>,
+    ) -> anyhow::Result<Self> {
         use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
         let mut options = MqttOptions::new(client_id, addr.ip().to_string(), addr.port());
+        if let Some((user, password)) = login {
+            options.set_credentials(user, password);
+        }
         options.set_clean_session(false);
         options.set_keep_alive(Duration::from_secs(5));
         let (client, mut eventloop) = AsyncClient::new(options, 64);
@@ -194,4 +207,61 @@ impl Mosquitto {
         broker.launch(&config)?;
         Ok(broker)
     }
+}
+
+/// A signed MQTT command payload, made here independently of the daemon's
+/// code: HMAC-SHA256 keyed with the SHA-256 of `token` over
+/// `<topic>\n<command>`, `command` being `args` with `at` (`at_offset`
+/// seconds from now) and a fresh `nonce` added.
+pub fn signed_command(
+    topic: &str,
+    operator: &str,
+    token: &str,
+    mut args: serde_json::Value,
+    at_offset: i64,
+) -> String {
+    use hmac::Mac as _;
+    use sha2::Digest as _;
+    static NONCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    args["at"] = (now + at_offset).into();
+    args["nonce"] = format!(
+        "n{}-{}",
+        std::process::id(),
+        NONCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+    .into();
+    let command = args.to_string();
+    let key = sha2::Sha256::digest(token.as_bytes());
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).expect("any key length");
+    mac.update(format!("{topic}\n{command}").as_bytes());
+    let signature: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!(r#"{{"operator":"{operator}","signature":"{signature}","command":{command}}}"#)
+}
+
+/// A mosquitto `$7$` password hash made by Debian's `mosquitto_passwd`,
+/// independently of the daemon's hashing.
+pub fn mosquitto_hash(user: &str, password: &str) -> anyhow::Result<String> {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("passwd");
+    let status = Command::new("mosquitto_passwd")
+        .args(["-c", "-b"])
+        .arg(&file)
+        .args([user, password])
+        .status()
+        .context("running mosquitto_passwd (package mosquitto)")?;
+    anyhow::ensure!(status.success(), "mosquitto_passwd failed");
+    let line = std::fs::read_to_string(&file)?;
+    Ok(line
+        .trim()
+        .split_once(':')
+        .map(|(_, hash)| hash.to_owned())
+        .unwrap_or_default())
 }

@@ -1296,11 +1296,14 @@ async fn alerts_are_acknowledged_over_mqtt_and_malformed_acks_are_counted() {
         wait_until(Duration::from_secs(5), || refused() == 1).await,
         "malformed ack not counted"
     );
-    publish(format!(
-        r#"{{"correlation_id":"a1","token":"{GUARD}","alert":999}}"#
+    let signed = |args: serde_json::Value| {
+        sitewarden_tests::signed_command(topic, "guard-desk", GUARD, args, 0)
+    };
+    publish(signed(
+        serde_json::json!({"correlation_id": "a1", "alert": 999}),
     ))
     .await;
-    publish(format!(r#"{{"correlation_id":"a2","token":"{GUARD}","alert":{id},"note":"button reset, false alarm"}}"#)).await;
+    publish(signed(serde_json::json!({"correlation_id": "a2", "alert": id, "note": "button reset, false alarm"}))).await;
     let answer = |cid: &str| {
         responses
             .messages()

@@ -17,6 +17,19 @@ pub struct MqttSection {
     /// Where the embedded broker listens when there is no `host`.
     #[serde(default = "default_embedded_listen")]
     pub embedded_listen: Spanned<String>,
+    /// Embedded broker: clients without a user name may read the site's
+    /// topics (never commands). Refused beyond loopback.
+    #[serde(default = "default_anonymous")]
+    pub allow_anonymous: Spanned<bool>,
+    /// Embedded broker: messages queued for a client that does not keep up.
+    #[serde(default = "default_max_queued")]
+    pub embedded_max_queued: usize,
+    /// Embedded broker: its whole memory, MiB.
+    #[serde(default = "default_memory_mib")]
+    pub embedded_memory_mib: usize,
+    /// Users of the embedded broker: sensors, screens, operators.
+    #[serde(default)]
+    pub users: Vec<Spanned<BrokerUserSection>>,
     /// Client id; `sitewarden-<site id>` by default. Unique per broker.
     #[serde(default)]
     pub client_id: Option<String>,
@@ -48,6 +61,33 @@ pub struct MqttSection {
 
 fn default_values_interval() -> ConfigDuration {
     ConfigDuration::from_millis(60_000)
+}
+
+/// `[[mqtt.users]]`: one user of the embedded broker.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerUserSection {
+    /// User name the client connects with.
+    pub name: Spanned<String>,
+    /// `sitewarden hash-password` output (mosquitto's `$7$` hash).
+    pub password_hash: Spanned<String>,
+    /// `sensor`, `screen` or `operator`.
+    pub role: sitewarden_model::vocab::BrokerRole,
+    /// For a sensor: the device ids whose topics it publishes.
+    #[serde(default)]
+    pub devices: Vec<Spanned<String>>,
+}
+
+fn default_anonymous() -> Spanned<bool> {
+    Spanned::new(0..0, false)
+}
+
+fn default_max_queued() -> usize {
+    1000
+}
+
+fn default_memory_mib() -> usize {
+    32
 }
 
 /// TLS settings: a custom CA and, for mutual TLS, a client certificate.

@@ -48,6 +48,8 @@ pub enum BadReason {
     Malformed,
     /// The decoded number is NaN or infinite.
     NotFinite,
+    /// An MQTT device sent more messages than it may; they are dropped.
+    Flooding,
 }
 
 impl BadReason {
@@ -59,6 +61,7 @@ impl BadReason {
             Self::Transport => "transport",
             Self::Malformed => "malformed",
             Self::NotFinite => "not_finite",
+            Self::Flooding => "flooding",
         }
     }
 }

@@ -270,6 +270,18 @@ text_enum! {
 }
 
 text_enum! {
+    /// What a user of the embedded broker is; sets its topic permissions.
+    BrokerRole {
+        /// Publishes only its own devices' point and availability topics.
+        Sensor = "sensor",
+        /// Reads `sitewarden/<site>/#` except commands.
+        Screen = "screen",
+        /// A screen that may also publish signed commands.
+        Operator = "operator",
+    }
+}
+
+text_enum! {
     /// Which escalation policy an alert follows.
     #[derive(Default)]
     AlertClass {

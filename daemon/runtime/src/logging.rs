@@ -24,7 +24,7 @@ pub fn init(format: LogFormat, filter: Option<&str>) {
         Some(f) => EnvFilter::new(f),
         // The embedded broker logs every connection at info: keep it to warnings.
         None => EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| EnvFilter::new("info,rumqttd=warn,rumqttc=warn")),
+            .unwrap_or_else(|_| EnvFilter::new("info,rumqttc=warn")),
     };
     // Logs go to stderr so stdout stays for the console view and command output.
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());

@@ -1,8 +1,14 @@
 //! The MQTT source: sensors that publish (wireless temperature and occupancy
 //! sensors, smart plugs, lighting gateways) read as points like any register.
 //!
-//! One connection subscribes to every point's topic filter and every
-//! device's availability topic. A payload is a plain number, a yes/no word
+//! Two connections: one for the points whose role is life safety (fire
+//! alarm, emergency button, forced door, tamper), so that a flood on other
+//! topics never queues ahead of an alarm, and one for every other point,
+//! the devices' availability topics and the command topics. A device whose
+//! messages come faster than [`FLOOD_LIMIT`] a second is throttled: the
+//! excess is dropped and counted, and the device is reported offline with
+//! reason `flooding` until a second passes within the limit (its life-safety
+//! points keep flowing on their own connection). A payload is a plain number, a yes/no word
 //! (`true/false/ON/OFF/1/0`), or JSON with the value found by a JSON
 //! Pointer. A payload that cannot be read is refused, counted by reason and
 //! logged at a limited rate; it never disturbs other points or the
@@ -95,6 +101,10 @@ pub struct MqttInMetrics {
     pub readings: AtomicU64,
     /// Commands refused (malformed, unauthorised, unknown, invalid).
     pub commands_refused: AtomicU64,
+    /// Messages dropped because their device sent more than [`FLOOD_LIMIT`] a second.
+    pub throttled: AtomicU64,
+    /// Messages received on the life-safety connection.
+    pub life_safety: AtomicU64,
     refused: [AtomicU64; 7],
 }
 
@@ -104,6 +114,22 @@ impl MqttInMetrics {
         let name = "sitewarden_mqtt_messages_total";
         family(out, name, "counter", "MQTT sensor messages received.");
         sample(out, name, site, self.messages.load(Relaxed));
+        let name = "sitewarden_mqtt_throttled_total";
+        family(
+            out,
+            name,
+            "counter",
+            "MQTT sensor messages dropped because their device flooded (more than 200 a second).",
+        );
+        sample(out, name, site, self.throttled.load(Relaxed));
+        let name = "sitewarden_mqtt_life_safety_messages_total";
+        family(
+            out,
+            name,
+            "counter",
+            "MQTT messages of life-safety points, read on their own connection.",
+        );
+        sample(out, name, site, self.life_safety.load(Relaxed));
         let name = "sitewarden_mqtt_refused_total";
         family(
             out,
@@ -231,14 +257,24 @@ struct Routes {
     availability: HashMap<String, DeviceId>,
 }
 
+/// Which connection: life-safety points only, or everything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    LifeSafety,
+    General,
+}
+
 impl Routes {
-    fn new(catalog: &Catalog) -> Self {
+    fn new(catalog: &Catalog, lane: Lane) -> Self {
         let mut exact: HashMap<String, Vec<u32>> = HashMap::new();
         let mut wildcard: Vec<(String, Vec<u32>)> = Vec::new();
         for p in &catalog.points {
             let PointSource::Mqtt(topic) = &p.source else {
                 continue;
             };
+            if p.is_life_safety() != (lane == Lane::LifeSafety) {
+                continue;
+            }
             if topic.filter.contains(['+', '#']) {
                 match wildcard.iter_mut().find(|(f, _)| *f == topic.filter) {
                     Some((_, points)) => points.push(p.id.0),
@@ -251,6 +287,7 @@ impl Routes {
         let availability = catalog
             .devices
             .iter()
+            .filter(|_| lane == Lane::General)
             .filter_map(|d| Some((d.mqtt.as_ref()?.availability_topic.clone()?, d.id)))
             .collect();
         Self {
@@ -315,29 +352,54 @@ pub fn spawn(
     shutdown: Shutdown,
     tasks: &mut Spawner<'_>,
 ) {
-    let routes = Routes::new(&catalog);
-    // Accept big packets at the protocol level so an oversized payload is
-    // refused by us, counted, and does not drop the connection.
-    let connection = client::connect(
+    let safety = Routes::new(&catalog, Lane::LifeSafety);
+    if !safety.filters().is_empty() {
+        let source = Source::new(&catalog, Lane::LifeSafety, safety, None, &bus, &metrics);
+        let connection = connect(settings, "-in-safety");
+        tasks.watch(
+            "mqtt-source-safety",
+            source.run(connection, shutdown.clone()),
+        );
+    }
+    let routes = Routes::new(&catalog, Lane::General);
+    let source = Source::new(
+        &catalog,
+        Lane::General,
+        routes,
+        Some(commands),
+        &bus,
+        &metrics,
+    );
+    tasks.watch(
+        "mqtt-source",
+        source.run(connect(settings, "-in"), shutdown),
+    );
+}
+
+/// A connection of the source. Big packets are accepted at the protocol
+/// level so an oversized payload is refused by us, counted, and does not
+/// drop the connection.
+fn connect(settings: &MqttSettings, suffix: &str) -> (Client, EventLoop) {
+    client::connect(
         settings,
         client::ConnectOptions {
-            client_id: format!("{}-in", settings.client_id),
+            client_id: format!("{}{suffix}", settings.client_id),
             last_will: None,
             max_packet: 4 << 20,
             capacity: 256,
         },
-    );
-    let source = Source {
-        commands,
-        last_seen: vec![None; catalog.devices.len()],
-        state: vec![DeviceState::Unknown; catalog.devices.len()],
-        catalog,
-        routes,
-        bus,
-        metrics,
-        log: LogLimiter::new(Duration::from_secs(30)),
-    };
-    tasks.watch("mqtt-source", source.run(connection, shutdown));
+    )
+}
+
+/// Messages a second one device may send before it is throttled.
+pub const FLOOD_LIMIT: u32 = 200;
+
+/// How fast one device's messages come, over one-second windows.
+#[derive(Debug, Clone, Copy)]
+struct Rate {
+    window: Instant,
+    count: u32,
+    flooding: bool,
 }
 
 /// How often sensors gone silent are looked for.
@@ -345,16 +407,53 @@ const SILENCE_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 struct Source {
     catalog: Arc<Catalog>,
-    commands: Arc<dyn CommandInbox>,
+    lane: Lane,
+    commands: Option<Arc<dyn CommandInbox>>,
     routes: Routes,
     bus: ReadingBus,
     metrics: Arc<MqttInMetrics>,
     log: LogLimiter,
     last_seen: Vec<Option<Instant>>,
     state: Vec<DeviceState>,
+    rates: Vec<Rate>,
 }
 
 impl Source {
+    fn new(
+        catalog: &Arc<Catalog>,
+        lane: Lane,
+        routes: Routes,
+        commands: Option<Arc<dyn CommandInbox>>,
+        bus: &ReadingBus,
+        metrics: &Arc<MqttInMetrics>,
+    ) -> Self {
+        let devices = catalog.devices.len();
+        Self {
+            catalog: catalog.clone(),
+            lane,
+            commands,
+            routes,
+            bus: bus.clone(),
+            metrics: metrics.clone(),
+            log: LogLimiter::new(Duration::from_secs(30)),
+            last_seen: vec![None; devices],
+            state: vec![DeviceState::Unknown; devices],
+            rates: vec![
+                Rate {
+                    window: Instant::now(),
+                    count: 0,
+                    flooding: false,
+                };
+                devices
+            ],
+        }
+    }
+
+    /// The command topics' filter, on the general connection only.
+    fn command_filter(&self) -> Option<String> {
+        self.commands.as_ref().map(|c| c.filter())
+    }
+
     async fn run(mut self, (client, mut eventloop): (Client, EventLoop), mut shutdown: Shutdown) {
         let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
         // Not at once: a tick while the first connection is being made
@@ -372,20 +471,21 @@ impl Source {
                             .routes
                             .filters()
                             .into_iter()
-                            .chain([self.commands.filter()])
+                            .chain(self.command_filter())
                             .collect();
                         let _ = client.try_subscribe_many(filters);
-                        info!(filters = self.routes.filters().len(), "subscribed to MQTT sensor topics");
+                        info!(filters = self.routes.filters().len(), lane = ?self.lane, "subscribed to MQTT sensor topics");
                     }
-                    Ok(Incoming::Publish { topic, retain: true, .. }) if topic_matches(&self.commands.filter(), &topic) => {
+                    Ok(Incoming::Publish { topic, retain: true, .. }) if self.is_command(&topic) => {
                         // A retained command would run again on every reconnect: refused unread.
                         self.metrics.commands_refused.fetch_add(1, Relaxed);
                         if let Some(held_back) = self.log.allow() {
                             warn!(%topic, held_back, "retained MQTT command ignored; commands must not be retained");
                         }
                     }
-                    Ok(Incoming::Publish { topic, payload, .. }) if topic_matches(&self.commands.filter(), &topic) => {
-                        let answer = self.commands.handle(&topic, &payload).await;
+                    Ok(Incoming::Publish { topic, payload, .. }) if self.is_command(&topic) => {
+                        let Some(commands) = self.commands.clone() else { continue };
+                        let answer = commands.handle(&topic, &payload).await;
                         if answer.refused {
                             self.metrics.commands_refused.fetch_add(1, Relaxed);
                         }
@@ -405,14 +505,22 @@ impl Source {
                         }
                     }
                 },
-                _ = silence.tick() => self.check_silence().await,
+                _ = silence.tick(), if self.lane == Lane::General => self.check_silence().await,
                 () = shutdown.wait() => return,
             }
         }
     }
 
+    fn is_command(&self, topic: &str) -> bool {
+        self.command_filter()
+            .is_some_and(|filter| topic_matches(&filter, topic))
+    }
+
     async fn on_message(&mut self, topic: &str, payload: &[u8]) {
         self.metrics.messages.fetch_add(1, Relaxed);
+        if self.lane == Lane::LifeSafety {
+            self.metrics.life_safety.fetch_add(1, Relaxed);
+        }
         if payload.len() > MAX_PAYLOAD {
             return self.refuse(Refusal::TooLarge, topic);
         }
@@ -424,6 +532,12 @@ impl Source {
         let mut matched = false;
         let points: Vec<u32> = self.routes.points_for(topic).collect();
         let catalog = self.catalog.clone();
+        if let Some(&first) = points.first() {
+            let device = catalog.points[first as usize].device;
+            if self.lane == Lane::General && self.throttled(device).await {
+                return;
+            }
+        }
         for index in points {
             matched = true;
             let point = &catalog.points[index as usize];
@@ -492,7 +606,42 @@ impl Source {
             .await;
     }
 
+    /// True when `device` sent more than [`FLOOD_LIMIT`] messages in the
+    /// current second (or is still flooding): the message is dropped and
+    /// counted, and the device reported offline with reason `flooding`.
+    async fn throttled(&mut self, device: DeviceId) -> bool {
+        let now = Instant::now();
+        let rate = &mut self.rates[device.0 as usize];
+        let elapsed = now.duration_since(rate.window);
+        if elapsed >= Duration::from_secs(1) {
+            // A whole second within the limit ends a flood: the last window
+            // was within it, or a second without any message followed it.
+            let calm = rate.count <= FLOOD_LIMIT || elapsed >= Duration::from_secs(2);
+            rate.flooding = rate.flooding && !calm;
+            rate.window = now;
+            rate.count = 0;
+        }
+        rate.count = rate.count.saturating_add(1);
+        let starts = !rate.flooding && rate.count > FLOOD_LIMIT;
+        rate.flooding |= starts;
+        let flooding = rate.flooding;
+        if starts {
+            let name = &self.catalog.device(device).name;
+            warn!(device = %name, limit = FLOOD_LIMIT, "MQTT device floods its topics; its messages are dropped until it calms down");
+            self.set_state(device, DeviceState::Offline, Some(BadReason::Flooding))
+                .await;
+        }
+        if flooding {
+            self.metrics.throttled.fetch_add(1, Relaxed);
+        }
+        flooding
+    }
+
     async fn seen(&mut self, device: DeviceId, _at: Timestamp) {
+        if self.lane == Lane::LifeSafety {
+            // Device state is the general connection's: it sees every topic.
+            return;
+        }
         self.last_seen[device.0 as usize] = Some(Instant::now());
         if self.state[device.0 as usize] != DeviceState::Online {
             self.set_state(device, DeviceState::Online, None).await;

@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
-use sitewarden_model::catalog::{ApiToken, Catalog};
+pub use sitewarden_model::catalog::ApiToken;
+use sitewarden_model::catalog::Catalog;
 use sitewarden_model::vocab::ApiRole;
 
 use crate::alerts::store::{Drill, Silence};

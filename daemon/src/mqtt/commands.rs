@@ -1,9 +1,12 @@
 //! Commands over MQTT, with the same rules as the HTTP API.
 //!
-//! A client publishes to `sitewarden/<site>/commands/<command>` a JSON
-//! object with a `correlation_id`, a `token` (one of `[[api.tokens]]`, whose
-//! role must allow the command, exactly as for the HTTP API) and the
-//! command's arguments. The answer goes to `reply_to` when given, else to
+//! A client publishes to `sitewarden/<site>/commands/<command>` a signed
+//! command (see [`super::signature`]): the operator's name, a signature made
+//! with their `[[api.tokens]]` token, and the command object with a
+//! `correlation_id`, `at`, `nonce`, optional `reply_to` and the command's
+//! arguments. The operator's role must allow the command, exactly as for
+//! the HTTP API. The answer goes to `reply_to` when given (it must stay
+//! under `sitewarden/<site>/responses/`), else to
 //! `sitewarden/<site>/responses/<correlation_id>`:
 //! `{"correlation_id", "command", "ok", "status", "result" | "error"}` with
 //! HTTP-like status codes. Refused commands are logged and counted.
@@ -14,7 +17,8 @@ use serde::Deserialize;
 use serde_json::json;
 use tracing::warn;
 
-use crate::control::{Command, CommandError, Control, Refusal, authenticate_token};
+use crate::control::{Caller, Command, CommandError, Control, Refusal};
+use crate::mqtt::signature::{Freshness, Signed, Verifier};
 use crate::sources::mqtt::{CommandAnswer, CommandInbox};
 use sitewarden_model::catalog::Catalog;
 
@@ -31,8 +35,8 @@ pub const COMMANDS: [&str; 5] = [
 #[derive(Debug, Deserialize)]
 struct Envelope {
     correlation_id: String,
-    #[serde(default)]
-    token: Option<String>,
+    #[serde(flatten)]
+    freshness: Freshness,
     #[serde(default)]
     reply_to: Option<String>,
     #[serde(flatten)]
@@ -79,6 +83,7 @@ struct MoveTicket {
 pub struct Commands {
     catalog: Arc<Catalog>,
     control: Control,
+    verifier: Verifier,
     /// Refusals are logged at most once a minute (with how many were held back).
     log: std::sync::Mutex<sitewarden_runtime::logging::LogLimiter>,
 }
@@ -89,6 +94,7 @@ impl Commands {
         Self {
             catalog,
             control,
+            verifier: Verifier::new(),
             log: std::sync::Mutex::new(sitewarden_runtime::logging::LogLimiter::new(
                 std::time::Duration::from_secs(60),
             )),
@@ -129,12 +135,12 @@ impl Commands {
                 refused: true,
             };
         }
-        let envelope: Envelope = match serde_json::from_slice(payload) {
-            Ok(e) => e,
-            Err(e) => {
-                self.refuse(&command, &format!("malformed payload: {e}"));
+        let (signed, envelope) = match read_payload(payload) {
+            Ok(read) => read,
+            Err((why, unsigned_id)) => {
+                self.refuse(&command, &why);
                 return CommandAnswer {
-                    reply: None,
+                    reply: unsigned_id.map(|id| self.unsigned_reply(&command, &id)),
                     refused: true,
                 };
             }
@@ -148,7 +154,7 @@ impl Commands {
         };
         let outcome = match asked_elsewhere {
             Some(why) => Err(CommandError::new(Refusal::BadRequest, why)),
-            None => self.run(&command, &envelope).await,
+            None => self.run(topic, &command, &signed, &envelope).await,
         };
         let (answer, refused) = match outcome {
             Ok(result) => (
@@ -178,17 +184,34 @@ impl Commands {
 
     async fn run(
         &self,
+        topic: &str,
         command: &str,
+        signed: &Signed<'_>,
         envelope: &Envelope,
     ) -> Result<serde_json::Value, CommandError> {
-        let token = envelope
-            .token
-            .as_deref()
-            .ok_or_else(|| CommandError::new(Refusal::Unauthorized, "a command needs a `token`"))?;
-        let caller = authenticate_token(token, &self.catalog.api.tokens)?;
+        let caller: Caller = self.verifier.verify(
+            topic,
+            signed,
+            &envelope.freshness,
+            &self.catalog.api.tokens,
+            sitewarden_runtime::clock::now().as_second(),
+        )?;
         let command = parse(command, serde_json::Value::Object(envelope.args.clone()))?;
         let outcome = self.control.execute(&caller, command).await?;
         Ok(serde_json::to_value(outcome).unwrap_or_default())
+    }
+
+    /// The answer to an old-style command with a token and no signature,
+    /// so its sender learns why nothing happened.
+    fn unsigned_reply(&self, command: &str, correlation_id: &str) -> (String, Vec<u8>) {
+        let answer = json!({
+            "correlation_id": correlation_id, "command": command, "ok": false, "status": 401,
+            "error": { "code": "unauthorized", "message": UNSIGNED },
+        });
+        (
+            self.catalog.topics().response(correlation_id),
+            answer.to_string().into_bytes(),
+        )
     }
 
     fn refuse(&self, command: &str, why: &str) {
@@ -216,6 +239,30 @@ impl CommandInbox for Commands {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = CommandAnswer> + Send + 'a>> {
         Box::pin(self.answer(topic, payload))
     }
+}
+
+/// Why an unsigned command is refused.
+const UNSIGNED: &str = "commands must be signed ({\"operator\", \"signature\", \"command\"}; `sitewarden sign` makes one); a token in a payload is never accepted";
+
+/// The signed wrapper and the command inside, or why not with the
+/// correlation id of an unsigned command (to answer it).
+fn read_payload(payload: &[u8]) -> Result<(Signed<'_>, Envelope), (String, Option<String>)> {
+    let signed: Signed<'_> = serde_json::from_slice(payload).map_err(|e| {
+        #[derive(Deserialize)]
+        struct Unsigned {
+            correlation_id: String,
+        }
+        let id = serde_json::from_slice::<Unsigned>(payload)
+            .ok()
+            .map(|u| u.correlation_id);
+        match id {
+            Some(_) => (UNSIGNED.to_owned(), id),
+            None => (format!("malformed payload: {e}"), None),
+        }
+    })?;
+    let envelope: Envelope = serde_json::from_str(signed.command.get())
+        .map_err(|e| (format!("malformed command: {e}"), None))?;
+    Ok((signed, envelope))
 }
 
 /// Reads a command's arguments; the roles are checked by [`Control`].

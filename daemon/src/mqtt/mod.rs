@@ -9,7 +9,9 @@
 //! `publisher` encodes events and delivers them in order; a `lane` is a
 //! connection of its own for alert messages, so they never wait behind it.
 
+pub mod broker;
 pub mod commands;
 pub mod lane;
 pub mod outbox;
 pub mod publisher;
+pub mod signature;

@@ -18,7 +18,7 @@ use tracing::{info, warn};
 use super::outbox::Outbox;
 use crate::readings::{DeviceState, ReadingEvent};
 use crate::rules::ConditionEvent;
-use sitewarden_model::catalog::{Catalog, MqttBroker, MqttSettings};
+use sitewarden_model::catalog::{Catalog, MqttSettings};
 use sitewarden_runtime::backoff::Backoff;
 use sitewarden_runtime::health::Spawner;
 use sitewarden_runtime::logging::LogLimiter;
@@ -96,7 +96,7 @@ pub struct MqttInputs {
     pub shutdown: Shutdown,
 }
 
-/// Starts the embedded broker if configured, then the encoder, the
+/// Starts the encoder, the
 /// connection and the delivery tasks.
 pub fn spawn(inputs: MqttInputs, tasks: &mut Spawner<'_>) -> anyhow::Result<()> {
     let MqttInputs {
@@ -109,10 +109,6 @@ pub fn spawn(inputs: MqttInputs, tasks: &mut Spawner<'_>) -> anyhow::Result<()> 
         metrics,
         shutdown,
     } = inputs;
-    if let MqttBroker::Embedded { listen } = settings.broker {
-        sitewarden_runtime::mqtt::broker::start(listen, settings.protocol)?;
-        info!(%listen, "embedded MQTT broker running");
-    }
     let outbox = Arc::new(Outbox::open(&data_dir)?);
     metrics.queued.store(outbox.len()?, Relaxed);
     let status = catalog.topics().status();

@@ -38,6 +38,7 @@ pub(super) fn check_mqtt(
     s: &crate::MqttSection,
     site_id: &Spanned<String>,
     base_dir: &std::path::Path,
+    devices: &[Option<sitewarden_model::catalog::Device>],
 ) -> Option<sitewarden_model::catalog::MqttSettings> {
     use sitewarden_model::catalog::{MqttBroker, MqttTls};
     let errors_before = v.error_count();
@@ -54,8 +55,14 @@ pub(super) fn check_mqtt(
             host: host.get_ref().clone(),
             port: s.port.unwrap_or(if tls.is_some() { 8883 } else { 1883 }),
         }),
-        None => match s.embedded_listen.get_ref().parse() {
-            Ok(listen) => Some(MqttBroker::Embedded { listen }),
+        None => match s.embedded_listen.get_ref().parse::<std::net::SocketAddr>() {
+            Ok(listen) => Some(MqttBroker::Embedded {
+                listen,
+                users: check_broker_users(v, s, devices),
+                allow_anonymous: check_anonymous(v, s, listen),
+                max_queued: s.embedded_max_queued.max(1),
+                memory_limit: s.embedded_memory_mib.max(4) << 20,
+            }),
             Err(_) => {
                 v.error(
                     &at(0, &s.embedded_listen),
@@ -68,7 +75,26 @@ pub(super) fn check_mqtt(
             }
         },
     };
+    let embedded = matches!(broker, Some(MqttBroker::Embedded { .. }));
+    if let Some(user) = s.users.first().filter(|_| !embedded) {
+        v.error(
+            &at(0, user),
+            "[[mqtt.users]] are users of the embedded broker; an external broker keeps its own",
+        );
+    }
     let password = resolve_secret(v, s.password.as_ref(), base_dir);
+    // The daemon's own clients log in to the embedded broker with a fresh
+    // random password at every start.
+    let (username, password) = match (embedded, &s.username) {
+        (true, None) => (
+            Some("sitewarden".to_owned()),
+            Some(sitewarden_model::secret::Secret::new(format!(
+                "{:032x}",
+                rand::random::<u128>()
+            ))),
+        ),
+        _ => (s.username.clone(), password),
+    };
     let keep_alive = s.keep_alive.get_ref().0;
     if keep_alive < Duration::from_secs(5) || keep_alive > Duration::from_secs(3600) {
         v.error(
@@ -105,15 +131,14 @@ pub(super) fn check_mqtt(
             "TLS is for an external broker; the embedded broker listens in plain MQTT on loopback",
         );
     }
+    let broker = broker?;
     (v.error_count() == errors_before).then(|| sitewarden_model::catalog::MqttSettings {
-        broker: broker.unwrap_or(MqttBroker::Embedded {
-            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 1883)),
-        }),
+        broker,
         client_id: s
             .client_id
             .clone()
             .unwrap_or_else(|| format!("sitewarden-{}", site_id.get_ref())),
-        username: s.username.clone(),
+        username,
         password,
         keep_alive,
         protocol: s.protocol,
@@ -201,4 +226,100 @@ pub(super) fn check_influx(
         report_deadband: s.report_deadband,
         report_min_interval: s.report_min_interval.get_ref().0,
     })
+}
+
+/// `[[mqtt.users]]`: hashes mosquitto can read, unique names, a sensor's
+/// devices known and on MQTT.
+fn check_broker_users(
+    v: &mut Validator<'_>,
+    s: &crate::MqttSection,
+    devices: &[Option<sitewarden_model::catalog::Device>],
+) -> Vec<sitewarden_model::catalog::BrokerAccount> {
+    use sitewarden_model::vocab::BrokerRole;
+    let mut accounts = Vec::new();
+    for user in &s.users {
+        let u = user.get_ref();
+        let name = u.name.get_ref();
+        if name.is_empty() || name == "sitewarden" || name.contains([' ', ':', '#', '+']) {
+            v.error(
+                &at(0, &u.name),
+                "a broker user name is not empty, not `sitewarden` (the daemon's own) and has no space, `:`, `#` or `+`",
+            );
+        }
+        if accounts
+            .iter()
+            .any(|a: &sitewarden_model::catalog::BrokerAccount| &a.name == name)
+        {
+            v.error(
+                &at(0, &u.name),
+                format!("broker user `{name}` is listed twice"),
+            );
+        }
+        if !is_password_hash(u.password_hash.get_ref()) {
+            v.error(
+                &at(0, &u.password_hash),
+                "not a password hash: run `sitewarden hash-password` and paste what it prints ($7$…)",
+            );
+        }
+        let mut ids = Vec::new();
+        for device in &u.devices {
+            match devices
+                .iter()
+                .flatten()
+                .find(|d| &d.name == device.get_ref())
+            {
+                Some(d) if d.mqtt.is_some() => ids.push(d.id),
+                Some(_) => v.error(
+                    &at(0, device),
+                    format!("device `{}` is not an MQTT device", device.get_ref()),
+                ),
+                None => v.error(&at(0, device), format!("no device `{}`", device.get_ref())),
+            }
+        }
+        match (u.role, u.devices.is_empty()) {
+            (BrokerRole::Sensor, true) => v.error(
+                &at(0, user),
+                "a sensor user needs `devices`: the devices whose topics it publishes",
+            ),
+            (BrokerRole::Screen | BrokerRole::Operator, false) => {
+                v.error(&at(0, &u.devices[0]), "only a sensor user has `devices`")
+            }
+            _ => {}
+        }
+        accounts.push(sitewarden_model::catalog::BrokerAccount {
+            name: name.clone(),
+            password_hash: u.password_hash.get_ref().clone(),
+            role: u.role,
+            devices: ids,
+        });
+    }
+    accounts
+}
+
+/// Anonymous clients only on loopback: anything beyond it authenticates.
+fn check_anonymous(
+    v: &mut Validator<'_>,
+    s: &crate::MqttSection,
+    listen: std::net::SocketAddr,
+) -> bool {
+    let anonymous = *s.allow_anonymous.get_ref();
+    if anonymous && !listen.ip().is_loopback() {
+        v.error(
+            &at_or(0, &s.allow_anonymous, &at(0, &s.embedded_listen)),
+            format!("the embedded broker listens on {listen}, beyond this machine: anonymous clients are refused there (remove allow_anonymous and add [[mqtt.users]])"),
+        );
+    }
+    anonymous
+}
+
+/// mosquitto's `$7$<rounds>$<salt>$<64-byte hash>`, base64.
+fn is_password_hash(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('$').collect();
+    let b64 = |t: &str, len: std::ops::RangeInclusive<usize>| {
+        len.contains(&t.len())
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
+    };
+    matches!(parts.as_slice(), ["", "7", rounds, salt, hash]
+        if rounds.parse::<u32>().is_ok_and(|r| r > 0) && b64(salt, 4..=64) && b64(hash, 88..=88))
 }

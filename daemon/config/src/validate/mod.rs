@@ -173,7 +173,7 @@ pub(super) fn validate(
     let mqtt = site
         .mqtt
         .as_ref()
-        .and_then(|section| check_mqtt(&mut v, section, &site.site.id, inputs.base_dir));
+        .and_then(|section| check_mqtt(&mut v, section, &site.site.id, inputs.base_dir, &devices));
     let tickets = super::tickets::check_tickets(&mut v, &site.tickets, &devices, inputs.base_dir);
     let rule_ids: std::collections::HashSet<&str> = rules.iter().map(|r| r.id.as_str()).collect();
     let device_names: std::collections::HashSet<&str> =

@@ -118,7 +118,18 @@ impl Catalog {
     }
 }
 
+/// Roles whose messages are life safety: they are read on a connection of
+/// their own that a flood on other topics cannot delay, and never throttled.
+pub const LIFE_SAFETY_ROLES: &[&str] = &["fire_alarm", "emergency_button", "door_forced", "tamper"];
+
 impl Point {
+    /// True when the point's role is in [`LIFE_SAFETY_ROLES`].
+    pub fn is_life_safety(&self) -> bool {
+        self.role
+            .as_deref()
+            .is_some_and(|r| LIFE_SAFETY_ROLES.contains(&r))
+    }
+
     /// A point with defaults, for unit tests of decoding and planning in
     /// the stage crates.
     #[doc(hidden)]

@@ -33,11 +33,32 @@ pub enum MqttBroker {
         /// Port.
         port: u16,
     },
-    /// The daemon's own broker.
+    /// The daemon's own broker (a mosquitto it configures and runs).
     Embedded {
         /// Listen address.
         listen: std::net::SocketAddr,
+        /// Sensors, screens and operators allowed to connect.
+        users: Vec<BrokerAccount>,
+        /// Clients without a user name may read the site's topics (never commands).
+        allow_anonymous: bool,
+        /// Messages queued for a client that does not keep up; the rest are dropped.
+        max_queued: usize,
+        /// The broker's whole memory, bytes.
+        memory_limit: usize,
     },
+}
+
+/// A user of the embedded broker, from `[[mqtt.users]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerAccount {
+    /// User name.
+    pub name: String,
+    /// mosquitto `$7$` password hash (`sitewarden hash-password`).
+    pub password_hash: String,
+    /// What the user is, which sets its topic permissions.
+    pub role: crate::vocab::BrokerRole,
+    /// For a sensor: the devices whose topics it may publish.
+    pub devices: Vec<super::DeviceId>,
 }
 
 /// PEM material for TLS to the broker.

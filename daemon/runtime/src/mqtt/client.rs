@@ -63,7 +63,7 @@ pub struct ConnectOptions<'a> {
 fn endpoint(settings: &MqttSettings) -> (String, u16) {
     match &settings.broker {
         MqttBroker::External { host, port } => (host.clone(), *port),
-        MqttBroker::Embedded { listen } => ("127.0.0.1".to_owned(), listen.port()),
+        MqttBroker::Embedded { listen, .. } => ("127.0.0.1".to_owned(), listen.port()),
     }
 }
 

@@ -22,7 +22,8 @@ fn reason_index(reason: BadReason) -> usize {
         BadReason::Exception(_) => 0,
         BadReason::Timeout => 1,
         BadReason::Transport => 2,
-        BadReason::Malformed => 3,
+        // Flooding is an MQTT device's; a Modbus poller never sees it.
+        BadReason::Malformed | BadReason::Flooding => 3,
         BadReason::NotFinite => 4,
     }
 }

@@ -66,6 +66,20 @@ enum Command {
     },
     /// Print the SHA-256 to put in `[[api.tokens]] sha256` for a token read from stdin.
     HashToken,
+    /// Print a signed MQTT command for `mosquitto_pub -m`; the token is read from stdin
+    /// and never leaves this machine.
+    Sign {
+        /// The command topic, `sitewarden/<site>/commands/<command>`.
+        #[arg(long)]
+        topic: String,
+        /// Your `[[api.tokens]]` name.
+        #[arg(long)]
+        operator: String,
+        /// The command's arguments as a JSON object, e.g. `{"alert": 3, "note": "checked"}`.
+        args: String,
+    },
+    /// Print the hash to put in `[[mqtt.users]] password_hash` for a password read from stdin.
+    HashPassword,
     /// List the point roles rule packs understand.
     Roles,
 }
@@ -119,6 +133,31 @@ fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
             println!("{}", config::hash_token(token.trim()));
             Ok(std::process::ExitCode::SUCCESS)
         }
+        Command::Sign {
+            topic,
+            operator,
+            args,
+        } => {
+            let mut token = String::new();
+            std::io::stdin()
+                .read_line(&mut token)
+                .context("reading the token from stdin")?;
+            println!("{}", sign_command(&topic, &operator, token.trim(), &args)?);
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::HashPassword => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("reading the password from stdin")?;
+            println!(
+                "{}",
+                sitewarden_runtime::mqtt::broker::hash_password(
+                    password.trim_end_matches(['\r', '\n'])
+                )
+            );
+            Ok(std::process::ExitCode::SUCCESS)
+        }
         Command::Roles => {
             for (role, meaning) in KNOWN_ROLES {
                 println!("{role:<22} {meaning}");
@@ -126,6 +165,24 @@ fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
             Ok(std::process::ExitCode::SUCCESS)
         }
     }
+}
+
+/// The signed payload for `args` (a JSON object) with a fresh `at`, `nonce`
+/// and `correlation_id`.
+fn sign_command(topic: &str, operator: &str, token: &str, args: &str) -> anyhow::Result<String> {
+    let mut command: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(args).context("the arguments must be a JSON object")?;
+    let nonce: u64 = rand::random();
+    let nonce = format!("{nonce:016x}");
+    command
+        .entry("correlation_id")
+        .or_insert_with(|| nonce.clone().into());
+    command.insert("at".into(), jiff::Timestamp::now().as_second().into());
+    command.insert("nonce".into(), nonce.into());
+    let command = serde_json::Value::Object(command).to_string();
+    Ok(sitewarden::mqtt::signature::sign(
+        topic, operator, token, &command,
+    ))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
