@@ -220,6 +220,12 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         });
     }
     {
+        let shutdown = shutdown.clone();
+        cx.supervise("heap-trim", move || {
+            upkeep::trim_heap_forever(shutdown.clone())
+        });
+    }
+    {
         let (dir, settings, state) = (data_dir.clone(), catalog.disk, metrics.disk.clone());
         let (alerts, shutdown) = (alerts.clone(), shutdown.clone());
         cx.supervise("disk", move || {

@@ -209,6 +209,21 @@ const DISK_CHECK_EVERY: Duration = Duration::from_secs(5);
 /// The alert rule of a full disk.
 pub(crate) const DISK_FULL_RULE: &str = "sitewarden.disk_full";
 
+/// How often freed heap memory is given back to the system.
+const TRIM_EVERY: Duration = Duration::from_secs(60);
+
+/// Gives freed heap memory back to the system once a minute, so a burst
+/// (an MQTT storm, a long report) does not leave the daemon larger.
+pub(crate) async fn trim_heap_forever(mut shutdown: Shutdown) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + TRIM_EVERY, TRIM_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => sitewarden_runtime::limits::trim_heap(),
+            () = shutdown.wait() => return,
+        }
+    }
+}
+
 /// Measures the data directory's free space every five seconds. Below
 /// `min_free` the disk is full: the reserve is released (its space is what
 /// alarms are stored in meanwhile), a critical `sitewarden.disk_full`

@@ -31,6 +31,7 @@ mod receiver;
 mod serial;
 mod site;
 mod smtp;
+pub mod storm;
 mod victoria;
 
 pub use http::*;

@@ -52,3 +52,14 @@ pub fn raise_open_files_limit() -> Option<OpenFiles> {
         hard: limit.rlim_max,
     })
 }
+
+/// Gives the heap's free pages back to the system. After a burst (a storm
+/// of large MQTT payloads, a long API answer) glibc keeps the freed memory
+/// in its arenas; trimming brings the daemon back to its working size.
+pub fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

@@ -27,7 +27,7 @@ use jiff::Timestamp;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use sitewarden_model::catalog::{Catalog, DeviceId, MqttSettings, Point, PointSource};
+use sitewarden_model::catalog::{Catalog, DeviceId, MqttBroker, MqttSettings, Point, PointSource};
 use sitewarden_model::reading::{
     BadReason, DeviceState, Quality, Reading, ReadingBatch, ReadingEvent, Value,
 };
@@ -105,6 +105,11 @@ pub struct MqttInMetrics {
     pub throttled: AtomicU64,
     /// Messages received on the life-safety connection.
     pub life_safety: AtomicU64,
+    /// The embedded broker's count of messages it dropped for clients that
+    /// did not keep up (its `$SYS/broker/publish/messages/dropped`).
+    pub broker_dropped: AtomicU64,
+    /// The embedded broker's heap, bytes (`$SYS/broker/heap/current`).
+    pub broker_heap: AtomicU64,
     refused: [AtomicU64; 7],
 }
 
@@ -130,6 +135,22 @@ impl MqttInMetrics {
             "MQTT messages of life-safety points, read on their own connection.",
         );
         sample(out, name, site, self.life_safety.load(Relaxed));
+        let name = "sitewarden_mqtt_broker_dropped_total";
+        family(
+            out,
+            name,
+            "counter",
+            "Messages the embedded broker dropped for clients that did not keep up.",
+        );
+        sample(out, name, site, self.broker_dropped.load(Relaxed));
+        let name = "sitewarden_mqtt_broker_heap_bytes";
+        family(
+            out,
+            name,
+            "gauge",
+            "Memory the embedded broker holds, bytes.",
+        );
+        sample(out, name, site, self.broker_heap.load(Relaxed));
         let name = "sitewarden_mqtt_refused_total";
         family(
             out,
@@ -362,7 +383,7 @@ pub fn spawn(
         );
     }
     let routes = Routes::new(&catalog, Lane::General);
-    let source = Source::new(
+    let mut source = Source::new(
         &catalog,
         Lane::General,
         routes,
@@ -370,6 +391,7 @@ pub fn spawn(
         &bus,
         &metrics,
     );
+    source.broker_counters = matches!(settings.broker, MqttBroker::Embedded { .. });
     tasks.watch(
         "mqtt-source",
         source.run(connect(settings, "-in"), shutdown),
@@ -390,6 +412,12 @@ fn connect(settings: &MqttSettings, suffix: &str) -> (Client, EventLoop) {
         },
     )
 }
+
+/// The embedded broker's counters the general connection reads.
+const BROKER_COUNTERS: [&str; 2] = [
+    "$SYS/broker/publish/messages/dropped",
+    "$SYS/broker/heap/current",
+];
 
 /// Messages a second one device may send before it is throttled.
 pub const FLOOD_LIMIT: u32 = 200;
@@ -416,6 +444,8 @@ struct Source {
     last_seen: Vec<Option<Instant>>,
     state: Vec<DeviceState>,
     rates: Vec<Rate>,
+    /// Read the embedded broker's `$SYS` counters (the daemon may; others may not).
+    broker_counters: bool,
 }
 
 impl Source {
@@ -446,6 +476,7 @@ impl Source {
                 };
                 devices
             ],
+            broker_counters: false,
         }
     }
 
@@ -472,6 +503,7 @@ impl Source {
                             .filters()
                             .into_iter()
                             .chain(self.command_filter())
+                            .chain(self.broker_counter_filters())
                             .collect();
                         let _ = client.try_subscribe_many(filters);
                         info!(filters = self.routes.filters().len(), lane = ?self.lane, "subscribed to MQTT sensor topics");
@@ -493,6 +525,7 @@ impl Source {
                             let _ = client.try_publish(reply_to, true, false, reply);
                         }
                     }
+                    Ok(Incoming::Publish { topic, payload, .. }) if topic.starts_with("$SYS/") => self.on_broker_counter(&topic, &payload),
                     Ok(Incoming::Publish { topic, payload, .. }) => self.on_message(&topic, &payload).await,
                     Ok(_) => {}
                     Err(e) => {
@@ -509,6 +542,29 @@ impl Source {
                 () = shutdown.wait() => return,
             }
         }
+    }
+
+    fn broker_counter_filters(&self) -> Vec<String> {
+        if self.broker_counters {
+            BROKER_COUNTERS.iter().map(|t| (*t).to_owned()).collect()
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn on_broker_counter(&self, topic: &str, payload: &[u8]) {
+        let Some(value) = std::str::from_utf8(payload)
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok())
+        else {
+            return;
+        };
+        let gauge = if topic == BROKER_COUNTERS[0] {
+            &self.metrics.broker_dropped
+        } else {
+            &self.metrics.broker_heap
+        };
+        gauge.store(value, Relaxed);
     }
 
     fn is_command(&self, topic: &str) -> bool {
