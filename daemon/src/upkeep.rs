@@ -69,6 +69,9 @@ pub(crate) async fn follow_clock(
             _ = tick.tick() => {}
             () = shutdown.wait() => return,
         }
+        if !clock::stepped() {
+            continue;
+        }
         let (queues, alerts) = (queues.clone(), alerts.clone());
         let checked = tokio::task::spawn_blocking(move || {
             clock::resync(|step| match move_deadlines(&queues, &alerts, step) {

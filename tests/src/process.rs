@@ -38,6 +38,11 @@ impl ChildGuard {
         Self(child)
     }
 
+    /// The process id, to read its `/proc` figures.
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+
     /// SIGKILL (no shutdown code runs), and waits until it is gone.
     pub fn kill_9(&mut self) {
         let _ = self.0.kill();

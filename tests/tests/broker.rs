@@ -288,3 +288,58 @@ async fn an_alarm_gets_through_a_storm_on_the_embedded_broker() {
 async fn an_alarm_gets_through_a_storm_on_mosquitto() {
     storm_test(StormBroker::External).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_that_dies_is_started_again_and_events_flow() {
+    let port = free_port();
+    let site = SiteDir::new().unwrap();
+    let catalog = load(&site_file(&site, port));
+    let daemon = start_daemon(catalog.clone(), &site, 0).await.unwrap();
+    let broker_dir = site.dir.path().join("data/broker");
+    let pid = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .find_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            String::from_utf8_lossy(&cmdline)
+                .contains(&broker_dir.display().to_string())
+                .then_some(pid)
+        })
+        .expect("the embedded broker runs as a child process");
+    std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    let restarts = || {
+        daemon
+            .metrics
+            .broker
+            .restarts
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || restarts() == 1).await,
+        "the broker was not started again"
+    );
+    // The sensor reconnects to the new broker and its readings arrive.
+    let sensor = loop {
+        if let Ok(c) = login(port, "roof-1", Some(("roof-sensor", SENSOR_PASS))).await {
+            break c;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let roof = || point(&daemon, &catalog, "roof", "temperature").0;
+    let arrived = wait_until(Duration::from_secs(15), || {
+        let sensor = sensor.clone();
+        tokio::spawn(async move {
+            let _ = sensor
+                .publish("sensors/roof/temperature", QoS::AtMostOnce, false, "23")
+                .await;
+        });
+        roof() == Some(Value::Number(23.0))
+    })
+    .await;
+    assert!(arrived, "no reading after the broker came back");
+    daemon.stop().await;
+}

@@ -11,6 +11,7 @@
 use sitewarden_runtime::clock;
 use std::time::Duration;
 
+use jiff::Timestamp;
 use tokio::sync::mpsc;
 use tracing::warn;
 
@@ -21,8 +22,9 @@ use sitewarden_rules::{ConditionEvent, Transition};
 use sitewarden_runtime::backoff::Backoff;
 use sitewarden_tickets::TicketsHandle;
 
-/// How often escalation deadlines are checked.
-pub const ESCALATION_TICK: Duration = Duration::from_millis(100);
+/// The desk sleeps until the next escalation deadline (woken early when an
+/// alert changes or the clock steps), but at most this long.
+pub const ESCALATION_LOOK_EVERY: Duration = Duration::from_secs(60);
 /// How often silences, self-tests and their failures are looked at.
 pub const MAINTENANCE_TICK: Duration = Duration::from_secs(5);
 /// Condition events held while the alert store cannot write. Past this the
@@ -139,7 +141,7 @@ pub async fn run(inputs: DeskInputs) {
         heartbeat,
         restored,
     } = inputs;
-    let mut escalation = tokio::time::interval(ESCALATION_TICK);
+    let mut next_escalation = next_escalation_at(&alerts).await;
     let mut maintenance = tokio::time::interval(MAINTENANCE_TICK);
     let mut beat = tokio::time::interval(alerts.catalog.alerts.heartbeat_every);
     let mut batch = Vec::with_capacity(256);
@@ -162,10 +164,15 @@ pub async fn run(inputs: DeskInputs) {
                 pending.inputs.extend(batch.drain(..).filter_map(|e| alert_input(&alerts.catalog, &e)));
                 pending.commit(&alerts, heartbeat.as_ref()).await;
             }
-            () = pending.retry_due() => pending.commit(&alerts, heartbeat.as_ref()).await,            _ = escalation.tick() => {
+            () = pending.retry_due() => pending.commit(&alerts, heartbeat.as_ref()).await,
+            () = tokio::time::sleep(until(next_escalation)) => {
                 if let Err(e) = alerts.escalate_due().await {
                     warn!(error = %e, "cannot escalate alerts");
                 }
+                next_escalation = next_escalation_at(&alerts).await;
+            }
+            () = alerts.store.deadlines_changed() => {
+                next_escalation = next_escalation_at(&alerts).await;
             }
             _ = maintenance.tick() => {
                 if let Err(e) = alerts.maintain().await {
@@ -185,6 +192,34 @@ pub async fn run(inputs: DeskInputs) {
     if !pending.inputs.is_empty() {
         pending.commit(&alerts, heartbeat.as_ref()).await;
     }
+}
+
+/// The earliest escalation deadline; on a store error, a minute from now
+/// (the next look).
+async fn next_escalation_at(alerts: &AlertsHandle) -> Option<Timestamp> {
+    let store = alerts.store.clone();
+    match tokio::task::spawn_blocking(move || store.next_escalation_at()).await {
+        Ok(Ok(next)) => next,
+        Ok(Err(e)) => {
+            warn!(error = %e, "cannot read the next escalation deadline; looking again in a minute");
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+/// How long to sleep until `deadline` by the daemon's clock: at once when
+/// it has passed, at most [`ESCALATION_LOOK_EVERY`] (a store error or a
+/// missed notification costs at most that).
+fn until(deadline: Option<Timestamp>) -> Duration {
+    let Some(deadline) = deadline else {
+        return ESCALATION_LOOK_EVERY;
+    };
+    let left = deadline.duration_since(clock::now());
+    if left.is_negative() {
+        return Duration::ZERO;
+    }
+    left.unsigned_abs().min(ESCALATION_LOOK_EVERY)
 }
 
 /// Condition events the store has not committed yet, kept in order until

@@ -295,6 +295,42 @@ impl Engine {
         }
     }
 
+    /// The earliest time [`Self::on_tick`] can change anything: a pending
+    /// raise or clear completing its delay, or a watched point going
+    /// stale. `None` when no condition waits on time. O(rule instances):
+    /// called after transitions and ticks, never per reading.
+    pub fn next_deadline(&self) -> Option<Timestamp> {
+        let after = |t: Timestamp, d: Duration| t.checked_add(d).ok();
+        self.slots
+            .iter()
+            .zip(&self.catalog.rule_instances)
+            .filter_map(|(slot, instance)| match (slot.state, &instance.check) {
+                (ConditionState::Pending, _) => after(slot.since, instance.on_delay),
+                (ConditionState::Clearing, _) => after(slot.since, instance.off_delay),
+                (ConditionState::Normal, Check::Stale { after: limit }) => {
+                    slot.last_good.and_then(|t| after(t, *limit))
+                }
+                _ => None,
+            })
+            .min()
+    }
+
+    /// How long the stage may sleep without a deadline: a point that turns
+    /// good for the first time starts a stale watch no transition announces,
+    /// so it is looked at within a quarter of the shortest stale limit.
+    pub fn longest_sleep(&self) -> Duration {
+        self.catalog
+            .rule_instances
+            .iter()
+            .filter_map(|i| match i.check {
+                Check::Stale { after } => Some(after / 4),
+                _ => None,
+            })
+            .min()
+            .unwrap_or(Duration::from_secs(60))
+            .clamp(Duration::from_millis(250), Duration::from_secs(60))
+    }
+
     /// Records that the equipment behind a service-interval rule was serviced:
     /// the counter's current value becomes the new baseline. Returns the
     /// instances whose baseline changed.

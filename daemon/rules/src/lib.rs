@@ -31,8 +31,25 @@ use sitewarden_model::reading::{ReadingBatch, ReadingEvent};
 use sitewarden_model::vocab::Severity;
 use store::Store;
 
-/// How often delays and staleness are checked.
-pub const TICK: Duration = Duration::from_millis(250);
+/// Longest sleep while a delay or stale watch is running: a clock step
+/// (which moves the deadlines) is followed within this.
+pub const DEADLINE_LOOK_EVERY: Duration = Duration::from_secs(1);
+
+/// How long the stage sleeps: until the next deadline (at most
+/// [`DEADLINE_LOOK_EVERY`]), or `longest` when nothing waits on time.
+fn until(next: Option<Timestamp>, longest: Duration) -> Duration {
+    match next {
+        None => longest,
+        Some(at) => {
+            let left = at.duration_since(clock::now());
+            if left.is_negative() {
+                Duration::ZERO
+            } else {
+                left.unsigned_abs().min(DEADLINE_LOOK_EVERY)
+            }
+        }
+    }
+}
 
 /// Index of a rule instance in [`Catalog::rule_instances`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -342,7 +359,8 @@ impl RulesStage {
 
     /// Evaluates until the reading bus closes (all sources stopped).
     pub async fn run(mut self, mut readings: mpsc::Receiver<ReadingEvent>) {
-        let mut tick = tokio::time::interval(TICK);
+        let longest = self.engine.longest_sleep();
+        let mut next = self.engine.next_deadline();
         let mut events = Vec::new();
         loop {
             tokio::select! {
@@ -357,14 +375,16 @@ impl RulesStage {
                     }
                     None => break,
                 },
-                _ = tick.tick() => {
+                () = tokio::time::sleep(until(next, longest)) => {
                     self.follow_clock_steps();
                     self.engine.on_tick(clock::now(), &mut events);
+                    next = self.engine.next_deadline();
                 }
                 Some(command) = self.commands.recv() => self.handle(command, &mut events),
             }
             if !events.is_empty() {
                 self.emit(&mut events).await;
+                next = self.engine.next_deadline();
             }
         }
         self.store.flush();

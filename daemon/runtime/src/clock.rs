@@ -108,13 +108,19 @@ fn difference_us() -> i64 {
     system_us().saturating_sub(now().as_microsecond())
 }
 
+/// True when the system clock has stepped since the last [`resync`]: two
+/// clock reads, cheap enough for a once-a-second look on the async side.
+pub fn stepped() -> bool {
+    difference_us().unsigned_abs() > STEP.as_micros() as u64
+}
+
 /// Compares daemon time with the system clock. A difference past [`STEP`]
 /// is a step: `move_stored` moves the stored deadlines by it, and daemon
 /// time takes it in the same instant (no [`frame`] holder sees one without
 /// the other). Returns the step. Called by one task only, off the async
 /// workers (it blocks while the deadlines move).
 pub fn resync(move_stored: impl FnOnce(SignedDuration)) -> Option<SignedDuration> {
-    if difference_us().unsigned_abs() <= STEP.as_micros() as u64 {
+    if !stepped() {
         return None;
     }
     let _moving = FRAME

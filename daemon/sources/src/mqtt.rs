@@ -430,8 +430,18 @@ struct Rate {
     flooding: bool,
 }
 
-/// How often sensors gone silent are looked for.
-const SILENCE_CHECK_EVERY: Duration = Duration::from_secs(1);
+/// How often sensors gone silent are looked for: a quarter of the shortest
+/// `silent_after`, between 1 s and 30 s (a sensor is found silent at most a
+/// quarter late, and an idle daemon does not wake every second for it).
+fn silence_check_every(catalog: &Catalog) -> Duration {
+    catalog
+        .devices
+        .iter()
+        .filter_map(|d| d.mqtt.as_ref().map(|m| m.silent_after / 4))
+        .min()
+        .unwrap_or(Duration::from_secs(30))
+        .clamp(Duration::from_secs(1), Duration::from_secs(30))
+}
 
 struct Source {
     catalog: Arc<Catalog>,
@@ -489,8 +499,8 @@ impl Source {
         let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
         // Not at once: a tick while the first connection is being made
         // would cancel the handshake (the broker logs an aborted connect).
-        let mut silence =
-            tokio::time::interval_at(Instant::now() + SILENCE_CHECK_EVERY, SILENCE_CHECK_EVERY);
+        let every = silence_check_every(&self.catalog);
+        let mut silence = tokio::time::interval_at(Instant::now() + every, every);
         loop {
             tokio::select! {
                 event = eventloop.poll() => match event {

@@ -234,7 +234,8 @@ impl Pump {
                     tokio::select! {
                         () = self.wake.notified() => {}
                         _ = self.connected.changed() => {}
-                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        // Only in case a wake was missed: work wakes the pump.
+                        () = tokio::time::sleep(Duration::from_secs(30)) => {}
                         () = self.shutdown.wait() => return,
                     }
                     continue;

@@ -1,5 +1,6 @@
 //! The daemon as its own process, for tests that kill it with SIGKILL:
-//! `daemon-process <site.toml>` does what `sitewarden run --config` does.
+//! `daemon-process <site.toml> [<data dir>]` does what `sitewarden run
+//! --config <site.toml> [--data-dir <data dir>]` does.
 //! It lives here, not in the `sitewarden` package, so that tests in this
 //! package can start it (`CARGO_BIN_EXE_daemon-process`) with the peers
 //! this package's harness runs.
@@ -19,7 +20,10 @@ fn main() -> anyhow::Result<()> {
         .build()?
         .block_on(sitewarden::daemon::run_until_signal(
             Arc::new(catalog),
-            sitewarden::daemon::RunOptions::default(),
+            sitewarden::daemon::RunOptions {
+                data_dir: std::env::args_os().nth(2).map(Into::into),
+                ..Default::default()
+            },
             None,
         ))
 }

@@ -52,6 +52,7 @@ impl AlertStore {
             params![us],
         )?;
         tx.commit()?;
+        self.deadlines.notify_one();
         Ok(moved)
     }
 
@@ -66,10 +67,12 @@ impl AlertStore {
     ) -> rusqlite::Result<usize> {
         let latest =
             micros(now).saturating_add(i64::try_from(longest.as_micros()).unwrap_or(i64::MAX));
-        lock(&self.writer).execute(
+        let moved = lock(&self.writer).execute(
             "UPDATE alert SET next_at_us = ?1 WHERE next_at_us > ?1",
             params![latest],
-        )
+        )?;
+        self.deadlines.notify_one();
+        Ok(moved)
     }
 
     /// Notifies every alert whose deadline has come.

@@ -128,6 +128,9 @@ pub struct AlertStore {
     topics: Option<Topics>,
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    /// Told whenever an escalation deadline may have moved, so the desk
+    /// sleeps until the next one instead of polling.
+    deadlines: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for AlertStore {
@@ -177,6 +180,7 @@ impl AlertStore {
             topics,
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
+            deadlines: tokio::sync::Notify::new(),
         })
     }
 
@@ -204,7 +208,26 @@ impl AlertStore {
             });
         }
         tx.commit()?;
+        if !announced.is_empty() {
+            self.deadlines.notify_one();
+        }
         Ok((value, announced))
+    }
+
+    /// The earliest escalation deadline of any alert, if one is pending.
+    pub fn next_escalation_at(&self) -> Result<Option<Timestamp>, AlertError> {
+        let next: Option<i64> = lock(&self.reader).query_row(
+            "SELECT MIN(next_at_us) FROM alert WHERE next_at_us IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(next.map(from_micros))
+    }
+
+    /// Resolves when an escalation deadline may have moved since the last
+    /// call: an alert changed, or the clock stepped.
+    pub async fn deadlines_changed(&self) {
+        self.deadlines.notified().await;
     }
 
     /// Applies condition transitions: raises, groups, suppresses, notifies, clears, resolves.

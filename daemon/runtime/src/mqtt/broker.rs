@@ -122,7 +122,7 @@ fn render(config: &BrokerConfig, dir: &Path) -> (String, String, String) {
          max_inflight_messages 20\n\
          memory_limit {memory_limit}\n\
          max_keepalive 3600\n\
-         sys_interval 1\n\
+         sys_interval 5\n\
          log_dest stderr\n\
          log_type error\n\
          log_type warning\n\

@@ -1,0 +1,111 @@
+//! Idle cost (issue 16): the daemon with the demo's site file (every stage
+//! configured: rules, tickets, alerts with escalation chains and channels,
+//! patrol, the API, the embedded broker, the stores) and nothing
+//! happening: no simulator runs, so the Modbus devices stay unreachable
+//! (their reconnects back off to one try in 30 s) and no sensor publishes.
+//! Over `WINDOW` seconds (60) after `WARMUP` (20) it reports the daemon's
+//! and the embedded broker's CPU (% of one core), wake-ups a second
+//! (context switches of all their threads) and RSS.
+//!
+//! `cargo bench -p sitewarden-tests --bench idle` (`DAEMON=<path>` to
+//! measure another build of `daemon-process`).
+
+use std::time::Duration;
+
+use sitewarden_tests::{ChildGuard, repo_root};
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// CPU ticks (user + system) of a process.
+fn cpu_ticks(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0)
+}
+
+/// Context switches of all threads of a process: each is a wake-up.
+fn switches(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+        .flat_map(|s| {
+            s.lines()
+                .filter(|l| l.contains("ctxt_switches"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .collect::<Vec<_>>()
+        })
+        .sum()
+}
+
+/// The embedded broker: the daemon's child running mosquitto.
+fn broker_pid(daemon: u32) -> Option<u32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let parent: u32 = stat
+            .rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
+        (parent == daemon && stat.contains("(mosquitto)")).then_some(pid)
+    })
+}
+
+fn main() -> anyhow::Result<()> {
+    let warmup = Duration::from_secs(env("WARMUP", 20));
+    let window = Duration::from_secs(env("WINDOW", 60));
+    let data = tempfile::tempdir()?;
+    // `DAEMON=<path>` measures another build of daemon-process (a before figure).
+    let binary = std::env::var_os("DAEMON").map_or_else(
+        || env!("CARGO_BIN_EXE_daemon-process").into(),
+        std::path::PathBuf::from,
+    );
+    let daemon = ChildGuard::new(
+        std::process::Command::new(binary)
+            .arg(repo_root().join("config/demo.toml"))
+            .arg(data.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?,
+    );
+    let pid = daemon.id();
+    std::thread::sleep(warmup);
+    let broker = broker_pid(pid).unwrap_or(0);
+    let sample = |p: u32| (cpu_ticks(p), switches(p));
+    let (d0, b0) = (sample(pid), sample(broker));
+    std::thread::sleep(window);
+    let (d1, b1) = (sample(pid), sample(broker));
+    // /proc counts CPU time in USER_HZ ticks, 100 a second on Linux.
+    let hz = 100.0;
+    let seconds = window.as_secs_f64();
+    let row = |name: &str, a: (u64, u64), b: (u64, u64), p: u32| {
+        println!(
+            "| {name} | {:.3} % | {:.1} | {:.1} MB |",
+            (b.0 - a.0) as f64 / hz / seconds * 100.0,
+            (b.1 - a.1) as f64 / seconds,
+            sitewarden_tests::storm::rss_kb(p) as f64 / 1024.0
+        );
+    };
+    println!("| process | CPU, % of a core | wake-ups a second | RSS |");
+    println!("|---|---|---|---|");
+    row("daemon", d0, d1, pid);
+    if broker != 0 {
+        row("embedded broker (mosquitto)", b0, b1, broker);
+    }
+    Ok(())
+}
