@@ -51,12 +51,13 @@ site() {
     mkdir -p "$dir/profiles"
     {
         echo 'description = "Benchmark device"'
+        local r d
         for ((r = 0; r < registers; r++)); do
             printf '\n[[points]]\nname = "r%d"\nkind = "holding"\naddress = %d\n' "$r" "$r"
         done
     } >"$dir/profiles/bench.toml"
     {
-        printf '[site]\nid = "bench"\nname = "Bench"\ntime_zone = "UTC"\nprofiles_dir = "profiles"\n\n'
+        printf 'profiles_dir = "profiles"\n\n[site]\nid = "bench"\nname = "Bench"\ntime_zone = "UTC"\n\n'
         printf '[api]\nlisten = "127.0.0.1:18080"\n\n[mqtt]\nembedded_listen = "127.0.0.1:18830"\n\n'
         printf '[storage]\ndata_dir = "%s/data"\n' "$dir"
         for ((d = 0; d < devices; d++)); do

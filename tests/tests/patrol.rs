@@ -102,10 +102,13 @@ async fn taps_are_verified_stored_and_released_and_forgeries_are_caught() {
         wait_until(Duration::from_secs(3), || lobby.waiting() == 0).await,
         "the station still holds records"
     );
+    // The tap is stored first, its alert a moment later.
     assert!(
-        open_alert_titles(api)
+        wait_until(Duration::from_secs(5), || open_alert_titles(api)
             .iter()
-            .any(|t| t == "Unknown badge at checkpoint lobby")
+            .any(|t| t == "Unknown badge at checkpoint lobby"))
+        .await,
+        "no alert `Unknown badge at checkpoint lobby`"
     );
 
     // An attacker on the bus answers an old record again.
@@ -116,10 +119,13 @@ async fn taps_are_verified_stored_and_released_and_forgeries_are_caught() {
             .any(|t| t["verdict"] == "replayed"))
         .await
     );
+    // The tap is stored first, its alert a moment later.
     assert!(
-        open_alert_titles(api)
+        wait_until(Duration::from_secs(5), || open_alert_titles(api)
             .iter()
-            .any(|t| t == "Replayed patrol record at checkpoint lobby")
+            .any(|t| t == "Replayed patrol record at checkpoint lobby"))
+        .await,
+        "no alert `Replayed patrol record at checkpoint lobby`"
     );
     assert_eq!(
         taps(api, "lobby")
@@ -140,9 +146,11 @@ async fn taps_are_verified_stored_and_released_and_forgeries_are_caught() {
         .await
     );
     assert!(
-        open_alert_titles(api)
+        wait_until(Duration::from_secs(5), || open_alert_titles(api)
             .iter()
-            .any(|t| t == "Forged patrol record at checkpoint garage")
+            .any(|t| t == "Forged patrol record at checkpoint garage"))
+        .await,
+        "no alert `Forged patrol record at checkpoint garage`"
     );
     assert!(
         wait_until(Duration::from_secs(3), || garage.waiting() == 0).await,
@@ -249,9 +257,13 @@ async fn rounds_are_judged_in_real_time_and_a_missed_checkpoint_raises_an_alert(
     );
     assert_eq!(walked[1]["completion"], 0.5);
     assert!(
-        open_alert_titles(api)
+        wait_until(Duration::from_secs(5), || open_alert_titles(api)
             .iter()
-            .any(|t| t == "Missed checkpoint stairs on patrol route lobby-round")
+            .any(
+                |t| t == "Missed checkpoint stairs on patrol route lobby-round"
+            ))
+        .await,
+        "no alert `Missed checkpoint stairs on patrol route lobby-round`"
     );
     assert_eq!(
         http(api, "GET", "/api/v1/patrol/rounds?route=nope", None, None)

@@ -72,7 +72,24 @@ impl PatrolMetrics {
     }
 }
 
-/// Plans rounds, reviews them every second, and raises what the review finds.
+/// How often rounds are reviewed: half the shortest checkpoint window or
+/// lone-worker limit, between 1 s and 30 s, so a finding comes at most half
+/// a window late and an idle gateway does not wake every second for it.
+fn review_every(catalog: &sitewarden_model::catalog::Catalog) -> std::time::Duration {
+    catalog
+        .patrol
+        .routes
+        .iter()
+        .map(|r| r.window.min(r.lone_worker_after) / 2)
+        .min()
+        .unwrap_or(std::time::Duration::from_secs(30))
+        .clamp(
+            std::time::Duration::from_secs(1),
+            std::time::Duration::from_secs(30),
+        )
+}
+
+/// Plans rounds, reviews them (see [`review_every`]), and raises what the review finds.
 pub async fn run_rounds(
     catalog: std::sync::Arc<sitewarden_model::catalog::Catalog>,
     store: std::sync::Arc<store::PatrolStore>,
@@ -83,7 +100,7 @@ pub async fn run_rounds(
     if catalog.patrol.routes.is_empty() {
         return;
     }
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    let mut tick = tokio::time::interval(review_every(&catalog));
     loop {
         tokio::select! {
             _ = tick.tick() => {}

@@ -16,6 +16,9 @@ pub enum Durability {
     PowerCut,
 }
 
+/// Page cache of one connection, KiB, as SQLite's negative `cache_size`.
+const CACHE_KIB: i64 = -256;
+
 /// Opens a connection in WAL mode with the pragmas every connection needs.
 pub fn connect(path: &Path, durability: Durability) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
@@ -25,6 +28,10 @@ pub fn connect(path: &Path, durability: Durability) -> rusqlite::Result<Connecti
         Durability::PowerCut => "FULL",
     };
     conn.pragma_update(None, "synchronous", synchronous)?;
+    // A gateway's page cache: the stores are small and read mostly their
+    // newest rows, and a daemon holds a dozen connections; SQLite's default
+    // (2 MiB each) would be most of its memory.
+    conn.pragma_update(None, "cache_size", CACHE_KIB)?;
     conn.busy_timeout(Duration::from_secs(5))?;
     Ok(conn)
 }
