@@ -43,11 +43,29 @@ const LOG_INTERVAL: Duration = Duration::from_secs(30);
 /// Points of one unit polled at one interval.
 struct Group {
     interval: Duration,
-    points: Vec<Point>,
+    /// The group's points, as indexes into the catalog's points (not
+    /// copies: 10,000 points would hold 3 MB twice).
+    members: Vec<u32>,
     plan: Vec<ReadRequest>,
     next_due: Instant,
     /// Scratch: which points got a reading this poll (reused, not reallocated).
     done: Vec<bool>,
+}
+
+impl Group {
+    /// The group's `i`th point (a plan's index).
+    fn point<'a>(&self, catalog: &'a Catalog, i: u32) -> &'a Point {
+        &catalog.points[self.members[i as usize] as usize]
+    }
+
+    /// Copies of the group's points, for the planner (at start and when a
+    /// point is isolated or rejoins; freed at once).
+    fn points(&self, catalog: &Catalog) -> Vec<Point> {
+        self.members
+            .iter()
+            .map(|&m| catalog.points[m as usize].clone())
+            .collect()
+    }
 }
 
 /// One unit id on the line, with its own health.
@@ -160,7 +178,7 @@ impl LinePoller {
         metrics
             .polls
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut readings = Vec::with_capacity(self.units[u].groups[g].points.len());
+        let mut readings = Vec::with_capacity(self.units[u].groups[g].members.len());
         self.units[u].groups[g].done.fill(false);
         let mut answered = false;
         let mut failure = None;
@@ -239,12 +257,13 @@ impl LinePoller {
             Err(reason) => return Answer::Failed(reason),
         };
         let at = clock::now();
+        let catalog = &self.catalog;
         let unit = &mut self.units[u];
         let group = &mut unit.groups[g];
         match outcome {
             ReadOutcome::Registers(words) => {
                 for &i in &request.points {
-                    let point = &group.points[i as usize];
+                    let point = group.point(catalog, i);
                     let offset = usize::from(point.address - request.start);
                     let decoded = decode_registers(point, &words[offset..]);
                     readings.push(reading(point, decoded, at));
@@ -254,7 +273,7 @@ impl LinePoller {
             }
             ReadOutcome::Bits(bits) => {
                 for &i in &request.points {
-                    let point = &group.points[i as usize];
+                    let point = group.point(catalog, i);
                     let offset = usize::from(point.address - request.start);
                     let decoded = bits
                         .get(offset)
@@ -283,7 +302,7 @@ impl LinePoller {
                 let reason = BadReason::Exception(u8::from(code));
                 self.devices[unit.device.0 as usize].request_error(reason);
                 if let Some(held_back) = unit.log.allow() {
-                    let first = &group.points[request.points[0] as usize];
+                    let first = group.point(catalog, request.points[0]);
                     warn!(device = %unit.name, point = %first.name, kind = first.kind.as_str(),
                           address = request.start, count = request.count, exception = ?code, held_back,
                           "device refused a read with an exception; its points are marked bad");
@@ -291,12 +310,12 @@ impl LinePoller {
                 if code == ExceptionCode::IllegalDataAddress {
                     // A lone point at an address the device does not have:
                     // keep it alone so it never spoils a merged read.
-                    let point = &group.points[request.points[0] as usize];
+                    let point = group.point(catalog, request.points[0]);
                     unit.forbidden
                         .forbid(point.kind, u32::from(point.address), point.end());
                 }
                 for &i in &request.points {
-                    readings.push(reading(&group.points[i as usize], Err(reason), at));
+                    readings.push(reading(group.point(catalog, i), Err(reason), at));
                     group.done[i as usize] = true;
                 }
                 Answer::Refused
@@ -350,19 +369,12 @@ impl LinePoller {
 
     /// The request covering exactly these points of a group.
     fn span_of(&self, u: usize, g: usize, members: &[u32]) -> ReadRequest {
-        let points = &self.units[u].groups[g].points;
-        let start = members
-            .iter()
-            .map(|&i| points[i as usize].address)
-            .min()
-            .unwrap_or(0);
-        let end = members
-            .iter()
-            .map(|&i| points[i as usize].end())
-            .max()
-            .unwrap_or(0);
+        let group = &self.units[u].groups[g];
+        let point = |i: u32| group.point(&self.catalog, i);
+        let start = members.iter().map(|&i| point(i).address).min().unwrap_or(0);
+        let end = members.iter().map(|&i| point(i).end()).max().unwrap_or(0);
         ReadRequest {
-            kind: points[members[0] as usize].kind,
+            kind: point(members[0]).kind,
             start,
             count: (end - u32::from(start)) as u16,
             points: members.to_vec(),
@@ -371,6 +383,7 @@ impl LinePoller {
 
     /// A point read alone that answers again may rejoin merged reads.
     fn release_recovered(&mut self, u: usize, g: usize, readings: &[Reading]) -> bool {
+        let catalog = &self.catalog;
         let unit = &mut self.units[u];
         if unit.forbidden.is_empty() {
             return false;
@@ -378,7 +391,11 @@ impl LinePoller {
         let group = &unit.groups[g];
         let mut changed = false;
         for r in readings.iter().filter(|r| r.quality == Quality::Good) {
-            if let Some(point) = group.points.iter().find(|p| p.id == r.point)
+            if let Some(point) = group
+                .members
+                .iter()
+                .map(|&m| &catalog.points[m as usize])
+                .find(|p| p.id == r.point)
                 && unit
                     .forbidden
                     .allow(point.kind, u32::from(point.address), point.end())
@@ -399,8 +416,10 @@ impl LinePoller {
         at: Timestamp,
         readings: &mut Vec<Reading>,
     ) {
+        let catalog = &self.catalog;
         let group = &mut self.units[u].groups[g];
-        for (point, done) in group.points.iter().zip(group.done.iter_mut()) {
+        for (&member, done) in group.members.iter().zip(group.done.iter_mut()) {
+            let point = &catalog.points[member as usize];
             if !*done {
                 readings.push(reading(point, Err(reason), at));
                 *done = true;
@@ -411,7 +430,8 @@ impl LinePoller {
     fn replan(&mut self, u: usize) {
         let unit = &mut self.units[u];
         for group in &mut unit.groups {
-            group.plan = plan(&group.points, unit.limits, &unit.forbidden);
+            let points = group.points(&self.catalog);
+            group.plan = plan(&points, unit.limits, &unit.forbidden);
         }
     }
 
@@ -618,19 +638,21 @@ fn build_unit(catalog: &Catalog, device: DeviceId, now: Instant) -> Unit {
     let groups = intervals
         .into_iter()
         .map(|interval| {
-            let points: Vec<Point> = catalog
+            let members: Vec<u32> = catalog
                 .points_of(device)
                 .iter()
                 .filter(|p| p.interval == interval)
-                .cloned()
+                .map(|p| p.id.0)
                 .collect();
-            Group {
+            let mut group = Group {
                 interval,
-                plan: plan(&points, limits, &forbidden),
-                done: vec![false; points.len()],
-                points,
+                plan: Vec::new(),
+                done: vec![false; members.len()],
+                members,
                 next_due: now,
-            }
+            };
+            group.plan = plan(&group.points(catalog), limits, &forbidden);
+            group
         })
         .collect();
     Unit {
