@@ -3,6 +3,9 @@
 //! patrol, the API, the embedded broker, the stores) and nothing
 //! happening: no simulator runs, so the Modbus devices stay unreachable
 //! (their reconnects back off to one try in 30 s) and no sensor publishes.
+//! Run twice: the demo's site file as it is (its patrol round, due every
+//! minute, is missed with nobody tapping, which raises and escalates
+//! alerts: real work), and the same file without patrol rounds.
 //! Over `WINDOW` seconds (60) after `WARMUP` (20) it reports the daemon's
 //! and the embedded broker's CPU (% of one core), wake-ups a second
 //! (context switches of all their threads) and RSS.
@@ -66,7 +69,39 @@ fn broker_pid(daemon: u32) -> Option<u32> {
     })
 }
 
+/// The demo's site file without `[[patrol.routes]]`, in a folder whose
+/// `profiles`, `standards` and `keys` link to the demo's.
+fn without_rounds(dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    let config = repo_root().join("config");
+    for linked in ["profiles", "standards", "keys"] {
+        std::os::unix::fs::symlink(config.join(linked), dir.join(linked))?;
+    }
+    let mut kept = Vec::new();
+    let mut in_route = false;
+    let demo = std::fs::read_to_string(config.join("demo.toml"))?;
+    for line in demo.lines() {
+        if line.starts_with('[') {
+            in_route = line.trim() == "[[patrol.routes]]";
+        }
+        if !in_route {
+            kept.push(line);
+        }
+    }
+    let path = dir.join("site.toml");
+    std::fs::write(&path, kept.join("\n"))?;
+    Ok(path)
+}
+
 fn main() -> anyhow::Result<()> {
+    let quiet = tempfile::tempdir()?;
+    println!("| site | process | CPU, % of a core | wake-ups a second | RSS |");
+    println!("|---|---|---|---|---|");
+    measure("demo", &repo_root().join("config/demo.toml"))?;
+    measure("demo without patrol rounds", &without_rounds(quiet.path())?)
+}
+
+/// Runs the daemon on `site` and prints its rows.
+fn measure(name: &str, site: &std::path::Path) -> anyhow::Result<()> {
     let warmup = Duration::from_secs(env("WARMUP", 20));
     let window = Duration::from_secs(env("WINDOW", 60));
     let data = tempfile::tempdir()?;
@@ -77,7 +112,7 @@ fn main() -> anyhow::Result<()> {
     );
     let daemon = ChildGuard::new(
         std::process::Command::new(binary)
-            .arg(repo_root().join("config/demo.toml"))
+            .arg(site)
             .arg(data.path())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -93,16 +128,14 @@ fn main() -> anyhow::Result<()> {
     // /proc counts CPU time in USER_HZ ticks, 100 a second on Linux.
     let hz = 100.0;
     let seconds = window.as_secs_f64();
-    let row = |name: &str, a: (u64, u64), b: (u64, u64), p: u32| {
+    let row = |process: &str, a: (u64, u64), b: (u64, u64), p: u32| {
         println!(
-            "| {name} | {:.3} % | {:.1} | {:.1} MB |",
+            "| {name} | {process} | {:.3} % | {:.1} | {:.1} MB |",
             (b.0 - a.0) as f64 / hz / seconds * 100.0,
             (b.1 - a.1) as f64 / seconds,
             sitewarden_tests::storm::rss_kb(p) as f64 / 1024.0
         );
     };
-    println!("| process | CPU, % of a core | wake-ups a second | RSS |");
-    println!("|---|---|---|---|");
     row("daemon", d0, d1, pid);
     if broker != 0 {
         row("embedded broker (mosquitto)", b0, b1, broker);
