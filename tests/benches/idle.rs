@@ -53,22 +53,6 @@ fn switches(pid: u32) -> u64 {
         .sum()
 }
 
-/// The embedded broker: the daemon's child running mosquitto.
-fn broker_pid(daemon: u32) -> Option<u32> {
-    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
-        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        let parent: u32 = stat
-            .rsplit_once(')')?
-            .1
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()?;
-        (parent == daemon && stat.contains("(mosquitto)")).then_some(pid)
-    })
-}
-
 /// The demo's site file without `[[patrol.routes]]`, in a folder whose
 /// `profiles`, `standards` and `keys` link to the demo's.
 fn without_rounds(dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
@@ -120,7 +104,7 @@ fn measure(name: &str, site: &std::path::Path) -> anyhow::Result<()> {
     );
     let pid = daemon.id();
     std::thread::sleep(warmup);
-    let broker = broker_pid(pid).unwrap_or(0);
+    let broker = sitewarden_tests::storm::broker_pid(pid).unwrap_or(0);
     let sample = |p: u32| (cpu_ticks(p), switches(p));
     let (d0, b0) = (sample(pid), sample(broker));
     std::thread::sleep(window);

@@ -156,14 +156,20 @@ pub fn rss_kb(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// The pid of the mosquitto started with a configuration under `dir`.
-fn broker_pid(dir: &std::path::Path) -> Option<u32> {
-    let needle = dir.display().to_string();
+/// The embedded broker of the daemon `daemon` (its child running
+/// mosquitto); `std::process::id()` for a daemon started in this process.
+pub fn broker_pid(daemon: u32) -> Option<u32> {
     std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
         let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-        let cmdline = String::from_utf8_lossy(&cmdline);
-        (cmdline.contains("mosquitto") && cmdline.contains(&needle)).then_some(pid)
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let parent: u32 = stat
+            .rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
+        (parent == daemon && stat.contains("(mosquitto)")).then_some(pid)
     })
 }
 
@@ -307,7 +313,7 @@ pub async fn storm(
         last = now;
     }
     let rss_after = rss_kb(pid);
-    let broker_rss_kb = broker_pid(site.dir.path()).map_or(0, rss_kb);
+    let broker_rss_kb = broker_pid(pid).map_or(0, rss_kb);
     tokio::time::sleep(settle).await;
     let (daemon_counted, throttled, broker_dropped) = counts();
     let report = StormReport {
@@ -397,7 +403,7 @@ pub async fn soak(
         }
     });
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let broker = broker_pid(site.dir.path()).unwrap_or(0);
+    let broker = broker_pid(pid).unwrap_or(0);
     let sample = || (rss_kb(pid), rss_kb(broker));
     let first = sample();
     let mut peak = first;

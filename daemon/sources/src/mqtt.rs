@@ -447,6 +447,9 @@ struct Source {
     catalog: Arc<Catalog>,
     lane: Lane,
     commands: Option<Arc<dyn CommandInbox>>,
+    /// The command topics' filter, on the general connection only; kept
+    /// here so matching a message costs no allocation.
+    command_filter: Option<String>,
     routes: Routes,
     bus: ReadingBus,
     metrics: Arc<MqttInMetrics>,
@@ -471,6 +474,7 @@ impl Source {
         Self {
             catalog: catalog.clone(),
             lane,
+            command_filter: commands.as_ref().map(|c| c.filter()),
             commands,
             routes,
             bus: bus.clone(),
@@ -490,11 +494,6 @@ impl Source {
         }
     }
 
-    /// The command topics' filter, on the general connection only.
-    fn command_filter(&self) -> Option<String> {
-        self.commands.as_ref().map(|c| c.filter())
-    }
-
     async fn run(mut self, (client, mut eventloop): (Client, EventLoop), mut shutdown: Shutdown) {
         let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
         // Not at once: a tick while the first connection is being made
@@ -512,7 +511,7 @@ impl Source {
                             .routes
                             .filters()
                             .into_iter()
-                            .chain(self.command_filter())
+                            .chain(self.command_filter.clone())
                             .chain(self.broker_counter_filters())
                             .collect();
                         let _ = client.try_subscribe_many(filters);
@@ -578,8 +577,9 @@ impl Source {
     }
 
     fn is_command(&self, topic: &str) -> bool {
-        self.command_filter()
-            .is_some_and(|filter| topic_matches(&filter, topic))
+        self.command_filter
+            .as_deref()
+            .is_some_and(|filter| topic_matches(filter, topic))
     }
 
     async fn on_message(&mut self, topic: &str, payload: &[u8]) {
