@@ -22,10 +22,8 @@ use sitewarden_runtime::clock;
 use sitewarden_runtime::disk::{self, DiskState, Reserve};
 use sitewarden_runtime::shutdown::Shutdown;
 
-/// How often daemon time is compared with the system clock.
-pub(crate) const CLOCK_CHECK_EVERY: Duration = Duration::from_secs(1);
-
-/// Compares daemon time with the system clock every second; on a step
+/// Compares daemon time with the system clock whenever the kernel says the
+/// clock was set (and at least every minute); on a step
 /// (see [`clock::resync`]) it is logged, counted (`sitewarden_clock_steps_total`)
 /// and every stored deadline moves with it in the same instant: retries of
 /// the outboxes, escalations and the unconfirmed-delivery watch of the
@@ -63,10 +61,10 @@ pub(crate) async fn follow_clock(
     alerts: Arc<AlertStore>,
     mut shutdown: Shutdown,
 ) {
-    let mut tick = tokio::time::interval(CLOCK_CHECK_EVERY);
+    let mut watch = clock::StepWatch::new();
     loop {
         tokio::select! {
-            _ = tick.tick() => {}
+            () = watch.wait() => {}
             () = shutdown.wait() => return,
         }
         if !clock::stepped() {

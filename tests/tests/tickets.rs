@@ -722,3 +722,53 @@ async fn the_monthly_report_matches_numbers_worked_out_by_hand() {
     assert_eq!(get(daemon.api_addr, "/api/v1/reports/tickets").0, 400);
     daemon.stop().await;
 }
+
+/// The desk sleeps until the next service-level target instead of looking
+/// every few seconds: a ticket registered with a 2 s response target is
+/// flagged within a second of missing it, and one registered later, with
+/// the desk already asleep until a target minutes away, is too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missed_response_target_is_flagged_when_it_falls_due() {
+    let site = SiteDir::new().unwrap();
+    let mut levels = String::new();
+    for (p, response) in [("p1", "2s"), ("p2", "2s"), ("p3", "10m"), ("p4", "10m")] {
+        levels.push_str(&format!(
+            "[tickets.service_levels.{p}]\nresponse = \"{response}\"\nresolution = \"1h\"\n\n"
+        ));
+    }
+    let (_sim, catalog) = lighting_site(&site, &levels).await;
+    let daemon = start_daemon(catalog, &site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    let register = |severity: &str, impact: &str| {
+        let body = format!(
+            r#"{{"title":"Show flat lamp out","category":"repair","severity":"{severity}","impact":"{impact}","requester":"Wang Fang","contact":"+86 138 0000 0000"}}"#
+        );
+        let (status, ticket) = post(api, "/api/v1/tickets", Some(FRONT_DESK), &body);
+        assert_eq!(status, 201, "{ticket}");
+        ticket
+    };
+    // A far target first: the desk goes to sleep until it (or a minute).
+    let far = register("minor", "local");
+    let near = register("critical", "site");
+    for ticket in [&far, &near] {
+        assert_eq!(ticket["response_breached"], false, "{ticket}");
+    }
+    let urgent = |t: &serde_json::Value| matches!(t["priority"].as_str(), Some("p1" | "p2"));
+    assert!(
+        urgent(&near),
+        "a critical site-wide repair is urgent: {near}"
+    );
+    assert!(!urgent(&far), "a minor local repair is not: {far}");
+    let id = near["id"].as_i64().unwrap();
+    let flagged = wait_until(Duration::from_secs(4), || {
+        get(api, &format!("/api/v1/tickets/{id}")).1["response_breached"] == true
+    })
+    .await;
+    assert!(
+        flagged,
+        "the 2 s response target was not flagged within 4 s"
+    );
+    let far = get(api, &format!("/api/v1/tickets/{}", far["id"])).1;
+    assert_eq!(far["response_breached"], false, "{far}");
+    daemon.stop().await;
+}

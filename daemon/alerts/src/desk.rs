@@ -174,13 +174,7 @@ pub async fn run(inputs: DeskInputs) {
             () = alerts.store.deadlines_changed() => {
                 next_escalation = next_escalation_at(&alerts).await;
             }
-            _ = maintenance.tick() => {
-                if let Err(e) = alerts.maintain().await {
-                    warn!(error = %e, "cannot maintain alerts");
-                }
-                ticket_channel_faults(&alerts, &tickets).await;
-                announce_undelivered(&alerts).await;
-            }
+            _ = maintenance.tick() => maintain(&alerts, &tickets).await,
             _ = beat.tick() => {
                 if let Some((client, topic)) = &heartbeat {
                     send_heartbeat(&alerts, client, topic).await;
@@ -369,16 +363,35 @@ pub fn alert_input(catalog: &Catalog, e: &ConditionEvent) -> Option<AlertInput> 
 /// refused a notification for good (a bad key), gets a repair ticket, so a
 /// broken channel is fixed before a fire needs it. A channel that already
 /// has an open ticket gets an occurrence on it instead of a second one.
-async fn ticket_channel_faults(alerts: &AlertsHandle, tickets: &TicketsHandle) {
-    let store = alerts.store.clone();
-    let faults = match tokio::task::spawn_blocking(move || store.channel_faults()).await {
-        Ok(Ok(faults)) => faults,
-        Ok(Err(e)) => {
-            warn!(error = %e, "cannot read failing alert channels");
+/// One maintenance round: the store's part in one blocking trip, then the
+/// tickets for failing channels and the announcements of undelivered
+/// life-safety alerts.
+async fn maintain(alerts: &AlertsHandle, tickets: &TicketsHandle) {
+    let upkeep = match alerts.maintain().await {
+        Ok(upkeep) => upkeep,
+        Err(e) => {
+            warn!(error = %e, "cannot maintain alerts");
             return;
         }
-        Err(_) => return,
     };
+    if let Err(e) = upkeep.maintained {
+        warn!(error = %e, "cannot maintain alerts");
+    }
+    match upkeep.channel_faults {
+        Ok(faults) => ticket_channel_faults(alerts, tickets, faults).await,
+        Err(e) => warn!(error = %e, "cannot read failing alert channels"),
+    }
+    match upkeep.undelivered {
+        Ok(undelivered) => announce_undelivered(alerts, undelivered).await,
+        Err(e) => warn!(error = %e, "cannot look for undelivered life-safety alerts"),
+    }
+}
+
+async fn ticket_channel_faults(
+    alerts: &AlertsHandle,
+    tickets: &TicketsHandle,
+    faults: Vec<crate::store::ChannelFault>,
+) {
     for fault in faults {
         let ticket = sitewarden_tickets::store::channel_fault_ticket(
             &alerts.catalog,
@@ -412,22 +425,8 @@ async fn ticket_channel_faults(alerts: &AlertsHandle, tickets: &TicketsHandle) {
 /// raises a `sitewarden.delivery_fault` alert of its own, which goes out on
 /// every channel of its policy that still works, is counted
 /// (`sitewarden_alert_delivery_faults_total`) and logged as an error.
-async fn announce_undelivered(alerts: &AlertsHandle) {
-    let store = alerts.store.clone();
+async fn announce_undelivered(alerts: &AlertsHandle, undelivered: Vec<(i64, String)>) {
     let within = alerts.catalog.alerts.confirm_within;
-    let found = tokio::task::spawn_blocking(move || {
-        let _frame = clock::frame();
-        store.undelivered_life_safety(clock::now(), within)
-    })
-    .await;
-    let undelivered = match found {
-        Ok(Ok(undelivered)) => undelivered,
-        Ok(Err(e)) => {
-            warn!(error = %e, "cannot look for undelivered life-safety alerts");
-            return;
-        }
-        Err(_) => return,
-    };
     for (id, title) in undelivered {
         tracing::error!(
             alert = id,

@@ -384,19 +384,38 @@ impl AlertsHandle {
         Ok(alert)
     }
 
-    /// Ends silences and inhibitions whose reason is gone; runs self-tests that are due.
-    pub async fn maintain(&self) -> Result<(), AlertError> {
+    /// Ends silences and inhibitions whose reason is gone; runs self-tests
+    /// that are due; finds the channels that need a person and the
+    /// life-safety alerts no channel confirmed. One trip to the blocking
+    /// pool; each part succeeds or fails on its own (a full disk stops the
+    /// first, never the announcement of an undelivered fire alarm).
+    pub async fn maintain(&self) -> Result<Upkeep, AlertError> {
         let store = self.store.clone();
         let catalog = self.catalog.clone();
-        let changes = blocking(move || {
+        let (changes, channel_faults, undelivered) = blocking(move || {
             let _frame = clock::frame();
-            store.maintain(&catalog, clock::now())
+            let now = clock::now();
+            (
+                store.maintain(&catalog, now),
+                store.channel_faults(),
+                store.undelivered_life_safety(now, catalog.alerts.confirm_within),
+            )
         })
-        .await??;
-        // Self-tests may have been queued without any alert changing.
-        self.wake.notify_waiters();
-        self.after(changes).await;
-        Ok(())
+        .await?;
+        let maintained = match changes {
+            Ok(changes) => {
+                // Self-tests may have been queued without any alert changing.
+                self.wake.notify_waiters();
+                self.after(changes).await;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        };
+        Ok(Upkeep {
+            maintained,
+            channel_faults,
+            undelivered,
+        })
     }
 
     /// Declares a drill window: it must start in the future, end after it
@@ -518,7 +537,7 @@ impl AlertsHandle {
             return Err(AlertError::NotFound(id));
         };
         info!(silence = id, %by, "silence ended early");
-        self.maintain().await?;
+        self.maintain().await?.maintained?;
         Ok(silence)
     }
 
@@ -644,6 +663,17 @@ fn life_safety_covered(
 }
 
 /// Runs database work off the async workers.
+/// What one [`AlertsHandle::maintain`] round found, each part on its own.
+#[derive(Debug)]
+pub struct Upkeep {
+    /// Silences, inhibitions and self-tests brought up to date.
+    pub maintained: Result<(), AlertError>,
+    /// Channels whose failures need a person (a ticket).
+    pub channel_faults: rusqlite::Result<Vec<store::ChannelFault>>,
+    /// Life-safety alerts no channel confirmed in time: (id, title).
+    pub undelivered: rusqlite::Result<Vec<(i64, String)>>,
+}
+
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, AlertError> {

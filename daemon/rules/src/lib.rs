@@ -31,12 +31,9 @@ use sitewarden_model::reading::{ReadingBatch, ReadingEvent};
 use sitewarden_model::vocab::Severity;
 use store::Store;
 
-/// Longest sleep while a delay or stale watch is running: a clock step
-/// (which moves the deadlines) is followed within this.
-pub const DEADLINE_LOOK_EVERY: Duration = Duration::from_secs(1);
-
-/// How long the stage sleeps: until the next deadline (at most
-/// [`DEADLINE_LOOK_EVERY`]), or `longest` when nothing waits on time.
+/// How long the stage sleeps: until the next deadline, at most `longest`.
+/// A clock step wakes the stage by itself ([`clock::step_since`]), so the
+/// deadline need not be looked at again before it falls due.
 fn until(next: Option<Timestamp>, longest: Duration) -> Duration {
     match next {
         None => longest,
@@ -45,7 +42,7 @@ fn until(next: Option<Timestamp>, longest: Duration) -> Duration {
             if left.is_negative() {
                 Duration::ZERO
             } else {
-                left.unsigned_abs().min(DEADLINE_LOOK_EVERY)
+                left.unsigned_abs().min(longest)
             }
         }
     }
@@ -378,6 +375,10 @@ impl RulesStage {
                 () = tokio::time::sleep(until(next, longest)) => {
                     self.follow_clock_steps();
                     self.engine.on_tick(clock::now(), &mut events);
+                    next = self.engine.next_deadline();
+                }
+                () = clock::step_since(self.steps.seen()) => {
+                    self.follow_clock_steps();
                     next = self.engine.next_deadline();
                 }
                 Some(command) = self.commands.recv() => self.handle(command, &mut events),

@@ -49,17 +49,22 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX condition_event_at ON condition_event (at_us);",
 ];
 
-/// Writes waiting for the writer thread.
+/// Writes waiting for the writer thread. Rows are boxed: the queue's
+/// [`WRITE_QUEUE`] slots are allocated (and touched) at start, so each slot
+/// is two words instead of a whole row.
 enum Op {
-    Event(EventRow),
-    Baseline {
-        rule: String,
-        device: String,
-        point: String,
-        baseline: f64,
-        at_us: i64,
-    },
+    Event(Box<EventRow>),
+    Baseline(Box<BaselineRow>),
     Flush(SyncSender<()>),
+}
+
+/// A service counter's new baseline.
+struct BaselineRow {
+    rule: String,
+    device: String,
+    point: String,
+    baseline: f64,
+    at_us: i64,
 }
 
 /// One stored condition transition.
@@ -151,7 +156,7 @@ impl Store {
     /// dropped, and no async worker thread is held.
     pub async fn save(&self, catalog: &Catalog, event: &ConditionEvent) {
         let (rule, device, point) = names(catalog, event.instance);
-        let mut op = Op::Event(EventRow {
+        let mut op = Op::Event(Box::new(EventRow {
             id: 0,
             rule,
             device,
@@ -163,7 +168,7 @@ impl Store {
             severity: event.severity.as_str().to_owned(),
             at: event.at,
             raised_at: event.raised_at,
-        });
+        }));
         loop {
             let sent = self
                 .writer
@@ -187,13 +192,13 @@ impl Store {
     /// Queues a new service baseline for saving.
     pub fn save_baseline(&self, catalog: &Catalog, instance: InstanceId, baseline: f64) {
         let (rule, device, point) = names(catalog, instance);
-        self.send(Op::Baseline {
+        self.send(Op::Baseline(Box::new(BaselineRow {
             rule,
             device,
             point,
             baseline,
             at_us: micros(clock::now()),
-        });
+        })));
     }
 
     /// Waits (at most 5 s) until everything queued is committed.
@@ -374,18 +379,12 @@ fn apply(conn: &mut Connection, batch: &[Op]) -> rusqlite::Result<()> {
                     .execute(params![e.rule, e.device, e.point, e.state, micros(e.at), e.raised_at.map(micros), e.value])?;
                 }
             }
-            Op::Baseline {
-                rule,
-                device,
-                point,
-                baseline,
-                at_us,
-            } => {
+            Op::Baseline(b) => {
                 tx.prepare_cached(
                     "INSERT INTO service_baseline (rule, device, point, baseline, recorded_at_us) VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT (rule, device, point) DO UPDATE SET baseline = excluded.baseline, recorded_at_us = excluded.recorded_at_us",
                 )?
-                .execute(params![rule, device, point, baseline, at_us])?;
+                .execute(params![b.rule, b.device, b.point, b.baseline, b.at_us])?;
             }
             Op::Flush(_) => {}
         }

@@ -131,7 +131,26 @@ pub fn resync(move_stored: impl FnOnce(SignedDuration)) -> Option<SignedDuration
     move_stored(step);
     SHIFT_US.fetch_add(difference, Ordering::Relaxed);
     STEPS.fetch_add(1, Ordering::Relaxed);
+    STEP_TAKEN.notify_waiters();
     Some(step)
+}
+
+/// Wakes [`step_since`] waiters when daemon time takes a step.
+static STEP_TAKEN: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// Returns once daemon time has taken a step that a follower at `seen`
+/// (its [`StepFollower::seen`]) has not followed yet: a stage that sleeps
+/// until a deadline in its own memory wakes to move it, instead of
+/// looking every second.
+pub async fn step_since(seen: SignedDuration) {
+    let seen_us = i64::try_from(seen.as_micros()).unwrap_or(i64::MAX);
+    loop {
+        let taken = STEP_TAKEN.notified();
+        if SHIFT_US.load(Ordering::Relaxed) != seen_us {
+            return;
+        }
+        taken.await;
+    }
 }
 
 /// Steps the system clock as the daemon sees it by `by` (tests and fault
@@ -140,6 +159,149 @@ pub fn resync(move_stored: impl FnOnce(SignedDuration)) -> Option<SignedDuration
 pub fn inject_step(by: SignedDuration) {
     let us = i64::try_from(by.as_micros()).unwrap_or(i64::MAX);
     INJECTED_US.fetch_add(us, Ordering::Relaxed);
+    INJECTED.notify_waiters();
+}
+
+/// Wakes a [`StepWatch`] when a test injects a step.
+#[cfg(any(test, feature = "fault-injection"))]
+static INJECTED: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// The longest a [`StepWatch`] waits without looking: where the kernel
+/// cannot report that the clock was set, and for a drift past [`STEP`]
+/// that nobody set.
+pub const STEP_LOOK_EVERY: Duration = Duration::from_secs(60);
+
+/// Tells its owner when the system clock may have stepped, without waking
+/// every second to look. On Linux a timerfd armed with
+/// `TFD_TIMER_CANCEL_ON_SET` becomes readable when anyone sets the clock
+/// (an NTP step, `date -s`, a resume from suspend); otherwise, or if the
+/// timerfd cannot be made, it looks every [`STEP_LOOK_EVERY`].
+pub struct StepWatch {
+    #[cfg(target_os = "linux")]
+    timer: Option<tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>>,
+}
+
+impl StepWatch {
+    /// A watch on the system clock (must be made inside the runtime).
+    pub fn new() -> Self {
+        Self {
+            #[cfg(target_os = "linux")]
+            timer: set_clock_timer()
+                .and_then(watch_readable)
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "cannot watch the system clock for steps; looking every minute instead");
+                })
+                .ok(),
+        }
+    }
+
+    /// Returns when the clock may have stepped, or after
+    /// [`STEP_LOOK_EVERY`]: the caller then asks [`stepped`].
+    pub async fn wait(&mut self) {
+        #[cfg(any(test, feature = "fault-injection"))]
+        let injected = INJECTED.notified();
+        #[cfg(not(any(test, feature = "fault-injection")))]
+        let injected = std::future::pending::<()>();
+        // A step injected while the owner was busy has no waiter to wake.
+        if stepped() {
+            return;
+        }
+        let set = self.clock_set();
+        tokio::select! {
+            () = set => {}
+            () = injected => {}
+            () = tokio::time::sleep(STEP_LOOK_EVERY) => {}
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    async fn clock_set(&self) {
+        use std::os::fd::AsRawFd as _;
+        let Some(timer) = &self.timer else {
+            return std::future::pending().await;
+        };
+        let Ok(mut ready) = timer.readable().await else {
+            return std::future::pending().await;
+        };
+        // Each read takes one "the clock was set" (ECANCELED) off the
+        // timer; the last one finds nothing and clears the readiness.
+        let mut buf = [0u8; 8];
+        while let Ok(_taken) = ready.try_io(|fd| {
+            // SAFETY: reads at most 8 bytes into our buffer from our descriptor.
+            let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            let error = std::io::Error::last_os_error();
+            if n < 0 && error.kind() == std::io::ErrorKind::WouldBlock {
+                Err(error)
+            } else {
+                Ok(())
+            }
+        }) {}
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    async fn clock_set(&self) {
+        std::future::pending().await
+    }
+}
+
+impl Default for StepWatch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Registers the timer with the runtime's reactor.
+#[cfg(target_os = "linux")]
+fn watch_readable(
+    timer: std::os::fd::OwnedFd,
+) -> std::io::Result<tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>> {
+    // SAFETY: an `OwnedFd` is a valid descriptor that stays open and the
+    // same until the `AsyncFd` drops it.
+    unsafe {
+        tokio::io::unix::AsyncFd::register_with_interest(timer, tokio::io::Interest::READABLE)
+    }
+    .map_err(std::io::Error::other)
+}
+
+/// A non-blocking timerfd on the real-time clock, due in a hundred years,
+/// that the kernel cancels (makes readable) whenever the clock is set.
+#[cfg(target_os = "linux")]
+fn set_clock_timer() -> std::io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd as _;
+    // SAFETY: plain system call; the descriptor is owned from here on.
+    let raw = unsafe {
+        libc::timerfd_create(libc::CLOCK_REALTIME, libc::TFD_NONBLOCK | libc::TFD_CLOEXEC)
+    };
+    if raw < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `raw` is a descriptor we just opened and nobody else owns.
+    let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) };
+    const HUNDRED_YEARS: i64 = 100 * 365 * 24 * 3600;
+    let due = libc::itimerspec {
+        it_interval: libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        },
+        it_value: libc::timespec {
+            tv_sec: Timestamp::now().as_second().saturating_add(HUNDRED_YEARS),
+            tv_nsec: 0,
+        },
+    };
+    use std::os::fd::AsRawFd as _;
+    // SAFETY: `due` lives across the call; the old value is not asked for.
+    let armed = unsafe {
+        libc::timerfd_settime(
+            fd.as_raw_fd(),
+            libc::TFD_TIMER_ABSTIME | libc::TFD_TIMER_CANCEL_ON_SET,
+            &due,
+            std::ptr::null_mut(),
+        )
+    };
+    if armed < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(fd)
 }
 
 /// Follows the clock's steps for one owner of times: `take` says by how

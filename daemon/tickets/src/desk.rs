@@ -20,14 +20,16 @@ use sitewarden_rules::{ConditionEvent, Transition};
 
 /// Most condition events committed in one transaction.
 pub const MAX_BATCH: usize = 512;
-/// How often service-level targets are checked.
-pub const SERVICE_LEVEL_CHECK: Duration = Duration::from_secs(5);
+/// Longest sleep before service-level targets are looked at again (the
+/// desk otherwise sleeps until the next target falls due): bounds how late
+/// a breach is flagged after a clock step or a store error.
+pub const SERVICE_LEVEL_LOOK_EVERY: Duration = Duration::from_secs(60);
 /// How often preventive schedules are checked.
 pub const PREVENTIVE_CHECK: Duration = Duration::from_secs(30);
 
 /// Runs until the condition bus closes (the rules stage stopped).
 pub async fn run(handle: TicketsHandle, mut conditions: mpsc::Receiver<ConditionEvent>) {
-    let mut service_levels = tokio::time::interval(SERVICE_LEVEL_CHECK);
+    let mut next_breach = handle.next_breach_at().await;
     let mut preventive = tokio::time::interval(PREVENTIVE_CHECK);
     let mut batch = Vec::with_capacity(MAX_BATCH);
     loop {
@@ -42,14 +44,30 @@ pub async fn run(handle: TicketsHandle, mut conditions: mpsc::Receiver<Condition
                     .collect();
                 commit_conditions(&handle, inputs).await;
             }
-            _ = service_levels.tick() => {
+            () = tokio::time::sleep(until(next_breach)) => {
                 if let Err(e) = handle.check_service_levels().await {
                     warn!(error = %e, "cannot check ticket service levels");
                 }
+                next_breach = handle.next_breach_at().await;
             }
+            () = handle.changed() => next_breach = handle.next_breach_at().await,
             _ = preventive.tick() => run_preventive(&handle, clock::now()).await,
         }
     }
+}
+
+/// How long to sleep until a service-level target falls due: just past it
+/// (a target is missed once the time is past it), at most
+/// [`SERVICE_LEVEL_LOOK_EVERY`].
+fn until(due: Option<Timestamp>) -> Duration {
+    let Some(due) = due else {
+        return SERVICE_LEVEL_LOOK_EVERY;
+    };
+    let left = due.duration_since(clock::now());
+    if left.is_negative() {
+        return Duration::ZERO;
+    }
+    (left.unsigned_abs() + Duration::from_millis(1)).min(SERVICE_LEVEL_LOOK_EVERY)
 }
 
 /// Commits condition inputs, retrying a failed commit a few times before

@@ -312,6 +312,8 @@ pub struct TicketsHandle {
     pub metrics: Arc<TicketMetrics>,
     bus: RecordBus,
     deliveries: Arc<Notify>,
+    /// Told of every change, so the desk looks again at its next service-level deadline.
+    changed: Arc<Notify>,
     rules: RulesHandle,
 }
 
@@ -337,7 +339,27 @@ impl TicketsHandle {
             metrics,
             bus,
             deliveries,
+            changed: Arc::new(Notify::new()),
             rules,
+        }
+    }
+
+    /// Returns after the next change to any ticket (one waiter: the desk).
+    pub async fn changed(&self) {
+        self.changed.notified().await;
+    }
+
+    /// When the next service-level target falls due; `None` when none is
+    /// running or the store cannot say (the desk looks again within a minute).
+    pub async fn next_breach_at(&self) -> Option<Timestamp> {
+        let store = self.store.clone();
+        match blocking(move || store.next_breach_at()).await {
+            Ok(Ok(next)) => next,
+            Ok(Err(e)) => {
+                warn!(error = %e, "cannot read the next service-level deadline; looking again in a minute");
+                None
+            }
+            Err(_) => None,
         }
     }
 
@@ -461,6 +483,7 @@ impl TicketsHandle {
             return;
         }
         self.deliveries.notify_waiters();
+        self.changed.notify_one();
         for change in changes {
             self.bus.publish(change.record(&self.catalog.site.id)).await;
         }

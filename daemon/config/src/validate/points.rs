@@ -316,11 +316,11 @@ pub(super) fn point_source(
             return None;
         }
     }
-    let source = PointSource::Mqtt(MqttTopic {
+    let source = PointSource::Mqtt(Box::new(MqttTopic {
         filter,
         json_pointer: p.json_pointer.clone(),
         timestamp_pointer: p.timestamp_pointer.clone(),
-    });
+    }));
     Some((RegisterKind::Input, 0, at(file, topic), source))
 }
 

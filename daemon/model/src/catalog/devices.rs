@@ -83,8 +83,9 @@ pub struct Point {
 pub enum PointSource {
     /// The register or bit in `kind`/`address` of a Modbus device.
     Modbus,
-    /// Messages on an MQTT topic (`kind`/`address` unused).
-    Mqtt(MqttTopic),
+    /// Messages on an MQTT topic (`kind`/`address` unused). Boxed: most
+    /// points are Modbus, and every point pays for the largest variant.
+    Mqtt(Box<MqttTopic>),
 }
 
 /// How an MQTT point reads its messages.

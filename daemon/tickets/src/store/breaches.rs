@@ -49,6 +49,23 @@ impl TicketStore {
         tx.commit()?;
         Ok(changes)
     }
+
+    /// When the next service-level target falls due among the tickets
+    /// still running towards one: the desk sleeps until then.
+    pub fn next_breach_at(&self) -> rusqlite::Result<Option<Timestamp>> {
+        let conn = lock(&self.reader);
+        let next: Option<i64> = conn
+            .prepare_cached(
+                "SELECT min(due) FROM (
+                     SELECT min(response_due_us) AS due FROM ticket
+                      WHERE status IN ('registered', 'dispatched') AND response_breached = 0
+                     UNION ALL
+                     SELECT min(resolution_due_us) FROM ticket
+                      WHERE status IN ('registered', 'dispatched', 'in_progress') AND resolution_breached = 0)",
+            )?
+            .query_row([], |r| r.get(0))?;
+        Ok(next.and_then(|us| Timestamp::from_microsecond(us).ok()))
+    }
 }
 
 impl TicketStore {
