@@ -310,9 +310,10 @@ fn buffered(api: SocketAddr) -> u64 {
     let Ok((_, text)) = http_get(api, "/metrics") else {
         return 0;
     };
+    // `sitewarden_influx_buffered_lines{site="bench"} 1234`
     text.lines()
-        .find_map(|l| l.strip_prefix("sitewarden_influx_buffered_lines "))
-        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|l| l.starts_with("sitewarden_influx_buffered_lines"))
+        .find_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .map_or(0, |v| v as u64)
 }
 
