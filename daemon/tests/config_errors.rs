@@ -581,3 +581,55 @@ fn patrol_stations_and_routes_are_checked() {
     assert_at(&errors[3], 14, 25, "no station `roof`");
     assert_at(&errors[4], 15, 9, "rounds would overlap");
 }
+
+#[test]
+fn site_wording_is_checked_for_unknown_messages_placeholders_syntax_and_missing_titles() {
+    let dir = Dir::new();
+    std::fs::write(
+        dir.0.path().join("messages.ftl"),
+        "alert-class-fire = 火灾\nnotify-when = { $raised } 在 { $sight }\nmade-up = x\n",
+    )
+    .unwrap();
+    let pack = dir.0.path().join("own.toml");
+    std::fs::write(
+        &pack,
+        "pack = \"own\"\n\n[[rule]]\nid = \"hot\"\ndescription = \"Too hot\"\nkind = \"limit\"\nrole = \"room_temp\"\nlevel = \"high\"\nthreshold = 30.0\nseverity = \"minor\"\ncategory = \"repair\"\naction = \"ticket\"\n",
+    )
+    .unwrap();
+    let site = format!(
+        "[site]\nid = \"s\"\nname = \"S\"\ntime_zone = \"Asia/Shanghai\"\nlocale = \"zh-CN\"\nmessages = \"messages.ftl\"\n\n[rules]\npacks = [{:?}]\n",
+        pack.display().to_string()
+    );
+    let errors = dir.errors(&site);
+    let in_messages: Vec<&ConfigError> = errors
+        .iter()
+        .filter(|e| e.path.ends_with("messages.ftl"))
+        .collect();
+    assert_eq!(in_messages.len(), 2, "{errors:#?}");
+    assert_at(in_messages[0], 2, 31, "no placeholder `$sight`");
+    assert_at(in_messages[1], 3, 1, "`made-up` is not a message");
+    let in_site: Vec<&ConfigError> = errors
+        .iter()
+        .filter(|e| e.path.ends_with("site.toml"))
+        .collect();
+    assert_eq!(in_site.len(), 1, "{errors:#?}");
+    assert_at(in_site[0], 5, 10, "rule `own.hot` has no zh-CN title");
+
+    let errors = errors_of(
+        &dir,
+        "[site]\nid = \"s\"\nname = \"S\"\ntime_zone = \"UTC\"\nlocale = \"fr\"\n",
+    );
+    assert_one(&errors, 5, 10, "`fr` is not a language sitewarden speaks");
+    std::fs::write(dir.0.path().join("messages.ftl"), "broken\n").unwrap();
+    let errors = errors_of(
+        &dir,
+        "[site]\nid = \"s\"\nname = \"S\"\ntime_zone = \"UTC\"\nmessages = \"messages.ftl\"\n",
+    );
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(errors[0].path.ends_with("messages.ftl"));
+    assert_at(&errors[0], 1, 7, "not a valid Fluent message");
+}
+
+fn errors_of(dir: &Dir, site: &str) -> Vec<ConfigError> {
+    dir.errors(site)
+}

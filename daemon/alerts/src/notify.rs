@@ -1,6 +1,8 @@
 //! What a notification looks like on each kind of channel.
 //!
-//! Every channel gets the same facts: what happened, where, since when,
+//! Every channel gets the same facts, in the site's language (every word
+//! comes from the message files, see `sitewarden_model::locale`) with
+//! times in the site's zone: what happened, where, since when,
 //! which escalation step this is and who is being called, and how to
 //! acknowledge. Generic webhooks and MQTT get them as JSON; WeCom, DingTalk
 //! and Slack as their robots' text messages (mentioning the mobile numbers
@@ -11,7 +13,8 @@ use serde::Serialize;
 
 use super::Alert;
 use sitewarden_delivery::email::Envelope;
-use sitewarden_model::catalog::{ChannelKind, ChannelSettings, Person};
+use sitewarden_model::catalog::{Catalog, ChannelKind, ChannelSettings, Person};
+use sitewarden_model::locale::{Arg, Messages};
 
 /// Why a notification is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,59 +74,170 @@ struct RecipientView<'a> {
     phone: Option<&'a str>,
 }
 
-/// One line for people: `[FIRE] FIRE ALARM: fire-panel-1 (Fire control room), zones 3, 5 …`.
-pub fn text(site: &str, alert: Option<&Alert>, reason: Reason, people: &[&Person]) -> String {
+/// What a notification needs besides the alert to speak to people: the
+/// site's messages (language, time zone, overrides), the site's name and
+/// the display name of the alert's device.
+#[derive(Clone, Copy)]
+pub struct Wording<'a> {
+    /// The site's messages.
+    pub messages: &'a Messages,
+    /// The site's name, as people call it.
+    pub site: &'a str,
+    /// The alert's device as people call it (its `name`), when it has one.
+    pub device: Option<&'a str>,
+}
+
+impl<'a> Wording<'a> {
+    /// The site's wording, and the display name of `alert`'s device.
+    pub fn of(catalog: &'a Catalog, alert: Option<&Alert>) -> Self {
+        let device = alert
+            .and_then(|a| a.device.as_deref())
+            .and_then(|name| catalog.devices.iter().find(|d| d.name == name))
+            .map(|d| d.display_name.as_str());
+        Self {
+            messages: &catalog.site.messages,
+            site: &catalog.site.name,
+            device,
+        }
+    }
+}
+
+/// WeCom robots refuse text content over 2,048 bytes.
+const WECOM_MAX_BYTES: usize = 2048;
+
+/// One paragraph for people, in the site's language: what, where, when,
+/// which step and who is called, and how to acknowledge.
+pub fn text(
+    wording: Wording<'_>,
+    alert: Option<&Alert>,
+    reason: Reason,
+    people: &[&Person],
+) -> String {
+    let m = wording.messages;
     let Some(a) = alert else {
-        return format!(
-            "[TEST] sitewarden {site}: scheduled test of this notification channel. No action needed."
-        );
+        return m.text("notify-self-test", &[("site", Arg::Text(wording.site))]);
     };
-    let mut out = String::new();
-    let tag = if a.drill {
-        "DRILL".to_owned()
-    } else {
-        a.class.as_str().replace('_', " ").to_uppercase()
-    };
-    out.push_str(&format!("[{tag}] {}", a.title));
-    if let Some(device) = &a.device {
-        out.push_str(&format!(" — {device}"));
+    let mut sentences = vec![headline(m, a)];
+    if let Some(place) = place(wording, a) {
+        sentences.push(m.text("notify-where", &[("place", Arg::Text(&place))]));
     }
-    if let Some(location) = &a.location {
-        out.push_str(&format!(" ({location})"));
-    }
-    let zones: Vec<&str> = a.members.iter().filter_map(|m| m.zone.as_deref()).collect();
-    if !zones.is_empty() {
-        out.push_str(&format!(", zone {}", zones.join(", ")));
-    }
-    out.push_str(&format!(
-        ". Raised {} at site {site}.",
-        a.raised_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    sentences.push(m.text(
+        "notify-when",
+        &[
+            ("raised", Arg::Time(a.raised_at)),
+            ("site", Arg::Text(wording.site)),
+        ],
     ));
-    match reason {
-        Reason::Step(n) => out.push_str(&format!(" Escalation step {n}.")),
+    sentences.push(match reason {
+        Reason::Step(n) => m.text("notify-step", &[("step", Arg::Number(n as i64))]),
         Reason::Repeat { step, missed: 0 } => {
-            out.push_str(&format!(" Still not acknowledged: step {step} again."))
+            m.text("notify-repeat", &[("step", Arg::Number(step as i64))])
         }
-        Reason::Repeat { step, missed } => out.push_str(&format!(
-            " Still not acknowledged: step {step} again ({missed} earlier repeats fell due while notifications could not go out)."
-        )),
-        Reason::Drill => {
-            out.push_str(" This is a DRILL alarm, sent to the drill coordinator only.")
+        Reason::Repeat { step, missed } => m.text(
+            "notify-repeat-missed",
+            &[
+                ("step", Arg::Number(step as i64)),
+                ("missed", Arg::Number(missed as i64)),
+            ],
+        ),
+        Reason::Drill => m.text("notify-drill", &[]),
+        Reason::Acknowledged => {
+            let someone = m.text("notify-acknowledged-by-someone", &[]);
+            let person = a.acknowledged_by.as_deref().unwrap_or(&someone);
+            m.text("notify-acknowledged", &[("person", Arg::Text(person))])
         }
-        Reason::Acknowledged => out.push_str(&format!(
-            " Acknowledged by {}; escalation stopped.",
-            a.acknowledged_by.as_deref().unwrap_or("someone")
-        )),
-        Reason::SelfTest => {}
-    }
+        Reason::SelfTest => String::new(),
+    });
     if !people.is_empty() {
         let names: Vec<&str> = people.iter().map(|p| p.name.as_str()).collect();
-        out.push_str(&format!(" Calling: {}.", names.join(", ")));
+        let names = m.list(&names);
+        sentences.push(m.text("notify-calling", &[("people", Arg::Text(&names))]));
     }
     if !matches!(reason, Reason::Acknowledged) {
-        out.push_str(&format!(" Acknowledge: POST /api/v1/alerts/{}/ack", a.id));
+        sentences.push(m.text("notify-how-to-acknowledge", &[("id", Arg::Number(a.id))]));
     }
-    out
+    sentences.retain(|s| !s.is_empty());
+    sentences.join(&m.text("sentence-separator", &[]))
+}
+
+/// `[FIRE] FIRE ALARM`: the class (or drill) tag and the title.
+fn headline(m: &Messages, a: &Alert) -> String {
+    let tag = tag(m, a);
+    m.text(
+        "notify-headline",
+        &[("tag", Arg::Text(&tag)), ("title", Arg::Text(&a.title))],
+    )
+}
+
+fn tag(m: &Messages, a: &Alert) -> String {
+    if a.drill {
+        m.text("alert-class-drill", &[])
+    } else {
+        m.text(&format!("alert-class-{}", a.class.as_str()), &[])
+    }
+}
+
+/// The device as people call it, its location and the zones in alarm.
+fn place(wording: Wording<'_>, a: &Alert) -> Option<String> {
+    let m = wording.messages;
+    let device = wording.device.or(a.device.as_deref())?;
+    let mut place = match &a.location {
+        Some(location) => m.text(
+            "place-device-location",
+            &[
+                ("device", Arg::Text(device)),
+                ("location", Arg::Text(location)),
+            ],
+        ),
+        None => device.to_owned(),
+    };
+    let zones: Vec<&str> = a.members.iter().filter_map(|m| m.zone.as_deref()).collect();
+    if !zones.is_empty() {
+        let list = m.list(&zones);
+        place = m.text(
+            "place-zones",
+            &[
+                ("place", Arg::Text(&place)),
+                ("zones", Arg::Text(&list)),
+                ("count", Arg::Number(zones.len() as i64)),
+            ],
+        );
+    }
+    Some(place)
+}
+
+/// The e-mail subject: the headline and the place.
+fn subject(wording: Wording<'_>, alert: Option<&Alert>) -> String {
+    let m = wording.messages;
+    let Some(a) = alert else {
+        return m.text("notify-self-test", &[("site", Arg::Text(wording.site))]);
+    };
+    match place(wording, a) {
+        Some(place) => {
+            let tag = tag(m, a);
+            m.text(
+                "notify-email-subject",
+                &[
+                    ("tag", Arg::Text(&tag)),
+                    ("title", Arg::Text(&a.title)),
+                    ("place", Arg::Text(&place)),
+                ],
+            )
+        }
+        None => headline(m, a),
+    }
+}
+
+/// `text` cut to at most `max` bytes on a character boundary, marked `…`.
+fn within(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max - '…'.len_utf8();
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
 }
 
 /// The payload of one notification on one channel.
@@ -131,11 +245,12 @@ pub fn payload(
     channel: &ChannelSettings,
     key: &str,
     site: &str,
+    wording: Wording<'_>,
     alert: Option<&Alert>,
     reason: Reason,
     people: &[&Person],
 ) -> Vec<u8> {
-    let text = text(site, alert, reason, people);
+    let text = text(wording, alert, reason, people);
     let phones: Vec<&str> = people.iter().filter_map(|p| p.phone.as_deref()).collect();
     let value = match channel.kind {
         ChannelKind::Mqtt | ChannelKind::Webhook => {
@@ -166,7 +281,7 @@ pub fn payload(
         }
         ChannelKind::WeCom => serde_json::json!({
             "msgtype": "text",
-            "text": {"content": text, "mentioned_mobile_list": phones},
+            "text": {"content": within(&text, WECOM_MAX_BYTES), "mentioned_mobile_list": phones},
         }),
         ChannelKind::DingTalk => serde_json::json!({
             "msgtype": "text",
@@ -175,10 +290,9 @@ pub fn payload(
         }),
         ChannelKind::Slack => serde_json::json!({ "text": text }),
         ChannelKind::Email => {
-            let subject = text.split(". ").next().unwrap_or(&text).to_owned();
             let envelope = Envelope {
                 to: people.iter().filter_map(|p| p.email.clone()).collect(),
-                subject,
+                subject: subject(wording, alert),
                 text,
             };
             serde_json::to_value(envelope).unwrap_or_default()

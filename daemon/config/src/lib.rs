@@ -96,6 +96,13 @@ pub struct SiteSection {
     /// When the site is open; schedule-aware rules compare against it.
     #[serde(default)]
     pub business_hours: BusinessHoursSection,
+    /// Language of every text people read: `"en"` (default) or `"zh-CN"`.
+    #[serde(default)]
+    pub locale: Option<Spanned<String>>,
+    /// The site's own wording: a Fluent file, relative to the site file,
+    /// that overrides any shipped message (`config/locales/<locale>.ftl`).
+    #[serde(default)]
+    pub messages: Option<Spanned<String>>,
 }
 
 /// Opening hours per weekday as `"HH:MM-HH:MM"` ranges; a missing day is closed.

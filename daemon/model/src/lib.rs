@@ -14,15 +14,18 @@
 //! * [`reading`]: the messages sources publish;
 //! * [`record`]: the neutral point work stages hand the time-series sinks;
 //! * [`secret`]: a resolved secret that never prints;
-//! * [`topics`]: the MQTT topic scheme, one function per topic.
+//! * [`topics`]: the MQTT topic scheme, one function per topic;
+//! * [`locale`]: every text a person reads, as Project Fluent messages in
+//!   the site's language, and times in the site's zone.
 //!
-//! It depends on serde and jiff only, so it builds in seconds and a change
-//! in a stage never rebuilds it.
+//! It depends on serde, jiff and Fluent only, so it builds in seconds and a
+//! change in a stage never rebuilds it.
 
 #![deny(missing_docs)]
 
 pub mod catalog;
 pub mod duration;
+pub mod locale;
 pub mod reading;
 pub mod record;
 pub mod schedule;

@@ -197,7 +197,15 @@ impl AlertStore {
         let mut used = Vec::new();
         for channel in channels.iter().filter_map(|c| settings.channels.get(*c)) {
             let key = format!("{}-alert-{}-n{round}-{}", self.site, alert.id, channel.name);
-            let payload = notify::payload(channel, &key, &self.site, Some(alert), reason, &people);
+            let payload = notify::payload(
+                channel,
+                &key,
+                &self.site,
+                notify::Wording::of(catalog, Some(alert)),
+                Some(alert),
+                reason,
+                &people,
+            );
             let topic = (channel.kind == ChannelKind::Mqtt)
                 .then(|| {
                     self.topics

@@ -42,8 +42,15 @@ impl AlertStore {
             } else {
                 Vec::new()
             };
-            let payload =
-                notify::payload(channel, &key, &self.site, None, Reason::SelfTest, &everyone);
+            let payload = notify::payload(
+                channel,
+                &key,
+                &self.site,
+                notify::Wording::of(catalog, None),
+                None,
+                Reason::SelfTest,
+                &everyone,
+            );
             let topic = self.topics.as_ref().map(Topics::alert_self_test);
             delivery::enqueue(
                 tx,

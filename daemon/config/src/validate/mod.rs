@@ -59,6 +59,22 @@ impl Validator<'_> {
         self.errors.len()
     }
 
+    /// Records an error in a file that is not TOML (a messages file).
+    pub fn error_in(
+        &mut self,
+        path: &std::path::Path,
+        line: usize,
+        column: usize,
+        message: impl Into<String>,
+    ) {
+        self.errors.push(super::ConfigError {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+        });
+    }
+
     /// Records an error at a position.
     pub fn error(&mut self, pos: &Pos, message: impl Into<String>) {
         let file = &self.sources.files[pos.file];
@@ -121,7 +137,7 @@ pub(super) fn validate(
         sources,
         errors: Vec::new(),
     };
-    let site_info = check_site(&mut v, site);
+    let site_info = check_site(&mut v, site, inputs);
     let api = check_api(&mut v, site);
     let mut devices = Vec::new();
     let mut points = Vec::new();
@@ -163,8 +179,11 @@ pub(super) fn validate(
         ));
     }
     let lines = build_lines(&mut v, site, &mut devices);
-    let (rules, rule_instances) =
+    let (mut rules, rule_instances) =
         super::rules_check::check_rules(&mut v, site, inputs.packs, &devices, &points);
+    if let Some(info) = &site_info {
+        word_rules(&mut v, site, info, &mut rules);
+    }
     let influx = site
         .sinks
         .influx

@@ -1,8 +1,13 @@
 //! Checks of `[site]` (identity, time zone, business hours) and `[api]` (listen address, tokens).
 
 use super::*;
+use sitewarden_model::locale::{self, Locale, Messages};
 
-pub(super) fn check_site(v: &mut Validator<'_>, site: &SiteFile) -> Option<SiteInfo> {
+pub(super) fn check_site(
+    v: &mut Validator<'_>,
+    site: &SiteFile,
+    inputs: &Inputs<'_>,
+) -> Option<SiteInfo> {
     let s = &site.site;
     check_identifier(v, &at(0, &s.id), "site id", s.id.get_ref());
     let zone = schedule::parse_time_zone(s.time_zone.get_ref())
@@ -37,11 +42,14 @@ pub(super) fn check_site(v: &mut Validator<'_>, site: &SiteFile) -> Option<SiteI
             Err(e) => v.error(&at(0, &exception.date), e),
         }
     }
+    let zone = zone?;
+    let messages = check_messages(v, s, inputs, &zone);
     Some(SiteInfo {
         id: s.id.get_ref().clone(),
         name: s.name.clone(),
+        messages,
         hours: BusinessHours {
-            time_zone: zone?,
+            time_zone: zone,
             weekly,
             exceptions,
         },
@@ -131,4 +139,93 @@ pub(super) fn parse_sha256(hex: &str) -> Option<[u8; 32]> {
         *byte = u8::from_str_radix(hex.get(i * 2..i * 2 + 2)?, 16).ok()?;
     }
     Some(out)
+}
+
+/// `[site] locale` and `[site] messages`: the site's language and its own
+/// wording, checked with positions (an unknown message, a placeholder the
+/// message does not have, a syntax error in the file).
+fn check_messages(
+    v: &mut Validator<'_>,
+    s: &crate::SiteSection,
+    inputs: &Inputs<'_>,
+    zone: &jiff::tz::TimeZone,
+) -> std::sync::Arc<Messages> {
+    // A site may word the rules of its packs too; their titles have no placeholders.
+    let rule_titles: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        inputs
+            .packs
+            .iter()
+            .flat_map(|(_, pack)| {
+                pack.rule.iter().map(|r| {
+                    let id = format!("{}.{}", pack.pack.get_ref(), r.id.get_ref());
+                    (locale::rule_message_id(&id), Default::default())
+                })
+            })
+            .collect();
+    let locale = match &s.locale {
+        None => Locale::default(),
+        Some(tag) => Locale::parse(tag.get_ref()).unwrap_or_else(|| {
+            let known: Vec<&str> = Locale::ALL.iter().map(|l| l.tag()).collect();
+            v.error(
+                &at(0, tag),
+                format!(
+                    "`{}` is not a language sitewarden speaks; use one of {}",
+                    tag.get_ref(),
+                    known.join(", ")
+                ),
+            );
+            Locale::default()
+        }),
+    };
+    let overrides = s.messages.as_ref().and_then(|file| {
+        let path = inputs.base_dir.join(file.get_ref());
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let problems = locale::check_overrides(&text, &rule_titles);
+                let clean = problems.is_empty();
+                for p in problems {
+                    v.error_in(&path, p.line, p.column, p.message);
+                }
+                clean.then_some(text)
+            }
+            Err(e) => {
+                v.error(
+                    &at(0, file),
+                    format!("cannot read the messages file {}: {e}", path.display()),
+                );
+                None
+            }
+        }
+    });
+    std::sync::Arc::new(Messages::new(locale, zone.clone(), overrides.as_deref()))
+}
+
+/// Rule titles in the site's language: a pack's `description` is English;
+/// another language (or the site's own file) words it as
+/// `rule-<pack>-<rule>`. A rule without wording in the site's language is
+/// an error at `[site] locale`: its alerts and tickets would be English.
+pub(super) fn word_rules(
+    v: &mut Validator<'_>,
+    site: &SiteFile,
+    info: &SiteInfo,
+    rules: &mut [sitewarden_model::catalog::Rule],
+) {
+    let messages = &info.messages;
+    for rule in rules {
+        let id = locale::rule_message_id(&rule.id);
+        if messages.has(&id) {
+            rule.description = messages.text(&id, &[]);
+        } else if messages.locale() != Locale::En
+            && let Some(tag) = &site.site.locale
+        {
+            v.error(
+                &at(0, tag),
+                format!(
+                    "rule `{}` has no {} title: add `{id} = …` to the site's messages file",
+                    rule.id,
+                    messages.locale().tag()
+                ),
+            );
+        }
+    }
 }

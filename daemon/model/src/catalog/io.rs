@@ -106,6 +106,8 @@ pub struct SiteInfo {
     pub name: String,
     /// Opening schedule in the site's zone.
     pub hours: BusinessHours,
+    /// Every text people read, in the site's language and zone.
+    pub messages: std::sync::Arc<crate::locale::Messages>,
 }
 
 /// HTTP API settings.
