@@ -39,7 +39,13 @@ impl Mosquitto {
     fn launch(&mut self, config: &str) -> anyhow::Result<()> {
         let path = self.dir.path().join("mosquitto.conf");
         let log = self.dir.path().join("mosquitto.log");
-        let config = format!("{config}log_dest stderr\nconnection_messages true\n");
+        // Started by root, mosquitto would switch to the `mosquitto` user,
+        // which cannot write its persistence file into our directory: the
+        // subscriber's session would not survive a restart.
+        let config = format!(
+            "user {}\n{config}log_dest stderr\nconnection_messages true\n",
+            user_name()
+        );
         std::fs::write(&path, config)?;
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -264,4 +270,16 @@ pub fn mosquitto_hash(user: &str, password: &str) -> anyhow::Result<String> {
         .split_once(':')
         .map(|(_, hash)| hash.to_owned())
         .unwrap_or_default())
+}
+
+/// The user this process runs as (`id -un`), for mosquitto's `user` option.
+fn user_name() -> String {
+    Command::new("id")
+        .arg("-un")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "root".into())
 }
