@@ -187,7 +187,7 @@ timeout = "200ms"
             _site: site,
             _daemon: daemon,
         };
-        wait("the daemon to answer", Duration::from_secs(30), || {
+        sitewarden_tests::wait_blocking("the daemon to answer", Duration::from_secs(30), || {
             http(rig.api, "GET", "/healthz", None, None).is_ok()
         })?;
         Ok(rig)
@@ -220,17 +220,6 @@ fn spawn(config: &Path) -> anyhow::Result<ChildGuard> {
         .stderr(Stdio::null())
         .spawn()?;
     Ok(ChildGuard::new(child))
-}
-
-fn wait(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) -> anyhow::Result<()> {
-    let until = Instant::now() + timeout;
-    while Instant::now() < until {
-        if done() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    anyhow::bail!("timed out waiting for {what}")
 }
 
 /// The control room: `rps` requests a second, round robin over the
@@ -295,9 +284,11 @@ fn outages(
             vm.resume()?;
             down.store(false, Relaxed);
             let t0 = Instant::now();
-            wait("the replay to drain", Duration::from_secs(600), || {
-                buffered_after(api) == 0
-            })?;
+            sitewarden_tests::wait_blocking(
+                "the replay to drain",
+                Duration::from_secs(600),
+                || buffered_after(api) == 0,
+            )?;
             replays.push((buffered, t0.elapsed()));
             std::thread::sleep(Duration::from_secs(15));
         }
@@ -336,16 +327,6 @@ fn new_notification(
     })
 }
 
-fn cpu_ticks(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            let fields: Vec<&str> = s.rsplit_once(')')?.1.split_whitespace().collect();
-            Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
-        })
-        .unwrap_or(0)
-}
-
 fn percentile(sorted: &[Duration], q: f64) -> f64 {
     let i = ((sorted.len() as f64 * q).ceil() as usize).saturating_sub(1);
     sorted.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e3)
@@ -368,7 +349,7 @@ async fn main() -> anyhow::Result<()> {
     // Warm-up: every device polled, the store writing.
     tokio::time::sleep(Duration::from_secs(10)).await;
     let pid = rig._daemon.id();
-    let ticks_before = cpu_ticks(pid);
+    let ticks_before = sitewarden_tests::storm::cpu_ticks(pid);
     let began = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
     let (done, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
@@ -413,7 +394,7 @@ async fn main() -> anyhow::Result<()> {
         )?;
         anyhow::ensure!(acked.0 == 200, "acknowledging alert {id}: {acked:?}");
         rig.set_alarm(false)?;
-        wait("the alert to resolve", Duration::from_secs(30), || {
+        sitewarden_tests::wait_blocking("the alert to resolve", Duration::from_secs(30), || {
             rig.open_fire().is_none()
         })?;
     }
@@ -425,7 +406,7 @@ async fn main() -> anyhow::Result<()> {
         .join()
         .map_err(|_| anyhow::anyhow!("the API load thread panicked"))?;
     let seconds = began.elapsed().as_secs_f64();
-    let cpu = (cpu_ticks(pid) - ticks_before) as f64 / 100.0;
+    let cpu = (sitewarden_tests::storm::cpu_ticks(pid) - ticks_before) as f64 / 100.0;
 
     println!(
         "{DEVICES} devices x {REGISTERS} registers @ 1 s ({} points/s, every reading to the store), fire panel polled every {PANEL_POLL_MS} ms",

@@ -144,7 +144,7 @@ poll_interval = "100ms"
     }
 
     fn wait_healthy(&self) -> anyhow::Result<()> {
-        wait("the daemon to answer", Duration::from_secs(30), || {
+        sitewarden_tests::wait_blocking("the daemon to answer", Duration::from_secs(30), || {
             http(self.api, "GET", "/healthz", None, None).is_ok()
         })
     }
@@ -185,18 +185,18 @@ poll_interval = "100ms"
     /// The alarm's alert exists, then the alarm resets, the alert clears
     /// and is acknowledged (resolved), ready for the next cycle.
     fn finish_cycle(&self, cycle: usize) -> anyhow::Result<()> {
-        wait(
+        sitewarden_tests::wait_blocking(
             &format!("cycle {cycle}'s alert"),
             Duration::from_secs(90),
             || self.open_fire().is_some(),
         )?;
         self.set_alarm(false);
-        wait(
+        sitewarden_tests::wait_blocking(
             &format!("cycle {cycle}'s alert to clear"),
             Duration::from_secs(60),
             || self.open_fire().is_some_and(|a| a["active"] == false),
         )?;
-        wait("the acknowledgement", Duration::from_secs(60), || {
+        sitewarden_tests::wait_blocking("the acknowledgement", Duration::from_secs(60), || {
             let Some(id) = self.open_fire().and_then(|a| a["id"].as_i64()) else {
                 return true;
             };
@@ -210,7 +210,7 @@ poll_interval = "100ms"
             )
             .is_ok_and(|(code, _)| code == 200)
         })?;
-        wait("the alert to resolve", Duration::from_secs(30), || {
+        sitewarden_tests::wait_blocking("the alert to resolve", Duration::from_secs(30), || {
             self.open_fire().is_none()
         })
     }
@@ -234,7 +234,7 @@ poll_interval = "100ms"
                 .filter(|i| ids.contains(i))
                 .collect()
         };
-        let _ = wait(
+        let _ = sitewarden_tests::wait_blocking(
             "every alert's notification",
             Duration::from_secs(120),
             || notified().len() == ids.len(),
@@ -283,17 +283,6 @@ fn spawn(config: &Path) -> ChildGuard {
         .spawn()
         .expect("daemon-process starts");
     ChildGuard::new(child)
-}
-
-fn wait(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) -> anyhow::Result<()> {
-    let until = Instant::now() + timeout;
-    while Instant::now() < until {
-        if done() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    anyhow::bail!("timed out waiting for {what}")
 }
 
 /// `kill -9` at a random moment of every cycle, restarted at once.
@@ -396,7 +385,7 @@ async fn full_disk(alarms: usize) -> anyhow::Result<Option<Count>> {
         let rig = Rig::start(HttpReceiver::start(0).await?, false, Some(data.clone())).await?;
         let filler = data.join("filler");
         fill(&filler);
-        wait(
+        sitewarden_tests::wait_blocking(
             "the daemon to see the full disk",
             Duration::from_secs(15),
             || http(rig.api, "GET", "/healthz", None, None).is_ok_and(|(code, _)| code == 503),

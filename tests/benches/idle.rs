@@ -29,18 +29,6 @@ fn env(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// CPU ticks (user + system) of a process.
-fn cpu_ticks(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            let rest = s.rsplit_once(')')?.1;
-            let fields: Vec<&str> = rest.split_whitespace().collect();
-            Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
-        })
-        .unwrap_or(0)
-}
-
 /// Context switches of all threads of a process: each is a wake-up.
 fn switches(pid: u32) -> u64 {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
@@ -155,7 +143,7 @@ fn measure(name: &str, site: &std::path::Path) -> anyhow::Result<()> {
     let pid = daemon.id();
     std::thread::sleep(warmup);
     let broker = sitewarden_tests::storm::broker_pid(pid).unwrap_or(0);
-    let sample = |p: u32| (cpu_ticks(p), switches(p));
+    let sample = |p: u32| (sitewarden_tests::storm::cpu_ticks(p), switches(p));
     let (d0, b0) = (sample(pid), sample(broker));
     std::thread::sleep(window);
     let (d1, b1) = (sample(pid), sample(broker));

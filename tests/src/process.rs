@@ -56,3 +56,20 @@ impl Drop for ChildGuard {
         let _ = self.0.wait();
     }
 }
+
+/// Polls `done` every 20 ms until it holds, or fails naming `what` after
+/// `timeout` (benchmarks driving a daemon process from a plain thread).
+pub fn wait_blocking(
+    what: &str,
+    timeout: Duration,
+    mut done: impl FnMut() -> bool,
+) -> anyhow::Result<()> {
+    let until = Instant::now() + timeout;
+    while Instant::now() < until {
+        if done() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    anyhow::bail!("timed out waiting for {what}")
+}

@@ -143,6 +143,18 @@ async fn client(port: u16, id: &str, login: bool) -> (AsyncClient, rumqttc::Even
     AsyncClient::new(options, 4096)
 }
 
+/// CPU time (user + system) of a process, in `/proc` ticks (100 a second).
+pub fn cpu_ticks(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0)
+}
+
 /// Resident set size of a process, kB.
 pub fn rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
