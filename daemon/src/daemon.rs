@@ -173,7 +173,11 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         panic_stage: options.panic_stage.clone(),
     };
     let tickets = start_tickets(&mut cx, records_bus.clone(), &rules, handoff_tx)?;
-    let (alerts, heartbeat) = start_alerts(&mut cx, records_bus.clone())?;
+    let AlertsStarted {
+        handle: alerts,
+        heartbeat,
+        outbox: alerts_outbox,
+    } = start_alerts(&mut cx, records_bus.clone())?;
     let patrol = start_patrol(&mut cx, records_bus, &alerts, &tickets)?;
     announce_quarantined(&catalog, &data_dir, &alerts, &tickets).await;
     let queues = std::mem::take(&mut cx.queues);
@@ -251,6 +255,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
             conditions: alert_conditions,
             heartbeat,
             restored,
+            outbox: alerts_outbox,
         }),
     );
     cx.spawn("state", state::run(live.clone(), state_events));
@@ -506,15 +511,18 @@ fn start_tickets(
     ))
 }
 
+/// What [`start_alerts`] hands to the alert desk.
+struct AlertsStarted {
+    handle: AlertsHandle,
+    /// The MQTT client and topic of the heartbeat, when MQTT is configured.
+    heartbeat: Option<(sitewarden_runtime::mqtt::client::Client, String)>,
+    /// The alert channels' delivery queue, whose failed attempts wake the desk.
+    outbox: Arc<Queue>,
+}
+
 /// Opens the alert store and starts one delivery loop per alert channel
-/// (plus the retained MQTT state); returns the handle and the heartbeat client.
-fn start_alerts(
-    cx: &mut StageContext<'_>,
-    sinks: RecordBus,
-) -> anyhow::Result<(
-    AlertsHandle,
-    Option<(sitewarden_runtime::mqtt::client::Client, String)>,
-)> {
+/// (plus the retained MQTT state).
+fn start_alerts(cx: &mut StageContext<'_>, sinks: RecordBus) -> anyhow::Result<AlertsStarted> {
     let catalog = cx.catalog.clone();
     let topics = catalog.mqtt.as_ref().map(|_| catalog.topics());
     let store = Arc::new(AlertStore::open(
@@ -585,7 +593,11 @@ fn start_alerts(
         }
     }
     let handle = AlertsHandle::new(catalog, store, wake, sinks, cx.metrics.alerts.clone());
-    Ok((handle, heartbeat))
+    Ok(AlertsStarted {
+        handle,
+        heartbeat,
+        outbox: queue,
+    })
 }
 
 /// Opens the patrol store and starts the rounds engine and one collector per

@@ -205,8 +205,25 @@ pub(crate) async fn announce_quarantined(
     }
 }
 
-/// How often the data directory's free space is measured.
-const DISK_CHECK_EVERY: Duration = Duration::from_secs(5);
+/// The data directory's free space is measured at least this often when
+/// it is close to `min_free` (or full)…
+const DISK_CHECK_SOONEST: Duration = Duration::from_secs(5);
+/// …and at most this rarely when there is room to spare.
+const DISK_CHECK_LATEST: Duration = Duration::from_secs(60);
+/// The fastest the daemon's own writes could fill the disk (a replaying
+/// buffer, a storm of readings, with margin): the next measure comes
+/// before the room left above `min_free` could be gone at this rate.
+const DISK_FILL_RATE: u64 = 8 * 1024 * 1024;
+
+/// When to measure free space again: sooner the closer `room` is to
+/// `min_free`, between [`DISK_CHECK_SOONEST`] and [`DISK_CHECK_LATEST`].
+fn next_disk_check(room: u64, min_free: u64, full: bool) -> Duration {
+    if full {
+        return DISK_CHECK_SOONEST;
+    }
+    let spare_secs = room.saturating_sub(min_free) / DISK_FILL_RATE;
+    Duration::from_secs(spare_secs).clamp(DISK_CHECK_SOONEST, DISK_CHECK_LATEST)
+}
 /// The alert rule of a full disk.
 pub(crate) const DISK_FULL_RULE: &str = "sitewarden.disk_full";
 
@@ -225,7 +242,8 @@ pub(crate) async fn trim_heap_forever(mut shutdown: Shutdown) {
     }
 }
 
-/// Measures the data directory's free space every five seconds. Below
+/// Measures the data directory's free space every 5 s when it is close
+/// to `min_free`, up to once a minute when gigabytes are spare. Below
 /// `min_free` the disk is full: the reserve is released (its space is what
 /// alarms are stored in meanwhile), a critical `sitewarden.disk_full`
 /// equipment alert is raised, `/healthz` says `disk_full` and the metrics
@@ -239,12 +257,13 @@ pub(crate) async fn watch_disk(
     mut shutdown: Shutdown,
 ) {
     let reserve = Arc::new(Reserve::new(&data_dir, settings.reserve));
-    let mut tick = tokio::time::interval(DISK_CHECK_EVERY);
+    let mut wait = Duration::ZERO;
     loop {
         tokio::select! {
-            _ = tick.tick() => {}
+            () = tokio::time::sleep(wait) => {}
             () = shutdown.wait() => return,
         }
+        wait = DISK_CHECK_SOONEST;
         let (dir, held) = (data_dir.clone(), reserve.clone());
         let measured = tokio::task::spawn_blocking(move || {
             let free = disk::free_bytes(&dir)?;
@@ -263,6 +282,7 @@ pub(crate) async fn watch_disk(
         // The reserve counts as free space: it is ours to give.
         let room = free + if held { reserve.size() } else { 0 };
         let was_full = state.is_full();
+        wait = next_disk_check(room, settings.min_free, was_full);
         if !was_full && room < settings.min_free {
             state.set_full(true);
             disk_became_full(&reserve, &data_dir, free, &alerts).await;
@@ -440,4 +460,33 @@ async fn write_coil(buzzer: sitewarden_model::catalog::Buzzer, on: bool) -> anyh
     tokio::time::timeout(BUZZER_TIMEOUT, write)
         .await
         .map_err(|_| anyhow::anyhow!("no answer within {BUZZER_TIMEOUT:?}"))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1024 * 1024;
+
+    #[test]
+    fn free_space_is_measured_sooner_the_closer_it_is_to_the_limit() {
+        let min_free = 100 * MIB;
+        assert_eq!(
+            next_disk_check(120 * MIB, min_free, false),
+            DISK_CHECK_SOONEST
+        );
+        assert_eq!(
+            next_disk_check(100 * MIB + 20 * DISK_FILL_RATE, min_free, false),
+            Duration::from_secs(20)
+        );
+        assert_eq!(
+            next_disk_check(50_000 * MIB, min_free, false),
+            DISK_CHECK_LATEST
+        );
+        assert_eq!(
+            next_disk_check(50_000 * MIB, min_free, true),
+            DISK_CHECK_SOONEST
+        );
+        assert_eq!(next_disk_check(0, min_free, false), DISK_CHECK_SOONEST);
+    }
 }

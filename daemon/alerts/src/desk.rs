@@ -25,8 +25,13 @@ use sitewarden_tickets::TicketsHandle;
 /// The desk sleeps until the next escalation deadline (woken early when an
 /// alert changes or the clock steps), but at most this long.
 pub const ESCALATION_LOOK_EVERY: Duration = Duration::from_secs(60);
-/// How often silences, self-tests and their failures are looked at.
-pub const MAINTENANCE_TICK: Duration = Duration::from_secs(5);
+/// Silences, self-tests and undelivered life-safety alerts are looked at
+/// when the next of them falls due ([`AlertStore::next_maintenance_at`]),
+/// when an alert changes or a delivery fails, and at least this often (a
+/// store error or a missed wake-up costs at most that).
+///
+/// [`AlertStore::next_maintenance_at`]: crate::store::AlertStore::next_maintenance_at
+pub const MAINTENANCE_LOOK_EVERY: Duration = Duration::from_secs(60);
 /// Condition events held while the alert store cannot write. Past this the
 /// desk stops taking events, so the condition bus (and the rules stage
 /// behind it) waits: nothing is dropped, the backlog is only bounded.
@@ -87,6 +92,9 @@ pub struct DeskInputs {
     /// What the store lacks against the conditions restored at start
     /// ([`reconcile`]), committed first.
     pub restored: Vec<AlertInput>,
+    /// The alert channels' delivery queue: a failed attempt may be a
+    /// channel fault that needs a ticket now.
+    pub outbox: std::sync::Arc<sitewarden_delivery::Queue>,
 }
 
 /// The inputs that bring the alert store in line with the conditions the
@@ -140,9 +148,11 @@ pub async fn run(inputs: DeskInputs) {
         mut conditions,
         heartbeat,
         restored,
+        outbox,
     } = inputs;
     let mut next_escalation = next_escalation_at(&alerts).await;
-    let mut maintenance = tokio::time::interval(MAINTENANCE_TICK);
+    // The first round at once: a channel never tested is tested at start.
+    let mut next_maintenance = Some(clock::now());
     let mut beat = tokio::time::interval(alerts.catalog.alerts.heartbeat_every);
     let mut batch = Vec::with_capacity(256);
     let mut pending = Pending::default();
@@ -165,7 +175,7 @@ pub async fn run(inputs: DeskInputs) {
                 pending.commit(&alerts, heartbeat.as_ref()).await;
             }
             () = pending.retry_due() => pending.commit(&alerts, heartbeat.as_ref()).await,
-            () = tokio::time::sleep(until(next_escalation)) => {
+            () = tokio::time::sleep(until(next_escalation, ESCALATION_LOOK_EVERY)) => {
                 if let Err(e) = alerts.escalate_due().await {
                     warn!(error = %e, "cannot escalate alerts");
                 }
@@ -173,8 +183,16 @@ pub async fn run(inputs: DeskInputs) {
             }
             () = alerts.store.deadlines_changed() => {
                 next_escalation = next_escalation_at(&alerts).await;
+                next_maintenance = next_maintenance_at(&alerts).await;
             }
-            _ = maintenance.tick() => maintain(&alerts, &tickets).await,
+            () = tokio::time::sleep(until(next_maintenance, MAINTENANCE_LOOK_EVERY)) => {
+                maintain(&alerts, &tickets).await;
+                next_maintenance = next_maintenance_at(&alerts).await;
+            }
+            () = outbox.attempt_failed() => {
+                maintain(&alerts, &tickets).await;
+                next_maintenance = next_maintenance_at(&alerts).await;
+            }
             _ = beat.tick() => {
                 if let Some((client, topic)) = &heartbeat {
                     send_heartbeat(&alerts, client, topic).await;
@@ -202,18 +220,33 @@ async fn next_escalation_at(alerts: &AlertsHandle) -> Option<Timestamp> {
     }
 }
 
+/// When silences, self-tests or an unconfirmed life-safety alert next
+/// need the desk; on a store error, `None` (the next look).
+async fn next_maintenance_at(alerts: &AlertsHandle) -> Option<Timestamp> {
+    let (store, catalog) = (alerts.store.clone(), alerts.catalog.clone());
+    let within = catalog.alerts.confirm_within;
+    match tokio::task::spawn_blocking(move || store.next_maintenance_at(&catalog, within)).await {
+        Ok(Ok(next)) => next,
+        Ok(Err(e)) => {
+            warn!(error = %e, "cannot read when alert maintenance is next due; looking again in a minute");
+            None
+        }
+        Err(_) => None,
+    }
+}
+
 /// How long to sleep until `deadline` by the daemon's clock: at once when
-/// it has passed, at most [`ESCALATION_LOOK_EVERY`] (a store error or a
-/// missed notification costs at most that).
-fn until(deadline: Option<Timestamp>) -> Duration {
+/// it has passed, at most `longest` (a store error or a missed
+/// notification costs at most that).
+fn until(deadline: Option<Timestamp>, longest: Duration) -> Duration {
     let Some(deadline) = deadline else {
-        return ESCALATION_LOOK_EVERY;
+        return longest;
     };
     let left = deadline.duration_since(clock::now());
     if left.is_negative() {
         return Duration::ZERO;
     }
-    left.unsigned_abs().min(ESCALATION_LOOK_EVERY)
+    left.unsigned_abs().min(longest)
 }
 
 /// Condition events the store has not committed yet, kept in order until

@@ -146,6 +146,9 @@ pub enum Next {
 /// The delivery table of one database, from the delivery loops' side.
 pub struct Queue {
     conn: Mutex<Connection>,
+    /// Told after every failed attempt, for whoever turns failures into
+    /// tickets (the alert desk) without polling the table.
+    failed_attempt: Notify,
 }
 
 impl std::fmt::Debug for Queue {
@@ -161,7 +164,13 @@ impl Queue {
         db::migrate(&mut conn, migrations)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            failed_attempt: Notify::new(),
         })
+    }
+
+    /// Resolves after an attempt failed since the last call.
+    pub async fn attempt_failed(&self) {
+        self.failed_attempt.notified().await;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -241,7 +250,9 @@ impl Queue {
             "INSERT INTO delivery_attempt (delivery, at_us, error) VALUES (?1, ?2, ?3)",
         )?
         .execute(params![id, micros(now), error])?;
-        tx.commit()
+        tx.commit()?;
+        self.failed_attempt.notify_one();
+        Ok(())
     }
 
     /// Moves the next-attempt time of every undelivered message by a clock

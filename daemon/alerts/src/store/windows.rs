@@ -42,6 +42,65 @@ impl AlertStore {
         .map(|((), c)| c)
     }
 
+    /// When [`AlertStore::maintain`] or the undelivered look next has
+    /// something to do: the earliest of a silence ending, a channel's
+    /// self-test falling due, and a life-safety alert's `within` running
+    /// out with no channel having confirmed it. `None` when nothing is
+    /// scheduled; the desk then sleeps until an alert, a silence or a
+    /// failed delivery changes that.
+    pub fn next_maintenance_at(
+        &self,
+        catalog: &Catalog,
+        within: std::time::Duration,
+    ) -> rusqlite::Result<Option<Timestamp>> {
+        let conn = lock(&self.reader);
+        let silence_ends: Option<i64> = conn
+            .prepare_cached(
+                "SELECT MIN(s.ends_us) FROM silence s WHERE EXISTS (
+                     SELECT 1 FROM alert a WHERE a.status = 'open' AND a.suppressed = 'silenced'
+                       AND a.suppressed_by = 'silence ' || s.id)",
+            )?
+            .query_row([], |r| r.get(0))?;
+        let within_us = i64::try_from(within.as_micros()).unwrap_or(i64::MAX);
+        let unconfirmed: Option<i64> = conn
+            .prepare_cached(
+                "SELECT MIN(a.raised_us) FROM alert a
+                 WHERE a.status = 'open' AND a.drill = 0 AND a.suppressed IS NULL AND a.acked_us IS NULL
+                   AND a.class IN (?1, ?2, ?3)
+                   AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.subject = 'alert:' || a.id
+                                   AND d.channel != ?4 AND d.delivered_us IS NOT NULL)
+                   AND NOT EXISTS (SELECT 1 FROM delivery_fault f WHERE f.alert = a.id)",
+            )?
+            .query_row(
+                params![
+                    AlertClass::Fire.as_str(),
+                    AlertClass::EmergencyButton.as_str(),
+                    AlertClass::GuardSafety.as_str(),
+                    STATE_CHANNEL
+                ],
+                |r| r.get(0),
+            )?;
+        let mut next = silence_ends
+            .into_iter()
+            .chain(unconfirmed.map(|raised| raised.saturating_add(within_us)));
+        let mut earliest = next.by_ref().min();
+        if let Some(every) = catalog.alerts.self_test_every {
+            let every_us = i64::try_from(every.as_micros()).unwrap_or(i64::MAX);
+            for channel in &catalog.alerts.channels {
+                let last: Option<i64> = conn
+                    .prepare_cached("SELECT last_run_us FROM self_test WHERE channel = ?1")?
+                    .query_row([&channel.name], |r| r.get(0))
+                    .optional()?;
+                // Never run (or only ticketed): due at once.
+                let due = last
+                    .filter(|l| *l > 0)
+                    .map_or(i64::MIN, |l| l.saturating_add(every_us));
+                earliest = Some(earliest.map_or(due, |e| e.min(due)));
+            }
+        }
+        Ok(earliest.map(from_micros))
+    }
+
     /// Declares a silence.
     pub fn add_silence(&self, s: &Silence, now: Timestamp) -> rusqlite::Result<Silence> {
         let conn = lock(&self.writer);
