@@ -21,6 +21,8 @@ notify-headline = [{ $tag }] { $title }
 # $place: the device's name, with its location and zones when known.
 notify-where = Where: { $place }.
 notify-when = Raised { DATETIME($raised) } at { $site }.
+# $advice: the rule's advice, one or two sentences ending in a full stop.
+notify-advice = What to do: { $advice }
 notify-step = Escalation step { $step }.
 notify-repeat = Still not acknowledged: step { $step } again.
 notify-repeat-missed = Still not acknowledged: step { $step } again ({ $missed ->
@@ -33,6 +35,8 @@ notify-acknowledged-by-someone = someone
 notify-calling = Calling: { $people }.
 notify-how-to-acknowledge = To acknowledge alert { $id }: the duty desk acknowledges it (API: POST /api/v1/alerts/{ $id }/ack; MQTT: a signed `ack` command).
 notify-self-test = [TEST] sitewarden { $site }: scheduled test of this notification channel. No action needed.
+# In front of a DingTalk text that holds none of the robot's keywords.
+notify-keyword = [{ $keyword }]{" "}
 # The e-mail subject: the headline and the place.
 notify-email-subject = [{ $tag }] { $title } — { $place }
 
@@ -48,3 +52,112 @@ place-zones = { $place }, { $count ->
     } { $zones }
 # Between the items of a list of names or zones.
 list-separator = {", "}
+
+## Tickets: titles, descriptions and the notes in their history.
+
+# A ticket from a condition: the device as people call it and the rule's title.
+ticket-title = { $device }: { $rule }
+ticket-where = Where: { $place }.
+ticket-raised = Raised { DATETIME($raised) }.
+ticket-reading = Reading { $value }.
+ticket-reading-against = Reading { $value } against the threshold { $threshold }.
+ticket-advice = What to do: { $advice }
+ticket-preventive = Preventive maintenance `{ $schedule }`, due { DATETIME($due) }.
+ticket-note-reading = reading { $value }
+ticket-note-reading-against = reading { $value } against the threshold { $threshold }
+ticket-note-cleared = condition cleared at { $value }
+ticket-note-dispatched = to { $assignee }
+ticket-note-dispatched-with-note = to { $assignee }: { $note }
+ticket-channel-self-test-failed = Alert channel `{ $channel }` failed its self-test
+ticket-channel-self-test-failed-description = The scheduled test notification could not be delivered: { $error }. Until this is fixed, alerts routed through `{ $channel }` do not reach anyone.
+ticket-channel-refuses = Alert channel `{ $channel }` refuses notifications
+ticket-channel-refuses-description = The receiver refused a notification and waiting will not help: { $error }. Until this is fixed, alerts routed through `{ $channel }` do not reach anyone.
+ticket-database-corrupt = Database `{ $database }` was corrupt and was replaced by an empty one
+ticket-database-corrupt-description = At start the database failed its check ({ $reason }). It was moved to { $moved_to } and sitewarden started with an empty one: what it held (history, open items) is not shown until the file is inspected or restored. Check the disk.
+ticket-station-queue-full = Checkpoint station { $station } refuses taps: its record queue is full
+ticket-station-queue-full-description = The station keeps every record until the daemon confirms it; check its RS-485 line and gateway.
+
+## Alerts about sitewarden itself.
+
+alert-delivery-fault = NOT DELIVERED: no channel confirmed alert { $id } within { $seconds } s: { $title }
+alert-database-corrupt = Database { $database } was corrupt; moved to { $moved_to }, started empty
+alert-disk-full = Disk full: { $free } free on the data directory { $dir }; history and buffers may stop growing
+
+## An alert's history: what happened to it, step by step.
+
+alert-event-raised-again = { $point } raised again
+alert-event-raised-reading = { $member }; first reading { $value }
+alert-event-member-zone = { $point } (zone { $zone })
+alert-event-drill = during drill { $drill }: only the drill coordinator is told
+# $kind: silenced, muted or inhibited; $by: the silence or alert that holds it.
+alert-event-suppressed = { $kind } by { $by }: nobody is called
+alert-event-cleared-stays-open = the condition cleared; a life-safety alert stays open until someone acknowledges it
+alert-event-unrouted = no escalation policy for class { $class }
+alert-event-no-acknowledgement = no acknowledgement: step { $steps }
+alert-event-reason-step = step { $step }
+alert-event-reason-repeat = step { $step } again
+alert-event-reason-repeat-missed = step { $step } again, { $missed ->
+        [one] one missed repeat
+       *[other] { $missed } missed repeats
+    } folded in
+alert-event-reason-drill = drill
+alert-event-reason-acknowledged = acknowledged
+alert-event-reason-self_test = self-test
+alert-event-nobody = nobody
+alert-event-notified = { $reason } via { $channels } to { $people }
+alert-event-notified-vacant = { $notified }; nobody on duty for { $roles }
+alert-event-drill-unrouted = no [alerts.drill] coordinator configured: recorded only
+alert-event-acknowledged = { $person } took it
+alert-event-acknowledged-note = { $person } took it: { $note }
+alert-event-resolved-on-acknowledgement = acknowledged; nothing else would clear it
+alert-event-resolved-after-clearing = acknowledged after its condition cleared
+alert-event-muted = muted while { $class } alert { $source } is active
+alert-event-unmuted = alert { $source } is over and this is still active
+alert-event-resolved-while-muted = cleared while muted
+alert-event-unsilenced = { $silence } ended and this is still active
+alert-event-resolved-while-silenced = cleared while silenced
+
+## Patrol findings. $station is the checkpoint as people call it (with its location).
+
+patrol-missed = Missed checkpoint { $station } on patrol route { $route }
+patrol-lone-worker = Guard { $guard } on route { $route } has not reached { $station }: check on them
+patrol-forged = Forged patrol record at checkpoint { $station }
+patrol-replayed = Replayed patrol record at checkpoint { $station }
+patrol-unknown-badge = Unknown badge at checkpoint { $station }
+patrol-tap-unknown-badge = the badge belongs to no guard
+patrol-tap-other-checkpoint = the record is of checkpoint { $checkpoint }
+patrol-tap-forged = does not verify with station { $station }'s key: { $why }
+patrol-tap-replayed = sequence number at or below the last accepted, { $last }
+
+## The console's status lines.
+
+console-live-heading = ── live readings, { DATETIME($now) } ──
+console-device-online = online
+console-device-offline = OFFLINE
+console-device-waiting = waiting
+console-device-on = on: { $points }
+console-device-points = [{ $count ->
+        [one] one point
+       *[other] { $count } points
+    }, { $bad } bad]
+console-conditions-heading = ── conditions ──
+console-no-conditions = no conditions
+console-faults-heading = ── faults ──
+console-fault-stage-down = STAGE DOWN: { $stages }
+console-fault-disk-full = DISK FULL: { $free } MiB free on the data directory
+console-fault-delivery = DELIVERY FAULT: { $count ->
+        [one] one life-safety alert
+       *[other] { $count } life-safety alerts
+    } no channel confirmed in time
+console-fault-buzzer = BUZZER ON until someone acknowledges the delivery fault
+
+## Words for states and severities, as people read them.
+
+condition-state-pending = pending
+condition-state-active = ACTIVE
+condition-state-clearing = clearing
+condition-state-normal = normal
+severity-info = info
+severity-minor = minor
+severity-major = major
+severity-critical = CRITICAL

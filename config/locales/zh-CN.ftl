@@ -18,6 +18,7 @@ alert-class-drill = 演练
 notify-headline = 【{ $tag }】{ $title }。
 notify-where = 地点：{ $place }。
 notify-when = 发生时间：{ DATETIME($raised) }（{ $site }）。
+notify-advice = 处理：{ $advice }
 notify-step = 升级第 { $step } 步。
 notify-repeat = 仍无人确认：再次执行第 { $step } 步。
 notify-repeat-missed = 仍无人确认：再次执行第 { $step } 步（通知无法发出期间另有 { $missed } 次重复到期）。
@@ -27,6 +28,7 @@ notify-acknowledged-by-someone = 有人
 notify-calling = 正在通知：{ $people }。
 notify-how-to-acknowledge = 确认警报 { $id }：由值班台确认（接口：POST /api/v1/alerts/{ $id }/ack；MQTT：签名的 `ack` 命令）。
 notify-self-test = 【测试】sitewarden { $site }：本通知渠道的定期测试，无需处理。
+notify-keyword = 【{ $keyword }】
 notify-email-subject = 【{ $tag }】{ $title } — { $place }
 
 # 句与句之间（中文不加空格）。
@@ -38,39 +40,170 @@ place-device-location = { $device }（{ $location }）
 place-zones = { $place }，{ $zones } 防区
 list-separator = 、
 
+## 工单：标题、描述和处理记录中的备注。
+
+ticket-title = { $device }：{ $rule }
+ticket-where = 地点：{ $place }。
+ticket-raised = 发生时间：{ DATETIME($raised) }。
+ticket-reading = 读数 { $value }。
+ticket-reading-against = 读数 { $value }，限值 { $threshold }。
+ticket-advice = 处理：{ $advice }
+ticket-preventive = 预防性维护 `{ $schedule }`，到期时间 { DATETIME($due) }。
+ticket-note-reading = 读数 { $value }
+ticket-note-reading-against = 读数 { $value }，限值 { $threshold }
+ticket-note-cleared = 状况已恢复，读数 { $value }
+ticket-note-dispatched = 派给 { $assignee }
+ticket-note-dispatched-with-note = 派给 { $assignee }：{ $note }
+ticket-channel-self-test-failed = 警报渠道 `{ $channel }` 定期测试失败
+ticket-channel-self-test-failed-description = 定期测试通知无法送达：{ $error }。修复前，经 `{ $channel }` 发送的警报无人收到。
+ticket-channel-refuses = 警报渠道 `{ $channel }` 拒收通知
+ticket-channel-refuses-description = 接收方拒收了一条通知，等待也无济于事：{ $error }。修复前，经 `{ $channel }` 发送的警报无人收到。
+ticket-database-corrupt = 数据库 `{ $database }` 已损坏，已换用空数据库
+ticket-database-corrupt-description = 启动时该数据库未通过检查（{ $reason }）。原文件已移至 { $moved_to }，sitewarden 已使用空数据库启动：在检查或恢复该文件之前，其中的内容（历史、未完成事项）不会显示。请检查磁盘。
+ticket-station-queue-full = 巡更点 { $station } 拒绝打卡：记录队列已满
+ticket-station-queue-full-description = 巡更点会保存每条记录直到守护进程确认；请检查其 RS-485 线路和网关。
+
+## 关于 sitewarden 自身的警报。
+
+alert-delivery-fault = 未送达：警报 { $id } 在 { $seconds } 秒内没有任何渠道确认送达：{ $title }
+alert-database-corrupt = 数据库 { $database } 已损坏；已移至 { $moved_to }，以空数据库启动
+alert-disk-full = 磁盘已满：数据目录 { $dir } 仅剩 { $free }；历史和缓冲可能无法继续写入
+
+## 警报处理记录：逐步记录发生了什么。
+
+alert-event-raised-again = { $point } 再次触发
+alert-event-raised-reading = { $member }；首个读数 { $value }
+alert-event-member-zone = { $point }（{ $zone } 防区）
+alert-event-drill = 演练 { $drill } 期间：仅通知演练协调人
+alert-event-suppressed = 已被 { $by } { $kind }：不通知任何人
+alert-event-cleared-stays-open = 状况已恢复；生命安全警报在有人确认前保持未关闭
+alert-event-unrouted = 类别 { $class } 没有升级策略
+alert-event-no-acknowledgement = 无人确认：执行第 { $steps } 步
+alert-event-reason-step = 第 { $step } 步
+alert-event-reason-repeat = 再次执行第 { $step } 步
+alert-event-reason-repeat-missed = 再次执行第 { $step } 步，合并了 { $missed } 次错过的重复
+alert-event-reason-drill = 演练
+alert-event-reason-acknowledged = 已确认
+alert-event-reason-self_test = 自检
+alert-event-nobody = 无人
+alert-event-notified = { $reason }：经 { $channels } 通知 { $people }
+alert-event-notified-vacant = { $notified }；{ $roles } 无人值班
+alert-event-drill-unrouted = 未配置 [alerts.drill] 演练协调人：仅作记录
+alert-event-acknowledged = { $person } 已接手
+alert-event-acknowledged-note = { $person } 已接手：{ $note }
+alert-event-resolved-on-acknowledgement = 已确认；没有其他方式能解除
+alert-event-resolved-after-clearing = 状况恢复后已确认
+alert-event-muted = { $class } 警报 { $source } 生效期间静默
+alert-event-unmuted = 警报 { $source } 已结束而本警报仍生效
+alert-event-resolved-while-muted = 静默期间已恢复
+alert-event-unsilenced = { $silence } 已结束而本警报仍生效
+alert-event-resolved-while-silenced = 屏蔽期间已恢复
+
+## 巡更结果。$station 为巡更点名称（含位置）。
+
+patrol-missed = 巡更路线 { $route } 漏巡巡更点 { $station }
+patrol-lone-worker = 路线 { $route } 上的保安 { $guard } 未按时到达 { $station }：请立即联系确认其安全
+patrol-forged = 巡更点 { $station } 收到伪造的巡更记录
+patrol-replayed = 巡更点 { $station } 收到重放的巡更记录
+patrol-unknown-badge = 巡更点 { $station } 出现未登记的卡
+patrol-tap-unknown-badge = 该卡不属于任何保安
+patrol-tap-other-checkpoint = 该记录属于巡更点 { $checkpoint }
+patrol-tap-forged = 无法用巡更点 { $station } 的密钥验证：{ $why }
+patrol-tap-replayed = 序号不大于上次接受的序号 { $last }
+
+## 控制台状态行。
+
+console-live-heading = ── 实时读数，{ DATETIME($now) } ──
+console-device-online = 在线
+console-device-offline = 离线
+console-device-waiting = 等待
+console-device-on = 开：{ $points }
+console-device-points = [{ $count } 个点，{ $bad } 个异常]
+console-conditions-heading = ── 状况 ──
+console-no-conditions = 无状况
+console-faults-heading = ── 故障 ──
+console-fault-stage-down = 处理环节停止：{ $stages }
+console-fault-disk-full = 磁盘已满：数据目录仅剩 { $free } MiB
+console-fault-delivery = 送达故障：{ $count } 条生命安全警报未在规定时间内被任何渠道确认送达
+console-fault-buzzer = 蜂鸣器鸣响，直到有人确认送达故障
+
+## 状态和严重程度的称呼。
+
+condition-state-pending = 待定
+condition-state-active = 生效
+condition-state-clearing = 恢复中
+condition-state-normal = 正常
+severity-info = 提示
+severity-minor = 次要
+severity-major = 重要
+severity-critical = 紧急
+
 ## 规则标题（英文原文见 config/standards/*.toml 的 description）。
 ## id 为 rule-<规则包>-<规则>；现场可在自己的消息文件中改写。
 
 rule-fire-fire_alarm = 火灾报警
+rule-fire-fire_alarm-advice = 立即赶到报警区域核实；确认有火或烟时拨打 119，组织疏散，在安全的前提下使用最近的灭火器。
 rule-fire-zone_fault = 火灾探测分区故障：该分区的探测可能失效
+rule-fire-zone_fault-advice = 在控制器上检查该回路的线路和探测器；修复前加密该区域的巡查。
 rule-fire-supervisory = 消防系统监视信号（阀门关闭、水泵停止）
+rule-fire-supervisory-advice = 按控制器显示找到关闭的阀门或停止的水泵并恢复正常；查明是谁关闭的。
 rule-fire-sprinkler_pressure_low = 喷淋管网压力低：检查稳压泵和阀门
+rule-fire-sprinkler_pressure_low-advice = 检查稳压泵和喷淋立管上的阀门；压力不能恢复时通知消防维保单位。
 rule-fire-sprinkler_pressure_low_low = 喷淋管网几乎无水：系统无法灭火
+rule-fire-sprinkler_pressure_low_low-advice = 立即通知消防维保单位和值班经理：修复前喷淋系统可能无法灭火。
 rule-fire-panel_fault = 火灾报警控制器综合故障
+rule-fire-panel_fault-advice = 读取控制器显示的故障并登记；故障不能消除时通知消防维保单位。
 rule-fire-panel_offline = 火灾报警控制器无响应：火警将无法被发现
+rule-fire-panel_offline-advice = 检查控制器电源和网络连接；恢复通信前由消防控制室人员现场值守控制器。
 rule-hvac-filter_dp_high = 空气过滤器堵塞：清洗或更换过滤器
+rule-hvac-filter_dp_high-advice = 下次巡检时清洗或更换空气过滤器。
 rule-hvac-filter_dp_high_high = 过滤器压差远超限值：有滤网破裂和旁通的风险
+rule-hvac-filter_dp_high_high-advice = 今天内更换过滤器：滤网破裂会让灰尘进入盘管和风管。
 rule-hvac-filter_service_due = 过滤器保养周期已到：检查并清洗过滤器
+rule-hvac-filter_service_due-advice = 检查并清洗过滤器，然后将运行小时计数清零。
 rule-hvac-cooling_not_holding = 压缩机运行但送风温度仍高：清洗冷凝器和蒸发器盘管，检查冷媒
+rule-hvac-cooling_not_holding-advice = 清洗冷凝器和蒸发器盘管，检查冷媒充注量。
 rule-hvac-supply_air_rising_fast = 送风温度快速上升：制冷可能已失效
+rule-hvac-supply_air_rising_fast-advice = 立即检查压缩机和冷冻水供应。
 rule-hvac-fan_fault = 送风机故障
+rule-hvac-fan_fault-advice = 检查风机电机、皮带和过载继电器。
 rule-hvac-compressor_fault = 压缩机故障
+rule-hvac-compressor_fault-advice = 检查压缩机保护继电器和故障代码；再次跳闸时通知空调维保单位。
 rule-hvac-running_while_closed = 闭馆期间空调仍在运行：浪费能源
+rule-hvac-running_while_closed-advice = 关闭机组并检查其运行时间表。
 rule-hvac-supply_air_stale = 5 分钟没有送风温度读数：传感器或控制器故障
+rule-hvac-supply_air_stale-advice = 检查送风温度传感器和机组控制器的接线。
 rule-hvac-unit_offline = 空调机组控制器无响应
+rule-hvac-unit_offline-advice = 检查控制器电源及其网络或 RS-485 连接。
 rule-lifts-lift_fault = 电梯故障
+rule-lifts-lift_fault-advice = 确认是否有人被困并通过对讲安抚；通知电梯维保单位。
 rule-lifts-lift_out_of_service_while_open = 营业时间内电梯停止服务
+rule-lifts-lift_out_of_service_while_open-advice = 在电梯口张贴告示并通知电梯维保单位。
 rule-lifts-barrier_fault = 停车场道闸或车牌识别故障
+rule-lifts-barrier_fault-advice = 派保安手动抬杆放行，并通知停车场设备维保单位。
 rule-lighting-on_while_closed = 闭馆期间照明仍开启：浪费能源
+rule-lighting-on_while_closed-advice = 关闭照明并检查该回路的时间表。
 rule-lighting-off_while_open = 营业时间内照明关闭：检查回路及其时间表
+rule-lighting-off_while_open-advice = 检查该回路的断路器和时间表。
 rule-lighting-lamp_rated_life = 灯具超过额定寿命：请更换（耗电更多、亮度更低）
+rule-lighting-lamp_rated_life-advice = 在下次维护时安排更换灯具。
 rule-lighting-lamp_fault = 灯具或驱动器故障
+rule-lighting-lamp_fault-advice = 更换灯具或其驱动器。
 rule-lighting-panel_offline = 照明控制柜无响应：灯光无法按时间表运行
+rule-lighting-panel_offline-advice = 检查控制柜电源和网络连接；恢复前手动开关照明。
 rule-security-door_forced = 门被强行打开
+rule-security-door_forced-advice = 派最近的保安到现场，并查看监控录像。
 rule-security-door_held_open = 门开启时间过长
+rule-security-door_held_open-advice = 关好门并查明门被长时间开启的原因。
 rule-security-door_open_after_hours = 闭馆期间门被打开
+rule-security-door_open_after_hours-advice = 派保安检查该门并查明开门人。
 rule-security-emergency_button = 紧急按钮被按下
+rule-security-emergency_button-advice = 立即赶到按钮位置：有人需要帮助。必要时拨打 110 或 120。
 rule-security-tamper = 设备箱防拆开关打开
+rule-security-tamper-advice = 检查设备箱是否损坏并关好；无工单被打开时须上报。
 rule-security-controller_down = 门禁控制器报告自身离线
+rule-security-controller_down-advice = 检查控制器电源及其与门禁服务器的连接。
 rule-security-camera_down = 监控摄像机离线
+rule-security-camera_down-advice = 检查摄像机电源和网络；恢复前加强其覆盖区域的巡查。
 rule-security-controller_offline = 门禁控制器无响应
+rule-security-controller_offline-advice = 检查控制器电源和网络连接；恢复前门锁可能无法正常工作。

@@ -27,6 +27,7 @@ fn outlets() -> Outlets {
         site: "bench".into(),
         topics: Some(sitewarden::topics::Topics::new("bench")),
         webhook: true,
+        messages: std::sync::Arc::new(sitewarden::locale::Messages::english()),
     }
 }
 
@@ -82,6 +83,7 @@ fn fill_archive(data: &Path) -> anyhow::Result<()> {
             site: "bench".into(),
             topics: None,
             webhook: false,
+            messages: std::sync::Arc::new(sitewarden::locale::Messages::english()),
         },
     )?;
     let start = Timestamp::now() - Duration::from_secs(400 * 86_400);

@@ -12,6 +12,8 @@ use crate::readings::{DeviceState, Quality, Value};
 use crate::rules::{ConditionState, ConditionView};
 use crate::state::LiveState;
 use sitewarden_model::catalog::Catalog;
+use sitewarden_model::locale::{Arg, Messages};
+use sitewarden_runtime::clock;
 use sitewarden_runtime::shutdown::Shutdown;
 
 /// Numbers shown per device line; the API has them all.
@@ -34,7 +36,7 @@ pub async fn run(
                 "{}{}{}",
                 render(&catalog, &state),
                 render_conditions(&catalog, &conditions),
-                render_faults(&metrics)
+                render_faults(&catalog.site.messages, &metrics)
             ),
             () = shutdown.wait() => return,
         }
@@ -43,55 +45,63 @@ pub async fn run(
 
 /// The daemon's own faults, one line each, nothing when there is none:
 /// stages down, a full disk, life-safety alerts no channel confirmed, the
-/// buzzer sounding.
-pub fn render_faults(metrics: &Metrics) -> String {
+/// buzzer sounding. In the site's language.
+pub fn render_faults(m: &Messages, metrics: &Metrics) -> String {
     use std::sync::atomic::Ordering::Relaxed;
-    let mut out = String::new();
+    let mut lines = Vec::new();
     let down = metrics.stages.down();
     if !down.is_empty() {
         let names: Vec<&str> = down.iter().map(|s| &**s).collect();
-        let _ = writeln!(out, "  STAGE DOWN      {}", names.join(" "));
+        let stages = m.list(&names);
+        lines.push(m.text(
+            "console-fault-stage-down",
+            &[("stages", Arg::Text(&stages))],
+        ));
     }
     if metrics.disk.is_full() {
-        let _ = writeln!(
-            out,
-            "  DISK FULL       {} MiB free on the data directory",
-            metrics.disk.free_bytes() >> 20
-        );
+        let free = (metrics.disk.free_bytes() >> 20) as i64;
+        lines.push(m.text("console-fault-disk-full", &[("free", Arg::Number(free))]));
     }
     let faults = metrics.alerts.delivery_faults.load(Relaxed);
     if faults > 0 {
-        let _ = writeln!(
-            out,
-            "  DELIVERY FAULT  {faults} life-safety alert(s) no channel confirmed in time"
-        );
+        lines.push(m.text(
+            "console-fault-delivery",
+            &[("count", Arg::Number(faults as i64))],
+        ));
     }
     if metrics.beacons.buzzer_on.load(Relaxed) {
-        let _ = writeln!(
-            out,
-            "  BUZZER ON       until someone acknowledges the delivery fault"
-        );
+        lines.push(m.text("console-fault-buzzer", &[]));
     }
-    if out.is_empty() {
-        out
-    } else {
-        format!("── faults ──\n{out}")
+    if lines.is_empty() {
+        return String::new();
     }
+    let mut out = m.text("console-faults-heading", &[]);
+    out.push('\n');
+    for line in lines {
+        let _ = writeln!(out, "  {line}");
+    }
+    out
 }
 
-/// The status text: per device its state, its numbers, which yes/no points
-/// are on, and how many points are bad.
+/// The status text: the site's local time, then per device (as people
+/// call it) its state, its numbers, which yes/no points are on, and how
+/// many points are bad.
 pub fn render(catalog: &Catalog, state: &LiveState) -> String {
+    let m = &catalog.site.messages;
     let tables = state.read();
-    let mut out = String::from("── live readings ─────────────────────────────────────────\n");
+    let mut out = m.text("console-live-heading", &[("now", Arg::Time(clock::now()))]);
+    out.push('\n');
+    let online = m.text("console-device-online", &[]);
+    let offline = m.text("console-device-offline", &[]);
+    let waiting = m.text("console-device-waiting", &[]);
     for device in &catalog.devices {
         let slot = &tables.devices[device.id.0 as usize];
         let status = match slot.state {
-            DeviceState::Online => "online ",
-            DeviceState::Offline => "OFFLINE",
-            DeviceState::Unknown => "waiting",
+            DeviceState::Online => &online,
+            DeviceState::Offline => &offline,
+            DeviceState::Unknown => &waiting,
         };
-        let _ = write!(out, "{:<14} {status}", device.name);
+        let _ = write!(out, "{:<14} {status}", device.display_name);
         let points = catalog.points_of(device.id);
         let mut numbers = 0;
         let mut on = Vec::new();
@@ -104,27 +114,39 @@ pub fn render(catalog: &Catalog, state: &LiveState) -> String {
             match p.value {
                 Some(Value::Number(n)) if numbers < NUMBERS_PER_LINE => {
                     numbers += 1;
-                    let unit = point
-                        .unit
-                        .as_deref()
-                        .map(|u| format!(" {u}"))
-                        .unwrap_or_default();
-                    let _ = write!(out, "  {}={n:.1}{unit}", point.name);
+                    let _ = write!(out, "  {}={n:.1}", point.name);
+                    if let Some(unit) = &point.unit {
+                        let _ = write!(out, " {unit}");
+                    }
                 }
                 Some(Value::Bool(true)) => on.push(point.name.as_str()),
                 _ => {}
             }
         }
         if !on.is_empty() {
-            let _ = write!(out, "  on: {}", on.join(" "));
+            let points = on.join(" ");
+            let _ = write!(
+                out,
+                "  {}",
+                m.text("console-device-on", &[("points", Arg::Text(&points))])
+            );
         }
-        let _ = writeln!(out, "  [{} points, {bad} bad]", points.len());
+        let counts = m.text(
+            "console-device-points",
+            &[
+                ("count", Arg::Number(points.len() as i64)),
+                ("bad", Arg::Number(bad)),
+            ],
+        );
+        let _ = writeln!(out, "  {counts}");
     }
     out
 }
 
-/// Conditions that are raised (or about to be), one line each.
+/// Conditions that are raised (or about to be), one line each, with the
+/// rule's title in the site's language.
 pub fn render_conditions(catalog: &Catalog, view: &ConditionView) -> String {
+    let m = &catalog.site.messages;
     let slots = view.read();
     let mut out = String::new();
     for (instance, slot) in catalog.rule_instances.iter().zip(slots.iter()) {
@@ -132,20 +154,25 @@ pub fn render_conditions(catalog: &Catalog, view: &ConditionView) -> String {
             continue;
         }
         let rule = catalog.rule(instance.rule);
+        let state = m.text(&format!("condition-state-{}", slot.state.as_str()), &[]);
+        let severity = m.text(&format!("severity-{}", instance.severity.as_str()), &[]);
         let _ = writeln!(
             out,
-            "  {:<8} {:<9} {:<32} {}/{}  {}",
-            slot.state.as_str(),
-            instance.severity.as_str().to_owned(),
+            "  {state:<8} {severity:<9} {:<32} {}/{}  {}",
             rule.id,
-            catalog.device(instance.device).name,
+            catalog.device(instance.device).display_name,
             catalog.point(instance.point).name,
             rule.description
         );
     }
     if out.is_empty() {
-        "  no conditions\n".to_owned()
+        let mut none = m.text("console-no-conditions", &[]);
+        none.insert_str(0, "  ");
+        none.push('\n');
+        none
     } else {
-        format!("── conditions ──\n{out}")
+        let mut heading = m.text("console-conditions-heading", &[]);
+        heading.push('\n');
+        heading + &out
     }
 }

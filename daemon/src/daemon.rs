@@ -469,6 +469,7 @@ fn start_tickets(
         site: catalog.site.id.clone(),
         topics: catalog.mqtt.as_ref().map(|_| catalog.topics()),
         webhook: catalog.tickets.webhook.is_some(),
+        messages: catalog.site.messages.clone(),
     };
     let store = Arc::new(TicketStore::open(cx.data_dir, outlets)?);
     let queue = Arc::new(Queue::open(

@@ -51,6 +51,8 @@ pub use sitewarden_config as config;
 pub use sitewarden_delivery as delivery;
 /// The checked site, re-exported from the model crate for the binary and tests.
 pub use sitewarden_model::catalog;
+/// The site's messages (language, wording, local time), re-exported from the model crate.
+pub use sitewarden_model::locale;
 /// Business hours, re-exported from the model crate.
 pub use sitewarden_model::schedule;
 /// The MQTT topic scheme, re-exported from the model crate.

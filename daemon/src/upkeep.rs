@@ -18,6 +18,7 @@ use crate::rules::store::Store;
 use crate::tickets::TicketsHandle;
 use crate::tickets::store::{self as ticket_store, TicketStore};
 use sitewarden_model::catalog::{Catalog, DiskSettings, Retention};
+use sitewarden_model::locale::Arg;
 use sitewarden_runtime::clock;
 use sitewarden_runtime::disk::{self, DiskState, Reserve};
 use sitewarden_runtime::shutdown::Shutdown;
@@ -196,7 +197,13 @@ pub(crate) async fn announce_quarantined(
         let raise = alerts::Raise::system_fault(
             "sitewarden.database_corrupt",
             name.clone(),
-            format!("Database {name} was corrupt; moved to {moved_to}, started empty"),
+            catalog.site.messages.text(
+                "alert-database-corrupt",
+                &[
+                    ("database", Arg::Text(&name)),
+                    ("moved_to", Arg::Text(&moved_to)),
+                ],
+            ),
         );
         let input = alerts::AlertInput::Raised(Box::new(raise));
         if let Err(e) = alerts.apply(vec![input]).await {
@@ -311,10 +318,12 @@ async fn disk_became_full(
     let mut raise = alerts::Raise::system_fault(
         DISK_FULL_RULE,
         "data".into(),
-        format!(
-            "Disk full: {} free on the data directory {}; history and buffers may stop growing",
-            human_bytes(free),
-            data_dir.display()
+        alerts.catalog.site.messages.text(
+            "alert-disk-full",
+            &[
+                ("free", Arg::Text(&human_bytes(free))),
+                ("dir", Arg::Text(&data_dir.display().to_string())),
+            ],
         ),
     );
     raise.ends_on_ack = false;
@@ -390,6 +399,7 @@ pub(crate) async fn ping_heartbeat(
                 beacons.ping_failures.fetch_add(1, Relaxed);
                 if log.allow().is_some() {
                     let why = match outcome {
+                        // for engineers: the reason in a log line.
                         Ok(answer) => format!("answered HTTP {}", answer.status().as_u16()),
                         Err(e) => crate::delivery::verdict::redact_url(&e.to_string()),
                     };

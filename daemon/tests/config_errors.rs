@@ -593,7 +593,7 @@ fn site_wording_is_checked_for_unknown_messages_placeholders_syntax_and_missing_
     let pack = dir.0.path().join("own.toml");
     std::fs::write(
         &pack,
-        "pack = \"own\"\n\n[[rule]]\nid = \"hot\"\ndescription = \"Too hot\"\nkind = \"limit\"\nrole = \"room_temp\"\nlevel = \"high\"\nthreshold = 30.0\nseverity = \"minor\"\ncategory = \"repair\"\naction = \"ticket\"\n",
+        "pack = \"own\"\n\n[[rule]]\nid = \"hot\"\ndescription = \"Too hot\"\nadvice = \"Open a window\"\nkind = \"limit\"\nrole = \"room_temp\"\nlevel = \"high\"\nthreshold = 30.0\nseverity = \"minor\"\ncategory = \"repair\"\naction = \"ticket\"\n",
     )
     .unwrap();
     let site = format!(
@@ -613,7 +613,12 @@ fn site_wording_is_checked_for_unknown_messages_placeholders_syntax_and_missing_
         .filter(|e| e.path.ends_with("site.toml"))
         .collect();
     assert_eq!(in_site.len(), 1, "{errors:#?}");
-    assert_at(in_site[0], 5, 10, "rule `own.hot` has no zh-CN title");
+    assert_at(
+        in_site[0],
+        5,
+        10,
+        "rule `own.hot` has no zh-CN wording: add `rule-own-hot = …` and `rule-own-hot-advice = …`",
+    );
 
     let errors = errors_of(
         &dir,

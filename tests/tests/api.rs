@@ -236,9 +236,10 @@ async fn a_stage_that_panics_turns_healthz_to_503_with_its_name() {
     let (_, health) = http(api, "GET", "/healthz", None, None).unwrap();
     assert_eq!(health["status"], "degraded");
     assert_eq!(health["stages_down"], serde_json::json!(["alerts-desk"]));
-    let console = sitewarden::console::render_faults(&daemon.metrics);
+    let console =
+        sitewarden::console::render_faults(&daemon.alerts.catalog.site.messages, &daemon.metrics);
     assert!(
-        console.contains("STAGE DOWN      alerts-desk"),
+        console.contains("STAGE DOWN: alerts-desk"),
         "the console says it too: {console}"
     );
     let (_, metrics) = sitewarden_tests::http_get(api, "/metrics").unwrap();

@@ -146,7 +146,8 @@ poll_interval = "100ms"
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(sounding, "the buzzer did not sound");
-    let console = sitewarden::console::render_faults(&daemon.metrics);
+    let console =
+        sitewarden::console::render_faults(&daemon.alerts.catalog.site.messages, &daemon.metrics);
     assert!(
         console.contains("DELIVERY FAULT") && console.contains("BUZZER ON"),
         "the console says it too: {console}"

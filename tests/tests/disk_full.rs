@@ -149,7 +149,8 @@ poll_interval = "100ms"
         "{body}"
     );
     assert!(!reserve.exists(), "the reserve was not released");
-    let console = sitewarden::console::render_faults(&daemon.metrics);
+    let console =
+        sitewarden::console::render_faults(&daemon.alerts.catalog.site.messages, &daemon.metrics);
     assert!(
         console.contains("DISK FULL"),
         "the console says it too: {console}"

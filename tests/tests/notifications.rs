@@ -19,6 +19,8 @@ use sitewarden_tests::{SiteDir, load, repo_root};
 /// panic button with names and locations, in `locale`.
 fn site(locale: &str) -> (SiteDir, std::sync::Arc<Catalog>) {
     let site = SiteDir::new().unwrap();
+    let fire_pack = repo_root().join("config/standards/fire.toml");
+    let fire_pack = fire_pack.display();
     std::fs::write(site.dir.path().join("hmac.key"), "0123456789abcdef").unwrap();
     let path = site
         .write(
@@ -32,6 +34,9 @@ locale = "{locale}"
 
 [api]
 listen = "127.0.0.1:0"
+
+[rules]
+packs = ["{fire_pack}"]
 
 [mqtt]
 host = "127.0.0.1"
@@ -68,6 +73,7 @@ url = "http://127.0.0.1:9/wecom"
 [alerts.channels.dingtalk]
 kind = "dingtalk"
 url = "http://127.0.0.1:9/dingtalk?access_token=t"
+keywords = ["sitewarden", "告警"]
 
 [alerts.channels.slack]
 kind = "slack"
@@ -91,7 +97,13 @@ transport = {{ kind = "modbus-tcp", host = "127.0.0.1:1502" }}
     (site, catalog)
 }
 
-fn fire_alarm() -> Alert {
+/// A fire alarm in zones 3 and 5, titled as `catalog`'s fire pack words it.
+fn fire_alarm(catalog: &Catalog) -> Alert {
+    let rule = catalog
+        .rules
+        .iter()
+        .find(|r| r.id == "fire.fire_alarm")
+        .unwrap();
     let raised: Timestamp = "2026-12-01T04:35:09Z".parse().unwrap();
     let zone = |z: &str| Member {
         point: format!("{z}_alarm"),
@@ -105,7 +117,7 @@ fn fire_alarm() -> Alert {
         id: 42,
         class: AlertClass::Fire,
         severity: Severity::Critical,
-        title: "FIRE ALARM".into(),
+        title: rule.description.clone(),
         rule: Some("fire.fire_alarm".into()),
         device: Some("fire-panel-1".into()),
         location: Some("Fire control room".into()),
@@ -134,7 +146,8 @@ fn fire_alarm() -> Alert {
 }
 
 /// The cases: (file name, channel, reason, alert).
-fn cases() -> Vec<(&'static str, &'static str, Reason, Option<Alert>)> {
+fn cases(catalog: &Catalog) -> Vec<(&'static str, &'static str, Reason, Option<Alert>)> {
+    let fire_alarm = || fire_alarm(catalog);
     let acknowledged = Alert {
         acknowledged_by: Some("Zhao Min".into()),
         ..fire_alarm()
@@ -219,7 +232,7 @@ fn every_channel_kind_reads_as_its_golden_file_in_both_languages() {
     let mut different = Vec::new();
     for locale in ["en", "zh-CN"] {
         let (_site, catalog) = site(locale);
-        for (case, channel, reason, alert) in cases() {
+        for (case, channel, reason, alert) in cases(&catalog) {
             let rendered = render(&catalog, channel, reason, alert.as_ref());
             let path = golden(locale, case);
             if update {
@@ -243,14 +256,21 @@ fn every_channel_kind_reads_as_its_golden_file_in_both_languages() {
 #[test]
 fn a_guard_reads_the_place_the_local_time_and_what_to_do() {
     let (_site, catalog) = site("zh-CN");
-    let alert = fire_alarm();
+    let alert = fire_alarm(&catalog);
     let text = notify::text(
         Wording::of(&catalog, Some(&alert)),
         Some(&alert),
         Reason::Step(1),
         &[],
     );
-    assert!(text.starts_with("【火警】"), "{text}");
+    assert!(
+        text.starts_with("【火警】火灾报警"),
+        "the title in Chinese: {text}"
+    );
+    assert!(
+        text.contains("处理：立即赶到报警区域核实"),
+        "what to do, from the pack's advice: {text}"
+    );
     assert!(
         text.contains("Fire alarm panel（Fire control room）"),
         "the device's name, not its id: {text}"
@@ -262,6 +282,7 @@ fn a_guard_reads_the_place_the_local_time_and_what_to_do() {
     assert!(!text.contains("UTC"), "{text}");
     assert!(text.contains("POST /api/v1/alerts/42/ack"), "{text}");
     let (_site, english) = site("en");
+    let alert = fire_alarm(&english);
     let text = notify::text(
         Wording::of(&english, Some(&alert)),
         Some(&alert),
@@ -281,11 +302,36 @@ fn a_wecom_text_never_exceeds_the_robots_limit() {
     let (_site, catalog) = site("zh-CN");
     let alert = Alert {
         title: "火".repeat(1000),
-        ..fire_alarm()
+        ..fire_alarm(&catalog)
     };
     let payload: serde_json::Value =
         serde_json::from_str(&render(&catalog, "wecom", Reason::Step(1), Some(&alert))).unwrap();
     let content = payload["text"]["content"].as_str().unwrap();
     assert!(content.len() <= 2048, "{} bytes", content.len());
     assert!(content.ends_with('…'));
+}
+
+#[test]
+fn a_dingtalk_text_holds_one_of_the_robots_keywords() {
+    for locale in ["en", "zh-CN"] {
+        let (_site, catalog) = site(locale);
+        let alert = fire_alarm(&catalog);
+        let payload: serde_json::Value =
+            serde_json::from_str(&render(&catalog, "dingtalk", Reason::Step(1), Some(&alert)))
+                .unwrap();
+        let content = payload["text"]["content"].as_str().unwrap();
+        let expected = if locale == "en" {
+            "[sitewarden] [FIRE]"
+        } else {
+            "【sitewarden】【火警】"
+        };
+        assert!(content.starts_with(expected), "{content}");
+        let test: serde_json::Value =
+            serde_json::from_str(&render(&catalog, "dingtalk", Reason::SelfTest, None)).unwrap();
+        let content = test["text"]["content"].as_str().unwrap();
+        assert!(
+            !content.starts_with("[sitewarden]") && !content.starts_with("【sitewarden】"),
+            "a text that holds a keyword is left as it is: {content}"
+        );
+    }
 }

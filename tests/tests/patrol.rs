@@ -106,9 +106,11 @@ async fn taps_are_verified_stored_and_released_and_forgeries_are_caught() {
     assert!(
         wait_until(Duration::from_secs(5), || open_alert_titles(api)
             .iter()
-            .any(|t| t == "Unknown badge at checkpoint lobby"))
+            .any(
+                |t| t == "Unknown badge at checkpoint lobby (Sales hall entrance)"
+            ))
         .await,
-        "no alert `Unknown badge at checkpoint lobby`"
+        "no alert `Unknown badge at checkpoint lobby (Sales hall entrance)`"
     );
 
     // An attacker on the bus answers an old record again.
@@ -123,9 +125,11 @@ async fn taps_are_verified_stored_and_released_and_forgeries_are_caught() {
     assert!(
         wait_until(Duration::from_secs(5), || open_alert_titles(api)
             .iter()
-            .any(|t| t == "Replayed patrol record at checkpoint lobby"))
+            .any(
+                |t| t == "Replayed patrol record at checkpoint lobby (Sales hall entrance)"
+            ))
         .await,
-        "no alert `Replayed patrol record at checkpoint lobby`"
+        "no alert `Replayed patrol record at checkpoint lobby (Sales hall entrance)`"
     );
     assert_eq!(
         taps(api, "lobby")

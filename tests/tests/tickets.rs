@@ -371,6 +371,7 @@ async fn desk_for(catalog: &Arc<Catalog>, dir: &std::path::Path) -> TicketsHandl
         site: catalog.site.id.clone(),
         topics: None,
         webhook: false,
+        messages: catalog.site.messages.clone(),
     };
     let tickets = Arc::new(TicketStore::open(dir, outlets).unwrap());
     TicketsHandle::new(
@@ -578,6 +579,7 @@ async fn the_monthly_report_matches_numbers_worked_out_by_hand() {
         site: "test-site".into(),
         topics: None,
         webhook: false,
+        messages: std::sync::Arc::new(sitewarden::locale::Messages::english()),
     };
     let store = TicketStore::open(&data, outlets).unwrap();
     let hour = 3600;

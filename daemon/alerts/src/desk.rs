@@ -17,6 +17,7 @@ use tracing::warn;
 
 use super::{AlertInput, AlertsHandle, Raise};
 use sitewarden_model::catalog::Catalog;
+use sitewarden_model::locale::Arg;
 use sitewarden_model::vocab::RuleAction;
 use sitewarden_rules::{ConditionEvent, Transition};
 use sitewarden_runtime::backoff::Backoff;
@@ -473,9 +474,13 @@ async fn announce_undelivered(alerts: &AlertsHandle, undelivered: Vec<(i64, Stri
         let raise = Raise::system_fault(
             "sitewarden.delivery_fault",
             format!("alert-{id}"),
-            format!(
-                "NOT DELIVERED: no channel confirmed alert {id} within {} s: {title}",
-                within.as_secs()
+            alerts.catalog.site.messages.text(
+                "alert-delivery-fault",
+                &[
+                    ("id", Arg::Number(id)),
+                    ("seconds", Arg::Number(within.as_secs() as i64)),
+                    ("title", Arg::Text(&title)),
+                ],
             ),
         );
         if let Err(e) = alerts

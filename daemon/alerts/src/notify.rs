@@ -85,6 +85,8 @@ pub struct Wording<'a> {
     pub site: &'a str,
     /// The alert's device as people call it (its `name`), when it has one.
     pub device: Option<&'a str>,
+    /// What to do: the advice of the alert's rule, when its pack gives one.
+    pub advice: Option<&'a str>,
 }
 
 impl<'a> Wording<'a> {
@@ -94,19 +96,38 @@ impl<'a> Wording<'a> {
             .and_then(|a| a.device.as_deref())
             .and_then(|name| catalog.devices.iter().find(|d| d.name == name))
             .map(|d| d.display_name.as_str());
+        let advice = alert
+            .and_then(|a| a.rule.as_deref())
+            .and_then(|id| catalog.rules.iter().find(|r| r.id == id))
+            .and_then(|r| r.advice.as_deref());
         Self {
             messages: &catalog.site.messages,
             site: &catalog.site.name,
             device,
+            advice,
         }
     }
 }
 
 /// WeCom robots refuse text content over 2,048 bytes.
 const WECOM_MAX_BYTES: usize = 2048;
+/// DingTalk robots refuse text content over 20,000 bytes.
+const DINGTALK_MAX_BYTES: usize = 20_000;
+
+/// A DingTalk robot with keyword security drops a text holding none of its
+/// keywords: such a text starts with the first, in the headline's brackets.
+fn with_keyword(m: &Messages, text: String, keywords: &[String]) -> String {
+    match keywords.first() {
+        Some(first) if !keywords.iter().any(|k| text.contains(k.as_str())) => {
+            let tag = m.text("notify-keyword", &[("keyword", Arg::Text(first))]);
+            tag + &text
+        }
+        _ => text,
+    }
+}
 
 /// One paragraph for people, in the site's language: what, where, when,
-/// which step and who is called, and how to acknowledge.
+/// what to do, which step and who is called, and how to acknowledge.
 pub fn text(
     wording: Wording<'_>,
     alert: Option<&Alert>,
@@ -128,6 +149,9 @@ pub fn text(
             ("site", Arg::Text(wording.site)),
         ],
     ));
+    if let (Some(advice), false) = (wording.advice, matches!(reason, Reason::Acknowledged)) {
+        sentences.push(m.text("notify-advice", &[("advice", Arg::Text(advice))]));
+    }
     sentences.push(match reason {
         Reason::Step(n) => m.text("notify-step", &[("step", Arg::Number(n as i64))]),
         Reason::Repeat { step, missed: 0 } => {
@@ -156,8 +180,7 @@ pub fn text(
     if !matches!(reason, Reason::Acknowledged) {
         sentences.push(m.text("notify-how-to-acknowledge", &[("id", Arg::Number(a.id))]));
     }
-    sentences.retain(|s| !s.is_empty());
-    sentences.join(&m.text("sentence-separator", &[]))
+    m.sentences(&sentences)
 }
 
 /// `[FIRE] FIRE ALARM`: the class (or drill) tag and the title.
@@ -179,31 +202,13 @@ fn tag(m: &Messages, a: &Alert) -> String {
 
 /// The device as people call it, its location and the zones in alarm.
 fn place(wording: Wording<'_>, a: &Alert) -> Option<String> {
-    let m = wording.messages;
     let device = wording.device.or(a.device.as_deref())?;
-    let mut place = match &a.location {
-        Some(location) => m.text(
-            "place-device-location",
-            &[
-                ("device", Arg::Text(device)),
-                ("location", Arg::Text(location)),
-            ],
-        ),
-        None => device.to_owned(),
-    };
     let zones: Vec<&str> = a.members.iter().filter_map(|m| m.zone.as_deref()).collect();
-    if !zones.is_empty() {
-        let list = m.list(&zones);
-        place = m.text(
-            "place-zones",
-            &[
-                ("place", Arg::Text(&place)),
-                ("zones", Arg::Text(&list)),
-                ("count", Arg::Number(zones.len() as i64)),
-            ],
-        );
-    }
-    Some(place)
+    Some(
+        wording
+            .messages
+            .place(device, a.location.as_deref(), &zones),
+    )
 }
 
 /// The e-mail subject: the headline and the place.
@@ -285,7 +290,7 @@ pub fn payload(
         }),
         ChannelKind::DingTalk => serde_json::json!({
             "msgtype": "text",
-            "text": {"content": text},
+            "text": {"content": within(&with_keyword(wording.messages, text, &channel.keywords), DINGTALK_MAX_BYTES)},
             "at": {"atMobiles": phones, "isAtAll": false},
         }),
         ChannelKind::Slack => serde_json::json!({ "text": text }),

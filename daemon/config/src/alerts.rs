@@ -184,6 +184,10 @@ pub struct ChannelSection {
     /// `mark` (default: sent once, saying when it was queued), `send` or `drop`.
     #[serde(default)]
     pub late: sitewarden_model::vocab::LateAction,
+    /// DingTalk robots with keyword security: the robot's keywords (up to
+    /// ten). A text that holds none of them starts with the first.
+    #[serde(default)]
+    pub keywords: Option<Spanned<Vec<String>>>,
 }
 
 fn default_channel_timeout() -> ConfigDuration {
@@ -552,7 +556,21 @@ fn check_channel(
         smtp: None,
         late_after: s.late_after.0,
         late: s.late,
+        keywords: Vec::new(),
     };
+    if let Some(keywords) = &s.keywords {
+        let list = keywords.get_ref();
+        if kind != ChannelKind::DingTalk {
+            v.error(&at(0, keywords), "`keywords` is a DingTalk robot setting");
+        } else if list.is_empty() || list.len() > 10 || list.iter().any(|k| k.trim().is_empty()) {
+            v.error(
+                &at(0, keywords),
+                "a DingTalk robot has one to ten keywords, none of them blank",
+            );
+        } else {
+            settings.keywords = list.clone();
+        }
+    }
     match kind {
         ChannelKind::Mqtt => {
             if !i.has_mqtt {

@@ -23,7 +23,7 @@ use serde::Deserialize;
 pub use toml::Spanned;
 
 pub use alerts::{AlertsSection, PersonSection, ShiftSection};
-pub use load::{ConfigError, ConfigErrors, load};
+pub use load::{ConfigError, ConfigErrors, load, load_in};
 pub use mqtt::{MqttSection, TlsSection};
 pub use patrol::PatrolSection;
 pub use roles::{KNOWN_ROLES, is_known_role};

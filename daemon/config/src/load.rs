@@ -104,13 +104,23 @@ pub(super) type FileId = usize;
 /// the site file). Nothing is half-loaded: either the whole site is valid or
 /// the caller gets the complete list of what to fix.
 pub fn load(path: &Path) -> Result<Catalog, ConfigErrors> {
+    load_in(path, None)
+}
+
+/// [`load`], with the site's language set to `locale` (a tag such as
+/// `zh-CN`) whatever `[site] locale` says: `sitewarden demo --locale`.
+pub fn load_in(path: &Path, locale: Option<&str>) -> Result<Catalog, ConfigErrors> {
     let mut sources = Sources::default();
     let site_text = read(path)?;
     sources.files.push(SourceFile {
         path: path.to_path_buf(),
         text: site_text,
     });
-    let site: SiteFile = parse(&sources.files[0]).map_err(|e| ConfigErrors(vec![e]))?;
+    let mut site: SiteFile = parse(&sources.files[0]).map_err(|e| ConfigErrors(vec![e]))?;
+    if let Some(tag) = locale {
+        // Errors about it point at `[site]`'s first line.
+        site.site.locale = Some(toml::Spanned::new(0..0, tag.to_owned()));
+    }
 
     let base_dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let profiles_dir = base_dir.join(&site.profiles_dir);

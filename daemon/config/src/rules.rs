@@ -81,6 +81,9 @@ pub struct RuleSection {
     pub id: Spanned<String>,
     /// What the condition means for the people who act on it.
     pub description: String,
+    /// What the person who gets it should do, in a sentence or two.
+    #[serde(default)]
+    pub advice: Option<String>,
     /// How it is evaluated.
     pub kind: RuleKind,
     /// Role of the points it watches (for every kind but `all`/`any`).

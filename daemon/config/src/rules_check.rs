@@ -163,6 +163,7 @@ fn check_rule(v: &mut Validator<'_>, file: FileId, s: &RuleSection, id: String) 
         rule: Rule {
             id,
             description: s.description.clone(),
+            advice: s.advice.clone(),
             kind: s.kind,
             role,
             severity: s.severity,

@@ -62,6 +62,12 @@ pub fn rule_message_id(rule: &str) -> String {
     format!("rule-{}", rule.replace('.', "-"))
 }
 
+/// The message id of a rule's advice (what to do): `rule-<pack>-<rule>-advice`.
+/// English advice is the packs' `advice`.
+pub fn rule_advice_message_id(rule: &str) -> String {
+    format!("{}-advice", rule_message_id(rule))
+}
+
 /// One value put into a message.
 #[derive(Debug, Clone, Copy)]
 pub enum Arg<'a> {
@@ -69,6 +75,8 @@ pub enum Arg<'a> {
     Text(&'a str),
     /// A count or a number (plural selectors look at it).
     Number(i64),
+    /// A measured value, shown with at most two decimals.
+    Decimal(f64),
     /// A moment, for `DATETIME()`.
     Time(Timestamp),
 }
@@ -136,6 +144,45 @@ impl Messages {
         self.primary.has_message(id)
     }
 
+    /// A place as people say it: the name (a device, a checkpoint), its
+    /// location when known, and the zones when there are any.
+    pub fn place(&self, name: &str, location: Option<&str>, zones: &[&str]) -> String {
+        let place = match location {
+            Some(location) => self.text(
+                "place-device-location",
+                &[
+                    ("device", Arg::Text(name)),
+                    ("location", Arg::Text(location)),
+                ],
+            ),
+            None => name.to_owned(),
+        };
+        if zones.is_empty() {
+            return place;
+        }
+        let list = self.list(zones);
+        self.text(
+            "place-zones",
+            &[
+                ("place", Arg::Text(&place)),
+                ("zones", Arg::Text(&list)),
+                ("count", Arg::Number(zones.len() as i64)),
+            ],
+        )
+    }
+
+    /// Sentences joined the language's way (a space in English, nothing in
+    /// Chinese); empty ones are left out.
+    pub fn sentences(&self, sentences: &[String]) -> String {
+        let separator = self.text("sentence-separator", &[]);
+        sentences
+            .iter()
+            .filter(|s| !s.is_empty())
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(&separator)
+    }
+
     /// `items` joined by the language's list separator.
     pub fn list<S: AsRef<str>>(&self, items: &[S]) -> String {
         let separator = self.text("list-separator", &[]);
@@ -174,6 +221,7 @@ fn fluent_value(arg: Arg<'_>) -> FluentValue<'_> {
     match arg {
         Arg::Text(t) => FluentValue::from(t),
         Arg::Number(n) => FluentValue::from(n),
+        Arg::Decimal(x) => FluentValue::from((x * 100.0).round() / 100.0),
         Arg::Time(at) => FluentValue::from(at.as_second()),
     }
 }

@@ -15,6 +15,7 @@ use super::PatrolMetrics;
 use super::store::{NewTap, PatrolStore};
 use sitewarden_alerts::{AlertInput, AlertsHandle, Raise};
 use sitewarden_model::catalog::{Catalog, PatrolStation};
+use sitewarden_model::locale::Arg;
 use sitewarden_model::vocab::AlertClass;
 use sitewarden_model::vocab::Severity;
 use sitewarden_runtime::backoff::Backoff;
@@ -53,7 +54,10 @@ pub fn judge(
     };
     if record.checkpoint != station.checkpoint {
         return (
-            Verdict::Forged(format!("record of checkpoint {}", record.checkpoint)),
+            Verdict::Forged(catalog.site.messages.text(
+                "patrol-tap-other-checkpoint",
+                &[("checkpoint", Arg::Number(i64::from(record.checkpoint)))],
+            )),
             Some(record),
         );
     }
@@ -307,23 +311,25 @@ fn describe(
         .as_deref()
         .and_then(|b| catalog.patrol.guard_of(b))
         .map(|g| g.id.clone());
+    let m = &catalog.site.messages;
     let (name, detail) = match verdict {
         Verdict::Accepted => ("accepted", None),
         Verdict::UnknownBadge => (
             "unknown_badge",
-            Some("the badge belongs to no guard".to_owned()),
+            Some(m.text("patrol-tap-unknown-badge", &[])),
         ),
         Verdict::Forged(why) => (
             "forged",
-            Some(format!(
-                "does not verify with station {}'s key: {why}",
-                s.id
+            Some(m.text(
+                "patrol-tap-forged",
+                &[("station", Arg::Text(&s.id)), ("why", Arg::Text(why))],
             )),
         ),
         Verdict::Replayed(last) => (
             "replayed",
-            Some(format!(
-                "sequence number at or below the last accepted, {last}"
+            Some(m.text(
+                "patrol-tap-replayed",
+                &[("last", Arg::Number(i64::from(*last)))],
             )),
         ),
         Verdict::Duplicate => ("duplicate", None),
@@ -364,21 +370,15 @@ async fn report(
             warn!(station = %s.id, from = last_seq + 1, to = r.seq - 1, "records missing from the station's sequence");
         }
     }
-    let (what, title) = match verdict {
-        Verdict::Forged(_) => (
-            "forged",
-            format!("Forged patrol record at checkpoint {}", s.id),
-        ),
-        Verdict::Replayed(_) => (
-            "replayed",
-            format!("Replayed patrol record at checkpoint {}", s.id),
-        ),
-        Verdict::UnknownBadge => (
-            "unknown-badge",
-            format!("Unknown badge at checkpoint {}", s.id),
-        ),
+    let (what, message) = match verdict {
+        Verdict::Forged(_) => ("forged", "patrol-forged"),
+        Verdict::Replayed(_) => ("replayed", "patrol-replayed"),
+        Verdict::UnknownBadge => ("unknown-badge", "patrol-unknown-badge"),
         _ => return,
     };
+    let m = &alerts.catalog.site.messages;
+    let place = m.place(&s.id, s.location.as_deref(), &[]);
+    let title = m.text(message, &[("station", Arg::Text(&place))]);
     if what != "unknown-badge" {
         metrics.rejected.fetch_add(1, Relaxed);
     }
@@ -413,12 +413,24 @@ fn queue_full_ticket(
 ) -> sitewarden_tickets::store::NewTicket {
     let priority = sitewarden_model::vocab::Priority::P2;
     let level = catalog.tickets.level(priority);
+    let place = catalog
+        .site
+        .messages
+        .place(&s.id, s.location.as_deref(), &[]);
     sitewarden_tickets::store::NewTicket {
         origin: sitewarden_tickets::Origin::Condition,
         category: sitewarden_model::vocab::Category::Repair,
         priority,
-        title: format!("Checkpoint station {} refuses taps: its record queue is full", s.id),
-        description: Some("The station keeps every record until the daemon confirms it; check its RS-485 line and gateway.".into()),
+        title: catalog.site.messages.text(
+            "ticket-station-queue-full",
+            &[("station", Arg::Text(&place))],
+        ),
+        description: Some(
+            catalog
+                .site
+                .messages
+                .text("ticket-station-queue-full-description", &[]),
+        ),
         device: Some(s.id.clone()),
         location: s.location.clone(),
         rule: Some("patrol.station_queue_full".into()),

@@ -137,7 +137,19 @@ async fn act(
     now: jiff::Timestamp,
 ) {
     use sitewarden_alerts::{AlertInput, Raise};
+    use sitewarden_model::locale::Arg;
     use sitewarden_model::vocab::AlertClass;
+    let m = &catalog.site.messages;
+    // A checkpoint as people say it: its id and, when known, its location.
+    let place = |station: &str| {
+        let location = catalog
+            .patrol
+            .stations
+            .iter()
+            .find(|s| s.id == station)
+            .and_then(|s| s.location.as_deref());
+        m.place(station, location, &[])
+    };
     let (class, key, title, device) = match &finding {
         rounds::Finding::Missed {
             route,
@@ -146,7 +158,13 @@ async fn act(
         } => (
             AlertClass::Intrusion,
             format!("patrol-missed|{route}|{round}|{station}"),
-            format!("Missed checkpoint {station} on patrol route {route}"),
+            m.text(
+                "patrol-missed",
+                &[
+                    ("station", Arg::Text(&place(station))),
+                    ("route", Arg::Text(route)),
+                ],
+            ),
             station.clone(),
         ),
         rounds::Finding::LoneWorker {
@@ -164,7 +182,14 @@ async fn act(
             (
                 AlertClass::GuardSafety,
                 format!("patrol-lone-worker|{route}|{round}"),
-                format!("Guard {name} on route {route} has not reached {station}: check on them"),
+                m.text(
+                    "patrol-lone-worker",
+                    &[
+                        ("guard", Arg::Text(name)),
+                        ("route", Arg::Text(route)),
+                        ("station", Arg::Text(&place(station))),
+                    ],
+                ),
                 station.clone(),
             )
         }

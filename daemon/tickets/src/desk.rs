@@ -14,7 +14,8 @@ use tracing::{error, warn};
 
 use super::store::{ConditionInput, NewTicket};
 use super::{Origin, TicketsHandle};
-use sitewarden_model::catalog::{Catalog, PreventiveSchedule};
+use sitewarden_model::catalog::{Catalog, Device, Point, PreventiveSchedule, Rule};
+use sitewarden_model::locale::Arg;
 use sitewarden_model::vocab::RuleAction;
 use sitewarden_rules::{ConditionEvent, Transition};
 
@@ -107,8 +108,14 @@ pub fn condition_input(catalog: &Catalog, e: &ConditionEvent) -> Option<Conditio
                 origin: Origin::Condition,
                 category: rule.category,
                 priority,
-                title: format!("{}: {}", device.display_name, rule.description),
-                description: None,
+                title: catalog.site.messages.text(
+                    "ticket-title",
+                    &[
+                        ("device", Arg::Text(&device.display_name)),
+                        ("rule", Arg::Text(&rule.description)),
+                    ],
+                ),
+                description: Some(condition_description(catalog, (device, point, rule), e)),
                 device: Some(device.name.clone()),
                 location: device.location.clone(),
                 rule: Some(rule.id.clone()),
@@ -131,6 +138,39 @@ pub fn condition_input(catalog: &Catalog, e: &ConditionEvent) -> Option<Conditio
         }),
         _ => None,
     }
+}
+
+/// What a technician reads on a condition's ticket, in the site's
+/// language: where, since when (site-local), the reading, what to do.
+fn condition_description(
+    catalog: &Catalog,
+    (device, point, rule): (&Device, &Point, &Rule),
+    e: &ConditionEvent,
+) -> String {
+    let m = &catalog.site.messages;
+    let zones: Vec<&str> = point.zone.as_deref().into_iter().collect();
+    let place = m.place(&device.display_name, device.location.as_deref(), &zones);
+    let mut sentences = vec![
+        m.text("ticket-where", &[("place", Arg::Text(&place))]),
+        m.text("ticket-raised", &[("raised", Arg::Time(e.at))]),
+    ];
+    match (e.value, e.threshold) {
+        (Some(value), Some(threshold)) => sentences.push(m.text(
+            "ticket-reading-against",
+            &[
+                ("value", Arg::Decimal(value)),
+                ("threshold", Arg::Decimal(threshold)),
+            ],
+        )),
+        (Some(value), None) => {
+            sentences.push(m.text("ticket-reading", &[("value", Arg::Decimal(value))]))
+        }
+        _ => {}
+    }
+    if let Some(advice) = &rule.advice {
+        sentences.push(m.text("ticket-advice", &[("advice", Arg::Text(advice))]));
+    }
+    m.sentences(&sentences)
 }
 
 /// Opens the tickets of preventive schedules that fell due by `now`.
@@ -178,7 +218,10 @@ fn preventive_ticket(catalog: &Catalog, s: &PreventiveSchedule, due: Timestamp) 
         category: sitewarden_model::vocab::Category::Repair,
         priority: s.priority,
         title: s.title.clone(),
-        description: Some(format!("preventive maintenance `{}`", s.id)),
+        description: Some(catalog.site.messages.text(
+            "ticket-preventive",
+            &[("schedule", Arg::Text(&s.id)), ("due", Arg::Time(due))],
+        )),
         device: device.map(|d| d.name.clone()),
         location: device.and_then(|d| d.location.clone()),
         rule: None,

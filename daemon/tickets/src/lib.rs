@@ -291,6 +291,7 @@ pub enum TicketError {
 
 fn allowed_list(allowed: &[Action]) -> String {
     if allowed.is_empty() {
+        // for engineers: part of an API error (`TicketError::Invalid`).
         return "nothing (the ticket is archived)".to_owned();
     }
     allowed

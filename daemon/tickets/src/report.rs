@@ -83,6 +83,7 @@ pub struct MonthReport {
 
 /// The instants a `YYYY-MM` month starts and ends at in `tz`.
 pub fn month_bounds(month: &str, tz: &TimeZone) -> Result<(Timestamp, Timestamp), String> {
+    // for engineers: an API error for a bad `month` parameter.
     let wrong = || format!("month `{month}` is not YYYY-MM");
     let (y, m) = month.split_once('-').ok_or_else(wrong)?;
     if y.len() != 4 || m.len() != 2 {

@@ -20,9 +20,9 @@ impl AlertStore {
                 now,
                 "unrouted",
                 "sitewarden",
-                Some(&format!(
-                    "no escalation policy for class {}",
-                    class.as_str()
+                Some(&catalog.site.messages.text(
+                    "alert-event-unrouted",
+                    &[("class", Arg::Text(class.as_str()))],
                 )),
             )?;
             return Ok(());
@@ -162,7 +162,10 @@ impl AlertStore {
                 now,
                 kind.as_str(),
                 "sitewarden",
-                Some(&format!("no acknowledgement: step {}", steps.join(", "))),
+                Some(&catalog.site.messages.text(
+                    "alert-event-no-acknowledgement",
+                    &[("steps", Arg::Text(&catalog.site.messages.list(&steps)))],
+                )),
             )?;
             changes.push(id, kind);
         }
@@ -234,26 +237,7 @@ impl AlertStore {
             params![alert.id, round],
         )?;
         let names: Vec<&str> = people.iter().map(|p| p.name.as_str()).collect();
-        let mut detail = format!(
-            "{} via {} to {}",
-            match reason {
-                Reason::Step(n) => format!("step {n}"),
-                Reason::Repeat { step, missed: 0 } => format!("step {step} again"),
-                Reason::Repeat { step, missed } => {
-                    format!("step {step} again, {missed} missed repeats folded in")
-                }
-                other => other.as_str().to_owned(),
-            },
-            used.join(", "),
-            if names.is_empty() {
-                "nobody".to_owned()
-            } else {
-                names.join(", ")
-            }
-        );
-        if !vacant.is_empty() {
-            detail.push_str(&format!("; nobody on duty for {}", vacant.join(", ")));
-        }
+        let detail = notified_detail(&catalog.site.messages, reason, &used, &names, &vacant);
         event(tx, alert.id, now, "notified", "sitewarden", Some(&detail))?;
         changes.notified(alert.id, detail);
         Ok(())
@@ -274,7 +258,12 @@ impl AlertStore {
                 now,
                 "notified",
                 "sitewarden",
-                Some("no [alerts.drill] coordinator configured: recorded only"),
+                Some(
+                    &catalog
+                        .site
+                        .messages
+                        .text("alert-event-drill-unrouted", &[]),
+                ),
             )?;
             return Ok(());
         };
@@ -315,9 +304,13 @@ impl AlertStore {
                      revision = revision + 1 WHERE id = ?1",
                     params![id, micros(now), actor, note],
                 )?;
+                let m = &catalog.site.messages;
                 let detail = match note {
-                    Some(n) => format!("{actor} took it: {n}"),
-                    None => format!("{actor} took it"),
+                    Some(n) => m.text(
+                        "alert-event-acknowledged-note",
+                        &[("person", Arg::Text(actor)), ("note", Arg::Text(n))],
+                    ),
+                    None => m.text("alert-event-acknowledged", &[("person", Arg::Text(actor))]),
                 };
                 event(tx, id, now, "acknowledged", actor, Some(&detail))?;
                 self.tell_acknowledged(tx, catalog, id, now, changes)?;
@@ -325,12 +318,15 @@ impl AlertStore {
                     changes.push(id, AlertEvent::Acknowledged);
                 } else {
                     resolve(tx, id, now)?;
-                    let why = if alert.active {
-                        "acknowledged; nothing else would clear it"
-                    } else {
-                        "acknowledged after its condition cleared"
-                    };
-                    event(tx, id, now, "resolved", "sitewarden", Some(why))?;
+                    let why = m.text(
+                        if alert.active {
+                            "alert-event-resolved-on-acknowledgement"
+                        } else {
+                            "alert-event-resolved-after-clearing"
+                        },
+                        &[],
+                    );
+                    event(tx, id, now, "resolved", "sitewarden", Some(&why))?;
                     changes.push(id, AlertEvent::Acknowledged);
                     changes.push(id, AlertEvent::Resolved);
                 }
@@ -379,4 +375,56 @@ impl AlertStore {
             changes,
         )
     }
+}
+
+/// What the history says of a notification round: why (which step), on
+/// which channels, to whom, and which roles had nobody on duty.
+fn notified_detail(
+    m: &Messages,
+    reason: Reason,
+    channels: &[&str],
+    people: &[&str],
+    vacant: &[String],
+) -> String {
+    let why = match reason {
+        Reason::Step(n) => m.text(
+            "alert-event-reason-step",
+            &[("step", Arg::Number(n as i64))],
+        ),
+        Reason::Repeat { step, missed: 0 } => m.text(
+            "alert-event-reason-repeat",
+            &[("step", Arg::Number(step as i64))],
+        ),
+        Reason::Repeat { step, missed } => m.text(
+            "alert-event-reason-repeat-missed",
+            &[
+                ("step", Arg::Number(step as i64)),
+                ("missed", Arg::Number(missed as i64)),
+            ],
+        ),
+        other => m.text(&format!("alert-event-reason-{}", other.as_str()), &[]),
+    };
+    let people = if people.is_empty() {
+        m.text("alert-event-nobody", &[])
+    } else {
+        m.list(people)
+    };
+    let detail = m.text(
+        "alert-event-notified",
+        &[
+            ("reason", Arg::Text(&why)),
+            ("channels", Arg::Text(&m.list(channels))),
+            ("people", Arg::Text(&people)),
+        ],
+    );
+    if vacant.is_empty() {
+        return detail;
+    }
+    m.text(
+        "alert-event-notified-vacant",
+        &[
+            ("notified", Arg::Text(&detail)),
+            ("roles", Arg::Text(&m.list(vacant))),
+        ],
+    )
 }

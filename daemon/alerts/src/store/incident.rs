@@ -22,7 +22,10 @@ impl AlertStore {
                     r.at,
                     "reactivated",
                     "sitewarden",
-                    Some(&format!("{} raised again", r.point)),
+                    Some(&catalog.site.messages.text(
+                        "alert-event-raised-again",
+                        &[("point", Arg::Text(&r.point))],
+                    )),
                 )?;
             } else {
                 tx.execute(
@@ -35,7 +38,7 @@ impl AlertStore {
                     r.at,
                     "member_raised",
                     "sitewarden",
-                    Some(&member_text(r)),
+                    Some(&member_text(&catalog.site.messages, r)),
                 )?;
             }
             changes.push(id, AlertEvent::MemberRaised);
@@ -72,9 +75,16 @@ impl AlertStore {
         ])?;
         let id = tx.last_insert_rowid();
         upsert_member(tx, id, r)?;
+        let m = &catalog.site.messages;
         let detail = match r.value {
-            Some(v) => format!("{}; first reading {v}", member_text(r)),
-            None => member_text(r),
+            Some(v) => m.text(
+                "alert-event-raised-reading",
+                &[
+                    ("member", Arg::Text(&member_text(m, r))),
+                    ("value", Arg::Decimal(v)),
+                ],
+            ),
+            None => member_text(m, r),
         };
         event(tx, id, r.at, "raised", "sitewarden", Some(&detail))?;
         changes.push(id, AlertEvent::Raised);
@@ -85,9 +95,7 @@ impl AlertStore {
                 now,
                 "drill",
                 "sitewarden",
-                Some(&format!(
-                    "during drill {drill}: only the drill coordinator is told"
-                )),
+                Some(&m.text("alert-event-drill", &[("drill", Arg::Number(drill))])),
             )?;
             self.notify_drill(tx, catalog, id, now, changes)?;
         } else if let Some((kind, by)) = &suppression {
@@ -97,7 +105,10 @@ impl AlertStore {
                 now,
                 kind,
                 "sitewarden",
-                Some(&format!("{kind} by {by}: nobody is called")),
+                Some(&m.text(
+                    "alert-event-suppressed",
+                    &[("kind", Arg::Text(kind)), ("by", Arg::Text(by))],
+                )),
             )?;
         } else {
             self.start_escalation(tx, catalog, id, r.class, now, changes)?;
@@ -153,7 +164,10 @@ impl AlertStore {
                 "cleared",
                 "sitewarden",
                 Some(
-                    "the condition cleared; a life-safety alert stays open until someone acknowledges it",
+                    &catalog
+                        .site
+                        .messages
+                        .text("alert-event-cleared-stays-open", &[]),
                 ),
             )?;
             changes.push(id, AlertEvent::Cleared);
@@ -166,9 +180,13 @@ impl AlertStore {
     }
 }
 
-pub(super) fn member_text(r: &Raise) -> String {
+/// A member as its history shows it: the point, and its zone when known.
+pub(super) fn member_text(m: &Messages, r: &Raise) -> String {
     match &r.zone {
-        Some(zone) => format!("{} (zone {zone})", r.point),
+        Some(zone) => m.text(
+            "alert-event-member-zone",
+            &[("point", Arg::Text(&r.point)), ("zone", Arg::Text(zone))],
+        ),
         None => r.point.clone(),
     }
 }

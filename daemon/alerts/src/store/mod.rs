@@ -30,6 +30,7 @@ use super::{
 use sitewarden_delivery::verdict::PERMANENT_PREFIX;
 use sitewarden_delivery::{self as delivery, DeliveryView, Outgoing};
 use sitewarden_model::catalog::{Catalog, ChannelKind, Person};
+use sitewarden_model::locale::{Arg, Messages};
 use sitewarden_model::topics::Topics;
 use sitewarden_model::vocab::AlertClass;
 use sitewarden_model::vocab::Severity;

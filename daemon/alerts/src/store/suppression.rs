@@ -89,9 +89,12 @@ impl AlertStore {
                         now,
                         "muted",
                         "sitewarden",
-                        Some(&format!(
-                            "muted while {} alert {source} is active",
-                            class.as_str()
+                        Some(&catalog.site.messages.text(
+                            "alert-event-muted",
+                            &[
+                                ("class", Arg::Text(class.as_str())),
+                                ("source", Arg::Number(source)),
+                            ],
                         )),
                     )?;
                     changes.push(id, AlertEvent::Muted);
@@ -129,7 +132,12 @@ impl AlertStore {
                     now,
                     "unmuted",
                     "sitewarden",
-                    Some(&format!("alert {source} is over and this is still active")),
+                    Some(
+                        &catalog
+                            .site
+                            .messages
+                            .text("alert-event-unmuted", &[("source", Arg::Number(source))]),
+                    ),
                 )?;
                 changes.push(id, AlertEvent::Unmuted);
                 let class = AlertClass::parse(&class).unwrap_or_default();
@@ -142,7 +150,12 @@ impl AlertStore {
                     now,
                     "resolved",
                     "sitewarden",
-                    Some("cleared while muted"),
+                    Some(
+                        &catalog
+                            .site
+                            .messages
+                            .text("alert-event-resolved-while-muted", &[]),
+                    ),
                 )?;
                 changes.push(id, AlertEvent::Resolved);
             }

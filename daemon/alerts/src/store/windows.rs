@@ -25,12 +25,14 @@ impl AlertStore {
                         [id],
                     )?;
                     if active {
-                        event(tx, id, now, "unsilenced", "sitewarden", Some(&format!("{by} ended and this is still active")))?;
+                        let detail = catalog.site.messages.text("alert-event-unsilenced", &[("silence", Arg::Text(&by))]);
+                        event(tx, id, now, "unsilenced", "sitewarden", Some(&detail))?;
                         changes.push(id, AlertEvent::Unsilenced);
                         self.start_escalation(tx, catalog, id, AlertClass::parse(&class).unwrap_or_default(), now, changes)?;
                     } else {
                         resolve(tx, id, now)?;
-                        event(tx, id, now, "resolved", "sitewarden", Some("cleared while silenced"))?;
+                        let detail = catalog.site.messages.text("alert-event-resolved-while-silenced", &[]);
+                        event(tx, id, now, "resolved", "sitewarden", Some(&detail))?;
                         changes.push(id, AlertEvent::Resolved);
                     }
                 }

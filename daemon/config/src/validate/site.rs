@@ -150,15 +150,18 @@ fn check_messages(
     inputs: &Inputs<'_>,
     zone: &jiff::tz::TimeZone,
 ) -> std::sync::Arc<Messages> {
-    // A site may word the rules of its packs too; their titles have no placeholders.
+    // A site may word the rules of its packs too; their titles and advice have no placeholders.
     let rule_titles: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
         inputs
             .packs
             .iter()
             .flat_map(|(_, pack)| {
-                pack.rule.iter().map(|r| {
+                pack.rule.iter().flat_map(|r| {
                     let id = format!("{}.{}", pack.pack.get_ref(), r.id.get_ref());
-                    (locale::rule_message_id(&id), Default::default())
+                    [
+                        (locale::rule_message_id(&id), Default::default()),
+                        (locale::rule_advice_message_id(&id), Default::default()),
+                    ]
                 })
             })
             .collect();
@@ -212,18 +215,31 @@ pub(super) fn word_rules(
 ) {
     let messages = &info.messages;
     for rule in rules {
-        let id = locale::rule_message_id(&rule.id);
-        if messages.has(&id) {
-            rule.description = messages.text(&id, &[]);
-        } else if messages.locale() != Locale::En
-            && let Some(tag) = &site.site.locale
-        {
+        let title = locale::rule_message_id(&rule.id);
+        let advice = locale::rule_advice_message_id(&rule.id);
+        let mut missing = Vec::new();
+        if messages.has(&title) {
+            rule.description = messages.text(&title, &[]);
+        } else if messages.locale() != Locale::En {
+            missing.push(title);
+        }
+        if messages.has(&advice) {
+            rule.advice = Some(messages.text(&advice, &[]));
+        } else if messages.locale() != Locale::En && rule.advice.take().is_some() {
+            missing.push(advice);
+        }
+        if let (false, Some(tag)) = (missing.is_empty(), &site.site.locale) {
             v.error(
                 &at(0, tag),
                 format!(
-                    "rule `{}` has no {} title: add `{id} = …` to the site's messages file",
+                    "rule `{}` has no {} wording: add {} to the site's messages file",
                     rule.id,
-                    messages.locale().tag()
+                    messages.locale().tag(),
+                    missing
+                        .iter()
+                        .map(|id| format!("`{id} = …`"))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
                 ),
             );
         }

@@ -132,6 +132,8 @@ pub struct ChannelSettings {
     pub late_after: Duration,
     /// What happens to a late notification.
     pub late: crate::vocab::LateAction,
+    /// A DingTalk robot's security keywords: its texts hold one of them.
+    pub keywords: Vec<String>,
 }
 
 /// How to reach an SMTP server.

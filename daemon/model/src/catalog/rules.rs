@@ -11,8 +11,10 @@ pub struct RuleId(pub u32);
 pub struct Rule {
     /// `pack.rule`.
     pub id: String,
-    /// What the condition means.
+    /// What the condition means, in the site's language.
     pub description: String,
+    /// What to do about it, in the site's language, when the pack says.
+    pub advice: Option<String>,
     /// How it is evaluated.
     pub kind: RuleKind,
     /// Role it binds to, if any.

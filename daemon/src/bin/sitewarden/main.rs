@@ -41,6 +41,9 @@ enum Command {
         /// Data directory (overrides `[storage] data_dir`).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Language of every text people read (overrides `[site] locale`).
+        #[arg(long, value_parser = parse_locale)]
+        locale: Option<String>,
     },
     /// Validate a site file and its profiles; print every error, or a summary.
     Check {
@@ -63,6 +66,9 @@ enum Command {
         /// Data directory; a fresh temporary one by default, so every demo starts clean.
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Language of every text people read (overrides `[site] locale`).
+        #[arg(long, value_parser = parse_locale)]
+        locale: Option<String>,
     },
     /// Print the SHA-256 to put in `[[api.tokens]] sha256` for a token read from stdin.
     HashToken,
@@ -103,8 +109,9 @@ fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
             config,
             console_every,
             data_dir,
+            locale,
         } => {
-            let catalog = load(&config)?;
+            let catalog = load(&config, locale.as_deref())?;
             let options = RunOptions {
                 console_every: (console_every > 0).then(|| Duration::from_secs(console_every)),
                 data_dir,
@@ -119,9 +126,10 @@ fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
             scenario,
             console_every,
             data_dir,
+            locale,
         } => {
             let config = config.unwrap_or_else(|| demo::repo_file("config/demo.toml"));
-            let catalog = load(&config)?;
+            let catalog = load(&config, locale.as_deref())?;
             demo::run(catalog, &config, scenario, console_every, data_dir)?;
             Ok(std::process::ExitCode::SUCCESS)
         }
@@ -192,8 +200,20 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-fn load(path: &Path) -> anyhow::Result<Arc<Catalog>> {
-    config::load(path)
+/// `--locale`: one of the languages sitewarden speaks.
+fn parse_locale(tag: &str) -> Result<String, String> {
+    use sitewarden::locale::Locale;
+    match Locale::parse(tag) {
+        Some(locale) => Ok(locale.tag().to_owned()),
+        None => {
+            let known: Vec<&str> = Locale::ALL.iter().map(|l| l.tag()).collect();
+            Err(format!("sitewarden speaks {}", known.join(", ")))
+        }
+    }
+}
+
+fn load(path: &Path, locale: Option<&str>) -> anyhow::Result<Arc<Catalog>> {
+    config::load_in(path, locale)
         .map(Arc::new)
         .map_err(|errors| anyhow::anyhow!("{errors}"))
 }

@@ -99,6 +99,7 @@ mod retention_tests {
             site: "s".into(),
             topics: None,
             webhook: false,
+            messages: std::sync::Arc::new(sitewarden_model::locale::Messages::english()),
         };
         let store = TicketStore::open(dir.path(), outlets).unwrap();
         let t0: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();

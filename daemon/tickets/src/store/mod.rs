@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use super::{Action, Change, Origin, Status, Ticket, TicketChange, TicketError};
 use sitewarden_delivery::{self as delivery, DeliveryView, Outgoing};
+use sitewarden_model::locale::{Arg, Messages};
 use sitewarden_model::topics::Topics;
 use sitewarden_model::vocab::Priority;
 use sitewarden_model::vocab::{Category, Severity};
@@ -158,6 +159,8 @@ pub struct Outlets {
     pub topics: Option<Topics>,
     /// Whether a CMMS webhook is configured.
     pub webhook: bool,
+    /// The site's messages, for the notes a ticket's history shows.
+    pub messages: std::sync::Arc<Messages>,
 }
 
 /// Delivery channel of ticket changes to MQTT.
@@ -216,7 +219,7 @@ impl TicketStore {
     ) -> Result<TicketChange, TicketError> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let id = insert(&tx, ticket, actor, now)?;
+        let id = insert(&tx, &self.outlets.messages, ticket, actor, now)?;
         let change = self.announce(&tx, id, Change::Created, None, now)?;
         tx.commit()?;
         Ok(change)
@@ -244,7 +247,7 @@ impl TicketStore {
                             (id, Change::Occurrence, new.at)
                         }
                         None => (
-                            insert(&tx, new, "sitewarden", new.at)?,
+                            insert(&tx, &self.outlets.messages, new, "sitewarden", new.at)?,
                             Change::Created,
                             new.at,
                         ),
@@ -262,7 +265,11 @@ impl TicketStore {
                         "UPDATE ticket SET condition_cleared_us = ?2, revision = revision + 1 WHERE id = ?1",
                     )?
                     .execute(params![id, micros(*at)])?;
-                    let note = value.map(|v| format!("condition cleared at {v}"));
+                    let note = value.map(|v| {
+                        self.outlets
+                            .messages
+                            .text("ticket-note-cleared", &[("value", Arg::Decimal(v))])
+                    });
                     history(
                         &tx,
                         id,
@@ -353,11 +360,16 @@ impl TicketStore {
             ),
             params![id, micros(now), next.as_str(), assignee],
         )?;
-        let note = match (action, assignee) {
-            (Action::Dispatch, Some(a)) => {
-                Some(note.map_or_else(|| format!("to {a}"), |n| format!("to {a}: {n}")))
+        let m = &self.outlets.messages;
+        let note = match (action, assignee, note) {
+            (Action::Dispatch, Some(a), None) => {
+                Some(m.text("ticket-note-dispatched", &[("assignee", Arg::Text(a))]))
             }
-            _ => note.map(str::to_owned),
+            (Action::Dispatch, Some(a), Some(n)) => Some(m.text(
+                "ticket-note-dispatched-with-note",
+                &[("assignee", Arg::Text(a)), ("note", Arg::Text(n))],
+            )),
+            (_, _, note) => note.map(str::to_owned),
         };
         history(
             &tx,
@@ -445,7 +457,13 @@ fn open_by_key(tx: &Connection, key: &str) -> rusqlite::Result<Option<i64>> {
     .optional()
 }
 
-fn insert(tx: &Connection, t: &NewTicket, actor: &str, now: Timestamp) -> rusqlite::Result<i64> {
+fn insert(
+    tx: &Connection,
+    messages: &Messages,
+    t: &NewTicket,
+    actor: &str,
+    now: Timestamp,
+) -> rusqlite::Result<i64> {
     tx.prepare_cached(
         "INSERT INTO ticket (origin, category, priority, status, title, description, device, location,
              rule, point, value, threshold, severity, requester, contact, dedup_key, last_seen_us,
@@ -474,8 +492,13 @@ fn insert(tx: &Connection, t: &NewTicket, actor: &str, now: Timestamp) -> rusqli
     ])?;
     let id = tx.last_insert_rowid();
     let note = match (t.value, t.threshold) {
-        (Some(v), Some(th)) => Some(format!("reading {v} against threshold {th}")),
-        (Some(v), None) => Some(format!("reading {v}")),
+        (Some(v), Some(th)) => Some(messages.text(
+            "ticket-note-reading-against",
+            &[("value", Arg::Decimal(v)), ("threshold", Arg::Decimal(th))],
+        )),
+        (Some(v), None) => {
+            Some(messages.text("ticket-note-reading", &[("value", Arg::Decimal(v))]))
+        }
         _ => None,
     };
     history(
@@ -519,21 +542,17 @@ pub fn channel_fault_ticket(
     error: &str,
     self_test: bool,
 ) -> NewTicket {
+    let m = &catalog.site.messages;
+    let args = [("channel", Arg::Text(channel)), ("error", Arg::Text(error))];
     let (title, description) = if self_test {
         (
-            format!("Alert channel `{channel}` failed its self-test"),
-            format!(
-                "The scheduled test notification could not be delivered: {error}. Until this is fixed, \
-                 alerts routed through `{channel}` do not reach anyone."
-            ),
+            m.text("ticket-channel-self-test-failed", &args),
+            m.text("ticket-channel-self-test-failed-description", &args),
         )
     } else {
         (
-            format!("Alert channel `{channel}` refuses notifications"),
-            format!(
-                "The receiver refused a notification and waiting will not help: {error}. Until this \
-                 is fixed, alerts routed through `{channel}` do not reach anyone."
-            ),
+            m.text("ticket-channel-refuses", &args),
+            m.text("ticket-channel-refuses-description", &args),
         )
     };
     system_fault_ticket(catalog, title, description, format!("self-test:{channel}"))
@@ -548,14 +567,16 @@ pub fn database_fault_ticket(
     moved_to: &str,
     reason: &str,
 ) -> NewTicket {
+    let m = &catalog.site.messages;
+    let args = [
+        ("database", Arg::Text(database)),
+        ("moved_to", Arg::Text(moved_to)),
+        ("reason", Arg::Text(reason)),
+    ];
     system_fault_ticket(
         catalog,
-        format!("Database `{database}` was corrupt and was replaced by an empty one"),
-        format!(
-            "At start the database failed its check ({reason}). It was moved to {moved_to} and \
-             sitewarden started with an empty one: what it held (history, open items) is not \
-             shown until the file is inspected or restored. Check the disk."
-        ),
+        m.text("ticket-database-corrupt", &args),
+        m.text("ticket-database-corrupt-description", &args),
         format!("database-corrupt:{database}"),
     )
 }

@@ -21,7 +21,7 @@ impl TicketStore {
         let change = if open_by_key(&tx, key)?.is_some() {
             None
         } else {
-            let id = insert(&tx, new, "sitewarden", new.at)?;
+            let id = insert(&tx, &self.outlets.messages, new, "sitewarden", new.at)?;
             Some(self.announce(&tx, id, Change::Created, None, new.at)?)
         };
         tx.commit()?;
