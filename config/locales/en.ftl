@@ -161,3 +161,44 @@ severity-info = info
 severity-minor = minor
 severity-major = major
 severity-critical = CRITICAL
+
+## The monthly repair report (`GET /api/v1/reports/tickets?month=…&format=text`).
+
+report-title = Repair report { $month }, { $site }
+report-period = From { DATETIME($from) } to { DATETIME($to) }
+report-total = Requests registered: { $count }
+report-by-category = By kind: { $list }
+report-by-priority = By priority: { $list }
+report-by-origin = By origin: { $list }
+report-by-status = By state now: { $list }
+# One label and its count, in the lists above.
+report-count = { $label } { $count }
+report-response = Response (registered to started): { $count } tickets, mean { $mean } min, 90th percentile { $p90 } min
+report-resolution = Resolution (registered to resolved): { $count } tickets, mean { $mean } min, 90th percentile { $p90 } min
+report-breaches = Targets missed: { $response } response, { $resolution } resolution, on { $tickets ->
+        [one] one ticket
+       *[other] { $tickets } tickets
+    }
+report-recurring-heading = Faults that keep coming back:
+report-recurring = - { $device }: { $rule } ({ $occurrences } times, { $tickets ->
+        [one] one ticket
+       *[other] { $tickets } tickets
+    })
+report-none = none
+category-repair = repair
+category-warranty = warranty
+category-inquiry = inquiry
+priority-p1 = P1
+priority-p2 = P2
+priority-p3 = P3
+priority-p4 = P4
+origin-condition = raised by a condition
+origin-manual = called in
+origin-preventive = preventive
+origin-self_test = sitewarden itself
+status-registered = registered
+status-dispatched = dispatched
+status-in_progress = in progress
+status-resolved = resolved
+status-accepted = accepted
+status-archived = archived

@@ -138,6 +138,40 @@ severity-minor = 次要
 severity-major = 重要
 severity-critical = 紧急
 
+## 月度维修报表（`GET /api/v1/reports/tickets?month=…&format=text`）。
+
+report-title = 维修月报 { $month }，{ $site }
+report-period = 自 { DATETIME($from) } 至 { DATETIME($to) }
+report-total = 登记报修：{ $count } 单
+report-by-category = 按类别：{ $list }
+report-by-priority = 按优先级：{ $list }
+report-by-origin = 按来源：{ $list }
+report-by-status = 按当前状态：{ $list }
+report-count = { $label } { $count }
+report-response = 响应（登记到开始处理）：{ $count } 单，平均 { $mean } 分钟，90% 在 { $p90 } 分钟内
+report-resolution = 解决（登记到修复）：{ $count } 单，平均 { $mean } 分钟，90% 在 { $p90 } 分钟内
+report-breaches = 超时：响应 { $response } 次，解决 { $resolution } 次，涉及 { $tickets } 单
+report-recurring-heading = 反复出现的故障：
+report-recurring = - { $device }：{ $rule }（{ $occurrences } 次，{ $tickets } 单）
+report-none = 无
+category-repair = 维修
+category-warranty = 保修
+category-inquiry = 咨询
+priority-p1 = P1
+priority-p2 = P2
+priority-p3 = P3
+priority-p4 = P4
+origin-condition = 设备状况触发
+origin-manual = 来电报修
+origin-preventive = 预防性维护
+origin-self_test = sitewarden 自身
+status-registered = 已登记
+status-dispatched = 已派工
+status-in_progress = 处理中
+status-resolved = 已修复
+status-accepted = 已验收
+status-archived = 已归档
+
 ## 规则标题（英文原文见 config/standards/*.toml 的 description）。
 ## id 为 rule-<规则包>-<规则>；现场可在自己的消息文件中改写。
 

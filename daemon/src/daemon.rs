@@ -577,7 +577,8 @@ fn start_alerts(cx: &mut StageContext<'_>, sinks: RecordBus) -> anyhow::Result<A
             }
             ChannelKind::Email => {
                 let Some(smtp) = &channel.smtp else { continue };
-                let email = delivery::email::Email::new(smtp, channel.timeout)?;
+                let zone = catalog.site.hours.time_zone.clone();
+                let email = delivery::email::Email::new(smtp, channel.timeout, zone)?;
                 cx.spawn_delivery(&queue, &wake, name, (Order::Priority, late), email);
             }
             kind => {

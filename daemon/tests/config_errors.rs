@@ -513,6 +513,18 @@ fn an_unknown_channel_kind_and_a_shift_for_nobody() {
     assert_at(&errors[1], 12, 8, "`pigeon` is not a channel kind");
 }
 
+#[test]
+fn dingtalk_keywords_belong_to_dingtalk_and_number_one_to_ten() {
+    let site = format!(
+        "{HEADER}\n[alerts.channels.wecom]\nkind = \"wecom\"\nurl = \"https://qyapi.weixin.qq.com/x\"\nkeywords = [\"告警\"]\n\n\
+         [alerts.channels.ding]\nkind = \"dingtalk\"\nurl = \"https://oapi.dingtalk.com/robot/send?access_token=t\"\nkeywords = []\n"
+    );
+    let errors = errors(&site);
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert_at(&errors[0], 9, 12, "`keywords` is a DingTalk robot setting");
+    assert_at(&errors[1], 14, 12, "one to ten keywords");
+}
+
 /// A robot's URL carries its key, so it can come from a secret; a missing
 /// secret is an error at its position, and a bad secret URL is refused
 /// without quoting it.

@@ -27,6 +27,8 @@ class Sink:
             "to": envelope.rcpt_tos,
             "subject": message.get("Subject", ""),
             "message_id": message.get("Message-ID", ""),
+            "date": message.get("Date", ""),
+            "dates": len(message.get_all("Date", [])),
             "body": message.get_payload(decode=True).decode("utf-8", "replace"),
         }
         with open(self.out, "a", encoding="utf-8") as f:

@@ -393,6 +393,11 @@ async fn a_fire_alarm_escalates_step_by_step_until_someone_acknowledges() {
         mail["subject"].as_str().unwrap().contains("FIRE ALARM"),
         "{mail}"
     );
+    assert_eq!(mail["dates"], 1, "one Date header: {mail}");
+    assert!(
+        mail["date"].as_str().unwrap().ends_with(" +0000"),
+        "the site's local time with its offset (this site is on UTC): {mail}"
+    );
 
     // Nobody acknowledges: step 2 after 2 s, step 3 after 4 s, then step 3 again every 2 s.
     assert!(

@@ -571,7 +571,7 @@ async fn the_monthly_report_matches_numbers_worked_out_by_hand() {
     let path = site
         .write(
             "site.toml",
-            "[site]\nid = \"test-site\"\nname = \"T\"\ntime_zone = \"Asia/Shanghai\"\n\n[api]\nlisten = \"127.0.0.1:0\"\n",
+            "[site]\nid = \"test-site\"\nname = \"Riverside sales office\"\ntime_zone = \"Asia/Shanghai\"\n\n[api]\nlisten = \"127.0.0.1:0\"\n",
         )
         .unwrap();
     let data = site.dir.path().join("data");
@@ -722,6 +722,46 @@ async fn the_monthly_report_matches_numbers_worked_out_by_hand() {
         400
     );
     assert_eq!(get(daemon.api_addr, "/api/v1/reports/tickets").0, 400);
+    // The same report as people read it: labels, local dates, minutes.
+    let (status, text) = sitewarden_tests::http_get(
+        daemon.api_addr,
+        "/api/v1/reports/tickets?month=2027-03&format=text",
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(
+        text,
+        "Repair report 2027-03, Riverside sales office\n\
+         From 2027-03-01 00:00:00 +08:00 to 2027-04-01 00:00:00 +08:00\n\
+         Requests registered: 4\n\
+         By kind: repair 3, warranty 1\n\
+         By priority: P1 2, P2 1, P3 1\n\
+         By origin: raised by a condition 2, called in 2\n\
+         By state now: accepted 1, in progress 1, registered 1, resolved 1\n\
+         Response (registered to started): 3 tickets, mean 20 min, 90th percentile 30 min\n\
+         Resolution (registered to resolved): 2 tickets, mean 90 min, 90th percentile 120 min\n\
+         Targets missed: 1 response, 2 resolution, on 2 tickets\n\
+         Faults that keep coming back:\n\
+         - ahu-1: hvac.filter_dp_high (4 times, 2 tickets)\n"
+    );
+    daemon.stop().await;
+    // And in Chinese, as the README shows it.
+    let chinese = Arc::new(sitewarden::config::load_in(&path, Some("zh-CN")).unwrap());
+    let daemon = start_daemon(chinese, &site, 0).await.unwrap();
+    let (status, text) = sitewarden_tests::http_get(
+        daemon.api_addr,
+        "/api/v1/reports/tickets?month=2027-03&format=text",
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{text}");
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let shown: String = readme
+        .lines()
+        .skip_while(|l| !l.contains("维修月报 2027-03"))
+        .take_while(|l| !l.trim_start().starts_with("```"))
+        .map(|l| format!("{}\n", l.trim_start()))
+        .collect();
+    assert_eq!(text, shown, "the README's example is what the daemon says");
     daemon.stop().await;
 }
 

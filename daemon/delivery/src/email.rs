@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Deliver, Pending, Refusal};
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
@@ -26,11 +27,18 @@ pub struct Email {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
     domain: String,
+    /// The site's zone: the `Date` header is the site's local time.
+    zone: jiff::tz::TimeZone,
 }
 
 impl Email {
-    /// A transport with the channel's security, credentials and timeout.
-    pub fn new(s: &SmtpSettings, timeout: std::time::Duration) -> anyhow::Result<Self> {
+    /// A transport with the channel's security, credentials and timeout,
+    /// dating its messages in `zone` (the site's).
+    pub fn new(
+        s: &SmtpSettings,
+        timeout: std::time::Duration,
+        zone: jiff::tz::TimeZone,
+    ) -> anyhow::Result<Self> {
         let mut builder = match s.security {
             SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host),
             SmtpSecurity::StartTls => {
@@ -50,8 +58,17 @@ impl Email {
             transport: builder.build(),
             from,
             domain,
+            zone,
         })
     }
+}
+
+/// `Date: Wed, 02 Dec 2026 22:00:19 +0800`: now, in the site's local
+/// time with its offset (RFC 5322 allows any offset), so a mail client
+/// that shows the header as written shows the site's time.
+fn local_date(zone: &jiff::tz::TimeZone) -> String {
+    let now = sitewarden_runtime::clock::now().to_zoned(zone.clone());
+    now.strftime("%a, %d %b %Y %H:%M:%S %z").to_string()
 }
 
 impl Deliver for Email {
@@ -72,9 +89,14 @@ impl Deliver for Email {
                 .parse()
                 .map_err(|e| Refusal::permanent(format!("bad address {to}: {e}")))?);
         }
-        let mail = builder
+        let mut mail = builder
             .body(envelope.text)
             .map_err(|e| Refusal::permanent(e.to_string()))?;
+        let date = HeaderValue::new(
+            HeaderName::new_from_ascii_str("Date"),
+            local_date(&self.zone),
+        );
+        mail.headers_mut().insert_raw(date);
         // The SMTP reply decides: 5xx is for good (bad password, unknown
         // mailbox), 4xx and a lost connection pass with time.
         match self.transport.send(mail).await {
@@ -82,5 +104,22 @@ impl Deliver for Email {
             Err(e) if e.is_permanent() => Err(Refusal::permanent(e.to_string())),
             Err(e) => Err(Refusal::temporary(e.to_string())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_date_header_is_the_site_local_time_with_its_offset() {
+        let zone = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap();
+        let text = local_date(&zone);
+        assert!(text.ends_with(" +0800"), "{text}");
+        assert_eq!(
+            text.len(),
+            "Wed, 02 Dec 2026 22:00:19 +0800".len(),
+            "{text}"
+        );
     }
 }

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse as _;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sitewarden_runtime::clock;
@@ -12,7 +13,7 @@ use super::auth::authenticate;
 use super::error::ApiError;
 use super::{ApiContext, read, reject};
 use crate::control::{Command, Outcome};
-use crate::tickets::report::{MonthReport, month_bounds, month_report};
+use crate::tickets::report::{month_bounds, month_report, month_report_text};
 use crate::tickets::store::{ListFilter, NewTicket, TicketDetail};
 use crate::tickets::{Action, Origin, Status, Ticket, TicketError};
 use sitewarden_model::vocab::{Category, Severity};
@@ -260,17 +261,30 @@ impl From<TicketError> for ApiError {
     }
 }
 
-/// `?month=YYYY-MM`.
+/// `?month=YYYY-MM`, and `format=text` for the report as people read it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ReportQuery {
     month: String,
+    #[serde(default)]
+    format: ReportFormat,
+}
+
+/// What `GET /api/v1/reports/tickets` answers with.
+#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum ReportFormat {
+    /// The figures as JSON (the default).
+    #[default]
+    Json,
+    /// Plain text with labels in the site's language.
+    Text,
 }
 
 pub(super) async fn report(
     State(ctx): State<ApiContext>,
     query: Result<Query<ReportQuery>, QueryRejection>,
-) -> Result<Json<MonthReport>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let Query(q) = query.map_err(|e| {
         reject(
             &ctx,
@@ -281,5 +295,14 @@ pub(super) async fn report(
     let bounds = month_bounds(&q.month, &tz).map_err(|e| reject(&ctx, ApiError::bad_request(e)))?;
     let store = ctx.tickets.store.clone();
     let tickets = read(move || store.registered_between(bounds.0, bounds.1)).await?;
-    Ok(Json(month_report(&q.month, &tz, bounds, &tickets)))
+    let report = month_report(&q.month, &tz, bounds, &tickets);
+    if q.format == ReportFormat::Text {
+        let text = month_report_text(&report, &ctx.catalog);
+        let content_type = [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )];
+        return Ok((content_type, text).into_response());
+    }
+    Ok(Json(report).into_response())
 }

@@ -14,6 +14,8 @@ use jiff::tz::TimeZone;
 use serde::Serialize;
 
 use super::Ticket;
+use sitewarden_model::catalog::Catalog;
+use sitewarden_model::locale::{Arg, Messages};
 
 /// Times of one kind (response or resolution).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -79,6 +81,115 @@ pub struct MonthReport {
     pub breaches: Breaches,
     /// Most recurring faults, most occurrences first, at most ten.
     pub top_recurring: Vec<RecurringFault>,
+}
+
+/// The report as a person reads it, in the site's language: the counts
+/// with their labels, the times in minutes, the targets missed and the
+/// faults that keep coming back (devices and rules by their names).
+pub fn month_report_text(report: &MonthReport, catalog: &Catalog) -> String {
+    let m = &catalog.site.messages;
+    let mut lines = vec![
+        m.text(
+            "report-title",
+            &[
+                ("month", Arg::Text(&report.month)),
+                ("site", Arg::Text(&catalog.site.name)),
+            ],
+        ),
+        m.text(
+            "report-period",
+            &[
+                ("from", Arg::Time(report.from)),
+                ("to", Arg::Time(report.to)),
+            ],
+        ),
+        m.text(
+            "report-total",
+            &[("count", Arg::Number(report.total as i64))],
+        ),
+    ];
+    for (label, prefix, counts) in [
+        ("report-by-category", "category", &report.by_category),
+        ("report-by-priority", "priority", &report.by_priority),
+        ("report-by-origin", "origin", &report.by_origin),
+        ("report-by-status", "status", &report.by_status),
+    ] {
+        let list = counted(m, prefix, counts);
+        lines.push(m.text(label, &[("list", Arg::Text(&list))]));
+    }
+    lines.push(times(m, "report-response", &report.response));
+    lines.push(times(m, "report-resolution", &report.resolution));
+    let b = &report.breaches;
+    lines.push(m.text(
+        "report-breaches",
+        &[
+            ("response", Arg::Number(b.response as i64)),
+            ("resolution", Arg::Number(b.resolution as i64)),
+            ("tickets", Arg::Number(b.tickets as i64)),
+        ],
+    ));
+    lines.push(m.text("report-recurring-heading", &[]));
+    if report.top_recurring.is_empty() {
+        lines.push(m.text("report-none", &[]));
+    }
+    for fault in &report.top_recurring {
+        let device = catalog
+            .devices
+            .iter()
+            .find(|d| d.name == fault.device)
+            .map_or(fault.device.as_str(), |d| d.display_name.as_str());
+        let rule = catalog
+            .rules
+            .iter()
+            .find(|r| r.id == fault.rule)
+            .map_or(fault.rule.as_str(), |r| r.description.as_str());
+        lines.push(m.text(
+            "report-recurring",
+            &[
+                ("device", Arg::Text(device)),
+                ("rule", Arg::Text(rule)),
+                ("occurrences", Arg::Number(fault.occurrences)),
+                ("tickets", Arg::Number(fault.tickets as i64)),
+            ],
+        ));
+    }
+    let mut text = lines.join("\n");
+    text.push('\n');
+    text
+}
+
+/// `repair 3, inquiry 1`: each name through its message (`category-repair`).
+fn counted(m: &Messages, prefix: &str, counts: &BTreeMap<String, usize>) -> String {
+    if counts.is_empty() {
+        return m.text("report-none", &[]);
+    }
+    let items: Vec<String> = counts
+        .iter()
+        .map(|(name, n)| {
+            let label = m.text(&format!("{prefix}-{name}"), &[]);
+            m.text(
+                "report-count",
+                &[
+                    ("label", Arg::Text(&label)),
+                    ("count", Arg::Number(*n as i64)),
+                ],
+            )
+        })
+        .collect();
+    m.list(&items)
+}
+
+/// One line of response or resolution times, in minutes.
+fn times(m: &Messages, id: &str, t: &TimeStats) -> String {
+    let minutes = |s: Option<f64>| Arg::Decimal(s.unwrap_or_default() / 60.0);
+    m.text(
+        id,
+        &[
+            ("count", Arg::Number(t.count as i64)),
+            ("mean", minutes(t.mean_s)),
+            ("p90", minutes(t.p90_s)),
+        ],
+    )
 }
 
 /// The instants a `YYYY-MM` month starts and ends at in `tz`.
