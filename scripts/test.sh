@@ -23,6 +23,8 @@ command -v socat >/dev/null || missing+=(socat)
 command -v qemu-system-arm >/dev/null || missing+=(qemu-system-arm)
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
 if ((${#missing[@]})); then
     echo "installing Debian packages: ${missing[*]}"
     apt-get update -qq

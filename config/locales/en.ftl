@@ -34,6 +34,8 @@ notify-acknowledged = Acknowledged by { $person }; escalation stopped.
 notify-acknowledged-by-someone = someone
 notify-calling = Calling: { $people }.
 notify-how-to-acknowledge = To acknowledge alert { $id }: the duty desk acknowledges it (API: POST /api/v1/alerts/{ $id }/ack; MQTT: a signed `ack` command).
+# One line per person called, when the site has a public_url: their own link.
+notify-ack-link = { $person }, tap to acknowledge: { $link }
 notify-self-test = [TEST] sitewarden { $site }: scheduled test of this notification channel. No action needed.
 # In front of a DingTalk text that holds none of the robot's keywords.
 notify-keyword = [{ $keyword }]{" "}
@@ -202,3 +204,17 @@ status-in_progress = in progress
 status-resolved = resolved
 status-accepted = accepted
 status-archived = archived
+
+## The page an acknowledgement link opens on a phone.
+
+page-ack-for = Acknowledging as { $person }.
+page-ack-note = Note (optional)
+page-ack-button = I'm on it
+page-ack-done = Acknowledged by { $person }: escalation stopped.
+page-ack-used = This link has already been used.
+page-ack-already = Someone acknowledged this alert first.
+page-ack-already-by = Already acknowledged by { $person }.
+page-ack-resolved = This alert is over.
+page-ack-expired = This link has expired: ask the duty desk.
+page-ack-forged = This is not a valid acknowledgement link.
+page-ack-try-again = The alert store is busy: try again in a moment.

@@ -27,6 +27,7 @@ notify-acknowledged = { $person } 已确认，升级已停止。
 notify-acknowledged-by-someone = 有人
 notify-calling = 正在通知：{ $people }。
 notify-how-to-acknowledge = 确认警报 { $id }：由值班台确认（接口：POST /api/v1/alerts/{ $id }/ack；MQTT：签名的 `ack` 命令）。
+notify-ack-link = { $person }，点击确认：{ $link }
 notify-self-test = 【测试】sitewarden { $site }：本通知渠道的定期测试，无需处理。
 notify-keyword = 【{ $keyword }】
 notify-email-subject = 【{ $tag }】{ $title } — { $place }
@@ -171,6 +172,20 @@ status-in_progress = 处理中
 status-resolved = 已修复
 status-accepted = 已验收
 status-archived = 已归档
+
+## 手机上打开确认链接看到的页面。
+
+page-ack-for = 以 { $person } 的身份确认。
+page-ack-note = 备注（可选）
+page-ack-button = 我来处理
+page-ack-done = { $person } 已确认：升级已停止。
+page-ack-used = 此链接已被使用。
+page-ack-already = 已有其他人先确认了此警报。
+page-ack-already-by = 已由 { $person } 确认。
+page-ack-resolved = 此警报已结束。
+page-ack-expired = 此链接已过期，请联系值班台。
+page-ack-forged = 这不是有效的确认链接。
+page-ack-try-again = 警报存储繁忙，请稍后再试。
 
 ## 规则标题（英文原文见 config/standards/*.toml 的 description）。
 ## id 为 rule-<规则包>-<规则>；现场可在自己的消息文件中改写。

@@ -526,10 +526,19 @@ struct AlertsStarted {
 fn start_alerts(cx: &mut StageContext<'_>, sinks: RecordBus) -> anyhow::Result<AlertsStarted> {
     let catalog = cx.catalog.clone();
     let topics = catalog.mqtt.as_ref().map(|_| catalog.topics());
+    let links = match &catalog.api.public_url {
+        Some(url) => Some(Arc::new(crate::alerts::ack_link::AckLinks::open(
+            url,
+            cx.data_dir,
+            catalog.api.ack_link_valid_for,
+        )?)),
+        None => None,
+    };
     let store = Arc::new(AlertStore::open(
         cx.data_dir,
         catalog.site.id.clone(),
         topics,
+        links,
     )?);
     let queue = Arc::new(Queue::open(
         &cx.data_dir.join("alerts.db"),

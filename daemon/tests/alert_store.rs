@@ -110,7 +110,7 @@ struct Fixture {
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let catalog = catalog(dir.path());
-    let store = AlertStore::open(&dir.path().join("data"), "s".into(), None).unwrap();
+    let store = AlertStore::open(&dir.path().join("data"), "s".into(), None, None).unwrap();
     Fixture {
         _dir: dir,
         catalog,

@@ -19,6 +19,7 @@ const RENDERING: &[&str] = &[
     "tickets/src",
     "patrol/src",
     "src/console.rs",
+    "src/api/ack_page.rs",
     "src/upkeep.rs",
 ];
 

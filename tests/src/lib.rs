@@ -20,6 +20,7 @@
 //! | `http` | a minimal HTTP client for the daemon's API |
 //! | `process` | ports, the test Python, child-process guards |
 
+mod browser;
 mod http;
 mod influx;
 mod mosquitto;
@@ -34,6 +35,7 @@ mod smtp;
 pub mod storm;
 mod victoria;
 
+pub use browser::*;
 pub use http::*;
 pub use influx::*;
 pub use mosquitto::*;

@@ -9,6 +9,7 @@
 
 #![deny(missing_docs)]
 
+pub mod ack_link;
 pub mod desk;
 pub mod escalation;
 mod metrics;

@@ -87,6 +87,9 @@ pub struct Wording<'a> {
     pub device: Option<&'a str>,
     /// What to do: the advice of the alert's rule, when its pack gives one.
     pub advice: Option<&'a str>,
+    /// Personal acknowledgement links, made at this moment, when the site
+    /// has a `public_url`.
+    pub links: Option<(&'a crate::ack_link::AckLinks, jiff::Timestamp)>,
 }
 
 impl<'a> Wording<'a> {
@@ -105,6 +108,20 @@ impl<'a> Wording<'a> {
             site: &catalog.site.name,
             device,
             advice,
+            links: None,
+        }
+    }
+
+    /// The same wording, with a personal acknowledgement link for each
+    /// person called, made at `now`.
+    pub fn with_links(
+        self,
+        links: Option<&'a crate::ack_link::AckLinks>,
+        now: jiff::Timestamp,
+    ) -> Self {
+        Self {
+            links: links.map(|l| (l, now)),
+            ..self
         }
     }
 }
@@ -177,8 +194,21 @@ pub fn text(
         let names = m.list(&names);
         sentences.push(m.text("notify-calling", &[("people", Arg::Text(&names))]));
     }
-    if !matches!(reason, Reason::Acknowledged) {
-        sentences.push(m.text("notify-how-to-acknowledge", &[("id", Arg::Number(a.id))]));
+    match (wording.links, reason) {
+        (_, Reason::Acknowledged) => {}
+        (Some((links, now)), _) if !people.is_empty() => {
+            for person in people {
+                let link = links.link(a.id, &person.id, now);
+                sentences.push(m.text(
+                    "notify-ack-link",
+                    &[
+                        ("person", Arg::Text(&person.name)),
+                        ("link", Arg::Text(&link)),
+                    ],
+                ));
+            }
+        }
+        _ => sentences.push(m.text("notify-how-to-acknowledge", &[("id", Arg::Number(a.id))])),
     }
     m.sentences(&sentences)
 }

@@ -43,4 +43,6 @@ pub const ALERTS: &[&str] = &[
      ALTER TABLE alert ADD COLUMN members_over INTEGER NOT NULL DEFAULT 0;",
     // 5: late notifications a channel drops are marked.
     DELIVERY_DROPPED,
+    // 6: acknowledgement links already used (issue 18): each works once.
+    "CREATE TABLE ack_link_used (id TEXT PRIMARY KEY, alert INTEGER NOT NULL, used_us INTEGER NOT NULL);",
 ];

@@ -166,6 +166,14 @@ pub struct ApiSection {
     /// Longest a request, body included, may take (30 s).
     #[serde(default = "default_request_timeout")]
     pub request_timeout: ConfigDuration,
+    /// The address people's phones reach this API at (`https://…`): when
+    /// set, every alert notification carries a personal acknowledgement
+    /// link `<public_url>/a/<capability>`.
+    #[serde(default)]
+    pub public_url: Option<Spanned<String>>,
+    /// How long an acknowledgement link works (24 h).
+    #[serde(default = "default_ack_link_valid_for")]
+    pub ack_link_valid_for: ConfigDuration,
 }
 
 impl Default for ApiSection {
@@ -177,6 +185,8 @@ impl Default for ApiSection {
             max_connections: default_max_connections(),
             header_timeout: default_header_timeout(),
             request_timeout: default_request_timeout(),
+            public_url: None,
+            ack_link_valid_for: default_ack_link_valid_for(),
         }
     }
 }
@@ -191,6 +201,10 @@ fn default_max_connections() -> usize {
 
 fn default_header_timeout() -> ConfigDuration {
     ConfigDuration::from_millis(10_000)
+}
+
+fn default_ack_link_valid_for() -> ConfigDuration {
+    ConfigDuration::from_millis(24 * 3600 * 1000)
 }
 
 fn default_request_timeout() -> ConfigDuration {

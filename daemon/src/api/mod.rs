@@ -5,6 +5,7 @@
 //! ([`auth`]). Read-only views need no token: the API listens on loopback by
 //! default and shows nothing secret.
 
+mod ack_page;
 mod alerts;
 pub mod auth;
 mod conditions;
@@ -103,6 +104,10 @@ pub fn router(context: ApiContext) -> Router {
         )
         .route("/api/v1/patrol/taps", get(patrol_taps))
         .route("/api/v1/patrol/rounds", get(patrol_rounds))
+        .route(
+            "/a/{capability}",
+            get(ack_page::show).post(ack_page::acknowledge),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .fallback(not_found)
         .with_state(context)

@@ -204,7 +204,7 @@ impl AlertStore {
                 channel,
                 &key,
                 &self.site,
-                notify::Wording::of(catalog, Some(alert)),
+                notify::Wording::of(catalog, Some(alert)).with_links(self.links.as_deref(), now),
                 Some(alert),
                 reason,
                 &people,

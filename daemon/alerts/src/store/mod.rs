@@ -132,6 +132,9 @@ pub struct AlertStore {
     /// Told whenever an escalation deadline may have moved, so the desk
     /// sleeps until the next one instead of polling.
     deadlines: tokio::sync::Notify,
+    /// Personal acknowledgement links for notifications, when the site has
+    /// a `public_url`.
+    links: Option<std::sync::Arc<crate::ack_link::AckLinks>>,
 }
 
 impl std::fmt::Debug for AlertStore {
@@ -170,7 +173,12 @@ impl Changes {
 
 impl AlertStore {
     /// Opens (creating and migrating) `dir/alerts.db`.
-    pub fn open(dir: &Path, site: String, topics: Option<Topics>) -> anyhow::Result<Self> {
+    pub fn open(
+        dir: &Path,
+        site: String,
+        topics: Option<Topics>,
+        links: Option<std::sync::Arc<crate::ack_link::AckLinks>>,
+    ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating data directory {}", dir.display()))?;
         let path = dir.join("alerts.db");
@@ -182,6 +190,7 @@ impl AlertStore {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
             deadlines: tokio::sync::Notify::new(),
+            links,
         })
     }
 

@@ -248,3 +248,21 @@ impl AlertStore {
         Ok(alerts)
     }
 }
+
+impl AlertStore {
+    /// The site's acknowledgement links, when it has a `public_url`.
+    pub fn links(&self) -> Option<&crate::ack_link::AckLinks> {
+        self.links.as_deref()
+    }
+
+    /// Records that the acknowledgement link `id` (its MAC) was used for
+    /// `alert`; false when it had been used before.
+    pub fn take_ack_link(&self, id: &str, alert: i64, now: Timestamp) -> rusqlite::Result<bool> {
+        lock(&self.writer)
+            .execute(
+                "INSERT OR IGNORE INTO ack_link_used (id, alert, used_us) VALUES (?1, ?2, ?3)",
+                params![id, alert, micros(now)],
+            )
+            .map(|n| n == 1)
+    }
+}

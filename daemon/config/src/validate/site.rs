@@ -127,6 +127,11 @@ pub(super) fn check_api(v: &mut Validator<'_>, site: &SiteFile) -> Option<ApiSet
         max_connections: site.api.max_connections.max(1),
         header_timeout: site.api.header_timeout.0,
         request_timeout: site.api.request_timeout.0,
+        public_url: site.api.public_url.as_ref().and_then(|url| {
+            crate::tickets::check_http_url(v, &at(0, url), url.get_ref())
+                .map(|u| u.trim_end_matches('/').to_owned())
+        }),
+        ack_link_valid_for: site.api.ack_link_valid_for.0,
     })
 }
 

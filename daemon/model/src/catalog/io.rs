@@ -126,6 +126,11 @@ pub struct ApiSettings {
     pub header_timeout: std::time::Duration,
     /// Longest a request (its body included) may take.
     pub request_timeout: std::time::Duration,
+    /// Where people's phones reach the API, without a trailing `/`: alert
+    /// notifications carry acknowledgement links under it when set.
+    pub public_url: Option<String>,
+    /// How long an acknowledgement link works.
+    pub ack_link_valid_for: std::time::Duration,
 }
 
 /// One accepted bearer token.

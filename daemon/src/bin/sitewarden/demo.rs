@@ -60,6 +60,12 @@ async fn demo(
         catalog.api.listen,
         catalog.api.listen
     );
+    if catalog.api.public_url.is_some() {
+        println!(
+            "  alert notifications carry acknowledgement links; read them with (Debian: mosquitto-clients)\n       mosquitto_sub -h 127.0.0.1 -t '{}' -v\n  and open one in a browser (a phone page with one button)",
+            catalog.topics().alert_notifications("+")
+        );
+    }
     let options = RunOptions {
         console_every: Some(Duration::from_secs(console_every.max(1))),
         data_dir: Some(data_dir),

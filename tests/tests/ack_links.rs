@@ -1,0 +1,180 @@
+//! Acknowledging from a phone (issue 18): a fire alarm's webhook
+//! notification carries a personal link; a real browser (chromium through
+//! chromedriver) at phone size opens it, presses "I'm on it" with a note,
+//! and the alert is acknowledged in that guard's name. The same link does
+//! not work twice; a changed one, one signed with another key and an
+//! expired one are refused. Screenshots go to `docs/console/`.
+
+use std::time::Duration;
+
+use site_sim::Step;
+use sitewarden::alerts::ack_link::AckLinks;
+use sitewarden_tests::{
+    Browser, HttpReceiver, SiteDir, frozen, http, http_get, load, repo_root, start_daemon,
+    start_sim, wait_until,
+};
+
+/// What the site file calls the address phones reach; the test swaps it
+/// for the daemon's loopback address.
+const PUBLIC_URL: &str = "https://duty.riverside.example";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guard_acknowledges_a_fire_alarm_from_the_link_on_their_phone() {
+    let site = SiteDir::new().unwrap();
+    let sim = start_sim(&site, &[("fire-panel-1", "fire-panel")], frozen())
+        .await
+        .unwrap();
+    let hook = HttpReceiver::start(0).await.unwrap();
+    let fire = repo_root().join("config/standards/fire.toml");
+    let config = format!(
+        r#"
+[rules]
+packs = [{fire:?}]
+
+[[people]]
+id = "zhao.min"
+name = "Zhao Min"
+
+[[people]]
+id = "chen.jing"
+name = "Chen Jing"
+
+[alerts]
+self_test_every = "0s"
+
+[alerts.channels.hook]
+kind = "webhook"
+url = "http://{hook}/hook"
+
+[alerts.policies.fire]
+repeat = "1h"
+steps = [{{ notify = ["zhao.min", "chen.jing"], channels = ["hook"], wait = "1h" }}]
+
+[[devices]]
+id = "fire-panel-1"
+name = "Fire alarm panel"
+location = "Fire control room"
+profile = "fire-panel"
+transport = {{ kind = "modbus-tcp", host = "{panel}" }}
+poll_interval = "100ms"
+"#,
+        fire = fire.display().to_string(),
+        hook = hook.addr,
+        panel = sim.addr("fire-panel-1").unwrap(),
+    );
+    let site_file = site.site(&config).unwrap();
+    let text = std::fs::read_to_string(&site_file).unwrap();
+    std::fs::write(
+        &site_file,
+        text.replace(
+            "[api]\n",
+            &format!("[api]\npublic_url = \"{PUBLIC_URL}\"\n"),
+        ),
+    )
+    .unwrap();
+    let daemon = start_daemon(load(&site_file), &site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let on = "device = \"fire-panel-1\"\naction = \"set\"\npoint = \"zone3_alarm\"\nvalue = 1";
+    sim.apply(&toml::from_str::<Step>(on).unwrap());
+    assert!(
+        wait_until(Duration::from_secs(10), || !hook.posted().is_empty()).await,
+        "no notification"
+    );
+    let text = hook.posted()[0].body["text"].as_str().unwrap().to_owned();
+    let link_of = |name: &str| {
+        let line = text
+            .split(&format!("{name}, tap to acknowledge: "))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no link for {name}: {text}"));
+        let link = line.split_whitespace().next().unwrap().to_owned();
+        assert!(link.starts_with(&format!("{PUBLIC_URL}/a/")), "{link}");
+        link.replace(PUBLIC_URL, &format!("http://{api}"))
+    };
+    let zhao = link_of("Zhao Min");
+    let chen = link_of("Chen Jing");
+    assert_ne!(zhao, chen, "each person has their own link");
+
+    // The guard's phone.
+    let docs = repo_root().join("docs/console");
+    let browser = Browser::start(390, 844).unwrap();
+    browser.open(&zhao).unwrap();
+    let page = browser.text().unwrap();
+    assert!(page.contains("FIRE ALARM"), "{page}");
+    assert!(
+        page.contains("Fire alarm panel (Fire control room)"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Acknowledging as Zhao Min"),
+        "{}",
+        browser.source().unwrap_or_default()
+    );
+    browser
+        .screenshot(&docs.join("ack-link-phone.png"))
+        .unwrap();
+    browser.type_into("#note", "On my way to zone 3").unwrap();
+    browser.click("#ack").unwrap();
+    let done = browser.text().unwrap();
+    assert!(done.contains("Acknowledged by Zhao Min"), "{done}");
+    browser
+        .screenshot(&docs.join("ack-link-phone-done.png"))
+        .unwrap();
+
+    let (_, alerts) = http(api, "GET", "/api/v1/alerts?status=open", None, None).unwrap();
+    let alert = &alerts["alerts"][0];
+    assert_eq!(alert["acknowledged_by"], "zhao.min", "{alert}");
+    assert_eq!(alert["ack_note"], "On my way to zone 3", "{alert}");
+
+    // Used once: the same link, and the other person's, now say so.
+    browser.open(&zhao).unwrap();
+    let again = browser.text().unwrap();
+    assert!(
+        again.contains("Already acknowledged by Zhao Min"),
+        "{again}"
+    );
+    let path = |link: &str| link.replace(&format!("http://{api}"), "");
+    let (status, _) = http(api, "POST", &path(&zhao), None, Some("")).unwrap();
+    assert_eq!(status, 410, "a used link does not acknowledge again");
+    let (status, _) = http_get(api, &path(&chen)).unwrap();
+    assert_eq!(status, 410, "the alert is taken");
+
+    // A changed link, another site's key and an expired link are refused.
+    let mut forged = path(&zhao);
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    let (status, body) = http_get(api, &forged).unwrap();
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("not a valid acknowledgement link"), "{body}");
+    let id = alert["id"].as_i64().unwrap();
+    let foreign = AckLinks::with_key(PUBLIC_URL, [9; 32], Duration::from_secs(3600));
+    let (status, _) = http_get(
+        api,
+        &foreign
+            .link(id, "zhao.min", jiff::Timestamp::now())
+            .replace(PUBLIC_URL, ""),
+    )
+    .unwrap();
+    assert_eq!(status, 403, "signed with another key");
+    let key: [u8; 32] = std::fs::read(site.dir.path().join("data/ack-link.key"))
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let expired = AckLinks::with_key(PUBLIC_URL, key, Duration::ZERO);
+    let link = expired.link(
+        id,
+        "chen.jing",
+        jiff::Timestamp::now() - Duration::from_secs(1),
+    );
+    let (status, body) = http_get(api, &link.replace(PUBLIC_URL, "")).unwrap();
+    assert_eq!(status, 410, "{body}");
+    assert!(body.contains("expired"), "{body}");
+    let (_, metrics) = http_get(api, "/metrics").unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("sitewarden_api_rejected_requests_total") && !l.ends_with(" 0")),
+        "refused links are counted"
+    );
+    daemon.stop().await;
+}
