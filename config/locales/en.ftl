@@ -218,3 +218,14 @@ page-ack-resolved = This alert is over.
 page-ack-expired = This link has expired: ask the duty desk.
 page-ack-forged = This is not a valid acknowledgement link.
 page-ack-try-again = The alert store is busy: try again in a moment.
+
+## The duty console's alarms board (`/`).
+
+board-title = Alarms, { $site }
+board-sound-on = Sound on
+board-unavailable = The alert store cannot be read just now.
+board-no-alarms = No open alarms.
+board-raised = Since { DATETIME($raised) }
+board-step = Escalation step { $step }
+board-acknowledged = Taken by { $person }
+board-not-acknowledged = Nobody has acknowledged yet

@@ -187,6 +187,17 @@ page-ack-expired = 此链接已过期，请联系值班台。
 page-ack-forged = 这不是有效的确认链接。
 page-ack-try-again = 警报存储繁忙，请稍后再试。
 
+## 值班台的警报看板（`/`）。
+
+board-title = 警报，{ $site }
+board-sound-on = 开启声音
+board-unavailable = 暂时无法读取警报存储。
+board-no-alarms = 没有未关闭的警报。
+board-raised = 发生于 { DATETIME($raised) }
+board-step = 升级第 { $step } 步
+board-acknowledged = 由 { $person } 接手
+board-not-acknowledged = 尚无人确认
+
 ## 规则标题（英文原文见 config/standards/*.toml 的 description）。
 ## id 为 rule-<规则包>-<规则>；现场可在自己的消息文件中改写。
 

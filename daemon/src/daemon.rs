@@ -295,6 +295,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         alerts: alerts.clone(),
         patrol,
         control,
+        shutdown: shutdown.clone(),
     };
     let api_shutdown = shutdown.clone();
     let api_stage = async move {

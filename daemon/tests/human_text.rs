@@ -20,6 +20,7 @@ const RENDERING: &[&str] = &[
     "patrol/src",
     "src/console.rs",
     "src/api/ack_page.rs",
+    "src/api/board.rs",
     "src/upkeep.rs",
 ];
 

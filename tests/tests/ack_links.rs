@@ -75,8 +75,29 @@ poll_interval = "100ms"
     let daemon = start_daemon(load(&site_file), &site, 0).await.unwrap();
     let api = daemon.api_addr;
     tokio::time::sleep(Duration::from_millis(500)).await;
+    // The control room's screen shows the board before anything happens.
+    let docs = repo_root().join("docs/console");
+    let screen = Browser::start(1280, 800).unwrap();
+    screen.open(&format!("http://{api}/")).unwrap();
+    let board = screen.text().unwrap();
+    assert!(board.contains("No open alarms"), "{board}");
     let on = "device = \"fire-panel-1\"\naction = \"set\"\npoint = \"zone3_alarm\"\nvalue = 1";
+    let set_at = std::time::Instant::now();
     sim.apply(&toml::from_str::<Step>(on).unwrap());
+    // It appears without a reload, pushed over Server-Sent Events.
+    assert!(
+        wait_until(Duration::from_secs(2), || screen.text().is_ok_and(|t| t
+            .contains("FIRE ALARM")
+            && t.contains("Nobody has acknowledged yet")))
+        .await,
+        "the board did not show the fire alarm within 2 s: {}",
+        screen.text().unwrap_or_default()
+    );
+    println!(
+        "fire alarm on the board {} ms after the register changed",
+        set_at.elapsed().as_millis()
+    );
+    screen.screenshot(&docs.join("board-desktop.png")).unwrap();
     assert!(
         wait_until(Duration::from_secs(10), || !hook.posted().is_empty()).await,
         "no notification"
@@ -96,7 +117,6 @@ poll_interval = "100ms"
     assert_ne!(zhao, chen, "each person has their own link");
 
     // The guard's phone.
-    let docs = repo_root().join("docs/console");
     let browser = Browser::start(390, 844).unwrap();
     browser.open(&zhao).unwrap();
     let page = browser.text().unwrap();
@@ -120,6 +140,20 @@ poll_interval = "100ms"
     browser
         .screenshot(&docs.join("ack-link-phone-done.png"))
         .unwrap();
+
+    assert!(
+        wait_until(Duration::from_secs(2), || screen
+            .text()
+            .is_ok_and(|t| t.contains("Taken by Zhao Min")))
+        .await,
+        "the board did not show who took it: {}",
+        screen.text().unwrap_or_default()
+    );
+    screen
+        .screenshot(&docs.join("board-desktop-taken.png"))
+        .unwrap();
+    browser.open(&format!("http://{api}/")).unwrap();
+    browser.screenshot(&docs.join("board-phone.png")).unwrap();
 
     let (_, alerts) = http(api, "GET", "/api/v1/alerts?status=open", None, None).unwrap();
     let alert = &alerts["alerts"][0];
@@ -176,5 +210,13 @@ poll_interval = "100ms"
             .any(|l| l.starts_with("sitewarden_api_rejected_requests_total") && !l.ends_with(" 0")),
         "refused links are counted"
     );
+    // An open board (its event stream) does not hold up the shutdown.
+    let stopping = std::time::Instant::now();
     daemon.stop().await;
+    assert!(
+        stopping.elapsed() < Duration::from_secs(3),
+        "stopping took {:?} with a board open",
+        stopping.elapsed()
+    );
+    drop(screen);
 }

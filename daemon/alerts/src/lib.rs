@@ -309,6 +309,8 @@ pub struct AlertsHandle {
     pub metrics: Arc<AlertMetrics>,
     wake: Arc<Notify>,
     sinks: RecordBus,
+    /// Counts committed changes, for pages that redraw when alerts change.
+    changes: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl std::fmt::Debug for AlertsHandle {
@@ -332,7 +334,14 @@ impl AlertsHandle {
             metrics,
             wake,
             sinks,
+            changes: Arc::new(tokio::sync::watch::channel(0).0),
         }
+    }
+
+    /// A receiver that sees the count of committed alert changes move: the
+    /// duty console redraws its alarms when it does.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     /// Commits condition transitions and the notifications they cause.
@@ -547,6 +556,7 @@ impl AlertsHandle {
             return;
         }
         self.wake.notify_waiters();
+        self.changes.send_modify(|n| *n += changes.len() as u64);
         for c in &changes {
             let a = &c.alert;
             match c.event {

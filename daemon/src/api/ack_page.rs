@@ -15,7 +15,7 @@ use serde::Deserialize;
 use sitewarden_runtime::clock;
 use tracing::{info, warn};
 
-use super::ApiContext;
+use super::{ApiContext, alert_place, person_name};
 use crate::alerts::ack_link::{Capability, LinkRefusal};
 use crate::alerts::{Alert, AlertStatus};
 use sitewarden_model::locale::{Arg, Messages};
@@ -152,31 +152,9 @@ async fn open(
     Ok((granted, alert))
 }
 
-/// A person's name from their `[[people]]` id (the id when unknown).
-fn person_name<'a>(ctx: &'a ApiContext, id: &'a str) -> &'a str {
-    ctx.catalog
-        .alerts
-        .people
-        .iter()
-        .find(|p| p.id == id)
-        .map_or(id, |p| p.name.as_str())
-}
-
 /// What, where and since when, in the site's words and time.
 fn facts(m: &Messages, ctx: &ApiContext, alert: &Alert) -> Markup {
-    let device = alert.device.as_deref().map(|d| {
-        ctx.catalog
-            .devices
-            .iter()
-            .find(|x| x.name == d)
-            .map_or(d, |x| x.display_name.as_str())
-    });
-    let zones: Vec<&str> = alert
-        .members
-        .iter()
-        .filter_map(|m| m.zone.as_deref())
-        .collect();
-    let place = device.map(|d| m.place(d, alert.location.as_deref(), &zones));
+    let place = alert_place(ctx, alert);
     html! {
         p.class { (m.text(&format!("alert-class-{}", alert.class.as_str()), &[])) }
         h1 { (alert.title) }

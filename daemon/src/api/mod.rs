@@ -8,6 +8,7 @@
 mod ack_page;
 mod alerts;
 pub mod auth;
+mod board;
 mod conditions;
 pub mod error;
 pub mod listener;
@@ -56,6 +57,42 @@ pub struct ApiContext {
     pub patrol: Arc<crate::patrol::store::PatrolStore>,
     /// Commands that change state, shared with MQTT.
     pub control: crate::control::Control,
+    /// Ends the streams that would otherwise stay open (the console's events).
+    pub shutdown: Shutdown,
+}
+
+/// A person's name from their `[[people]]` id (the id when unknown, as
+/// for an API token's name).
+fn person_name<'a>(ctx: &'a ApiContext, id: &'a str) -> &'a str {
+    ctx.catalog
+        .alerts
+        .people
+        .iter()
+        .find(|p| p.id == id)
+        .map_or(id, |p| p.name.as_str())
+}
+
+/// Where an alert is, as people say it: its device's name, location and
+/// the zones in alarm, in the site's language.
+fn alert_place(ctx: &ApiContext, alert: &crate::alerts::Alert) -> Option<String> {
+    let name = alert.device.as_deref()?;
+    let device = ctx
+        .catalog
+        .devices
+        .iter()
+        .find(|d| d.name == name)
+        .map_or(name, |d| d.display_name.as_str());
+    let zones: Vec<&str> = alert
+        .members
+        .iter()
+        .filter_map(|m| m.zone.as_deref())
+        .collect();
+    Some(
+        ctx.catalog
+            .site
+            .messages
+            .place(device, alert.location.as_deref(), &zones),
+    )
 }
 
 /// Counts a refused request and passes its error on.
@@ -108,6 +145,10 @@ pub fn router(context: ApiContext) -> Router {
             "/a/{capability}",
             get(ack_page::show).post(ack_page::acknowledge),
         )
+        .route("/", get(board::page))
+        .route("/console/alarms", get(board::list))
+        .route("/console/events", get(board::events))
+        .route("/console.js", get(board::script))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .fallback(not_found)
         .with_state(context)

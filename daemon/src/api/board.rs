@@ -1,0 +1,225 @@
+//! `/`: the duty console's alarms board, for the control-room screen and
+//! a phone. Open alerts, life-safety ones on top, each with its place,
+//! local time, class, escalation step and who has been called; it redraws
+//! itself when alerts change (Server-Sent Events at `/console/events`,
+//! the list from `/console/alarms`) and sounds a tone for a new
+//! life-safety alarm once someone has pressed "Sound on" (browsers play
+//! audio only after a gesture). Server-rendered in the site's language;
+//! one small script, served from the binary; nothing to build.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use super::{ApiContext, alert_place, person_name};
+use crate::alerts::store::AlertFilter;
+use crate::alerts::{Alert, AlertStatus};
+use sitewarden_model::locale::{Arg, Messages};
+
+/// Open alerts shown at most (a site has a handful; a storm is one incident).
+const SHOWN: usize = 100;
+
+/// The whole page: heading, sound switch, the alarms.
+pub(super) async fn page(State(ctx): State<ApiContext>) -> Response {
+    let m = &ctx.catalog.site.messages;
+    let alarms = alarms(&ctx).await;
+    let markup = html! {
+        (DOCTYPE)
+        html lang=(m.locale().tag()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (m.text("board-title", &[("site", Arg::Text(&ctx.catalog.site.name))])) }
+                style { (PreEscaped(STYLE)) }
+                script src="/console.js" defer {}
+            }
+            body {
+                header {
+                    h1 { (m.text("board-title", &[("site", Arg::Text(&ctx.catalog.site.name))])) }
+                    button id="sound" type="button" { (m.text("board-sound-on", &[])) }
+                }
+                main id="alarms" { (alarms) }
+            }
+        }
+    };
+    secured(axum::response::Html(markup.into_string()).into_response())
+}
+
+/// Just the alarms, for the page to swap in when they change.
+pub(super) async fn list(State(ctx): State<ApiContext>) -> Response {
+    secured(axum::response::Html(alarms(&ctx).await.into_string()).into_response())
+}
+
+/// One `alarms` event at once (a page that reconnects catches up) and
+/// whenever alerts change, a comment every 15 s so proxies keep the stream
+/// open; it ends when the daemon stops, so an open board does not hold up
+/// the shutdown.
+pub(super) async fn events(
+    State(ctx): State<ApiContext>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let mut changes = ctx.alerts.changes();
+    changes.mark_changed();
+    let stream = futures_util::stream::unfold(
+        (changes, ctx.shutdown.clone()),
+        |(mut changes, mut shutdown)| async move {
+            tokio::select! {
+                changed = changes.changed() => changed.ok()?,
+                () = shutdown.wait() => return None,
+            }
+            let n = *changes.borrow_and_update();
+            let event = Event::default().event("alarms").data(n.to_string());
+            Some((Ok(event), (changes, shutdown)))
+        },
+    );
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// The page's script.
+pub(super) async fn script() -> Response {
+    let mut response = SCRIPT.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    response
+}
+
+/// The open alerts as a list, life-safety first, then newest first.
+async fn alarms(ctx: &ApiContext) -> Markup {
+    let m = &ctx.catalog.site.messages;
+    let store = ctx.alerts.store.clone();
+    let filter = AlertFilter {
+        status: Some(AlertStatus::Open),
+        limit: SHOWN,
+        ..Default::default()
+    };
+    let found = tokio::task::spawn_blocking(move || {
+        let mut open = store.list(&filter)?;
+        open.sort_by_key(|a| (!a.class.is_life_safety(), std::cmp::Reverse(a.raised_at)));
+        let called: Vec<Option<String>> = open
+            .iter()
+            .map(|a| {
+                // The last call before anyone took it (later ones only say it was taken).
+                let before = a.acknowledged_at;
+                store.get(a.id).ok().flatten().and_then(|d| {
+                    d.timeline
+                        .into_iter()
+                        .rev()
+                        .filter(|t| before.is_none_or(|b| t.at < b))
+                        .find(|t| t.kind == "notified")
+                        .and_then(|t| t.detail)
+                })
+            })
+            .collect();
+        Ok::<_, rusqlite::Error>((open, called))
+    })
+    .await;
+    let Ok(Ok((open, called))) = found else {
+        return html! { p.error { (m.text("board-unavailable", &[])) } };
+    };
+    if open.is_empty() {
+        return html! { p.none { (m.text("board-no-alarms", &[])) } };
+    }
+    html! {
+        @for (alert, called) in open.iter().zip(called) {
+            (card(m, ctx, alert, called.as_deref()))
+        }
+    }
+}
+
+/// One alert: class, title, place, time, step, who was called, who took it.
+fn card(m: &Messages, ctx: &ApiContext, a: &Alert, called: Option<&str>) -> Markup {
+    let place = alert_place(ctx, a);
+    let class = if a.drill { "drill" } else { a.class.as_str() };
+    html! {
+        article.alarm.(class) data-id=(a.id) data-life-safety=(a.class.is_life_safety() && !a.drill) {
+            p.tag { (m.text(&format!("alert-class-{class}"), &[])) }
+            h2 { (a.title) }
+            @if let Some(place) = place {
+                p { (m.text("notify-where", &[("place", Arg::Text(&place))])) }
+            }
+            p { (m.text("board-raised", &[("raised", Arg::Time(a.raised_at))])) }
+            p { (m.text("board-step", &[("step", Arg::Number(a.step))])) }
+            @if let Some(called) = called {
+                p.called { (called) }
+            }
+            @match &a.acknowledged_by {
+                Some(by) => p.taken { (m.text("board-acknowledged", &[("person", Arg::Text(person_name(ctx, by)))])) },
+                None => p.waiting { (m.text("board-not-acknowledged", &[])) },
+            }
+        }
+    }
+}
+
+/// Headers every console page carries: scripts and styles only from
+/// here, no framing, no sniffing.
+fn secured(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'",
+        ),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Readable across a control room and on a phone.
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#f4f4f4;font-size:1.05rem}\
+header{display:flex;justify-content:space-between;align-items:center;padding:.6rem 1rem;background:#263238;color:#fff}\
+header h1{font-size:1.2rem;margin:0}\
+#sound{font-size:1rem;padding:.4rem .8rem}\
+main{padding:.6rem;display:grid;gap:.6rem;grid-template-columns:repeat(auto-fill,minmax(20rem,1fr))}\
+.alarm{background:#fff;border-left:.5rem solid #607d8b;border-radius:.3rem;padding:.4rem .8rem}\
+.alarm p{margin:.25rem 0}.alarm h2{margin:.2rem 0;font-size:1.2rem}\
+.fire,.emergency_button,.guard_safety{border-color:#b00020}.intrusion{border-color:#e65100}.drill{border-color:#1565c0}\
+.tag{display:inline-block;background:#263238;color:#fff;padding:0 .5rem;border-radius:.2rem;font-weight:bold}\
+.fire .tag,.emergency_button .tag,.guard_safety .tag{background:#b00020}\
+.waiting{color:#b00020;font-weight:bold}.taken{color:#1b5e20}.called{color:#555}\
+.none,.error{padding:1rem}";
+
+/// Redraws the alarms on every `alarms` event and beeps for a life-safety
+/// alarm not seen before, once sound is on.
+// for engineers: JavaScript source, no text for people in it.
+const SCRIPT: &str = r#""use strict";
+let sound = null;
+const seen = new Set();
+function known() {
+  return Array.from(document.querySelectorAll("article.alarm")).map((a) => a.dataset);
+}
+function beep() {
+  if (!sound) return;
+  const o = sound.createOscillator();
+  o.frequency.value = 880;
+  o.connect(sound.destination);
+  o.start();
+  o.stop(sound.currentTime + 0.6);
+}
+for (const a of known()) seen.add(a.id);
+document.getElementById("sound").addEventListener("click", (e) => {
+  sound = sound || new AudioContext();
+  e.target.disabled = true;
+});
+new EventSource("/console/events").addEventListener("alarms", async () => {
+  const answer = await fetch("/console/alarms", { cache: "no-store" });
+  if (!answer.ok) return;
+  document.getElementById("alarms").innerHTML = await answer.text();
+  let fresh = false;
+  for (const a of known()) {
+    if (!seen.has(a.id) && a.lifeSafety === "true") fresh = true;
+    seen.add(a.id);
+  }
+  if (fresh) beep();
+});
+"#;
