@@ -197,6 +197,16 @@ board-raised = 发生于 { DATETIME($raised) }
 board-step = 升级第 { $step } 步
 board-acknowledged = 由 { $person } 接手
 board-not-acknowledged = 尚无人确认
+board-acknowledge = 确认
+signin-title = 登录，{ $site }
+signin-person = 您的编号
+signin-password = 密码
+signin-button = 登录
+signin-wrong = 编号或密码错误。
+signin-throttled = 失败次数过多，请五分钟后再试。
+signin-as = 当前用户：{ $person }
+signin-out = 退出
+signin-link = 登录
 
 ## 规则标题（英文原文见 config/standards/*.toml 的 description）。
 ## id 为 rule-<规则包>-<规则>；现场可在自己的消息文件中改写。

@@ -296,6 +296,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         patrol,
         control,
         shutdown: shutdown.clone(),
+        sessions: Default::default(),
     };
     let api_shutdown = shutdown.clone();
     let api_stage = async move {

@@ -514,6 +514,18 @@ fn an_unknown_channel_kind_and_a_shift_for_nobody() {
 }
 
 #[test]
+fn a_console_sign_in_needs_an_argon2_hash_and_a_role() {
+    let site = format!(
+        "{HEADER}\n[[people]]\nid = \"a\"\nname = \"A\"\npassword_hash = \"plain-text\"\nrole = \"engineer\"\n\n\
+         [[people]]\nid = \"b\"\nname = \"B\"\npassword_hash = \"$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA\"\n"
+    );
+    let errors = errors(&site);
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert_at(&errors[0], 9, 17, "must be an argon2 hash");
+    assert_at(&errors[1], 15, 17, "needs a `role`");
+}
+
+#[test]
 fn dingtalk_keywords_belong_to_dingtalk_and_number_one_to_ten() {
     let site = format!(
         "{HEADER}\n[alerts.channels.wecom]\nkind = \"wecom\"\nurl = \"https://qyapi.weixin.qq.com/x\"\nkeywords = [\"告警\"]\n\n\

@@ -21,6 +21,7 @@ const RENDERING: &[&str] = &[
     "src/console.rs",
     "src/api/ack_page.rs",
     "src/api/board.rs",
+    "src/api/signin.rs",
     "src/upkeep.rs",
 ];
 

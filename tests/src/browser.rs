@@ -72,21 +72,58 @@ impl Browser {
             .map(|_| ())
     }
 
-    /// The visible text of the page's body.
+    /// The visible text of the page's body; while a form's answer is still
+    /// loading (the old page's elements go stale), it asks again.
     pub fn text(&self) -> anyhow::Result<String> {
-        let body = self.find("body")?;
-        let text = self.call(
-            "GET",
-            &format!("/element/{body}/text"),
-            serde_json::Value::Null,
-        )?;
-        Ok(text.as_str().unwrap_or_default().to_owned())
+        let mut tries = 0;
+        loop {
+            let text = self.find("body").and_then(|body| {
+                self.call(
+                    "GET",
+                    &format!("/element/{body}/text"),
+                    serde_json::Value::Null,
+                )
+            });
+            match text {
+                Ok(text) => return Ok(text.as_str().unwrap_or_default().to_owned()),
+                Err(e) if tries < 50 && e.to_string().contains("stale element") => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The page's text once it holds `needle` (after a click, the next page
+    /// may take a moment); the last text seen as the error otherwise.
+    pub fn wait_for_text(&self, needle: &str, timeout: Duration) -> anyhow::Result<String> {
+        let until = Instant::now() + timeout;
+        loop {
+            let text = self.text()?;
+            if text.contains(needle) {
+                return Ok(text);
+            }
+            if Instant::now() >= until {
+                anyhow::bail!("no `{needle}` within {timeout:?} in: {text}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// The page's HTML as the browser holds it (for failure messages).
     pub fn source(&self) -> anyhow::Result<String> {
         let source = self.call("GET", "/source", serde_json::Value::Null)?;
         Ok(source.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// The value of the browser's cookie `name` for the open page's site.
+    pub fn cookie(&self, name: &str) -> anyhow::Result<String> {
+        let cookie = self.call("GET", &format!("/cookie/{name}"), serde_json::Value::Null)?;
+        cookie["value"]
+            .as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("no cookie {name}"))
     }
 
     /// The element `css` selects, as a WebDriver element id.

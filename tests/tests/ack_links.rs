@@ -135,8 +135,9 @@ poll_interval = "100ms"
         .unwrap();
     browser.type_into("#note", "On my way to zone 3").unwrap();
     browser.click("#ack").unwrap();
-    let done = browser.text().unwrap();
-    assert!(done.contains("Acknowledged by Zhao Min"), "{done}");
+    browser
+        .wait_for_text("Acknowledged by Zhao Min", Duration::from_secs(5))
+        .unwrap();
     browser
         .screenshot(&docs.join("ack-link-phone-done.png"))
         .unwrap();
@@ -162,11 +163,9 @@ poll_interval = "100ms"
 
     // Used once: the same link, and the other person's, now say so.
     browser.open(&zhao).unwrap();
-    let again = browser.text().unwrap();
-    assert!(
-        again.contains("Already acknowledged by Zhao Min"),
-        "{again}"
-    );
+    browser
+        .wait_for_text("Already acknowledged by Zhao Min", Duration::from_secs(5))
+        .unwrap();
     let path = |link: &str| link.replace(&format!("http://{api}"), "");
     let (status, _) = http(api, "POST", &path(&zhao), None, Some("")).unwrap();
     assert_eq!(status, 410, "a used link does not acknowledge again");

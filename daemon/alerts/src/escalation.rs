@@ -165,6 +165,7 @@ mod tests {
             name: id.into(),
             email: None,
             phone: None,
+            login: None,
         };
         let weekdays = [true, true, true, true, true, false, false];
         AlertSettings {

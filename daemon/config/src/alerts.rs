@@ -35,6 +35,13 @@ pub struct PersonSection {
     /// Mobile number, mentioned in WeCom and DingTalk messages.
     #[serde(default)]
     pub phone: Option<String>,
+    /// Signs in to the duty console with this password (its argon2 hash,
+    /// from `sitewarden hash-password --person`).
+    #[serde(default)]
+    pub password_hash: Option<Spanned<String>>,
+    /// What they may do once signed in: front-desk, technician, engineer, admin.
+    #[serde(default)]
+    pub role: Option<sitewarden_model::vocab::ApiRole>,
 }
 
 /// `[[roster]]`: one shift of an on-duty role.
@@ -424,6 +431,31 @@ struct Lookup<'a> {
     channels: &'a HashMap<&'a str, usize>,
 }
 
+/// A person's console sign-in: an argon2 hash (PHC string) and a role,
+/// both or neither.
+fn sign_in(v: &mut Validator<'_>, p: &PersonSection) -> Option<sitewarden_model::catalog::Login> {
+    let hash = p.password_hash.as_ref()?;
+    let pos = at(0, hash);
+    if !hash.get_ref().starts_with("$argon2") {
+        v.error(
+            &pos,
+            "password_hash must be an argon2 hash: `sitewarden hash-password --person` prints one",
+        );
+        return None;
+    }
+    let Some(role) = p.role else {
+        v.error(
+            &pos,
+            "a person who signs in needs a `role` (front-desk, technician, engineer or admin)",
+        );
+        return None;
+    };
+    Some(sitewarden_model::catalog::Login {
+        password_hash: hash.get_ref().clone(),
+        role,
+    })
+}
+
 fn check_people(v: &mut Validator<'_>, sections: &[PersonSection]) -> Vec<Person> {
     let mut seen = HashSet::new();
     let mut people = Vec::new();
@@ -441,6 +473,7 @@ fn check_people(v: &mut Validator<'_>, sections: &[PersonSection]) -> Vec<Person
             name: p.name.clone(),
             email: p.email.clone(),
             phone: p.phone.clone(),
+            login: sign_in(v, p),
         });
     }
     people

@@ -10,13 +10,18 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::http::{HeaderValue, header};
+use axum::response::Redirect;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
+use serde::Deserialize;
+use tracing::{info, warn};
 
+use super::session::Session;
 use super::{ApiContext, alert_place, person_name};
 use crate::alerts::store::AlertFilter;
 use crate::alerts::{Alert, AlertStatus};
@@ -25,10 +30,11 @@ use sitewarden_model::locale::{Arg, Messages};
 /// Open alerts shown at most (a site has a handful; a storm is one incident).
 const SHOWN: usize = 100;
 
-/// The whole page: heading, sound switch, the alarms.
-pub(super) async fn page(State(ctx): State<ApiContext>) -> Response {
+/// The whole page: heading, who is signed in, sound switch, the alarms.
+pub(super) async fn page(State(ctx): State<ApiContext>, headers: HeaderMap) -> Response {
     let m = &ctx.catalog.site.messages;
-    let alarms = alarms(&ctx).await;
+    let session = ctx.sessions.of(&headers);
+    let alarms = alarms(&ctx, session.as_ref()).await;
     let markup = html! {
         (DOCTYPE)
         html lang=(m.locale().tag()) {
@@ -42,6 +48,7 @@ pub(super) async fn page(State(ctx): State<ApiContext>) -> Response {
             body {
                 header {
                     h1 { (m.text("board-title", &[("site", Arg::Text(&ctx.catalog.site.name))])) }
+                    (super::signin::who(m, &ctx, session.as_ref()))
                     button id="sound" type="button" { (m.text("board-sound-on", &[])) }
                 }
                 main id="alarms" { (alarms) }
@@ -52,8 +59,56 @@ pub(super) async fn page(State(ctx): State<ApiContext>) -> Response {
 }
 
 /// Just the alarms, for the page to swap in when they change.
-pub(super) async fn list(State(ctx): State<ApiContext>) -> Response {
-    secured(axum::response::Html(alarms(&ctx).await.into_string()).into_response())
+pub(super) async fn list(State(ctx): State<ApiContext>, headers: HeaderMap) -> Response {
+    let session = ctx.sessions.of(&headers);
+    secured(
+        axum::response::Html(alarms(&ctx, session.as_ref()).await.into_string()).into_response(),
+    )
+}
+
+/// The acknowledge form of a card.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AckOnBoard {
+    csrf: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Acknowledges alert `id` as the signed-in person; back to the board.
+pub(super) async fn acknowledge(
+    State(ctx): State<ApiContext>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    form: Result<axum::Form<AckOnBoard>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Some(session) = ctx.sessions.of(&headers) else {
+        return Redirect::to("/login").into_response();
+    };
+    let Ok(axum::Form(form)) = form.map_err(|_| ()).and_then(|f| {
+        if f.csrf == session.csrf {
+            Ok(f)
+        } else {
+            Err(())
+        }
+    }) else {
+        ctx.metrics
+            .api_rejected
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return StatusCode::FORBIDDEN.into_response();
+    };
+    let note = Some(form.note.trim().to_owned()).filter(|n| !n.is_empty());
+    match ctx
+        .alerts
+        .acknowledge(id, session.person.clone(), note)
+        .await
+    {
+        Ok(_) => info!(alert = id, person = %session.person, "alert acknowledged on the board"),
+        Err(e) => {
+            warn!(alert = id, person = %session.person, error = %e, "acknowledgement on the board refused")
+        }
+    }
+    Redirect::to("/").into_response()
 }
 
 /// One `alarms` event at once (a page that reconnects catches up) and
@@ -90,8 +145,9 @@ pub(super) async fn script() -> Response {
     response
 }
 
-/// The open alerts as a list, life-safety first, then newest first.
-async fn alarms(ctx: &ApiContext) -> Markup {
+/// The open alerts as a list, life-safety first, then newest first; with
+/// an acknowledge form on each one nobody took, for a signed-in person.
+async fn alarms(ctx: &ApiContext, session: Option<&Session>) -> Markup {
     let m = &ctx.catalog.site.messages;
     let store = ctx.alerts.store.clone();
     let filter = AlertFilter {
@@ -128,13 +184,19 @@ async fn alarms(ctx: &ApiContext) -> Markup {
     }
     html! {
         @for (alert, called) in open.iter().zip(called) {
-            (card(m, ctx, alert, called.as_deref()))
+            (card(m, ctx, alert, called.as_deref(), session))
         }
     }
 }
 
 /// One alert: class, title, place, time, step, who was called, who took it.
-fn card(m: &Messages, ctx: &ApiContext, a: &Alert, called: Option<&str>) -> Markup {
+fn card(
+    m: &Messages,
+    ctx: &ApiContext,
+    a: &Alert,
+    called: Option<&str>,
+    session: Option<&Session>,
+) -> Markup {
     let place = alert_place(ctx, a);
     let class = if a.drill { "drill" } else { a.class.as_str() };
     html! {
@@ -153,13 +215,20 @@ fn card(m: &Messages, ctx: &ApiContext, a: &Alert, called: Option<&str>) -> Mark
                 Some(by) => p.taken { (m.text("board-acknowledged", &[("person", Arg::Text(person_name(ctx, by)))])) },
                 None => p.waiting { (m.text("board-not-acknowledged", &[])) },
             }
+            @if let (Some(s), None) = (session, &a.acknowledged_by) {
+                form.ack method="post" action={ "/console/alarms/" (a.id) "/ack" } {
+                    input type="hidden" name="csrf" value=(s.csrf);
+                    input name="note" maxlength="500" placeholder=(m.text("page-ack-note", &[]));
+                    button type="submit" { (m.text("board-acknowledge", &[])) }
+                }
+            }
         }
     }
 }
 
 /// Headers every console page carries: scripts and styles only from
 /// here, no framing, no sniffing.
-fn secured(mut response: Response) -> Response {
+pub(super) fn secured(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -176,7 +245,7 @@ fn secured(mut response: Response) -> Response {
 }
 
 /// Readable across a control room and on a phone.
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#f4f4f4;font-size:1.05rem}\
+pub(super) const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#f4f4f4;font-size:1.05rem}\
 header{display:flex;justify-content:space-between;align-items:center;padding:.6rem 1rem;background:#263238;color:#fff}\
 header h1{font-size:1.2rem;margin:0}\
 #sound{font-size:1rem;padding:.4rem .8rem}\
@@ -187,7 +256,12 @@ main{padding:.6rem;display:grid;gap:.6rem;grid-template-columns:repeat(auto-fill
 .tag{display:inline-block;background:#263238;color:#fff;padding:0 .5rem;border-radius:.2rem;font-weight:bold}\
 .fire .tag,.emergency_button .tag,.guard_safety .tag{background:#b00020}\
 .waiting{color:#b00020;font-weight:bold}.taken{color:#1b5e20}.called{color:#555}\
-.none,.error{padding:1rem}";
+.none,.error{padding:1rem}\
+.who{display:flex;gap:.5rem;align-items:center;color:#fff}a.who{color:#fff}\
+.ack{display:flex;gap:.4rem;margin:.4rem 0}.ack input{flex:1;font-size:1rem}\
+.ack button{background:#1b5e20;color:#fff;border:0;border-radius:.3rem;padding:.4rem .8rem;font-weight:bold}\
+.signin{display:grid;gap:.4rem;max-width:22rem;background:#fff;padding:1rem;border-radius:.3rem}\
+.signin input{font-size:1.1rem}.signin button{font-size:1.1rem;padding:.5rem}";
 
 /// Redraws the alarms on every `alarms` event and beeps for a life-safety
 /// alarm not seen before, once sound is on.

@@ -12,6 +12,8 @@ mod board;
 mod conditions;
 pub mod error;
 pub mod listener;
+pub mod session;
+mod signin;
 mod tickets;
 
 use std::net::SocketAddr;
@@ -59,6 +61,8 @@ pub struct ApiContext {
     pub control: crate::control::Control,
     /// Ends the streams that would otherwise stay open (the console's events).
     pub shutdown: Shutdown,
+    /// People signed in to the duty console.
+    pub sessions: Arc<session::Sessions>,
 }
 
 /// A person's name from their `[[people]]` id (the id when unknown, as
@@ -149,6 +153,9 @@ pub fn router(context: ApiContext) -> Router {
         .route("/console/alarms", get(board::list))
         .route("/console/events", get(board::events))
         .route("/console.js", get(board::script))
+        .route("/console/alarms/{id}/ack", post(board::acknowledge))
+        .route("/login", get(signin::page).post(signin::sign_in))
+        .route("/logout", post(signin::sign_out))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .fallback(not_found)
         .with_state(context)

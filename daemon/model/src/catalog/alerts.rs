@@ -65,9 +65,20 @@ impl AlertSettings {
     }
 }
 
+/// A person's duty-console sign-in.
+#[derive(Debug, Clone)]
+pub struct Login {
+    /// Argon2 hash of their password (PHC string).
+    pub password_hash: String,
+    /// What they may do.
+    pub role: crate::vocab::ApiRole,
+}
+
 /// Someone who can be notified.
 #[derive(Debug, Clone)]
 pub struct Person {
+    /// Their duty-console sign-in, when they have one.
+    pub login: Option<Login>,
     /// Id.
     pub id: String,
     /// Name.

@@ -53,7 +53,7 @@ async fn demo(
     let scenario = site_sim::load_scenario(scenario)?;
     let simulator = site_sim::start(site, scenario, site_sim::SimOptions::default()).await?;
     println!(
-        "sitewarden demo: simulating {} devices; API on http://{}\n  alarms board: http://{}/ (open it in a browser)\n  try: curl -s http://{}/api/v1/devices\n       curl -s http://{}/api/v1/points?device=ahu-1\n       curl -s http://{}/metrics\n  stop with Ctrl-C",
+        "sitewarden demo: simulating {} devices; API on http://{}\n  alarms board: http://{}/ (open it in a browser; sign in as chen.jing, password demo-engineer)\n  try: curl -s http://{}/api/v1/devices\n       curl -s http://{}/api/v1/points?device=ahu-1\n       curl -s http://{}/metrics\n  stop with Ctrl-C",
         catalog.devices.len(),
         catalog.api.listen,
         catalog.api.listen,

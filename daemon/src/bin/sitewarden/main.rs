@@ -84,8 +84,13 @@ enum Command {
         /// The command's arguments as a JSON object, e.g. `{"alert": 3, "note": "checked"}`.
         args: String,
     },
-    /// Print the hash to put in `[[mqtt.users]] password_hash` for a password read from stdin.
-    HashPassword,
+    /// Print the hash to put in `[[mqtt.users]] password_hash` for a password read from stdin
+    /// (with `--person`: the argon2 hash for `[[people]] password_hash`, the duty console's sign-in).
+    HashPassword {
+        /// For a person's duty-console sign-in rather than an MQTT user.
+        #[arg(long)]
+        person: bool,
+    },
     /// List the point roles rule packs understand.
     Roles,
 }
@@ -153,17 +158,18 @@ fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
             println!("{}", sign_command(&topic, &operator, token.trim(), &args)?);
             Ok(std::process::ExitCode::SUCCESS)
         }
-        Command::HashPassword => {
+        Command::HashPassword { person } => {
             let mut password = String::new();
             std::io::stdin()
                 .read_line(&mut password)
                 .context("reading the password from stdin")?;
-            println!(
-                "{}",
-                sitewarden_runtime::mqtt::broker::hash_password(
-                    password.trim_end_matches(['\r', '\n'])
-                )
-            );
+            let password = password.trim_end_matches(['\r', '\n']);
+            let hash = if person {
+                sitewarden::api::session::hash_password(password)?
+            } else {
+                sitewarden_runtime::mqtt::broker::hash_password(password)
+            };
+            println!("{hash}");
             Ok(std::process::ExitCode::SUCCESS)
         }
         Command::Roles => {

@@ -1,0 +1,190 @@
+//! The duty console's sign-in and the board's acknowledgement (issue 18),
+//! in a real browser (chromium through chromedriver): a wrong password is
+//! refused, the engineer signs in with their own password, sees the fire
+//! alarm arrive without reloading and acknowledges it on the board in
+//! their name; a form without the session's CSRF token is refused, and
+//! guessing a password is braked. Screenshots go to `docs/console/`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use site_sim::Step;
+use sitewarden_tests::{
+    Browser, HttpReceiver, SiteDir, frozen, http, load, repo_root, start_daemon, start_sim,
+    wait_until,
+};
+
+const ENGINEER_PASSWORD: &str = "fire-drill-every-month";
+
+/// A form POST as a browser sends it; the status code.
+fn post_form(api: SocketAddr, path: &str, cookie: Option<&str>, body: &str) -> u16 {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(api).unwrap();
+    let cookie = cookie
+        .map(|c| format!("Cookie: sitewarden_session={c}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{cookie}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engineer_signs_in_and_acknowledges_a_fire_alarm_on_the_board() {
+    let site = SiteDir::new().unwrap();
+    let sim = start_sim(&site, &[("fire-panel-1", "fire-panel")], frozen())
+        .await
+        .unwrap();
+    let hook = HttpReceiver::start(0).await.unwrap();
+    let fire = repo_root().join("config/standards/fire.toml");
+    let hash = sitewarden::api::session::hash_password(ENGINEER_PASSWORD).unwrap();
+    let other = sitewarden::api::session::hash_password("night-shift").unwrap();
+    let config = format!(
+        r#"
+[rules]
+packs = [{fire:?}]
+
+[[people]]
+id = "chen.jing"
+name = "Chen Jing"
+password_hash = "{hash}"
+role = "engineer"
+
+[[people]]
+id = "zhao.min"
+name = "Zhao Min"
+password_hash = "{other}"
+role = "front-desk"
+
+[alerts]
+self_test_every = "0s"
+
+[alerts.channels.hook]
+kind = "webhook"
+url = "http://{hook}/hook"
+
+[alerts.policies.fire]
+repeat = "1h"
+steps = [{{ notify = ["zhao.min"], channels = ["hook"], wait = "1h" }}]
+
+[[devices]]
+id = "fire-panel-1"
+name = "Fire alarm panel"
+location = "Fire control room"
+profile = "fire-panel"
+transport = {{ kind = "modbus-tcp", host = "{panel}" }}
+poll_interval = "100ms"
+"#,
+        fire = fire.display().to_string(),
+        panel = sim.addr("fire-panel-1").unwrap(),
+        hook = hook.addr,
+    );
+    let daemon = start_daemon(load(&site.site(&config).unwrap()), &site, 0)
+        .await
+        .unwrap();
+    let api = daemon.api_addr;
+    let docs = repo_root().join("docs/console");
+    let screen = Browser::start(1280, 800).unwrap();
+
+    screen.open(&format!("http://{api}/login")).unwrap();
+    screen.screenshot(&docs.join("signin-desktop.png")).unwrap();
+    screen.type_into("#person", "chen.jing").unwrap();
+    screen.type_into("#password", "not-the-password").unwrap();
+    screen.click("#signin").unwrap();
+    screen
+        .wait_for_text("Wrong id or password", Duration::from_secs(5))
+        .unwrap();
+    screen.type_into("#person", "chen.jing").unwrap();
+    screen.type_into("#password", ENGINEER_PASSWORD).unwrap();
+    screen.click("#signin").unwrap();
+    let board = screen
+        .wait_for_text("Signed in as Chen Jing", Duration::from_secs(5))
+        .unwrap();
+    assert!(board.contains("No open alarms"), "{board}");
+
+    let on = "device = \"fire-panel-1\"\naction = \"set\"\npoint = \"zone3_alarm\"\nvalue = 1";
+    sim.apply(&toml::from_str::<Step>(on).unwrap());
+    assert!(
+        wait_until(Duration::from_secs(2), || screen
+            .text()
+            .is_ok_and(|t| t.contains("FIRE ALARM")))
+        .await,
+        "the fire alarm did not arrive within 2 s: {}",
+        screen.text().unwrap_or_default()
+    );
+    screen
+        .screenshot(&docs.join("board-signed-in.png"))
+        .unwrap();
+
+    // A form without the session's CSRF token is refused, even with the cookie.
+    let cookie = screen.cookie("sitewarden_session").unwrap();
+    let (_, alerts) = http(api, "GET", "/api/v1/alerts?status=open", None, None).unwrap();
+    let id = alerts["alerts"][0]["id"].as_i64().unwrap();
+    let path = format!("/console/alarms/{id}/ack");
+    assert_eq!(
+        post_form(api, &path, Some(&cookie), "csrf=guessed&note=x"),
+        403
+    );
+    assert_eq!(
+        post_form(api, &path, None, "csrf=guessed&note=x"),
+        303,
+        "no session: to the sign-in page"
+    );
+
+    screen
+        .type_into(
+            "form.ack input[name=note]",
+            "Checked zone 3: false alarm, dust",
+        )
+        .unwrap();
+    screen.click("form.ack button").unwrap();
+    assert!(
+        wait_until(Duration::from_secs(2), || screen
+            .text()
+            .is_ok_and(|t| t.contains("Taken by Chen Jing")))
+        .await,
+        "{}",
+        screen.text().unwrap_or_default()
+    );
+    let (_, alerts) = http(api, "GET", "/api/v1/alerts?status=open", None, None).unwrap();
+    assert_eq!(alerts["alerts"][0]["acknowledged_by"], "chen.jing");
+    assert_eq!(
+        alerts["alerts"][0]["ack_note"],
+        "Checked zone 3: false alarm, dust"
+    );
+
+    // Guessing is braked: after five failures even the right password waits.
+    for _ in 0..5 {
+        assert_eq!(
+            post_form(api, "/login", None, "person=zhao.min&password=guess"),
+            401
+        );
+    }
+    assert_eq!(
+        post_form(api, "/login", None, "person=zhao.min&password=night-shift"),
+        429
+    );
+    assert_eq!(
+        post_form(
+            api,
+            "/login",
+            None,
+            "person=chen.jing&password=fire-drill-every-month"
+        ),
+        303
+    );
+
+    let phone = Browser::start(390, 844).unwrap();
+    phone.open(&format!("http://{api}/login")).unwrap();
+    phone.screenshot(&docs.join("signin-phone.png")).unwrap();
+    daemon.stop().await;
+}
