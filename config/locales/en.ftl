@@ -239,3 +239,29 @@ signin-throttled = Too many failed attempts: wait five minutes.
 signin-as = Signed in as { $person }
 signin-out = Sign out
 signin-link = Sign in
+
+## The duty console's repairs page (`/repairs`).
+
+nav-alarms = Alarms
+nav-repairs = Repairs
+repairs-title = Repairs, { $site }
+repairs-register = Register a request taken by phone
+repairs-requester = Who asked
+repairs-contact = Phone or e-mail
+repairs-location = Where
+repairs-what = What is wrong
+repairs-description = Details
+repairs-category = Kind
+repairs-urgency = Urgency
+repairs-register-button = Register
+repairs-asked-by = Asked by { $person } ({ $contact })
+repairs-assignee = Technician: { $person }
+repairs-assignee-placeholder = technician's id
+repairs-late = Service level missed
+repairs-due = To be fixed by { DATETIME($due) }
+action-dispatch = Dispatch
+action-start = Start
+action-resolve = Resolved
+action-accept = Accept
+action-reject = Reject
+action-archive = Archive

@@ -208,6 +208,32 @@ signin-as = 当前用户：{ $person }
 signin-out = 退出
 signin-link = 登录
 
+## 值班台的维修页面（`/repairs`）。
+
+nav-alarms = 警报
+nav-repairs = 维修
+repairs-title = 维修，{ $site }
+repairs-register = 登记电话报修
+repairs-requester = 报修人
+repairs-contact = 电话或邮箱
+repairs-location = 地点
+repairs-what = 故障内容
+repairs-description = 详细说明
+repairs-category = 类别
+repairs-urgency = 紧急程度
+repairs-register-button = 登记
+repairs-asked-by = 报修人：{ $person }（{ $contact }）
+repairs-assignee = 维修人员：{ $person }
+repairs-assignee-placeholder = 维修人员编号
+repairs-late = 已超出服务时限
+repairs-due = 应于 { DATETIME($due) } 前修复
+action-dispatch = 派工
+action-start = 开始处理
+action-resolve = 已修复
+action-accept = 验收
+action-reject = 退回
+action-archive = 归档
+
 ## 规则标题（英文原文见 config/standards/*.toml 的 description）。
 ## id 为 rule-<规则包>-<规则>；现场可在自己的消息文件中改写。
 

@@ -22,6 +22,7 @@ const RENDERING: &[&str] = &[
     "src/api/ack_page.rs",
     "src/api/board.rs",
     "src/api/signin.rs",
+    "src/api/repairs.rs",
     "src/upkeep.rs",
 ];
 

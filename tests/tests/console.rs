@@ -188,3 +188,149 @@ poll_interval = "100ms"
     phone.screenshot(&docs.join("signin-phone.png")).unwrap();
     daemon.stop().await;
 }
+
+/// Signs `person` in on `browser` and waits for the board.
+fn sign_in(browser: &Browser, api: SocketAddr, person: &str, password: &str) {
+    browser.open(&format!("http://{api}/login")).unwrap();
+    browser.type_into("#person", person).unwrap();
+    browser.type_into("#password", password).unwrap();
+    browser.click("#signin").unwrap();
+    browser
+        .wait_for_text("Signed in as", Duration::from_secs(5))
+        .unwrap();
+}
+
+/// Takes the step `action` on the only ticket, with `input` in its field.
+fn step(browser: &Browser, action: &str, input: &str) {
+    let form = format!("form.step:has(button[data-action={action}])");
+    browser
+        .type_into(&format!("{form} input:not([type=hidden])"), input)
+        .unwrap();
+    browser.click(&format!("{form} button")).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phoned_in_repair_is_registered_and_walked_to_acceptance() {
+    let site = SiteDir::new().unwrap();
+    let engineer = sitewarden::api::session::hash_password(ENGINEER_PASSWORD).unwrap();
+    let desk = sitewarden::api::session::hash_password("front-desk-pass").unwrap();
+    let config = format!(
+        r#"
+[[people]]
+id = "chen.jing"
+name = "Chen Jing"
+password_hash = "{engineer}"
+role = "engineer"
+
+[[people]]
+id = "zhao.min"
+name = "Zhao Min"
+password_hash = "{desk}"
+role = "front-desk"
+
+[[people]]
+id = "li.wei"
+name = "Li Wei"
+"#
+    );
+    let daemon = start_daemon(load(&site.site(&config).unwrap()), &site, 0)
+        .await
+        .unwrap();
+    let api = daemon.api_addr;
+    let docs = repo_root().join("docs/console");
+    let screen = Browser::start(1280, 900).unwrap();
+
+    // The front desk takes the call.
+    sign_in(&screen, api, "zhao.min", "front-desk-pass");
+    screen.open(&format!("http://{api}/repairs")).unwrap();
+    screen
+        .type_into("input[name=requester]", "Ms Wu (show flat 2 visitor)")
+        .unwrap();
+    screen
+        .type_into("input[name=contact]", "+86 138 0000 0009")
+        .unwrap();
+    screen
+        .type_into("input[name=location]", "Show flat 2, bathroom")
+        .unwrap();
+    screen
+        .type_into("input[name=title]", "Tap leaking")
+        .unwrap();
+    screen.click("#register").unwrap();
+    let page = screen
+        .wait_for_text("Tap leaking", Duration::from_secs(5))
+        .unwrap();
+    assert!(
+        page.contains("Asked by Ms Wu (show flat 2 visitor) (+86 138 0000 0009)"),
+        "{page}"
+    );
+    assert!(
+        screen.find("button[data-action=dispatch]").is_err(),
+        "the front desk does not dispatch"
+    );
+    screen
+        .screenshot(&docs.join("repairs-registered.png"))
+        .unwrap();
+    screen.click("form.who button").unwrap();
+
+    // The engineer walks it through the repair process.
+    sign_in(&screen, api, "chen.jing", ENGINEER_PASSWORD);
+    screen.open(&format!("http://{api}/repairs")).unwrap();
+    step(&screen, "dispatch", "li.wei");
+    screen
+        .wait_for_text("Technician: Li Wei", Duration::from_secs(5))
+        .unwrap();
+    step(&screen, "start", "on site");
+    screen
+        .wait_for_text("Resolved", Duration::from_secs(5))
+        .unwrap();
+    step(&screen, "resolve", "washer replaced");
+    screen
+        .wait_for_text("Accept", Duration::from_secs(5))
+        .unwrap();
+    screen
+        .screenshot(&docs.join("repairs-resolved.png"))
+        .unwrap();
+    step(&screen, "accept", "Ms Wu satisfied");
+    let accepted = || {
+        http(api, "GET", "/api/v1/tickets", None, None)
+            .is_ok_and(|(_, t)| t["tickets"][0]["status"] == "accepted")
+    };
+    assert!(
+        wait_until(Duration::from_secs(5), accepted).await,
+        "the repair was not accepted"
+    );
+    let (_, tickets) = http(api, "GET", "/api/v1/tickets", None, None).unwrap();
+    let ticket = &tickets["tickets"][0];
+    assert_eq!(ticket["status"], "accepted", "{ticket}");
+    assert_eq!(ticket["assignee"], "li.wei", "{ticket}");
+    let id = ticket["id"].as_i64().unwrap();
+    let (_, detail) = http(api, "GET", &format!("/api/v1/tickets/{id}"), None, None).unwrap();
+    let steps: Vec<(String, String)> = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["actor"].as_str().unwrap_or_default().to_owned(),
+                h["action"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("zhao.min", "register"),
+            ("chen.jing", "dispatch"),
+            ("chen.jing", "start"),
+            ("chen.jing", "resolve"),
+            ("chen.jing", "accept"),
+        ]
+        .map(|(a, b)| (a.to_owned(), b.to_owned())),
+        "{detail}"
+    );
+    let phone = Browser::start(390, 844).unwrap();
+    sign_in(&phone, api, "chen.jing", ENGINEER_PASSWORD);
+    phone.open(&format!("http://{api}/repairs")).unwrap();
+    phone.screenshot(&docs.join("repairs-phone.png")).unwrap();
+    daemon.stop().await;
+}

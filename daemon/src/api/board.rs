@@ -48,6 +48,7 @@ pub(super) async fn page(State(ctx): State<ApiContext>, headers: HeaderMap) -> R
             body {
                 header {
                     h1 { (m.text("board-title", &[("site", Arg::Text(&ctx.catalog.site.name))])) }
+                    nav { a href="/" { (m.text("nav-alarms", &[])) } " " a href="/repairs" { (m.text("nav-repairs", &[])) } }
                     (super::signin::who(m, &ctx, session.as_ref()))
                     button id="sound" type="button" { (m.text("board-sound-on", &[])) }
                 }

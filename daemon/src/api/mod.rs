@@ -12,6 +12,7 @@ mod board;
 mod conditions;
 pub mod error;
 pub mod listener;
+mod repairs;
 pub mod session;
 mod signin;
 mod tickets;
@@ -156,6 +157,8 @@ pub fn router(context: ApiContext) -> Router {
         .route("/console/alarms/{id}/ack", post(board::acknowledge))
         .route("/login", get(signin::page).post(signin::sign_in))
         .route("/logout", post(signin::sign_out))
+        .route("/repairs", get(repairs::page).post(repairs::register))
+        .route("/repairs/{id}/{action}", post(repairs::step))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .fallback(not_found)
         .with_state(context)

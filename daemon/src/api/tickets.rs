@@ -101,26 +101,26 @@ pub(super) async fn get(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateTicket {
-    title: String,
+    pub(super) title: String,
     #[serde(default)]
-    description: Option<String>,
+    pub(super) description: Option<String>,
     #[serde(default)]
-    category: Category,
+    pub(super) category: Category,
     /// Set directly, or derived from `severity` and `impact` through the site's matrix.
     #[serde(default)]
-    priority: Option<Priority>,
+    pub(super) priority: Option<Priority>,
     #[serde(default)]
-    severity: Option<Severity>,
+    pub(super) severity: Option<Severity>,
     #[serde(default)]
-    impact: Option<Impact>,
+    pub(super) impact: Option<Impact>,
     #[serde(default)]
-    device: Option<String>,
+    pub(super) device: Option<String>,
     #[serde(default)]
-    location: Option<String>,
+    pub(super) location: Option<String>,
     /// Who asked.
-    requester: String,
+    pub(super) requester: String,
     /// Their phone number or e-mail.
-    contact: String,
+    pub(super) contact: String,
 }
 
 pub(super) async fn create(
@@ -139,7 +139,7 @@ pub(super) async fn create(
     Ok((StatusCode::CREATED, Json(ticket)))
 }
 
-fn manual_ticket(ctx: &ApiContext, b: CreateTicket) -> Result<NewTicket, ApiError> {
+pub(super) fn manual_ticket(ctx: &ApiContext, b: CreateTicket) -> Result<NewTicket, ApiError> {
     let required = |field: &str, text: &str| {
         if text.trim().is_empty() {
             Err(ApiError::bad_request(format!(

@@ -1,0 +1,306 @@
+//! `/repairs`: the repair process on the duty console. The front desk
+//! registers a request taken by phone; the board shows the open tickets by
+//! status with their service-level state, and each ticket offers only the
+//! steps its status allows, to the roles that may take them — the same
+//! commands, checks and audit trail as the API and MQTT (`control`).
+//! Signed-in people only: tickets carry requesters' contacts.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use serde::Deserialize;
+use tracing::warn;
+
+use super::ApiContext;
+use super::board::{STYLE, secured};
+use super::session::Session;
+use super::tickets::{CreateTicket, manual_ticket};
+use crate::control::{Caller, Command};
+use crate::tickets::store::ListFilter;
+use crate::tickets::{Action, Status, Ticket};
+use sitewarden_model::locale::{Arg, Messages};
+use sitewarden_model::vocab::{Category, Priority};
+
+/// Open tickets shown at most.
+const SHOWN: usize = 200;
+/// The columns of the board, in the order of the process.
+const COLUMNS: [Status; 4] = [
+    Status::Registered,
+    Status::Dispatched,
+    Status::InProgress,
+    Status::Resolved,
+];
+
+/// The register form: a request taken by phone.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Register {
+    csrf: String,
+    requester: String,
+    contact: String,
+    location: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    category: Category,
+    priority: Priority,
+}
+
+/// A step's form.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Step {
+    csrf: String,
+    #[serde(default)]
+    assignee: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// The page: the register form and the board.
+pub(super) async fn page(State(ctx): State<ApiContext>, headers: HeaderMap) -> Response {
+    let Some(session) = ctx.sessions.of(&headers) else {
+        return Redirect::to("/login").into_response();
+    };
+    let store = ctx.tickets.store.clone();
+    let open = tokio::task::spawn_blocking(move || {
+        store.list(&ListFilter {
+            limit: SHOWN,
+            ..Default::default()
+        })
+    })
+    .await;
+    let tickets: Vec<Ticket> = match open {
+        Ok(Ok(list)) => list
+            .into_iter()
+            .filter(|t| COLUMNS.contains(&t.status))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let m = &ctx.catalog.site.messages;
+    let title = m.text(
+        "repairs-title",
+        &[("site", Arg::Text(&ctx.catalog.site.name))],
+    );
+    let markup = html! {
+        (DOCTYPE)
+        html lang=(m.locale().tag()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { (PreEscaped(STYLE)) (PreEscaped(REPAIRS_STYLE)) }
+            }
+            body {
+                header {
+                    h1 { (title) }
+                    nav { a href="/" { (m.text("nav-alarms", &[])) } " " a href="/repairs" { (m.text("nav-repairs", &[])) } }
+                    (super::signin::who(m, &ctx, Some(&session)))
+                }
+                (register_form(m, &session))
+                section.columns {
+                    @for status in COLUMNS {
+                        div.column {
+                            h2 { (m.text(&format!("status-{}", status.as_str()), &[])) }
+                            @for t in tickets.iter().filter(|t| t.status == status) {
+                                (card(m, &ctx, &session, t))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    secured(axum::response::Html(markup.into_string()).into_response())
+}
+
+/// Registers a request taken by phone, in the signed-in person's name.
+pub(super) async fn register(
+    State(ctx): State<ApiContext>,
+    headers: HeaderMap,
+    form: Result<axum::Form<Register>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Some(session) = ctx.sessions.of(&headers) else {
+        return Redirect::to("/login").into_response();
+    };
+    let Some(form) = checked(&ctx, &session, form) else {
+        return StatusCode::FORBIDDEN.into_response();
+    };
+    let request = CreateTicket {
+        title: form.title,
+        description: Some(form.description).filter(|d| !d.trim().is_empty()),
+        category: form.category,
+        priority: Some(form.priority),
+        severity: None,
+        impact: None,
+        device: None,
+        location: Some(form.location).filter(|l| !l.trim().is_empty()),
+        requester: form.requester,
+        contact: form.contact,
+    };
+    let outcome = match manual_ticket(&ctx, request) {
+        Ok(new) => run(&ctx, &session, Command::CreateTicket(Box::new(new))).await,
+        Err(e) => Err(e.message),
+    };
+    if let Err(e) = outcome {
+        warn!(person = %session.person, error = %e, "repair request from the console refused");
+    }
+    Redirect::to("/repairs").into_response()
+}
+
+/// Takes step `action` on ticket `id` as the signed-in person.
+pub(super) async fn step(
+    State(ctx): State<ApiContext>,
+    Path((id, action)): Path<(i64, String)>,
+    headers: HeaderMap,
+    form: Result<axum::Form<Step>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Some(session) = ctx.sessions.of(&headers) else {
+        return Redirect::to("/login").into_response();
+    };
+    let (Some(form), Some(action)) = (checked(&ctx, &session, form), Action::parse(&action)) else {
+        return StatusCode::FORBIDDEN.into_response();
+    };
+    let command = Command::MoveTicket {
+        ticket: id,
+        action,
+        assignee: Some(form.assignee.trim().to_owned()).filter(|a| !a.is_empty()),
+        note: Some(form.note.trim().to_owned()).filter(|n| !n.is_empty()),
+    };
+    if let Err(e) = run(&ctx, &session, command).await {
+        warn!(ticket = id, person = %session.person, error = %e, "repair step from the console refused");
+    }
+    Redirect::to("/repairs").into_response()
+}
+
+/// The form when it parsed and carries the session's CSRF token.
+fn checked<T: HasCsrf>(
+    ctx: &ApiContext,
+    session: &Session,
+    form: Result<axum::Form<T>, axum::extract::rejection::FormRejection>,
+) -> Option<T> {
+    match form {
+        Ok(axum::Form(f)) if f.csrf() == session.csrf => Some(f),
+        _ => {
+            ctx.metrics
+                .api_rejected
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            None
+        }
+    }
+}
+
+/// Forms that carry the session's CSRF token.
+trait HasCsrf {
+    fn csrf(&self) -> &str;
+}
+
+impl HasCsrf for Register {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl HasCsrf for Step {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// Runs a command as the signed-in person, with their role's rights.
+async fn run(ctx: &ApiContext, session: &Session, command: Command) -> Result<(), String> {
+    let caller = Caller {
+        name: session.person.clone(),
+        role: session.role,
+    };
+    ctx.control
+        .execute(&caller, command)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+fn register_form(m: &Messages, session: &Session) -> Markup {
+    html! {
+        details.register open {
+            summary { (m.text("repairs-register", &[])) }
+            form.register method="post" action="/repairs" {
+                input type="hidden" name="csrf" value=(session.csrf);
+                label { (m.text("repairs-requester", &[])) input name="requester" required; }
+                label { (m.text("repairs-contact", &[])) input name="contact" required; }
+                label { (m.text("repairs-location", &[])) input name="location"; }
+                label { (m.text("repairs-what", &[])) input name="title" required; }
+                label { (m.text("repairs-description", &[])) textarea name="description" rows="2" {} }
+                label { (m.text("repairs-category", &[]))
+                    select name="category" {
+                        @for c in Category::ALL {
+                            option value=(c.as_str()) { (m.text(&format!("category-{}", c.as_str()), &[])) }
+                        }
+                    }
+                }
+                label { (m.text("repairs-urgency", &[]))
+                    select name="priority" {
+                        @for p in Priority::ALL {
+                            option value=(p.as_str()) selected[*p == Priority::P3] {
+                                (m.text(&format!("priority-{}", p.as_str()), &[]))
+                            }
+                        }
+                    }
+                }
+                button id="register" type="submit" { (m.text("repairs-register-button", &[])) }
+            }
+        }
+    }
+}
+
+/// One ticket: what, where, who asked, service level, and its next steps.
+fn card(m: &Messages, ctx: &ApiContext, session: &Session, t: &Ticket) -> Markup {
+    let late = t.response_breached || t.resolution_breached;
+    html! {
+        article.ticket data-id=(t.id) {
+            p.tag { "#" (t.id) " " (m.text(&format!("priority-{}", t.priority.as_str()), &[])) }
+            h3 { (t.title) }
+            @if let Some(location) = &t.location {
+                p { (m.text("ticket-where", &[("place", Arg::Text(location))])) }
+            }
+            @if let (Some(who), Some(contact)) = (&t.requester, &t.contact) {
+                p { (m.text("repairs-asked-by", &[("person", Arg::Text(who)), ("contact", Arg::Text(contact))])) }
+            }
+            p { (m.text("ticket-raised", &[("raised", Arg::Time(t.created_at))])) }
+            @if let Some(assignee) = &t.assignee {
+                p { (m.text("repairs-assignee", &[("person", Arg::Text(super::person_name(ctx, assignee)))])) }
+            }
+            @if late {
+                p.waiting { (m.text("repairs-late", &[])) }
+            } @else {
+                p { (m.text("repairs-due", &[("due", Arg::Time(t.resolution_due))])) }
+            }
+            @for action in Action::allowed_from(t.status) {
+                @if session.role == sitewarden_model::vocab::ApiRole::Admin || action.roles().contains(&session.role) {
+                    form.step method="post" action={ "/repairs/" (t.id) "/" (action.as_str()) } {
+                        input type="hidden" name="csrf" value=(session.csrf);
+                        @if action == Action::Dispatch {
+                            input name="assignee" required placeholder=(m.text("repairs-assignee-placeholder", &[]));
+                        } @else {
+                            input name="note" placeholder=(m.text("page-ack-note", &[]));
+                        }
+                        button type="submit" data-action=(action.as_str()) { (m.text(&format!("action-{}", action.as_str()), &[])) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The board's columns side by side on a screen, one under another on a phone.
+const REPAIRS_STYLE: &str = "nav a{color:#fff;margin-right:.8rem}\
+.register{margin:.6rem;background:#fff;padding:.6rem;border-radius:.3rem}\
+form.register{display:grid;gap:.4rem;grid-template-columns:repeat(auto-fill,minmax(14rem,1fr))}\
+form.register label{display:grid}\
+.columns{display:grid;gap:.6rem;padding:.6rem;grid-template-columns:repeat(auto-fill,minmax(16rem,1fr))}\
+.column h2{font-size:1.1rem;margin:.2rem 0}\
+.ticket{background:#fff;border-radius:.3rem;padding:.4rem .7rem;margin-bottom:.5rem}\
+.ticket p{margin:.2rem 0}.ticket h3{margin:.2rem 0;font-size:1.05rem}\
+.step{display:flex;gap:.3rem;margin:.3rem 0}.step input{flex:1}\
+.step button{background:#1b5e20;color:#fff;border:0;border-radius:.3rem;padding:.3rem .6rem}";
