@@ -86,7 +86,7 @@ impl Browser {
             });
             match text {
                 Ok(text) => return Ok(text.as_str().unwrap_or_default().to_owned()),
-                Err(e) if tries < 50 && e.to_string().contains("stale element") => {
+                Err(e) if tries < 50 && loading(&e) => {
                     tries += 1;
                     std::thread::sleep(Duration::from_millis(100));
                 }
@@ -230,4 +230,11 @@ fn request(
         status,
         serde_json::from_slice(&answer).unwrap_or(serde_json::Value::Null),
     ))
+}
+
+/// True for the errors of a page that is being replaced by the next one:
+/// its elements went stale, or the next one has no body yet.
+fn loading(e: &anyhow::Error) -> bool {
+    let text = e.to_string();
+    text.contains("stale element") || text.contains("no such element")
 }

@@ -76,6 +76,10 @@ url = "http://{hook}/hook"
 repeat = "1h"
 steps = [{{ notify = ["zhao.min"], channels = ["hook"], wait = "1h" }}]
 
+[alerts.drill]
+notify = ["chen.jing"]
+channels = ["hook"]
+
 [[devices]]
 id = "fire-panel-1"
 name = "Fire alarm panel"
@@ -161,6 +165,51 @@ poll_interval = "100ms"
         alerts["alerts"][0]["ack_note"],
         "Checked zone 3: false alarm, dust"
     );
+
+    // The engineer declares a drill; the front desk may not, even with a
+    // valid session and token.
+    screen
+        .type_into("input[name=note]:not(form.ack input)", "Monthly fire drill")
+        .unwrap();
+    screen.click("#declare-drill").unwrap();
+    screen
+        .wait_for_text("declared by Chen Jing", Duration::from_secs(5))
+        .unwrap();
+    let desk = Browser::start(1280, 800).unwrap();
+    desk.open(&format!("http://{api}/login")).unwrap();
+    desk.type_into("#person", "zhao.min").unwrap();
+    desk.type_into("#password", "night-shift").unwrap();
+    desk.click("#signin").unwrap();
+    let board = desk
+        .wait_for_text("Signed in as Zhao Min", Duration::from_secs(5))
+        .unwrap();
+    assert!(
+        board.contains("declared by Chen Jing"),
+        "the front desk sees the drill: {board}"
+    );
+    assert!(
+        desk.find("#declare-drill").is_err(),
+        "but has no form to declare one"
+    );
+    let desk_cookie = desk.cookie("sitewarden_session").unwrap();
+    let csrf = desk.source().unwrap();
+    let csrf = csrf
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        post_form(
+            api,
+            "/console/drills",
+            Some(&desk_cookie),
+            &format!("csrf={csrf}&starts_in_minutes=5&minutes=30&note=x")
+        ),
+        403,
+        "a front-desk user cannot declare a drill"
+    );
+    drop(desk);
 
     // Guessing is braked: after five failures even the right password waits.
     for _ in 0..5 {

@@ -26,6 +26,7 @@ use super::{ApiContext, alert_place, person_name};
 use crate::alerts::store::AlertFilter;
 use crate::alerts::{Alert, AlertStatus};
 use sitewarden_model::locale::{Arg, Messages};
+use sitewarden_model::vocab::ApiRole;
 
 /// Open alerts shown at most (a site has a handful; a storm is one incident).
 const SHOWN: usize = 100;
@@ -53,6 +54,9 @@ pub(super) async fn page(State(ctx): State<ApiContext>, headers: HeaderMap) -> R
                     button id="sound" type="button" { (m.text("board-sound-on", &[])) }
                 }
                 main id="alarms" { (alarms) }
+                @if let Some(s) = &session {
+                    (drills(m, &ctx, s).await)
+                }
             }
         }
     };
@@ -144,6 +148,123 @@ pub(super) async fn script() -> Response {
         HeaderValue::from_static("text/javascript; charset=utf-8"),
     );
     response
+}
+
+/// The drill form: engineers (and admins) declare a fire drill, so its
+/// alarms reach only the drill coordinator; everyone signed in sees the
+/// drills declared.
+async fn drills(m: &Messages, ctx: &ApiContext, session: &Session) -> Markup {
+    let store = ctx.alerts.store.clone();
+    let declared =
+        tokio::task::spawn_blocking(move || store.drills(sitewarden_runtime::clock::now()))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+    let may_declare = matches!(session.role, ApiRole::Engineer | ApiRole::Admin);
+    html! {
+        section.drills {
+            h2 { (m.text("drills-title", &[])) }
+            @for d in &declared {
+                p { (m.text("drills-declared", &[("from", Arg::Time(d.starts_at)), ("to", Arg::Time(d.ends_at)), ("person", Arg::Text(person_name(ctx, &d.declared_by)))])) }
+            }
+            @if may_declare {
+                form.drill method="post" action="/console/drills" {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    label { (m.text("drills-starts-in", &[])) input name="starts_in_minutes" type="number" min="1" value="5" required; }
+                    label { (m.text("drills-lasts", &[])) input name="minutes" type="number" min="1" value="30" required; }
+                    label { (m.text("drills-note", &[])) input name="note"; }
+                    button id="declare-drill" type="submit" { (m.text("drills-declare", &[])) }
+                }
+            }
+        }
+    }
+}
+
+/// The drill form.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DeclareDrill {
+    csrf: String,
+    starts_in_minutes: u32,
+    minutes: u32,
+    #[serde(default)]
+    note: String,
+}
+
+/// Declares a fire drill as the signed-in person: refused (403) unless
+/// their role may plan (engineer, admin), as on the API and MQTT.
+pub(super) async fn declare_drill(
+    State(ctx): State<ApiContext>,
+    headers: HeaderMap,
+    form: Result<axum::Form<DeclareDrill>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Some(session) = ctx.sessions.of(&headers) else {
+        return Redirect::to("/login").into_response();
+    };
+    let Ok(axum::Form(form)) = form.map_err(|_| ()).and_then(|f| {
+        if f.csrf == session.csrf {
+            Ok(f)
+        } else {
+            Err(())
+        }
+    }) else {
+        ctx.metrics
+            .api_rejected
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return StatusCode::FORBIDDEN.into_response();
+    };
+    let starts = sitewarden_runtime::clock::now()
+        + Duration::from_secs(u64::from(form.starts_in_minutes) * 60);
+    let request = crate::alerts::DrillRequest {
+        starts,
+        ends: starts + Duration::from_secs(u64::from(form.minutes) * 60),
+        classes: Vec::new(),
+        note: Some(form.note.trim().to_owned()).filter(|n| !n.is_empty()),
+    };
+    let caller = crate::control::Caller {
+        name: session.person.clone(),
+        role: session.role,
+    };
+    match ctx
+        .control
+        .execute(&caller, crate::control::Command::DeclareDrill(request))
+        .await
+    {
+        Ok(_) => Redirect::to("/").into_response(),
+        Err(e) => {
+            ctx.metrics
+                .api_rejected
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            warn!(person = %session.person, error = %e, "drill from the console refused");
+            refused(&ctx, &e.to_string())
+        }
+    }
+}
+
+/// A page saying a step was refused, with the reason the command gave.
+pub(super) fn refused(ctx: &ApiContext, reason: &str) -> Response {
+    let m = &ctx.catalog.site.messages;
+    let markup = html! {
+        (DOCTYPE)
+        html lang=(m.locale().tag()) {
+            head { meta charset="utf-8"; style { (PreEscaped(STYLE)) } }
+            body {
+                main {
+                    p.waiting { (m.text("console-refused", &[])) }
+                    p.reason { (reason) }
+                    a href="/" { (m.text("nav-alarms", &[])) }
+                }
+            }
+        }
+    };
+    secured(
+        (
+            StatusCode::FORBIDDEN,
+            axum::response::Html(markup.into_string()),
+        )
+            .into_response(),
+    )
 }
 
 /// The open alerts as a list, life-safety first, then newest first; with
@@ -258,6 +379,8 @@ main{padding:.6rem;display:grid;gap:.6rem;grid-template-columns:repeat(auto-fill
 .fire .tag,.emergency_button .tag,.guard_safety .tag{background:#b00020}\
 .waiting{color:#b00020;font-weight:bold}.taken{color:#1b5e20}.called{color:#555}\
 .none,.error{padding:1rem}\
+.drills{margin:.6rem;background:#fff;padding:.6rem;border-radius:.3rem}.drills h2{font-size:1.1rem;margin:0}\
+.drill{display:flex;flex-wrap:wrap;gap:.6rem;align-items:end}.drill label{display:grid}\
 .who{display:flex;gap:.5rem;align-items:center;color:#fff}a.who{color:#fff}\
 .ack{display:flex;gap:.4rem;margin:.4rem 0}.ack input{flex:1;font-size:1rem}\
 .ack button{background:#1b5e20;color:#fff;border:0;border-radius:.3rem;padding:.4rem .8rem;font-weight:bold}\

@@ -155,6 +155,7 @@ pub fn router(context: ApiContext) -> Router {
         .route("/console/events", get(board::events))
         .route("/console.js", get(board::script))
         .route("/console/alarms/{id}/ack", post(board::acknowledge))
+        .route("/console/drills", post(board::declare_drill))
         .route("/login", get(signin::page).post(signin::sign_in))
         .route("/logout", post(signin::sign_out))
         .route("/repairs", get(repairs::page).post(repairs::register))
