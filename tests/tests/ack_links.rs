@@ -1,4 +1,4 @@
-//! Acknowledging from a phone (issue 18): a fire alarm's webhook
+//! Acknowledging from a phone (issue 18): a fire alarm's MQTT
 //! notification carries a personal link; a real browser (chromium through
 //! chromedriver) at phone size opens it, presses "I'm on it" with a note,
 //! and the alert is acknowledged in that guard's name. The same link does
@@ -10,7 +10,7 @@ use std::time::Duration;
 use site_sim::Step;
 use sitewarden::alerts::ack_link::AckLinks;
 use sitewarden_tests::{
-    Browser, HttpReceiver, SiteDir, frozen, http, http_get, load, repo_root, start_daemon,
+    Browser, Mosquitto, SiteDir, Subscriber, frozen, http, http_get, load, repo_root, start_daemon,
     start_sim, wait_until,
 };
 
@@ -24,7 +24,14 @@ async fn a_guard_acknowledges_a_fire_alarm_from_the_link_on_their_phone() {
     let sim = start_sim(&site, &[("fire-panel-1", "fire-panel")], frozen())
         .await
         .unwrap();
-    let hook = HttpReceiver::start(0).await.unwrap();
+    let broker = Mosquitto::start().unwrap();
+    let control_room = Subscriber::start(
+        broker.addr,
+        "control-room",
+        "sitewarden/test-site/alerts/+/notifications",
+    )
+    .await
+    .unwrap();
     let fire = repo_root().join("config/standards/fire.toml");
     let config = format!(
         r#"
@@ -42,13 +49,16 @@ name = "Chen Jing"
 [alerts]
 self_test_every = "0s"
 
-[alerts.channels.hook]
-kind = "webhook"
-url = "http://{hook}/hook"
+[mqtt]
+host = "127.0.0.1"
+port = {port}
+
+[alerts.channels.screen]
+kind = "mqtt"
 
 [alerts.policies.fire]
 repeat = "1h"
-steps = [{{ notify = ["zhao.min", "chen.jing"], channels = ["hook"], wait = "1h" }}]
+steps = [{{ notify = ["zhao.min", "chen.jing"], channels = ["screen"], wait = "1h" }}]
 
 [[devices]]
 id = "fire-panel-1"
@@ -59,7 +69,7 @@ transport = {{ kind = "modbus-tcp", host = "{panel}" }}
 poll_interval = "100ms"
 "#,
         fire = fire.display().to_string(),
-        hook = hook.addr,
+        port = broker.addr.port(),
         panel = sim.addr("fire-panel-1").unwrap(),
     );
     let site_file = site.site(&config).unwrap();
@@ -99,10 +109,15 @@ poll_interval = "100ms"
     );
     screen.screenshot(&docs.join("board-desktop.png")).unwrap();
     assert!(
-        wait_until(Duration::from_secs(10), || !hook.posted().is_empty()).await,
-        "no notification"
+        wait_until(Duration::from_secs(10), || !control_room
+            .messages()
+            .is_empty())
+        .await,
+        "no notification on MQTT"
     );
-    let text = hook.posted()[0].body["text"].as_str().unwrap().to_owned();
+    let notification: serde_json::Value =
+        serde_json::from_str(&control_room.messages()[0].payload).unwrap();
+    let text = notification["text"].as_str().unwrap().to_owned();
     let link_of = |name: &str| {
         let line = text
             .split(&format!("{name}, tap to acknowledge: "))
