@@ -22,7 +22,7 @@ use crate::tickets::{Action, Status, Ticket};
 use sitewarden_model::locale::{Arg, Messages};
 use sitewarden_model::vocab::{Category, Priority};
 
-/// Open tickets shown at most.
+/// Tickets shown at most in each column.
 const SHOWN: usize = 200;
 /// The columns of the board, in the order of the process.
 const COLUMNS: [Status; 4] = [
@@ -64,18 +64,22 @@ pub(super) async fn page(State(ctx): State<ApiContext>, headers: HeaderMap) -> R
         return Redirect::to("/login").into_response();
     };
     let store = ctx.tickets.store.clone();
+    // One query per column: the newest tickets of all statuses would be
+    // archived ones on a site with years of history.
     let open = tokio::task::spawn_blocking(move || {
-        store.list(&ListFilter {
-            limit: SHOWN,
-            ..Default::default()
-        })
+        let mut open = Vec::new();
+        for status in COLUMNS {
+            open.extend(store.list(&ListFilter {
+                status: Some(status),
+                limit: SHOWN,
+                ..Default::default()
+            })?);
+        }
+        Ok::<_, rusqlite::Error>(open)
     })
     .await;
     let tickets: Vec<Ticket> = match open {
-        Ok(Ok(list)) => list
-            .into_iter()
-            .filter(|t| COLUMNS.contains(&t.status))
-            .collect(),
+        Ok(Ok(list)) => list,
         _ => Vec::new(),
     };
     let m = &ctx.catalog.site.messages;
