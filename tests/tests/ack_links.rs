@@ -96,9 +96,11 @@ poll_interval = "100ms"
     sim.apply(&toml::from_str::<Step>(on).unwrap());
     // It appears without a reload, pushed over Server-Sent Events.
     assert!(
-        wait_until(Duration::from_secs(2), || screen.text().is_ok_and(|t| t
-            .contains("FIRE ALARM")
-            && t.contains("Nobody has acknowledged yet")))
+        wait_until(Duration::from_secs(2), || screen
+            .text()
+            .is_ok_and(|t| t.contains("FIRE ALARM")
+                && t.contains("Nobody has acknowledged yet")
+                && t.contains("step 1 via screen to Zhao Min, Chen Jing")))
         .await,
         "the board did not show the fire alarm within 2 s: {}",
         screen.text().unwrap_or_default()

@@ -280,21 +280,8 @@ async fn alarms(ctx: &ApiContext, session: Option<&Session>) -> Markup {
     let found = tokio::task::spawn_blocking(move || {
         let mut open = store.list(&filter)?;
         open.sort_by_key(|a| (!a.class.is_life_safety(), std::cmp::Reverse(a.raised_at)));
-        let called: Vec<Option<String>> = open
-            .iter()
-            .map(|a| {
-                // The last call before anyone took it (later ones only say it was taken).
-                let before = a.acknowledged_at;
-                store.get(a.id).ok().flatten().and_then(|d| {
-                    d.timeline
-                        .into_iter()
-                        .rev()
-                        .filter(|t| before.is_none_or(|b| t.at < b))
-                        .find(|t| t.kind == "notified")
-                        .and_then(|t| t.detail)
-                })
-            })
-            .collect();
+        let mut calls = store.last_calls()?;
+        let called: Vec<Option<String>> = open.iter().map(|a| calls.remove(&a.id)).collect();
         Ok::<_, rusqlite::Error>((open, called))
     })
     .await;

@@ -266,3 +266,25 @@ impl AlertStore {
             .map(|n| n == 1)
     }
 }
+
+impl AlertStore {
+    /// For each open alert, who its last notification round called before
+    /// anyone took it (the `notified` history detail), in one query: the
+    /// duty console's board shows it on every card and redraws on every
+    /// change, for every open board.
+    pub fn last_calls(&self) -> rusqlite::Result<std::collections::HashMap<i64, String>> {
+        let conn = lock(&self.reader);
+        let mut calls = std::collections::HashMap::new();
+        let rows = conn
+            .prepare_cached(
+                "SELECT e.alert, e.detail FROM alert_event e JOIN alert a ON a.id = e.alert
+                 WHERE a.status = 'open' AND e.kind = 'notified' AND e.detail IS NOT NULL
+                   AND (a.acked_us IS NULL OR e.at_us < a.acked_us)
+                 ORDER BY e.id",
+            )?
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        calls.extend(rows);
+        Ok(calls)
+    }
+}
