@@ -21,7 +21,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 use tracing::{info, warn};
 
-use super::session::Session;
+use super::session::{HasCsrf, Session, checked, run};
 use super::{ApiContext, alert_place, person_name};
 use crate::alerts::store::AlertFilter;
 use crate::alerts::{Alert, AlertStatus};
@@ -90,16 +90,7 @@ pub(super) async fn acknowledge(
     let Some(session) = ctx.sessions.of(&headers) else {
         return Redirect::to("/login").into_response();
     };
-    let Ok(axum::Form(form)) = form.map_err(|_| ()).and_then(|f| {
-        if f.csrf == session.csrf {
-            Ok(f)
-        } else {
-            Err(())
-        }
-    }) else {
-        ctx.metrics
-            .api_rejected
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let Some(form) = checked(&ctx, &session, form) else {
         return StatusCode::FORBIDDEN.into_response();
     };
     let note = Some(form.note.trim().to_owned()).filter(|n| !n.is_empty());
@@ -181,6 +172,18 @@ async fn drills(m: &Messages, ctx: &ApiContext, session: &Session) -> Markup {
     }
 }
 
+impl HasCsrf for AckOnBoard {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl HasCsrf for DeclareDrill {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// The drill form.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -202,16 +205,7 @@ pub(super) async fn declare_drill(
     let Some(session) = ctx.sessions.of(&headers) else {
         return Redirect::to("/login").into_response();
     };
-    let Ok(axum::Form(form)) = form.map_err(|_| ()).and_then(|f| {
-        if f.csrf == session.csrf {
-            Ok(f)
-        } else {
-            Err(())
-        }
-    }) else {
-        ctx.metrics
-            .api_rejected
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let Some(form) = checked(&ctx, &session, form) else {
         return StatusCode::FORBIDDEN.into_response();
     };
     let starts = sitewarden_runtime::clock::now()
@@ -222,14 +216,12 @@ pub(super) async fn declare_drill(
         classes: Vec::new(),
         note: Some(form.note.trim().to_owned()).filter(|n| !n.is_empty()),
     };
-    let caller = crate::control::Caller {
-        name: session.person.clone(),
-        role: session.role,
-    };
-    match ctx
-        .control
-        .execute(&caller, crate::control::Command::DeclareDrill(request))
-        .await
+    match run(
+        &ctx,
+        &session,
+        crate::control::Command::DeclareDrill(request),
+    )
+    .await
     {
         Ok(_) => Redirect::to("/").into_response(),
         Err(e) => {

@@ -14,9 +14,9 @@ use tracing::warn;
 
 use super::ApiContext;
 use super::board::{STYLE, secured};
-use super::session::Session;
+use super::session::{HasCsrf, Session, checked, run};
 use super::tickets::{CreateTicket, manual_ticket};
-use crate::control::{Caller, Command};
+use crate::control::Command;
 use crate::tickets::store::ListFilter;
 use crate::tickets::{Action, Status, Ticket};
 use sitewarden_model::locale::{Arg, Messages};
@@ -178,28 +178,6 @@ pub(super) async fn step(
     Redirect::to("/repairs").into_response()
 }
 
-/// The form when it parsed and carries the session's CSRF token.
-fn checked<T: HasCsrf>(
-    ctx: &ApiContext,
-    session: &Session,
-    form: Result<axum::Form<T>, axum::extract::rejection::FormRejection>,
-) -> Option<T> {
-    match form {
-        Ok(axum::Form(f)) if f.csrf() == session.csrf => Some(f),
-        _ => {
-            ctx.metrics
-                .api_rejected
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            None
-        }
-    }
-}
-
-/// Forms that carry the session's CSRF token.
-trait HasCsrf {
-    fn csrf(&self) -> &str;
-}
-
 impl HasCsrf for Register {
     fn csrf(&self) -> &str {
         &self.csrf
@@ -210,19 +188,6 @@ impl HasCsrf for Step {
     fn csrf(&self) -> &str {
         &self.csrf
     }
-}
-
-/// Runs a command as the signed-in person, with their role's rights.
-async fn run(ctx: &ApiContext, session: &Session, command: Command) -> Result<(), String> {
-    let caller = Caller {
-        name: session.person.clone(),
-        role: session.role,
-    };
-    ctx.control
-        .execute(&caller, command)
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
 }
 
 fn register_form(m: &Messages, session: &Session) -> Markup {

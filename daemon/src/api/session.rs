@@ -158,6 +158,45 @@ pub fn clear_cookie() -> String {
     format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
 }
 
+/// The form when it parsed and carries the session's CSRF token.
+pub(super) fn checked<T: HasCsrf>(
+    ctx: &super::ApiContext,
+    session: &Session,
+    form: Result<axum::Form<T>, axum::extract::rejection::FormRejection>,
+) -> Option<T> {
+    match form {
+        Ok(axum::Form(f)) if f.csrf() == session.csrf => Some(f),
+        _ => {
+            ctx.metrics
+                .api_rejected
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            None
+        }
+    }
+}
+
+/// Forms that carry the session's CSRF token.
+pub(super) trait HasCsrf {
+    fn csrf(&self) -> &str;
+}
+
+/// Runs a command as the signed-in person, with their role's rights.
+pub(super) async fn run(
+    ctx: &super::ApiContext,
+    session: &Session,
+    command: crate::control::Command,
+) -> Result<(), String> {
+    let caller = crate::control::Caller {
+        name: session.person.clone(),
+        role: session.role,
+    };
+    ctx.control
+        .execute(&caller, command)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 fn cookie(headers: &HeaderMap) -> Option<&str> {
     headers
         .get_all(axum::http::header::COOKIE)
