@@ -65,6 +65,9 @@ name = "Zhao Min"
 password_hash = "{other}"
 role = "front-desk"
 
+[grafana]
+url = "http://grafana.example:3000/"
+
 [alerts]
 self_test_every = "0s"
 
@@ -211,6 +214,55 @@ poll_interval = "100ms"
     );
     drop(desk);
 
+    // The engineer ends the drill early.
+    screen.click(".drills form.end button").unwrap();
+    assert!(
+        wait_until(Duration::from_secs(5), || screen.text().is_ok_and(|t| t
+            .contains("Silences")
+            && !t.contains("declared by Chen Jing")))
+        .await,
+        "the drill did not end: {}",
+        screen.text().unwrap_or_default()
+    );
+    let (_, drills) = http(api, "GET", "/api/v1/drills", None, None).unwrap();
+    assert_eq!(drills, serde_json::json!([]), "{drills}");
+
+    // Silencing the fire panel would silence fire alarms: refused, on a
+    // page that says why.
+    screen
+        .type_into("input[name=reason]", "detector cleaning")
+        .unwrap();
+    screen.click("#add-silence").unwrap();
+    let refusal = screen
+        .wait_for_text("Not done", Duration::from_secs(5))
+        .unwrap();
+    assert!(refusal.contains("fire.fire_alarm"), "{refusal}");
+    screen
+        .screenshot(&docs.join("refused-desktop.png"))
+        .unwrap();
+    let (_, silences) = http(api, "GET", "/api/v1/silences", None, None).unwrap();
+    assert_eq!(silences, serde_json::json!([]), "{silences}");
+
+    // The equipment page: the panel online, the zone in alarm, the
+    // condition raised, a link to its Grafana dashboard.
+    screen.open(&format!("http://{api}/equipment")).unwrap();
+    let equipment = screen
+        .wait_for_text("Online since", Duration::from_secs(5))
+        .unwrap();
+    for needle in ["Fire alarm panel", "zone3_alarm", "on", "good", "ACTIVE"] {
+        assert!(equipment.contains(needle), "no `{needle}` in {equipment}");
+    }
+    let source = screen.source().unwrap();
+    assert!(
+        source.contains(
+            "http://grafana.example:3000/d/sitewarden-fire-security?var-site=test-site&amp;var-device=fire-panel-1"
+        ),
+        "no dashboard link in {source}"
+    );
+    screen
+        .screenshot(&docs.join("equipment-desktop.png"))
+        .unwrap();
+
     // Guessing is braked: after five failures even the right password waits.
     for _ in 0..5 {
         assert_eq!(
@@ -235,6 +287,12 @@ poll_interval = "100ms"
     let phone = Browser::start(390, 844).unwrap();
     phone.open(&format!("http://{api}/login")).unwrap();
     phone.screenshot(&docs.join("signin-phone.png")).unwrap();
+    sign_in(&phone, api, "chen.jing", ENGINEER_PASSWORD);
+    phone.open(&format!("http://{api}/equipment")).unwrap();
+    phone
+        .wait_for_text("Online since", Duration::from_secs(5))
+        .unwrap();
+    phone.screenshot(&docs.join("equipment-phone.png")).unwrap();
     daemon.stop().await;
 }
 
@@ -381,5 +439,147 @@ name = "Li Wei"
     sign_in(&phone, api, "chen.jing", ENGINEER_PASSWORD);
     phone.open(&format!("http://{api}/repairs")).unwrap();
     phone.screenshot(&docs.join("repairs-phone.png")).unwrap();
+    daemon.stop().await;
+}
+
+/// A simulated checkpoint station on a free loopback port.
+async fn station(id: u16, key: [u8; 32]) -> site_sim::checkpoint::RunningCheckpoint {
+    site_sim::checkpoint::start(id, key, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_patrols_page_shows_rounds_planned_against_actual_and_refused_taps() {
+    use checkpoint_fw::station::Tap;
+    let (entrance_key, stairs_key, garage_key) = ([0x11; 32], [0x22; 32], [0x33; 32]);
+    let entrance = station(1, entrance_key).await;
+    let stairs = station(2, stairs_key).await;
+    let garage = station(3, garage_key).await;
+    let site = SiteDir::new().unwrap();
+    site.write("keys/a.key", &hex(&entrance_key)).unwrap();
+    site.write("keys/b.key", &hex(&stairs_key)).unwrap();
+    site.write("keys/c.key", &hex(&garage_key)).unwrap();
+    let hash = sitewarden::api::session::hash_password(ENGINEER_PASSWORD).unwrap();
+    // A round every 12 s (site time is UTC), checkpoints 3 s apart, 2 s either side.
+    let config = format!(
+        r#"
+[[people]]
+id = "chen.jing"
+name = "Chen Jing"
+password_hash = "{hash}"
+role = "engineer"
+
+[[patrol.stations]]
+id = "entrance"
+checkpoint = 1
+location = "Main entrance"
+gateway = "{entrance}"
+key = {{ file = "keys/a.key" }}
+poll_interval = "200ms"
+
+[[patrol.stations]]
+id = "stairs"
+checkpoint = 2
+location = "Stair B, 2nd floor"
+gateway = "{stairs}"
+key = {{ file = "keys/b.key" }}
+poll_interval = "200ms"
+
+[[patrol.stations]]
+id = "garage"
+checkpoint = 3
+location = "Car park gate"
+gateway = "{garage}"
+key = {{ file = "keys/c.key" }}
+poll_interval = "200ms"
+
+[[patrol.guards]]
+id = "wang.lei"
+name = "Wang Lei"
+badges = ["04A1B2C3"]
+
+[[patrol.routes]]
+id = "lobby-round"
+checkpoints = ["entrance", "stairs"]
+every = "12s"
+leg = "3s"
+window = "2s"
+"#,
+        entrance = entrance.addr,
+        stairs = stairs.addr,
+        garage = garage.addr,
+    );
+    let daemon = start_daemon(load(&site.site(&config).unwrap()), &site, 0)
+        .await
+        .unwrap();
+    let api = daemon.api_addr;
+    let badge = [0x04, 0xA1, 0xB2, 0xC3];
+    // The guard walks one round, then skips the stairs in the next; a
+    // stranger's badge and a forged record arrive in between.
+    let now = jiff::Timestamp::now().as_millisecond();
+    let next = (now / 12_000 + 1) * 12_000;
+    tokio::time::sleep(Duration::from_millis((next - now) as u64 + 300)).await;
+    assert!(matches!(entrance.tap(&badge), Tap::Recorded(_)));
+    assert!(matches!(
+        entrance.tap(&[0x04, 0x0B, 0xAD, 0xBA, 0xD0, 0x00, 0x01]),
+        Tap::Recorded(_)
+    ));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(matches!(stairs.tap(&badge), Tap::Recorded(_)));
+    garage.forge();
+    assert!(matches!(garage.tap(&badge), Tap::Recorded(_)));
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    assert!(matches!(entrance.tap(&badge), Tap::Recorded(_)));
+
+    let docs = repo_root().join("docs/console");
+    let screen = Browser::start(1280, 1000).unwrap();
+    screen.open(&format!("http://{api}/patrols")).unwrap();
+    screen
+        .wait_for_text("Sign in", Duration::from_secs(5))
+        .unwrap();
+    sign_in(&screen, api, "chen.jing", ENGINEER_PASSWORD);
+    screen.open(&format!("http://{api}/patrols")).unwrap();
+    let shows_all = |t: &str| {
+        t.contains("50 % of checkpoints reached")
+            && t.contains("Missed checkpoint stairs")
+            && t.contains("FORGED record")
+            && t.contains("unknown badge")
+    };
+    assert!(
+        wait_until(Duration::from_secs(15), || {
+            let _ = screen.open(&format!("http://{api}/patrols"));
+            screen.text().is_ok_and(|t| shows_all(&t))
+        })
+        .await,
+        "{}",
+        screen.text().unwrap_or_default()
+    );
+    let page = screen.text().unwrap();
+    for needle in [
+        "Route lobby-round",
+        "Walked by Wang Lei",
+        "100 % of checkpoints reached",
+        "MISSED",
+        "on time",
+        "Main entrance",
+        "Car park gate",
+    ] {
+        assert!(page.contains(needle), "no `{needle}` in {page}");
+    }
+    screen
+        .screenshot(&docs.join("patrols-desktop.png"))
+        .unwrap();
+    let phone = Browser::start(390, 844).unwrap();
+    sign_in(&phone, api, "chen.jing", ENGINEER_PASSWORD);
+    phone.open(&format!("http://{api}/patrols")).unwrap();
+    phone
+        .wait_for_text("Today's rounds", Duration::from_secs(5))
+        .unwrap();
+    phone.screenshot(&docs.join("patrols-phone.png")).unwrap();
     daemon.stop().await;
 }

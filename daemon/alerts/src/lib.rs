@@ -551,6 +551,19 @@ impl AlertsHandle {
         Ok(silence)
     }
 
+    /// Ends a drill now (or calls off one not yet begun): alarms from
+    /// then on reach everyone again.
+    pub async fn end_drill(&self, id: i64, by: String) -> Result<store::Drill, AlertError> {
+        let store = self.store.clone();
+        let ended = blocking(move || store.end_drill(id, clock::now())).await??;
+        let Some(drill) = ended else {
+            return Err(AlertError::NotFound(id));
+        };
+        info!(drill = id, %by, "drill ended");
+        self.changes.send_modify(|n| *n += 1);
+        Ok(drill)
+    }
+
     async fn after(&self, changes: Vec<AlertChange>) {
         if changes.is_empty() {
             return;

@@ -77,6 +77,18 @@ pub struct SiteFile {
     /// The equipment to poll.
     #[serde(default)]
     pub devices: Vec<DeviceSection>,
+    /// Where the engineer's Grafana is: the duty console links each device
+    /// to its dashboard there.
+    #[serde(default)]
+    pub grafana: Option<GrafanaSection>,
+}
+
+/// The site's Grafana, with the dashboards of `dashboards/` provisioned.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrafanaSection {
+    /// Its address as people's browsers reach it (`https://grafana.example`).
+    pub url: Spanned<String>,
 }
 
 fn default_profiles_dir() -> String {

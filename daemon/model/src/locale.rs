@@ -205,12 +205,23 @@ fn bundle(locale: Locale, zone: TimeZone) -> FluentBundle<FluentResource> {
     let resource = FluentResource::try_new(locale.shipped().to_owned()).unwrap_or_else(|(r, _)| r);
     // Shipped files are checked by tests; ids are unique in each.
     let _ = bundle.add_resource(resource);
+    let day_zone = zone.clone();
     let _ = bundle.add_function("DATETIME", move |positional, _named| {
         let Some(FluentValue::Number(n)) = positional.first() else {
             return FluentValue::Error;
         };
         match Timestamp::from_second(n.value as i64) {
-            Ok(at) => FluentValue::from(local_time(at, &zone)),
+            Ok(at) => FluentValue::from(local_time(at, &day_zone)),
+            Err(_) => FluentValue::Error,
+        }
+    });
+    // The time of day alone, where the day goes without saying (a round's checkpoints).
+    let _ = bundle.add_function("TIME", move |positional, _named| {
+        let Some(FluentValue::Number(n)) = positional.first() else {
+            return FluentValue::Error;
+        };
+        match Timestamp::from_second(n.value as i64) {
+            Ok(at) => FluentValue::from(at.to_zoned(zone.clone()).strftime("%H:%M:%S").to_string()),
             Err(_) => FluentValue::Error,
         }
     });

@@ -103,6 +103,17 @@ pub enum DeviceState {
     Offline,
 }
 
+impl DeviceState {
+    /// Its name as serialised, for pages and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unknown => "unknown",
+            Self::Online => "online",
+            Self::Offline => "offline",
+        }
+    }
+}
+
 /// What sources publish on the bus.
 #[derive(Debug, Clone)]
 pub enum ReadingEvent {

@@ -172,27 +172,43 @@ impl PatrolStore {
     /// Taps, newest first.
     pub fn taps(&self, station: Option<&str>, limit: usize) -> rusqlite::Result<Vec<StoredTap>> {
         let conn = self.lock();
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, station, seq, badge, guard, boot, uptime_s, at_us, received_us, verdict, detail FROM tap
-             WHERE (?1 IS NULL OR station = ?1) ORDER BY id DESC LIMIT ?2",
-        )?;
-        stmt.query_map(params![station, limit as i64], |r| {
-            Ok(StoredTap {
-                id: r.get(0)?,
-                station: r.get(1)?,
-                seq: r.get(2)?,
-                badge: r.get(3)?,
-                guard: r.get(4)?,
-                boot: r.get(5)?,
-                uptime_s: r.get(6)?,
-                at: from_micros(r.get(7)?),
-                received_at: from_micros(r.get(8)?),
-                verdict: r.get(9)?,
-                detail: r.get(10)?,
-            })
-        })?
-        .collect()
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {TAP_COLUMNS} FROM tap WHERE (?1 IS NULL OR station = ?1) ORDER BY id DESC LIMIT ?2"
+        ))?;
+        stmt.query_map(params![station, limit as i64], tap_row)?
+            .collect()
     }
+
+    /// Taps not accepted (forged, replayed, unknown badge) received at or
+    /// after `since`, newest first.
+    pub fn refused_taps(&self, since: Timestamp, limit: usize) -> rusqlite::Result<Vec<StoredTap>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {TAP_COLUMNS} FROM tap WHERE verdict != 'accepted' AND received_us >= ?1 ORDER BY id DESC LIMIT ?2"
+        ))?;
+        stmt.query_map(params![micros(since), limit as i64], tap_row)?
+            .collect()
+    }
+}
+
+/// The columns [`tap_row`] reads.
+const TAP_COLUMNS: &str =
+    "id, station, seq, badge, guard, boot, uptime_s, at_us, received_us, verdict, detail";
+
+fn tap_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredTap> {
+    Ok(StoredTap {
+        id: r.get(0)?,
+        station: r.get(1)?,
+        seq: r.get(2)?,
+        badge: r.get(3)?,
+        guard: r.get(4)?,
+        boot: r.get(5)?,
+        uptime_s: r.get(6)?,
+        at: from_micros(r.get(7)?),
+        received_at: from_micros(r.get(8)?),
+        verdict: r.get(9)?,
+        detail: r.get(10)?,
+    })
 }
 
 impl PatrolStore {

@@ -216,6 +216,22 @@ pub(super) async fn declare_drill(
     Ok((StatusCode::CREATED, Json(drill)))
 }
 
+pub(super) async fn end_drill(
+    State(ctx): State<ApiContext>,
+    headers: HeaderMap,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<Outcome>, ApiError> {
+    let Path(id) = id.map_err(|_| reject(&ctx, ApiError::bad_request("a drill id is a number")))?;
+    let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
+    let command = Command::EndDrill { drill: id };
+    Ok(Json(
+        ctx.control
+            .execute(&caller, command)
+            .await
+            .map_err(|e| reject(&ctx, e.into()))?,
+    ))
+}
+
 pub(super) async fn drills(State(ctx): State<ApiContext>) -> Result<Json<Vec<Drill>>, ApiError> {
     let store = ctx.alerts.store.clone();
     Ok(Json(read(move || store.drills(clock::now())).await?))

@@ -17,56 +17,50 @@ use axum::response::Redirect;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{Markup, html};
 use serde::Deserialize;
 use tracing::{info, warn};
 
-use super::session::{HasCsrf, Session, checked, run};
+use super::session::{HasCsrf, Session, checked};
+use super::shell::{self, Frame, Tab};
 use super::{ApiContext, alert_place, person_name};
 use crate::alerts::store::AlertFilter;
 use crate::alerts::{Alert, AlertStatus};
 use sitewarden_model::locale::{Arg, Messages};
-use sitewarden_model::vocab::ApiRole;
 
 /// Open alerts shown at most (a site has a handful; a storm is one incident).
 const SHOWN: usize = 100;
 
-/// The whole page: heading, who is signed in, sound switch, the alarms.
+/// The whole page: heading, who is signed in, sound switch, the alarms,
+/// and for a signed-in person the drills and silences.
 pub(super) async fn page(State(ctx): State<ApiContext>, headers: HeaderMap) -> Response {
     let m = &ctx.catalog.site.messages;
     let session = ctx.sessions.of(&headers);
     let alarms = alarms(&ctx, session.as_ref()).await;
-    let markup = html! {
-        (DOCTYPE)
-        html lang=(m.locale().tag()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (m.text("board-title", &[("site", Arg::Text(&ctx.catalog.site.name))])) }
-                style { (PreEscaped(STYLE)) }
-                script src="/console.js" defer {}
-            }
-            body {
-                header {
-                    h1 { (m.text("board-title", &[("site", Arg::Text(&ctx.catalog.site.name))])) }
-                    nav { a href="/" { (m.text("nav-alarms", &[])) } " " a href="/repairs" { (m.text("nav-repairs", &[])) } }
-                    (super::signin::who(m, &ctx, session.as_ref()))
-                    button id="sound" type="button" { (m.text("board-sound-on", &[])) }
-                }
-                main id="alarms" { (alarms) }
-                @if let Some(s) = &session {
-                    (drills(m, &ctx, s).await)
-                }
-            }
-        }
+    let planning = match &session {
+        Some(s) => super::planning::panels(&ctx, s).await,
+        None => html! {},
     };
-    secured(axum::response::Html(markup.into_string()).into_response())
+    let frame = Frame {
+        title: "board-title",
+        tab: Tab::Alarms,
+        session: session.as_ref(),
+        style: BOARD_STYLE,
+        script: true,
+        tools: html! { button id="sound" type="button" { (m.text("board-sound-on", &[])) } },
+        reload_after_s: None,
+    };
+    shell::page(
+        &ctx,
+        frame,
+        html! { main id="alarms" { (alarms) } (planning) },
+    )
 }
 
 /// Just the alarms, for the page to swap in when they change.
 pub(super) async fn list(State(ctx): State<ApiContext>, headers: HeaderMap) -> Response {
     let session = ctx.sessions.of(&headers);
-    secured(
+    shell::secured(
         axum::response::Html(alarms(&ctx, session.as_ref()).await.into_string()).into_response(),
     )
 }
@@ -99,12 +93,15 @@ pub(super) async fn acknowledge(
         .acknowledge(id, session.person.clone(), note)
         .await
     {
-        Ok(_) => info!(alert = id, person = %session.person, "alert acknowledged on the board"),
+        Ok(_) => {
+            info!(alert = id, person = %session.person, "alert acknowledged on the board");
+            Redirect::to("/").into_response()
+        }
         Err(e) => {
-            warn!(alert = id, person = %session.person, error = %e, "acknowledgement on the board refused")
+            warn!(alert = id, person = %session.person, error = %e, "acknowledgement on the board refused");
+            shell::refused(&ctx, &e.to_string(), Tab::Alarms)
         }
     }
-    Redirect::to("/").into_response()
 }
 
 /// One `alarms` event at once (a page that reconnects catches up) and
@@ -141,122 +138,10 @@ pub(super) async fn script() -> Response {
     response
 }
 
-/// The drill form: engineers (and admins) declare a fire drill, so its
-/// alarms reach only the drill coordinator; everyone signed in sees the
-/// drills declared.
-async fn drills(m: &Messages, ctx: &ApiContext, session: &Session) -> Markup {
-    let store = ctx.alerts.store.clone();
-    let declared =
-        tokio::task::spawn_blocking(move || store.drills(sitewarden_runtime::clock::now()))
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default();
-    let may_declare = matches!(session.role, ApiRole::Engineer | ApiRole::Admin);
-    html! {
-        section.drills {
-            h2 { (m.text("drills-title", &[])) }
-            @for d in &declared {
-                p { (m.text("drills-declared", &[("from", Arg::Time(d.starts_at)), ("to", Arg::Time(d.ends_at)), ("person", Arg::Text(person_name(ctx, &d.declared_by)))])) }
-            }
-            @if may_declare {
-                form.drill method="post" action="/console/drills" {
-                    input type="hidden" name="csrf" value=(session.csrf);
-                    label { (m.text("drills-starts-in", &[])) input name="starts_in_minutes" type="number" min="1" value="5" required; }
-                    label { (m.text("drills-lasts", &[])) input name="minutes" type="number" min="1" value="30" required; }
-                    label { (m.text("drills-note", &[])) input name="note"; }
-                    button id="declare-drill" type="submit" { (m.text("drills-declare", &[])) }
-                }
-            }
-        }
-    }
-}
-
 impl HasCsrf for AckOnBoard {
     fn csrf(&self) -> &str {
         &self.csrf
     }
-}
-
-impl HasCsrf for DeclareDrill {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
-/// The drill form.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct DeclareDrill {
-    csrf: String,
-    starts_in_minutes: u32,
-    minutes: u32,
-    #[serde(default)]
-    note: String,
-}
-
-/// Declares a fire drill as the signed-in person: refused (403) unless
-/// their role may plan (engineer, admin), as on the API and MQTT.
-pub(super) async fn declare_drill(
-    State(ctx): State<ApiContext>,
-    headers: HeaderMap,
-    form: Result<axum::Form<DeclareDrill>, axum::extract::rejection::FormRejection>,
-) -> Response {
-    let Some(session) = ctx.sessions.of(&headers) else {
-        return Redirect::to("/login").into_response();
-    };
-    let Some(form) = checked(&ctx, &session, form) else {
-        return StatusCode::FORBIDDEN.into_response();
-    };
-    let starts = sitewarden_runtime::clock::now()
-        + Duration::from_secs(u64::from(form.starts_in_minutes) * 60);
-    let request = crate::alerts::DrillRequest {
-        starts,
-        ends: starts + Duration::from_secs(u64::from(form.minutes) * 60),
-        classes: Vec::new(),
-        note: Some(form.note.trim().to_owned()).filter(|n| !n.is_empty()),
-    };
-    match run(
-        &ctx,
-        &session,
-        crate::control::Command::DeclareDrill(request),
-    )
-    .await
-    {
-        Ok(_) => Redirect::to("/").into_response(),
-        Err(e) => {
-            ctx.metrics
-                .api_rejected
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            warn!(person = %session.person, error = %e, "drill from the console refused");
-            refused(&ctx, &e.to_string())
-        }
-    }
-}
-
-/// A page saying a step was refused, with the reason the command gave.
-pub(super) fn refused(ctx: &ApiContext, reason: &str) -> Response {
-    let m = &ctx.catalog.site.messages;
-    let markup = html! {
-        (DOCTYPE)
-        html lang=(m.locale().tag()) {
-            head { meta charset="utf-8"; style { (PreEscaped(STYLE)) } }
-            body {
-                main {
-                    p.waiting { (m.text("console-refused", &[])) }
-                    p.reason { (reason) }
-                    a href="/" { (m.text("nav-alarms", &[])) }
-                }
-            }
-        }
-    };
-    secured(
-        (
-            StatusCode::FORBIDDEN,
-            axum::response::Html(markup.into_string()),
-        )
-            .into_response(),
-    )
 }
 
 /// The open alerts as a list, life-safety first, then newest first; with
@@ -327,44 +212,14 @@ fn card(
     }
 }
 
-/// Headers every console page carries: scripts and styles only from
-/// here, no framing, no sniffing.
-pub(super) fn secured(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'",
-        ),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-/// Readable across a control room and on a phone.
-pub(super) const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#f4f4f4;font-size:1.05rem}\
-header{display:flex;justify-content:space-between;align-items:center;padding:.6rem 1rem;background:#263238;color:#fff}\
-header h1{font-size:1.2rem;margin:0}\
-#sound{font-size:1rem;padding:.4rem .8rem}\
-main{padding:.6rem;display:grid;gap:.6rem;grid-template-columns:repeat(auto-fill,minmax(20rem,1fr))}\
-.alarm{background:#fff;border-left:.5rem solid #607d8b;border-radius:.3rem;padding:.4rem .8rem}\
+/// The alarm cards and the planning panels.
+const BOARD_STYLE: &str = ".alarm{background:#fff;border-left:.5rem solid #607d8b;border-radius:.3rem;padding:.4rem .8rem}\
 .alarm p{margin:.25rem 0}.alarm h2{margin:.2rem 0;font-size:1.2rem}\
 .fire,.emergency_button,.guard_safety{border-color:#b00020}.intrusion{border-color:#e65100}.drill{border-color:#1565c0}\
-.tag{display:inline-block;background:#263238;color:#fff;padding:0 .5rem;border-radius:.2rem;font-weight:bold}\
 .fire .tag,.emergency_button .tag,.guard_safety .tag{background:#b00020}\
-.waiting{color:#b00020;font-weight:bold}.taken{color:#1b5e20}.called{color:#555}\
-.none,.error{padding:1rem}\
-.drills{margin:.6rem;background:#fff;padding:.6rem;border-radius:.3rem}.drills h2{font-size:1.1rem;margin:0}\
-.drill{display:flex;flex-wrap:wrap;gap:.6rem;align-items:end}.drill label{display:grid}\
-.who{display:flex;gap:.5rem;align-items:center;color:#fff}a.who{color:#fff}\
+.plan{display:flex;flex-wrap:wrap;gap:.6rem;align-items:end}.plan label{display:grid}\
 .ack{display:flex;gap:.4rem;margin:.4rem 0}.ack input{flex:1;font-size:1rem}\
-.ack button{background:#1b5e20;color:#fff;border:0;border-radius:.3rem;padding:.4rem .8rem;font-weight:bold}\
-.signin{display:grid;gap:.4rem;max-width:22rem;background:#fff;padding:1rem;border-radius:.3rem}\
-.signin input{font-size:1.1rem}.signin button{font-size:1.1rem;padding:.5rem}";
+.ack button{background:#1b5e20;color:#fff;border:0;border-radius:.3rem;padding:.4rem .8rem;font-weight:bold}";
 
 /// Redraws the alarms on every `alarms` event and beeps for a life-safety
 /// alarm not seen before, once sound is on.

@@ -10,10 +10,14 @@ mod alerts;
 pub mod auth;
 mod board;
 mod conditions;
+mod equipment;
 pub mod error;
 pub mod listener;
+mod patrols;
+mod planning;
 mod repairs;
 pub mod session;
+mod shell;
 mod signin;
 mod tickets;
 
@@ -140,6 +144,7 @@ pub fn router(context: ApiContext) -> Router {
             get(alerts::silences).post(alerts::add_silence),
         )
         .route("/api/v1/silences/{id}", delete(alerts::end_silence))
+        .route("/api/v1/drills/{id}", delete(alerts::end_drill))
         .route(
             "/api/v1/drills",
             get(alerts::drills).post(alerts::declare_drill),
@@ -155,10 +160,16 @@ pub fn router(context: ApiContext) -> Router {
         .route("/console/events", get(board::events))
         .route("/console.js", get(board::script))
         .route("/console/alarms/{id}/ack", post(board::acknowledge))
-        .route("/console/drills", post(board::declare_drill))
+        .route("/console/drills", post(planning::declare_drill))
+        .route("/console/drills/{id}/end", post(planning::end_drill))
+        .route("/console/silences", post(planning::add_silence))
+        .route("/console/silences/{id}/end", post(planning::end_silence))
         .route("/login", get(signin::page).post(signin::sign_in))
         .route("/logout", post(signin::sign_out))
         .route("/repairs", get(repairs::page).post(repairs::register))
+        .route("/repairs/report", get(repairs::report))
+        .route("/patrols", get(patrols::page))
+        .route("/equipment", get(equipment::page))
         .route("/repairs/{id}/{action}", post(repairs::step))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .fallback(not_found)

@@ -8,15 +8,16 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{Markup, html};
 use serde::Deserialize;
 use tracing::warn;
 
 use super::ApiContext;
-use super::board::{STYLE, secured};
 use super::session::{HasCsrf, Session, checked, run};
+use super::shell::{self, Frame, Tab};
 use super::tickets::{CreateTicket, manual_ticket};
 use crate::control::Command;
+use crate::tickets::report::{month_bounds, month_report, month_report_text};
 use crate::tickets::store::ListFilter;
 use crate::tickets::{Action, Status, Ticket};
 use sitewarden_model::locale::{Arg, Messages};
@@ -83,40 +84,30 @@ pub(super) async fn page(State(ctx): State<ApiContext>, headers: HeaderMap) -> R
         _ => Vec::new(),
     };
     let m = &ctx.catalog.site.messages;
-    let title = m.text(
-        "repairs-title",
-        &[("site", Arg::Text(&ctx.catalog.site.name))],
-    );
-    let markup = html! {
-        (DOCTYPE)
-        html lang=(m.locale().tag()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) }
-                style { (PreEscaped(STYLE)) (PreEscaped(REPAIRS_STYLE)) }
-            }
-            body {
-                header {
-                    h1 { (title) }
-                    nav { a href="/" { (m.text("nav-alarms", &[])) } " " a href="/repairs" { (m.text("nav-repairs", &[])) } }
-                    (super::signin::who(m, &ctx, Some(&session)))
-                }
-                (register_form(m, &session))
-                section.columns {
-                    @for status in COLUMNS {
-                        div.column {
-                            h2 { (m.text(&format!("status-{}", status.as_str()), &[])) }
-                            @for t in tickets.iter().filter(|t| t.status == status) {
-                                (card(m, &ctx, &session, t))
-                            }
-                        }
+    let frame = Frame {
+        title: "repairs-title",
+        tab: Tab::Repairs,
+        session: Some(&session),
+        style: REPAIRS_STYLE,
+        script: false,
+        tools: html! {},
+        reload_after_s: None,
+    };
+    let body = html! {
+        (register_form(m, &session))
+        section.columns {
+            @for status in COLUMNS {
+                div.column {
+                    h2 { (m.text(&format!("status-{}", status.as_str()), &[])) }
+                    @for t in tickets.iter().filter(|t| t.status == status) {
+                        (card(m, &ctx, &session, t))
                     }
                 }
             }
         }
+        (report_form(m, &ctx, None))
     };
-    secured(axum::response::Html(markup.into_string()).into_response())
+    shell::page(&ctx, frame, body)
 }
 
 /// Registers a request taken by phone, in the signed-in person's name.
@@ -147,10 +138,13 @@ pub(super) async fn register(
         Ok(new) => run(&ctx, &session, Command::CreateTicket(Box::new(new))).await,
         Err(e) => Err(e.message),
     };
-    if let Err(e) = outcome {
-        warn!(person = %session.person, error = %e, "repair request from the console refused");
+    match outcome {
+        Ok(()) => Redirect::to("/repairs").into_response(),
+        Err(e) => {
+            warn!(person = %session.person, error = %e, "repair request from the console refused");
+            shell::refused(&ctx, &e, Tab::Repairs)
+        }
     }
-    Redirect::to("/repairs").into_response()
 }
 
 /// Takes step `action` on ticket `id` as the signed-in person.
@@ -172,10 +166,79 @@ pub(super) async fn step(
         assignee: Some(form.assignee.trim().to_owned()).filter(|a| !a.is_empty()),
         note: Some(form.note.trim().to_owned()).filter(|n| !n.is_empty()),
     };
-    if let Err(e) = run(&ctx, &session, command).await {
-        warn!(ticket = id, person = %session.person, error = %e, "repair step from the console refused");
+    match run(&ctx, &session, command).await {
+        Ok(()) => Redirect::to("/repairs").into_response(),
+        Err(e) => {
+            warn!(ticket = id, person = %session.person, error = %e, "repair step from the console refused");
+            shell::refused(&ctx, &e, Tab::Repairs)
+        }
     }
-    Redirect::to("/repairs").into_response()
+}
+
+/// `?month=YYYY-MM` of the monthly report.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ReportMonth {
+    month: String,
+}
+
+/// `/repairs/report?month=YYYY-MM`: the month's repair report as people
+/// read it (the text of `GET /api/v1/reports/tickets?format=text`).
+pub(super) async fn report(
+    State(ctx): State<ApiContext>,
+    headers: HeaderMap,
+    query: Result<axum::extract::Query<ReportMonth>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Some(session) = ctx.sessions.of(&headers) else {
+        return Redirect::to("/login").into_response();
+    };
+    let m = &ctx.catalog.site.messages;
+    let month = query.map_or_else(|_| this_month(&ctx), |q| q.0.month);
+    let tz = ctx.catalog.site.hours.time_zone.clone();
+    let Ok(bounds) = month_bounds(&month, &tz) else {
+        return shell::refused(&ctx, &m.text("report-bad-month", &[]), Tab::Repairs);
+    };
+    let store = ctx.tickets.store.clone();
+    let found =
+        tokio::task::spawn_blocking(move || store.registered_between(bounds.0, bounds.1)).await;
+    let Ok(Ok(tickets)) = found else {
+        return shell::refused(&ctx, &m.text("board-unavailable", &[]), Tab::Repairs);
+    };
+    let text = month_report_text(&month_report(&month, &tz, bounds, &tickets), &ctx.catalog);
+    let frame = Frame {
+        title: "repairs-title",
+        tab: Tab::Repairs,
+        session: Some(&session),
+        style: REPAIRS_STYLE,
+        script: false,
+        tools: html! {},
+        reload_after_s: None,
+    };
+    let body = html! {
+        (report_form(m, &ctx, Some(&month)))
+        section.panel { pre.report { (text) } }
+    };
+    shell::page(&ctx, frame, body)
+}
+
+/// `YYYY-MM` of today in the site's zone.
+fn this_month(ctx: &ApiContext) -> String {
+    let today = sitewarden_runtime::clock::now()
+        .to_zoned(ctx.catalog.site.hours.time_zone.clone())
+        .date();
+    // for engineers: a query value, not text for people.
+    format!("{:04}-{:02}", today.year(), today.month())
+}
+
+/// The month picker that opens the monthly report.
+fn report_form(m: &Messages, ctx: &ApiContext, month: Option<&str>) -> Markup {
+    let month = month.map_or_else(|| this_month(ctx), str::to_owned);
+    html! {
+        form.panel.plan method="get" action="/repairs/report" {
+            label { (m.text("repairs-report", &[])) input name="month" type="month" value=(month) required; }
+            button id="report" type="submit" { (m.text("repairs-report-button", &[])) }
+        }
+    }
 }
 
 impl HasCsrf for Register {
@@ -263,8 +326,7 @@ fn card(m: &Messages, ctx: &ApiContext, session: &Session, t: &Ticket) -> Markup
 }
 
 /// The board's columns side by side on a screen, one under another on a phone.
-const REPAIRS_STYLE: &str = "nav a{color:#fff;margin-right:.8rem}\
-.register{margin:.6rem;background:#fff;padding:.6rem;border-radius:.3rem}\
+const REPAIRS_STYLE: &str = ".register{margin:.6rem;background:#fff;padding:.6rem;border-radius:.3rem}\
 form.register{display:grid;gap:.4rem;grid-template-columns:repeat(auto-fill,minmax(14rem,1fr))}\
 form.register label{display:grid}\
 .columns{display:grid;gap:.6rem;padding:.6rem;grid-template-columns:repeat(auto-fill,minmax(16rem,1fr))}\
@@ -272,4 +334,5 @@ form.register label{display:grid}\
 .ticket{background:#fff;border-radius:.3rem;padding:.4rem .7rem;margin-bottom:.5rem}\
 .ticket p{margin:.2rem 0}.ticket h3{margin:.2rem 0;font-size:1.05rem}\
 .step{display:flex;gap:.3rem;margin:.3rem 0}.step input{flex:1}\
+.report{white-space:pre-wrap;margin:0}.plan{display:flex;flex-wrap:wrap;gap:.6rem;align-items:end}.plan label{display:grid}\
 .step button{background:#1b5e20;color:#fff;border:0;border-radius:.3rem;padding:.3rem .6rem}";

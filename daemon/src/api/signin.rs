@@ -4,13 +4,13 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{Markup, html};
 use serde::Deserialize;
 use tracing::{info, warn};
 
 use super::ApiContext;
-use super::board::{STYLE, secured};
 use super::session::{self, Session};
+use super::shell::{self, Frame, Tab};
 use sitewarden_model::locale::{Arg, Messages};
 
 /// The sign-in form.
@@ -129,37 +129,30 @@ pub(super) fn who(m: &Messages, ctx: &ApiContext, session: Option<&Session>) -> 
 
 fn form_page(ctx: &ApiContext, status: StatusCode, error: Option<String>) -> Response {
     let m = &ctx.catalog.site.messages;
-    let title = m.text(
-        "signin-title",
-        &[("site", Arg::Text(&ctx.catalog.site.name))],
-    );
-    let markup = html! {
-        (DOCTYPE)
-        html lang=(m.locale().tag()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) }
-                style { (PreEscaped(STYLE)) }
-            }
-            body {
-                header { h1 { (title) } }
-                main {
-                    form.signin method="post" action="/login" {
-                        @if let Some(error) = &error {
-                            p.waiting { (error) }
-                        }
-                        label for="person" { (m.text("signin-person", &[])) }
-                        input id="person" name="person" autocomplete="username" required;
-                        label for="password" { (m.text("signin-password", &[])) }
-                        input id="password" name="password" type="password" autocomplete="current-password" required;
-                        button id="signin" type="submit" { (m.text("signin-button", &[])) }
-                    }
+    let frame = Frame {
+        title: "signin-title",
+        tab: Tab::None,
+        session: None,
+        style: "",
+        script: false,
+        tools: html! {},
+        reload_after_s: None,
+    };
+    let body = html! {
+        main {
+            form.signin method="post" action="/login" {
+                @if let Some(error) = &error {
+                    p.waiting { (error) }
                 }
+                label for="person" { (m.text("signin-person", &[])) }
+                input id="person" name="person" autocomplete="username" required;
+                label for="password" { (m.text("signin-password", &[])) }
+                input id="password" name="password" type="password" autocomplete="current-password" required;
+                button id="signin" type="submit" { (m.text("signin-button", &[])) }
             }
         }
     };
-    secured((status, axum::response::Html(markup.into_string())).into_response())
+    shell::page_with(ctx, status, frame, body)
 }
 
 fn with_cookie(mut response: Response, cookie: &str) -> Response {

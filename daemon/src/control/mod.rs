@@ -57,6 +57,11 @@ pub enum Command {
     },
     /// A drill window: alarms in it reach only the coordinator.
     DeclareDrill(DrillRequest),
+    /// Ends a drill now, or calls off one not yet begun.
+    EndDrill {
+        /// Drill id.
+        drill: i64,
+    },
     /// A maintenance window: matching alerts call nobody.
     AddSilence(SilenceRequest),
     /// Ends a silence before its time.
@@ -87,7 +92,10 @@ impl Command {
             Self::AckAlert { .. } => ACK_ROLES,
             // Silencing a fire alarm is an admin's explicit decision.
             Self::AddSilence(request) if request.life_safety => &[],
-            Self::DeclareDrill(_) | Self::AddSilence(_) | Self::EndSilence { .. } => PLAN_ROLES,
+            Self::DeclareDrill(_)
+            | Self::EndDrill { .. }
+            | Self::AddSilence(_)
+            | Self::EndSilence { .. } => PLAN_ROLES,
             Self::CreateTicket(_) => CREATE_ROLES,
             Self::MoveTicket { action, .. } => action.roles(),
         }
@@ -215,6 +223,7 @@ impl Control {
             Command::DeclareDrill(request) => {
                 Outcome::Drill(self.alerts.declare_drill(request, by).await?)
             }
+            Command::EndDrill { drill } => Outcome::Drill(self.alerts.end_drill(drill, by).await?),
             Command::EndSilence { silence } => {
                 Outcome::Silence(self.alerts.end_silence(silence, by).await?)
             }

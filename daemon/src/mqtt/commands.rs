@@ -23,10 +23,11 @@ use crate::sources::mqtt::{CommandAnswer, CommandInbox};
 use sitewarden_model::catalog::Catalog;
 
 /// Commands this daemon answers.
-pub const COMMANDS: [&str; 5] = [
+pub const COMMANDS: [&str; 6] = [
     "record_service",
     "ack_alert",
     "declare_drill",
+    "end_drill",
     "end_silence",
     "move_ticket",
 ];
@@ -65,6 +66,13 @@ struct AckAlert {
 #[serde(deny_unknown_fields)]
 struct EndSilence {
     silence: i64,
+}
+
+/// Arguments of `end_drill`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EndDrill {
+    drill: i64,
 }
 
 /// Arguments of `move_ticket`.
@@ -285,6 +293,10 @@ fn parse(command: &str, args: serde_json::Value) -> Result<Command, CommandError
             }
         }
         "declare_drill" => Command::DeclareDrill(serde_json::from_value(args).map_err(bad)?),
+        "end_drill" => {
+            let e: EndDrill = serde_json::from_value(args).map_err(bad)?;
+            Command::EndDrill { drill: e.drill }
+        }
         "end_silence" => {
             let e: EndSilence = serde_json::from_value(args).map_err(bad)?;
             Command::EndSilence { silence: e.silence }

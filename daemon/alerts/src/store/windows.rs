@@ -196,23 +196,43 @@ impl AlertStore {
     /// Drills not yet over.
     pub fn drills(&self, now: Timestamp) -> rusqlite::Result<Vec<Drill>> {
         let conn = lock(&self.reader);
-        conn
-            .prepare_cached(
-                "SELECT id, classes, starts_us, ends_us, note, declared_by FROM drill WHERE ends_us > ?1 ORDER BY starts_us",
-            )?
-            .query_map([micros(now)], |r| {
-                let classes: String = r.get(1)?;
-                Ok(Drill {
-                    id: r.get(0)?,
-                    classes: classes.split(',').filter_map(AlertClass::parse).collect(),
-                    starts_at: from_micros(r.get(2)?),
-                    ends_at: from_micros(r.get(3)?),
-                    note: r.get(4)?,
-                    declared_by: r.get(5)?,
-                })
-            })?
-            .collect()
+        conn.prepare_cached(&format!(
+            "SELECT {DRILL_COLUMNS} FROM drill WHERE ends_us > ?1 ORDER BY starts_us"
+        ))?
+        .query_map([micros(now)], drill_row)?
+        .collect()
     }
+
+    /// Ends drill `id` now (one not yet begun is called off); the drill as
+    /// it stands, or none when there is no such drill.
+    pub fn end_drill(&self, id: i64, now: Timestamp) -> rusqlite::Result<Option<Drill>> {
+        let conn = lock(&self.writer);
+        conn.execute(
+            "UPDATE drill SET ends_us = ?2, starts_us = MIN(starts_us, ?2) WHERE id = ?1 AND ends_us > ?2",
+            params![id, micros(now)],
+        )?;
+        conn.query_row(
+            &format!("SELECT {DRILL_COLUMNS} FROM drill WHERE id = ?1"),
+            [id],
+            drill_row,
+        )
+        .optional()
+    }
+}
+
+/// The columns [`drill_row`] reads.
+const DRILL_COLUMNS: &str = "id, classes, starts_us, ends_us, note, declared_by";
+
+fn drill_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Drill> {
+    let classes: String = r.get(1)?;
+    Ok(Drill {
+        id: r.get(0)?,
+        classes: classes.split(',').filter_map(AlertClass::parse).collect(),
+        starts_at: from_micros(r.get(2)?),
+        ends_at: from_micros(r.get(3)?),
+        note: r.get(4)?,
+        declared_by: r.get(5)?,
+    })
 }
 
 impl AlertStore {

@@ -132,6 +132,10 @@ pub(super) fn check_api(v: &mut Validator<'_>, site: &SiteFile) -> Option<ApiSet
                 .map(|u| u.trim_end_matches('/').to_owned())
         }),
         ack_link_valid_for: site.api.ack_link_valid_for.0,
+        grafana_url: site.grafana.as_ref().and_then(|g| {
+            crate::tickets::check_http_url(v, &at(0, &g.url), g.url.get_ref())
+                .map(|u| u.trim_end_matches('/').to_owned())
+        }),
     })
 }
 

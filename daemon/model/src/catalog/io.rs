@@ -131,6 +131,9 @@ pub struct ApiSettings {
     pub public_url: Option<String>,
     /// How long an acknowledgement link works.
     pub ack_link_valid_for: std::time::Duration,
+    /// `[grafana] url` without a trailing `/`: the console links devices
+    /// to their dashboards there.
+    pub grafana_url: Option<String>,
 }
 
 /// One accepted bearer token.
