@@ -87,6 +87,9 @@ pub struct RunningDaemon {
 pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result<RunningDaemon> {
     sitewarden_runtime::limits::raise_open_files_limit();
     let listener = api::bind(options.api_listen.unwrap_or(catalog.api.listen)).await?;
+    for warning in api::exposure_warnings(&catalog.api) {
+        tracing::warn!("{warning}");
+    }
     let api_addr = listener.local_addr()?;
     let (trigger, shutdown) = shutdown::channel();
     let metrics = Arc::new(Metrics::new(&catalog));
@@ -285,7 +288,14 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
             &mut spawner(&mut tasks, &metrics, &shutdown),
         );
     }
-    drop(bus);
+    // A site without equipment (patrols and repairs only) has no source
+    // holding the bus: keep it open until shutdown, or the stages behind it
+    // would end and `/healthz` call them down.
+    let mut stop = shutdown.clone();
+    tasks.spawn(async move {
+        stop.wait().await;
+        drop(bus);
+    });
     let context = ApiContext {
         catalog: catalog.clone(),
         state: live.clone(),

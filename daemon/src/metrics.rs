@@ -27,6 +27,8 @@ pub struct Metrics {
     pub api_connections_refused: AtomicU64,
     /// Failed accepts on the API port (descriptors exhausted, resets).
     pub api_accept_errors: AtomicU64,
+    /// TLS handshakes on the API port that failed or took too long.
+    pub api_tls_failures: AtomicU64,
     /// The rules stage's counters.
     pub rules: Arc<crate::rules::metrics::RulesMetrics>,
     /// The InfluxDB sink's counters (zero when no sink is configured).
@@ -65,6 +67,7 @@ impl Metrics {
             api_rejected: AtomicU64::default(),
             api_connections_refused: AtomicU64::default(),
             api_accept_errors: AtomicU64::default(),
+            api_tls_failures: AtomicU64::default(),
             rules: Default::default(),
             sink: Default::default(),
             mqtt: Default::default(),
@@ -143,6 +146,14 @@ impl Metrics {
             "Failed accepts on the API port (descriptors exhausted, resets); the listener keeps listening.",
         );
         sample(&mut out, name, site, self.api_accept_errors.load(Relaxed));
+        let name = "sitewarden_api_tls_failures_total";
+        family(
+            &mut out,
+            name,
+            "counter",
+            "TLS handshakes on the API port that failed (a client speaking plain HTTP, an untrusted certificate) or took longer than header_timeout.",
+        );
+        sample(&mut out, name, site, self.api_tls_failures.load(Relaxed));
         let name = "sitewarden_clock_steps_total";
         family(
             &mut out,

@@ -272,3 +272,50 @@ impl Drop for ChildKiller {
         let _ = self.0.wait();
     }
 }
+
+#[test]
+fn check_warns_of_a_console_beyond_loopback_without_tls_and_points_at_a_bad_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = site(&dir, "0.0.0.0:8080", "");
+    let out = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: [api] listen 0.0.0.0:8080 is beyond loopback without [api] tls"),
+        "{stderr}"
+    );
+
+    std::fs::write(dir.path().join("api.pem"), "not a certificate").unwrap();
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "[[devices]]",
+        "[api.tls]\ncert = \"api.pem\"\nkey = \"api.key\"\n\n[[devices]]",
+    );
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("site.toml:11:7: cannot read api.key"),
+        "{stderr}"
+    );
+    std::fs::write(dir.path().join("api.key"), "not a key").unwrap();
+    let out = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("site.toml:10:8: the certificate file holds no certificate"),
+        "{stderr}"
+    );
+}

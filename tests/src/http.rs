@@ -95,3 +95,64 @@ pub fn url_encode(text: &str) -> String {
         })
         .collect()
 }
+
+/// An answer as it came: status, head (status line and headers) and body.
+#[derive(Debug)]
+pub struct RawAnswer {
+    /// Status code.
+    pub status: u16,
+    /// Status line and headers.
+    pub head: String,
+    /// Body text.
+    pub body: String,
+}
+
+/// Sends `request` (a whole HTTP/1.1 request with `Connection: close`)
+/// over HTTPS to `addr`, trusting only the CA in `ca` (PEM), and reads
+/// the answer to its end.
+pub fn https(addr: SocketAddr, ca: &Path, request: &str) -> anyhow::Result<RawAnswer> {
+    use rustls::pki_types::pem::PemObject as _;
+    use std::io::{Read as _, Write as _};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_file_iter(ca)? {
+        roots.add(cert?)?;
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+    let connection = rustls::ClientConnection::new(std::sync::Arc::new(config), name)?;
+    let tcp = std::net::TcpStream::connect(addr)?;
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut tls = rustls::StreamOwned::new(connection, tcp);
+    tls.write_all(request.as_bytes())?;
+    let mut answer = Vec::new();
+    // hyper closes without a TLS close_notify after `Connection: close`.
+    if let Err(e) = tls.read_to_end(&mut answer)
+        && e.kind() != std::io::ErrorKind::UnexpectedEof
+    {
+        return Err(e.into());
+    }
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("no HTTP status")?;
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    Ok(RawAnswer {
+        status,
+        head: head.to_owned(),
+        body,
+    })
+}

@@ -583,3 +583,108 @@ window = "2s"
     phone.screenshot(&docs.join("patrols-phone.png")).unwrap();
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_https_personal_data_needs_a_session_or_a_token() {
+    use sha2::Digest as _;
+    let site = SiteDir::new().unwrap();
+    let pki = sitewarden_tests::TestPki::generate(site.dir.path()).unwrap();
+    let hash = sitewarden::api::session::hash_password(ENGINEER_PASSWORD).unwrap();
+    let token: String = sha2::Sha256::digest(b"desk-token")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    // A loopback listener behind a proxy: personal data needs sign-in anyway.
+    let config = format!(
+        r#"[site]
+id = "test-site"
+name = "Test site"
+time_zone = "UTC"
+
+[api]
+listen = "127.0.0.1:0"
+personal_data_needs_sign_in = true
+tls = {{ cert = {cert:?}, key = {key:?} }}
+
+[[api.tokens]]
+name = "desk"
+role = "front-desk"
+sha256 = "{token}"
+
+[[people]]
+id = "chen.jing"
+name = "Chen Jing"
+password_hash = "{hash}"
+role = "engineer"
+"#,
+        cert = pki.server.0.display().to_string(),
+        key = pki.server.1.display().to_string(),
+    );
+    let daemon = start_daemon(load(&site.write("site.toml", &config).unwrap()), &site, 0)
+        .await
+        .unwrap();
+    let api = daemon.api_addr;
+    let get = |path: &str, extra: &str| {
+        sitewarden_tests::https(
+            api,
+            &pki.ca,
+            &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n"),
+        )
+        .unwrap()
+    };
+    let health = get("/healthz", "");
+    assert_eq!(health.status, 200, "{health:?}");
+    for path in [
+        "/api/v1/tickets",
+        "/api/v1/alerts",
+        "/api/v1/patrol/taps",
+        "/api/v1/patrol/rounds",
+    ] {
+        let answer = get(path, "");
+        assert_eq!(answer.status, 401, "{path}: {answer:?}");
+        assert!(answer.body.contains("personal data"), "{answer:?}");
+        let answer = get(path, "Authorization: Bearer desk-token\r\n");
+        assert_eq!(answer.status, 200, "{path} with a token: {answer:?}");
+    }
+    assert_eq!(get("/api/v1/devices", "").status, 200, "no personal data");
+
+    // Signing in over HTTPS gives a session that reads them too.
+    let body = format!("person=chen.jing&password={ENGINEER_PASSWORD}");
+    let signed_in = sitewarden_tests::https(
+        api,
+        &pki.ca,
+        &format!(
+            "POST /login HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .unwrap();
+    assert_eq!(signed_in.status, 303, "{signed_in:?}");
+    let cookie = signed_in
+        .head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: sitewarden_session="))
+        .and_then(|rest| rest.split(';').next())
+        .unwrap_or_else(|| panic!("no session cookie in {}", signed_in.head))
+        .to_owned();
+    let answer = get(
+        "/api/v1/tickets",
+        &format!("Cookie: sitewarden_session={cookie}\r\n"),
+    );
+    assert_eq!(answer.status, 200, "{answer:?}");
+
+    // Plain HTTP on the HTTPS port gets nothing, and is counted.
+    assert!(
+        http(api, "GET", "/healthz", None, None).is_err(),
+        "plain HTTP was answered"
+    );
+    let metrics = get("/metrics", "");
+    assert!(
+        metrics
+            .body
+            .contains("sitewarden_api_tls_failures_total{site=\"test-site\"} 1"),
+        "{}",
+        metrics.body
+    );
+    daemon.stop().await;
+}

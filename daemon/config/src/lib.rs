@@ -34,6 +34,7 @@ pub use sitewarden_model::duration::{ConfigDuration, parse_duration};
 use sitewarden_model::vocab::{ApiRole, DataType, Parity, RegisterKind, WordOrder};
 pub use tickets::TicketsSection;
 pub use validate::hash_token;
+pub use validate::tls::server_tls;
 
 /// The whole site file (e.g. `config/demo.toml`).
 #[derive(Debug, Deserialize)]
@@ -186,6 +187,25 @@ pub struct ApiSection {
     /// How long an acknowledgement link works (24 h).
     #[serde(default = "default_ack_link_valid_for")]
     pub ack_link_valid_for: ConfigDuration,
+    /// Serve HTTPS with this certificate and key (PEM files).
+    #[serde(default)]
+    pub tls: Option<ApiTlsSection>,
+    /// Whether reading personal data (requesters' contacts, guards' taps
+    /// and rounds, who was called) needs a session or a token. Default:
+    /// yes when `listen` is beyond loopback. Say `true` when a proxy on
+    /// this machine exposes a loopback listener to the network.
+    #[serde(default)]
+    pub personal_data_needs_sign_in: Option<bool>,
+}
+
+/// `[api] tls`: the listener's certificate and key.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiTlsSection {
+    /// PEM certificate chain, the server's certificate first.
+    pub cert: Spanned<String>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: Spanned<String>,
 }
 
 impl Default for ApiSection {
@@ -199,6 +219,8 @@ impl Default for ApiSection {
             request_timeout: default_request_timeout(),
             public_url: None,
             ack_link_valid_for: default_ack_link_valid_for(),
+            tls: None,
+            personal_data_needs_sign_in: None,
         }
     }
 }

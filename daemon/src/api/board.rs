@@ -154,10 +154,16 @@ async fn alarms(ctx: &ApiContext, session: Option<&Session>) -> Markup {
         limit: SHOWN,
         ..Default::default()
     };
+    // Who was called is personal: a wallboard beyond loopback leaves it out.
+    let show_calls = session.is_some() || !ctx.catalog.api.personal_data_needs_sign_in;
     let found = tokio::task::spawn_blocking(move || {
         let mut open = store.list(&filter)?;
         open.sort_by_key(|a| (!a.class.is_life_safety(), std::cmp::Reverse(a.raised_at)));
-        let mut calls = store.last_calls()?;
+        let mut calls = if show_calls {
+            store.last_calls()?
+        } else {
+            Default::default()
+        };
         let called: Vec<Option<String>> = open.iter().map(|a| calls.remove(&a.id)).collect();
         Ok::<_, rusqlite::Error>((open, called))
     })

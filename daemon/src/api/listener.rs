@@ -10,7 +10,9 @@
 //! * a request, its body included, has `request_timeout` (30 s);
 //! * an error accepting (`EMFILE` when descriptors run out, a connection
 //!   reset before it was accepted) is counted and waited out, and the
-//!   listener keeps listening.
+//!   listener keeps listening;
+//! * with `[api] tls`, every connection is HTTPS (rustls); a handshake
+//!   gets `header_timeout` too, and a failed one is counted.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -24,6 +26,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 use tracing::warn;
 
 use crate::metrics::Metrics;
@@ -110,6 +113,12 @@ pub async fn serve(
         time_limit,
     ));
     let header_timeout = settings.header_timeout;
+    let tls = match &settings.tls {
+        Some(tls) => Some(TlsAcceptor::from(
+            sitewarden_config::server_tls(tls).map_err(std::io::Error::other)?,
+        )),
+        None => None,
+    };
     let mut connections = JoinSet::new();
     let mut log = LogLimiter::new(Duration::from_secs(60));
     loop {
@@ -139,20 +148,18 @@ pub async fn serve(
             continue;
         };
         let service = TowerToHyperService::new(router.clone());
-        let mut stop = shutdown.clone();
+        let stop = shutdown.clone();
+        let (tls, metrics) = (tls.clone(), metrics.clone());
         connections.spawn(async move {
             let _slot = slot;
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(header_timeout);
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => {}
-                () = stop.wait() => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = connection.await;
+            let Some(tls) = tls else {
+                return http1(stream, service, header_timeout, stop).await;
+            };
+            // The handshake gets the time a client has for its headers.
+            match tokio::time::timeout(header_timeout, tls.accept(stream)).await {
+                Ok(Ok(stream)) => http1(stream, service, header_timeout, stop).await,
+                _ => {
+                    metrics.api_tls_failures.fetch_add(1, Relaxed);
                 }
             }
         });
@@ -162,6 +169,31 @@ pub async fn serve(
     })
     .await;
     Ok(())
+}
+
+/// Serves HTTP/1.1 on one connection until it ends, or lets its request
+/// finish at shutdown.
+async fn http1<S>(
+    stream: S,
+    service: TowerToHyperService<Router>,
+    header_timeout: Duration,
+    mut stop: Shutdown,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        () = stop.wait() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
 }
 
 /// Answers 408 to a request (body included) that takes longer than its limit.

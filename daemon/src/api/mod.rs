@@ -2,8 +2,9 @@
 //!
 //! Paths are versioned (`/api/v1/…`), errors are JSON ([`error::ApiError`]),
 //! and anything that changes state authenticates with a bearer token
-//! ([`auth`]). Read-only views need no token: the API listens on loopback by
-//! default and shows nothing secret.
+//! ([`auth`]). Read-only views need no token while the API listens on
+//! loopback (the default); beyond it, reads of personal data need a token
+//! or a console session ([`personal_read`]).
 
 mod ack_page;
 mod alerts;
@@ -123,8 +124,34 @@ async fn read<T: Send + 'static>(
 /// Largest request body accepted (the same limit as MQTT commands).
 const MAX_BODY: usize = crate::control::MAX_REQUEST;
 
+/// Lets a read of personal data (requesters' contacts, who was called
+/// and what they said, guards' taps and rounds) through for a signed-in
+/// person or a token holder — or for anyone while
+/// `[api] personal_data_needs_sign_in` is off (a loopback listener).
+async fn personal_read(
+    State(ctx): State<ApiContext>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let headers = request.headers();
+    if !ctx.catalog.api.personal_data_needs_sign_in
+        || ctx.sessions.of(headers).is_some()
+        || auth::authenticate(headers, &ctx.catalog.api.tokens).is_ok()
+    {
+        return next.run(request).await;
+    }
+    reject(
+        &ctx,
+        ApiError::unauthorized(
+            "this read returns personal data: sign in at /login or send `Authorization: Bearer <token>`",
+        ),
+    )
+    .into_response()
+}
+
 /// The router with every route.
 pub fn router(context: ApiContext) -> Router {
+    let personal = || axum::middleware::from_fn_with_state(context.clone(), personal_read);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -132,12 +159,15 @@ pub fn router(context: ApiContext) -> Router {
         .route("/api/v1/points", get(points))
         .route("/api/v1/conditions", get(conditions::list))
         .route("/api/v1/service-records", post(conditions::record_service))
-        .route("/api/v1/tickets", get(tickets::list).post(tickets::create))
-        .route("/api/v1/tickets/{id}", get(tickets::get))
+        .route(
+            "/api/v1/tickets",
+            get(tickets::list).layer(personal()).post(tickets::create),
+        )
+        .route("/api/v1/tickets/{id}", get(tickets::get).layer(personal()))
         .route("/api/v1/tickets/{id}/transition", post(tickets::transition))
         .route("/api/v1/reports/tickets", get(tickets::report))
-        .route("/api/v1/alerts", get(alerts::list))
-        .route("/api/v1/alerts/{id}", get(alerts::get))
+        .route("/api/v1/alerts", get(alerts::list).layer(personal()))
+        .route("/api/v1/alerts/{id}", get(alerts::get).layer(personal()))
         .route("/api/v1/alerts/{id}/ack", post(alerts::ack))
         .route(
             "/api/v1/silences",
@@ -149,8 +179,11 @@ pub fn router(context: ApiContext) -> Router {
             "/api/v1/drills",
             get(alerts::drills).post(alerts::declare_drill),
         )
-        .route("/api/v1/patrol/taps", get(patrol_taps))
-        .route("/api/v1/patrol/rounds", get(patrol_rounds))
+        .route("/api/v1/patrol/taps", get(patrol_taps).layer(personal()))
+        .route(
+            "/api/v1/patrol/rounds",
+            get(patrol_rounds).layer(personal()),
+        )
         .route(
             "/a/{capability}",
             get(ack_page::show).post(ack_page::acknowledge),
@@ -174,6 +207,31 @@ pub fn router(context: ApiContext) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .fallback(not_found)
         .with_state(context)
+}
+
+/// What `sitewarden check` and the daemon at start warn about how the
+/// API is exposed: a listener beyond loopback without TLS, personal data
+/// open to the network.
+pub fn exposure_warnings(api: &sitewarden_model::catalog::ApiSettings) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if api.listen.ip().is_loopback() {
+        return warnings;
+    }
+    if api.tls.is_none() {
+        warnings.push(format!(
+            // for engineers: a `check` warning about the config.
+            "[api] listen {} is beyond loopback without [api] tls: passwords, session cookies and acknowledgement links cross the network in clear; set [api] tls = {{ cert, key }} or serve the console through a TLS proxy",
+            api.listen
+        ));
+    }
+    if !api.personal_data_needs_sign_in {
+        warnings.push(format!(
+            // for engineers: a `check` warning about the config.
+            "[api] listen {} is beyond loopback and personal_data_needs_sign_in = false: anyone on the network reads requesters' contacts and guards' rounds",
+            api.listen
+        ));
+    }
+    warnings
 }
 
 /// Binds the listen address; a busy port is an error the caller reports.

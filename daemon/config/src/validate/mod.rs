@@ -27,6 +27,7 @@ mod devices;
 mod io;
 mod points;
 mod site;
+pub mod tls;
 
 use devices::*;
 use io::*;
@@ -138,7 +139,7 @@ pub(super) fn validate(
         errors: Vec::new(),
     };
     let site_info = check_site(&mut v, site, inputs);
-    let api = check_api(&mut v, site);
+    let api = check_api(&mut v, site, inputs.base_dir);
     let mut devices = Vec::new();
     let mut points = Vec::new();
     let mut seen_ids: HashMap<&str, Pos> = HashMap::new();

@@ -80,7 +80,11 @@ pub(super) fn check_ranges(v: &mut Validator<'_>, ranges: &[Spanned<String>]) ->
     parsed
 }
 
-pub(super) fn check_api(v: &mut Validator<'_>, site: &SiteFile) -> Option<ApiSettings> {
+pub(super) fn check_api(
+    v: &mut Validator<'_>,
+    site: &SiteFile,
+    base_dir: &std::path::Path,
+) -> Option<ApiSettings> {
     let listen = site
         .api
         .listen
@@ -132,6 +136,15 @@ pub(super) fn check_api(v: &mut Validator<'_>, site: &SiteFile) -> Option<ApiSet
                 .map(|u| u.trim_end_matches('/').to_owned())
         }),
         ack_link_valid_for: site.api.ack_link_valid_for.0,
+        tls: site
+            .api
+            .tls
+            .as_ref()
+            .and_then(|t| super::tls::check_api_tls(v, t, base_dir)),
+        personal_data_needs_sign_in: site
+            .api
+            .personal_data_needs_sign_in
+            .unwrap_or_else(|| listen.is_some_and(|l: std::net::SocketAddr| !l.ip().is_loopback())),
         grafana_url: site.grafana.as_ref().and_then(|g| {
             crate::tickets::check_http_url(v, &at(0, &g.url), g.url.get_ref())
                 .map(|u| u.trim_end_matches('/').to_owned())

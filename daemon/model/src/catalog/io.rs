@@ -134,6 +134,26 @@ pub struct ApiSettings {
     /// `[grafana] url` without a trailing `/`: the console links devices
     /// to their dashboards there.
     pub grafana_url: Option<String>,
+    /// `[api] tls`: serve HTTPS with this PEM certificate chain and key.
+    pub tls: Option<ApiTls>,
+    /// Reads of personal data need a session or a token.
+    pub personal_data_needs_sign_in: bool,
+}
+
+/// The listener's certificate chain and private key, PEM, checked.
+#[derive(Clone)]
+pub struct ApiTls {
+    /// Certificate chain, the server's first.
+    pub cert: Vec<u8>,
+    /// Private key.
+    pub key: Vec<u8>,
+}
+
+impl std::fmt::Debug for ApiTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key stays out of logs.
+        f.debug_struct("ApiTls").finish_non_exhaustive()
+    }
 }
 
 /// One accepted bearer token.

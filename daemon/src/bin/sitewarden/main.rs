@@ -233,6 +233,9 @@ fn check(path: &Path) -> std::process::ExitCode {
         }
         Ok(catalog) => {
             print!("{}", summary(&catalog));
+            for warning in sitewarden::api::exposure_warnings(&catalog.api) {
+                eprintln!("warning: {warning}");
+            }
             std::process::ExitCode::SUCCESS
         }
     }
