@@ -307,6 +307,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         control,
         shutdown: shutdown.clone(),
         sessions: Default::default(),
+        board: Default::default(),
     };
     let api_shutdown = shutdown.clone();
     let api_stage = async move {

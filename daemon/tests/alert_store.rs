@@ -706,3 +706,17 @@ fn a_deadline_stored_under_a_clock_that_was_ahead_is_brought_back_at_start() {
     );
     assert_eq!(f.store.cap_deadlines(f.at(300), longest).unwrap(), 0);
 }
+
+#[test]
+fn an_acknowledgement_link_works_once_unless_its_acknowledgement_failed() {
+    let f = fixture();
+    assert!(f.store.take_ack_link("mac-1", 7, f.at(0)).unwrap());
+    assert!(
+        !f.store.take_ack_link("mac-1", 7, f.at(1)).unwrap(),
+        "used twice"
+    );
+    // The acknowledgement it was taken for failed: the person may press again.
+    f.store.release_ack_link("mac-1").unwrap();
+    assert!(f.store.take_ack_link("mac-1", 7, f.at(2)).unwrap());
+    assert!(f.store.take_ack_link("mac-2", 7, f.at(2)).unwrap());
+}

@@ -166,7 +166,7 @@ fn main() -> anyhow::Result<()> {
         let cookie = session.ok_or_else(|| anyhow::anyhow!("no session"))?;
         println!("| page | bytes | min | p50 | max | (30 requests, whole answer, loopback) |");
         println!("|---|---|---|---|---|---|");
-        for page in ["/", "/console/alarms", "/repairs"] {
+        for page in ["/", "/console/alarms", "/repairs", "/repairs/report?month=2026-01", "/patrols", "/equipment"] {
             let cookie = cookie.clone();
             let (size, mut times) = tokio::task::spawn_blocking(move || {
                 let mut times = Vec::new();

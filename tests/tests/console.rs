@@ -688,3 +688,93 @@ role = "engineer"
     );
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_speaks_the_sites_language() {
+    let site = SiteDir::new().unwrap();
+    let sim = start_sim(&site, &[("fire-panel-1", "fire-panel")], frozen())
+        .await
+        .unwrap();
+    let fire = repo_root().join("config/standards/fire.toml");
+    let hash = sitewarden::api::session::hash_password(ENGINEER_PASSWORD).unwrap();
+    let config = format!(
+        r#"[site]
+id = "test-site"
+name = "示范区售楼处"
+time_zone = "Asia/Shanghai"
+locale = "zh-CN"
+
+[api]
+listen = "127.0.0.1:0"
+
+[rules]
+packs = [{fire:?}]
+
+[[people]]
+id = "chen.jing"
+name = "陈静"
+password_hash = "{hash}"
+role = "engineer"
+
+[alerts]
+self_test_every = "0s"
+
+[[devices]]
+id = "fire-panel-1"
+name = "火灾报警控制器"
+location = "消防控制室"
+profile = "fire-panel"
+transport = {{ kind = "modbus-tcp", host = "{panel}" }}
+poll_interval = "100ms"
+"#,
+        fire = fire.display().to_string(),
+        panel = sim.addr("fire-panel-1").unwrap(),
+    );
+    let daemon = start_daemon(load(&site.write("site.toml", &config).unwrap()), &site, 0)
+        .await
+        .unwrap();
+    let api = daemon.api_addr;
+    let docs = repo_root().join("docs/console");
+    let screen = Browser::start(1280, 800).unwrap();
+    screen.open(&format!("http://{api}/login")).unwrap();
+    screen.type_into("#person", "chen.jing").unwrap();
+    screen.type_into("#password", ENGINEER_PASSWORD).unwrap();
+    screen.click("#signin").unwrap();
+    let board = screen
+        .wait_for_text("当前用户：陈静", Duration::from_secs(5))
+        .unwrap();
+    for needle in ["警报", "维修", "巡更", "设备", "没有未关闭的警报。"] {
+        assert!(board.contains(needle), "no `{needle}` in {board}");
+    }
+    let on = "device = \"fire-panel-1\"\naction = \"set\"\npoint = \"zone3_alarm\"\nvalue = 1";
+    sim.apply(&toml::from_str::<Step>(on).unwrap());
+    let board = screen
+        .wait_for_text("火警", Duration::from_secs(5))
+        .unwrap();
+    assert!(board.contains("消防控制室"), "{board}");
+    assert!(board.contains("+08:00"), "site time: {board}");
+    screen.screenshot(&docs.join("board-zh-CN.png")).unwrap();
+    screen.open(&format!("http://{api}/equipment")).unwrap();
+    screen
+        .wait_for_text("起在线", Duration::from_secs(5))
+        .unwrap();
+    screen
+        .screenshot(&docs.join("equipment-zh-CN.png"))
+        .unwrap();
+    let phone = Browser::start(390, 844).unwrap();
+    phone.open(&format!("http://{api}/login")).unwrap();
+    phone.type_into("#person", "chen.jing").unwrap();
+    phone.type_into("#password", ENGINEER_PASSWORD).unwrap();
+    phone.click("#signin").unwrap();
+    phone
+        .wait_for_text("当前用户", Duration::from_secs(5))
+        .unwrap();
+    phone.open(&format!("http://{api}/repairs")).unwrap();
+    phone
+        .wait_for_text("登记电话报修", Duration::from_secs(5))
+        .unwrap();
+    phone
+        .screenshot(&docs.join("repairs-zh-CN-phone.png"))
+        .unwrap();
+    daemon.stop().await;
+}

@@ -17,7 +17,7 @@ use tracing::{info, warn};
 
 use super::{ApiContext, alert_place, person_name};
 use crate::alerts::ack_link::{Capability, LinkRefusal};
-use crate::alerts::{Alert, AlertStatus};
+use crate::alerts::{Alert, AlertError, AlertStatus};
 use sitewarden_model::locale::{Arg, Messages};
 
 /// The form the page posts back.
@@ -100,12 +100,25 @@ pub(super) async fn acknowledge(
             };
             page(StatusCode::OK, &m, &done, Some(body))
         }
-        Err(e) => {
+        Err(e @ (AlertError::Conflict(_) | AlertError::NotFound(_))) => {
             warn!(alert = granted.alert, error = %e, "acknowledgement from a link refused");
             page(
                 StatusCode::CONFLICT,
                 &m,
                 &m.text("page-ack-already", &[]),
+                None,
+            )
+        }
+        Err(e) => {
+            // Not the alert's state but the daemon: the link stays usable.
+            warn!(alert = granted.alert, error = %e, "acknowledgement from a link failed; the link works again");
+            let store = ctx.alerts.store.clone();
+            let id = granted.id.clone();
+            let _ = tokio::task::spawn_blocking(move || store.release_ack_link(&id)).await;
+            page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &m,
+                &m.text("page-ack-try-again", &[]),
                 None,
             )
         }

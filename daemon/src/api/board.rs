@@ -8,6 +8,7 @@
 //! one small script, served from the binary; nothing to build.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Path, State};
@@ -144,39 +145,82 @@ impl HasCsrf for AckOnBoard {
     }
 }
 
-/// The open alerts as a list, life-safety first, then newest first; with
-/// an acknowledge form on each one nobody took, for a signed-in person.
-async fn alarms(ctx: &ApiContext, session: Option<&Session>) -> Markup {
-    let m = &ctx.catalog.site.messages;
+/// The open alerts, life-safety first then newest first, and who each
+/// one's last round called: read once per change of the alerts however
+/// many boards ask (every open board fetches the list on every event).
+#[derive(Default)]
+pub struct BoardCache {
+    latest: std::sync::Mutex<Option<(u64, Arc<OpenAlarms>)>>,
+}
+
+/// One read of the open alarms.
+struct OpenAlarms {
+    open: Vec<Alert>,
+    called: Vec<Option<String>>,
+}
+
+impl std::fmt::Debug for BoardCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoardCache").finish_non_exhaustive()
+    }
+}
+
+impl BoardCache {
+    fn get(&self, generation: u64) -> Option<Arc<OpenAlarms>> {
+        let latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+        latest
+            .as_ref()
+            .filter(|(at, _)| *at == generation)
+            .map(|(_, alarms)| alarms.clone())
+    }
+
+    fn put(&self, generation: u64, alarms: Arc<OpenAlarms>) {
+        *self.latest.lock().unwrap_or_else(|e| e.into_inner()) = Some((generation, alarms));
+    }
+}
+
+/// The open alarms as of now, from the cache when nothing changed since.
+async fn open_alarms(ctx: &ApiContext) -> Option<Arc<OpenAlarms>> {
+    // The count is read before the store: a change during the read makes
+    // the next request read again.
+    let generation = *ctx.alerts.changes().borrow();
+    if let Some(alarms) = ctx.board.get(generation) {
+        return Some(alarms);
+    }
     let store = ctx.alerts.store.clone();
     let filter = AlertFilter {
         status: Some(AlertStatus::Open),
         limit: SHOWN,
         ..Default::default()
     };
-    // Who was called is personal: a wallboard beyond loopback leaves it out.
-    let show_calls = session.is_some() || !ctx.catalog.api.personal_data_needs_sign_in;
     let found = tokio::task::spawn_blocking(move || {
         let mut open = store.list(&filter)?;
         open.sort_by_key(|a| (!a.class.is_life_safety(), std::cmp::Reverse(a.raised_at)));
-        let mut calls = if show_calls {
-            store.last_calls()?
-        } else {
-            Default::default()
-        };
-        let called: Vec<Option<String>> = open.iter().map(|a| calls.remove(&a.id)).collect();
-        Ok::<_, rusqlite::Error>((open, called))
+        let mut calls = store.last_calls()?;
+        let called = open.iter().map(|a| calls.remove(&a.id)).collect();
+        Ok::<_, rusqlite::Error>(OpenAlarms { open, called })
     })
     .await;
-    let Ok(Ok((open, called))) = found else {
+    let alarms = Arc::new(found.ok()?.ok()?);
+    ctx.board.put(generation, alarms.clone());
+    Some(alarms)
+}
+
+/// The open alerts as a list, with an acknowledge form on each one nobody
+/// took, for a signed-in person.
+async fn alarms(ctx: &ApiContext, session: Option<&Session>) -> Markup {
+    let m = &ctx.catalog.site.messages;
+    // Who was called is personal: a wallboard beyond loopback leaves it out.
+    let show_calls = session.is_some() || !ctx.catalog.api.personal_data_needs_sign_in;
+    let Some(alarms) = open_alarms(ctx).await else {
         return html! { p.error { (m.text("board-unavailable", &[])) } };
     };
-    if open.is_empty() {
+    if alarms.open.is_empty() {
         return html! { p.none { (m.text("board-no-alarms", &[])) } };
     }
     html! {
-        @for (alert, called) in open.iter().zip(called) {
-            (card(m, ctx, alert, called.as_deref(), session))
+        @for (alert, called) in alarms.open.iter().zip(&alarms.called) {
+            (card(m, ctx, alert, called.as_deref().filter(|_| show_calls), session))
         }
     }
 }

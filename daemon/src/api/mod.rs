@@ -9,7 +9,7 @@
 mod ack_page;
 mod alerts;
 pub mod auth;
-mod board;
+pub mod board;
 mod conditions;
 mod equipment;
 pub mod error;
@@ -69,6 +69,8 @@ pub struct ApiContext {
     pub shutdown: Shutdown,
     /// People signed in to the duty console.
     pub sessions: Arc<session::Sessions>,
+    /// The alarms board's last read of the open alerts.
+    pub board: Arc<board::BoardCache>,
 }
 
 /// A person's name from their `[[people]]` id (the id when unknown, as

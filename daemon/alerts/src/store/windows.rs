@@ -285,6 +285,15 @@ impl AlertStore {
             )
             .map(|n| n == 1)
     }
+
+    /// Gives the acknowledgement link `id` back after the acknowledgement
+    /// it was taken for failed (the store, the daemon stopping), so the
+    /// person can press again.
+    pub fn release_ack_link(&self, id: &str) -> rusqlite::Result<()> {
+        lock(&self.writer)
+            .execute("DELETE FROM ack_link_used WHERE id = ?1", [id])
+            .map(|_| ())
+    }
 }
 
 impl AlertStore {
