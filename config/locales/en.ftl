@@ -334,3 +334,25 @@ patrols-refused-tap = { DATETIME($at) } at { $station }: { $verdict }
 patrols-tap-unknown_badge = unknown badge
 patrols-tap-forged = FORGED record
 patrols-tap-replayed = REPLAYED record
+
+## One alarm on the duty console (`/console/alarms/{id}`).
+
+alarm-page-title = Alarm, { $site }
+alarm-page-unknown = There is no alarm { $id }.
+alarm-page-timeline = Timeline
+timeline-raised = raised
+timeline-reactivated = raised again
+timeline-member_raised = another point raised
+timeline-member_cleared = a point cleared
+timeline-drill = drill
+timeline-silenced = silenced
+timeline-unsilenced = silence over
+timeline-muted = muted
+timeline-unmuted = no longer muted
+timeline-unrouted = no escalation policy
+timeline-notified = called
+timeline-escalated = escalated
+timeline-repeated = called again
+timeline-acknowledged = acknowledged
+timeline-cleared = condition cleared
+timeline-resolved = resolved

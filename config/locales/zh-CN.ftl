@@ -371,3 +371,25 @@ patrols-refused-tap = { DATETIME($at) }，{ $station }：{ $verdict }
 patrols-tap-unknown_badge = 未知卡
 patrols-tap-forged = 伪造的记录
 patrols-tap-replayed = 重放的记录
+
+## 值班台上的单条警报（`/console/alarms/{id}`）。
+
+alarm-page-title = 警报，{ $site }
+alarm-page-unknown = 没有编号为 { $id } 的警报。
+alarm-page-timeline = 时间线
+timeline-raised = 发生
+timeline-reactivated = 再次发生
+timeline-member_raised = 又一个点位报警
+timeline-member_cleared = 一个点位恢复
+timeline-drill = 演练
+timeline-silenced = 已静默
+timeline-unsilenced = 静默结束
+timeline-muted = 已抑制
+timeline-unmuted = 抑制解除
+timeline-unrouted = 没有升级策略
+timeline-notified = 已通知
+timeline-escalated = 已升级
+timeline-repeated = 再次通知
+timeline-acknowledged = 已确认
+timeline-cleared = 条件已恢复
+timeline-resolved = 已关闭

@@ -164,6 +164,23 @@ poll_interval = "100ms"
     );
     let (_, alerts) = http(api, "GET", "/api/v1/alerts?status=open", None, None).unwrap();
     assert_eq!(alerts["alerts"][0]["acknowledged_by"], "chen.jing");
+
+    // The alarm's own page: its timeline, who was called and who took it.
+    screen.click("article.alarm h2 a").unwrap();
+    let timeline = screen
+        .wait_for_text("Timeline", Duration::from_secs(5))
+        .unwrap();
+    for needle in [
+        "raised",
+        "called",
+        "Zhao Min",
+        "acknowledged",
+        "Chen Jing took it: Checked zone 3: false alarm, dust",
+    ] {
+        assert!(timeline.contains(needle), "no `{needle}` in {timeline}");
+    }
+    screen.screenshot(&docs.join("alarm-desktop.png")).unwrap();
+    screen.open(&format!("http://{api}/")).unwrap();
     assert_eq!(
         alerts["alerts"][0]["ack_note"],
         "Checked zone 3: false alarm, dust"

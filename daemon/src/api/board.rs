@@ -238,7 +238,7 @@ fn card(
     html! {
         article.alarm.(class) data-id=(a.id) data-life-safety=(a.class.is_life_safety() && !a.drill) {
             p.tag { (m.text(&format!("alert-class-{class}"), &[])) }
-            h2 { (a.title) }
+            h2 { a href={ "/console/alarms/" (a.id) } { (a.title) } }
             @if let Some(place) = place {
                 p { (m.text("notify-where", &[("place", Arg::Text(&place))])) }
             }

@@ -7,6 +7,7 @@
 //! or a console session ([`personal_read`]).
 
 mod ack_page;
+mod alarm_page;
 mod alerts;
 pub mod auth;
 pub mod board;
@@ -194,6 +195,7 @@ pub fn router(context: ApiContext) -> Router {
         .route("/console/alarms", get(board::list))
         .route("/console/events", get(board::events))
         .route("/console.js", get(board::script))
+        .route("/console/alarms/{id}", get(alarm_page::page))
         .route("/console/alarms/{id}/ack", post(board::acknowledge))
         .route("/console/drills", post(planning::declare_drill))
         .route("/console/drills/{id}/end", post(planning::end_drill))

@@ -94,6 +94,11 @@ pub(super) async fn page(State(ctx): State<ApiContext>, headers: HeaderMap) -> R
         reload_after_s: None,
     };
     let body = html! {
+        datalist id="people" {
+            @for p in &ctx.catalog.alerts.people {
+                option value=(p.id) { (p.name) }
+            }
+        }
         (register_form(m, &session))
         section.columns {
             @for status in COLUMNS {
@@ -313,7 +318,7 @@ fn card(m: &Messages, ctx: &ApiContext, session: &Session, t: &Ticket) -> Markup
                     form.step method="post" action={ "/repairs/" (t.id) "/" (action.as_str()) } {
                         input type="hidden" name="csrf" value=(session.csrf);
                         @if action == Action::Dispatch {
-                            input name="assignee" required placeholder=(m.text("repairs-assignee-placeholder", &[]));
+                            input name="assignee" required list="people" placeholder=(m.text("repairs-assignee-placeholder", &[]));
                         } @else {
                             input name="note" placeholder=(m.text("page-ack-note", &[]));
                         }

@@ -102,9 +102,20 @@ pub(super) fn page_with(
     secured((status, Html(markup.into_string())).into_response())
 }
 
-/// A page saying a step was refused, with the reason the command gave and
-/// a way back to `back`; the refusal is counted.
+/// A page saying a step was refused (403), with the reason the command
+/// gave and a way back to `back`; the refusal is counted.
 pub(super) fn refused(ctx: &ApiContext, reason: &str, back: Tab) -> Response {
+    refused_with(ctx, StatusCode::FORBIDDEN, reason, back)
+}
+
+/// [`refused`] with another status (404 for what does not exist, 503 for
+/// a store that cannot be read).
+pub(super) fn refused_with(
+    ctx: &ApiContext,
+    status: StatusCode,
+    reason: &str,
+    back: Tab,
+) -> Response {
     ctx.metrics
         .api_rejected
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -129,7 +140,7 @@ pub(super) fn refused(ctx: &ApiContext, reason: &str, back: Tab) -> Response {
             a href=(href) { (m.text(label, &[])) }
         }
     };
-    page_with(ctx, StatusCode::FORBIDDEN, frame, body)
+    page_with(ctx, status, frame, body)
 }
 
 /// Headers every console page carries: scripts and styles only from

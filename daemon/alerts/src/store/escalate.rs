@@ -305,12 +305,19 @@ impl AlertStore {
                     params![id, micros(now), actor, note],
                 )?;
                 let m = &catalog.site.messages;
+                // People read the name; the actor column keeps the id.
+                let person = catalog
+                    .alerts
+                    .people
+                    .iter()
+                    .find(|p| p.id == actor)
+                    .map_or(actor, |p| p.name.as_str());
                 let detail = match note {
                     Some(n) => m.text(
                         "alert-event-acknowledged-note",
-                        &[("person", Arg::Text(actor)), ("note", Arg::Text(n))],
+                        &[("person", Arg::Text(person)), ("note", Arg::Text(n))],
                     ),
-                    None => m.text("alert-event-acknowledged", &[("person", Arg::Text(actor))]),
+                    None => m.text("alert-event-acknowledged", &[("person", Arg::Text(person))]),
                 };
                 event(tx, id, now, "acknowledged", actor, Some(&detail))?;
                 self.tell_acknowledged(tx, catalog, id, now, changes)?;
