@@ -16,17 +16,25 @@ fn site(dir: &tempfile::TempDir, listen: &str, extra: &str) -> std::path::PathBu
     path
 }
 
+/// `sitewarden check --config path`: its exit code and what it wrote to stderr.
+fn check(path: &std::path::Path) -> (Option<i32>, String) {
+    let out = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(path)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn check_prints_every_error_with_its_position_and_fails() {
     let dir = tempfile::tempdir().unwrap();
     let path = site(&dir, "127.0.0.1:0", "poll_interval = \"1ms\"\nretries = 99");
-    let out = Command::new(BIN)
-        .args(["check", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (code, stderr) = check(&path);
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains("site.toml:12:17: poll_interval 1ms is out of range"),
         "{stderr}"
@@ -277,13 +285,8 @@ impl Drop for ChildKiller {
 fn check_warns_of_a_console_beyond_loopback_without_tls_and_points_at_a_bad_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let path = site(&dir, "0.0.0.0:8080", "");
-    let out = Command::new(BIN)
-        .args(["check", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let (code, stderr) = check(&path);
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(
         stderr.contains("warning: [api] listen 0.0.0.0:8080 is beyond loopback without [api] tls"),
         "{stderr}"
@@ -295,25 +298,15 @@ fn check_warns_of_a_console_beyond_loopback_without_tls_and_points_at_a_bad_cert
         "[api.tls]\ncert = \"api.pem\"\nkey = \"api.key\"\n\n[[devices]]",
     );
     std::fs::write(&path, text).unwrap();
-    let out = Command::new(BIN)
-        .args(["check", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let (code, stderr) = check(&path);
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains("site.toml:11:7: cannot read api.key"),
         "{stderr}"
     );
     std::fs::write(dir.path().join("api.key"), "not a key").unwrap();
-    let out = Command::new(BIN)
-        .args(["check", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let (code, stderr) = check(&path);
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains("site.toml:10:8: the certificate file holds no certificate"),
         "{stderr}"

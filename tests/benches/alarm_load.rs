@@ -31,8 +31,8 @@ use rand::Rng as _;
 use site_sim::Step;
 use sitewarden::config::hash_token;
 use sitewarden_tests::{
-    ChildGuard, SiteDir, Subscriber, VictoriaMetrics, free_port, frozen, http, http_get, repo_root,
-    start_sim,
+    ChildGuard, SiteDir, Subscriber, VictoriaMetrics, env_number, first_notification, free_port,
+    frozen, http, http_get, percentile, repo_root, start_sim,
 };
 
 const TOKEN: &str = "tok-engineer";
@@ -56,13 +56,6 @@ impl Phase {
             Phase::Replay => "replay (store back, buffer draining)",
         }
     }
-}
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 /// A profile of `REGISTERS` holding registers.
@@ -313,25 +306,6 @@ fn buffered_after(api: SocketAddr) -> u64 {
     buffered(api)
 }
 
-/// The first `step` notification of an alert not seen before.
-fn new_notification(
-    subscriber: &Subscriber,
-    seen: &std::collections::BTreeSet<i64>,
-) -> Option<(i64, Instant)> {
-    let now = Instant::now();
-    subscriber.messages().iter().find_map(|m| {
-        let v: serde_json::Value = serde_json::from_str(&m.payload).ok()?;
-        let id = v["alert"]["id"].as_i64()?;
-        (v["reason"] == "step" && v["alert"]["rule"] == "fire.fire_alarm" && !seen.contains(&id))
-            .then_some((id, now))
-    })
-}
-
-fn percentile(sorted: &[Duration], q: f64) -> f64 {
-    let i = ((sorted.len() as f64 * q).ceil() as usize).saturating_sub(1);
-    sorted.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e3)
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let cycles = env_number("CYCLES", 3);
@@ -373,7 +347,7 @@ async fn main() -> anyhow::Result<()> {
         rig.set_alarm(true)?;
         let deadline = t0 + Duration::from_secs(10);
         let (id, arrived) = loop {
-            if let Some(found) = new_notification(&subscriber, &seen) {
+            if let Some(found) = first_notification(&subscriber, "fire.fire_alarm", &seen) {
                 break found;
             }
             anyhow::ensure!(Instant::now() < deadline, "an alarm never arrived");

@@ -6,8 +6,6 @@
 //!
 //! `cargo bench -p sitewarden-tests --bench console`
 
-use std::io::{Read as _, Write as _};
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
@@ -15,7 +13,7 @@ use sitewarden::alerts::{AlertInput, Raise};
 use sitewarden::tickets::Origin;
 use sitewarden::tickets::store::{ConditionInput, NewTicket, Outlets, TicketStore};
 use sitewarden::vocab::{AlertClass, Category, Priority, Severity};
-use sitewarden_tests::{SiteDir, load, start_daemon};
+use sitewarden_tests::{SiteDir, form_request, load, start_daemon};
 
 const TICKETS: usize = 100_000;
 const OPEN_TICKETS: usize = 200;
@@ -107,40 +105,6 @@ fn fill(site: &SiteDir, catalog: &sitewarden::catalog::Catalog) -> anyhow::Resul
     Ok(())
 }
 
-/// One request on a fresh connection; the status, the body's size and the
-/// `Set-Cookie` session, if any.
-fn get(
-    api: SocketAddr,
-    method: &str,
-    path: &str,
-    cookie: &str,
-    body: &str,
-) -> anyhow::Result<(u16, usize, Option<String>)> {
-    let mut stream = std::net::TcpStream::connect(api)?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer)?;
-    let status = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let session = answer
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("set-cookie: ")
-                .or_else(|| l.strip_prefix("Set-Cookie: "))
-        })
-        .and_then(|c| c.split(';').next())
-        .map(str::to_owned);
-    let size = answer.split_once("\r\n\r\n").map_or(0, |(_, b)| b.len());
-    Ok((status, size, session))
-}
-
 fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -162,7 +126,7 @@ fn main() -> anyhow::Result<()> {
         let daemon = start_daemon(catalog, &site, 0).await?;
         let api = daemon.api_addr;
         let form = format!("person=chen.jing&password={PASSWORD}");
-        let (_, _, session) = tokio::task::spawn_blocking(move || get(api, "POST", "/login", "", &form)).await??;
+        let (_, _, session) = tokio::task::spawn_blocking(move || form_request(api, "POST", "/login", "", &form)).await??;
         let cookie = session.ok_or_else(|| anyhow::anyhow!("no session"))?;
         println!("| page | bytes | min | p50 | max | (30 requests, whole answer, loopback) |");
         println!("|---|---|---|---|---|---|");
@@ -173,7 +137,7 @@ fn main() -> anyhow::Result<()> {
                 let mut size = 0;
                 for _ in 0..30 {
                     let begun = Instant::now();
-                    let (status, bytes, _) = get(api, "GET", page, &cookie, "")?;
+                    let (status, bytes, _) = form_request(api, "GET", page, &cookie, "")?;
                     anyhow::ensure!(status == 200, "{page}: {status}");
                     times.push(begun.elapsed());
                     size = bytes;

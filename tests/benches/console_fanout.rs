@@ -14,7 +14,7 @@
 //!
 //! `cargo bench -p sitewarden-tests --bench console_fanout`
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -26,19 +26,13 @@ use rand::Rng as _;
 use site_sim::Step;
 use sitewarden::config::hash_token;
 use sitewarden_tests::{
-    ChildGuard, SiteDir, Subscriber, free_port, http, repo_root, start_sim, wait_blocking,
+    ChildGuard, SiteDir, Subscriber, env_number, first_notification, form_request, free_port, http,
+    percentile, repo_root, start_sim, wait_blocking,
 };
 
 const TOKEN: &str = "tok-engineer";
 const PASSWORD: &str = "bench-engineer";
 const PANEL_POLL_MS: u64 = 100;
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn spawn(config: &Path) -> anyhow::Result<ChildGuard> {
     let child = Command::new(env!("CARGO_BIN_EXE_daemon-process"))
@@ -47,37 +41,6 @@ fn spawn(config: &Path) -> anyhow::Result<ChildGuard> {
         .stderr(Stdio::null())
         .spawn()?;
     Ok(ChildGuard::new(child))
-}
-
-/// One request on a fresh connection; the status, the body's size and a
-/// `Set-Cookie` session, if any.
-fn request(
-    api: SocketAddr,
-    method: &str,
-    path: &str,
-    cookie: &str,
-    body: &str,
-) -> anyhow::Result<(u16, usize, Option<String>)> {
-    let mut stream = std::net::TcpStream::connect(api)?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer)?;
-    let status = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let session = answer
-        .lines()
-        .find_map(|l| l.strip_prefix("set-cookie: "))
-        .and_then(|c| c.split(';').next())
-        .map(str::to_owned);
-    let size = answer.split_once("\r\n\r\n").map_or(0, |(_, b)| b.len());
-    Ok((status, size, session))
 }
 
 /// An open alarms board: the event stream, and the list fetched on every
@@ -110,7 +73,7 @@ fn console(
             match lines.read_line(&mut line) {
                 Ok(0) => break,
                 Ok(_) if line.contains("event: alarms") => {
-                    match request(api, "GET", "/console/alarms", &cookie, "") {
+                    match form_request(api, "GET", "/console/alarms", &cookie, "") {
                         Ok((200, _, _)) => fetched.fetch_add(1, Relaxed),
                         _ => failed.fetch_add(1, Relaxed),
                     };
@@ -258,7 +221,7 @@ timeout = "200ms"
             self.set_alarm(true)?;
             let deadline = t0 + Duration::from_secs(10);
             let (id, arrived) = loop {
-                if let Some(found) = new_notification(subscriber, seen) {
+                if let Some(found) = first_notification(subscriber, "fire.fire_alarm", seen) {
                     break found;
                 }
                 anyhow::ensure!(Instant::now() < deadline, "an alarm never arrived");
@@ -283,25 +246,6 @@ timeout = "200ms"
         latencies.sort();
         Ok(latencies)
     }
-}
-
-/// The first `step` notification of an alert not seen before.
-fn new_notification(
-    subscriber: &Subscriber,
-    seen: &std::collections::BTreeSet<i64>,
-) -> Option<(i64, Instant)> {
-    let now = Instant::now();
-    subscriber.messages().iter().find_map(|m| {
-        let v: serde_json::Value = serde_json::from_str(&m.payload).ok()?;
-        let id = v["alert"]["id"].as_i64()?;
-        (v["reason"] == "step" && v["alert"]["rule"] == "fire.fire_alarm" && !seen.contains(&id))
-            .then_some((id, now))
-    })
-}
-
-fn percentile(sorted: &[Duration], q: f64) -> f64 {
-    let i = ((sorted.len() as f64 * q).ceil() as usize).saturating_sub(1);
-    sorted.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }
 
 fn row(label: &str, times: &[Duration]) {
@@ -329,7 +273,8 @@ async fn main() -> anyhow::Result<()> {
     let form = format!("person=chen.jing&password={PASSWORD}");
     let api = rig.api;
     let (_, _, session) =
-        tokio::task::spawn_blocking(move || request(api, "POST", "/login", "", &form)).await??;
+        tokio::task::spawn_blocking(move || form_request(api, "POST", "/login", "", &form))
+            .await??;
     let cookie = session.ok_or_else(|| anyhow::anyhow!("no session"))?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let mut seen = std::collections::BTreeSet::new();

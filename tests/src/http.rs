@@ -156,3 +156,37 @@ pub fn https(addr: SocketAddr, ca: &Path, request: &str) -> anyhow::Result<RawAn
         body,
     })
 }
+
+/// A form request as a browser sends it (`Cookie` as given, possibly
+/// empty), on a fresh connection: the status, the body's size and the
+/// session a `Set-Cookie` starts, if any.
+pub fn form_request(
+    api: SocketAddr,
+    method: &str,
+    path: &str,
+    cookie: &str,
+    body: &str,
+) -> anyhow::Result<(u16, usize, Option<String>)> {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(api)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("no HTTP status")?;
+    let session = answer
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned);
+    let size = answer.split_once("\r\n\r\n").map_or(0, |(_, b)| b.len());
+    Ok((status, size, session))
+}

@@ -23,6 +23,7 @@
 mod browser;
 mod http;
 mod influx;
+mod measure;
 mod mosquitto;
 mod pki;
 mod process;
@@ -38,6 +39,7 @@ mod victoria;
 pub use browser::*;
 pub use http::*;
 pub use influx::*;
+pub use measure::*;
 pub use mosquitto::*;
 pub use pki::*;
 pub use process::*;

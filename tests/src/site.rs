@@ -202,3 +202,16 @@ pub fn condition_active(
                 )
         })
 }
+
+/// A simulated checkpoint station (the firmware's logic behind an
+/// RTU-over-TCP gateway) on a free loopback port.
+pub async fn checkpoint_station(id: u16, key: [u8; 32]) -> site_sim::checkpoint::RunningCheckpoint {
+    site_sim::checkpoint::start(id, key, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+/// Lower-case hexadecimal, as key files hold it.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -10,32 +10,19 @@ use std::time::Duration;
 
 use site_sim::Step;
 use sitewarden_tests::{
-    Browser, HttpReceiver, SiteDir, frozen, http, load, repo_root, start_daemon, start_sim,
-    wait_until,
+    Browser, HttpReceiver, SiteDir, checkpoint_station, frozen, hex, http, load, repo_root,
+    start_daemon, start_sim, wait_until,
 };
 
 const ENGINEER_PASSWORD: &str = "fire-drill-every-month";
 
 /// A form POST as a browser sends it; the status code.
 fn post_form(api: SocketAddr, path: &str, cookie: Option<&str>, body: &str) -> u16 {
-    use std::io::{Read as _, Write as _};
-    let mut stream = std::net::TcpStream::connect(api).unwrap();
     let cookie = cookie
-        .map(|c| format!("Cookie: sitewarden_session={c}\r\n"))
+        .map(|c| format!("sitewarden_session={c}"))
         .unwrap_or_default();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{cookie}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
+    sitewarden_tests::form_request(api, "POST", path, &cookie, body)
+        .map_or(0, |(status, _, _)| status)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -319,9 +306,14 @@ fn sign_in(browser: &Browser, api: SocketAddr, person: &str, password: &str) {
     browser.type_into("#person", person).unwrap();
     browser.type_into("#password", password).unwrap();
     browser.click("#signin").unwrap();
-    browser
-        .wait_for_text("Signed in as", Duration::from_secs(5))
-        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while browser.find("form.who").is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{person} was not signed in"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Takes the step `action` on the only ticket, with `input` in its field.
@@ -459,24 +451,13 @@ name = "Li Wei"
     daemon.stop().await;
 }
 
-/// A simulated checkpoint station on a free loopback port.
-async fn station(id: u16, key: [u8; 32]) -> site_sim::checkpoint::RunningCheckpoint {
-    site_sim::checkpoint::start(id, key, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_patrols_page_shows_rounds_planned_against_actual_and_refused_taps() {
     use checkpoint_fw::station::Tap;
     let (entrance_key, stairs_key, garage_key) = ([0x11; 32], [0x22; 32], [0x33; 32]);
-    let entrance = station(1, entrance_key).await;
-    let stairs = station(2, stairs_key).await;
-    let garage = station(3, garage_key).await;
+    let entrance = checkpoint_station(1, entrance_key).await;
+    let stairs = checkpoint_station(2, stairs_key).await;
+    let garage = checkpoint_station(3, garage_key).await;
     let site = SiteDir::new().unwrap();
     site.write("keys/a.key", &hex(&entrance_key)).unwrap();
     site.write("keys/b.key", &hex(&stairs_key)).unwrap();
@@ -753,10 +734,7 @@ poll_interval = "100ms"
     let api = daemon.api_addr;
     let docs = repo_root().join("docs/console");
     let screen = Browser::start(1280, 800).unwrap();
-    screen.open(&format!("http://{api}/login")).unwrap();
-    screen.type_into("#person", "chen.jing").unwrap();
-    screen.type_into("#password", ENGINEER_PASSWORD).unwrap();
-    screen.click("#signin").unwrap();
+    sign_in(&screen, api, "chen.jing", ENGINEER_PASSWORD);
     let board = screen
         .wait_for_text("当前用户：陈静", Duration::from_secs(5))
         .unwrap();
@@ -779,13 +757,7 @@ poll_interval = "100ms"
         .screenshot(&docs.join("equipment-zh-CN.png"))
         .unwrap();
     let phone = Browser::start(390, 844).unwrap();
-    phone.open(&format!("http://{api}/login")).unwrap();
-    phone.type_into("#person", "chen.jing").unwrap();
-    phone.type_into("#password", ENGINEER_PASSWORD).unwrap();
-    phone.click("#signin").unwrap();
-    phone
-        .wait_for_text("当前用户", Duration::from_secs(5))
-        .unwrap();
+    sign_in(&phone, api, "chen.jing", ENGINEER_PASSWORD);
     phone.open(&format!("http://{api}/repairs")).unwrap();
     phone
         .wait_for_text("登记电话报修", Duration::from_secs(5))

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use checkpoint_fw::station::Tap;
 use site_sim::{SimOptions, Step};
-use sitewarden_tests::{InfluxV1, SiteDir, http, load, repo_root, start_daemon, start_sim};
+use sitewarden_tests::{
+    InfluxV1, SiteDir, checkpoint_station, http, load, repo_root, start_daemon, start_sim,
+};
 
 const DATASOURCE_UID: &str = "sitewarden-influx";
 
@@ -176,7 +178,10 @@ async fn every_panel_query_runs_on_influxdb_and_returns_data() {
     }
     // Two checkpoints on a round every 10 s, 2 s apart.
     let key = [0x44u8; 32];
-    let stations = [station(1, key).await, station(2, key).await];
+    let stations = [
+        checkpoint_station(1, key).await,
+        checkpoint_station(2, key).await,
+    ];
     site.write("keys/cp.key", &"44".repeat(32)).unwrap();
     for (i, s) in stations.iter().enumerate() {
         config.push_str(&format!(
@@ -255,13 +260,6 @@ async fn every_panel_query_runs_on_influxdb_and_returns_data() {
         Api::CHECKED.len(),
         "panels whose values were compared"
     );
-}
-
-/// A simulated checkpoint station on a free loopback port.
-async fn station(id: u16, key: [u8; 32]) -> site_sim::checkpoint::RunningCheckpoint {
-    site_sim::checkpoint::start(id, key, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
 }
 
 /// The guard walks the next whole round on time, and it is done.

@@ -7,21 +7,10 @@
 use std::time::Duration;
 
 use checkpoint_fw::station::Tap;
-use sitewarden_tests::{SiteDir, http, load, start_daemon, wait_until};
+use sitewarden_tests::{SiteDir, checkpoint_station, hex, http, load, start_daemon, wait_until};
 
 const LOBBY_KEY: [u8; 32] = [0x11; 32];
 const GARAGE_KEY: [u8; 32] = [0x22; 32];
-
-/// A simulated station on a free loopback port.
-async fn station(id: u16, key: [u8; 32]) -> site_sim::checkpoint::RunningCheckpoint {
-    site_sim::checkpoint::start(id, key, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn taps(api: std::net::SocketAddr, station: &str) -> Vec<serde_json::Value> {
     let (_, body) = http(
@@ -51,8 +40,8 @@ fn open_alert_titles(api: std::net::SocketAddr) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn taps_are_verified_stored_and_released_and_forgeries_are_caught() {
-    let lobby = station(3, LOBBY_KEY).await;
-    let garage = station(4, GARAGE_KEY).await;
+    let lobby = checkpoint_station(3, LOBBY_KEY).await;
+    let garage = checkpoint_station(4, GARAGE_KEY).await;
     let site = SiteDir::new().unwrap();
     site.write("keys/lobby.key", &hex(&LOBBY_KEY)).unwrap();
     site.write("keys/garage.key", &hex(&GARAGE_KEY)).unwrap();
@@ -177,8 +166,8 @@ async fn taps_are_verified_stored_and_released_and_forgeries_are_caught() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rounds_are_judged_in_real_time_and_a_missed_checkpoint_raises_an_alert() {
-    let entrance = station(1, LOBBY_KEY).await;
-    let stairs = station(2, GARAGE_KEY).await;
+    let entrance = checkpoint_station(1, LOBBY_KEY).await;
+    let stairs = checkpoint_station(2, GARAGE_KEY).await;
     let site = SiteDir::new().unwrap();
     site.write("keys/a.key", &hex(&LOBBY_KEY)).unwrap();
     site.write("keys/b.key", &hex(&GARAGE_KEY)).unwrap();
@@ -280,7 +269,7 @@ async fn rounds_are_judged_in_real_time_and_a_missed_checkpoint_raises_an_alert(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_station_refuses_taps_opens_a_ticket_and_loses_nothing() {
-    let station = station(6, LOBBY_KEY).await;
+    let station = checkpoint_station(6, LOBBY_KEY).await;
     // Nobody collects: the station fills its flash queue, then refuses.
     let mut recorded = 0;
     for n in 0..200u32 {
@@ -351,7 +340,7 @@ async fn a_checkpoint_out_of_order_and_a_guard_who_stops_moving() {
     let site = SiteDir::new().unwrap();
     let mut config = String::new();
     for (i, key) in keys.iter().enumerate() {
-        let station = station(i as u16 + 1, *key).await;
+        let station = checkpoint_station(i as u16 + 1, *key).await;
         site.write(&format!("keys/{i}.key"), &hex(key)).unwrap();
         config.push_str(&format!(
             "[[patrol.stations]]\nid = \"cp{i}\"\ncheckpoint = {}\ngateway = \"{}\"\nkey = {{ file = \"keys/{i}.key\" }}\npoll_interval = \"200ms\"\n\n",

@@ -8,7 +8,7 @@
 //! script, sends no referrer (the link is a secret) and is never cached.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
@@ -197,24 +197,12 @@ fn page(status: StatusCode, m: &Messages, heading: &str, body: Option<Markup>) -
             }
         }
     };
-    let mut response = (status, axum::response::Html(markup.into_string())).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-        ),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
+    // No script at all, and the link (a secret) is never sent on.
+    super::shell::harden(
+        (status, axum::response::Html(markup.into_string())).into_response(),
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        "no-referrer",
+    )
 }
 
 /// Big type and one big button: read and pressed with a thumb at night.

@@ -47,13 +47,8 @@ pub(super) async fn page(
     let a = &detail.alert;
     let class = if a.drill { "drill" } else { a.class.as_str() };
     let frame = Frame {
-        title: "alarm-page-title",
-        tab: Tab::Alarms,
-        session: Some(&session),
         style: ALARM_STYLE,
-        script: false,
-        tools: html! {},
-        reload_after_s: None,
+        ..Frame::new("alarm-page-title", Tab::Alarms, Some(&session))
     };
     let body = html! {
         section.panel.alarm-detail.(class) data-id=(a.id) {

@@ -43,13 +43,10 @@ pub(super) async fn page(State(ctx): State<ApiContext>, headers: HeaderMap) -> R
         None => html! {},
     };
     let frame = Frame {
-        title: "board-title",
-        tab: Tab::Alarms,
-        session: session.as_ref(),
         style: BOARD_STYLE,
         script: true,
         tools: html! { button id="sound" type="button" { (m.text("board-sound-on", &[])) } },
-        reload_after_s: None,
+        ..Frame::new("board-title", Tab::Alarms, session.as_ref())
     };
     shell::page(
         &ctx,

@@ -48,13 +48,9 @@ pub(super) async fn page(State(ctx): State<ApiContext>, headers: HeaderMap) -> R
         }
     };
     let frame = Frame {
-        title: "equipment-title",
-        tab: Tab::Equipment,
-        session: session.as_ref(),
         style: EQUIPMENT_STYLE,
-        script: false,
-        tools: html! {},
         reload_after_s: Some(RELOAD_S),
+        ..Frame::new("equipment-title", Tab::Equipment, session.as_ref())
     };
     shell::page(&ctx, frame, html! { main.devices { (devices) } })
 }

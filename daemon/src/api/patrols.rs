@@ -41,13 +41,9 @@ pub(super) async fn page(State(ctx): State<ApiContext>, headers: HeaderMap) -> R
     };
     let m = &ctx.catalog.site.messages;
     let frame = Frame {
-        title: "patrols-title",
-        tab: Tab::Patrols,
-        session: Some(&session),
         style: PATROLS_STYLE,
-        script: false,
-        tools: html! {},
         reload_after_s: Some(RELOAD_S),
+        ..Frame::new("patrols-title", Tab::Patrols, Some(&session))
     };
     let body = match today(&ctx).await {
         Some(today) => html! {

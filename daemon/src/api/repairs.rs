@@ -85,13 +85,8 @@ pub(super) async fn page(State(ctx): State<ApiContext>, headers: HeaderMap) -> R
     };
     let m = &ctx.catalog.site.messages;
     let frame = Frame {
-        title: "repairs-title",
-        tab: Tab::Repairs,
-        session: Some(&session),
         style: REPAIRS_STYLE,
-        script: false,
-        tools: html! {},
-        reload_after_s: None,
+        ..Frame::new("repairs-title", Tab::Repairs, Some(&session))
     };
     let body = html! {
         datalist id="people" {
@@ -211,13 +206,8 @@ pub(super) async fn report(
     };
     let text = month_report_text(&month_report(&month, &tz, bounds, &tickets), &ctx.catalog);
     let frame = Frame {
-        title: "repairs-title",
-        tab: Tab::Repairs,
-        session: Some(&session),
         style: REPAIRS_STYLE,
-        script: false,
-        tools: html! {},
-        reload_after_s: None,
+        ..Frame::new("repairs-title", Tab::Repairs, Some(&session))
     };
     let body = html! {
         (report_form(m, &ctx, Some(&month)))

@@ -53,6 +53,23 @@ pub(super) struct Frame<'a> {
     pub reload_after_s: Option<u32>,
 }
 
+impl<'a> Frame<'a> {
+    /// A page with the shared style only, no script, nothing in the
+    /// header's end, no reloading; pages change what they need with
+    /// `Frame { style: …, ..Frame::new(…) }`.
+    pub fn new(title: &'static str, tab: Tab, session: Option<&'a Session>) -> Self {
+        Self {
+            title,
+            tab,
+            session,
+            style: "",
+            script: false,
+            tools: html! {},
+            reload_after_s: None,
+        }
+    }
+}
+
 /// The whole page, secured, with status 200.
 pub(super) fn page(ctx: &ApiContext, frame: Frame<'_>, body: Markup) -> Response {
     page_with(ctx, StatusCode::OK, frame, body)
@@ -124,15 +141,7 @@ pub(super) fn refused_with(
         .iter()
         .find(|(tab, _, _)| *tab == back)
         .map_or(("/", "nav-alarms"), |(_, href, label)| (*href, *label));
-    let frame = Frame {
-        title: "console-refused-title",
-        tab: Tab::None,
-        session: None,
-        style: "",
-        script: false,
-        tools: html! {},
-        reload_after_s: None,
-    };
+    let frame = Frame::new("console-refused-title", Tab::None, None);
     let body = html! {
         main.refusal {
             p.waiting { (m.text("console-refused", &[])) }
@@ -145,23 +154,32 @@ pub(super) fn refused_with(
 
 /// Headers every console page carries: scripts and styles only from
 /// here, no framing, no sniffing, no caching.
-pub(super) fn secured(mut response: Response) -> Response {
+pub(super) fn secured(response: Response) -> Response {
+    harden(
+        response,
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        "same-origin",
+    )
+}
+
+/// Sets the page's Content-Security-Policy and Referrer-Policy, and
+/// forbids sniffing and caching (pages carry people's data and CSRF tokens).
+pub(super) fn harden(
+    mut response: Response,
+    csp: &'static str,
+    referrer: &'static str,
+) -> Response {
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-        ),
+        HeaderValue::from_static(csp),
     );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static(referrer));
     response
 }
 

@@ -129,15 +129,7 @@ pub(super) fn who(m: &Messages, ctx: &ApiContext, session: Option<&Session>) -> 
 
 fn form_page(ctx: &ApiContext, status: StatusCode, error: Option<String>) -> Response {
     let m = &ctx.catalog.site.messages;
-    let frame = Frame {
-        title: "signin-title",
-        tab: Tab::None,
-        session: None,
-        style: "",
-        script: false,
-        tools: html! {},
-        reload_after_s: None,
-    };
+    let frame = Frame::new("signin-title", Tab::None, None);
     let body = html! {
         main {
             form.signin method="post" action="/login" {
