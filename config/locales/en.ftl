@@ -204,6 +204,8 @@ status-in_progress = in progress
 status-resolved = resolved
 status-accepted = accepted
 status-archived = archived
+status-on_hold = on hold
+status-cancelled = cancelled
 
 ## The page an acknowledgement link opens on a phone.
 
@@ -272,6 +274,11 @@ action-resolve = Resolved
 action-accept = Accept
 action-reject = Reject
 action-archive = Archive
+action-hold = On hold
+action-resume = Resume
+action-cancel = Cancel
+repairs-on-hold = On hold since { DATETIME($since) }: { $reason }
+repairs-reason-placeholder = why (required)
 
 ## The duty console's other pages (`/patrols`, `/equipment`), the planning
 ## panels of the alarms page and the monthly report on `/repairs`.

@@ -172,6 +172,8 @@ status-in_progress = 处理中
 status-resolved = 已修复
 status-accepted = 已验收
 status-archived = 已归档
+status-on_hold = 暂停
+status-cancelled = 已取消
 
 ## 手机上打开确认链接看到的页面。
 
@@ -240,6 +242,11 @@ action-resolve = 已修复
 action-accept = 验收
 action-reject = 退回
 action-archive = 归档
+action-hold = 暂停
+action-resume = 继续
+action-cancel = 取消
+repairs-on-hold = 自 { DATETIME($since) } 起暂停：{ $reason }
+repairs-reason-placeholder = 原因（必填）
 
 ## 规则标题（英文原文见 config/standards/*.toml 的 description）。
 ## id 为 rule-<规则包>-<规则>；现场可在自己的消息文件中改写。

@@ -395,6 +395,14 @@ name = "Li Wei"
     screen
         .wait_for_text("Technician: Li Wei", Duration::from_secs(5))
         .unwrap();
+    step(&screen, "hold", "waiting for a cartridge");
+    screen
+        .wait_for_text("waiting for a cartridge", Duration::from_secs(5))
+        .unwrap();
+    step(&screen, "resume", "cartridge arrived");
+    screen
+        .wait_for_text("Start", Duration::from_secs(5))
+        .unwrap();
     step(&screen, "start", "on site");
     screen
         .wait_for_text("Resolved", Duration::from_secs(5))
@@ -437,6 +445,8 @@ name = "Li Wei"
         [
             ("zhao.min", "register"),
             ("chen.jing", "dispatch"),
+            ("chen.jing", "hold"),
+            ("chen.jing", "resume"),
             ("chen.jing", "start"),
             ("chen.jing", "resolve"),
             ("chen.jing", "accept"),

@@ -144,7 +144,10 @@ async fn the_repair_process_with_a_rejection_is_audited_and_published() {
     // Illegal steps name what is allowed; roles are enforced.
     let (status, body) = step(api, id, TECHNICIAN, r#"{"action":"start"}"#);
     assert_eq!(status, 409, "{body}");
-    assert_eq!(body["error"]["allowed"], serde_json::json!(["dispatch"]));
+    assert_eq!(
+        body["error"]["allowed"],
+        serde_json::json!(["dispatch", "hold", "cancel"])
+    );
     assert_eq!(
         step(
             api,
@@ -290,6 +293,82 @@ async fn the_repair_process_with_a_rejection_is_audited_and_published() {
     );
     assert_eq!(revisions.last().unwrap().1, "archived");
     assert_eq!(detail["deliveries"].as_array().unwrap().len(), 8);
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repair_waits_on_hold_for_parts_and_a_duplicate_request_is_cancelled() {
+    let site = SiteDir::new().unwrap();
+    let (_sim, catalog) = lighting_site(&site, "").await;
+    let daemon = start_daemon(catalog, &site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    let request = r#"{"title":"Show flat 2: bathroom tap leaking","category":"repair",
+        "requester":"Ms Wu","contact":"+86 138 0000 0009"}"#;
+    let (_, ticket) = post(api, "/api/v1/tickets", Some(FRONT_DESK), request);
+    let id = ticket["id"].as_i64().unwrap();
+    let due = ticket["resolution_due"].as_str().unwrap().to_owned();
+    let (status, _) = step(
+        api,
+        id,
+        ENGINEER,
+        r#"{"action":"dispatch","assignee":"li.wei"}"#,
+    );
+    assert_eq!(status, 200);
+
+    // On hold: a reason is required; the technician waits for the part.
+    let (status, body) = step(api, id, TECHNICIAN, r#"{"action":"hold"}"#);
+    assert_eq!(status, 400, "{body}");
+    let (status, held) = step(
+        api,
+        id,
+        TECHNICIAN,
+        r#"{"action":"hold","note":"waiting for a cartridge"}"#,
+    );
+    assert_eq!(status, 200, "{held}");
+    assert_eq!(held["status"], "on_hold");
+    assert_eq!(held["hold_reason"], "waiting for a cartridge");
+    assert!(held["held_since"].is_string(), "{held}");
+    let (status, body) = step(api, id, TECHNICIAN, r#"{"action":"start"}"#);
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(
+        body["error"]["allowed"],
+        serde_json::json!(["resume", "cancel"])
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, resumed) = step(api, id, TECHNICIAN, r#"{"action":"resume"}"#);
+    assert_eq!(status, 200, "{resumed}");
+    assert_eq!(resumed["status"], "dispatched", "back where it was held");
+    let later = |a: &str, b: &str| {
+        a.parse::<jiff::Timestamp>().unwrap() > b.parse::<jiff::Timestamp>().unwrap()
+    };
+    assert!(
+        later(resumed["resolution_due"].as_str().unwrap(), &due),
+        "the target moved on by the time held: {resumed}"
+    );
+
+    // The same leak phoned in twice: the desk cancels the duplicate; a
+    // technician may not.
+    let (_, twice) = post(api, "/api/v1/tickets", Some(FRONT_DESK), request);
+    let dup = twice["id"].as_i64().unwrap();
+    let cancel = format!(r#"{{"action":"cancel","note":"duplicate of #{id}"}}"#);
+    assert_eq!(step(api, dup, TECHNICIAN, &cancel).0, 403);
+    let (status, cancelled) = step(api, dup, FRONT_DESK, &cancel);
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(step(api, dup, FRONT_DESK, r#"{"action":"resume"}"#).0, 409);
+    let (_, detail) = get(api, &format!("/api/v1/tickets/{dup}"));
+    let last = detail["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap();
+    assert_eq!(last["action"], "cancel", "{detail}");
+    assert_eq!(last["note"], format!("duplicate of #{id}"), "{detail}");
+    let month = jiff::Timestamp::now().strftime("%Y-%m").to_string();
+    let (_, report) = get(api, &format!("/api/v1/reports/tickets?month={month}"));
+    assert_eq!(report["by_status"]["cancelled"], 1, "{report}");
+    assert_eq!(report["by_status"]["dispatched"], 1, "{report}");
     daemon.stop().await;
 }
 

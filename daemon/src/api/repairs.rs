@@ -26,10 +26,11 @@ use sitewarden_model::vocab::{Category, Priority};
 /// Tickets shown at most in each column.
 const SHOWN: usize = 200;
 /// The columns of the board, in the order of the process.
-const COLUMNS: [Status; 4] = [
+const COLUMNS: [Status; 5] = [
     Status::Registered,
     Status::Dispatched,
     Status::InProgress,
+    Status::OnHold,
     Status::Resolved,
 ];
 
@@ -298,6 +299,9 @@ fn card(m: &Messages, ctx: &ApiContext, session: &Session, t: &Ticket) -> Markup
             @if let Some(assignee) = &t.assignee {
                 p { (m.text("repairs-assignee", &[("person", Arg::Text(super::person_name(ctx, assignee)))])) }
             }
+            @if let (Some(since), Some(reason)) = (t.held_since, &t.hold_reason) {
+                p.held { (m.text("repairs-on-hold", &[("since", Arg::Time(since)), ("reason", Arg::Text(reason))])) }
+            }
             @if late {
                 p.waiting { (m.text("repairs-late", &[])) }
             } @else {
@@ -309,6 +313,8 @@ fn card(m: &Messages, ctx: &ApiContext, session: &Session, t: &Ticket) -> Markup
                         input type="hidden" name="csrf" value=(session.csrf);
                         @if action == Action::Dispatch {
                             input name="assignee" required list="people" placeholder=(m.text("repairs-assignee-placeholder", &[]));
+                        } @else if matches!(action, Action::Hold | Action::Cancel | Action::Reject) {
+                            input name="note" required placeholder=(m.text("repairs-reason-placeholder", &[]));
                         } @else {
                             input name="note" placeholder=(m.text("page-ack-note", &[]));
                         }
@@ -330,4 +336,4 @@ form.register label{display:grid}\
 .ticket p{margin:.2rem 0}.ticket h3{margin:.2rem 0;font-size:1.05rem}\
 .step{display:flex;gap:.3rem;margin:.3rem 0}.step input{flex:1}\
 .report{white-space:pre-wrap;margin:0}.plan{display:flex;flex-wrap:wrap;gap:.6rem;align-items:end}.plan label{display:grid}\
-.step button{background:#1b5e20;color:#fff;border:0;border-radius:.3rem;padding:.3rem .6rem}";
+.held{color:#e65100;font-weight:bold}.step button{background:#1b5e20;color:#fff;border:0;border-radius:.3rem;padding:.3rem .6rem}";

@@ -134,6 +134,12 @@ pub struct Ticket {
     pub resolution_breached: bool,
     /// Changes so far; with the id, the idempotency key of each published change.
     pub revision: i64,
+    /// On hold since (the service-level clock stands still meanwhile).
+    pub held_since: Option<Timestamp>,
+    /// What it waits for, while on hold.
+    pub hold_reason: Option<String>,
+    /// Cancelled.
+    pub cancelled_at: Option<Timestamp>,
 }
 
 impl Ticket {

@@ -2,7 +2,10 @@
 //!
 //! registered → dispatched → in progress → resolved → accepted → archived;
 //! a failed acceptance (`reject`) sends a resolved ticket back to in
-//! progress for re-inspection and rework. Anything else is refused with the
+//! progress for re-inspection and rework. Before it is resolved a ticket
+//! may be put on hold (waiting for parts or for the customer; the
+//! service-level clock stops) and resumed where it was, or cancelled (a
+//! duplicate, a withdrawn request). Anything else is refused with the
 //! actions that would be allowed.
 
 use sitewarden_model::vocab::ApiRole;
@@ -22,6 +25,10 @@ sitewarden_model::text_enum! {
         Accepted = "accepted",
         /// Filed; read-only.
         Archived = "archived",
+        /// Waiting for parts or for the customer; the service-level clock stops.
+        OnHold = "on_hold",
+        /// A duplicate or a withdrawn request; closed without a repair.
+        Cancelled = "cancelled",
     }
 }
 
@@ -40,18 +47,26 @@ sitewarden_model::text_enum! {
         Reject = "reject",
         /// File the accepted ticket.
         Archive = "archive",
+        /// Wait for parts or for the customer (a reason is required).
+        Hold = "hold",
+        /// Go on from where it was held.
+        Resume = "resume",
+        /// Close without a repair: a duplicate, a withdrawn request (a reason is required).
+        Cancel = "cancel",
     }
 }
 
 impl Status {
     /// Open tickets collect occurrences of their condition and count against service levels.
     pub fn is_open(self) -> bool {
-        !matches!(self, Self::Accepted | Self::Archived)
+        !matches!(self, Self::Accepted | Self::Archived | Self::Cancelled)
     }
 }
 
 impl Action {
     /// The state this action leads to from `from`, if it is allowed there.
+    /// `resume` goes back to where the ticket was held, which the store
+    /// keeps; `in_progress` here stands for it.
     pub fn apply(self, from: Status) -> Option<Status> {
         use Status::*;
         let to = match (self, from) {
@@ -61,6 +76,9 @@ impl Action {
             (Self::Accept, Resolved) => Accepted,
             (Self::Reject, Resolved) => InProgress,
             (Self::Archive, Accepted) => Archived,
+            (Self::Hold, Registered | Dispatched | InProgress) => OnHold,
+            (Self::Resume, OnHold) => InProgress,
+            (Self::Cancel, Registered | Dispatched | InProgress | OnHold) => Cancelled,
             _ => return None,
         };
         Some(to)
@@ -83,6 +101,10 @@ impl Action {
             Self::Start | Self::Resolve => &[Technician, Engineer],
             // The requester's acceptance is taken by the front desk or the engineer.
             Self::Accept | Self::Reject => &[FrontDesk, Engineer],
+            // Whoever waits for the parts or for the customer says so.
+            Self::Hold | Self::Resume => &[FrontDesk, Technician, Engineer],
+            // The desk that registered a request withdraws it.
+            Self::Cancel => &[FrontDesk, Engineer],
         }
     }
 }
@@ -113,13 +135,29 @@ mod tests {
 
     #[test]
     fn every_state_allows_exactly_the_documented_actions() {
-        let expected: [(Status, &[Action]); 6] = [
-            (Status::Registered, &[Action::Dispatch]),
-            (Status::Dispatched, &[Action::Dispatch, Action::Start]),
-            (Status::InProgress, &[Action::Resolve]),
+        let expected: [(Status, &[Action]); 8] = [
+            (
+                Status::Registered,
+                &[Action::Dispatch, Action::Hold, Action::Cancel],
+            ),
+            (
+                Status::Dispatched,
+                &[
+                    Action::Dispatch,
+                    Action::Start,
+                    Action::Hold,
+                    Action::Cancel,
+                ],
+            ),
+            (
+                Status::InProgress,
+                &[Action::Resolve, Action::Hold, Action::Cancel],
+            ),
             (Status::Resolved, &[Action::Accept, Action::Reject]),
             (Status::Accepted, &[Action::Archive]),
             (Status::Archived, &[]),
+            (Status::OnHold, &[Action::Resume, Action::Cancel]),
+            (Status::Cancelled, &[]),
         ];
         for (status, actions) in expected {
             assert_eq!(Action::allowed_from(status), actions, "{status:?}");

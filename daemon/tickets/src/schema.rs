@@ -36,4 +36,13 @@ pub const OPERATIONS: &[&str] = &[
     DELIVERY_TABLES,
     // 3: late messages dropped are marked.
     DELIVERY_DROPPED,
+    // 4: on hold (since when, from where, why) and cancelled; a cancelled
+    // ticket no longer holds its condition's key.
+    "ALTER TABLE ticket ADD COLUMN held_us INTEGER;
+     ALTER TABLE ticket ADD COLUMN held_from TEXT;
+     ALTER TABLE ticket ADD COLUMN hold_reason TEXT;
+     ALTER TABLE ticket ADD COLUMN cancelled_us INTEGER;
+     DROP INDEX ticket_open_key;
+     CREATE UNIQUE INDEX ticket_open_key ON ticket (dedup_key)
+         WHERE dedup_key IS NOT NULL AND status NOT IN ('accepted', 'archived', 'cancelled');",
 ];

@@ -76,8 +76,8 @@ impl TicketStore {
         let mut conn = lock(&self.writer);
         db::prune_in_batches(
             &mut conn,
-            "SELECT id FROM ticket WHERE status IN ('accepted', 'archived')
-               AND coalesce(archived_us, accepted_us, resolved_us, created_us) < ?1
+            "SELECT id FROM ticket WHERE status IN ('accepted', 'archived', 'cancelled')
+               AND coalesce(archived_us, accepted_us, cancelled_us, resolved_us, created_us) < ?1
              ORDER BY id LIMIT ?2",
             before,
             &[

@@ -186,9 +186,10 @@ impl std::fmt::Debug for TicketStore {
 const COLUMNS: &str = "id, origin, category, priority, status, title, description, device, location,
     rule, point, value, threshold, severity, requester, contact, assignee, occurrences, last_seen_us,
     condition_cleared_us, created_us, responded_us, resolved_us, accepted_us, archived_us,
-    response_due_us, resolution_due_us, response_breached, resolution_breached, revision";
+    response_due_us, resolution_due_us, response_breached, resolution_breached, revision,
+    held_us, hold_reason, cancelled_us";
 
-const OPEN: &str = "status NOT IN ('accepted', 'archived')";
+const OPEN: &str = "status NOT IN ('accepted', 'archived', 'cancelled')";
 
 fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
     conn.lock()
@@ -344,22 +345,50 @@ impl TicketStore {
                         .into(),
                 ));
             }
+            Action::Hold if note.is_none() => {
+                return Err(TicketError::Invalid(
+                    "hold needs a `note` saying what the ticket waits for (parts, the customer)"
+                        .into(),
+                ));
+            }
+            Action::Cancel if note.is_none() => {
+                return Err(TicketError::Invalid(
+                    "cancel needs a `note` saying why (a duplicate of which ticket, withdrawn by whom)"
+                        .into(),
+                ));
+            }
             _ => {}
         }
+        let next = match action {
+            Action::Resume => held_from(&tx, id)?,
+            _ => next,
+        };
+        // Resuming moves both targets on by the time held: the clock stood still.
         let stamp = match action {
             Action::Start => ", responded_us = coalesce(responded_us, ?2)",
             Action::Resolve => ", resolved_us = ?2",
             Action::Accept => ", accepted_us = ?2",
             Action::Archive => ", archived_us = ?2",
+            Action::Hold => ", held_us = ?2, held_from = ?5, hold_reason = ?6",
+            Action::Resume => {
+                ", response_due_us = response_due_us + max(0, ?2 - held_us),
+                 resolution_due_us = resolution_due_us + max(0, ?2 - held_us),
+                 held_us = NULL, held_from = NULL, hold_reason = NULL"
+            }
+            Action::Cancel => ", cancelled_us = ?2, held_us = NULL, held_from = NULL",
             Action::Dispatch | Action::Reject => "",
         };
-        tx.execute(
-            &format!(
-                "UPDATE ticket SET status = ?3, assignee = coalesce(?4, assignee), updated_us = ?2,
-                 revision = revision + 1 {stamp} WHERE id = ?1"
-            ),
-            params![id, micros(now), next.as_str(), assignee],
-        )?;
+        let update = format!(
+            "UPDATE ticket SET status = ?3, assignee = coalesce(?4, assignee), updated_us = ?2,
+             revision = revision + 1 {stamp} WHERE id = ?1"
+        );
+        let at = micros(now);
+        if action == Action::Hold {
+            let held = params![id, at, next.as_str(), assignee, status.as_str(), note];
+            tx.execute(&update, held)?;
+        } else {
+            tx.execute(&update, params![id, at, next.as_str(), assignee])?;
+        }
         let m = &self.outlets.messages;
         let note = match (action, assignee, note) {
             (Action::Dispatch, Some(a), None) => {
@@ -613,3 +642,17 @@ fn system_fault_ticket(
         resolution_due: now + level.resolution,
     }
 }
+
+/// Where a held ticket was when it was put on hold (in progress for a
+/// row without it).
+fn held_from(tx: &Transaction<'_>, id: i64) -> Result<Status, TicketError> {
+    let from: Option<String> = tx
+        .prepare_cached("SELECT held_from FROM ticket WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))?;
+    Ok(from
+        .and_then(|s| Status::parse(&s))
+        .unwrap_or(Status::InProgress))
+}
+
+#[cfg(test)]
+mod hold_tests;

@@ -46,6 +46,9 @@ pub(super) fn map_ticket(r: &Row<'_>) -> rusqlite::Result<Ticket> {
         response_breached: r.get(27)?,
         resolution_breached: r.get(28)?,
         revision: r.get(29)?,
+        held_since: opt_time(30)?,
+        hold_reason: r.get(31)?,
+        cancelled_at: opt_time(32)?,
     })
 }
 
