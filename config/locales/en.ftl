@@ -173,6 +173,8 @@ report-by-category = By kind: { $list }
 report-by-priority = By priority: { $list }
 report-by-origin = By origin: { $list }
 report-by-status = By state now: { $list }
+report-by-channel = By how it came: { $list }
+report-reworks = Sent back for rework: { $reworks }; cancelled: { $cancelled }
 # One label and its count, in the lists above.
 report-count = { $label } { $count }
 report-response = Response (registered to started): { $count } tickets, mean { $mean } min, 90th percentile { $p90 } min
@@ -363,3 +365,21 @@ timeline-repeated = called again
 timeline-acknowledged = acknowledged
 timeline-cleared = condition cleared
 timeline-resolved = resolved
+
+## The request form and reworks (issue 19).
+
+channel-phone = phone
+channel-email = e-mail
+channel-desk = front desk
+channel-wecom = WeCom
+channel-condition = condition
+repairs-channel = How it came
+repairs-cause = Cause (as the requester says)
+repairs-reported-at = Reported at (empty: now)
+repairs-bad-time = The time reported is not a date and time.
+repairs-reported = Reported by { $channel } at { DATETIME($at) }
+repairs-cause-was = Cause: { $cause }
+repairs-reworks = Sent back for rework { $count ->
+    [one] once
+   *[other] { $count } times
+}

@@ -148,6 +148,8 @@ report-by-category = 按类别：{ $list }
 report-by-priority = 按优先级：{ $list }
 report-by-origin = 按来源：{ $list }
 report-by-status = 按当前状态：{ $list }
+report-by-channel = 按报修方式：{ $list }
+report-reworks = 退回返工：{ $reworks } 次；已取消：{ $cancelled }
 report-count = { $label } { $count }
 report-response = 响应（登记到开始处理）：{ $count } 单，平均 { $mean } 分钟，90% 在 { $p90 } 分钟内
 report-resolution = 解决（登记到修复）：{ $count } 单，平均 { $mean } 分钟，90% 在 { $p90 } 分钟内
@@ -400,3 +402,18 @@ timeline-repeated = 再次通知
 timeline-acknowledged = 已确认
 timeline-cleared = 条件已恢复
 timeline-resolved = 已关闭
+
+## 报修单和返工（议题 19）。
+
+channel-phone = 电话
+channel-email = 邮件
+channel-desk = 前台
+channel-wecom = 企业微信
+channel-condition = 系统告警
+repairs-channel = 报修方式
+repairs-cause = 原因（报修人所述）
+repairs-reported-at = 报修时间（留空为现在）
+repairs-bad-time = 报修时间不是有效的日期和时间。
+repairs-reported = 通过{ $channel }报修，时间 { DATETIME($at) }
+repairs-cause-was = 原因：{ $cause }
+repairs-reworks = 已退回返工 { $count } 次

@@ -49,6 +49,7 @@ fn raised(n: usize, at: Timestamp) -> ConditionInput {
         requester: None,
         contact: None,
         dedup_key: Some(format!("condition:pack.rule{}:d{}:p", n % 40, n / 40)),
+        form: None,
         at,
         response_due: at + Duration::from_secs(3600),
         resolution_due: at + Duration::from_secs(86_400),

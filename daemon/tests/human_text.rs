@@ -9,7 +9,8 @@
 //! (`tracing` macros), error types and their constructors (integrators
 //! read those, in English), assertions, SQL, and test modules. Metric
 //! help texts (`metrics.rs`) and SQL schemas (`schema.rs`) are machine
-//! text and are not read.
+//! text and test modules in files of their own (`*_tests.rs`) speak to
+//! engineers; they are not read.
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +24,11 @@ const RENDERING: &[&str] = &[
     "src/api/board.rs",
     "src/api/signin.rs",
     "src/api/repairs.rs",
+    "src/api/shell.rs",
+    "src/api/planning.rs",
+    "src/api/patrols.rs",
+    "src/api/equipment.rs",
+    "src/api/alarm_page.rs",
     "src/upkeep.rs",
 ];
 
@@ -266,7 +272,12 @@ fn rust_files(path: &Path, out: &mut Vec<PathBuf>) {
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         if p.is_dir() {
             rust_files(&p, out);
-        } else if name.ends_with(".rs") && name != "metrics.rs" && name != "schema.rs" {
+        } else if name.ends_with(".rs")
+            && name != "metrics.rs"
+            && name != "schema.rs"
+            // Test modules kept in files of their own (`#[cfg(test)] mod x_tests;`).
+            && !name.ends_with("_tests.rs")
+        {
             out.push(p);
         }
     }

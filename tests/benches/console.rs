@@ -38,6 +38,7 @@ fn ticket(n: usize, at: Timestamp) -> ConditionInput {
         requester: Some("Ms Wu".into()),
         contact: Some("+86 138 0000 0009".into()),
         dedup_key: Some(format!("condition:pack.rule{}:d{}:p", n % 40, n / 40)),
+        form: None,
         at,
         response_due: at + Duration::from_secs(3600),
         resolution_due: at + Duration::from_secs(86_400),

@@ -371,6 +371,9 @@ name = "Li Wei"
     screen
         .type_into("input[name=title]", "Tap leaking")
         .unwrap();
+    screen
+        .type_into("input[name=cause]", "dripping since the morning")
+        .unwrap();
     screen.click("#register").unwrap();
     let page = screen
         .wait_for_text("Tap leaking", Duration::from_secs(5))
@@ -379,6 +382,9 @@ name = "Li Wei"
         page.contains("Asked by Ms Wu (show flat 2 visitor) (+86 138 0000 0009)"),
         "{page}"
     );
+    for needle in ["Reported by phone at", "Cause: dripping since the morning"] {
+        assert!(page.contains(needle), "no `{needle}` in {page}");
+    }
     assert!(
         screen.find("button[data-action=dispatch]").is_err(),
         "the front desk does not dispatch"

@@ -17,7 +17,7 @@ use sitewarden::rules::{
     ConditionBus, ConditionEvent, ConditionState, InstanceId, RulesStage, Transition,
 };
 use sitewarden::tickets::store::{ListFilter, NewTicket, Outlets, TicketStore, TransitionRequest};
-use sitewarden::tickets::{Action, Origin, TicketsHandle, desk};
+use sitewarden::tickets::{Action, Channel, Origin, RequestForm, TicketsHandle, desk};
 use sitewarden::vocab::{Category, Priority, Severity};
 use sitewarden_tests::{
     Mosquitto, SiteDir, Subscriber, frozen, http, load, repo_root, start_daemon, start_sim,
@@ -211,6 +211,7 @@ async fn the_repair_process_with_a_rejection_is_audited_and_published() {
 
     let (status, detail) = get(api, &format!("/api/v1/tickets/{id}"));
     assert_eq!(status, 200);
+    assert_eq!(detail["reworks"], 1, "one failed acceptance: {detail}");
     let trail: Vec<(String, String, String)> = detail["history"]
         .as_array()
         .unwrap()
@@ -304,7 +305,34 @@ async fn a_repair_waits_on_hold_for_parts_and_a_duplicate_request_is_cancelled()
     let api = daemon.api_addr;
     let request = r#"{"title":"Show flat 2: bathroom tap leaking","category":"repair",
         "requester":"Ms Wu","contact":"+86 138 0000 0009"}"#;
+    // The form: a channel a person uses, a report time not in the future.
+    for (bad, why) in [
+        (
+            r#""channel":"condition""#,
+            "a condition is not a person's channel",
+        ),
+        (
+            r#""reported_at":"2099-01-01T00:00:00Z""#,
+            "reported in the future",
+        ),
+        (r#""channel":"fax""#, "no such channel"),
+    ] {
+        let body = request.replacen('{', &format!("{{{bad},"), 1);
+        let (status, answer) = post(api, "/api/v1/tickets", Some(FRONT_DESK), &body);
+        assert_eq!(status, 400, "{why}: {answer}");
+    }
+    let by_mail = request.replacen(
+        '{',
+        r#"{"channel":"email","cause":"a loose seal","reported_at":"2026-01-05T07:30:00Z","#,
+        1,
+    );
+    let (status, mailed) = post(api, "/api/v1/tickets", Some(FRONT_DESK), &by_mail);
+    assert_eq!(status, 201, "{mailed}");
+    assert_eq!(mailed["channel"], "email");
+    assert_eq!(mailed["cause"], "a loose seal");
+    assert_eq!(mailed["reported_at"], "2026-01-05T07:30:00Z");
     let (_, ticket) = post(api, "/api/v1/tickets", Some(FRONT_DESK), request);
+    assert_eq!(ticket["channel"], "phone", "the default");
     let id = ticket["id"].as_i64().unwrap();
     let due = ticket["resolution_due"].as_str().unwrap().to_owned();
     let (status, _) = step(
@@ -369,6 +397,13 @@ async fn a_repair_waits_on_hold_for_parts_and_a_duplicate_request_is_cancelled()
     let (_, report) = get(api, &format!("/api/v1/reports/tickets?month={month}"));
     assert_eq!(report["by_status"]["cancelled"], 1, "{report}");
     assert_eq!(report["by_status"]["dispatched"], 1, "{report}");
+    assert_eq!(report["by_status"]["registered"], 1, "{report}");
+    assert_eq!(report["cancelled"], 1, "{report}");
+    assert_eq!(
+        report["by_channel"],
+        serde_json::json!({"email": 1, "phone": 2}),
+        "{report}"
+    );
     daemon.stop().await;
 }
 
@@ -625,6 +660,7 @@ fn registered(
         requester: Some("r".into()),
         contact: Some("c".into()),
         dedup_key: None,
+        form: None,
         at,
         response_due: at + targets.0.seconds(),
         resolution_due: at + targets.1.seconds(),
@@ -664,19 +700,22 @@ async fn the_monthly_report_matches_numbers_worked_out_by_hand() {
     let hour = 3600;
     // March 2027 in Shanghai runs from 2027-02-28T16:00Z to 2027-03-31T16:00Z.
     let a_at = ts("2027-02-28T16:00:00Z"); // 1 March 00:00 local: in
-    let a = store
-        .create(
-            &registered("A", Category::Repair, Priority::P2, a_at, (hour, 24 * hour)),
-            "t",
-            a_at,
-        )
-        .unwrap();
+    // A came by e-mail; its first repair was not accepted (one rework).
+    let mut a_new = registered("A", Category::Repair, Priority::P2, a_at, (hour, 24 * hour));
+    a_new.form = Some(RequestForm {
+        channel: Channel::Email,
+        cause: None,
+        reported_at: a_at,
+    });
+    let a = store.create(&a_new, "t", a_at).unwrap();
     walk(
         &store,
         a.ticket.id,
         &[
             (Action::Dispatch, a_at + 60.seconds()),
             (Action::Start, a_at + 600.seconds()),
+            (Action::Resolve, a_at + 3000.seconds()),
+            (Action::Reject, a_at + 3300.seconds()),
             (Action::Resolve, a_at + 3600.seconds()),
         ],
     );
@@ -725,21 +764,25 @@ async fn the_monthly_report_matches_numbers_worked_out_by_hand() {
             (Action::Start, c_at + 1800.seconds()),
         ],
     );
-    // D: warranty, never started; registered at 23:59 local on 31 March.
+    // D: warranty by phone, reported in the evening, registered at 23:59
+    // local on 31 March, never started.
     let d_at = ts("2027-03-31T15:59:00Z");
-    store
-        .create(
-            &registered(
-                "D",
-                Category::Warranty,
-                Priority::P3,
-                d_at,
-                (4 * hour, 72 * hour),
-            ),
-            "t",
-            d_at,
-        )
-        .unwrap();
+    let mut d_new = registered(
+        "D",
+        Category::Warranty,
+        Priority::P3,
+        d_at,
+        (4 * hour, 72 * hour),
+    );
+    d_new.form = Some(RequestForm {
+        channel: Channel::Phone,
+        cause: Some("water hammer".into()),
+        reported_at: ts("2027-03-31T12:00:00Z"),
+    });
+    let d = store.create(&d_new, "t", d_at).unwrap().ticket;
+    assert_eq!(d.channel, Some(Channel::Phone));
+    assert_eq!(d.cause.as_deref(), Some("water hammer"));
+    assert_eq!(d.reported_at, Some(ts("2027-03-31T12:00:00Z")));
     // E and F fall just outside the month in local time, though inside it in UTC.
     let e_at = ts("2027-03-31T16:00:00Z");
     store
@@ -793,6 +836,12 @@ async fn the_monthly_report_matches_numbers_worked_out_by_hand() {
         serde_json::json!({"response": 1, "resolution": 2, "tickets": 2})
     );
     assert_eq!(
+        r["by_channel"],
+        serde_json::json!({"condition": 2, "email": 1, "phone": 1})
+    );
+    assert_eq!(r["reworks"], 1);
+    assert_eq!(r["cancelled"], 0);
+    assert_eq!(
         r["top_recurring"],
         serde_json::json!([{"device": "ahu-1", "rule": "hvac.filter_dp_high", "tickets": 2, "occurrences": 4}])
     );
@@ -817,6 +866,8 @@ async fn the_monthly_report_matches_numbers_worked_out_by_hand() {
          By priority: P1 2, P2 1, P3 1\n\
          By origin: raised by a condition 2, called in 2\n\
          By state now: accepted 1, in progress 1, registered 1, resolved 1\n\
+         By how it came: condition 2, e-mail 1, phone 1\n\
+         Sent back for rework: 1; cancelled: 0\n\
          Response (registered to started): 3 tickets, mean 20 min, 90th percentile 30 min\n\
          Resolution (registered to resolved): 2 tickets, mean 90 min, 90th percentile 120 min\n\
          Targets missed: 1 response, 2 resolution, on 2 tickets\n\

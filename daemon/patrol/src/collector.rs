@@ -441,6 +441,7 @@ fn queue_full_ticket(
         requester: None,
         contact: None,
         dedup_key: Some(format!("patrol-queue-full:{}", s.id)),
+        form: None,
         at: now,
         response_due: now + level.response,
         resolution_due: now + level.resolution,

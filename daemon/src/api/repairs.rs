@@ -19,7 +19,7 @@ use super::tickets::{CreateTicket, manual_ticket};
 use crate::control::Command;
 use crate::tickets::report::{month_bounds, month_report, month_report_text};
 use crate::tickets::store::ListFilter;
-use crate::tickets::{Action, Status, Ticket};
+use crate::tickets::{Action, Channel, Status, Ticket};
 use sitewarden_model::locale::{Arg, Messages};
 use sitewarden_model::vocab::{Category, Priority};
 
@@ -47,6 +47,12 @@ pub(super) struct Register {
     description: String,
     category: Category,
     priority: Priority,
+    channel: Channel,
+    #[serde(default)]
+    cause: String,
+    /// `YYYY-MM-DDTHH:MM` in the site's zone (a `datetime-local` field); now when empty.
+    #[serde(default)]
+    reported_at: String,
 }
 
 /// A step's form.
@@ -123,6 +129,13 @@ pub(super) async fn register(
     let Some(form) = checked(&ctx, &session, form) else {
         return StatusCode::FORBIDDEN.into_response();
     };
+    let reported_at = match reported_at(&ctx, &form.reported_at) {
+        Ok(at) => at,
+        Err(()) => {
+            let m = &ctx.catalog.site.messages;
+            return shell::refused(&ctx, &m.text("repairs-bad-time", &[]), Tab::Repairs);
+        }
+    };
     let request = CreateTicket {
         title: form.title,
         description: Some(form.description).filter(|d| !d.trim().is_empty()),
@@ -134,6 +147,9 @@ pub(super) async fn register(
         location: Some(form.location).filter(|l| !l.trim().is_empty()),
         requester: form.requester,
         contact: form.contact,
+        channel: Some(form.channel),
+        cause: Some(form.cause),
+        reported_at,
     };
     let outcome = match manual_ticket(&ctx, request) {
         Ok(new) => run(&ctx, &session, Command::CreateTicket(Box::new(new))).await,
@@ -174,6 +190,18 @@ pub(super) async fn step(
             shell::refused(&ctx, &e, Tab::Repairs)
         }
     }
+}
+
+/// A `datetime-local` value read in the site's zone; none when empty.
+fn reported_at(ctx: &ApiContext, value: &str) -> Result<Option<jiff::Timestamp>, ()> {
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
+    let local: jiff::civil::DateTime = value.trim().parse().map_err(|_| ())?;
+    local
+        .to_zoned(ctx.catalog.site.hours.time_zone.clone())
+        .map(|z| Some(z.timestamp()))
+        .map_err(|_| ())
 }
 
 /// `?month=YYYY-MM` of the monthly report.
@@ -267,6 +295,15 @@ fn register_form(m: &Messages, session: &Session) -> Markup {
                         }
                     }
                 }
+                label { (m.text("repairs-channel", &[]))
+                    select name="channel" {
+                        @for c in Channel::ALL.iter().filter(|c| **c != Channel::Condition) {
+                            option value=(c.as_str()) { (m.text(&format!("channel-{}", c.as_str()), &[])) }
+                        }
+                    }
+                }
+                label { (m.text("repairs-cause", &[])) input name="cause"; }
+                label { (m.text("repairs-reported-at", &[])) input name="reported_at" type="datetime-local"; }
                 label { (m.text("repairs-urgency", &[]))
                     select name="priority" {
                         @for p in Priority::ALL {
@@ -294,6 +331,15 @@ fn card(m: &Messages, ctx: &ApiContext, session: &Session, t: &Ticket) -> Markup
             }
             @if let (Some(who), Some(contact)) = (&t.requester, &t.contact) {
                 p { (m.text("repairs-asked-by", &[("person", Arg::Text(who)), ("contact", Arg::Text(contact))])) }
+            }
+            @if let (Some(channel), Some(at)) = (t.channel.filter(|c| *c != Channel::Condition), t.reported_at) {
+                p { (m.text("repairs-reported", &[("channel", Arg::Text(&m.text(&format!("channel-{}", channel.as_str()), &[]))), ("at", Arg::Time(at))])) }
+            }
+            @if let Some(cause) = &t.cause {
+                p { (m.text("repairs-cause-was", &[("cause", Arg::Text(cause))])) }
+            }
+            @if t.reworks > 0 {
+                p.held { (m.text("repairs-reworks", &[("count", Arg::Number(t.reworks))])) }
             }
             p { (m.text("ticket-raised", &[("raised", Arg::Time(t.created_at))])) }
             @if let Some(assignee) = &t.assignee {

@@ -15,7 +15,7 @@ use super::{ApiContext, read, reject};
 use crate::control::{Command, Outcome};
 use crate::tickets::report::{month_bounds, month_report, month_report_text};
 use crate::tickets::store::{ListFilter, NewTicket, TicketDetail};
-use crate::tickets::{Action, Origin, Status, Ticket, TicketError};
+use crate::tickets::{Action, Channel, Origin, RequestForm, Status, Ticket, TicketError};
 use sitewarden_model::vocab::{Category, Severity};
 use sitewarden_model::vocab::{Impact, Priority};
 
@@ -121,6 +121,15 @@ pub(super) struct CreateTicket {
     pub(super) requester: String,
     /// Their phone number or e-mail.
     pub(super) contact: String,
+    /// How the request came: `phone` (default), `email`, `desk` or `wecom`.
+    #[serde(default)]
+    pub(super) channel: Option<Channel>,
+    /// What the requester says caused it.
+    #[serde(default)]
+    pub(super) cause: Option<String>,
+    /// When it was reported (RFC 3339); now when left out.
+    #[serde(default)]
+    pub(super) reported_at: Option<jiff::Timestamp>,
 }
 
 pub(super) async fn create(
@@ -137,6 +146,34 @@ pub(super) async fn create(
         .map_err(|e| reject(&ctx, e.into()))?;
     let ticket = ctx.control.execute(&caller, command).await?;
     Ok((StatusCode::CREATED, Json(ticket)))
+}
+
+/// The request form of a request made by a person: a channel a person
+/// uses, and a report time not in the future (five minutes' leeway for a
+/// clock that runs ahead).
+fn request_form(b: &CreateTicket, now: jiff::Timestamp) -> Result<RequestForm, ApiError> {
+    let channel = b.channel.unwrap_or(Channel::Phone);
+    if channel == Channel::Condition {
+        return Err(ApiError::bad_request(
+            "`channel` is how a person reached the site: phone, email, desk or wecom",
+        ));
+    }
+    let reported_at = b.reported_at.unwrap_or(now);
+    if reported_at > now + std::time::Duration::from_secs(300) {
+        return Err(ApiError::bad_request(
+            "`reported_at` is in the future; give when the request was made",
+        ));
+    }
+    Ok(RequestForm {
+        channel,
+        cause: b
+            .cause
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned),
+        reported_at,
+    })
 }
 
 pub(super) fn manual_ticket(ctx: &ApiContext, b: CreateTicket) -> Result<NewTicket, ApiError> {
@@ -156,11 +193,15 @@ pub(super) fn manual_ticket(ctx: &ApiContext, b: CreateTicket) -> Result<NewTick
     required("title", &b.title)?;
     required("requester", &b.requester)?;
     required("contact", &b.contact)?;
-    if b.description.as_ref().is_some_and(|d| d.len() > MAX_TEXT) {
-        return Err(ApiError::bad_request(format!(
-            "`description` is longer than {MAX_TEXT} bytes"
-        )));
+    for (field, text) in [("description", &b.description), ("cause", &b.cause)] {
+        if text.as_ref().is_some_and(|d| d.len() > MAX_TEXT) {
+            return Err(ApiError::bad_request(format!(
+                "`{field}` is longer than {MAX_TEXT} bytes"
+            )));
+        }
     }
+    let now = clock::now();
+    let form = request_form(&b, now)?;
     let device = match &b.device {
         Some(name) => Some(
             ctx.catalog
@@ -177,7 +218,6 @@ pub(super) fn manual_ticket(ctx: &ApiContext, b: CreateTicket) -> Result<NewTick
         .priority
         .unwrap_or_else(|| settings.priority(b.severity.unwrap_or(Severity::Minor), impact));
     let level = settings.level(priority);
-    let now = clock::now();
     Ok(NewTicket {
         origin: Origin::Manual,
         category: b.category,
@@ -196,6 +236,7 @@ pub(super) fn manual_ticket(ctx: &ApiContext, b: CreateTicket) -> Result<NewTick
         requester: Some(b.requester.trim().to_owned()),
         contact: Some(b.contact.trim().to_owned()),
         dedup_key: None,
+        form: Some(form),
         at: now,
         response_due: now + level.response,
         resolution_due: now + level.resolution,

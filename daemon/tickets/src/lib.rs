@@ -54,6 +54,35 @@ text_enum! {
 }
 
 text_enum! {
+    /// How a request reached the site: the repair process's form asks.
+    Channel {
+        /// Phoned in.
+        Phone = "phone",
+        /// By e-mail.
+        Email = "email",
+        /// At the front desk.
+        Desk = "desk",
+        /// A WeCom message.
+        Wecom = "wecom",
+        /// A condition the daemon raised.
+        Condition = "condition",
+    }
+}
+
+/// What the request form says beyond the ticket: how the request came,
+/// its cause, and when it was reported (which may be before it was
+/// registered: a message read in the morning).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestForm {
+    /// How it came.
+    pub channel: Channel,
+    /// What the requester says caused it.
+    pub cause: Option<String>,
+    /// When it was reported.
+    pub reported_at: Timestamp,
+}
+
+text_enum! {
     /// What changed on a ticket, as published.
     Change {
         /// Opened.
@@ -140,6 +169,14 @@ pub struct Ticket {
     pub hold_reason: Option<String>,
     /// Cancelled.
     pub cancelled_at: Option<Timestamp>,
+    /// How the request came (none for preventive and self-test tickets).
+    pub channel: Option<Channel>,
+    /// What the requester says caused it.
+    pub cause: Option<String>,
+    /// When it was reported (registration for a condition's ticket).
+    pub reported_at: Option<Timestamp>,
+    /// Times the requester did not accept the repair and it went back for rework.
+    pub reworks: i64,
 }
 
 impl Ticket {

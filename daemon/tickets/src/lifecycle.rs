@@ -70,7 +70,8 @@ impl Action {
     pub fn apply(self, from: Status) -> Option<Status> {
         use Status::*;
         let to = match (self, from) {
-            (Self::Dispatch, Registered | Dispatched) => Dispatched,
+            // Re-dispatch: another technician, also for the rework after a rejection.
+            (Self::Dispatch, Registered | Dispatched | InProgress) => Dispatched,
             (Self::Start, Dispatched) => InProgress,
             (Self::Resolve, InProgress) => Resolved,
             (Self::Accept, Resolved) => Accepted,
@@ -151,7 +152,12 @@ mod tests {
             ),
             (
                 Status::InProgress,
-                &[Action::Resolve, Action::Hold, Action::Cancel],
+                &[
+                    Action::Dispatch,
+                    Action::Resolve,
+                    Action::Hold,
+                    Action::Cancel,
+                ],
             ),
             (Status::Resolved, &[Action::Accept, Action::Reject]),
             (Status::Accepted, &[Action::Archive]),

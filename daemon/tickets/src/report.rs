@@ -73,6 +73,12 @@ pub struct MonthReport {
     pub by_origin: BTreeMap<String, usize>,
     /// By current state.
     pub by_status: BTreeMap<String, usize>,
+    /// By how the request came (phone, e-mail, desk, WeCom, condition).
+    pub by_channel: BTreeMap<String, usize>,
+    /// Times repairs went back for rework after a failed acceptance.
+    pub reworks: i64,
+    /// Tickets cancelled (duplicates, withdrawn requests).
+    pub cancelled: usize,
     /// Registration to first start.
     pub response: TimeStats,
     /// Registration to resolution.
@@ -113,10 +119,18 @@ pub fn month_report_text(report: &MonthReport, catalog: &Catalog) -> String {
         ("report-by-priority", "priority", &report.by_priority),
         ("report-by-origin", "origin", &report.by_origin),
         ("report-by-status", "status", &report.by_status),
+        ("report-by-channel", "channel", &report.by_channel),
     ] {
         let list = counted(m, prefix, counts);
         lines.push(m.text(label, &[("list", Arg::Text(&list))]));
     }
+    lines.push(m.text(
+        "report-reworks",
+        &[
+            ("reworks", Arg::Number(report.reworks)),
+            ("cancelled", Arg::Number(report.cancelled as i64)),
+        ],
+    ));
     lines.push(times(m, "report-response", &report.response));
     lines.push(times(m, "report-resolution", &report.resolution));
     let b = &report.breaches;
@@ -226,6 +240,7 @@ pub fn month_report(
     let mut by_priority = BTreeMap::new();
     let mut by_origin = BTreeMap::new();
     let mut by_status = BTreeMap::new();
+    let mut by_channel = BTreeMap::new();
     let mut faults: BTreeMap<(&str, &str), (usize, i64)> = BTreeMap::new();
     for t in tickets {
         *by_category.entry(serde_name(&t.category)).or_default() += 1;
@@ -234,6 +249,9 @@ pub fn month_report(
             .or_default() += 1;
         *by_origin.entry(t.origin.as_str().to_owned()).or_default() += 1;
         *by_status.entry(t.status.as_str().to_owned()).or_default() += 1;
+        if let Some(channel) = t.channel {
+            *by_channel.entry(channel.as_str().to_owned()).or_default() += 1;
+        }
         if let (Some(device), Some(rule)) = (&t.device, &t.rule) {
             let entry = faults.entry((device, rule)).or_default();
             entry.0 += 1;
@@ -279,6 +297,12 @@ pub fn month_report(
         by_priority,
         by_origin,
         by_status,
+        by_channel,
+        reworks: tickets.iter().map(|t| t.reworks).sum(),
+        cancelled: tickets
+            .iter()
+            .filter(|t| t.status == crate::Status::Cancelled)
+            .count(),
         response,
         resolution,
         breaches: Breaches {

@@ -45,4 +45,9 @@ pub const OPERATIONS: &[&str] = &[
      DROP INDEX ticket_open_key;
      CREATE UNIQUE INDEX ticket_open_key ON ticket (dedup_key)
          WHERE dedup_key IS NOT NULL AND status NOT IN ('accepted', 'archived', 'cancelled');",
+    // 5: the request form (channel, cause, when reported) and reworks.
+    "ALTER TABLE ticket ADD COLUMN channel TEXT;
+     ALTER TABLE ticket ADD COLUMN cause TEXT;
+     ALTER TABLE ticket ADD COLUMN reported_us INTEGER;
+     ALTER TABLE ticket ADD COLUMN reworks INTEGER NOT NULL DEFAULT 0;",
 ];

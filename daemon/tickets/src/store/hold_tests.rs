@@ -37,6 +37,7 @@ fn ticket(key: &str) -> NewTicket {
         requester: None,
         contact: None,
         dedup_key: Some(key.into()),
+        form: None,
         at: at(0),
         response_due: at(60),
         resolution_due: at(240),

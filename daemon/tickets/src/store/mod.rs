@@ -15,7 +15,9 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension as _, Row, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
-use super::{Action, Change, Origin, Status, Ticket, TicketChange, TicketError};
+use super::{
+    Action, Change, Channel, Origin, RequestForm, Status, Ticket, TicketChange, TicketError,
+};
 use sitewarden_delivery::{self as delivery, DeliveryView, Outgoing};
 use sitewarden_model::locale::{Arg, Messages};
 use sitewarden_model::topics::Topics;
@@ -63,6 +65,8 @@ pub struct NewTicket {
     pub contact: Option<String>,
     /// At most one open ticket per key (a condition, a schedule).
     pub dedup_key: Option<String>,
+    /// The request form, for a request a person made.
+    pub form: Option<RequestForm>,
     /// Registered at.
     pub at: Timestamp,
     /// Response target.
@@ -187,7 +191,7 @@ const COLUMNS: &str = "id, origin, category, priority, status, title, descriptio
     rule, point, value, threshold, severity, requester, contact, assignee, occurrences, last_seen_us,
     condition_cleared_us, created_us, responded_us, resolved_us, accepted_us, archived_us,
     response_due_us, resolution_due_us, response_breached, resolution_breached, revision,
-    held_us, hold_reason, cancelled_us";
+    held_us, hold_reason, cancelled_us, channel, cause, reported_us, reworks";
 
 const OPEN: &str = "status NOT IN ('accepted', 'archived', 'cancelled')";
 
@@ -376,7 +380,8 @@ impl TicketStore {
                  held_us = NULL, held_from = NULL, hold_reason = NULL"
             }
             Action::Cancel => ", cancelled_us = ?2, held_us = NULL, held_from = NULL",
-            Action::Dispatch | Action::Reject => "",
+            Action::Reject => ", reworks = reworks + 1",
+            Action::Dispatch => "",
         };
         let update = format!(
             "UPDATE ticket SET status = ?3, assignee = coalesce(?4, assignee), updated_us = ?2,
@@ -496,8 +501,9 @@ fn insert(
     tx.prepare_cached(
         "INSERT INTO ticket (origin, category, priority, status, title, description, device, location,
              rule, point, value, threshold, severity, requester, contact, dedup_key, last_seen_us,
-             created_us, response_due_us, resolution_due_us)
-         VALUES (?1, ?2, ?3, 'registered', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18)",
+             created_us, response_due_us, resolution_due_us, channel, cause, reported_us)
+         VALUES (?1, ?2, ?3, 'registered', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18,
+                 ?19, ?20, ?21)",
     )?
     .execute(params![
         t.origin.as_str(),
@@ -518,6 +524,9 @@ fn insert(
         micros(t.at),
         micros(t.response_due),
         micros(t.resolution_due),
+        channel(t).map(Channel::as_str),
+        t.form.as_ref().and_then(|f| f.cause.as_deref()),
+        micros(t.form.as_ref().map_or(t.at, |f| f.reported_at)),
     ])?;
     let id = tx.last_insert_rowid();
     let note = match (t.value, t.threshold) {
@@ -637,9 +646,19 @@ fn system_fault_ticket(
         requester: None,
         contact: None,
         dedup_key: Some(dedup_key),
+        form: None,
         at: now,
         response_due: now + level.response,
         resolution_due: now + level.resolution,
+    }
+}
+
+/// How a ticket's request came: the form's channel, or a condition.
+fn channel(t: &NewTicket) -> Option<Channel> {
+    match (&t.form, t.origin) {
+        (Some(form), _) => Some(form.channel),
+        (None, Origin::Condition) => Some(Channel::Condition),
+        (None, _) => None,
     }
 }
 

@@ -49,6 +49,12 @@ pub(super) fn map_ticket(r: &Row<'_>) -> rusqlite::Result<Ticket> {
         held_since: opt_time(30)?,
         hold_reason: r.get(31)?,
         cancelled_at: opt_time(32)?,
+        channel: r
+            .get::<_, Option<String>>(33)?
+            .and_then(|c| Channel::parse(&c)),
+        cause: r.get(34)?,
+        reported_at: opt_time(35)?,
+        reworks: r.get(36)?,
     })
 }
 
