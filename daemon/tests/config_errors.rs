@@ -473,6 +473,46 @@ fn ticket_settings_are_checked_where_they_are_written() {
 }
 
 #[test]
+fn half_monthly_quarterly_and_yearly_schedules_are_checked_where_they_are_written() {
+    let site = format!(
+        "{HEADER}
+[[tickets.preventive]]
+id = \"lift\"
+title = \"Lift\"
+every = \"half-month\"
+day = 16
+
+\
+         [[tickets.preventive]]
+id = \"fire\"
+title = \"Fire\"
+every = \"quarter\"
+month = 4
+day = 1
+
+\
+         [[tickets.preventive]]
+id = \"annual\"
+title = \"Annual\"
+every = \"year\"
+day = 1
+
+\
+         [[tickets.preventive]]
+id = \"ok\"
+title = \"Fine\"
+every = \"quarter\"
+day = 31
+"
+    );
+    let errors = errors(&site);
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    assert_at(&errors[0], 10, 7, "day must be between 1 and 15");
+    assert_at(&errors[1], 16, 9, "month must be between 1 and 3");
+    assert_at(&errors[2], 22, 9, "needs `month` (1–12)");
+}
+
+#[test]
 fn unknown_ticket_setting() {
     let errors = errors(&format!("{HEADER}\n[tickets]\nsla = \"fast\"\n"));
     assert_one(&errors, 7, 1, "unknown field `sla`");

@@ -96,11 +96,17 @@ pub struct PreventiveSection {
     /// Device the work is on, if any.
     #[serde(default)]
     pub device: Option<Spanned<String>>,
-    /// `day`, `week` or `month`.
+    /// `day`, `week`, `half-month`, `month`, `quarter` or `year`.
     pub every: Spanned<String>,
-    /// Day of the month for `month` (1–31; a short month uses its last day).
+    /// Day of the month for `month`, `quarter` and `year` (1–31; a short
+    /// month uses its last day), the first of the two days for
+    /// `half-month` (1–15; the second is fifteen days later).
     #[serde(default)]
     pub day: Option<Spanned<u8>>,
+    /// Month: for `year` 1–12; for `quarter` the first month of the
+    /// quarter it falls in, 1–3 (1 by default: January, April, July, October).
+    #[serde(default)]
+    pub month: Option<Spanned<u8>>,
     /// Weekday for `week` (`monday` … `sunday`).
     #[serde(default)]
     pub weekday: Option<Spanned<String>>,
@@ -326,10 +332,27 @@ fn check_preventive(
                 None
             }
         },
+        "half-month" => day_in(v, &p.day, 15, &every_pos).map(CalendarRule::HalfMonthly),
+        "quarter" => {
+            let first_month = month_in(v, &p.month, 3, &every_pos, 1);
+            let day = day_in(v, &p.day, 31, &every_pos);
+            first_month
+                .zip(day)
+                .map(|(first_month, day)| CalendarRule::Quarterly { first_month, day })
+        }
+        "year" => {
+            let month = month_in(v, &p.month, 12, &every_pos, 0);
+            let day = day_in(v, &p.day, 31, &every_pos);
+            month
+                .zip(day)
+                .map(|(month, day)| CalendarRule::Yearly { month, day })
+        }
         other => {
             v.error(
                 &every_pos,
-                format!("`{other}` is not a schedule; use `day`, `week` or `month`"),
+                format!(
+                    "`{other}` is not a schedule; use `day`, `week`, `half-month`, `month`, `quarter` or `year`"
+                ),
             );
             None
         }
@@ -347,6 +370,43 @@ fn check_preventive(
 fn parse_hh_mm(text: &str) -> Option<jiff::civil::Time> {
     let (h, m) = text.split_once(':')?;
     jiff::civil::Time::new(h.parse().ok()?, m.parse().ok()?, 0, 0).ok()
+}
+
+/// `day` between 1 and `max`, required.
+fn day_in(v: &mut Validator<'_>, day: &Option<Spanned<u8>>, max: u8, every: &Pos) -> Option<u8> {
+    match day {
+        Some(d) if (1..=max).contains(d.get_ref()) => Some(*d.get_ref()),
+        Some(d) => {
+            v.error(&at(0, d), format!("day must be between 1 and {max}"));
+            None
+        }
+        None => {
+            v.error(every, format!("this schedule needs `day` (1–{max})"));
+            None
+        }
+    }
+}
+
+/// `month` between 1 and `max`; `default` when left out (0: required).
+fn month_in(
+    v: &mut Validator<'_>,
+    month: &Option<Spanned<u8>>,
+    max: u8,
+    every: &Pos,
+    default: u8,
+) -> Option<u8> {
+    match month {
+        Some(m) if (1..=max).contains(m.get_ref()) => Some(*m.get_ref()),
+        Some(m) => {
+            v.error(&at(0, m), format!("month must be between 1 and {max}"));
+            None
+        }
+        None if default > 0 => Some(default),
+        None => {
+            v.error(every, format!("this schedule needs `month` (1–{max})"));
+            None
+        }
+    }
 }
 
 fn parse_weekday(text: &str) -> Option<jiff::civil::Weekday> {

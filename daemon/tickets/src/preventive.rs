@@ -21,7 +21,7 @@ pub fn next_due(
     after: Timestamp,
 ) -> Option<Timestamp> {
     let mut date = after.to_zoned(tz.clone()).date();
-    // A monthly schedule falls due at least once in any 32 days; a year bounds every case.
+    // A yearly schedule falls due at least once in any 366 days.
     for _ in 0..370 {
         if falls_on(rule, date) {
             let due = date.to_datetime(at).to_zoned(tz.clone()).ok()?.timestamp();
@@ -55,10 +55,16 @@ pub fn latest_due(
 }
 
 fn falls_on(rule: CalendarRule, date: Date) -> bool {
+    let on_day = |day: u8| date.day() == (day as i8).min(date.days_in_month());
     match rule {
         CalendarRule::Daily => true,
         CalendarRule::Weekly(weekday) => date.weekday() == weekday,
-        CalendarRule::Monthly(day) => date.day() == (day as i8).min(date.days_in_month()),
+        CalendarRule::Monthly(day) => on_day(day),
+        CalendarRule::HalfMonthly(day) => on_day(day) || on_day(day + 15),
+        CalendarRule::Quarterly { first_month, day } => {
+            (date.month() - first_month as i8).rem_euclid(3) == 0 && on_day(day)
+        }
+        CalendarRule::Yearly { month, day } => date.month() == month as i8 && on_day(day),
     }
 }
 
@@ -147,5 +153,68 @@ mod tests {
             ts("2027-01-05T03:00:00Z"),
         );
         assert_eq!(none, None);
+    }
+
+    #[test]
+    fn half_monthly_falls_on_the_day_and_fifteen_days_later_across_month_end_and_dst() {
+        let tz = TimeZone::get("Europe/Berlin").unwrap();
+        let rule = CalendarRule::HalfMonthly(15);
+        let at = time(2, 30, 0, 0);
+        // February has no 30th: the second visit is on the 28th (CET, +01).
+        let due = next_due(rule, at, &tz, ts("2027-02-15T02:00:00Z")).unwrap();
+        assert_eq!(due, ts("2027-02-28T01:30:00Z"));
+        // 15 March (CET), then 30 March after the clocks went forward on
+        // the 28th (CEST, +02), then 15 April.
+        let due = next_due(rule, at, &tz, ts("2027-03-01T00:00:00Z")).unwrap();
+        assert_eq!(due, ts("2027-03-15T01:30:00Z"));
+        let due = next_due(rule, at, &tz, due).unwrap();
+        assert_eq!(due, ts("2027-03-30T00:30:00Z"));
+        let due = next_due(rule, at, &tz, due).unwrap();
+        assert_eq!(due, ts("2027-04-15T00:30:00Z"));
+    }
+
+    #[test]
+    fn quarterly_falls_every_third_month_on_the_day_or_the_month_end_across_dst() {
+        let tz = TimeZone::get("Europe/Berlin").unwrap();
+        let rule = CalendarRule::Quarterly {
+            first_month: 1,
+            day: 31,
+        };
+        let at = time(9, 0, 0, 0);
+        let mut due = ts("2027-01-31T09:00:00Z");
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            due = next_due(rule, at, &tz, due).unwrap();
+            seen.push(due);
+        }
+        // 30 April and 31 July in summer time (+02), 31 October after the
+        // clocks went back that night (+01), 31 January (+01).
+        assert_eq!(
+            seen,
+            [
+                ts("2027-04-30T07:00:00Z"),
+                ts("2027-07-31T07:00:00Z"),
+                ts("2027-10-31T08:00:00Z"),
+                ts("2028-01-31T08:00:00Z"),
+            ]
+        );
+        // A quarter starting in March: March, June, September, December.
+        let march = CalendarRule::Quarterly {
+            first_month: 3,
+            day: 1,
+        };
+        let due = next_due(march, at, &tz, ts("2027-03-02T00:00:00Z")).unwrap();
+        assert_eq!(due, ts("2027-06-01T07:00:00Z"));
+    }
+
+    #[test]
+    fn yearly_on_29_february_falls_on_the_28th_in_other_years() {
+        let tz = TimeZone::get("Asia/Shanghai").unwrap();
+        let rule = CalendarRule::Yearly { month: 2, day: 29 };
+        let at = time(9, 0, 0, 0);
+        let due = next_due(rule, at, &tz, ts("2027-01-01T00:00:00Z")).unwrap();
+        assert_eq!(due, ts("2027-02-28T01:00:00Z"));
+        let due = next_due(rule, at, &tz, due).unwrap();
+        assert_eq!(due, ts("2028-02-29T01:00:00Z"), "a leap year");
     }
 }

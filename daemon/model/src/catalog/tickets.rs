@@ -77,4 +77,22 @@ pub enum CalendarRule {
     Weekly(jiff::civil::Weekday),
     /// One day a month; past a short month's end, its last day.
     Monthly(u8),
+    /// Twice a month: a day (1–15) and the day fifteen after it (the
+    /// plan's half-monthly lift maintenance); past a short month's end,
+    /// its last day.
+    HalfMonthly(u8),
+    /// One day every third month, starting in `first_month` (1–3).
+    Quarterly {
+        /// The first month of the quarter it falls in: 1 (Jan, Apr, Jul, Oct), 2 or 3.
+        first_month: u8,
+        /// Day of that month.
+        day: u8,
+    },
+    /// One day a year.
+    Yearly {
+        /// Month, 1–12.
+        month: u8,
+        /// Day of that month; 29 February falls on the 28th in other years.
+        day: u8,
+    },
 }
