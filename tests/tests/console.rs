@@ -347,6 +347,10 @@ role = "front-desk"
 [[people]]
 id = "li.wei"
 name = "Li Wei"
+
+# This site keeps dispatching to its engineer (the plan lets the front desk too).
+[tickets.roles]
+dispatch = ["engineer"]
 "#
     );
     let daemon = start_daemon(load(&site.site(&config).unwrap()), &site, 0)
@@ -387,7 +391,7 @@ name = "Li Wei"
     }
     assert!(
         screen.find("button[data-action=dispatch]").is_err(),
-        "the front desk does not dispatch"
+        "dispatch is the engineer's on this site"
     );
     screen
         .screenshot(&docs.join("repairs-registered.png"))

@@ -335,12 +335,10 @@ async fn a_repair_waits_on_hold_for_parts_and_a_duplicate_request_is_cancelled()
     assert_eq!(ticket["channel"], "phone", "the default");
     let id = ticket["id"].as_i64().unwrap();
     let due = ticket["resolution_due"].as_str().unwrap().to_owned();
-    let (status, _) = step(
-        api,
-        id,
-        ENGINEER,
-        r#"{"action":"dispatch","assignee":"li.wei"}"#,
-    );
+    // The plan's default: the front desk dispatches; a technician may not.
+    let dispatch = r#"{"action":"dispatch","assignee":"li.wei"}"#;
+    assert_eq!(step(api, id, TECHNICIAN, dispatch).0, 403);
+    let (status, _) = step(api, id, FRONT_DESK, dispatch);
     assert_eq!(status, 200);
 
     // On hold: a reason is required; the technician waits for the part.

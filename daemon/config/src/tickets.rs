@@ -13,7 +13,8 @@ use serde::Deserialize;
 use super::validate::{Pos, Validator, at, check_identifier};
 use super::{ConfigDuration, SecretSource, Spanned};
 use sitewarden_model::catalog::{
-    CalendarRule, Device, PreventiveSchedule, ServiceLevel, TicketSettings, WebhookTarget,
+    CalendarRule, Device, PreventiveSchedule, ServiceLevel, TicketRoles, TicketSettings,
+    WebhookTarget,
 };
 use sitewarden_model::vocab::Priority;
 use sitewarden_model::vocab::Severity;
@@ -34,6 +35,25 @@ pub struct TicketsSection {
     /// Calendar maintenance (fire drills, daily lift inspections).
     #[serde(default)]
     pub preventive: Vec<PreventiveSection>,
+    /// Who may register, dispatch and accept; left out keep the plan's defaults.
+    #[serde(default)]
+    pub roles: TicketRolesSection,
+}
+
+/// `[tickets.roles]`: lists of `front-desk`, `technician`, `engineer`
+/// (admins may always).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketRolesSection {
+    /// Who registers requests (front desk, technician, engineer).
+    #[serde(default)]
+    pub register: Option<Vec<sitewarden_model::vocab::ApiRole>>,
+    /// Who dispatches to a technician (front desk, engineer).
+    #[serde(default)]
+    pub dispatch: Option<Vec<sitewarden_model::vocab::ApiRole>>,
+    /// Who records the requester's acceptance or rejection (front desk, engineer).
+    #[serde(default)]
+    pub accept: Option<Vec<sitewarden_model::vocab::ApiRole>>,
 }
 
 /// One priority per scope of impact.
@@ -176,11 +196,18 @@ pub(super) fn check_tickets(
             preventive.push(schedule);
         }
     }
+    let defaults = TicketRoles::default();
+    let roles = TicketRoles {
+        register: s.roles.register.clone().unwrap_or(defaults.register),
+        dispatch: s.roles.dispatch.clone().unwrap_or(defaults.dispatch),
+        accept: s.roles.accept.clone().unwrap_or(defaults.accept),
+    };
     (v.error_count() == errors_before).then_some(TicketSettings {
         matrix,
         service_levels,
         webhook,
         preventive,
+        roles,
     })
 }
 

@@ -149,7 +149,7 @@ pub(super) async fn ack(
     };
     let command = Command::AckAlert { alert: id, note };
     caller
-        .require(command.roles())
+        .require(command.roles(&ctx.catalog.tickets.roles))
         .map_err(|e| reject(&ctx, e.into()))?;
     Ok(Json(ctx.control.execute(&caller, command).await?))
 }
@@ -163,7 +163,7 @@ pub(super) async fn add_silence(
     let Json(request) = body.map_err(|e| reject(&ctx, ApiError::bad_request(e.body_text())))?;
     let command = Command::AddSilence(request);
     caller
-        .require(command.roles())
+        .require(command.roles(&ctx.catalog.tickets.roles))
         .map_err(|e| reject(&ctx, e.into()))?;
     let silence = ctx
         .control
@@ -206,7 +206,7 @@ pub(super) async fn declare_drill(
     let Json(request) = body.map_err(|e| reject(&ctx, ApiError::bad_request(e.body_text())))?;
     let command = Command::DeclareDrill(request);
     caller
-        .require(command.roles())
+        .require(command.roles(&ctx.catalog.tickets.roles))
         .map_err(|e| reject(&ctx, e.into()))?;
     let drill = ctx
         .control

@@ -354,7 +354,7 @@ fn card(m: &Messages, ctx: &ApiContext, session: &Session, t: &Ticket) -> Markup
                 p { (m.text("repairs-due", &[("due", Arg::Time(t.resolution_due))])) }
             }
             @for action in Action::allowed_from(t.status) {
-                @if session.role == sitewarden_model::vocab::ApiRole::Admin || action.roles().contains(&session.role) {
+                @if session.role == sitewarden_model::vocab::ApiRole::Admin || action.roles(&ctx.catalog.tickets.roles).contains(&session.role) {
                     form.step method="post" action={ "/repairs/" (t.id) "/" (action.as_str()) } {
                         input type="hidden" name="csrf" value=(session.csrf);
                         @if action == Action::Dispatch {

@@ -142,7 +142,7 @@ pub(super) async fn create(
     let new = manual_ticket(&ctx, body).map_err(|e| reject(&ctx, e))?;
     let command = Command::CreateTicket(Box::new(new));
     caller
-        .require(command.roles())
+        .require(command.roles(&ctx.catalog.tickets.roles))
         .map_err(|e| reject(&ctx, e.into()))?;
     let ticket = ctx.control.execute(&caller, command).await?;
     Ok((StatusCode::CREATED, Json(ticket)))
@@ -283,7 +283,7 @@ pub(super) async fn transition(
         note: body.note,
     };
     caller
-        .require(command.roles())
+        .require(command.roles(&ctx.catalog.tickets.roles))
         .map_err(|e| reject(&ctx, e.into()))?;
     if let Command::MoveTicket { note: Some(n), .. } = &command
         && n.len() > MAX_TEXT

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 pub use sitewarden_model::catalog::ApiToken;
-use sitewarden_model::catalog::Catalog;
+use sitewarden_model::catalog::{Catalog, TicketRoles};
 use sitewarden_model::vocab::ApiRole;
 
 use crate::alerts::store::{Drill, Silence};
@@ -35,8 +35,6 @@ const ACK_ROLES: &[ApiRole] = &[ApiRole::FrontDesk, ApiRole::Technician, ApiRole
 const PLAN_ROLES: &[ApiRole] = &[ApiRole::Engineer];
 /// Service records reset run-hour counters: the people who did the work.
 const SERVICE_ROLES: &[ApiRole] = &[ApiRole::Technician, ApiRole::Engineer];
-/// Whoever takes a call may open a ticket for it.
-const CREATE_ROLES: &[ApiRole] = &[ApiRole::FrontDesk, ApiRole::Technician, ApiRole::Engineer];
 
 /// Something a person asks the daemon to change.
 #[derive(Debug)]
@@ -85,8 +83,9 @@ pub enum Command {
 }
 
 impl Command {
-    /// The roles that may give this command (admins always may).
-    pub fn roles(&self) -> &'static [ApiRole] {
+    /// The roles that may give this command (admins always may); the
+    /// repair process's people-facing steps as the site configures them.
+    pub fn roles<'a>(&self, tickets: &'a TicketRoles) -> &'a [ApiRole] {
         match self {
             Self::RecordService { .. } => SERVICE_ROLES,
             Self::AckAlert { .. } => ACK_ROLES,
@@ -96,8 +95,8 @@ impl Command {
             | Self::EndDrill { .. }
             | Self::AddSilence(_)
             | Self::EndSilence { .. } => PLAN_ROLES,
-            Self::CreateTicket(_) => CREATE_ROLES,
-            Self::MoveTicket { action, .. } => action.roles(),
+            Self::CreateTicket(_) => &tickets.register,
+            Self::MoveTicket { action, .. } => action.roles(tickets),
         }
     }
 }
@@ -202,7 +201,7 @@ impl Control {
         caller: &Caller,
         command: Command,
     ) -> Result<Outcome, CommandError> {
-        caller.require(command.roles())?;
+        caller.require(command.roles(&self.catalog.tickets.roles))?;
         let by = caller.name.clone();
         Ok(match command {
             Command::RecordService { device, rule } => {

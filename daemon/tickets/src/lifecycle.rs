@@ -8,6 +8,7 @@
 //! duplicate, a withdrawn request). Anything else is refused with the
 //! actions that would be allowed.
 
+use sitewarden_model::catalog::TicketRoles;
 use sitewarden_model::vocab::ApiRole;
 
 sitewarden_model::text_enum! {
@@ -94,14 +95,16 @@ impl Action {
             .collect()
     }
 
-    /// Roles that may take this action (admins may take any).
-    pub fn roles(self) -> &'static [ApiRole] {
+    /// Roles that may take this action (admins may take any): dispatch
+    /// and the requester's acceptance as the site configures them
+    /// (`[tickets.roles]`), the rest as the process has them.
+    pub fn roles(self, configured: &TicketRoles) -> &[ApiRole] {
         use ApiRole::*;
         match self {
-            Self::Dispatch | Self::Archive => &[Engineer],
+            Self::Dispatch => &configured.dispatch,
+            Self::Accept | Self::Reject => &configured.accept,
+            Self::Archive => &[Engineer],
             Self::Start | Self::Resolve => &[Technician, Engineer],
-            // The requester's acceptance is taken by the front desk or the engineer.
-            Self::Accept | Self::Reject => &[FrontDesk, Engineer],
             // Whoever waits for the parts or for the customer says so.
             Self::Hold | Self::Resume => &[FrontDesk, Technician, Engineer],
             // The desk that registered a request withdraws it.

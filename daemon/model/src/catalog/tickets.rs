@@ -13,6 +13,32 @@ pub struct TicketSettings {
     pub webhook: Option<WebhookTarget>,
     /// Calendar maintenance.
     pub preventive: Vec<PreventiveSchedule>,
+    /// Who may register, dispatch and accept (admins always may).
+    pub roles: TicketRoles,
+}
+
+/// `[tickets.roles]`: who takes the repair process's people-facing steps.
+/// The plan's defaults: the front desk registers and dispatches, and takes
+/// the requester's acceptance; the engineer may too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketRoles {
+    /// Register a request.
+    pub register: Vec<crate::vocab::ApiRole>,
+    /// Dispatch (and re-dispatch) to a technician.
+    pub dispatch: Vec<crate::vocab::ApiRole>,
+    /// Record the requester's acceptance or rejection.
+    pub accept: Vec<crate::vocab::ApiRole>,
+}
+
+impl Default for TicketRoles {
+    fn default() -> Self {
+        use crate::vocab::ApiRole::*;
+        Self {
+            register: vec![FrontDesk, Technician, Engineer],
+            dispatch: vec![FrontDesk, Engineer],
+            accept: vec![FrontDesk, Engineer],
+        }
+    }
 }
 
 impl TicketSettings {
