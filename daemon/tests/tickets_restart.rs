@@ -57,6 +57,7 @@ async fn tickets_survive_kill_9_in_every_state_and_every_change_reaches_the_webh
         format!(
             "[site]\nid = \"s\"\nname = \"S\"\ntime_zone = \"UTC\"\n\n[api]\nlisten = \"127.0.0.1:{api}\"\n\n\
              [[api.tokens]]\nname = \"chen.jing\"\nrole = \"engineer\"\nsha256 = \"{}\"\n\n\
+             [[people]]\nid = \"li.wei\"\nname = \"Li Wei\"\n\n\
              [tickets.webhook]\nurl = \"http://127.0.0.1:{cmms}/cmms\"\ntimeout = \"1s\"\n",
             hash(ENGINEER)
         ),

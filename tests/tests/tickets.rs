@@ -28,20 +28,23 @@ const FRONT_DESK: &str = "tok-front-desk";
 const TECHNICIAN: &str = "tok-technician";
 const ENGINEER: &str = "tok-engineer";
 
+/// The three tokens, and the technician as one of the site's people.
 fn tokens() -> String {
-    [
-        ("desk", "front-desk", FRONT_DESK),
-        ("li.wei", "technician", TECHNICIAN),
-        ("chen.jing", "engineer", ENGINEER),
-    ]
-    .iter()
-    .map(|(name, role, token)| {
-        format!(
-            "[[api.tokens]]\nname = \"{name}\"\nrole = \"{role}\"\nsha256 = \"{}\"\n\n",
-            hash_token(token)
-        )
-    })
-    .collect()
+    let technician = "[[people]]\nid = \"li.wei\"\nname = \"Li Wei\"\n\n";
+    technician.to_owned()
+        + &[
+            ("desk", "front-desk", FRONT_DESK),
+            ("li.wei", "technician", TECHNICIAN),
+            ("chen.jing", "engineer", ENGINEER),
+        ]
+        .iter()
+        .map(|(name, role, token)| {
+            format!(
+                "[[api.tokens]]\nname = \"{name}\"\nrole = \"{role}\"\nsha256 = \"{}\"\n\n",
+                hash_token(token)
+            )
+        })
+        .collect::<String>()
 }
 
 /// A site with the simulated lighting panel, the lighting pack and `extra` settings.
@@ -165,7 +168,7 @@ async fn the_repair_process_with_a_rejection_is_audited_and_published() {
             api,
             999_999,
             ENGINEER,
-            r#"{"action":"dispatch","assignee":"x"}"#
+            r#"{"action":"dispatch","assignee":"li.wei"}"#
         )
         .0,
         404
@@ -338,6 +341,20 @@ async fn a_repair_waits_on_hold_for_parts_and_a_duplicate_request_is_cancelled()
     // The plan's default: the front desk dispatches; a technician may not.
     let dispatch = r#"{"action":"dispatch","assignee":"li.wei"}"#;
     assert_eq!(step(api, id, TECHNICIAN, dispatch).0, 403);
+    // To a person of the site, not free text.
+    let (status, body) = step(
+        api,
+        id,
+        FRONT_DESK,
+        r#"{"action":"dispatch","assignee":"the plumber"}"#,
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not one of [[people]]")),
+        "{body}"
+    );
     let (status, _) = step(api, id, FRONT_DESK, dispatch);
     assert_eq!(status, 200);
 

@@ -180,6 +180,35 @@ pub struct Control {
 }
 
 impl Control {
+    /// A repair goes to a person of the site, not to free text: one of
+    /// `[[people]]`, and when they sign in, as a technician or engineer.
+    fn technician(&self, id: &str) -> Result<(), CommandError> {
+        let Some(person) = self.catalog.alerts.people.iter().find(|p| p.id == id) else {
+            return Err(CommandError::new(
+                Refusal::BadRequest,
+                format!("`{id}` is not one of [[people]]; dispatch to a technician by their id"),
+            ));
+        };
+        match &person.login {
+            Some(login)
+                if !matches!(
+                    login.role,
+                    ApiRole::Technician | ApiRole::Engineer | ApiRole::Admin
+                ) =>
+            {
+                Err(CommandError::new(
+                    Refusal::BadRequest,
+                    format!(
+                        "{} signs in as {}, not as a technician; dispatch to a technician",
+                        person.name,
+                        login.role.as_str()
+                    ),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Commands for the stages of one running daemon.
     pub fn new(
         catalog: Arc<Catalog>,
@@ -238,6 +267,9 @@ impl Control {
                 assignee,
                 note,
             } => {
+                if let Some(id) = assignee.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+                    self.technician(id)?;
+                }
                 let request = TransitionRequest {
                     action,
                     actor: by,
