@@ -383,3 +383,21 @@ repairs-reworks = Sent back for rework { $count ->
     [one] once
    *[other] { $count } times
 }
+
+## The return visit (issue 19).
+
+action-visit = Return visit done
+repairs-visits = Return visits
+repairs-visit-due = Return visit due { DATETIME($due) }
+repairs-visit-placeholder = what the requester said (required)
+repairs-score = { $score ->
+    [5] 5 — very satisfied
+    [4] 4 — satisfied
+    [3] 3 — neither
+    [2] 2 — dissatisfied
+   *[other] { $score } — very dissatisfied
+}
+report-satisfaction = Return visits: { $done } of { $scheduled } done; satisfaction { $count ->
+    [0] not scored
+   *[other] mean { $mean } of 5 over { $count }, { $low } below 3
+}

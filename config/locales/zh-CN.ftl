@@ -417,3 +417,21 @@ repairs-bad-time = 报修时间不是有效的日期和时间。
 repairs-reported = 通过{ $channel }报修，时间 { DATETIME($at) }
 repairs-cause-was = 原因：{ $cause }
 repairs-reworks = 已退回返工 { $count } 次
+
+## 回访（议题 19）。
+
+action-visit = 已回访
+repairs-visits = 待回访
+repairs-visit-due = 应于 { DATETIME($due) } 回访
+repairs-visit-placeholder = 报修人的意见（必填）
+repairs-score = { $score ->
+    [5] 5 — 非常满意
+    [4] 4 — 满意
+    [3] 3 — 一般
+    [2] 2 — 不满意
+   *[other] { $score } — 非常不满意
+}
+report-satisfaction = 回访：应回访 { $scheduled } 单，已回访 { $done } 单；满意度{ $count ->
+    [0] 未评分
+   *[other] 平均 { $mean } 分（满分 5），共 { $count } 份，低于 3 分 { $low } 份
+}

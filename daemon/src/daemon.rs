@@ -484,7 +484,10 @@ fn start_tickets(
         webhook: catalog.tickets.webhook.is_some(),
         messages: catalog.site.messages.clone(),
     };
-    let store = Arc::new(TicketStore::open(cx.data_dir, outlets)?);
+    let store = Arc::new(
+        TicketStore::open(cx.data_dir, outlets)?
+            .with_return_visits_after(cx.catalog.tickets.return_visit_after),
+    );
     let queue = Arc::new(Queue::open(
         &cx.data_dir.join("operations.db"),
         crate::tickets::schema::OPERATIONS,

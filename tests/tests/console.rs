@@ -464,6 +464,20 @@ dispatch = ["engineer"]
         .map(|(a, b)| (a.to_owned(), b.to_owned())),
         "{detail}"
     );
+    // A week on, the return visit: the accepted repair waits in its column.
+    screen.open(&format!("http://{api}/repairs")).unwrap();
+    screen
+        .wait_for_text("Return visit due", Duration::from_secs(5))
+        .unwrap();
+    step(&screen, "visit", "Ms Wu: no more dripping");
+    let visited = || {
+        http(api, "GET", "/api/v1/tickets", None, None)
+            .is_ok_and(|(_, t)| t["tickets"][0]["satisfaction"] == 5)
+    };
+    assert!(
+        wait_until(Duration::from_secs(5), visited).await,
+        "the return visit was not recorded"
+    );
     let phone = Browser::start(390, 844).unwrap();
     sign_in(&phone, api, "chen.jing", ENGINEER_PASSWORD);
     phone.open(&format!("http://{api}/repairs")).unwrap();

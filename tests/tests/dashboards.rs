@@ -494,6 +494,7 @@ async fn walk_the_filter_ticket(daemon: &sitewarden::daemon::RunningDaemon) {
             actor: "test".into(),
             assignee: Some("li.wei".into()),
             note: None,
+            score: None,
         };
         daemon.tickets.transition(ticket.id, request).await.unwrap();
     }

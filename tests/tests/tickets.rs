@@ -642,6 +642,7 @@ async fn a_preventive_schedule_opens_one_ticket_per_occurrence_in_local_time() {
             actor: "test".into(),
             assignee: Some("li.wei".into()),
             note: None,
+            score: None,
         };
         handle.transition(id, request).await.unwrap();
     }
@@ -689,6 +690,7 @@ fn walk(store: &TicketStore, id: i64, steps: &[(Action, Timestamp)]) {
             actor: "test".into(),
             assignee: Some("li.wei".into()),
             note: Some("n".into()),
+            score: None,
         };
         store.transition(id, &request, *at).unwrap();
     }
@@ -764,6 +766,20 @@ async fn the_monthly_report_matches_numbers_worked_out_by_hand() {
             (Action::Accept, b_at + 8000.seconds()),
         ],
     );
+    // B's return visit, a week later: satisfied (4).
+    let visit = TransitionRequest {
+        action: Action::Visit,
+        actor: "desk".into(),
+        assignee: None,
+        note: Some("cool enough now".into()),
+        score: Some(4),
+    };
+    let visited = store
+        .transition(b, &visit, b_at + 168.hours())
+        .unwrap()
+        .ticket;
+    assert_eq!(visited.visit_due, Some(b_at + 8000.seconds() + 168.hours()));
+    assert_eq!(visited.satisfaction, Some(4));
     let c_at = ts("2027-03-20T02:00:00Z");
     store.apply_conditions(&[raise(&b_new, c_at)]).unwrap();
     let c = store.list(&all()).unwrap()[0].id;
@@ -857,6 +873,10 @@ async fn the_monthly_report_matches_numbers_worked_out_by_hand() {
     assert_eq!(r["reworks"], 1);
     assert_eq!(r["cancelled"], 0);
     assert_eq!(
+        r["satisfaction"],
+        serde_json::json!({"visits_scheduled": 1, "visits_done": 1, "count": 1, "mean": 4.0, "below_3": 0})
+    );
+    assert_eq!(
         r["top_recurring"],
         serde_json::json!([{"device": "ahu-1", "rule": "hvac.filter_dp_high", "tickets": 2, "occurrences": 4}])
     );
@@ -883,6 +903,7 @@ async fn the_monthly_report_matches_numbers_worked_out_by_hand() {
          By state now: accepted 1, in progress 1, registered 1, resolved 1\n\
          By how it came: condition 2, e-mail 1, phone 1\n\
          Sent back for rework: 1; cancelled: 0\n\
+         Return visits: 1 of 1 done; satisfaction mean 4 of 5 over 1, 0 below 3\n\
          Response (registered to started): 3 tickets, mean 20 min, 90th percentile 30 min\n\
          Resolution (registered to resolved): 2 tickets, mean 90 min, 90th percentile 120 min\n\
          Targets missed: 1 response, 2 resolution, on 2 tickets\n\

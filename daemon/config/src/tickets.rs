@@ -38,6 +38,9 @@ pub struct TicketsSection {
     /// Who may register, dispatch and accept; left out keep the plan's defaults.
     #[serde(default)]
     pub roles: TicketRolesSection,
+    /// How long after an accepted repair its return visit falls due (7 days).
+    #[serde(default)]
+    pub return_visit_after: Option<ConfigDuration>,
 }
 
 /// `[tickets.roles]`: lists of `front-desk`, `technician`, `engineer`
@@ -208,6 +211,9 @@ pub(super) fn check_tickets(
         webhook,
         preventive,
         roles,
+        return_visit_after: s
+            .return_visit_after
+            .map_or(Duration::from_secs(7 * 86_400), |d| d.0),
     })
 }
 

@@ -64,6 +64,9 @@ pub(super) struct Step {
     assignee: String,
     #[serde(default)]
     note: String,
+    /// For `visit`: the requester's satisfaction, 1–5.
+    #[serde(default)]
+    score: Option<u8>,
 }
 
 /// The page: the register form and the board.
@@ -83,6 +86,13 @@ pub(super) async fn page(State(ctx): State<ApiContext>, headers: HeaderMap) -> R
                 ..Default::default()
             })?);
         }
+        // Accepted repairs whose return visit is still to be made.
+        let accepted = store.list(&ListFilter {
+            status: Some(Status::Accepted),
+            limit: SHOWN,
+            ..Default::default()
+        })?;
+        open.extend(accepted.into_iter().filter(|t| t.visited_at.is_none()));
         Ok::<_, rusqlite::Error>(open)
     })
     .await;
@@ -109,6 +119,12 @@ pub(super) async fn page(State(ctx): State<ApiContext>, headers: HeaderMap) -> R
                     @for t in tickets.iter().filter(|t| t.status == status) {
                         (card(m, &ctx, &session, t))
                     }
+                }
+            }
+            div.column.visits {
+                h2 { (m.text("repairs-visits", &[])) }
+                @for t in tickets.iter().filter(|t| t.status == Status::Accepted) {
+                    (card(m, &ctx, &session, t))
                 }
             }
         }
@@ -182,6 +198,7 @@ pub(super) async fn step(
         action,
         assignee: Some(form.assignee.trim().to_owned()).filter(|a| !a.is_empty()),
         note: Some(form.note.trim().to_owned()).filter(|n| !n.is_empty()),
+        score: form.score,
     };
     match run(&ctx, &session, command).await {
         Ok(()) => Redirect::to("/repairs").into_response(),
@@ -338,6 +355,9 @@ fn card(m: &Messages, ctx: &ApiContext, session: &Session, t: &Ticket) -> Markup
             @if let Some(cause) = &t.cause {
                 p { (m.text("repairs-cause-was", &[("cause", Arg::Text(cause))])) }
             }
+            @if let (Some(due), None) = (t.visit_due, t.visited_at) {
+                p { (m.text("repairs-visit-due", &[("due", Arg::Time(due))])) }
+            }
             @if t.reworks > 0 {
                 p.held { (m.text("repairs-reworks", &[("count", Arg::Number(t.reworks))])) }
             }
@@ -359,6 +379,13 @@ fn card(m: &Messages, ctx: &ApiContext, session: &Session, t: &Ticket) -> Markup
                         input type="hidden" name="csrf" value=(session.csrf);
                         @if action == Action::Dispatch {
                             input name="assignee" required list="people" placeholder=(m.text("repairs-assignee-placeholder", &[]));
+                        } @else if action == Action::Visit {
+                            select name="score" required {
+                                @for score in (1..=5).rev() {
+                                    option value=(score) { (m.text("repairs-score", &[("score", Arg::Number(score))])) }
+                                }
+                            }
+                            input name="note" required placeholder=(m.text("repairs-visit-placeholder", &[]));
                         } @else if matches!(action, Action::Hold | Action::Cancel | Action::Reject) {
                             input name="note" required placeholder=(m.text("repairs-reason-placeholder", &[]));
                         } @else {

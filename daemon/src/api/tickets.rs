@@ -252,6 +252,9 @@ pub(super) struct TransitionBody {
     assignee: Option<String>,
     #[serde(default)]
     note: Option<String>,
+    /// For `visit`: the requester's satisfaction, 1–5.
+    #[serde(default)]
+    score: Option<u8>,
 }
 
 pub(super) async fn transition(
@@ -281,6 +284,7 @@ pub(super) async fn transition(
         action: body.action,
         assignee: body.assignee,
         note: body.note,
+        score: body.score,
     };
     caller
         .require(command.roles(&ctx.catalog.tickets.roles))

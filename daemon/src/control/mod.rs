@@ -79,6 +79,8 @@ pub enum Command {
         assignee: Option<String>,
         /// What they say.
         note: Option<String>,
+        /// For `visit`: the requester's satisfaction, 1–5.
+        score: Option<u8>,
     },
 }
 
@@ -266,6 +268,7 @@ impl Control {
                 action,
                 assignee,
                 note,
+                score,
             } => {
                 if let Some(id) = assignee.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
                     self.technician(id)?;
@@ -275,6 +278,7 @@ impl Control {
                     actor: by,
                     assignee,
                     note,
+                    score,
                 };
                 Outcome::Ticket(Box::new(self.tickets.transition(ticket, request).await?))
             }

@@ -85,6 +85,8 @@ struct MoveTicket {
     assignee: Option<String>,
     #[serde(default)]
     note: Option<String>,
+    #[serde(default)]
+    score: Option<u8>,
 }
 
 /// Answers commands.
@@ -308,6 +310,7 @@ fn parse(command: &str, args: serde_json::Value) -> Result<Command, CommandError
                 action: m.action,
                 assignee: m.assignee,
                 note: m.note,
+                score: m.score,
             }
         }
         other => {

@@ -177,6 +177,12 @@ pub struct Ticket {
     pub reported_at: Option<Timestamp>,
     /// Times the requester did not accept the repair and it went back for rework.
     pub reworks: i64,
+    /// When the return visit is due, once the repair is accepted.
+    pub visit_due: Option<Timestamp>,
+    /// When the return visit was made.
+    pub visited_at: Option<Timestamp>,
+    /// The requester's satisfaction at the return visit, 1–5.
+    pub satisfaction: Option<i64>,
 }
 
 impl Ticket {

@@ -54,6 +54,9 @@ sitewarden_model::text_enum! {
         Resume = "resume",
         /// Close without a repair: a duplicate, a withdrawn request (a reason is required).
         Cancel = "cancel",
+        /// The return visit after an accepted repair: its outcome (`note`)
+        /// and the requester's satisfaction, 1–5 (`score`).
+        Visit = "visit",
     }
 }
 
@@ -81,6 +84,7 @@ impl Action {
             (Self::Hold, Registered | Dispatched | InProgress) => OnHold,
             (Self::Resume, OnHold) => InProgress,
             (Self::Cancel, Registered | Dispatched | InProgress | OnHold) => Cancelled,
+            (Self::Visit, Accepted) => Accepted,
             _ => return None,
         };
         Some(to)
@@ -107,8 +111,8 @@ impl Action {
             Self::Start | Self::Resolve => &[Technician, Engineer],
             // Whoever waits for the parts or for the customer says so.
             Self::Hold | Self::Resume => &[FrontDesk, Technician, Engineer],
-            // The desk that registered a request withdraws it.
-            Self::Cancel => &[FrontDesk, Engineer],
+            // The desk that registered a request withdraws it, and visits.
+            Self::Cancel | Self::Visit => &[FrontDesk, Engineer],
         }
     }
 }
@@ -163,7 +167,7 @@ mod tests {
                 ],
             ),
             (Status::Resolved, &[Action::Accept, Action::Reject]),
-            (Status::Accepted, &[Action::Archive]),
+            (Status::Accepted, &[Action::Archive, Action::Visit]),
             (Status::Archived, &[]),
             (Status::OnHold, &[Action::Resume, Action::Cancel]),
             (Status::Cancelled, &[]),

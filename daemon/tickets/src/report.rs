@@ -39,6 +39,21 @@ pub struct Breaches {
     pub tickets: usize,
 }
 
+/// Return visits and what the requesters said at them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Satisfaction {
+    /// Accepted repairs with a return visit scheduled.
+    pub visits_scheduled: usize,
+    /// Return visits made.
+    pub visits_done: usize,
+    /// Scores given (1–5).
+    pub count: usize,
+    /// Their mean, when any.
+    pub mean: Option<f64>,
+    /// Scores below 3.
+    pub below_3: usize,
+}
+
 /// A fault that recurred.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RecurringFault {
@@ -79,6 +94,8 @@ pub struct MonthReport {
     pub reworks: i64,
     /// Tickets cancelled (duplicates, withdrawn requests).
     pub cancelled: usize,
+    /// Return visits and satisfaction.
+    pub satisfaction: Satisfaction,
     /// Registration to first start.
     pub response: TimeStats,
     /// Registration to resolution.
@@ -129,6 +146,17 @@ pub fn month_report_text(report: &MonthReport, catalog: &Catalog) -> String {
         &[
             ("reworks", Arg::Number(report.reworks)),
             ("cancelled", Arg::Number(report.cancelled as i64)),
+        ],
+    ));
+    let s = &report.satisfaction;
+    lines.push(m.text(
+        "report-satisfaction",
+        &[
+            ("scheduled", Arg::Number(s.visits_scheduled as i64)),
+            ("done", Arg::Number(s.visits_done as i64)),
+            ("count", Arg::Number(s.count as i64)),
+            ("mean", Arg::Decimal(s.mean.unwrap_or_default())),
+            ("low", Arg::Number(s.below_3 as i64)),
         ],
     ));
     lines.push(times(m, "report-response", &report.response));
@@ -204,6 +232,18 @@ fn times(m: &Messages, id: &str, t: &TimeStats) -> String {
             ("p90", minutes(t.p90_s)),
         ],
     )
+}
+
+/// Return visits scheduled and made, and the scores given at them.
+fn satisfaction(tickets: &[Ticket]) -> Satisfaction {
+    let scores: Vec<i64> = tickets.iter().filter_map(|t| t.satisfaction).collect();
+    Satisfaction {
+        visits_scheduled: tickets.iter().filter(|t| t.visit_due.is_some()).count(),
+        visits_done: tickets.iter().filter(|t| t.visited_at.is_some()).count(),
+        count: scores.len(),
+        mean: (!scores.is_empty()).then(|| scores.iter().sum::<i64>() as f64 / scores.len() as f64),
+        below_3: scores.iter().filter(|s| **s < 3).count(),
+    }
 }
 
 /// The instants a `YYYY-MM` month starts and ends at in `tz`.
@@ -303,6 +343,7 @@ pub fn month_report(
             .iter()
             .filter(|t| t.status == crate::Status::Cancelled)
             .count(),
+        satisfaction: satisfaction(tickets),
         response,
         resolution,
         breaches: Breaches {

@@ -50,4 +50,8 @@ pub const OPERATIONS: &[&str] = &[
      ALTER TABLE ticket ADD COLUMN cause TEXT;
      ALTER TABLE ticket ADD COLUMN reported_us INTEGER;
      ALTER TABLE ticket ADD COLUMN reworks INTEGER NOT NULL DEFAULT 0;",
+    // 6: the return visit after an accepted repair and its satisfaction score.
+    "ALTER TABLE ticket ADD COLUMN visit_due_us INTEGER;
+     ALTER TABLE ticket ADD COLUMN visited_us INTEGER;
+     ALTER TABLE ticket ADD COLUMN satisfaction INTEGER;",
 ];

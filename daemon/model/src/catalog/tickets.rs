@@ -15,6 +15,8 @@ pub struct TicketSettings {
     pub preventive: Vec<PreventiveSchedule>,
     /// Who may register, dispatch and accept (admins always may).
     pub roles: TicketRoles,
+    /// How long after an accepted repair its return visit falls due.
+    pub return_visit_after: std::time::Duration,
 }
 
 /// `[tickets.roles]`: who takes the repair process's people-facing steps.

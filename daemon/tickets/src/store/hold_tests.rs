@@ -50,6 +50,7 @@ fn step(store: &TicketStore, id: i64, action: Action, note: Option<&str>, minute
         actor: "desk".into(),
         assignee: (action == Action::Dispatch).then(|| "li.wei".to_owned()),
         note: note.map(str::to_owned),
+        score: None,
     };
     store.transition(id, &request, at(minute)).unwrap().ticket
 }
@@ -106,6 +107,7 @@ fn hold_and_cancel_need_a_reason_and_a_cancelled_ticket_frees_its_condition() {
             actor: "desk".into(),
             assignee: None,
             note: Some("  ".into()),
+            score: None,
         };
         assert!(
             matches!(
@@ -128,9 +130,62 @@ fn hold_and_cancel_need_a_reason_and_a_cancelled_ticket_frees_its_condition() {
         actor: "desk".into(),
         assignee: None,
         note: None,
+        score: None,
     };
     assert!(matches!(
         store.transition(id, &request, at(7)),
         Err(TicketError::Illegal { .. })
     ));
+}
+
+#[test]
+fn an_accepted_repair_gets_a_return_visit_scored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        store(dir.path()).with_return_visits_after(std::time::Duration::from_secs(3 * 86_400));
+    let id = store
+        .create(&ticket("k3"), "desk", at(0))
+        .unwrap()
+        .ticket
+        .id;
+    step(&store, id, Action::Dispatch, None, 1);
+    step(&store, id, Action::Start, None, 2);
+    step(&store, id, Action::Resolve, None, 3);
+    let accepted = step(&store, id, Action::Accept, None, 4);
+    assert_eq!(accepted.visit_due, Some(at(4 + 3 * 24 * 60)));
+    let visit = |score: Option<u8>, note: Option<&str>| TransitionRequest {
+        action: Action::Visit,
+        actor: "desk".into(),
+        assignee: None,
+        note: note.map(str::to_owned),
+        score,
+    };
+    for (score, note) in [
+        (None, Some("fine")),
+        (Some(0), Some("fine")),
+        (Some(6), Some("fine")),
+        (Some(4), None),
+    ] {
+        assert!(
+            matches!(
+                store.transition(id, &visit(score, note), at(5)),
+                Err(TicketError::Invalid(_))
+            ),
+            "{score:?} {note:?}"
+        );
+    }
+    let visited = store
+        .transition(id, &visit(Some(2), Some("still drips a little")), at(5000))
+        .unwrap()
+        .ticket;
+    assert_eq!(visited.status, Status::Accepted);
+    assert_eq!(visited.visited_at, Some(at(5000)));
+    assert_eq!(visited.satisfaction, Some(2));
+    assert!(
+        matches!(
+            store.transition(id, &visit(Some(5), Some("again")), at(5001)),
+            Err(TicketError::Invalid(_))
+        ),
+        "one visit per repair"
+    );
 }

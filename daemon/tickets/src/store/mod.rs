@@ -102,6 +102,8 @@ pub struct TransitionRequest {
     pub assignee: Option<String>,
     /// Why, or what was done.
     pub note: Option<String>,
+    /// For `visit`: the requester's satisfaction, 1–5.
+    pub score: Option<u8>,
 }
 
 /// One line of a ticket's audit trail.
@@ -176,6 +178,8 @@ pub const WEBHOOK_CHANNEL: &str = "tickets-webhook";
 /// IMMEDIATE: a read-then-write transaction cannot be refused halfway
 /// because a delivery loop committed in between.
 pub struct TicketStore {
+    /// How long after an acceptance the return visit falls due.
+    return_visit_after: std::time::Duration,
     outlets: Outlets,
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
@@ -191,7 +195,8 @@ const COLUMNS: &str = "id, origin, category, priority, status, title, descriptio
     rule, point, value, threshold, severity, requester, contact, assignee, occurrences, last_seen_us,
     condition_cleared_us, created_us, responded_us, resolved_us, accepted_us, archived_us,
     response_due_us, resolution_due_us, response_breached, resolution_breached, revision,
-    held_us, hold_reason, cancelled_us, channel, cause, reported_us, reworks";
+    held_us, hold_reason, cancelled_us, channel, cause, reported_us, reworks,
+    visit_due_us, visited_us, satisfaction";
 
 const OPEN: &str = "status NOT IN ('accepted', 'archived', 'cancelled')";
 
@@ -200,7 +205,18 @@ fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The plan's return visit: a week after the repair was accepted.
+pub const DEFAULT_RETURN_VISIT_AFTER: std::time::Duration =
+    std::time::Duration::from_secs(7 * 86_400);
+
 impl TicketStore {
+    /// The same store with return visits falling due `after` an acceptance
+    /// (`[tickets] return_visit_after`).
+    pub fn with_return_visits_after(mut self, after: std::time::Duration) -> Self {
+        self.return_visit_after = after;
+        self
+    }
+
     /// Opens (creating and migrating) `dir/operations.db`.
     pub fn open(dir: &Path, outlets: Outlets) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)
@@ -212,6 +228,7 @@ impl TicketStore {
             outlets,
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
+            return_visit_after: DEFAULT_RETURN_VISIT_AFTER,
         })
     }
 
@@ -355,6 +372,14 @@ impl TicketStore {
                         .into(),
                 ));
             }
+            Action::Visit
+                if note.is_none() || !request.score.is_some_and(|s| (1..=5).contains(&s)) =>
+            {
+                return Err(TicketError::Invalid(
+                    "visit needs a `note` (what the requester said) and a `score` from 1 to 5"
+                        .into(),
+                ));
+            }
             Action::Cancel if note.is_none() => {
                 return Err(TicketError::Invalid(
                     "cancel needs a `note` saying why (a duplicate of which ticket, withdrawn by whom)"
@@ -367,11 +392,18 @@ impl TicketStore {
             Action::Resume => held_from(&tx, id)?,
             _ => next,
         };
+        if action == Action::Visit && visited(&tx, id)? {
+            return Err(TicketError::Invalid(
+                "the return visit was recorded already".into(),
+            ));
+        }
         // Resuming moves both targets on by the time held: the clock stood still.
         let stamp = match action {
             Action::Start => ", responded_us = coalesce(responded_us, ?2)",
             Action::Resolve => ", resolved_us = ?2",
-            Action::Accept => ", accepted_us = ?2",
+            // The return visit falls due a while after the acceptance.
+            Action::Accept => ", accepted_us = ?2, visit_due_us = ?2 + ?5",
+            Action::Visit => ", visited_us = ?2, satisfaction = ?5",
             Action::Archive => ", archived_us = ?2",
             Action::Hold => ", held_us = ?2, held_from = ?5, hold_reason = ?6",
             Action::Resume => {
@@ -391,6 +423,12 @@ impl TicketStore {
         if action == Action::Hold {
             let held = params![id, at, next.as_str(), assignee, status.as_str(), note];
             tx.execute(&update, held)?;
+        } else if action == Action::Accept {
+            let after = self.return_visit_after.as_micros() as i64;
+            tx.execute(&update, params![id, at, next.as_str(), assignee, after])?;
+        } else if action == Action::Visit {
+            let score = request.score.map(i64::from);
+            tx.execute(&update, params![id, at, next.as_str(), assignee, score])?;
         } else {
             tx.execute(&update, params![id, at, next.as_str(), assignee])?;
         }
@@ -660,6 +698,14 @@ fn channel(t: &NewTicket) -> Option<Channel> {
         (None, Origin::Condition) => Some(Channel::Condition),
         (None, _) => None,
     }
+}
+
+/// Whether the ticket's return visit was recorded.
+fn visited(tx: &Transaction<'_>, id: i64) -> Result<bool, TicketError> {
+    let at: Option<i64> = tx
+        .prepare_cached("SELECT visited_us FROM ticket WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))?;
+    Ok(at.is_some())
 }
 
 /// Where a held ticket was when it was put on hold (in progress for a

@@ -55,6 +55,9 @@ pub(super) fn map_ticket(r: &Row<'_>) -> rusqlite::Result<Ticket> {
         cause: r.get(34)?,
         reported_at: opt_time(35)?,
         reworks: r.get(36)?,
+        visit_due: opt_time(37)?,
+        visited_at: opt_time(38)?,
+        satisfaction: r.get(39)?,
     })
 }
 
