@@ -401,3 +401,5 @@ report-satisfaction = Return visits: { $done } of { $scheduled } done; satisfact
     [0] not scored
    *[other] mean { $mean } of 5 over { $count }, { $low } below 3
 }
+report-requests-heading = Requests that keep coming back:
+report-request = - { $place }: { $category } ({ $requests } requests)

@@ -435,3 +435,5 @@ report-satisfaction = 回访：应回访 { $scheduled } 单，已回访 { $done 
     [0] 未评分
    *[other] 平均 { $mean } 分（满分 5），共 { $count } 份，低于 3 分 { $low } 份
 }
+report-requests-heading = 反复报修：
+report-request = - { $place }：{ $category }（{ $requests } 次）

@@ -871,6 +871,7 @@ async fn the_monthly_report_matches_numbers_worked_out_by_hand() {
         serde_json::json!({"condition": 2, "email": 1, "phone": 1})
     );
     assert_eq!(r["reworks"], 1);
+    assert_eq!(r["recurring_requests"], serde_json::json!([]));
     assert_eq!(r["cancelled"], 0);
     assert_eq!(
         r["satisfaction"],
@@ -908,7 +909,9 @@ async fn the_monthly_report_matches_numbers_worked_out_by_hand() {
          Resolution (registered to resolved): 2 tickets, mean 90 min, 90th percentile 120 min\n\
          Targets missed: 1 response, 2 resolution, on 2 tickets\n\
          Faults that keep coming back:\n\
-         - ahu-1: hvac.filter_dp_high (4 times, 2 tickets)\n"
+         - ahu-1: hvac.filter_dp_high (4 times, 2 tickets)\n\
+         Requests that keep coming back:\n\
+         none\n"
     );
     daemon.stop().await;
     // And in Chinese, as the README shows it.

@@ -39,6 +39,18 @@ pub struct Breaches {
     pub tickets: usize,
 }
 
+/// A place (a device, or where it was reported) whose people keep asking
+/// for the same kind of repair.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecurringRequest {
+    /// Device id, or the location as written.
+    pub place: String,
+    /// Repair, warranty, inquiry.
+    pub category: String,
+    /// Requests in the month.
+    pub requests: usize,
+}
+
 /// Return visits and what the requesters said at them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Satisfaction {
@@ -96,6 +108,9 @@ pub struct MonthReport {
     pub cancelled: usize,
     /// Return visits and satisfaction.
     pub satisfaction: Satisfaction,
+    /// People's requests of one kind about one place, twice or more in the
+    /// month, most first, at most ten.
+    pub recurring_requests: Vec<RecurringRequest>,
     /// Registration to first start.
     pub response: TimeStats,
     /// Registration to resolution.
@@ -195,6 +210,26 @@ pub fn month_report_text(report: &MonthReport, catalog: &Catalog) -> String {
             ],
         ));
     }
+    lines.push(m.text("report-requests-heading", &[]));
+    if report.recurring_requests.is_empty() {
+        lines.push(m.text("report-none", &[]));
+    }
+    for r in &report.recurring_requests {
+        let place = catalog
+            .devices
+            .iter()
+            .find(|d| d.name == r.place)
+            .map_or(r.place.as_str(), |d| d.display_name.as_str());
+        let category = m.text(&format!("category-{}", r.category), &[]);
+        lines.push(m.text(
+            "report-request",
+            &[
+                ("place", Arg::Text(place)),
+                ("category", Arg::Text(&category)),
+                ("requests", Arg::Number(r.requests as i64)),
+            ],
+        ));
+    }
     let mut text = lines.join("\n");
     text.push('\n');
     text
@@ -232,6 +267,38 @@ fn times(m: &Messages, id: &str, t: &TimeStats) -> String {
             ("p90", minutes(t.p90_s)),
         ],
     )
+}
+
+/// People's requests grouped by place (device, else location, ignoring
+/// case and surrounding spaces) and category; those made twice or more.
+fn recurring_requests(tickets: &[Ticket]) -> Vec<RecurringRequest> {
+    let mut groups: BTreeMap<(String, String), (String, usize)> = BTreeMap::new();
+    for t in tickets.iter().filter(|t| t.origin == crate::Origin::Manual) {
+        let Some(place) = t.device.as_deref().or(t.location.as_deref()) else {
+            continue;
+        };
+        let key = (place.trim().to_lowercase(), serde_name(&t.category));
+        groups
+            .entry(key)
+            .or_insert_with(|| (place.trim().to_owned(), 0))
+            .1 += 1;
+    }
+    let mut out: Vec<RecurringRequest> = groups
+        .into_iter()
+        .filter(|(_, (_, n))| *n > 1)
+        .map(|((_, category), (place, requests))| RecurringRequest {
+            place,
+            category,
+            requests,
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.requests
+            .cmp(&a.requests)
+            .then_with(|| a.place.cmp(&b.place))
+    });
+    out.truncate(10);
+    out
 }
 
 /// Return visits scheduled and made, and the scores given at them.
@@ -344,6 +411,7 @@ pub fn month_report(
             .filter(|t| t.status == crate::Status::Cancelled)
             .count(),
         satisfaction: satisfaction(tickets),
+        recurring_requests: recurring_requests(tickets),
         response,
         resolution,
         breaches: Breaches {

@@ -720,4 +720,4 @@ fn held_from(tx: &Transaction<'_>, id: i64) -> Result<Status, TicketError> {
 }
 
 #[cfg(test)]
-mod hold_tests;
+mod process_tests;

@@ -1,4 +1,5 @@
-//! On hold and cancelled, against the store with a fixed clock.
+//! The repair process beyond its main line, against the store with a fixed
+//! clock: on hold, cancelled, the return visit, requests that come back.
 
 use super::*;
 use sitewarden_model::vocab::{Category, Priority};
@@ -187,5 +188,44 @@ fn an_accepted_repair_gets_a_return_visit_scored_once() {
             Err(TicketError::Invalid(_))
         ),
         "one visit per repair"
+    );
+}
+
+#[test]
+fn a_place_whose_people_ask_for_the_same_repair_twice_recurs_in_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let request = |location: &str, category: Category| NewTicket {
+        origin: Origin::Manual,
+        category,
+        device: None,
+        location: Some(location.into()),
+        rule: None,
+        dedup_key: None,
+        requester: Some("Ms Wu".into()),
+        contact: Some("+86 138 0000 0009".into()),
+        ..ticket("unused")
+    };
+    for (minute, location, category) in [
+        (0, "Show flat 2, bathroom", Category::Repair),
+        (60, " show flat 2, Bathroom ", Category::Repair),
+        (120, "Show flat 2, bathroom", Category::Inquiry),
+        (180, "Lobby", Category::Repair),
+    ] {
+        store
+            .create(&request(location, category), "desk", at(minute))
+            .unwrap();
+    }
+    let tz = jiff::tz::TimeZone::UTC;
+    let bounds = crate::report::month_bounds("2026-03", &tz).unwrap();
+    let tickets = store.registered_between(bounds.0, bounds.1).unwrap();
+    let report = crate::report::month_report("2026-03", &tz, bounds, &tickets);
+    assert_eq!(
+        report.recurring_requests,
+        [crate::report::RecurringRequest {
+            place: "Show flat 2, bathroom".into(),
+            category: "repair".into(),
+            requests: 2,
+        }]
     );
 }
