@@ -403,3 +403,11 @@ report-satisfaction = Return visits: { $done } of { $scheduled } done; satisfact
 }
 report-requests-heading = Requests that keep coming back:
 report-request = - { $place }: { $category } ({ $requests } requests)
+
+## Telling a technician a repair is theirs (`[tickets] notify`).
+
+ticket-dispatched-to = Repair #{ $id } is yours, { $person }: { $title } ({ $priority }).
+ticket-dispatched-requester = Asked by { $person }, { $contact }.
+ticket-dispatched-due = To be fixed by { DATETIME($due) }.
+ticket-dispatched-link = The repair board: { $link }
+ticket-dispatched-subject = Repair #{ $id } for you: { $title }

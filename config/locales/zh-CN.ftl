@@ -437,3 +437,11 @@ report-satisfaction = 回访：应回访 { $scheduled } 单，已回访 { $done 
 }
 report-requests-heading = 反复报修：
 report-request = - { $place }：{ $category }（{ $requests } 次）
+
+## 通知维修人员接单（`[tickets] notify`）。
+
+ticket-dispatched-to = 维修单 #{ $id } 派给 { $person }：{ $title }（{ $priority }）。
+ticket-dispatched-requester = 报修人 { $person }，{ $contact }。
+ticket-dispatched-due = 应于 { DATETIME($due) } 前修复。
+ticket-dispatched-link = 维修看板：{ $link }
+ticket-dispatched-subject = 维修单 #{ $id } 派给您：{ $title }

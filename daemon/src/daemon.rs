@@ -484,9 +484,13 @@ fn start_tickets(
         webhook: catalog.tickets.webhook.is_some(),
         messages: catalog.site.messages.clone(),
     };
+    let told = catalog.clone();
     let store = Arc::new(
         TicketStore::open(cx.data_dir, outlets)?
-            .with_return_visits_after(cx.catalog.tickets.return_visit_after),
+            .with_return_visits_after(cx.catalog.tickets.return_visit_after)
+            .with_dispatch_notices(Arc::new(move |t| {
+                crate::tickets::notify::dispatched(&told, t)
+            })),
     );
     let queue = Arc::new(Queue::open(
         &cx.data_dir.join("operations.db"),
@@ -503,6 +507,20 @@ fn start_tickets(
             (Order::Fifo, LatePolicy::NEVER),
             sender,
         );
+    }
+    // Each channel that tells technicians, with the alerts' late policy.
+    for channel in catalog
+        .alerts
+        .channels
+        .iter()
+        .filter(|c| catalog.tickets.notify.contains(&c.name))
+    {
+        let late = LatePolicy {
+            after: Some(channel.late_after),
+            action: channel.late,
+        };
+        let name: Arc<str> = crate::tickets::notify::channel_name(&channel.name).into();
+        spawn_channel(cx, (&queue, &wake), name, channel, (Order::Fifo, late))?;
     }
     if let Some(target) = &catalog.tickets.webhook {
         let sender = delivery::webhook::Webhook::new(
@@ -586,8 +604,6 @@ fn start_alerts(cx: &mut StageContext<'_>, sinks: RecordBus) -> anyhow::Result<A
             action: channel.late,
         };
         let name: Arc<str> = alert_store::channel_name(&channel.name).into();
-        let url = channel.url.clone().unwrap_or_default();
-        let secret = channel.secret.as_ref().map(|s| s.expose().to_owned());
         match channel.kind {
             ChannelKind::Mqtt => {
                 let Some(mqtt) = &catalog.mqtt else { continue };
@@ -600,23 +616,7 @@ fn start_alerts(cx: &mut StageContext<'_>, sinks: RecordBus) -> anyhow::Result<A
                 );
                 cx.spawn_delivery(&queue, &wake, name, (Order::Priority, late), lane);
             }
-            ChannelKind::Email => {
-                let Some(smtp) = &channel.smtp else { continue };
-                let zone = catalog.site.hours.time_zone.clone();
-                let email = delivery::email::Email::new(smtp, channel.timeout, zone)?;
-                cx.spawn_delivery(&queue, &wake, name, (Order::Priority, late), email);
-            }
-            kind => {
-                let signing = match (kind, secret) {
-                    (ChannelKind::Webhook, Some(s)) => Signing::Hmac(s),
-                    (ChannelKind::DingTalk, Some(s)) => Signing::DingTalk(s),
-                    _ => Signing::None,
-                };
-                let webhook = Webhook::new(url, None, channel.timeout)?
-                    .signed(signing)
-                    .answering_as(kind);
-                cx.spawn_delivery(&queue, &wake, name, (Order::Priority, late), webhook);
-            }
+            _ => spawn_channel(cx, (&queue, &wake), name, channel, (Order::Priority, late))?,
         }
     }
     let handle = AlertsHandle::new(catalog, store, wake, sinks, cx.metrics.alerts.clone());
@@ -625,6 +625,41 @@ fn start_alerts(cx: &mut StageContext<'_>, sinks: RecordBus) -> anyhow::Result<A
         heartbeat,
         outbox: queue,
     })
+}
+
+/// Starts the delivery loop of a webhook-like or e-mail channel over
+/// `queue` (an MQTT channel has its own lane; see [`start_alerts`]).
+fn spawn_channel(
+    cx: &mut StageContext<'_>,
+    (queue, wake): (&Arc<Queue>, &Arc<tokio::sync::Notify>),
+    name: Arc<str>,
+    channel: &sitewarden_model::catalog::ChannelSettings,
+    order: (Order, LatePolicy),
+) -> anyhow::Result<()> {
+    match channel.kind {
+        ChannelKind::Mqtt => {}
+        ChannelKind::Email => {
+            let Some(smtp) = &channel.smtp else {
+                return Ok(());
+            };
+            let zone = cx.catalog.site.hours.time_zone.clone();
+            let email = delivery::email::Email::new(smtp, channel.timeout, zone)?;
+            cx.spawn_delivery(queue, wake, name, order, email);
+        }
+        kind => {
+            let signing = match (kind, &channel.secret) {
+                (ChannelKind::Webhook, Some(s)) => Signing::Hmac(s.expose().to_owned()),
+                (ChannelKind::DingTalk, Some(s)) => Signing::DingTalk(s.expose().to_owned()),
+                _ => Signing::None,
+            };
+            let url = channel.url.clone().unwrap_or_default();
+            let webhook = Webhook::new(url, None, channel.timeout)?
+                .signed(signing)
+                .answering_as(kind);
+            cx.spawn_delivery(queue, wake, name, order, webhook);
+        }
+    }
+    Ok(())
 }
 
 /// Opens the patrol store and starts the rounds engine and one collector per

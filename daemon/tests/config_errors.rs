@@ -513,6 +513,29 @@ day = 31
 }
 
 #[test]
+fn technicians_are_told_on_channels_that_exist_and_reach_a_person() {
+    let site = format!(
+        "{HEADER}\n[mqtt]\nembedded_listen = \"127.0.0.1:0\"\n\n\
+         [alerts.channels.screen]\nkind = \"mqtt\"\n\n\
+         [tickets]\nnotify = [\"screen\", \"wecom\"]\n"
+    );
+    let errors = errors(&site);
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert_at(
+        &errors[0],
+        13,
+        11,
+        "MQTT channel carries every ticket change",
+    );
+    assert_at(
+        &errors[1],
+        13,
+        21,
+        "no channel `wecom` in [alerts.channels]",
+    );
+}
+
+#[test]
 fn unknown_ticket_setting() {
     let errors = errors(&format!("{HEADER}\n[tickets]\nsla = \"fast\"\n"));
     assert_one(&errors, 7, 1, "unknown field `sla`");

@@ -30,7 +30,8 @@ const ENGINEER: &str = "tok-engineer";
 
 /// The three tokens, and the technician as one of the site's people.
 fn tokens() -> String {
-    let technician = "[[people]]\nid = \"li.wei\"\nname = \"Li Wei\"\n\n";
+    let technician =
+        "[[people]]\nid = \"li.wei\"\nname = \"Li Wei\"\nphone = \"+8613800000003\"\n\n";
     technician.to_owned()
         + &[
             ("desk", "front-desk", FRONT_DESK),
@@ -419,6 +420,53 @@ async fn a_repair_waits_on_hold_for_parts_and_a_duplicate_request_is_cancelled()
         serde_json::json!({"email": 1, "phone": 2}),
         "{report}"
     );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_technician_is_told_on_the_teams_robot_when_a_repair_is_dispatched() {
+    let robot = sitewarden_tests::HttpReceiver::start(0).await.unwrap();
+    let site = SiteDir::new().unwrap();
+    let extra = format!(
+        "[alerts]\nself_test_every = \"0s\"\n\n[alerts.channels.team]\nkind = \"wecom\"\nurl = \"http://{}/wecom-team\"\n\n[tickets]\nnotify = [\"team\"]\n",
+        robot.addr
+    );
+    let (_sim, catalog) = lighting_site(&site, &extra).await;
+    let daemon = start_daemon(catalog, &site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    let request = r#"{"title":"Show flat 2: bathroom tap leaking","category":"repair",
+        "location":"Show flat 2, bathroom","requester":"Ms Wu","contact":"+86 138 0000 0009"}"#;
+    let (_, ticket) = post(api, "/api/v1/tickets", Some(FRONT_DESK), request);
+    let id = ticket["id"].as_i64().unwrap();
+    assert!(robot.posted().is_empty(), "registering tells nobody yet");
+    let dispatch = r#"{"action":"dispatch","assignee":"li.wei"}"#;
+    assert_eq!(step(api, id, FRONT_DESK, dispatch).0, 200);
+    assert!(
+        wait_until(Duration::from_secs(5), || !robot.posted().is_empty()).await,
+        "the technician was not told"
+    );
+    let told = robot.posted();
+    assert_eq!(told.len(), 1, "{told:#?}");
+    let body = &told[0].body;
+    assert_eq!(body["msgtype"], "text", "{body}");
+    assert_eq!(
+        body["text"]["mentioned_mobile_list"],
+        serde_json::json!(["+8613800000003"])
+    );
+    let text = body["text"]["content"].as_str().unwrap();
+    let yours = format!("Repair #{id} is yours, Li Wei: Show flat 2: bathroom tap leaking");
+    for needle in [
+        yours.as_str(),
+        "Where: Show flat 2, bathroom.",
+        "Asked by Ms Wu, +86 138 0000 0009.",
+        "To be fixed by",
+    ] {
+        assert!(text.contains(needle), "no `{needle}` in {text}");
+    }
+    // Moving it on tells nobody again.
+    assert_eq!(step(api, id, TECHNICIAN, r#"{"action":"start"}"#).0, 200);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(robot.posted().len(), 1);
     daemon.stop().await;
 }
 

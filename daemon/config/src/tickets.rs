@@ -41,6 +41,10 @@ pub struct TicketsSection {
     /// How long after an accepted repair its return visit falls due (7 days).
     #[serde(default)]
     pub return_visit_after: Option<ConfigDuration>,
+    /// `[alerts.channels]` (not MQTT) that tell a technician a repair was
+    /// dispatched to them.
+    #[serde(default)]
+    pub notify: Vec<Spanned<String>>,
 }
 
 /// `[tickets.roles]`: lists of `front-desk`, `technician`, `engineer`
@@ -214,6 +218,7 @@ pub(super) fn check_tickets(
         return_visit_after: s
             .return_visit_after
             .map_or(Duration::from_secs(7 * 86_400), |d| d.0),
+        notify: s.notify.iter().map(|n| n.get_ref().clone()).collect(),
     })
 }
 

@@ -12,6 +12,7 @@
 
 pub mod desk;
 pub mod lifecycle;
+pub mod notify;
 pub mod preventive;
 pub mod report;
 pub mod schema;

@@ -211,6 +211,7 @@ pub(super) fn validate(
             base_dir: inputs.base_dir,
         },
     );
+    check_ticket_notify(&mut v, site);
     let disk = check_disk(&mut v, &site.storage);
     if !v.errors.is_empty() {
         return Err(ConfigErrors(v.errors));
@@ -268,4 +269,25 @@ pub fn hash_token(token: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// `[tickets] notify` names channels of `[alerts.channels]` that can
+/// reach one person (MQTT carries every ticket change already).
+fn check_ticket_notify(v: &mut Validator<'_>, site: &SiteFile) {
+    for name in &site.tickets.notify {
+        match site.alerts.channels.get(name.get_ref()) {
+            None => v.error(
+                &at(0, name),
+                format!(
+                    "no channel `{}` in [alerts.channels] to tell technicians on",
+                    name.get_ref()
+                ),
+            ),
+            Some(c) if c.get_ref().kind.get_ref() == "mqtt" => v.error(
+                &at(0, name),
+                "an MQTT channel carries every ticket change already; name a WeCom, DingTalk, Slack, webhook or e-mail channel",
+            ),
+            Some(_) => {}
+        }
+    }
 }

@@ -17,6 +17,8 @@ pub struct TicketSettings {
     pub roles: TicketRoles,
     /// How long after an accepted repair its return visit falls due.
     pub return_visit_after: std::time::Duration,
+    /// `[alerts.channels]` that tell a technician a repair is theirs.
+    pub notify: Vec<String>,
 }
 
 /// `[tickets.roles]`: who takes the repair process's people-facing steps.

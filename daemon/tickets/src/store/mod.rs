@@ -180,6 +180,8 @@ pub const WEBHOOK_CHANNEL: &str = "tickets-webhook";
 pub struct TicketStore {
     /// How long after an acceptance the return visit falls due.
     return_visit_after: std::time::Duration,
+    /// The messages that tell a technician a repair is theirs.
+    dispatch_notices: Option<DispatchNotices>,
     outlets: Outlets,
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
@@ -205,6 +207,10 @@ fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// What a store queues with a dispatch: the messages for the ticket.
+pub type DispatchNotices =
+    std::sync::Arc<dyn Fn(&Ticket) -> Vec<crate::notify::Notice> + Send + Sync>;
+
 /// The plan's return visit: a week after the repair was accepted.
 pub const DEFAULT_RETURN_VISIT_AFTER: std::time::Duration =
     std::time::Duration::from_secs(7 * 86_400);
@@ -214,6 +220,13 @@ impl TicketStore {
     /// (`[tickets] return_visit_after`).
     pub fn with_return_visits_after(mut self, after: std::time::Duration) -> Self {
         self.return_visit_after = after;
+        self
+    }
+
+    /// The same store queueing `notices(ticket)` with every dispatch, in
+    /// the dispatch's transaction (see [`crate::notify`]).
+    pub fn with_dispatch_notices(mut self, notices: DispatchNotices) -> Self {
+        self.dispatch_notices = Some(notices);
         self
     }
 
@@ -229,6 +242,7 @@ impl TicketStore {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
             return_visit_after: DEFAULT_RETURN_VISIT_AFTER,
+            dispatch_notices: None,
         })
     }
 
@@ -454,8 +468,39 @@ impl TicketStore {
             note.as_deref(),
         )?;
         let change = self.announce(&tx, id, Change::Transition, Some(action), now)?;
+        if let (Action::Dispatch, Some(notices)) = (action, &self.dispatch_notices) {
+            self.queue_notices(&tx, &change.ticket, &notices(&change.ticket), now)?;
+        }
         tx.commit()?;
         Ok(change)
+    }
+
+    /// Queues messages about `ticket` on their channels.
+    fn queue_notices(
+        &self,
+        tx: &Transaction<'_>,
+        ticket: &Ticket,
+        notices: &[crate::notify::Notice],
+        now: Timestamp,
+    ) -> Result<(), TicketError> {
+        let subject = format!("ticket:{}", ticket.id);
+        for n in notices {
+            let key = format!(
+                "{}-ticket-{}-r{}-{}",
+                self.outlets.site, ticket.id, ticket.revision, n.channel
+            );
+            let message = Outgoing {
+                channel: &n.channel,
+                subject: &subject,
+                key: &key,
+                topic: None,
+                payload: &n.payload,
+                retain: false,
+                priority: 0,
+            };
+            delivery::enqueue(tx, &message, now)?;
+        }
+        Ok(())
     }
 
     /// Loads the ticket after a change and queues its deliveries.
