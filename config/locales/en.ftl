@@ -411,3 +411,12 @@ ticket-dispatched-requester = Asked by { $person }, { $contact }.
 ticket-dispatched-due = To be fixed by { DATETIME($due) }.
 ticket-dispatched-link = The repair board: { $link }
 ticket-dispatched-subject = Repair #{ $id } for you: { $title }
+
+## Telling the requester (`[tickets] tell_requesters`).
+
+requester-registered = Your request #{ $id } ({ $title }) is registered at { $site }. We will send someone and tell you when they are on the way.
+requester-registered-subject = { $site }: request #{ $id } registered
+requester-on-the-way = A technician is on the way for your request #{ $id } ({ $title }), { $site }.
+requester-on-the-way-subject = { $site }: request #{ $id }, a technician is on the way
+requester-ready = Your request #{ $id } ({ $title }) has been repaired. Please tell { $site } whether you accept the repair.
+requester-ready-subject = { $site }: request #{ $id } repaired, please check

@@ -445,3 +445,12 @@ ticket-dispatched-requester = 报修人 { $person }，{ $contact }。
 ticket-dispatched-due = 应于 { DATETIME($due) } 前修复。
 ticket-dispatched-link = 维修看板：{ $link }
 ticket-dispatched-subject = 维修单 #{ $id } 派给您：{ $title }
+
+## 告知报修人（`[tickets] tell_requesters`）。
+
+requester-registered = 您的报修 #{ $id }（{ $title }）已在{ $site }登记，我们将安排维修人员，出发时会通知您。
+requester-registered-subject = { $site }：报修 #{ $id } 已登记
+requester-on-the-way = 维修人员正在前往处理您的报修 #{ $id }（{ $title }），{ $site }。
+requester-on-the-way-subject = { $site }：报修 #{ $id }，维修人员已出发
+requester-ready = 您的报修 #{ $id }（{ $title }）已修复，请告知{ $site }是否验收。
+requester-ready-subject = { $site }：报修 #{ $id } 已修复，请验收

@@ -488,8 +488,8 @@ fn start_tickets(
     let store = Arc::new(
         TicketStore::open(cx.data_dir, outlets)?
             .with_return_visits_after(cx.catalog.tickets.return_visit_after)
-            .with_dispatch_notices(Arc::new(move |t| {
-                crate::tickets::notify::dispatched(&told, t)
+            .with_notices(Arc::new(move |step, t| {
+                crate::tickets::notify::for_change(&told, step, t)
             })),
     );
     let queue = Arc::new(Queue::open(
@@ -509,12 +509,10 @@ fn start_tickets(
         );
     }
     // Each channel that tells technicians, with the alerts' late policy.
-    for channel in catalog
-        .alerts
-        .channels
-        .iter()
-        .filter(|c| catalog.tickets.notify.contains(&c.name))
-    {
+    for channel in catalog.alerts.channels.iter().filter(|c| {
+        catalog.tickets.notify.contains(&c.name)
+            || catalog.tickets.tell_requesters.contains(&c.name)
+    }) {
         let late = LatePolicy {
             after: Some(channel.late_after),
             action: channel.late,

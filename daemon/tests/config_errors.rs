@@ -536,6 +536,17 @@ fn technicians_are_told_on_channels_that_exist_and_reach_a_person() {
 }
 
 #[test]
+fn requesters_are_told_by_mail_or_through_a_gateway_not_on_a_group_robot() {
+    let site = format!(
+        "{HEADER}\n[alerts.channels.team]\nkind = \"wecom\"\nurl = \"http://127.0.0.1:9/wecom\"\n\n\
+         [tickets]\ntell_requesters = [\"team\"]\n"
+    );
+    let errors = errors(&site);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_at(&errors[0], 11, 20, "name an email or webhook channel");
+}
+
+#[test]
 fn unknown_ticket_setting() {
     let errors = errors(&format!("{HEADER}\n[tickets]\nsla = \"fast\"\n"));
     assert_one(&errors, 7, 1, "unknown field `sla`");

@@ -471,6 +471,79 @@ async fn the_technician_is_told_on_the_teams_robot_when_a_repair_is_dispatched()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_requester_is_told_when_registered_on_the_way_and_ready_for_acceptance() {
+    let smtp = sitewarden_tests::SmtpSink::start(0).unwrap();
+    let gateway = sitewarden_tests::HttpReceiver::start(0).await.unwrap();
+    let site = SiteDir::new().unwrap();
+    let extra = format!(
+        "[alerts]\nself_test_every = \"0s\"\n\n\
+         [alerts.channels.mail]\nkind = \"email\"\nsmtp = \"{}\"\nfrom = \"desk@site.example\"\nsecurity = \"none\"\n\n\
+         [alerts.channels.sms]\nkind = \"webhook\"\nurl = \"http://{}/sms\"\n\n\
+         [tickets]\ntell_requesters = [\"mail\", \"sms\"]\n",
+        smtp.addr, gateway.addr
+    );
+    let (_sim, catalog) = lighting_site(&site, &extra).await;
+    let daemon = start_daemon(catalog, &site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    let by_mail =
+        r#"{"title":"Bathroom tap leaking","requester":"Ms Wu","contact":"wu@example.com"}"#;
+    let (_, ticket) = post(api, "/api/v1/tickets", Some(FRONT_DESK), by_mail);
+    let id = ticket["id"].as_i64().unwrap();
+    let by_phone = r#"{"title":"Door bell silent","requester":"Mr Li","contact":"+8613900000001"}"#;
+    let (_, other) = post(api, "/api/v1/tickets", Some(FRONT_DESK), by_phone);
+    for body in [
+        r#"{"action":"dispatch","assignee":"li.wei"}"#,
+        r#"{"action":"start"}"#,
+        r#"{"action":"resolve","note":"washer replaced"}"#,
+    ] {
+        assert_eq!(step(api, id, ENGINEER, body).0, 200, "{body}");
+    }
+    assert!(
+        wait_until(Duration::from_secs(10), || smtp.messages().len() >= 3).await,
+        "{:#?}",
+        smtp.messages()
+    );
+    let mails = smtp.messages();
+    let subjects: Vec<&str> = mails.iter().filter_map(|m| m["subject"].as_str()).collect();
+    assert_eq!(
+        subjects,
+        [
+            format!("Test site: request #{id} registered"),
+            format!("Test site: request #{id}, a technician is on the way"),
+            format!("Test site: request #{id} repaired, please check"),
+        ],
+        "{mails:#?}"
+    );
+    assert!(
+        mails
+            .iter()
+            .all(|m| m["to"] == serde_json::json!(["wu@example.com"]))
+    );
+    assert!(
+        mails[2]["body"]
+            .as_str()
+            .is_some_and(|b| b.contains("Please tell Test site whether you accept the repair")),
+        "{}",
+        mails[2]
+    );
+    // The other requester gave a number: the SMS gateway hears of it.
+    assert!(
+        wait_until(Duration::from_secs(10), || !gateway.posted().is_empty()).await,
+        "the gateway heard nothing"
+    );
+    let sms = &gateway.posted()[0].body;
+    assert_eq!(sms["to"], "+8613900000001", "{sms}");
+    assert_eq!(sms["event"], "requester-registered", "{sms}");
+    assert_eq!(sms["ticket"], other["id"], "{sms}");
+    assert_eq!(
+        gateway.posted().len(),
+        1,
+        "no e-mail address, no mail; one message"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_condition_opens_a_ticket_and_its_accepted_repair_resets_the_run_hour_counter() {
     let site = SiteDir::new().unwrap();
     let (sim, catalog) = lighting_site(&site, "").await;

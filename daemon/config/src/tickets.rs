@@ -45,6 +45,11 @@ pub struct TicketsSection {
     /// dispatched to them.
     #[serde(default)]
     pub notify: Vec<Spanned<String>>,
+    /// `[alerts.channels]` that tell requesters about their request: an
+    /// e-mail channel for contacts that are addresses, a webhook (an SMS
+    /// gateway) for the others.
+    #[serde(default)]
+    pub tell_requesters: Vec<Spanned<String>>,
 }
 
 /// `[tickets.roles]`: lists of `front-desk`, `technician`, `engineer`
@@ -219,6 +224,11 @@ pub(super) fn check_tickets(
             .return_visit_after
             .map_or(Duration::from_secs(7 * 86_400), |d| d.0),
         notify: s.notify.iter().map(|n| n.get_ref().clone()).collect(),
+        tell_requesters: s
+            .tell_requesters
+            .iter()
+            .map(|n| n.get_ref().clone())
+            .collect(),
     })
 }
 

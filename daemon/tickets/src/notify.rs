@@ -1,16 +1,21 @@
-//! Telling the technician a repair is theirs: on dispatch, a message on
-//! each channel of `[tickets] notify` (WeCom, DingTalk, Slack, a webhook,
-//! e-mail) to the person the ticket went to, in the site's language, with
-//! what, where, how urgent and the duty console's address. The messages
-//! are queued in the same transaction as the dispatch (the ticket store's
-//! outbox), so a dispatch is never recorded without its message.
+//! Telling people about a repair, in the site's language:
+//! - the technician, on dispatch, on each channel of `[tickets] notify`
+//!   (WeCom, DingTalk, Slack, a webhook, e-mail): what, where, how urgent,
+//!   who asked and the repair board's address;
+//! - the requester, on the contact they gave, through `[tickets]
+//!   tell_requesters` (an e-mail channel for an address, a webhook — an
+//!   SMS gateway — for a number): when the request is registered, when a
+//!   technician is on the way, and when the repair is ready for acceptance.
+//!
+//! The messages are queued in the same transaction as the change (the
+//! ticket store's outbox), so a change is never recorded without them.
 
 use serde::Serialize;
 use sitewarden_delivery::email::Envelope;
 use sitewarden_model::catalog::{Catalog, ChannelKind, ChannelSettings, Person};
 use sitewarden_model::locale::Arg;
 
-use crate::Ticket;
+use crate::{Action, Ticket};
 
 /// The delivery channel of `[tickets] notify` channel `name` in the
 /// ticket store's outbox.
@@ -25,6 +30,79 @@ pub struct Notice {
     pub channel: String,
     /// Body, as the receiver takes it.
     pub payload: Vec<u8>,
+}
+
+/// The messages a change of `ticket` sends: `None` for its registration,
+/// else the step taken.
+pub fn for_change(catalog: &Catalog, step: Option<Action>, ticket: &Ticket) -> Vec<Notice> {
+    let mut out = Vec::new();
+    let moment = match step {
+        None => "requester-registered",
+        Some(Action::Dispatch) => {
+            out = dispatched(catalog, ticket);
+            "requester-on-the-way"
+        }
+        Some(Action::Resolve) => "requester-ready",
+        Some(_) => return out,
+    };
+    out.extend(requester(catalog, ticket, moment));
+    out
+}
+
+/// What a requester's SMS gateway receives.
+#[derive(Serialize)]
+struct ToRequester<'a> {
+    site: &'a str,
+    event: &'a str,
+    to: &'a str,
+    text: &'a str,
+    ticket: i64,
+}
+
+/// The messages telling `ticket`'s requester of `moment` (a message id):
+/// by e-mail when their contact is an address, else through a webhook.
+fn requester(catalog: &Catalog, ticket: &Ticket, moment: &str) -> Vec<Notice> {
+    let (Some(_), Some(contact)) = (&ticket.requester, ticket.contact.as_deref()) else {
+        return Vec::new();
+    };
+    let m = &catalog.site.messages;
+    let site = &catalog.site.name;
+    let args = [
+        ("id", Arg::Number(ticket.id)),
+        ("title", Arg::Text(&ticket.title)),
+        ("site", Arg::Text(site)),
+    ];
+    let text = m.text(moment, &args);
+    let by_mail = contact.contains('@');
+    catalog
+        .alerts
+        .channels
+        .iter()
+        .filter(|c| catalog.tickets.tell_requesters.contains(&c.name))
+        .filter_map(|channel| {
+            let value = match (channel.kind, by_mail) {
+                (ChannelKind::Email, true) => serde_json::to_value(Envelope {
+                    to: vec![contact.to_owned()],
+                    subject: m.text(&format!("{moment}-subject"), &args),
+                    text: text.clone(),
+                })
+                .ok()?,
+                (ChannelKind::Webhook, false) => serde_json::to_value(ToRequester {
+                    site: &catalog.site.id,
+                    event: moment,
+                    to: contact,
+                    text: &text,
+                    ticket: ticket.id,
+                })
+                .ok()?,
+                _ => return None,
+            };
+            Some(Notice {
+                channel: channel_name(&channel.name),
+                payload: serde_json::to_vec(&value).ok()?,
+            })
+        })
+        .collect()
 }
 
 /// What a webhook receives.

@@ -274,7 +274,25 @@ pub fn hash_token(token: &str) -> String {
 /// `[tickets] notify` names channels of `[alerts.channels]` that can
 /// reach one person (MQTT carries every ticket change already).
 fn check_ticket_notify(v: &mut Validator<'_>, site: &SiteFile) {
-    for name in &site.tickets.notify {
+    for name in &site.tickets.tell_requesters {
+        let kind = site
+            .alerts
+            .channels
+            .get(name.get_ref())
+            .map(|c| c.get_ref().kind.get_ref().as_str());
+        if !matches!(kind, None | Some("email" | "webhook")) {
+            v.error(
+                &at(0, name),
+                "a requester is reached by e-mail or through an SMS gateway's webhook: name an email or webhook channel",
+            );
+        }
+    }
+    for name in site
+        .tickets
+        .notify
+        .iter()
+        .chain(&site.tickets.tell_requesters)
+    {
         match site.alerts.channels.get(name.get_ref()) {
             None => v.error(
                 &at(0, name),

@@ -19,6 +19,8 @@ pub struct TicketSettings {
     pub return_visit_after: std::time::Duration,
     /// `[alerts.channels]` that tell a technician a repair is theirs.
     pub notify: Vec<String>,
+    /// `[alerts.channels]` (e-mail, webhook) that tell requesters about their request.
+    pub tell_requesters: Vec<String>,
 }
 
 /// `[tickets.roles]`: who takes the repair process's people-facing steps.

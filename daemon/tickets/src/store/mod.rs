@@ -180,8 +180,8 @@ pub const WEBHOOK_CHANNEL: &str = "tickets-webhook";
 pub struct TicketStore {
     /// How long after an acceptance the return visit falls due.
     return_visit_after: std::time::Duration,
-    /// The messages that tell a technician a repair is theirs.
-    dispatch_notices: Option<DispatchNotices>,
+    /// The messages that tell people about a change (see [`crate::notify`]).
+    notices: Option<Notices>,
     outlets: Outlets,
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
@@ -207,9 +207,10 @@ fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// What a store queues with a dispatch: the messages for the ticket.
-pub type DispatchNotices =
-    std::sync::Arc<dyn Fn(&Ticket) -> Vec<crate::notify::Notice> + Send + Sync>;
+/// What a store queues with a change: the messages for the ticket after
+/// it (`None` for its registration, else the step taken).
+pub type Notices =
+    std::sync::Arc<dyn Fn(Option<Action>, &Ticket) -> Vec<crate::notify::Notice> + Send + Sync>;
 
 /// The plan's return visit: a week after the repair was accepted.
 pub const DEFAULT_RETURN_VISIT_AFTER: std::time::Duration =
@@ -223,10 +224,10 @@ impl TicketStore {
         self
     }
 
-    /// The same store queueing `notices(ticket)` with every dispatch, in
-    /// the dispatch's transaction (see [`crate::notify`]).
-    pub fn with_dispatch_notices(mut self, notices: DispatchNotices) -> Self {
-        self.dispatch_notices = Some(notices);
+    /// The same store queueing `notices(step, ticket)` with every
+    /// registration and step, in its transaction (see [`crate::notify`]).
+    pub fn with_notices(mut self, notices: Notices) -> Self {
+        self.notices = Some(notices);
         self
     }
 
@@ -242,7 +243,7 @@ impl TicketStore {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
             return_visit_after: DEFAULT_RETURN_VISIT_AFTER,
-            dispatch_notices: None,
+            notices: None,
         })
     }
 
@@ -257,6 +258,10 @@ impl TicketStore {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let id = insert(&tx, &self.outlets.messages, ticket, actor, now)?;
         let change = self.announce(&tx, id, Change::Created, None, now)?;
+        if let Some(notices) = &self.notices {
+            let told = notices(None, &change.ticket);
+            self.queue_notices(&tx, &change.ticket, &told, now)?;
+        }
         tx.commit()?;
         Ok(change)
     }
@@ -468,8 +473,9 @@ impl TicketStore {
             note.as_deref(),
         )?;
         let change = self.announce(&tx, id, Change::Transition, Some(action), now)?;
-        if let (Action::Dispatch, Some(notices)) = (action, &self.dispatch_notices) {
-            self.queue_notices(&tx, &change.ticket, &notices(&change.ticket), now)?;
+        if let Some(notices) = &self.notices {
+            let told = notices(Some(action), &change.ticket);
+            self.queue_notices(&tx, &change.ticket, &told, now)?;
         }
         tx.commit()?;
         Ok(change)
