@@ -420,3 +420,4 @@ requester-on-the-way = A technician is on the way for your request #{ $id } ({ $
 requester-on-the-way-subject = { $site }: request #{ $id }, a technician is on the way
 requester-ready = Your request #{ $id } ({ $title }) has been repaired. Please tell { $site } whether you accept the repair.
 requester-ready-subject = { $site }: request #{ $id } repaired, please check
+repairs-unavailable = The ticket store cannot be read just now.

@@ -454,3 +454,4 @@ requester-on-the-way = 维修人员正在前往处理您的报修 #{ $id }（{ $
 requester-on-the-way-subject = { $site }：报修 #{ $id }，维修人员已出发
 requester-ready = 您的报修 #{ $id }（{ $title }）已修复，请告知{ $site }是否验收。
 requester-ready-subject = { $site }：报修 #{ $id } 已修复，请验收
+repairs-unavailable = 暂时无法读取工单存储。

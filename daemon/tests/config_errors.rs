@@ -536,14 +536,20 @@ fn technicians_are_told_on_channels_that_exist_and_reach_a_person() {
 }
 
 #[test]
-fn requesters_are_told_by_mail_or_through_a_gateway_not_on_a_group_robot() {
+fn requesters_are_told_by_mail_or_a_gateway_and_return_visits_fall_within_a_year() {
     let site = format!(
         "{HEADER}\n[alerts.channels.team]\nkind = \"wecom\"\nurl = \"http://127.0.0.1:9/wecom\"\n\n\
-         [tickets]\ntell_requesters = [\"team\"]\n"
+         [tickets]\ntell_requesters = [\"team\"]\nreturn_visit_after = \"400d\"\n"
     );
     let errors = errors(&site);
-    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors.len(), 2, "{errors:#?}");
     assert_at(&errors[0], 11, 20, "name an email or webhook channel");
+    assert_at(
+        &errors[1],
+        12,
+        22,
+        "return_visit_after must be at most 365d",
+    );
 }
 
 #[test]

@@ -464,6 +464,15 @@ dispatch = ["engineer"]
         .map(|(a, b)| (a.to_owned(), b.to_owned())),
         "{detail}"
     );
+    // The month's report, from the month picker.
+    screen.open(&format!("http://{api}/repairs")).unwrap();
+    screen.click("#report").unwrap();
+    let report = screen
+        .wait_for_text("Requests registered: 1", Duration::from_secs(5))
+        .unwrap();
+    assert!(report.contains("By state now: accepted 1"), "{report}");
+    screen.screenshot(&docs.join("repairs-report.png")).unwrap();
+
     // A week on, the return visit: the accepted repair waits in its column.
     screen.open(&format!("http://{api}/repairs")).unwrap();
     screen

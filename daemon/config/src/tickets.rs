@@ -40,7 +40,7 @@ pub struct TicketsSection {
     pub roles: TicketRolesSection,
     /// How long after an accepted repair its return visit falls due (7 days).
     #[serde(default)]
-    pub return_visit_after: Option<ConfigDuration>,
+    pub return_visit_after: Option<Spanned<ConfigDuration>>,
     /// `[alerts.channels]` (not MQTT) that tell a technician a repair was
     /// dispatched to them.
     #[serde(default)]
@@ -208,6 +208,15 @@ pub(super) fn check_tickets(
             preventive.push(schedule);
         }
     }
+    let return_visit_after = s
+        .return_visit_after
+        .as_ref()
+        .map_or(Duration::from_secs(7 * 86_400), |d| d.get_ref().0);
+    if let Some(d) = &s.return_visit_after
+        && d.get_ref().0 > Duration::from_secs(365 * 86_400)
+    {
+        v.error(&at(0, d), "return_visit_after must be at most 365d");
+    }
     let defaults = TicketRoles::default();
     let roles = TicketRoles {
         register: s.roles.register.clone().unwrap_or(defaults.register),
@@ -220,9 +229,7 @@ pub(super) fn check_tickets(
         webhook,
         preventive,
         roles,
-        return_visit_after: s
-            .return_visit_after
-            .map_or(Duration::from_secs(7 * 86_400), |d| d.0),
+        return_visit_after,
         notify: s.notify.iter().map(|n| n.get_ref().clone()).collect(),
         tell_requesters: s
             .tell_requesters

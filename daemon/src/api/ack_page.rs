@@ -114,7 +114,13 @@ pub(super) async fn acknowledge(
             warn!(alert = granted.alert, error = %e, "acknowledgement from a link failed; the link works again");
             let store = ctx.alerts.store.clone();
             let id = granted.id.clone();
-            let _ = tokio::task::spawn_blocking(move || store.release_ack_link(&id)).await;
+            let released = tokio::task::spawn_blocking(move || store.release_ack_link(&id)).await;
+            if !matches!(released, Ok(Ok(()))) {
+                warn!(
+                    alert = granted.alert,
+                    "the acknowledgement link could not be given back; it stays used"
+                );
+            }
             page(
                 StatusCode::SERVICE_UNAVAILABLE,
                 &m,

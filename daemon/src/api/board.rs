@@ -22,7 +22,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use tracing::{info, warn};
 
-use super::session::{HasCsrf, Session, checked};
+use super::session::{HasCsrf, Session, checked, run};
 use super::shell::{self, Frame, Tab};
 use super::{ApiContext, alert_place, person_name};
 use crate::alerts::store::AlertFilter;
@@ -86,11 +86,8 @@ pub(super) async fn acknowledge(
         return StatusCode::FORBIDDEN.into_response();
     };
     let note = Some(form.note.trim().to_owned()).filter(|n| !n.is_empty());
-    match ctx
-        .alerts
-        .acknowledge(id, session.person.clone(), note)
-        .await
-    {
+    let command = crate::control::Command::AckAlert { alert: id, note };
+    match run(&ctx, &session, command).await {
         Ok(_) => {
             info!(alert = id, person = %session.person, "alert acknowledged on the board");
             Redirect::to("/").into_response()

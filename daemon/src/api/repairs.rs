@@ -96,9 +96,10 @@ pub(super) async fn page(State(ctx): State<ApiContext>, headers: HeaderMap) -> R
         Ok::<_, rusqlite::Error>(open)
     })
     .await;
-    let tickets: Vec<Ticket> = match open {
-        Ok(Ok(list)) => list,
-        _ => Vec::new(),
+    // A store that cannot be read says so rather than showing an empty board.
+    let (tickets, unreadable): (Vec<Ticket>, bool) = match open {
+        Ok(Ok(list)) => (list, false),
+        _ => (Vec::new(), true),
     };
     let m = &ctx.catalog.site.messages;
     let frame = Frame {
@@ -112,6 +113,9 @@ pub(super) async fn page(State(ctx): State<ApiContext>, headers: HeaderMap) -> R
             }
         }
         (register_form(m, &session))
+        @if unreadable {
+            p.error { (m.text("repairs-unavailable", &[])) }
+        }
         section.columns {
             @for status in COLUMNS {
                 div.column {
@@ -248,7 +252,7 @@ pub(super) async fn report(
     let found =
         tokio::task::spawn_blocking(move || store.registered_between(bounds.0, bounds.1)).await;
     let Ok(Ok(tickets)) = found else {
-        return shell::refused(&ctx, &m.text("board-unavailable", &[]), Tab::Repairs);
+        return shell::refused(&ctx, &m.text("repairs-unavailable", &[]), Tab::Repairs);
     };
     let text = month_report_text(&month_report(&month, &tz, bounds, &tickets), &ctx.catalog);
     let frame = Frame {

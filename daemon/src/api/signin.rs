@@ -79,12 +79,12 @@ pub(super) async fn sign_in(
     ctx.sessions.succeeded(&person);
     let token = ctx.sessions.start(&person, role);
     info!(%person, role = role.as_str(), "signed in to the duty console");
-    let secure = ctx
-        .catalog
-        .api
-        .public_url
-        .as_deref()
-        .is_some_and(|u| u.starts_with("https://"));
+    let api = &ctx.catalog.api;
+    let secure = api.tls.is_some()
+        || api
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"));
     with_cookie(
         Redirect::to("/").into_response(),
         &session::set_cookie(&token, secure),

@@ -125,7 +125,7 @@ struct Recipient<'a> {
 
 /// The messages telling `ticket`'s assignee it is theirs; none when it
 /// has no assignee among the site's people or no channel is configured.
-pub fn dispatched(catalog: &Catalog, ticket: &Ticket) -> Vec<Notice> {
+fn dispatched(catalog: &Catalog, ticket: &Ticket) -> Vec<Notice> {
     let Some(person) = ticket
         .assignee
         .as_deref()
