@@ -421,3 +421,37 @@ requester-on-the-way-subject = { $site }: request #{ $id }, a technician is on t
 requester-ready = Your request #{ $id } ({ $title }) has been repaired. Please tell { $site } whether you accept the repair.
 requester-ready-subject = { $site }: request #{ $id } repaired, please check
 repairs-unavailable = The ticket store cannot be read just now.
+
+## The requester's acceptance link and the front desk's reminder.
+requester-ready-link = Accept the repair, or tell us what is still wrong, here: { $link }
+ticket-acceptance-overdue = Repair #{ $id } ({ $title }) was finished { DATETIME($resolved) } and still waits for the requester's acceptance.
+ticket-acceptance-call = Please call { $person }, { $contact }.
+ticket-acceptance-overdue-subject = Repair #{ $id } waits for acceptance: { $title }
+ticket-note-accepted-by-default = The requester did not answer in time: accepted by default.
+page-accept-title = Repair #{ $id }: { $title }
+page-accept-done-at = Finished { DATETIME($resolved) }.
+page-accept-question = Is it fixed to your satisfaction?
+page-accept-score = How satisfied are you? (1 = not at all, 5 = very)
+page-accept-score-none = (no answer)
+page-accept-note = What is still wrong? (needed to send it back)
+page-accept-yes = Yes, I accept the repair
+page-accept-no = No, send it back
+page-accept-accepted = Thank you: the repair is accepted.
+page-accept-rejected = Thank you: the repair goes back to a technician.
+page-accept-needs-note = Please say what is still wrong, so the technician knows what to look at.
+page-accept-used = This link has already been used.
+page-accept-not-waiting = This repair is not waiting for your answer any more.
+page-accept-expired = This link has expired: please call the front desk.
+page-accept-forged = This is not a valid link.
+page-accept-try-again = The repair desk is busy: try again in a moment.
+
+## Checklists on preventive tickets.
+ticket-check-pass = { $item }: passed.
+ticket-check-fail = { $item }: FAILED.
+ticket-check-value = { $item }: { $value }.
+ticket-check-failed-title = { $item } failed in: { $title }
+report-accepted-via = Accepted: { $list }
+report-acceptance-wait = Waiting for acceptance (repaired to accepted): { $count } tickets, mean { $mean } min, 90th percentile { $p90 } min
+accepted-via-link = by the requester's link
+accepted-via-staff = recorded by staff
+accepted-via-default = by default

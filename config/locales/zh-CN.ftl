@@ -455,3 +455,37 @@ requester-on-the-way-subject = { $site }：报修 #{ $id }，维修人员已出�
 requester-ready = 您的报修 #{ $id }（{ $title }）已修复，请告知{ $site }是否验收。
 requester-ready-subject = { $site }：报修 #{ $id } 已修复，请验收
 repairs-unavailable = 暂时无法读取工单存储。
+
+## 报修人的验收链接与前台提醒。
+requester-ready-link = 请在此验收，或告诉我们仍有什么问题：{ $link }
+ticket-acceptance-overdue = 维修单 #{ $id }（{ $title }）已于 { DATETIME($resolved) } 完成，仍在等待报修人验收。
+ticket-acceptance-call = 请致电 { $person }，{ $contact }。
+ticket-acceptance-overdue-subject = 维修单 #{ $id } 待验收：{ $title }
+ticket-note-accepted-by-default = 报修人未在规定时间内答复：默认验收。
+page-accept-title = 报修 #{ $id }：{ $title }
+page-accept-done-at = 于 { DATETIME($resolved) } 完成。
+page-accept-question = 维修结果您是否满意？
+page-accept-score = 满意度（1 = 很不满意，5 = 非常满意）
+page-accept-score-none = （不评分）
+page-accept-note = 还有什么问题？（退回时必填）
+page-accept-yes = 满意，验收通过
+page-accept-no = 不满意，退回返修
+page-accept-accepted = 谢谢：维修已验收。
+page-accept-rejected = 谢谢：维修已退回，维修人员将重新处理。
+page-accept-needs-note = 请说明仍有什么问题，以便维修人员查看。
+page-accept-used = 此链接已被使用。
+page-accept-not-waiting = 此维修单已不在等待您的答复。
+page-accept-expired = 此链接已过期，请致电前台。
+page-accept-forged = 这不是有效的链接。
+page-accept-try-again = 维修台繁忙，请稍后再试。
+
+## 预防性维护工单的检查表。
+ticket-check-pass = { $item }：合格。
+ticket-check-fail = { $item }：不合格。
+ticket-check-value = { $item }：{ $value }。
+ticket-check-failed-title = { $item } 检查不合格：{ $title }
+report-accepted-via = 验收：{ $list }
+report-acceptance-wait = 等待验收（修复到验收）：{ $count } 单，平均 { $mean } 分钟，90% 在 { $p90 } 分钟内
+accepted-via-link = 报修人通过链接
+accepted-via-staff = 工作人员代为登记
+accepted-via-default = 默认验收

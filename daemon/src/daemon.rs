@@ -29,7 +29,8 @@ use crate::rules::{ConditionBus, ConditionEvent, RulesHandle, RulesStage};
 use crate::sinks::influx;
 use crate::sources::{self, modbus};
 use crate::state::{self, LiveState};
-use crate::tickets::store::{self as ticket_store, Outlets, TicketStore};
+use crate::tickets::accept_link::AcceptLinks;
+use crate::tickets::store::{self as ticket_store, AcceptanceWait, Outlets, TicketStore};
 use crate::tickets::{self, TicketsHandle};
 use crate::upkeep::{self, Retained, announce_quarantined, follow_clock, prune_forever};
 use sitewarden_model::catalog::Catalog;
@@ -484,12 +485,29 @@ fn start_tickets(
         webhook: catalog.tickets.webhook.is_some(),
         messages: catalog.site.messages.clone(),
     };
-    let told = catalog.clone();
+    let settings = &catalog.tickets;
+    let accept_links = match &catalog.api.public_url {
+        Some(url) => Some(Arc::new(AcceptLinks::open(
+            url,
+            cx.data_dir,
+            settings.acceptance_link_valid_for,
+        )?)),
+        None => None,
+    };
+    let (told, links) = (catalog.clone(), accept_links.clone());
     let store = Arc::new(
         TicketStore::open(cx.data_dir, outlets)?
-            .with_return_visits_after(cx.catalog.tickets.return_visit_after)
-            .with_notices(Arc::new(move |step, t| {
-                crate::tickets::notify::for_change(&told, step, t)
+            .with_return_visits_after(settings.return_visit_after)
+            .with_acceptance_wait(AcceptanceWait {
+                remind_after: settings.remind_acceptance_after,
+                accept_after: settings.accept_by_default_after,
+            })
+            .with_notices(Arc::new(move |moment, t, now| {
+                let cx = crate::tickets::notify::Context {
+                    links: links.as_deref(),
+                    now,
+                };
+                crate::tickets::notify::for_change(&told, cx, moment, t)
             })),
     );
     let queue = Arc::new(Queue::open(
@@ -541,7 +559,8 @@ fn start_tickets(
         wake,
         rules.clone(),
         cx.metrics.tickets.clone(),
-    ))
+    )
+    .with_accept_links(accept_links))
 }
 
 /// What [`start_alerts`] hands to the alert desk.

@@ -553,6 +553,62 @@ fn requesters_are_told_by_mail_or_a_gateway_and_return_visits_fall_within_a_year
 }
 
 #[test]
+fn repeating_schedules_checklists_and_acceptance_waits_are_checked_where_they_are_written() {
+    let site = format!(
+        "{HEADER}
+[[tickets.preventive]]
+id = \"a\"
+title = \"A\"
+every = \"day\"
+interval = 2
+
+[[tickets.preventive]]
+id = \"b\"
+title = \"B\"
+every = \"quarter\"
+interval = 2
+day = 1
+
+[[tickets.preventive]]
+id = \"c\"
+title = \"C\"
+every = \"week\"
+weekdays = [\"monday\", \"funday\"]
+interval = 60
+
+[[tickets.preventive]]
+id = \"d\"
+title = \"D\"
+every = \"month\"
+days = [1, 32]
+interval = 3
+start = \"2027-02-30\"
+checklist = [\"Brakes\", \" \"]
+
+[tickets]
+remind_acceptance_after = \"400d\"
+accept_by_default_after = \"10s\"
+"
+    );
+    let errors = errors(&site);
+    assert_eq!(errors.len(), 9, "{errors:#?}");
+    assert_at(&errors[0], 9, 9, "needs `start` (YYYY-MM-DD)");
+    assert_at(
+        &errors[1],
+        16,
+        12,
+        "repeats `day`, `week` or `month` schedules only",
+    );
+    assert_at(&errors[2], 23, 12, "`funday` is not a weekday");
+    assert_at(&errors[3], 24, 12, "interval must be between 1 and 52");
+    assert_at(&errors[4], 27, 6, "a checklist item is empty");
+    assert_at(&errors[5], 30, 8, "day must be between 1 and 31");
+    assert_at(&errors[6], 32, 9, "`2027-02-30` is not a date");
+    assert_at(&errors[7], 36, 27, "must be at most 365d");
+    assert_at(&errors[8], 37, 27, "at least 1m");
+}
+
+#[test]
 fn unknown_ticket_setting() {
     let errors = errors(&format!("{HEADER}\n[tickets]\nsla = \"fast\"\n"));
     assert_one(&errors, 7, 1, "unknown field `sla`");

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use site_sim::Step;
-use sitewarden::alerts::ack_link::AckLinks;
+use sitewarden::alerts::ack_link::{AckLinks, LinkKey};
 use sitewarden_tests::{
     Browser, Mosquitto, SiteDir, Subscriber, frozen, http, http_get, load, repo_root, start_daemon,
     start_sim, wait_until,
@@ -197,7 +197,11 @@ poll_interval = "100ms"
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("not a valid acknowledgement link"), "{body}");
     let id = alert["id"].as_i64().unwrap();
-    let foreign = AckLinks::with_key(PUBLIC_URL, [9; 32], Duration::from_secs(3600));
+    let foreign = AckLinks::with_key(
+        PUBLIC_URL,
+        LinkKey::from_bytes([9; 32]),
+        Duration::from_secs(3600),
+    );
     let (status, _) = http_get(
         api,
         &foreign
@@ -210,7 +214,7 @@ poll_interval = "100ms"
         .unwrap()
         .try_into()
         .unwrap();
-    let expired = AckLinks::with_key(PUBLIC_URL, key, Duration::ZERO);
+    let expired = AckLinks::with_key(PUBLIC_URL, LinkKey::from_bytes(key), Duration::ZERO);
     let link = expired.link(
         id,
         "chen.jing",

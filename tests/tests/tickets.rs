@@ -992,6 +992,10 @@ async fn the_monthly_report_matches_numbers_worked_out_by_hand() {
         serde_json::json!({"condition": 2, "email": 1, "phone": 1})
     );
     assert_eq!(r["reworks"], 1);
+    // B was resolved at +7200 s and accepted at +8000 s, by staff: 800 s waiting.
+    assert_eq!(r["accepted_via"], serde_json::json!({"staff": 1}));
+    assert_eq!(r["acceptance_wait"]["count"], 1);
+    assert_eq!(r["acceptance_wait"]["mean_s"], 800.0);
     assert_eq!(r["recurring_requests"], serde_json::json!([]));
     assert_eq!(r["cancelled"], 0);
     assert_eq!(
@@ -1026,6 +1030,8 @@ async fn the_monthly_report_matches_numbers_worked_out_by_hand() {
          By how it came: condition 2, e-mail 1, phone 1\n\
          Sent back for rework: 1; cancelled: 0\n\
          Return visits: 1 of 1 done; satisfaction mean 4 of 5 over 1, 0 below 3\n\
+         Accepted: recorded by staff 1\n\
+         Waiting for acceptance (repaired to accepted): 1 tickets, mean 13.33 min, 90th percentile 13.33 min\n\
          Response (registered to started): 3 tickets, mean 20 min, 90th percentile 30 min\n\
          Resolution (registered to resolved): 2 tickets, mean 90 min, 90th percentile 120 min\n\
          Targets missed: 1 response, 2 resolution, on 2 tickets\n\

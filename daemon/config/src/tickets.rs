@@ -50,6 +50,17 @@ pub struct TicketsSection {
     /// gateway) for the others.
     #[serde(default)]
     pub tell_requesters: Vec<Spanned<String>>,
+    /// How long a repair may wait for the requester's acceptance before
+    /// the front desk is reminded (24h); `"0s"` never reminds.
+    #[serde(default)]
+    pub remind_acceptance_after: Option<Spanned<ConfigDuration>>,
+    /// How long after which a repair nobody answered for is accepted by
+    /// default, recorded as such; never when left out.
+    #[serde(default)]
+    pub accept_by_default_after: Option<Spanned<ConfigDuration>>,
+    /// How long the requester's acceptance link works (7d, at most 90d).
+    #[serde(default)]
+    pub acceptance_link_valid_for: Option<Spanned<ConfigDuration>>,
 }
 
 /// `[tickets.roles]`: lists of `front-desk`, `technician`, `engineer`
@@ -128,7 +139,8 @@ pub struct PreventiveSection {
     /// Device the work is on, if any.
     #[serde(default)]
     pub device: Option<Spanned<String>>,
-    /// `day`, `week`, `half-month`, `month`, `quarter` or `year`.
+    /// `day`, `week`, `half-month`, `month`, `quarter` or `year`; with
+    /// `interval`, every so many days, weeks or months.
     pub every: Spanned<String>,
     /// Day of the month for `month`, `quarter` and `year` (1–31; a short
     /// month uses its last day), the first of the two days for
@@ -142,6 +154,23 @@ pub struct PreventiveSection {
     /// Weekday for `week` (`monday` … `sunday`).
     #[serde(default)]
     pub weekday: Option<Spanned<String>>,
+    /// Several weekdays for `week` (instead of `weekday`).
+    #[serde(default)]
+    pub weekdays: Option<Spanned<Vec<String>>>,
+    /// Several days of the month for `month` (instead of `day`; a short
+    /// month uses its last day).
+    #[serde(default)]
+    pub days: Option<Spanned<Vec<u8>>>,
+    /// Every how many days, weeks or months (1); counted from `start`.
+    #[serde(default)]
+    pub interval: Option<Spanned<u16>>,
+    /// The first day (`YYYY-MM-DD`) an `interval` above 1 counts from.
+    #[serde(default)]
+    pub start: Option<Spanned<String>>,
+    /// What the technician checks and records on each ticket, in order;
+    /// a failed item opens a repair ticket.
+    #[serde(default)]
+    pub checklist: Vec<String>,
     /// Local time of day, `HH:MM`, in the site's time zone.
     #[serde(default = "default_at")]
     pub at: Spanned<String>,
@@ -217,6 +246,17 @@ pub(super) fn check_tickets(
     {
         v.error(&at(0, d), "return_visit_after must be at most 365d");
     }
+    let day = Duration::from_secs(86_400);
+    let remind_acceptance_after =
+        bounded(v, &s.remind_acceptance_after, day, 365 * day).filter(|d| !d.is_zero());
+    let accept_by_default_after = bounded(v, &s.accept_by_default_after, Duration::ZERO, 365 * day);
+    if accept_by_default_after.is_some_and(|d| d < Duration::from_secs(60)) {
+        if let Some(d) = &s.accept_by_default_after {
+            v.error(&at(0, d), "accept_by_default_after must be at least 1m (leave it out never to accept by default)");
+        }
+    }
+    let acceptance_link_valid_for =
+        bounded(v, &s.acceptance_link_valid_for, 7 * day, 90 * day).unwrap_or(7 * day);
     let defaults = TicketRoles::default();
     let roles = TicketRoles {
         register: s.roles.register.clone().unwrap_or(defaults.register),
@@ -236,7 +276,30 @@ pub(super) fn check_tickets(
             .iter()
             .map(|n| n.get_ref().clone())
             .collect(),
+        remind_acceptance_after,
+        accept_by_default_after,
+        acceptance_link_valid_for,
     })
+}
+
+/// A duration setting: `default` when left out, an error past `max`.
+fn bounded(
+    v: &mut Validator<'_>,
+    value: &Option<Spanned<ConfigDuration>>,
+    default: Duration,
+    max: Duration,
+) -> Option<Duration> {
+    let Some(d) = value else {
+        return Some(default).filter(|d| !d.is_zero());
+    };
+    let duration = d.get_ref().0;
+    if duration > max {
+        v.error(
+            &at(0, d),
+            format!("must be at most {}d", max.as_secs() / 86_400),
+        );
+    }
+    Some(duration)
 }
 
 fn build_matrix(s: &PriorityMatrixSection) -> [[Priority; 3]; 4] {
@@ -359,34 +422,52 @@ fn check_preventive(
         None
     });
     let every_pos = at(0, &p.every);
-    let rule = match p.every.get_ref().as_str() {
-        "day" => Some(CalendarRule::Daily),
-        "week" => match &p.weekday {
-            Some(w) => parse_weekday(w.get_ref())
-                .map(CalendarRule::Weekly)
-                .or_else(|| {
-                    v.error(
-                        &at(0, w),
-                        format!("`{}` is not a weekday (monday … sunday)", w.get_ref()),
-                    );
-                    None
+    let every = p.every.get_ref().as_str();
+    let repeat = check_repeat(v, p, every, &every_pos);
+    let rule = match every {
+        "day" => match repeat {
+            Repeat::Every(n, start) => Some(CalendarRule::EveryDays { n, start }),
+            Repeat::Once => Some(CalendarRule::Daily),
+            Repeat::Invalid => None,
+        },
+        "week" => {
+            let weekdays = check_weekdays(v, p, &every_pos);
+            match (weekdays, repeat) {
+                (Some(days), Repeat::Once) if days.count_ones() == 1 => {
+                    Some(CalendarRule::Weekly(weekday_of_bit(days)))
+                }
+                (Some(days), Repeat::Once) => Some(CalendarRule::Weekdays {
+                    days,
+                    n: 1,
+                    start: None,
                 }),
-            None => {
-                v.error(&every_pos, "a weekly schedule needs `weekday`");
-                None
+                (Some(days), Repeat::Every(n, start)) => Some(CalendarRule::Weekdays {
+                    days,
+                    n,
+                    start: Some(start),
+                }),
+                _ => None,
             }
-        },
-        "month" => match &p.day {
-            Some(d) if (1..=31).contains(d.get_ref()) => Some(CalendarRule::Monthly(*d.get_ref())),
-            Some(d) => {
-                v.error(&at(0, d), "day must be between 1 and 31");
-                None
+        }
+        "month" => {
+            let days = check_month_days(v, p, &every_pos);
+            match (days, repeat) {
+                (Some(days), Repeat::Once) if days.count_ones() == 1 => {
+                    Some(CalendarRule::Monthly(days.trailing_zeros() as u8))
+                }
+                (Some(days), Repeat::Once) => Some(CalendarRule::MonthDays {
+                    days,
+                    n: 1,
+                    start: None,
+                }),
+                (Some(days), Repeat::Every(n, start)) => Some(CalendarRule::MonthDays {
+                    days,
+                    n,
+                    start: Some(start),
+                }),
+                _ => None,
             }
-            None => {
-                v.error(&every_pos, "a monthly schedule needs `day` (1–31)");
-                None
-            }
-        },
+        }
         "half-month" => day_in(v, &p.day, 15, &every_pos).map(CalendarRule::HalfMonthly),
         "quarter" => {
             let first_month = month_in(v, &p.month, 3, &every_pos, 1);
@@ -412,6 +493,9 @@ fn check_preventive(
             None
         }
     };
+    if p.checklist.iter().any(|item| item.trim().is_empty()) {
+        v.error(&at(0, &p.id), "a checklist item is empty");
+    }
     Some(PreventiveSchedule {
         id: p.id.get_ref().clone(),
         title: p.title.clone(),
@@ -419,7 +503,134 @@ fn check_preventive(
         rule: rule?,
         at: at_time?,
         priority: p.priority,
+        checklist: p.checklist.iter().map(|i| i.trim().to_owned()).collect(),
     })
+}
+
+/// How often a day, week or month schedule repeats.
+enum Repeat {
+    /// Every one (no `interval`, or 1).
+    Once,
+    /// Every `n` (2 or more), counted from a start day.
+    Every(u16, jiff::civil::Date),
+    /// Refused; the error is reported.
+    Invalid,
+}
+
+/// Longest `interval` per period: a schedule falls due at least once a year.
+fn max_interval(every: &str) -> u16 {
+    match every {
+        "day" => 366,
+        "week" => 52,
+        "month" => 12,
+        _ => 1,
+    }
+}
+
+fn check_repeat(
+    v: &mut Validator<'_>,
+    p: &PreventiveSection,
+    every: &str,
+    every_pos: &Pos,
+) -> Repeat {
+    let n = match &p.interval {
+        None => 1,
+        Some(n) => {
+            let max = max_interval(every);
+            if max == 1 {
+                v.error(
+                    &at(0, n),
+                    "`interval` repeats `day`, `week` or `month` schedules only",
+                );
+                return Repeat::Invalid;
+            }
+            if !(1..=max).contains(n.get_ref()) {
+                v.error(&at(0, n), format!("interval must be between 1 and {max}"));
+                return Repeat::Invalid;
+            }
+            *n.get_ref()
+        }
+    };
+    let start = p.start.as_ref().map(|s| {
+        s.get_ref().parse::<jiff::civil::Date>().map_err(|_| {
+            v.error(
+                &at(0, s),
+                format!("`{}` is not a date (YYYY-MM-DD)", s.get_ref()),
+            );
+        })
+    });
+    match (n, start) {
+        (_, Some(Err(()))) => Repeat::Invalid,
+        (1, _) => Repeat::Once,
+        (n, Some(Ok(start))) => Repeat::Every(n, start),
+        (_, None) => {
+            v.error(
+                every_pos,
+                "a schedule with an `interval` above 1 needs `start` (YYYY-MM-DD), the first day it counts from",
+            );
+            Repeat::Invalid
+        }
+    }
+}
+
+/// `weekday` or `weekdays`, as bits (Monday = bit 0).
+fn check_weekdays(v: &mut Validator<'_>, p: &PreventiveSection, every_pos: &Pos) -> Option<u8> {
+    let names: Vec<(&String, Pos)> = match (&p.weekday, &p.weekdays) {
+        (Some(w), None) => vec![(w.get_ref(), at(0, w))],
+        (None, Some(ws)) if !ws.get_ref().is_empty() => {
+            ws.get_ref().iter().map(|w| (w, at(0, ws))).collect()
+        }
+        (Some(w), Some(_)) => {
+            v.error(&at(0, w), "give `weekday` or `weekdays`, not both");
+            return None;
+        }
+        _ => {
+            v.error(every_pos, "a weekly schedule needs `weekday` or `weekdays`");
+            return None;
+        }
+    };
+    let mut bits = 0u8;
+    for (name, pos) in names {
+        match parse_weekday(name) {
+            Some(day) => bits |= 1 << (day.to_monday_zero_offset() as u8),
+            None => {
+                v.error(&pos, format!("`{name}` is not a weekday (monday … sunday)"));
+                return None;
+            }
+        }
+    }
+    Some(bits)
+}
+
+fn weekday_of_bit(bits: u8) -> jiff::civil::Weekday {
+    jiff::civil::Weekday::Monday.wrapping_add(bits.trailing_zeros() as i64)
+}
+
+/// `day` or `days` of the month, as bits (day 1 = bit 1).
+fn check_month_days(v: &mut Validator<'_>, p: &PreventiveSection, every_pos: &Pos) -> Option<u32> {
+    let days: Vec<(u8, Pos)> = match (&p.day, &p.days) {
+        (Some(d), None) => vec![(*d.get_ref(), at(0, d))],
+        (None, Some(ds)) if !ds.get_ref().is_empty() => {
+            ds.get_ref().iter().map(|d| (*d, at(0, ds))).collect()
+        }
+        (Some(d), Some(_)) => {
+            v.error(&at(0, d), "give `day` or `days`, not both");
+            return None;
+        }
+        _ => {
+            v.error(every_pos, "a monthly schedule needs `day` or `days` (1–31)");
+            return None;
+        }
+    };
+    let mut bits = 0u32;
+    for (day, pos) in days {
+        if !(1..=31).contains(&day) {
+            v.error(&pos, "day must be between 1 and 31");
+            return None;
+        }
+        bits |= 1 << day;
+    }
+    Some(bits)
 }
 
 fn parse_hh_mm(text: &str) -> Option<jiff::civil::Time> {

@@ -29,3 +29,4 @@ pub mod logging;
 pub mod metrics;
 pub mod mqtt;
 pub mod shutdown;
+pub mod signed_link;

@@ -184,8 +184,14 @@ fn facts(m: &Messages, ctx: &ApiContext, alert: &Alert) -> Markup {
     }
 }
 
-/// A whole page: the site's language, phone-sized, no script, no referrer.
-fn page(status: StatusCode, m: &Messages, heading: &str, body: Option<Markup>) -> Response {
+/// A whole page: the site's language, phone-sized, no script, no referrer
+/// (also the requester's acceptance page).
+pub(super) fn page(
+    status: StatusCode,
+    m: &Messages,
+    heading: &str,
+    body: Option<Markup>,
+) -> Response {
     let markup = html! {
         (DOCTYPE)
         html lang=(m.locale().tag()) {
@@ -218,4 +224,6 @@ h1{font-size:1.5rem;margin:.3rem 0 1rem}\
 .class{display:inline-block;background:#b00020;color:#fff;padding:.2rem .6rem;border-radius:.3rem;font-weight:bold;margin:0}\
 label{display:block;margin-top:1rem}\
 textarea{width:100%;font-size:1rem;box-sizing:border-box}\
-button{display:block;width:100%;margin-top:1rem;padding:1rem;font-size:1.3rem;font-weight:bold;background:#1b5e20;color:#fff;border:0;border-radius:.5rem}";
+button{display:block;width:100%;margin-top:1rem;padding:1rem;font-size:1.3rem;font-weight:bold;background:#1b5e20;color:#fff;border:0;border-radius:.5rem}\
+button.no{background:#8a1c1c}\
+select{font-size:1.1rem;padding:.3rem}";

@@ -6,6 +6,7 @@
 //! loopback (the default); beyond it, reads of personal data need a token
 //! or a console session ([`personal_read`]).
 
+mod accept_page;
 mod ack_page;
 mod alarm_page;
 mod alerts;
@@ -168,6 +169,10 @@ pub fn router(context: ApiContext) -> Router {
         )
         .route("/api/v1/tickets/{id}", get(tickets::get).layer(personal()))
         .route("/api/v1/tickets/{id}/transition", post(tickets::transition))
+        .route(
+            "/api/v1/tickets/{id}/checklist/{item}",
+            post(tickets::check),
+        )
         .route("/api/v1/reports/tickets", get(tickets::report))
         .route("/api/v1/alerts", get(alerts::list).layer(personal()))
         .route("/api/v1/alerts/{id}", get(alerts::get).layer(personal()))
@@ -190,6 +195,10 @@ pub fn router(context: ApiContext) -> Router {
         .route(
             "/a/{capability}",
             get(ack_page::show).post(ack_page::acknowledge),
+        )
+        .route(
+            "/r/{capability}",
+            get(accept_page::show).post(accept_page::answer),
         )
         .route("/", get(board::page))
         .route("/console/alarms", get(board::list))

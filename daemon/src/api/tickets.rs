@@ -14,7 +14,7 @@ use super::error::ApiError;
 use super::{ApiContext, read, reject};
 use crate::control::{Command, Outcome};
 use crate::tickets::report::{month_bounds, month_report, month_report_text};
-use crate::tickets::store::{ListFilter, NewTicket, TicketDetail};
+use crate::tickets::store::{CheckResult, ListFilter, NewTicket, TicketDetail};
 use crate::tickets::{Action, Channel, Origin, RequestForm, Status, Ticket, TicketError};
 use sitewarden_model::vocab::{Category, Severity};
 use sitewarden_model::vocab::{Impact, Priority};
@@ -297,6 +297,63 @@ pub(super) async fn transition(
             ApiError::bad_request(format!("`note` is longer than {MAX_TEXT} bytes")),
         ));
     }
+    Ok(Json(ctx.control.execute(&caller, command).await?))
+}
+
+/// Body of `POST /api/v1/tickets/{id}/checklist/{item}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CheckBody {
+    /// `pass`, `fail` or `value`.
+    result: CheckResult,
+    /// The reading, for `value`.
+    #[serde(default)]
+    value: Option<f64>,
+    /// What the technician says (needed with `fail`).
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// Records one item of a preventive ticket's checklist; a failed item
+/// opens a repair ticket linked to it.
+pub(super) async fn check(
+    State(ctx): State<ApiContext>,
+    path: Result<Path<(i64, i64)>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Json<CheckBody>, JsonRejection>,
+) -> Result<Json<Outcome>, ApiError> {
+    let (id, item) = path.map(|Path(p)| p).map_err(|_| {
+        reject(
+            &ctx,
+            ApiError::bad_request("a ticket id and a checklist item are numbers"),
+        )
+    })?;
+    let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
+    let Json(body) = body.map_err(|e| {
+        reject(
+            &ctx,
+            ApiError::bad_request(format!(
+                "{}; `result` is pass, fail or value",
+                e.body_text()
+            )),
+        )
+    })?;
+    if body.note.as_ref().is_some_and(|n| n.len() > MAX_TEXT) {
+        return Err(reject(
+            &ctx,
+            ApiError::bad_request(format!("`note` is longer than {MAX_TEXT} bytes")),
+        ));
+    }
+    let command = Command::CheckItem {
+        ticket: id,
+        item,
+        result: body.result,
+        value: body.value,
+        note: body.note,
+    };
+    caller
+        .require(command.roles(&ctx.catalog.tickets.roles))
+        .map_err(|e| reject(&ctx, e.into()))?;
     Ok(Json(ctx.control.execute(&caller, command).await?))
 }
 

@@ -20,7 +20,7 @@ use sitewarden_model::vocab::ApiRole;
 use crate::alerts::store::{Drill, Silence};
 use crate::alerts::{Alert, AlertsHandle, DrillRequest, SilenceRequest};
 use crate::rules::RulesHandle;
-use crate::tickets::store::{NewTicket, TransitionRequest};
+use crate::tickets::store::{CheckEntry, CheckResult, NewTicket, TransitionRequest};
 use crate::tickets::{Action, Ticket, TicketsHandle};
 pub use error::{CommandError, Refusal};
 
@@ -82,6 +82,19 @@ pub enum Command {
         /// For `visit`: the requester's satisfaction, 1–5.
         score: Option<u8>,
     },
+    /// One item of a preventive ticket's checklist, recorded by the technician.
+    CheckItem {
+        /// Ticket id.
+        ticket: i64,
+        /// Item, from 0.
+        item: i64,
+        /// Pass, fail, or a reading.
+        result: CheckResult,
+        /// The reading.
+        value: Option<f64>,
+        /// What they say (needed with a failure).
+        note: Option<String>,
+    },
 }
 
 impl Command {
@@ -89,7 +102,7 @@ impl Command {
     /// repair process's people-facing steps as the site configures them.
     pub fn roles<'a>(&self, tickets: &'a TicketRoles) -> &'a [ApiRole] {
         match self {
-            Self::RecordService { .. } => SERVICE_ROLES,
+            Self::RecordService { .. } | Self::CheckItem { .. } => SERVICE_ROLES,
             Self::AckAlert { .. } => ACK_ROLES,
             // Silencing a fire alarm is an admin's explicit decision.
             Self::AddSilence(request) if request.life_safety => &[],
@@ -281,6 +294,22 @@ impl Control {
                     score,
                 };
                 Outcome::Ticket(Box::new(self.tickets.transition(ticket, request).await?))
+            }
+            Command::CheckItem {
+                ticket,
+                item,
+                result,
+                value,
+                note,
+            } => {
+                let entry = CheckEntry {
+                    item,
+                    result,
+                    value,
+                    note,
+                    actor: by,
+                };
+                Outcome::Ticket(Box::new(self.tickets.check(ticket, entry).await?))
             }
         })
     }

@@ -10,6 +10,7 @@
 
 #![deny(missing_docs)]
 
+pub mod accept_link;
 pub mod desk;
 pub mod lifecycle;
 pub mod notify;
@@ -70,6 +71,19 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// How a repair came to be accepted: the report tells the requester's
+    /// own word from the desk's and from the default.
+    AcceptedVia {
+        /// Staff recorded it (the requester told them).
+        Staff = "staff",
+        /// The requester, through the link they were sent.
+        Link = "link",
+        /// Nobody answered in time; the site accepts by default.
+        Default = "default",
+    }
+}
+
 /// What the request form says beyond the ticket: how the request came,
 /// its cause, and when it was reported (which may be before it was
 /// registered: a message read in the morning).
@@ -98,6 +112,10 @@ text_enum! {
         ResponseTargetMissed = "response_target_missed",
         /// Not resolved within the resolution target.
         ResolutionTargetMissed = "resolution_target_missed",
+        /// The repair waited for acceptance too long: the front desk is reminded.
+        AcceptanceOverdue = "acceptance_overdue",
+        /// An item of its checklist was recorded.
+        Checked = "checked",
     }
 }
 
@@ -182,8 +200,14 @@ pub struct Ticket {
     pub visit_due: Option<Timestamp>,
     /// When the return visit was made.
     pub visited_at: Option<Timestamp>,
-    /// The requester's satisfaction at the return visit, 1–5.
+    /// The requester's satisfaction (at the acceptance or the return visit), 1–5.
     pub satisfaction: Option<i64>,
+    /// How the repair was accepted.
+    pub accepted_via: Option<AcceptedVia>,
+    /// When the front desk was reminded that the repair waits for acceptance.
+    pub acceptance_reminded_at: Option<Timestamp>,
+    /// The preventive ticket whose failed check item opened this one.
+    pub parent: Option<i64>,
 }
 
 impl Ticket {
@@ -200,7 +224,7 @@ impl Ticket {
     }
 }
 
-fn seconds_between(from: Timestamp, to: Timestamp) -> f64 {
+pub(crate) fn seconds_between(from: Timestamp, to: Timestamp) -> f64 {
     (to.as_microsecond() - from.as_microsecond()) as f64 / 1e6
 }
 
@@ -361,6 +385,8 @@ pub struct TicketsHandle {
     pub store: Arc<TicketStore>,
     /// Counters.
     pub metrics: Arc<TicketMetrics>,
+    /// The requester's acceptance links, when the site has a public address.
+    pub accept_links: Option<Arc<accept_link::AcceptLinks>>,
     bus: RecordBus,
     deliveries: Arc<Notify>,
     /// Told of every change, so the desk looks again at its next service-level deadline.
@@ -392,7 +418,14 @@ impl TicketsHandle {
             deliveries,
             changed: Arc::new(Notify::new()),
             rules,
+            accept_links: None,
         }
+    }
+
+    /// The same handle checking requesters' links with `links`.
+    pub fn with_accept_links(mut self, links: Option<Arc<accept_link::AcceptLinks>>) -> Self {
+        self.accept_links = links;
+        self
     }
 
     /// Returns after the next change to any ticket (one waiter: the desk).
@@ -453,6 +486,59 @@ impl TicketsHandle {
         Ok(ticket)
     }
 
+    /// Whether the requester's link can still answer (for the page it opens).
+    pub async fn link_answerable(
+        &self,
+        grant: accept_link::AcceptGrant,
+    ) -> Result<(), store::LinkAnswerError> {
+        let store = self.store.clone();
+        blocking(move || store.link_answerable(&grant)).await?
+    }
+
+    /// Records the requester's answer through their link.
+    pub async fn answer_by_link(
+        &self,
+        grant: accept_link::AcceptGrant,
+        answer: store::LinkAnswer,
+    ) -> Result<Ticket, store::LinkAnswerError> {
+        let store = self.store.clone();
+        let change =
+            blocking(move || store.answer_by_link(&grant, &answer, clock::now())).await??;
+        self.metrics.transitions.fetch_add(1, Relaxed);
+        let ticket = change.ticket.clone();
+        info!(
+            ticket = ticket.id,
+            status = ticket.status.as_str(),
+            "requester answered through their link"
+        );
+        if ticket.status == Status::Accepted {
+            self.reset_service_counter(&ticket, "requester".into())
+                .await;
+        }
+        self.announce(std::slice::from_ref(&change)).await;
+        Ok(ticket)
+    }
+
+    /// Records one checklist item; a failed item opens its repair ticket.
+    pub async fn check(&self, id: i64, entry: store::CheckEntry) -> Result<Ticket, TicketError> {
+        let store = self.store.clone();
+        let changes = blocking(move || store.check(id, &entry, clock::now())).await??;
+        if let Some(opened) = changes.get(1) {
+            self.metrics.opened.fetch_add(1, Relaxed);
+            info!(
+                ticket = opened.ticket.id,
+                parent = id,
+                "failed check item opened a repair ticket"
+            );
+        }
+        let ticket = changes
+            .first()
+            .map(|c| c.ticket.clone())
+            .ok_or(TicketError::NotFound(id))?;
+        self.announce(&changes).await;
+        Ok(ticket)
+    }
+
     /// Commits a batch of condition events: opens, adds occurrences, records clearing.
     pub async fn apply_conditions(
         &self,
@@ -483,8 +569,29 @@ impl TicketsHandle {
         Ok(())
     }
 
-    /// Flags tickets past their service-level targets.
+    /// Flags tickets past their service-level targets, reminds the front
+    /// desk of repairs waiting too long for acceptance and accepts by
+    /// default those the site lets it.
     pub async fn check_service_levels(&self) -> Result<(), TicketError> {
+        let store = self.store.clone();
+        let chased = blocking(move || store.chase_acceptance(clock::now())).await??;
+        for c in &chased {
+            match c.ticket.status {
+                Status::Accepted => {
+                    info!(
+                        ticket = c.ticket.id,
+                        "repair accepted by default: the requester did not answer in time"
+                    );
+                    self.reset_service_counter(&c.ticket, "sitewarden".into())
+                        .await;
+                }
+                _ => info!(
+                    ticket = c.ticket.id,
+                    "repair waits for acceptance: front desk reminded"
+                ),
+            }
+        }
+        self.announce(&chased).await;
         let store = self.store.clone();
         let changes = blocking(move || store.flag_breaches(clock::now())).await??;
         for c in &changes {
@@ -508,16 +615,16 @@ impl TicketsHandle {
         ticket: NewTicket,
     ) -> Result<(), TicketError> {
         let store = self.store.clone();
-        let Some(id) = self
+        let Some((id, checklist)) = self
             .catalog
             .tickets
             .preventive
             .get(schedule)
-            .map(|s| s.id.clone())
+            .map(|s| (s.id.clone(), s.checklist.clone()))
         else {
             return Ok(());
         };
-        let change = blocking(move || store.open_preventive(&id, &ticket)).await??;
+        let change = blocking(move || store.open_preventive(&id, &ticket, &checklist)).await??;
         if let Some(change) = change {
             self.metrics.opened.fetch_add(1, Relaxed);
             info!(

@@ -5,7 +5,10 @@
 //! - the requester, on the contact they gave, through `[tickets]
 //!   tell_requesters` (an e-mail channel for an address, a webhook — an
 //!   SMS gateway — for a number): when the request is registered, when a
-//!   technician is on the way, and when the repair is ready for acceptance.
+//!   technician is on the way, and when the repair is ready for acceptance
+//!   (with the link where they accept it, see [`crate::accept_link`]);
+//! - the front desk, on the `[tickets] notify` channels, when a repair has
+//!   waited too long for acceptance.
 //!
 //! The messages are queued in the same transaction as the change (the
 //! ticket store's outbox), so a change is never recorded without them.
@@ -15,6 +18,7 @@ use sitewarden_delivery::email::Envelope;
 use sitewarden_model::catalog::{Catalog, ChannelKind, ChannelSettings, Person};
 use sitewarden_model::locale::Arg;
 
+use crate::accept_link::AcceptLinks;
 use crate::{Action, Ticket};
 
 /// The delivery channel of `[tickets] notify` channel `name` in the
@@ -32,20 +36,48 @@ pub struct Notice {
     pub payload: Vec<u8>,
 }
 
-/// The messages a change of `ticket` sends: `None` for its registration,
-/// else the step taken.
-pub fn for_change(catalog: &Catalog, step: Option<Action>, ticket: &Ticket) -> Vec<Notice> {
-    let mut out = Vec::new();
-    let moment = match step {
-        None => "requester-registered",
-        Some(Action::Dispatch) => {
-            out = dispatched(catalog, ticket);
-            "requester-on-the-way"
-        }
-        Some(Action::Resolve) => "requester-ready",
-        Some(_) => return out,
+/// The moment of a ticket's life a message is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    /// It was registered.
+    Registered,
+    /// A person (or the daemon, for a default acceptance) took a step.
+    Step(Action),
+    /// The repair has waited too long for the requester's acceptance.
+    AcceptanceOverdue,
+}
+
+/// What a message needs besides the ticket: the requester's acceptance
+/// link, when the site has a public address, and the time it is sent.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// Acceptance links, when `[api] public_url` is set.
+    pub links: Option<&'a AcceptLinks>,
+    /// Now.
+    pub now: jiff::Timestamp,
+}
+
+/// The messages `moment` of `ticket` sends.
+pub fn for_change(
+    catalog: &Catalog,
+    cx: Context<'_>,
+    moment: Moment,
+    ticket: &Ticket,
+) -> Vec<Notice> {
+    let (mut out, to_requester) = match moment {
+        Moment::Registered => (Vec::new(), "requester-registered"),
+        Moment::Step(Action::Dispatch) => (dispatched(catalog, ticket), "requester-on-the-way"),
+        Moment::Step(Action::Resolve) => (Vec::new(), "requester-ready"),
+        Moment::AcceptanceOverdue => return overdue(catalog, ticket),
+        Moment::Step(_) => return Vec::new(),
     };
-    out.extend(requester(catalog, ticket, moment));
+    let link = match (moment, cx.links) {
+        (Moment::Step(Action::Resolve), Some(links)) => {
+            Some(links.link(ticket.id, ticket.reworks, cx.now))
+        }
+        _ => None,
+    };
+    out.extend(requester(catalog, ticket, to_requester, link.as_deref()));
     out
 }
 
@@ -61,7 +93,7 @@ struct ToRequester<'a> {
 
 /// The messages telling `ticket`'s requester of `moment` (a message id):
 /// by e-mail when their contact is an address, else through a webhook.
-fn requester(catalog: &Catalog, ticket: &Ticket, moment: &str) -> Vec<Notice> {
+fn requester(catalog: &Catalog, ticket: &Ticket, moment: &str, link: Option<&str>) -> Vec<Notice> {
     let (Some(_), Some(contact)) = (&ticket.requester, ticket.contact.as_deref()) else {
         return Vec::new();
     };
@@ -72,7 +104,11 @@ fn requester(catalog: &Catalog, ticket: &Ticket, moment: &str) -> Vec<Notice> {
         ("title", Arg::Text(&ticket.title)),
         ("site", Arg::Text(site)),
     ];
-    let text = m.text(moment, &args);
+    let mut text = m.text(moment, &args);
+    if let Some(link) = link {
+        let answer = m.text("requester-ready-link", &[("link", Arg::Text(link))]);
+        text = m.sentences(&[text, answer]);
+    }
     let by_mail = contact.contains('@');
     catalog
         .alerts
@@ -105,14 +141,45 @@ fn requester(catalog: &Catalog, ticket: &Ticket, moment: &str) -> Vec<Notice> {
         .collect()
 }
 
-/// What a webhook receives.
+/// What a webhook receives: the assignee (`to`) of a dispatch, or the
+/// front desk (`desk`) reminded of a repair waiting for acceptance.
 #[derive(Serialize)]
-struct Dispatched<'a> {
+struct ToStaff<'a> {
     site: &'a str,
     event: &'static str,
     text: &'a str,
-    to: Recipient<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<Recipient<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    desk: Vec<Recipient<'a>>,
     ticket: &'a Ticket,
+}
+
+/// Who a staff message is for.
+#[derive(Clone, Copy)]
+enum Staff<'a> {
+    /// The technician a repair was dispatched to.
+    Assignee(&'a Person),
+    /// Whoever signs in at the front desk.
+    Desk(&'a [&'a Person]),
+}
+
+impl<'a> Staff<'a> {
+    fn people(self) -> Vec<&'a Person> {
+        match self {
+            Self::Assignee(p) => vec![p],
+            Self::Desk(people) => people.to_vec(),
+        }
+    }
+}
+
+fn recipient(p: &Person) -> Recipient<'_> {
+    Recipient {
+        id: &p.id,
+        name: &p.name,
+        phone: p.phone.as_deref(),
+        email: p.email.as_deref(),
+    }
 }
 
 #[derive(Serialize)]
@@ -134,13 +201,54 @@ fn dispatched(catalog: &Catalog, ticket: &Ticket) -> Vec<Notice> {
         return Vec::new();
     };
     let text = text(catalog, ticket, person);
+    to_staff(catalog, ticket, Staff::Assignee(person), &text)
+}
+
+/// The messages reminding the front desk (everyone whose console role is
+/// `front-desk`) that `ticket` waits for the requester's acceptance, on the
+/// channels of `[tickets] notify`.
+fn overdue(catalog: &Catalog, ticket: &Ticket) -> Vec<Notice> {
+    let desk: Vec<&Person> = catalog
+        .alerts
+        .people
+        .iter()
+        .filter(|p| {
+            p.login
+                .as_ref()
+                .is_some_and(|l| l.role == sitewarden_model::vocab::ApiRole::FrontDesk)
+        })
+        .collect();
+    let m = &catalog.site.messages;
+    let mut sentences = vec![m.text(
+        "ticket-acceptance-overdue",
+        &[
+            ("id", Arg::Number(ticket.id)),
+            ("title", Arg::Text(&ticket.title)),
+            (
+                "resolved",
+                Arg::Time(ticket.resolved_at.unwrap_or(ticket.created_at)),
+            ),
+        ],
+    )];
+    if let (Some(who), Some(contact)) = (&ticket.requester, &ticket.contact) {
+        sentences.push(m.text(
+            "ticket-acceptance-call",
+            &[("person", Arg::Text(who)), ("contact", Arg::Text(contact))],
+        ));
+    }
+    let text = m.sentences(&sentences);
+    to_staff(catalog, ticket, Staff::Desk(&desk), &text)
+}
+
+/// `text` to `staff` on each channel of `[tickets] notify`.
+fn to_staff(catalog: &Catalog, ticket: &Ticket, staff: Staff<'_>, text: &str) -> Vec<Notice> {
     catalog
         .alerts
         .channels
         .iter()
         .filter(|c| catalog.tickets.notify.contains(&c.name))
         .filter_map(|channel| {
-            let payload = payload(catalog, channel, ticket, person, &text)?;
+            let payload = payload(catalog, channel, ticket, staff, text)?;
             Some(Notice {
                 channel: channel_name(&channel.name),
                 payload,
@@ -187,30 +295,37 @@ fn text(catalog: &Catalog, ticket: &Ticket, person: &Person) -> String {
 }
 
 /// The body for one channel; none for MQTT, which carries every ticket
-/// change already.
+/// change already, and none for e-mail when nobody has an address.
 fn payload(
     catalog: &Catalog,
     channel: &ChannelSettings,
     ticket: &Ticket,
-    person: &Person,
+    staff: Staff<'_>,
     text: &str,
 ) -> Option<Vec<u8>> {
-    let phones: Vec<&str> = person.phone.as_deref().into_iter().collect();
+    let people = staff.people();
+    let phones: Vec<&str> = people.iter().filter_map(|p| p.phone.as_deref()).collect();
     let value = match channel.kind {
         ChannelKind::Mqtt => return None,
-        ChannelKind::Webhook => serde_json::to_value(Dispatched {
-            site: &catalog.site.id,
-            event: "dispatched",
-            text,
-            to: Recipient {
-                id: &person.id,
-                name: &person.name,
-                phone: person.phone.as_deref(),
-                email: person.email.as_deref(),
-            },
-            ticket,
-        })
-        .ok()?,
+        ChannelKind::Webhook => {
+            let (event, to, desk) = match staff {
+                Staff::Assignee(p) => ("dispatched", Some(recipient(p)), Vec::new()),
+                Staff::Desk(people) => (
+                    "acceptance_overdue",
+                    None,
+                    people.iter().map(|p| recipient(p)).collect(),
+                ),
+            };
+            serde_json::to_value(ToStaff {
+                site: &catalog.site.id,
+                event,
+                text,
+                to,
+                desk,
+                ticket,
+            })
+            .ok()?
+        }
         ChannelKind::WeCom => serde_json::json!({
             "msgtype": "text",
             "text": {"content": text, "mentioned_mobile_list": phones},
@@ -230,18 +345,28 @@ fn payload(
             })
         }
         ChannelKind::Slack => serde_json::json!({ "text": text }),
-        ChannelKind::Email => serde_json::to_value(Envelope {
-            to: person.email.iter().cloned().collect(),
-            subject: catalog.site.messages.text(
-                "ticket-dispatched-subject",
-                &[
-                    ("id", Arg::Number(ticket.id)),
-                    ("title", Arg::Text(&ticket.title)),
-                ],
-            ),
-            text: text.to_owned(),
-        })
-        .ok()?,
+        ChannelKind::Email => {
+            let to: Vec<String> = people.iter().filter_map(|p| p.email.clone()).collect();
+            if to.is_empty() {
+                return None;
+            }
+            let subject = match staff {
+                Staff::Assignee(_) => "ticket-dispatched-subject",
+                Staff::Desk(_) => "ticket-acceptance-overdue-subject",
+            };
+            serde_json::to_value(Envelope {
+                to,
+                subject: catalog.site.messages.text(
+                    subject,
+                    &[
+                        ("id", Arg::Number(ticket.id)),
+                        ("title", Arg::Text(&ticket.title)),
+                    ],
+                ),
+                text: text.to_owned(),
+            })
+            .ok()?
+        }
     };
     serde_json::to_vec(&value).ok()
 }

@@ -65,7 +65,32 @@ fn falls_on(rule: CalendarRule, date: Date) -> bool {
             (date.month() - first_month as i8).rem_euclid(3) == 0 && on_day(day)
         }
         CalendarRule::Yearly { month, day } => date.month() == month as i8 && on_day(day),
+        CalendarRule::EveryDays { n, start } => {
+            let days = (date - start).get_days();
+            date >= start && i64::from(days).rem_euclid(i64::from(n)) == 0
+        }
+        CalendarRule::Weekdays { days, n, start } => {
+            let on = days & (1 << date.weekday().to_monday_zero_offset()) != 0;
+            on && start.is_none_or(|start| {
+                let weeks = (monday_of(date) - monday_of(start)).get_days() / 7;
+                date >= start && i64::from(weeks).rem_euclid(i64::from(n)) == 0
+            })
+        }
+        CalendarRule::MonthDays { days, n, start } => {
+            let on = (1..=31u8).any(|d| days & (1 << d) != 0 && on_day(d));
+            on && start.is_none_or(|start| {
+                let months = (i32::from(date.year()) * 12 + i32::from(date.month()))
+                    - (i32::from(start.year()) * 12 + i32::from(start.month()));
+                date >= start && months.rem_euclid(i32::from(n)) == 0
+            })
+        }
     }
+}
+
+/// The Monday of `date`'s week.
+fn monday_of(date: Date) -> Date {
+    date.checked_sub(i64::from(date.weekday().to_monday_zero_offset()).days())
+        .unwrap_or(date)
 }
 
 #[cfg(test)]
@@ -216,5 +241,113 @@ mod tests {
         assert_eq!(due, ts("2027-02-28T01:00:00Z"));
         let due = next_due(rule, at, &tz, due).unwrap();
         assert_eq!(due, ts("2028-02-29T01:00:00Z"), "a leap year");
+    }
+
+    fn date(text: &str) -> Date {
+        text.parse().unwrap()
+    }
+
+    /// The next `count` occurrences after `from`.
+    fn run(
+        rule: CalendarRule,
+        at: Time,
+        tz: &TimeZone,
+        from: &str,
+        count: usize,
+    ) -> Vec<Timestamp> {
+        let mut due = ts(from);
+        (0..count)
+            .map(|_| {
+                due = next_due(rule, at, tz, due).unwrap();
+                due
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_ten_days_counts_from_its_start_across_a_month_end_and_dst() {
+        let tz = TimeZone::get("Europe/Berlin").unwrap();
+        let rule = CalendarRule::EveryDays {
+            n: 10,
+            start: date("2027-03-12"),
+        };
+        // 12 and 22 March (CET, +01), 1 April after the clocks went forward (+02).
+        assert_eq!(
+            run(rule, time(9, 0, 0, 0), &tz, "2027-03-01T00:00:00Z", 3),
+            [
+                ts("2027-03-12T08:00:00Z"),
+                ts("2027-03-22T08:00:00Z"),
+                ts("2027-04-01T07:00:00Z"),
+            ]
+        );
+    }
+
+    #[test]
+    fn chosen_weekdays_of_every_second_week_hold_their_local_time_across_dst() {
+        let tz = TimeZone::get("Europe/London").unwrap();
+        // Tuesdays and Fridays of every other week from Monday 2027-03-15.
+        let rule = CalendarRule::Weekdays {
+            days: 1 << 1 | 1 << 4,
+            n: 2,
+            start: Some(date("2027-03-15")),
+        };
+        assert_eq!(
+            run(rule, time(8, 0, 0, 0), &tz, "2027-03-10T00:00:00Z", 4),
+            [
+                ts("2027-03-16T08:00:00Z"),
+                ts("2027-03-19T08:00:00Z"),
+                // Clocks went forward on the 28th: 08:00 BST is 07:00 UTC.
+                ts("2027-03-30T07:00:00Z"),
+                ts("2027-04-02T07:00:00Z"),
+            ]
+        );
+        // Every week when no interval is asked.
+        let weekly = CalendarRule::Weekdays {
+            days: 1 << 0 | 1 << 3,
+            n: 1,
+            start: None,
+        };
+        assert_eq!(
+            run(weekly, time(8, 0, 0, 0), &tz, "2027-01-01T00:00:00Z", 3),
+            [
+                ts("2027-01-04T08:00:00Z"),
+                ts("2027-01-07T08:00:00Z"),
+                ts("2027-01-11T08:00:00Z"),
+            ]
+        );
+    }
+
+    #[test]
+    fn chosen_month_days_of_every_second_month_fall_on_a_short_months_last_day() {
+        let tz = TimeZone::get("Asia/Shanghai").unwrap();
+        // The 10th and the 31st of every other month from January 2027.
+        let rule = CalendarRule::MonthDays {
+            days: 1 << 10 | 1 << 31,
+            n: 2,
+            start: Some(date("2027-01-01")),
+        };
+        assert_eq!(
+            run(rule, time(9, 0, 0, 0), &tz, "2027-01-15T00:00:00Z", 4),
+            [
+                ts("2027-01-31T01:00:00Z"),
+                ts("2027-03-10T01:00:00Z"),
+                ts("2027-03-31T01:00:00Z"),
+                ts("2027-05-10T01:00:00Z"),
+            ]
+        );
+        // A day past the end of a short month falls on its last day, once.
+        let monthly = CalendarRule::MonthDays {
+            days: 1 << 30 | 1 << 31,
+            n: 1,
+            start: None,
+        };
+        assert_eq!(
+            run(monthly, time(9, 0, 0, 0), &tz, "2027-02-01T00:00:00Z", 3),
+            [
+                ts("2027-02-28T01:00:00Z"),
+                ts("2027-03-30T01:00:00Z"),
+                ts("2027-03-31T01:00:00Z"),
+            ]
+        );
     }
 }

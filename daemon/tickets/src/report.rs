@@ -13,7 +13,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde::Serialize;
 
-use super::Ticket;
+use super::{Ticket, seconds_between};
 use sitewarden_model::catalog::Catalog;
 use sitewarden_model::locale::{Arg, Messages};
 
@@ -111,6 +111,10 @@ pub struct MonthReport {
     /// People's requests of one kind about one place, twice or more in the
     /// month, most first, at most ten.
     pub recurring_requests: Vec<RecurringRequest>,
+    /// How repairs were accepted: by the requester's link, by staff, by default.
+    pub accepted_via: BTreeMap<String, usize>,
+    /// Resolution to acceptance: how long repairs waited for the requester.
+    pub acceptance_wait: TimeStats,
     /// Registration to first start.
     pub response: TimeStats,
     /// Registration to resolution.
@@ -174,6 +178,9 @@ pub fn month_report_text(report: &MonthReport, catalog: &Catalog) -> String {
             ("low", Arg::Number(s.below_3 as i64)),
         ],
     ));
+    let list = counted(m, "accepted-via", &report.accepted_via);
+    lines.push(m.text("report-accepted-via", &[("list", Arg::Text(&list))]));
+    lines.push(times(m, "report-acceptance-wait", &report.acceptance_wait));
     lines.push(times(m, "report-response", &report.response));
     lines.push(times(m, "report-resolution", &report.resolution));
     let b = &report.breaches;
@@ -348,8 +355,12 @@ pub fn month_report(
     let mut by_origin = BTreeMap::new();
     let mut by_status = BTreeMap::new();
     let mut by_channel = BTreeMap::new();
+    let mut accepted_via = BTreeMap::new();
     let mut faults: BTreeMap<(&str, &str), (usize, i64)> = BTreeMap::new();
     for t in tickets {
+        if let Some(via) = t.accepted_via {
+            *accepted_via.entry(via.as_str().to_owned()).or_default() += 1;
+        }
         *by_category.entry(serde_name(&t.category)).or_default() += 1;
         *by_priority
             .entry(t.priority.as_str().to_owned())
@@ -394,6 +405,12 @@ pub fn month_report(
             .filter_map(Ticket::resolution_seconds)
             .collect(),
     );
+    let acceptance_wait = stats(
+        tickets
+            .iter()
+            .filter_map(|t| Some(seconds_between(t.resolved_at?, t.accepted_at?)))
+            .collect(),
+    );
     MonthReport {
         month: month.to_owned(),
         time_zone: tz.iana_name().unwrap_or("UTC").to_owned(),
@@ -411,6 +428,8 @@ pub fn month_report(
             .filter(|t| t.status == crate::Status::Cancelled)
             .count(),
         satisfaction: satisfaction(tickets),
+        accepted_via,
+        acceptance_wait,
         recurring_requests: recurring_requests(tickets),
         response,
         resolution,

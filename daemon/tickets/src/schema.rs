@@ -54,4 +54,21 @@ pub const OPERATIONS: &[&str] = &[
     "ALTER TABLE ticket ADD COLUMN visit_due_us INTEGER;
      ALTER TABLE ticket ADD COLUMN visited_us INTEGER;
      ALTER TABLE ticket ADD COLUMN satisfaction INTEGER;",
+    // 7: acceptance through the requester's single-use link and how each
+    // repair was accepted; the front desk's reminder of a repair waiting
+    // for acceptance; checklists on preventive tickets, the repair ticket a
+    // failed item opens (its parent), and photos with a request.
+    "CREATE TABLE used_link (id TEXT PRIMARY KEY, ticket INTEGER NOT NULL, used_us INTEGER NOT NULL);
+     ALTER TABLE ticket ADD COLUMN accepted_via TEXT;
+     ALTER TABLE ticket ADD COLUMN acceptance_reminded_us INTEGER;
+     ALTER TABLE ticket ADD COLUMN parent INTEGER;
+     CREATE TABLE ticket_check (
+         ticket INTEGER NOT NULL, item INTEGER NOT NULL, label TEXT NOT NULL,
+         result TEXT, value REAL, note TEXT, checked_us INTEGER, checked_by TEXT,
+         opened INTEGER,
+         PRIMARY KEY (ticket, item));
+     CREATE TABLE ticket_photo (
+         id INTEGER PRIMARY KEY AUTOINCREMENT, ticket INTEGER NOT NULL,
+         content_type TEXT NOT NULL, bytes BLOB NOT NULL, at_us INTEGER NOT NULL);
+     CREATE INDEX ticket_photo_ticket ON ticket_photo (ticket, id);",
 ];

@@ -21,6 +21,12 @@ pub struct TicketSettings {
     pub notify: Vec<String>,
     /// `[alerts.channels]` (e-mail, webhook) that tell requesters about their request.
     pub tell_requesters: Vec<String>,
+    /// After this long waiting for acceptance the front desk is reminded.
+    pub remind_acceptance_after: Option<Duration>,
+    /// After this long waiting for acceptance the repair is accepted by default.
+    pub accept_by_default_after: Option<Duration>,
+    /// How long the requester's acceptance link works.
+    pub acceptance_link_valid_for: Duration,
 }
 
 /// `[tickets.roles]`: who takes the repair process's people-facing steps.
@@ -98,6 +104,8 @@ pub struct PreventiveSchedule {
     pub at: jiff::civil::Time,
     /// Priority of its tickets.
     pub priority: crate::vocab::Priority,
+    /// What the technician checks on each of its tickets, in order.
+    pub checklist: Vec<String>,
 }
 
 /// Which days a preventive schedule falls on.
@@ -119,6 +127,34 @@ pub enum CalendarRule {
         first_month: u8,
         /// Day of that month.
         day: u8,
+    },
+    /// Every `n` days counted from `start` (RRULE `FREQ=DAILY;INTERVAL=n`).
+    EveryDays {
+        /// Days between occurrences, 2–366.
+        n: u16,
+        /// The first day.
+        start: jiff::civil::Date,
+    },
+    /// Chosen weekdays of every `n`th week counted from the week of
+    /// `start` (RRULE `FREQ=WEEKLY;INTERVAL=n;BYDAY=…`).
+    Weekdays {
+        /// Bits, Monday = bit 0.
+        days: u8,
+        /// Weeks between, 1–52.
+        n: u16,
+        /// The first day (none: every week).
+        start: Option<jiff::civil::Date>,
+    },
+    /// Chosen days of every `n`th month counted from the month of `start`
+    /// (RRULE `FREQ=MONTHLY;INTERVAL=n;BYMONTHDAY=…`); a day past a short
+    /// month's end falls on its last day.
+    MonthDays {
+        /// Bits, day 1 = bit 1.
+        days: u32,
+        /// Months between, 1–12.
+        n: u16,
+        /// The first day (none: every month).
+        start: Option<jiff::civil::Date>,
     },
     /// One day a year.
     Yearly {

@@ -50,10 +50,11 @@ impl TicketStore {
         Ok(changes)
     }
 
-    /// When the next service-level target falls due among the tickets
-    /// still running towards one: the desk sleeps until then.
+    /// When the next service-level target (or acceptance reminder or
+    /// default acceptance) falls due: the desk sleeps until then.
     pub fn next_breach_at(&self) -> rusqlite::Result<Option<Timestamp>> {
         let conn = lock(&self.reader);
+        let acceptance = self.next_acceptance_at(&conn)?;
         let next: Option<i64> = conn
             .prepare_cached(
                 "SELECT min(due) FROM (
@@ -64,6 +65,10 @@ impl TicketStore {
                       WHERE status IN ('registered', 'dispatched', 'in_progress') AND resolution_breached = 0)",
             )?
             .query_row([], |r| r.get(0))?;
+        let next = match (next, acceptance) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         Ok(next.and_then(|us| Timestamp::from_microsecond(us).ok()))
     }
 }

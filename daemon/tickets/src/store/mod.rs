@@ -16,7 +16,8 @@ use rusqlite::{Connection, OptionalExtension as _, Row, Transaction, Transaction
 use serde::Serialize;
 
 use super::{
-    Action, Change, Channel, Origin, RequestForm, Status, Ticket, TicketChange, TicketError,
+    AcceptedVia, Action, Change, Channel, Origin, RequestForm, Status, Ticket, TicketChange,
+    TicketError,
 };
 use sitewarden_delivery::{self as delivery, DeliveryView, Outgoing};
 use sitewarden_model::locale::{Arg, Messages};
@@ -25,11 +26,15 @@ use sitewarden_model::vocab::Priority;
 use sitewarden_model::vocab::{Category, Severity};
 use sitewarden_runtime::db::{self, Durability, from_micros, micros};
 
+mod acceptance;
 mod breaches;
+mod checklist;
 mod preventive;
 mod reads;
 mod rows;
 
+pub use acceptance::{AcceptanceWait, LinkAnswer, LinkAnswerError};
+pub use checklist::{CheckEntry, CheckItem, CheckResult};
 use rows::{load, map_ticket, text};
 
 /// A ticket about to be registered, with its priority and targets decided.
@@ -133,6 +138,8 @@ pub struct TicketDetail {
     pub history: Vec<HistoryEntry>,
     /// Deliveries to MQTT and the webhook.
     pub deliveries: Vec<DeliveryView>,
+    /// Its checklist (preventive tickets whose schedule has one).
+    pub checklist: Vec<CheckItem>,
 }
 
 /// Filters for [`TicketStore::list`]; all optional, combined with AND.
@@ -178,6 +185,8 @@ pub const WEBHOOK_CHANNEL: &str = "tickets-webhook";
 /// IMMEDIATE: a read-then-write transaction cannot be refused halfway
 /// because a delivery loop committed in between.
 pub struct TicketStore {
+    /// How long a repair waits for acceptance before it is chased.
+    acceptance: AcceptanceWait,
     /// How long after an acceptance the return visit falls due.
     return_visit_after: std::time::Duration,
     /// The messages that tell people about a change (see [`crate::notify`]).
@@ -198,7 +207,7 @@ const COLUMNS: &str = "id, origin, category, priority, status, title, descriptio
     condition_cleared_us, created_us, responded_us, resolved_us, accepted_us, archived_us,
     response_due_us, resolution_due_us, response_breached, resolution_breached, revision,
     held_us, hold_reason, cancelled_us, channel, cause, reported_us, reworks,
-    visit_due_us, visited_us, satisfaction";
+    visit_due_us, visited_us, satisfaction, accepted_via, acceptance_reminded_us, parent";
 
 const OPEN: &str = "status NOT IN ('accepted', 'archived', 'cancelled')";
 
@@ -208,9 +217,10 @@ fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
 }
 
 /// What a store queues with a change: the messages for the ticket after
-/// it (`None` for its registration, else the step taken).
-pub type Notices =
-    std::sync::Arc<dyn Fn(Option<Action>, &Ticket) -> Vec<crate::notify::Notice> + Send + Sync>;
+/// it, at that moment of its life, sent now.
+pub type Notices = std::sync::Arc<
+    dyn Fn(crate::notify::Moment, &Ticket, Timestamp) -> Vec<crate::notify::Notice> + Send + Sync,
+>;
 
 /// The plan's return visit: a week after the repair was accepted.
 pub const DEFAULT_RETURN_VISIT_AFTER: std::time::Duration =
@@ -224,8 +234,8 @@ impl TicketStore {
         self
     }
 
-    /// The same store queueing `notices(step, ticket)` with every
-    /// registration and step, in its transaction (see [`crate::notify`]).
+    /// The same store queueing `notices(moment, ticket, now)` with every
+    /// registration, step and reminder, in its transaction (see [`crate::notify`]).
     pub fn with_notices(mut self, notices: Notices) -> Self {
         self.notices = Some(notices);
         self
@@ -243,6 +253,7 @@ impl TicketStore {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
             return_visit_after: DEFAULT_RETURN_VISIT_AFTER,
+            acceptance: AcceptanceWait::default(),
             notices: None,
         })
     }
@@ -259,7 +270,7 @@ impl TicketStore {
         let id = insert(&tx, &self.outlets.messages, ticket, actor, now)?;
         let change = self.announce(&tx, id, Change::Created, None, now)?;
         if let Some(notices) = &self.notices {
-            let told = notices(None, &change.ticket);
+            let told = notices(crate::notify::Moment::Registered, &change.ticket, now);
             self.queue_notices(&tx, &change.ticket, &told, now)?;
         }
         tx.commit()?;
@@ -348,6 +359,20 @@ impl TicketStore {
     ) -> Result<TicketChange, TicketError> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let change = self.step(&tx, id, request, now, AcceptedVia::Staff)?;
+        tx.commit()?;
+        Ok(change)
+    }
+
+    /// One step inside `tx`; an acceptance is recorded as taken `via`.
+    fn step(
+        &self,
+        tx: &Transaction<'_>,
+        id: i64,
+        request: &TransitionRequest,
+        now: Timestamp,
+        via: AcceptedVia,
+    ) -> Result<TicketChange, TicketError> {
         let status: Option<String> = tx
             .prepare_cached("SELECT status FROM ticket WHERE id = ?1")?
             .query_row([id], |r| r.get(0))
@@ -391,9 +416,12 @@ impl TicketStore {
                         .into(),
                 ));
             }
-            Action::Visit
-                if note.is_none() || !request.score.is_some_and(|s| (1..=5).contains(&s)) =>
-            {
+            _ if request.score.is_some_and(|s| !(1..=5).contains(&s)) => {
+                return Err(TicketError::Invalid(
+                    "a `score` is the requester's satisfaction from 1 to 5".into(),
+                ));
+            }
+            Action::Visit if note.is_none() || request.score.is_none() => {
                 return Err(TicketError::Invalid(
                     "visit needs a `note` (what the requester said) and a `score` from 1 to 5"
                         .into(),
@@ -408,10 +436,19 @@ impl TicketStore {
             _ => {}
         }
         let next = match action {
-            Action::Resume => held_from(&tx, id)?,
+            Action::Resume => held_from(tx, id)?,
             _ => next,
         };
-        if action == Action::Visit && visited(&tx, id)? {
+        if action == Action::Resolve {
+            let open = checklist::unchecked(tx, id)?;
+            if !open.is_empty() {
+                return Err(TicketError::Invalid(format!(
+                    "the checklist is not finished: {} not recorded",
+                    open.join(", ")
+                )));
+            }
+        }
+        if action == Action::Visit && visited(tx, id)? {
             return Err(TicketError::Invalid(
                 "the return visit was recorded already".into(),
             ));
@@ -419,9 +456,14 @@ impl TicketStore {
         // Resuming moves both targets on by the time held: the clock stood still.
         let stamp = match action {
             Action::Start => ", responded_us = coalesce(responded_us, ?2)",
-            Action::Resolve => ", resolved_us = ?2",
+            // A new round of acceptance: the desk may need reminding again.
+            Action::Resolve => ", resolved_us = ?2, acceptance_reminded_us = NULL",
             // The return visit falls due a while after the acceptance.
-            Action::Accept => ", accepted_us = ?2, visit_due_us = ?2 + ?5",
+            // The score the requester may give with the acceptance.
+            Action::Accept => {
+                ", accepted_us = ?2, visit_due_us = ?2 + ?5, accepted_via = ?6,
+                 satisfaction = coalesce(?7, satisfaction)"
+            }
             Action::Visit => ", visited_us = ?2, satisfaction = ?5",
             Action::Archive => ", archived_us = ?2",
             Action::Hold => ", held_us = ?2, held_from = ?5, hold_reason = ?6",
@@ -444,7 +486,9 @@ impl TicketStore {
             tx.execute(&update, held)?;
         } else if action == Action::Accept {
             let after = self.return_visit_after.as_micros() as i64;
-            tx.execute(&update, params![id, at, next.as_str(), assignee, after])?;
+            let score = request.score.map(i64::from);
+            let params = params![id, at, next.as_str(), assignee, after, via.as_str(), score];
+            tx.execute(&update, params)?;
         } else if action == Action::Visit {
             let score = request.score.map(i64::from);
             tx.execute(&update, params![id, at, next.as_str(), assignee, score])?;
@@ -463,7 +507,7 @@ impl TicketStore {
             (_, _, note) => note.map(str::to_owned),
         };
         history(
-            &tx,
+            tx,
             id,
             now,
             &request.actor,
@@ -472,12 +516,11 @@ impl TicketStore {
             Some(next.as_str()),
             note.as_deref(),
         )?;
-        let change = self.announce(&tx, id, Change::Transition, Some(action), now)?;
+        let change = self.announce(tx, id, Change::Transition, Some(action), now)?;
         if let Some(notices) = &self.notices {
-            let told = notices(Some(action), &change.ticket);
-            self.queue_notices(&tx, &change.ticket, &told, now)?;
+            let told = notices(crate::notify::Moment::Step(action), &change.ticket, now);
+            self.queue_notices(tx, &change.ticket, &told, now)?;
         }
-        tx.commit()?;
         Ok(change)
     }
 

@@ -1,4 +1,5 @@
-//! Preventive maintenance: tickets opened by calendar schedules, and each schedule's progress.
+//! Preventive maintenance: tickets opened by calendar schedules, with the
+//! schedule's checklist, and each schedule's progress.
 
 use super::*;
 
@@ -9,6 +10,7 @@ impl TicketStore {
         &self,
         schedule_id: &str,
         new: &NewTicket,
+        checklist: &[String],
     ) -> Result<Option<TicketChange>, TicketError> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -22,6 +24,7 @@ impl TicketStore {
             None
         } else {
             let id = insert(&tx, &self.outlets.messages, new, "sitewarden", new.at)?;
+            Self::attach_checklist(&tx, id, checklist)?;
             Some(self.announce(&tx, id, Change::Created, None, new.at)?)
         };
         tx.commit()?;

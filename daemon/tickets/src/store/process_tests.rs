@@ -229,3 +229,214 @@ fn a_place_whose_people_ask_for_the_same_repair_twice_recurs_in_the_report() {
         }]
     );
 }
+
+/// Ticket `id` taken from registration to resolved at minute 30.
+fn resolve(store: &TicketStore, id: i64) {
+    step(store, id, Action::Dispatch, None, 5);
+    step(store, id, Action::Start, None, 10);
+    step(store, id, Action::Resolve, Some("fixed"), 30);
+}
+
+#[test]
+fn a_repair_nobody_accepts_reminds_once_then_is_accepted_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path()).with_acceptance_wait(AcceptanceWait {
+        remind_after: Some(std::time::Duration::from_secs(60 * 60)),
+        accept_after: Some(std::time::Duration::from_secs(3 * 60 * 60)),
+    });
+    let id = store.create(&ticket("k"), "desk", at(0)).unwrap().ticket.id;
+    resolve(&store, id);
+    let due = |s: &TicketStore| s.next_breach_at().unwrap();
+    assert_eq!(
+        due(&store),
+        Some(at(90)),
+        "the reminder is the next deadline"
+    );
+    assert!(store.chase_acceptance(at(89)).unwrap().is_empty());
+    let reminded = store.chase_acceptance(at(91)).unwrap();
+    assert_eq!(reminded.len(), 1);
+    assert_eq!(reminded[0].change, Change::AcceptanceOverdue);
+    assert_eq!(reminded[0].ticket.acceptance_reminded_at, Some(at(91)));
+    assert!(store.chase_acceptance(at(120)).unwrap().is_empty(), "once");
+    assert_eq!(due(&store), Some(at(210)), "then the default acceptance");
+    let accepted = store.chase_acceptance(at(211)).unwrap();
+    assert_eq!(accepted.len(), 1);
+    let t = &accepted[0].ticket;
+    assert_eq!(t.status, Status::Accepted);
+    assert_eq!(t.accepted_via, Some(AcceptedVia::Default));
+    assert_eq!(t.accepted_at, Some(at(211)));
+    let history = store.get(id).unwrap().unwrap().history;
+    let last = history.last().unwrap();
+    assert_eq!(
+        (last.actor.as_str(), last.action.as_str()),
+        ("sitewarden", "accept")
+    );
+    assert!(
+        last.note
+            .as_deref()
+            .unwrap()
+            .contains("accepted by default")
+    );
+    assert_eq!(due(&store), None, "nothing left to chase");
+}
+
+#[test]
+fn a_link_answers_once_and_only_for_the_round_it_was_sent_for() {
+    use crate::accept_link::AcceptGrant;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let id = store.create(&ticket("k"), "desk", at(0)).unwrap().ticket.id;
+    resolve(&store, id);
+    let grant = |round: i64, mac: &str| AcceptGrant {
+        ticket: id,
+        round,
+        expires: at(10_000),
+        id: mac.into(),
+    };
+    let reject = LinkAnswer {
+        accept: false,
+        note: Some("still dripping".into()),
+        score: Some(2),
+    };
+    let sent_back = store
+        .answer_by_link(&grant(0, "aa"), &reject, at(40))
+        .unwrap();
+    assert_eq!(sent_back.ticket.status, Status::InProgress);
+    assert_eq!(
+        sent_back.ticket.satisfaction, None,
+        "a score comes with an acceptance only"
+    );
+    assert!(matches!(
+        store.answer_by_link(&grant(0, "aa"), &reject, at(41)),
+        Err(LinkAnswerError::Used)
+    ));
+    step(&store, id, Action::Resolve, Some("cartridge"), 50);
+    let accept = LinkAnswer {
+        accept: true,
+        note: None,
+        score: Some(4),
+    };
+    assert!(
+        matches!(
+            store.answer_by_link(&grant(0, "bb"), &accept, at(60)),
+            Err(LinkAnswerError::NotWaiting)
+        ),
+        "a link of the round before the rework"
+    );
+    let no_note = LinkAnswer {
+        accept: false,
+        note: None,
+        score: None,
+    };
+    assert!(matches!(
+        store.answer_by_link(&grant(1, "cc"), &no_note, at(60)),
+        Err(LinkAnswerError::Ticket(TicketError::Invalid(_)))
+    ));
+    // The refused answer used nothing up.
+    let accepted = store
+        .answer_by_link(&grant(1, "cc"), &accept, at(61))
+        .unwrap();
+    let t = accepted.ticket;
+    assert_eq!(
+        (t.status, t.accepted_via, t.satisfaction, t.reworks),
+        (Status::Accepted, Some(AcceptedVia::Link), Some(4), 1)
+    );
+}
+
+#[test]
+fn a_failed_check_opens_one_linked_repair_and_an_unfinished_checklist_cannot_be_resolved() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let mut daily = ticket("preventive:lift-daily");
+    daily.origin = Origin::Preventive;
+    daily.title = "Daily lift check".into();
+    let labels = ["Brakes", "Door locks", "Alarm bell"].map(String::from);
+    let id = store
+        .open_preventive("lift-daily", &daily, &labels)
+        .unwrap()
+        .unwrap()
+        .ticket
+        .id;
+    step(&store, id, Action::Dispatch, None, 5);
+    step(&store, id, Action::Start, None, 10);
+    let entry = |item: i64, result: CheckResult, note: Option<&str>| CheckEntry {
+        item,
+        result,
+        value: None,
+        note: note.map(str::to_owned),
+        actor: "li.wei".into(),
+    };
+    store
+        .check(id, &entry(0, CheckResult::Pass, None), at(11))
+        .unwrap();
+    let refused = store.check(id, &entry(1, CheckResult::Fail, None), at(12));
+    assert!(
+        matches!(refused, Err(TicketError::Invalid(_))),
+        "a failure needs a note"
+    );
+    let changes = store
+        .check(
+            id,
+            &entry(1, CheckResult::Fail, Some("rear lock does not engage")),
+            at(12),
+        )
+        .unwrap();
+    assert_eq!(changes.len(), 2, "the check and the repair it opens");
+    let repair = &changes[1].ticket;
+    assert_eq!(repair.parent, Some(id));
+    assert_eq!(repair.title, "Door locks failed in: Daily lift check");
+    assert_eq!(
+        repair.description.as_deref(),
+        Some("rear lock does not engage")
+    );
+    assert_eq!(
+        (repair.device.as_deref(), repair.priority),
+        (Some("lift-1"), Priority::P2)
+    );
+    assert_eq!(
+        repair.response_due,
+        at(12 + 60),
+        "the same targets from now"
+    );
+    // Recorded again (a second look), it opens nothing more.
+    let again = store
+        .check(id, &entry(1, CheckResult::Fail, Some("still")), at(13))
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    let request = TransitionRequest {
+        action: Action::Resolve,
+        actor: "li.wei".into(),
+        assignee: None,
+        note: None,
+        score: None,
+    };
+    match store.transition(id, &request, at(14)) {
+        Err(TicketError::Invalid(why)) => assert!(why.contains("Alarm bell"), "{why}"),
+        other => panic!("resolved with an item open: {other:?}"),
+    }
+    assert!(matches!(
+        store.check(id, &entry(7, CheckResult::Pass, None), at(15)),
+        Err(TicketError::Invalid(_))
+    ));
+    store
+        .check(id, &entry(2, CheckResult::Pass, None), at(15))
+        .unwrap();
+    store.transition(id, &request, at(16)).unwrap();
+    let detail = store.get(id).unwrap().unwrap();
+    let results: Vec<_> = detail.checklist.iter().map(|c| c.result).collect();
+    assert_eq!(
+        results,
+        [
+            Some(CheckResult::Pass),
+            Some(CheckResult::Fail),
+            Some(CheckResult::Pass)
+        ]
+    );
+    assert_eq!(detail.checklist[1].opened, Some(repair.id));
+    assert!(
+        store
+            .check(id, &entry(0, CheckResult::Pass, None), at(17))
+            .is_err(),
+        "resolved"
+    );
+}

@@ -26,10 +26,12 @@ impl TicketStore {
             })?
             .collect::<rusqlite::Result<_>>()?;
         let deliveries = delivery::of_subject(&conn, &format!("ticket:{id}"))?;
+        let checklist = checklist::checklist(&conn, id)?;
         Ok(Some(TicketDetail {
             ticket,
             history,
             deliveries,
+            checklist,
         }))
     }
 

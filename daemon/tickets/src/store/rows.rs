@@ -58,6 +58,11 @@ pub(super) fn map_ticket(r: &Row<'_>) -> rusqlite::Result<Ticket> {
         visit_due: opt_time(37)?,
         visited_at: opt_time(38)?,
         satisfaction: r.get(39)?,
+        accepted_via: r
+            .get::<_, Option<String>>(40)?
+            .and_then(|v| AcceptedVia::parse(&v)),
+        acceptance_reminded_at: opt_time(41)?,
+        parent: r.get(42)?,
     })
 }
 
