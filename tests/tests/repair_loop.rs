@@ -6,7 +6,9 @@
 //! accepted through the new link with a score; the return visit falls due
 //! and is recorded. A forged, an outdated, a reused and an expired link
 //! are refused; a repair nobody answers for reminds the front desk. Every
-//! change is on real mosquitto.
+//! change is on real mosquitto. The technician works through the daily
+//! lift check's checklist on the duty console, and a failed item opens a
+//! linked repair.
 
 use std::time::Duration;
 
@@ -508,5 +510,136 @@ async fn a_repair_nobody_answers_for_reminds_the_front_desk_once() {
     );
     let (_, detail) = http(api, "GET", &format!("/api/v1/tickets/{id}"), None, None).unwrap();
     assert_eq!(detail["accepted_via"], "staff", "{detail}");
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_technician_fails_a_lift_check_item_on_the_console_and_a_linked_repair_opens() {
+    let smtp = SmtpSink::start(0).unwrap();
+    let robot = HttpReceiver::start(0).await.unwrap();
+    let broker = Mosquitto::start().unwrap();
+    let site = SiteDir::new().unwrap();
+    let tech_hash = sitewarden::api::session::hash_password("tech-password").unwrap();
+    let schedule = "[[tickets.preventive]]\nid = \"lift-check\"\ntitle = \"Daily lift check\"\n\
+        every = \"day\"\nat = \"00:00\"\n\
+        checklist = [\"Brakes\", \"Door locks\", \"Alarm bell\"]\n";
+    let config = site_config(&smtp, &robot, &broker, "")
+        .replace(
+            "[[people]]\nid = \"li.wei\"\nname = \"Li Wei\"\n",
+            &format!(
+                "[[people]]\nid = \"li.wei\"\nname = \"Li Wei\"\npassword_hash = \"{tech_hash}\"\nrole = \"technician\"\n"
+            ),
+        )
+        .replace("[tickets]\n", &format!("{schedule}\n[tickets]\n"));
+    let path = write_site(&site, &config);
+    let catalog = load(&path);
+    // The schedule has run before: today's check is due at once.
+    let data = site.dir.path().join("data");
+    let outlets = sitewarden::tickets::store::Outlets {
+        site: catalog.site.id.clone(),
+        topics: None,
+        webhook: false,
+        messages: catalog.site.messages.clone(),
+    };
+    sitewarden::tickets::store::TicketStore::open(&data, outlets)
+        .unwrap()
+        .preventive_start(
+            "lift-check",
+            jiff::Timestamp::now() - Duration::from_secs(2 * 86_400),
+        )
+        .unwrap();
+    let daemon = start_daemon(catalog, &site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    let list = || http(api, "GET", "/api/v1/tickets", None, None).unwrap().1;
+    assert!(
+        wait_until(Duration::from_secs(10), || list()["tickets"]
+            .as_array()
+            .is_some_and(|t| !t.is_empty()))
+        .await,
+        "no check ticket: {}",
+        list()
+    );
+    let id = list()["tickets"][0]["id"].as_i64().unwrap();
+    step(
+        api,
+        id,
+        FRONT_DESK,
+        r#"{"action":"dispatch","assignee":"li.wei"}"#,
+    );
+    step(api, id, TECHNICIAN, r#"{"action":"start"}"#);
+
+    let phone = Browser::start(390, 844).unwrap();
+    phone.open(&format!("http://{api}/login")).unwrap();
+    phone.type_into("#person", "li.wei").unwrap();
+    phone.type_into("#password", "tech-password").unwrap();
+    phone.click("#signin").unwrap();
+    phone
+        .wait_for_text("Signed in as Li Wei", Duration::from_secs(5))
+        .unwrap();
+    phone.open(&format!("http://{api}/repairs")).unwrap();
+    let page = phone.text().unwrap();
+    assert!(
+        page.contains("Brakes") && page.contains("Alarm bell"),
+        "{page}"
+    );
+    phone
+        .click(r#"li[data-item="0"] button[value="pass"]"#)
+        .unwrap();
+    phone.wait_for_text("Pass", Duration::from_secs(5)).unwrap();
+    phone
+        .type_into(
+            r#"li[data-item="1"] input[name="note"]"#,
+            "rear landing door lock slips",
+        )
+        .unwrap();
+    phone
+        .click(r#"li[data-item="1"] button[value="fail"]"#)
+        .unwrap();
+    let page = phone
+        .wait_for_text(
+            "Door locks failed in: Daily lift check",
+            Duration::from_secs(5),
+        )
+        .unwrap();
+    assert!(page.contains("rear landing door lock slips"), "{page}");
+    assert!(
+        page.contains(&format!("Opened by a failed check on #{id}")),
+        "{page}"
+    );
+    phone
+        .screenshot(&repo_root().join("docs/console/repairs-checklist-phone.png"))
+        .unwrap();
+    // The front desk cannot tick a checklist: the API refuses the role.
+    let (status, _) = http(
+        api,
+        "POST",
+        &format!("/api/v1/tickets/{id}/checklist/2"),
+        Some(FRONT_DESK),
+        Some(r#"{"result":"pass"}"#),
+    )
+    .unwrap();
+    assert_eq!(status, 403);
+    // Resolving with the alarm bell unchecked is refused with the reason.
+    let path = format!("/api/v1/tickets/{id}/transition");
+    let (status, body) = http(
+        api,
+        "POST",
+        &path,
+        Some(TECHNICIAN),
+        Some(r#"{"action":"resolve"}"#),
+    )
+    .unwrap();
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("Alarm bell"), "{body}");
+    let (status, _) = http(
+        api,
+        "POST",
+        &format!("/api/v1/tickets/{id}/checklist/2"),
+        Some(TECHNICIAN),
+        Some(r#"{"result":"pass"}"#),
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+    step(api, id, TECHNICIAN, r#"{"action":"resolve"}"#);
     daemon.stop().await;
 }

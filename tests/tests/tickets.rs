@@ -16,7 +16,9 @@ use sitewarden::rules::store::Store;
 use sitewarden::rules::{
     ConditionBus, ConditionEvent, ConditionState, InstanceId, RulesStage, Transition,
 };
-use sitewarden::tickets::store::{ListFilter, NewTicket, Outlets, TicketStore, TransitionRequest};
+use sitewarden::tickets::store::{
+    CheckEntry, CheckResult, ListFilter, NewTicket, Outlets, TicketStore, TransitionRequest,
+};
 use sitewarden::tickets::{Action, Channel, Origin, RequestForm, TicketsHandle, desk};
 use sitewarden::vocab::{Category, Priority, Severity};
 use sitewarden_tests::{
@@ -771,6 +773,118 @@ async fn a_preventive_schedule_opens_one_ticket_per_occurrence_in_local_time() {
     let tickets = handle.store.list(&all()).unwrap();
     assert_eq!(tickets.len(), 2);
     assert_eq!(tickets[0].created_at, ts("2027-03-30T07:30:00Z"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lift_check_every_other_monday_and_thursday_has_a_checklist_whose_failure_opens_a_repair()
+{
+    let site = SiteDir::new().unwrap();
+    let path = site
+        .write(
+            "site.toml",
+            "[site]\nid = \"test-site\"\nname = \"T\"\ntime_zone = \"Europe/London\"\n\n[api]\nlisten = \"127.0.0.1:0\"\n\n\
+             [[tickets.preventive]]\nid = \"lift-check\"\ntitle = \"Lift check\"\nevery = \"week\"\n\
+             weekdays = [\"monday\", \"thursday\"]\ninterval = 2\nstart = \"2027-03-15\"\nat = \"08:00\"\n\
+             checklist = [\"Brakes\", \"Door locks\", \"Alarm bell\"]\n",
+        )
+        .unwrap();
+    let catalog = load(&path);
+    let handle = desk_for(&catalog, &site.dir.path().join("data")).await;
+    desk::run_preventive(&handle, ts("2027-03-10T00:00:00Z")).await;
+    // Monday 15 March 08:00 GMT, then Thursday the 18th; not the week after.
+    desk::run_preventive(&handle, ts("2027-03-15T08:01:00Z")).await;
+    let tickets = handle.store.list(&all()).unwrap();
+    assert_eq!(tickets.len(), 1);
+    assert_eq!(tickets[0].created_at, ts("2027-03-15T08:00:00Z"));
+    let id = tickets[0].id;
+    let detail = handle.store.get(id).unwrap().unwrap();
+    let labels: Vec<&str> = detail.checklist.iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(labels, ["Brakes", "Door locks", "Alarm bell"]);
+    let entry = |item: i64, result: CheckResult, note: Option<&str>| CheckEntry {
+        item,
+        result,
+        value: None,
+        note: note.map(str::to_owned),
+        actor: "li.wei".into(),
+    };
+    handle
+        .check(id, entry(0, CheckResult::Pass, None))
+        .await
+        .unwrap();
+    handle
+        .check(
+            id,
+            entry(1, CheckResult::Fail, Some("rear landing door lock slips")),
+        )
+        .await
+        .unwrap();
+    handle
+        .check(id, entry(2, CheckResult::Pass, None))
+        .await
+        .unwrap();
+    let tickets = handle.store.list(&all()).unwrap();
+    assert_eq!(tickets.len(), 2, "the failed lock opened a repair");
+    let repair = &tickets[0];
+    assert_eq!(repair.parent, Some(id));
+    assert_eq!(repair.title, "Door locks failed in: Lift check");
+    for action in [
+        Action::Dispatch,
+        Action::Start,
+        Action::Resolve,
+        Action::Accept,
+    ] {
+        let request = TransitionRequest {
+            action,
+            actor: "test".into(),
+            assignee: Some("li.wei".into()),
+            note: None,
+            score: None,
+        };
+        handle.transition(id, request).await.unwrap();
+    }
+    // Thursday the 18th; then Monday the 29th, after the clocks went forward (07:00 UTC).
+    desk::run_preventive(&handle, ts("2027-03-18T08:01:00Z")).await;
+    let checks = |h: &TicketsHandle| {
+        h.store
+            .list(&all())
+            .unwrap()
+            .into_iter()
+            .filter(|t| t.parent.is_none())
+            .map(|t| t.created_at)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(checks(&handle)[0], ts("2027-03-18T08:00:00Z"));
+    let second = handle.store.list(&all()).unwrap()[0].id;
+    for action in [Action::Dispatch, Action::Start] {
+        let request = TransitionRequest {
+            action,
+            actor: "test".into(),
+            assignee: Some("li.wei".into()),
+            note: None,
+            score: None,
+        };
+        handle.transition(second, request).await.unwrap();
+    }
+    for item in 0..3 {
+        handle
+            .check(second, entry(item, CheckResult::Pass, None))
+            .await
+            .unwrap();
+    }
+    for action in [Action::Resolve, Action::Accept] {
+        let request = TransitionRequest {
+            action,
+            actor: "test".into(),
+            assignee: None,
+            note: None,
+            score: None,
+        };
+        handle.transition(second, request).await.unwrap();
+    }
+    desk::run_preventive(&handle, ts("2027-03-25T09:00:00Z")).await;
+    assert_eq!(checks(&handle).len(), 2, "not in the week between");
+    desk::run_preventive(&handle, ts("2027-03-29T07:01:00Z")).await;
+    assert_eq!(checks(&handle)[0], ts("2027-03-29T07:00:00Z"));
 }
 
 /// A ticket registered at `at` with targets `response` and `resolution` seconds later.

@@ -217,6 +217,7 @@ pub fn router(context: ApiContext) -> Router {
         .route("/patrols", get(patrols::page))
         .route("/equipment", get(equipment::page))
         .route("/repairs/{id}/{action}", post(repairs::step))
+        .route("/repairs/{id}/check/{item}", post(repairs::check))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .fallback(not_found)
         .with_state(context)

@@ -2,7 +2,9 @@
 //! registers a request taken by phone; the board shows the open tickets by
 //! status with their service-level state, and each ticket offers only the
 //! steps its status allows, to the roles that may take them — the same
-//! commands, checks and audit trail as the API and MQTT (`control`).
+//! commands, checks and audit trail as the API and MQTT (`control`). A
+//! preventive ticket shows its checklist, and the technician passes or
+//! fails each item from the card.
 //! Signed-in people only: tickets carry requesters' contacts.
 
 use axum::extract::{Path, State};
@@ -18,8 +20,8 @@ use super::shell::{self, Frame, Tab};
 use super::tickets::{CreateTicket, manual_ticket};
 use crate::control::Command;
 use crate::tickets::report::{month_bounds, month_report, month_report_text};
-use crate::tickets::store::ListFilter;
-use crate::tickets::{Action, Channel, Status, Ticket};
+use crate::tickets::store::{CheckItem, CheckResult, ListFilter};
+use crate::tickets::{Action, Channel, Origin, Status, Ticket};
 use sitewarden_model::locale::{Arg, Messages};
 use sitewarden_model::vocab::{Category, Priority};
 
@@ -93,14 +95,21 @@ pub(super) async fn page(State(ctx): State<ApiContext>, headers: HeaderMap) -> R
             ..Default::default()
         })?;
         open.extend(accepted.into_iter().filter(|t| t.visited_at.is_none()));
-        Ok::<_, rusqlite::Error>(open)
+        let preventive: Vec<i64> = open
+            .iter()
+            .filter(|t| t.origin == Origin::Preventive)
+            .map(|t| t.id)
+            .collect();
+        let checklists = store.checklists(&preventive)?;
+        Ok::<_, rusqlite::Error>((open, checklists))
     })
     .await;
     // A store that cannot be read says so rather than showing an empty board.
-    let (tickets, unreadable): (Vec<Ticket>, bool) = match open {
-        Ok(Ok(list)) => (list, false),
-        _ => (Vec::new(), true),
+    let ((tickets, checklists), unreadable) = match open {
+        Ok(Ok(read)) => (read, false),
+        _ => ((Vec::new(), Default::default()), true),
     };
+    let checks = |t: &Ticket| checklists.get(&t.id).map_or(&[][..], Vec::as_slice);
     let m = &ctx.catalog.site.messages;
     let frame = Frame {
         style: REPAIRS_STYLE,
@@ -121,14 +130,14 @@ pub(super) async fn page(State(ctx): State<ApiContext>, headers: HeaderMap) -> R
                 div.column {
                     h2 { (m.text(&format!("status-{}", status.as_str()), &[])) }
                     @for t in tickets.iter().filter(|t| t.status == status) {
-                        (card(m, &ctx, &session, t))
+                        (card(m, &ctx, &session, t, checks(t)))
                     }
                 }
             }
             div.column.visits {
                 h2 { (m.text("repairs-visits", &[])) }
                 @for t in tickets.iter().filter(|t| t.status == Status::Accepted) {
-                    (card(m, &ctx, &session, t))
+                    (card(m, &ctx, &session, t, checks(t)))
                 }
             }
         }
@@ -300,7 +309,8 @@ impl HasCsrf for Step {
 
 fn register_form(m: &Messages, session: &Session) -> Markup {
     html! {
-        details.register open {
+        // Open for the desk that takes the calls; out of a technician's way.
+        details.register open[session.role == sitewarden_model::vocab::ApiRole::FrontDesk] {
             summary { (m.text("repairs-register", &[])) }
             form.register method="post" action="/repairs" {
                 input type="hidden" name="csrf" value=(session.csrf);
@@ -340,8 +350,15 @@ fn register_form(m: &Messages, session: &Session) -> Markup {
     }
 }
 
-/// One ticket: what, where, who asked, service level, and its next steps.
-fn card(m: &Messages, ctx: &ApiContext, session: &Session, t: &Ticket) -> Markup {
+/// One ticket: what, where, who asked, service level, its checklist and
+/// its next steps.
+fn card(
+    m: &Messages,
+    ctx: &ApiContext,
+    session: &Session,
+    t: &Ticket,
+    checks: &[CheckItem],
+) -> Markup {
     let late = t.response_breached || t.resolution_breached;
     html! {
         article.ticket data-id=(t.id) {
@@ -366,6 +383,21 @@ fn card(m: &Messages, ctx: &ApiContext, session: &Session, t: &Ticket) -> Markup
                 p.held { (m.text("repairs-reworks", &[("count", Arg::Number(t.reworks))])) }
             }
             p { (m.text("ticket-raised", &[("raised", Arg::Time(t.created_at))])) }
+            @if let Some(parent) = t.parent {
+                p { (m.text("repairs-from-check", &[("id", Arg::Number(parent))])) }
+            }
+            @if let (Status::Resolved, Some(at)) = (t.status, t.resolved_at) {
+                p.waiting { (m.text("repairs-waiting-acceptance", &[("since", Arg::Time(at))])) }
+                @if t.acceptance_reminded_at.is_some() {
+                    p.held { (m.text("repairs-acceptance-reminded", &[])) }
+                }
+            }
+            @if let Some(via) = t.accepted_via {
+                p { (m.text(&format!("accepted-via-{}", via.as_str()), &[])) }
+            }
+            @if !checks.is_empty() {
+                (checklist(m, session, t, checks))
+            }
             @if let Some(assignee) = &t.assignee {
                 p { (m.text("repairs-assignee", &[("person", Arg::Text(super::person_name(ctx, assignee)))])) }
             }
@@ -403,6 +435,92 @@ fn card(m: &Messages, ctx: &ApiContext, session: &Session, t: &Ticket) -> Markup
     }
 }
 
+/// A preventive ticket's checklist: each item's result, and for the
+/// technician at work, pass and fail buttons on the items still open.
+fn checklist(m: &Messages, session: &Session, t: &Ticket, checks: &[CheckItem]) -> Markup {
+    use sitewarden_model::vocab::ApiRole;
+    let may_check = matches!(t.status, Status::Dispatched | Status::InProgress)
+        && matches!(
+            session.role,
+            ApiRole::Technician | ApiRole::Engineer | ApiRole::Admin
+        );
+    html! {
+        ul.checklist {
+            @for c in checks {
+                li data-item=(c.item) {
+                    span.label { (c.label) }
+                    @match c.result {
+                        Some(result) => {
+                            " "
+                            span class={ "result " (result.as_str()) } {
+                                (m.text(&format!("check-result-{}", result.as_str()), &[]))
+                            }
+                            @if let Some(note) = &c.note { " — " (note) }
+                            @if let Some(opened) = c.opened {
+                                " " (m.text("repairs-check-opened", &[("id", Arg::Number(opened))]))
+                            }
+                        }
+                        None if may_check => {
+                            form.step method="post" action={ "/repairs/" (t.id) "/check/" (c.item) } {
+                                input type="hidden" name="csrf" value=(session.csrf);
+                                input name="note" placeholder=(m.text("repairs-check-note", &[]));
+                                button type="submit" name="result" value="pass" { (m.text("check-result-pass", &[])) }
+                                button.fail type="submit" name="result" value="fail" { (m.text("check-result-fail", &[])) }
+                            }
+                        }
+                        None => { " " span.result { (m.text("check-result-open", &[])) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Records one checklist item as the signed-in person.
+pub(super) async fn check(
+    State(ctx): State<ApiContext>,
+    Path((id, item)): Path<(i64, i64)>,
+    headers: HeaderMap,
+    form: Result<axum::Form<Check>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Some(session) = ctx.sessions.of(&headers) else {
+        return Redirect::to("/login").into_response();
+    };
+    let Some(form) = checked(&ctx, &session, form) else {
+        return StatusCode::FORBIDDEN.into_response();
+    };
+    let command = Command::CheckItem {
+        ticket: id,
+        item,
+        result: form.result,
+        value: None,
+        note: Some(form.note.trim().to_owned()).filter(|n| !n.is_empty()),
+    };
+    match run(&ctx, &session, command).await {
+        Ok(()) => Redirect::to("/repairs").into_response(),
+        Err(e) => {
+            warn!(ticket = id, item, person = %session.person, error = %e, "checklist item from the console refused");
+            shell::refused(&ctx, &e, Tab::Repairs)
+        }
+    }
+}
+
+/// A checklist item's form.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Check {
+    csrf: String,
+    result: CheckResult,
+    #[serde(default)]
+    note: String,
+}
+
+impl HasCsrf for Check {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// The board's columns side by side on a screen, one under another on a phone.
 const REPAIRS_STYLE: &str = ".register{margin:.6rem;background:#fff;padding:.6rem;border-radius:.3rem}\
 form.register{display:grid;gap:.4rem;grid-template-columns:repeat(auto-fill,minmax(14rem,1fr))}\
@@ -413,4 +531,6 @@ form.register label{display:grid}\
 .ticket p{margin:.2rem 0}.ticket h3{margin:.2rem 0;font-size:1.05rem}\
 .step{display:flex;gap:.3rem;margin:.3rem 0}.step input{flex:1}\
 .report{white-space:pre-wrap;margin:0}.plan{display:flex;flex-wrap:wrap;gap:.6rem;align-items:end}.plan label{display:grid}\
+.checklist{margin:.3rem 0;padding-left:1.1rem}.checklist .result.pass{color:#1b5e20;font-weight:bold}\
+.checklist .result.fail{color:#b00020;font-weight:bold}.step button.fail{background:#8a1c1c}\
 .held{color:#e65100;font-weight:bold}.step button{background:#1b5e20;color:#fff;border:0;border-radius:.3rem;padding:.3rem .6rem}";

@@ -172,6 +172,24 @@ impl TicketStore {
     }
 }
 
+impl TicketStore {
+    /// The checklists of `tickets` (those that have one), for a board.
+    pub fn checklists(
+        &self,
+        tickets: &[i64],
+    ) -> rusqlite::Result<std::collections::HashMap<i64, Vec<CheckItem>>> {
+        let conn = lock(&self.reader);
+        let mut out = std::collections::HashMap::new();
+        for &id in tickets {
+            let items = checklist(&conn, id)?;
+            if !items.is_empty() {
+                out.insert(id, items);
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// The items of ticket `id`'s checklist, in order.
 pub(super) fn checklist(conn: &Connection, id: i64) -> rusqlite::Result<Vec<CheckItem>> {
     conn.prepare_cached(
