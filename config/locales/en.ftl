@@ -464,3 +464,6 @@ check-result-pass = Pass
 check-result-fail = Fail
 check-result-value = Reading
 check-result-open = not checked yet
+repairs-photo = Photo { $id }
+repairs-add-photo = Add a photo
+repairs-send-photo = Send

@@ -498,3 +498,6 @@ check-result-pass = 合格
 check-result-fail = 不合格
 check-result-value = 读数
 check-result-open = 尚未检查
+repairs-photo = 照片 { $id }
+repairs-add-photo = 添加照片
+repairs-send-photo = 上传

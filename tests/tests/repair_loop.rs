@@ -15,8 +15,8 @@ use std::time::Duration;
 use sitewarden::config::hash_token;
 use sitewarden::tickets::accept_link::{AcceptLinks, LinkKey};
 use sitewarden_tests::{
-    Browser, HttpReceiver, Mosquitto, SiteDir, SmtpSink, Subscriber, http, http_get, load,
-    repo_root, start_daemon, wait_until,
+    Browser, HttpReceiver, Mosquitto, SiteDir, SmtpSink, Subscriber, http, http_bytes, http_get,
+    load, repo_root, start_daemon, wait_until,
 };
 
 const PUBLIC_URL: &str = "https://site.example";
@@ -606,9 +606,49 @@ async fn the_technician_fails_a_lift_check_item_on_the_console_and_a_linked_repa
         page.contains(&format!("Opened by a failed check on #{id}")),
         "{page}"
     );
+    // A photo of the slipping lock, from the phone's camera, on the new repair.
+    let repair = list()["tickets"][0]["id"].as_i64().unwrap();
+    let photo = site.dir.path().join("lock.png");
+    std::fs::copy(repo_root().join("docs/console/signin-phone.png"), &photo).unwrap();
+    phone
+        .type_into(
+            &format!(r#"article[data-id="{repair}"] input[type="file"]"#),
+            &photo.display().to_string(),
+        )
+        .unwrap();
+    phone
+        .click(&format!(r#"article[data-id="{repair}"] form.photo button"#))
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(5), || phone
+            .find(&format!(r#"article[data-id="{repair}"] .photos img"#))
+            .is_ok())
+        .await,
+        "the photo is not on the card"
+    );
     phone
         .screenshot(&repo_root().join("docs/console/repairs-checklist-phone.png"))
         .unwrap();
+    let (_, detail) = http(api, "GET", &format!("/api/v1/tickets/{repair}"), None, None).unwrap();
+    let kept = &detail["photos"][0];
+    assert_eq!(kept["content_type"], "image/png", "{detail}");
+    let sent = std::fs::read(&photo).unwrap();
+    assert_eq!(kept["bytes"], sent.len(), "{detail}");
+    let (status, head, body) = http_bytes(
+        api,
+        "GET",
+        &format!("/api/v1/tickets/{repair}/photos/{}", kept["id"]),
+        None,
+        &[],
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: image/png"),
+        "{head}"
+    );
+    assert_eq!(body, sent, "the photo comes back byte for byte");
     // The front desk cannot tick a checklist: the API refuses the role.
     let (status, _) = http(
         api,
@@ -641,5 +681,89 @@ async fn the_technician_fails_a_lift_check_item_on_the_console_and_a_linked_repa
     .unwrap();
     assert_eq!(status, 200);
     step(api, id, TECHNICIAN, r#"{"action":"resolve"}"#);
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn photos_are_kept_with_a_request_within_their_limits_and_only_as_images() {
+    let smtp = SmtpSink::start(0).unwrap();
+    let robot = HttpReceiver::start(0).await.unwrap();
+    let broker = Mosquitto::start().unwrap();
+    let site = SiteDir::new().unwrap();
+    let path = write_site(&site, &site_config(&smtp, &robot, &broker, ""));
+    let daemon = start_daemon(load(&path), &site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    let request = r#"{"title":"Ceiling stain in the VIP room","requester":"Ms Wu","contact":"wu@example.com"}"#;
+    let (_, ticket) = http(
+        api,
+        "POST",
+        "/api/v1/tickets",
+        Some(FRONT_DESK),
+        Some(request),
+    )
+    .unwrap();
+    let id = ticket["id"].as_i64().unwrap();
+    let photos = format!("/api/v1/tickets/{id}/photos");
+    let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    jpeg.extend(std::iter::repeat_n(0x55, 1000));
+    let (status, head, body) = http_bytes(api, "POST", &photos, Some(FRONT_DESK), &jpeg).unwrap();
+    assert_eq!(status, 201, "{head}");
+    let kept: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (kept["content_type"].as_str(), kept["bytes"].as_u64()),
+        (Some("image/jpeg"), Some(1004))
+    );
+    // Not an image, no token, too large, past the count: refused, nothing kept.
+    let svg = b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>";
+    let (status, _, body) = http_bytes(api, "POST", &photos, Some(FRONT_DESK), svg).unwrap();
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&body).contains("only JPEG, PNG or WebP"));
+    assert_eq!(
+        http_bytes(api, "POST", &photos, None, &jpeg).unwrap().0,
+        401
+    );
+    let mut big = jpeg.clone();
+    big.resize(2 * 1024 * 1024 + 1, 0x55);
+    let (status, _, body) = http_bytes(api, "POST", &photos, Some(FRONT_DESK), &big).unwrap();
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("at most 2097152"));
+    big.resize(8 * 1024 * 1024, 0x55);
+    let (status, head, _) = http_bytes(api, "POST", &photos, Some(FRONT_DESK), &big).unwrap();
+    assert_eq!(status, 413, "{head}");
+    for _ in 1..6 {
+        assert_eq!(
+            http_bytes(api, "POST", &photos, Some(TECHNICIAN), &jpeg)
+                .unwrap()
+                .0,
+            201
+        );
+    }
+    let (status, _, body) = http_bytes(api, "POST", &photos, Some(FRONT_DESK), &jpeg).unwrap();
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&body).contains("has 6 photos already"));
+    let (_, detail) = http(api, "GET", &format!("/api/v1/tickets/{id}"), None, None).unwrap();
+    assert_eq!(
+        detail["photos"].as_array().map(Vec::len),
+        Some(6),
+        "{detail}"
+    );
+    assert_eq!(
+        detail["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h["action"] == "photo")
+            .count(),
+        6
+    );
+    let (status, _, _) = http_bytes(
+        api,
+        "GET",
+        &format!("/api/v1/tickets/{id}/photos/999"),
+        None,
+        &[],
+    )
+    .unwrap();
+    assert_eq!(status, 404);
     daemon.stop().await;
 }

@@ -42,6 +42,16 @@ impl ApiError {
         }
     }
 
+    /// 413: the body is larger than this request takes.
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "too_large",
+            message: message.into(),
+            allowed: Vec::new(),
+        }
+    }
+
     /// 401: no or unknown token.
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self {

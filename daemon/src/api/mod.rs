@@ -127,6 +127,8 @@ async fn read<T: Send + 'static>(
 
 /// Largest request body accepted (the same limit as MQTT commands).
 const MAX_BODY: usize = crate::control::MAX_REQUEST;
+/// Largest photo request: the photo and a little room for its framing.
+const MAX_PHOTO_REQUEST: usize = crate::tickets::store::MAX_PHOTO_BYTES + 64 * 1024;
 
 /// Lets a read of personal data (requesters' contacts, who was called
 /// and what they said, guards' taps and rounds) through for a signed-in
@@ -173,6 +175,14 @@ pub fn router(context: ApiContext) -> Router {
             "/api/v1/tickets/{id}/checklist/{item}",
             post(tickets::check),
         )
+        .route(
+            "/api/v1/tickets/{id}/photos",
+            post(tickets::add_photo).layer(DefaultBodyLimit::max(MAX_PHOTO_REQUEST)),
+        )
+        .route(
+            "/api/v1/tickets/{id}/photos/{photo}",
+            get(tickets::photo).layer(personal()),
+        )
         .route("/api/v1/reports/tickets", get(tickets::report))
         .route("/api/v1/alerts", get(alerts::list).layer(personal()))
         .route("/api/v1/alerts/{id}", get(alerts::get).layer(personal()))
@@ -218,6 +228,10 @@ pub fn router(context: ApiContext) -> Router {
         .route("/equipment", get(equipment::page))
         .route("/repairs/{id}/{action}", post(repairs::step))
         .route("/repairs/{id}/check/{item}", post(repairs::check))
+        .route(
+            "/repairs/{id}/photo",
+            post(repairs::add_photo).layer(DefaultBodyLimit::max(MAX_PHOTO_REQUEST)),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .fallback(not_found)
         .with_state(context)

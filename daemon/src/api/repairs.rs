@@ -4,7 +4,8 @@
 //! steps its status allows, to the roles that may take them — the same
 //! commands, checks and audit trail as the API and MQTT (`control`). A
 //! preventive ticket shows its checklist, and the technician passes or
-//! fails each item from the card.
+//! fails each item from the card; a photo (the requester's, the broken
+//! part, the finished work) is sent from the phone's camera.
 //! Signed-in people only: tickets carry requesters' contacts.
 
 use axum::extract::{Path, State};
@@ -20,7 +21,7 @@ use super::shell::{self, Frame, Tab};
 use super::tickets::{CreateTicket, manual_ticket};
 use crate::control::Command;
 use crate::tickets::report::{month_bounds, month_report, month_report_text};
-use crate::tickets::store::{CheckItem, CheckResult, ListFilter};
+use crate::tickets::store::{CheckItem, CheckResult, ListFilter, MAX_PHOTOS, PhotoInfo};
 use crate::tickets::{Action, Channel, Origin, Status, Ticket};
 use sitewarden_model::locale::{Arg, Messages};
 use sitewarden_model::vocab::{Category, Priority};
@@ -101,15 +102,20 @@ pub(super) async fn page(State(ctx): State<ApiContext>, headers: HeaderMap) -> R
             .map(|t| t.id)
             .collect();
         let checklists = store.checklists(&preventive)?;
-        Ok::<_, rusqlite::Error>((open, checklists))
+        let all: Vec<i64> = open.iter().map(|t| t.id).collect();
+        let photos = store.photos_of(&all)?;
+        Ok::<_, rusqlite::Error>((open, checklists, photos))
     })
     .await;
     // A store that cannot be read says so rather than showing an empty board.
-    let ((tickets, checklists), unreadable) = match open {
+    let ((tickets, checklists, photos), unreadable) = match open {
         Ok(Ok(read)) => (read, false),
-        _ => ((Vec::new(), Default::default()), true),
+        _ => ((Vec::new(), Default::default(), Default::default()), true),
     };
-    let checks = |t: &Ticket| checklists.get(&t.id).map_or(&[][..], Vec::as_slice);
+    let extras = |t: &Ticket| Extras {
+        checks: checklists.get(&t.id).map_or(&[][..], Vec::as_slice),
+        photos: photos.get(&t.id).map_or(&[][..], Vec::as_slice),
+    };
     let m = &ctx.catalog.site.messages;
     let frame = Frame {
         style: REPAIRS_STYLE,
@@ -130,14 +136,14 @@ pub(super) async fn page(State(ctx): State<ApiContext>, headers: HeaderMap) -> R
                 div.column {
                     h2 { (m.text(&format!("status-{}", status.as_str()), &[])) }
                     @for t in tickets.iter().filter(|t| t.status == status) {
-                        (card(m, &ctx, &session, t, checks(t)))
+                        (card(m, &ctx, &session, t, extras(t)))
                     }
                 }
             }
             div.column.visits {
                 h2 { (m.text("repairs-visits", &[])) }
                 @for t in tickets.iter().filter(|t| t.status == Status::Accepted) {
-                    (card(m, &ctx, &session, t, checks(t)))
+                    (card(m, &ctx, &session, t, extras(t)))
                 }
             }
         }
@@ -350,15 +356,25 @@ fn register_form(m: &Messages, session: &Session) -> Markup {
     }
 }
 
+/// What a card shows besides the ticket.
+#[derive(Clone, Copy)]
+struct Extras<'a> {
+    /// Its checklist.
+    checks: &'a [CheckItem],
+    /// Its photos.
+    photos: &'a [PhotoInfo],
+}
+
 /// One ticket: what, where, who asked, service level, its checklist and
-/// its next steps.
+/// photos, and its next steps.
 fn card(
     m: &Messages,
     ctx: &ApiContext,
     session: &Session,
     t: &Ticket,
-    checks: &[CheckItem],
+    extras: Extras<'_>,
 ) -> Markup {
+    let checks = extras.checks;
     let late = t.response_breached || t.resolution_breached;
     html! {
         article.ticket data-id=(t.id) {
@@ -397,6 +413,22 @@ fn card(
             }
             @if !checks.is_empty() {
                 (checklist(m, session, t, checks))
+            }
+            @if !extras.photos.is_empty() {
+                p.photos {
+                    @for photo in extras.photos {
+                        a href={ "/api/v1/tickets/" (t.id) "/photos/" (photo.id) } target="_blank" {
+                            img src={ "/api/v1/tickets/" (t.id) "/photos/" (photo.id) } alt=(m.text("repairs-photo", &[("id", Arg::Number(photo.id))])) loading="lazy";
+                        }
+                    }
+                }
+            }
+            @if t.status.is_open() && extras.photos.len() < MAX_PHOTOS as usize {
+                form.photo method="post" action={ "/repairs/" (t.id) "/photo" } enctype="multipart/form-data" {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    label { (m.text("repairs-add-photo", &[])) input type="file" name="photo" accept="image/jpeg,image/png,image/webp" capture="environment" required; }
+                    button type="submit" { (m.text("repairs-send-photo", &[])) }
+                }
             }
             @if let Some(assignee) = &t.assignee {
                 p { (m.text("repairs-assignee", &[("person", Arg::Text(super::person_name(ctx, assignee)))])) }
@@ -505,6 +537,63 @@ pub(super) async fn check(
     }
 }
 
+/// Keeps a photo sent from the card (a multipart form: `csrf`, `photo`).
+pub(super) async fn add_photo(
+    State(ctx): State<ApiContext>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let Some(session) = ctx.sessions.of(&headers) else {
+        return Redirect::to("/login").into_response();
+    };
+    let bytes = match photo_form(form, &session.csrf).await {
+        Ok(bytes) => bytes,
+        Err(status) => {
+            ctx.metrics
+                .api_rejected
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return status.into_response();
+        }
+    };
+    match run(&ctx, &session, Command::AddPhoto { ticket: id, bytes }).await {
+        Ok(()) => Redirect::to("/repairs").into_response(),
+        Err(e) => {
+            warn!(ticket = id, person = %session.person, error = %e, "photo from the console refused");
+            shell::refused(&ctx, &e, Tab::Repairs)
+        }
+    }
+}
+
+/// The photo of a multipart form whose `csrf` field (sent first) matches.
+async fn photo_form(
+    form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+    csrf: &str,
+) -> Result<Vec<u8>, StatusCode> {
+    let mut form = form.map_err(|_| StatusCode::BAD_REQUEST)?;
+    let mut checked = false;
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE)?
+    {
+        match field.name() {
+            Some("csrf") => {
+                checked = field.text().await.map_err(|_| StatusCode::BAD_REQUEST)? == csrf;
+            }
+            Some("photo") if checked => {
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE)?;
+                return Ok(bytes.to_vec());
+            }
+            _ => return Err(StatusCode::FORBIDDEN),
+        }
+    }
+    Err(StatusCode::BAD_REQUEST)
+}
+
 /// A checklist item's form.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -533,4 +622,5 @@ form.register label{display:grid}\
 .report{white-space:pre-wrap;margin:0}.plan{display:flex;flex-wrap:wrap;gap:.6rem;align-items:end}.plan label{display:grid}\
 .checklist{margin:.3rem 0;padding-left:1.1rem}.checklist .result.pass{color:#1b5e20;font-weight:bold}\
 .checklist .result.fail{color:#b00020;font-weight:bold}.step button.fail{background:#8a1c1c}\
+.photos img{height:4rem;margin:.2rem .2rem 0 0;border-radius:.2rem}.photo{margin:.3rem 0;font-size:.9rem}\
 .held{color:#e65100;font-weight:bold}.step button{background:#1b5e20;color:#fff;border:0;border-radius:.3rem;padding:.3rem .6rem}";

@@ -157,7 +157,7 @@ pub(super) fn refused_with(
 pub(super) fn secured(response: Response) -> Response {
     harden(
         response,
-        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        "default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
         "same-origin",
     )
 }

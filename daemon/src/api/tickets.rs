@@ -14,7 +14,7 @@ use super::error::ApiError;
 use super::{ApiContext, read, reject};
 use crate::control::{Command, Outcome};
 use crate::tickets::report::{month_bounds, month_report, month_report_text};
-use crate::tickets::store::{CheckResult, ListFilter, NewTicket, TicketDetail};
+use crate::tickets::store::{CheckResult, ListFilter, MAX_PHOTO_BYTES, NewTicket, TicketDetail};
 use crate::tickets::{Action, Channel, Origin, RequestForm, Status, Ticket, TicketError};
 use sitewarden_model::vocab::{Category, Severity};
 use sitewarden_model::vocab::{Impact, Priority};
@@ -298,6 +298,70 @@ pub(super) async fn transition(
         ));
     }
     Ok(Json(ctx.control.execute(&caller, command).await?))
+}
+
+/// `POST /api/v1/tickets/{id}/photos`: the body is the image (JPEG, PNG
+/// or WebP, at most 2 MiB).
+pub(super) async fn add_photo(
+    State(ctx): State<ApiContext>,
+    id: Result<Path<i64>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(StatusCode, Json<Outcome>), ApiError> {
+    let id = ticket_id(&ctx, id)?;
+    let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
+    let body = body.map_err(|e| {
+        let message = format!(
+            "{}; a photo is at most {MAX_PHOTO_BYTES} bytes",
+            e.body_text()
+        );
+        let error = match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(message),
+            _ => ApiError::bad_request(message),
+        };
+        reject(&ctx, error)
+    })?;
+    let command = Command::AddPhoto {
+        ticket: id,
+        bytes: body.to_vec(),
+    };
+    caller
+        .require(command.roles(&ctx.catalog.tickets.roles))
+        .map_err(|e| reject(&ctx, e.into()))?;
+    let kept = ctx.control.execute(&caller, command).await?;
+    Ok((StatusCode::CREATED, Json(kept)))
+}
+
+/// `GET /api/v1/tickets/{id}/photos/{photo}`: the image as it was sent.
+pub(super) async fn photo(
+    State(ctx): State<ApiContext>,
+    path: Result<Path<(i64, i64)>, PathRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    let (id, photo) = path.map(|Path(p)| p).map_err(|_| {
+        reject(
+            &ctx,
+            ApiError::bad_request("a ticket id and a photo id are numbers"),
+        )
+    })?;
+    let store = ctx.tickets.store.clone();
+    let Some((content_type, bytes)) = read(move || store.photo(id, photo)).await? else {
+        return Err(ApiError::not_found(format!(
+            "ticket {id} has no photo {photo}"
+        )));
+    };
+    let headers = [
+        (axum::http::header::CONTENT_TYPE, content_type),
+        // Served as the image it was checked to be, never sniffed or cached on the way.
+        (
+            axum::http::header::X_CONTENT_TYPE_OPTIONS,
+            "nosniff".to_owned(),
+        ),
+        (
+            axum::http::header::CACHE_CONTROL,
+            "private, no-store".to_owned(),
+        ),
+    ];
+    Ok((headers, bytes).into_response())
 }
 
 /// Body of `POST /api/v1/tickets/{id}/checklist/{item}`.

@@ -20,7 +20,7 @@ use sitewarden_model::vocab::ApiRole;
 use crate::alerts::store::{Drill, Silence};
 use crate::alerts::{Alert, AlertsHandle, DrillRequest, SilenceRequest};
 use crate::rules::RulesHandle;
-use crate::tickets::store::{CheckEntry, CheckResult, NewTicket, TransitionRequest};
+use crate::tickets::store::{CheckEntry, CheckResult, NewTicket, PhotoInfo, TransitionRequest};
 use crate::tickets::{Action, Ticket, TicketsHandle};
 pub use error::{CommandError, Refusal};
 
@@ -30,6 +30,7 @@ pub use error::{CommandError, Refusal};
 /// note must not land in tickets and alert messages.
 pub const MAX_REQUEST: usize = 64 * 1024;
 
+/// Acknowledging an alert, or adding a photo to a ticket: anyone on duty.
 const ACK_ROLES: &[ApiRole] = &[ApiRole::FrontDesk, ApiRole::Technician, ApiRole::Engineer];
 /// Silences and drills change who gets called: the engineer's decision.
 const PLAN_ROLES: &[ApiRole] = &[ApiRole::Engineer];
@@ -82,6 +83,13 @@ pub enum Command {
         /// For `visit`: the requester's satisfaction, 1–5.
         score: Option<u8>,
     },
+    /// A photo with a request or of the work (JPEG, PNG or WebP).
+    AddPhoto {
+        /// Ticket id.
+        ticket: i64,
+        /// The image.
+        bytes: Vec<u8>,
+    },
     /// One item of a preventive ticket's checklist, recorded by the technician.
     CheckItem {
         /// Ticket id.
@@ -103,6 +111,7 @@ impl Command {
     pub fn roles<'a>(&self, tickets: &'a TicketRoles) -> &'a [ApiRole] {
         match self {
             Self::RecordService { .. } | Self::CheckItem { .. } => SERVICE_ROLES,
+            Self::AddPhoto { .. } => ACK_ROLES,
             Self::AckAlert { .. } => ACK_ROLES,
             // Silencing a fire alarm is an admin's explicit decision.
             Self::AddSilence(request) if request.life_safety => &[],
@@ -139,6 +148,8 @@ pub enum Outcome {
     Silence(Silence),
     /// The ticket after the command.
     Ticket(Box<Ticket>),
+    /// The photo kept.
+    Photo(PhotoInfo),
 }
 
 /// Who gives a command, established from their token.
@@ -294,6 +305,9 @@ impl Control {
                     score,
                 };
                 Outcome::Ticket(Box::new(self.tickets.transition(ticket, request).await?))
+            }
+            Command::AddPhoto { ticket, bytes } => {
+                Outcome::Photo(self.tickets.add_photo(ticket, bytes, by).await?)
             }
             Command::CheckItem {
                 ticket,

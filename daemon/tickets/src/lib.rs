@@ -519,6 +519,24 @@ impl TicketsHandle {
         Ok(ticket)
     }
 
+    /// Keeps a photo with ticket `id`.
+    pub async fn add_photo(
+        &self,
+        id: i64,
+        bytes: Vec<u8>,
+        actor: String,
+    ) -> Result<store::PhotoInfo, TicketError> {
+        let store = self.store.clone();
+        let photo = blocking(move || store.add_photo(id, &bytes, &actor, clock::now())).await??;
+        info!(
+            ticket = id,
+            photo = photo.id,
+            bytes = photo.bytes,
+            "photo kept with a ticket"
+        );
+        Ok(photo)
+    }
+
     /// Records one checklist item; a failed item opens its repair ticket.
     pub async fn check(&self, id: i64, entry: store::CheckEntry) -> Result<Ticket, TicketError> {
         let store = self.store.clone();

@@ -75,7 +75,7 @@ impl TicketStore {
 
 impl TicketStore {
     /// Deletes tickets closed (accepted or archived) before `before` with
-    /// their history, a thousand per transaction; the number deleted. Open
+    /// their history, checklists, photos and used links, a thousand per transaction; the number deleted. Open
     /// tickets are kept whatever their age.
     pub fn prune_closed(&self, before: Timestamp) -> rusqlite::Result<usize> {
         let mut conn = lock(&self.writer);
@@ -87,6 +87,9 @@ impl TicketStore {
             before,
             &[
                 "DELETE FROM ticket_history WHERE ticket = ?1",
+                "DELETE FROM ticket_check WHERE ticket = ?1",
+                "DELETE FROM ticket_photo WHERE ticket = ?1",
+                "DELETE FROM used_link WHERE ticket = ?1",
                 "DELETE FROM ticket WHERE id = ?1",
             ],
         )

@@ -29,12 +29,14 @@ use sitewarden_runtime::db::{self, Durability, from_micros, micros};
 mod acceptance;
 mod breaches;
 mod checklist;
+mod photos;
 mod preventive;
 mod reads;
 mod rows;
 
 pub use acceptance::{AcceptanceWait, LinkAnswer, LinkAnswerError};
 pub use checklist::{CheckEntry, CheckItem, CheckResult};
+pub use photos::{MAX_PHOTO_BYTES, MAX_PHOTOS, PhotoInfo, image_type};
 use rows::{load, map_ticket, text};
 
 /// A ticket about to be registered, with its priority and targets decided.
@@ -140,6 +142,8 @@ pub struct TicketDetail {
     pub deliveries: Vec<DeliveryView>,
     /// Its checklist (preventive tickets whose schedule has one).
     pub checklist: Vec<CheckItem>,
+    /// Photos sent with it, without their bytes (`…/photos/{id}` serves them).
+    pub photos: Vec<PhotoInfo>,
 }
 
 /// Filters for [`TicketStore::list`]; all optional, combined with AND.

@@ -27,11 +27,13 @@ impl TicketStore {
             .collect::<rusqlite::Result<_>>()?;
         let deliveries = delivery::of_subject(&conn, &format!("ticket:{id}"))?;
         let checklist = checklist::checklist(&conn, id)?;
+        let photos = photos::photos(&conn, id)?;
         Ok(Some(TicketDetail {
             ticket,
             history,
             deliveries,
             checklist,
+            photos,
         }))
     }
 
