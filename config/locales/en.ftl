@@ -13,6 +13,12 @@ alert-class-intrusion = INTRUSION
 alert-class-emergency_button = EMERGENCY BUTTON
 alert-class-equipment = EQUIPMENT
 alert-class-guard_safety = GUARD SAFETY
+alert-class-medical = MEDICAL EMERGENCY
+alert-class-water_leak = WATER LEAK
+alert-class-power_failure = POWER FAILURE
+alert-class-lift_entrapment = PEOPLE TRAPPED IN A LIFT
+alert-class-patrol = PATROL
+alert-class-other = EMERGENCY
 alert-class-drill = DRILL
 
 ## A notification: one sentence per message, joined by spaces.
@@ -467,3 +473,8 @@ check-result-open = not checked yet
 repairs-photo = Photo { $id }
 repairs-add-photo = Add a photo
 repairs-send-photo = Send
+
+## Emergencies reported by a person.
+alert-reported-title = { $class } reported: { $place }
+alert-event-reported = Reported by { $reporter }.
+alert-event-reported-note = Reported by { $reporter }: { $note }

@@ -11,6 +11,12 @@ alert-class-intrusion = 入侵
 alert-class-emergency_button = 紧急按钮
 alert-class-equipment = 设备故障
 alert-class-guard_safety = 保安人身安全
+alert-class-medical = 急救
+alert-class-water_leak = 漏水
+alert-class-power_failure = 停电
+alert-class-lift_entrapment = 电梯困人
+alert-class-patrol = 巡更
+alert-class-other = 紧急情况
 alert-class-drill = 演练
 
 ## 一条通知：每条消息一句，依次相接。
@@ -501,3 +507,8 @@ check-result-open = 尚未检查
 repairs-photo = 照片 { $id }
 repairs-add-photo = 添加照片
 repairs-send-photo = 上传
+
+## 人工报告的紧急情况。
+alert-reported-title = 报告{ $class }：{ $place }
+alert-event-reported = 报告人：{ $reporter }。
+alert-event-reported-note = 报告人：{ $reporter }：{ $note }

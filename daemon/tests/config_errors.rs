@@ -609,6 +609,46 @@ accept_by_default_after = \"10s\"
 }
 
 #[test]
+fn a_role_staffed_around_the_clock_with_a_gap_in_its_roster_is_refused_with_the_gap() {
+    let site = format!(
+        "{HEADER}
+[[people]]
+id = \"zhao\"
+name = \"Zhao\"
+
+[[roster]]
+role = \"security\"
+person = \"zhao\"
+hours = \"08:00-20:00\"
+
+[[roster]]
+role = \"security\"
+person = \"zhao\"
+days = [\"monday\", \"tuesday\", \"wednesday\", \"thursday\", \"friday\", \"saturday\"]
+hours = \"20:00-08:00\"
+
+[alerts]
+around_the_clock = [\"security\", \"lift-rescue\"]
+"
+    );
+    let errors = errors(&site);
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    // No night shift starts on Sunday: Sunday evening and Monday morning are open.
+    assert_at(
+        &errors[0],
+        11,
+        8,
+        "role `security` is staffed around the clock ([alerts] around_the_clock) but its shifts leave monday 00:00-08:00, sunday 20:00-24:00 uncovered",
+    );
+    assert_at(
+        &errors[1],
+        22,
+        33,
+        "no [[roster]] shift has role `lift-rescue`",
+    );
+}
+
+#[test]
 fn unknown_ticket_setting() {
     let errors = errors(&format!("{HEADER}\n[tickets]\nsla = \"fast\"\n"));
     assert_one(&errors, 7, 1, "unknown field `sla`");

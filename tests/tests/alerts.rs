@@ -672,6 +672,112 @@ async fn three_zones_in_alarm_are_one_incident_that_waits_for_a_person() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forced_door_that_closes_again_stays_open_until_someone_takes_it() {
+    let s = site(0, 0).await;
+    let daemon = start_daemon(s.config(""), &s.site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    s.set("access-1", "door2_forced", true);
+    let alert = first_alert(api, "security.door_forced").await;
+    let id = alert["id"].as_i64().unwrap();
+    assert_eq!(alert["class"], "intrusion");
+    s.set("access-1", "door2_forced", false);
+    assert!(
+        wait_until(Duration::from_secs(5), || get(
+            api,
+            &format!("/api/v1/alerts/{id}")
+        )["active"]
+            == false)
+        .await
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let detail = get(api, &format!("/api/v1/alerts/{id}"));
+    assert_eq!(
+        detail["status"], "open",
+        "a theft is not over because the door shut: {detail}"
+    );
+    let (status, alert) = http(
+        api,
+        "POST",
+        &format!("/api/v1/alerts/{id}/ack"),
+        Some(GUARD),
+        Some(r#"{"note":"checked, nothing taken"}"#),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{alert}");
+    assert_eq!(alert["status"], "resolved");
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phoned_in_fire_runs_the_fire_chain_with_the_reporter_in_its_timeline() {
+    let s = site(0, 0).await;
+    let daemon = start_daemon(s.config(""), &s.site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    let report = r#"{"class":"fire","location":"Show flat 3, kitchen","reporter":"Visitor Mr Sun",
+        "note":"smoke from the oven","device":"fire-panel-1"}"#;
+    let (status, alert) = http(api, "POST", "/api/v1/alerts", Some(GUARD), Some(report)).unwrap();
+    assert_eq!(status, 201, "{alert}");
+    let id = alert["id"].as_i64().unwrap();
+    assert_eq!(alert["class"], "fire");
+    assert_eq!(alert["title"], "FIRE reported: Show flat 3, kitchen");
+    assert_eq!(alert["location"], "Show flat 3, kitchen");
+    assert_eq!(alert["ends_on_ack"], true);
+    // The fire chain's first step, as for a detector.
+    assert!(
+        wait_until(Duration::from_secs(5), || s.steps(id)
+            == [("step".to_owned(), Some(1))])
+        .await,
+        "{:?}",
+        s.steps(id)
+    );
+    let detail = get(api, &format!("/api/v1/alerts/{id}"));
+    let reported = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "reported")
+        .unwrap_or_else(|| panic!("{detail}"));
+    assert_eq!(reported["actor"], "guard-desk");
+    assert_eq!(
+        reported["detail"],
+        "Reported by Visitor Mr Sun: smoke from the oven"
+    );
+    // Nobody takes it: it escalates.
+    assert!(wait_until(Duration::from_secs(5), || s.steps(id).len() >= 2).await);
+    let (status, taken) = http(
+        api,
+        "POST",
+        &format!("/api/v1/alerts/{id}/ack"),
+        Some(ENGINEER),
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(
+        taken["status"], "resolved",
+        "nothing clears a reported fire but a person"
+    );
+    // Refused: no token, an unknown class, a device the site does not have, no place.
+    assert_eq!(
+        http(api, "POST", "/api/v1/alerts", None, Some(report))
+            .unwrap()
+            .0,
+        401
+    );
+    for bad in [
+        r#"{"class":"meteor","location":"roof"}"#,
+        r#"{"class":"fire","location":"roof","device":"no-such-panel"}"#,
+        r#"{"class":"fire","location":"  "}"#,
+        r#"{"class":"fire"}"#,
+    ] {
+        let (status, body) = http(api, "POST", "/api/v1/alerts", Some(GUARD), Some(bad)).unwrap();
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_acknowledgement_after_the_alarm_cleared_reaches_the_time_series_as_resolved() {
     let vm = sitewarden_tests::VictoriaMetrics::start().unwrap();
     let s = site(0, 0).await;

@@ -268,6 +268,89 @@ async fn rounds_are_judged_in_real_time_and_a_missed_checkpoint_raises_an_alert(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_round_walked_while_the_daemon_was_down_is_judged_on_the_taps_the_stations_kept() {
+    let entrance = checkpoint_station(1, LOBBY_KEY).await;
+    let stairs = checkpoint_station(2, GARAGE_KEY).await;
+    let site = SiteDir::new().unwrap();
+    site.write("keys/a.key", &hex(&LOBBY_KEY)).unwrap();
+    site.write("keys/b.key", &hex(&GARAGE_KEY)).unwrap();
+    let path = site
+        .site(&format!(
+            "[[patrol.stations]]\nid = \"entrance\"\ncheckpoint = 1\ngateway = \"{}\"\nkey = {{ file = \"keys/a.key\" }}\npoll_interval = \"200ms\"\n\n\
+             [[patrol.stations]]\nid = \"stairs\"\ncheckpoint = 2\ngateway = \"{}\"\nkey = {{ file = \"keys/b.key\" }}\npoll_interval = \"200ms\"\n\n\
+             [[patrol.guards]]\nid = \"wang.lei\"\nname = \"Wang Lei\"\nbadges = [\"04A1B2C3\"]\n\n\
+             [[patrol.routes]]\nid = \"lobby-round\"\ncheckpoints = [\"entrance\", \"stairs\"]\nevery = \"12s\"\nleg = \"3s\"\nwindow = \"2s\"\n",
+            entrance.addr, stairs.addr
+        ))
+        .unwrap();
+    // The daemon runs shortly before a round (when no round is under way)
+    // and stops; the guard walks the round while it is down, and the taps
+    // wait in the stations.
+    let now = jiff::Timestamp::now().as_millisecond();
+    let mut next = (now / 12_000 + 1) * 12_000;
+    if next - now < 3_500 {
+        next += 12_000;
+    }
+    tokio::time::sleep(Duration::from_millis((next - now - 3_500) as u64)).await;
+    let first = start_daemon(load(&path), &site, 0).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    first.stop().await;
+    let now = jiff::Timestamp::now().as_millisecond();
+    tokio::time::sleep(Duration::from_millis((next - now) as u64 + 300)).await;
+    let badge = [0x04, 0xA1, 0xB2, 0xC3];
+    assert!(matches!(entrance.tap(&badge), Tap::Recorded(_)));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(matches!(stairs.tap(&badge), Tap::Recorded(_)));
+    // Back after the round's last window closed (3 s + 2 s).
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let daemon = start_daemon(load(&path), &site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    let round = || {
+        let (_, body) = http(
+            api,
+            "GET",
+            "/api/v1/patrol/rounds?route=lobby-round",
+            None,
+            None,
+        )
+        .unwrap();
+        body.as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| {
+                r["start"]
+                    .as_str()
+                    .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+                    .is_some_and(|s| s.as_millisecond() == next)
+            })
+            .cloned()
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || round()
+            .is_some_and(|r| r["status"] == "done"))
+        .await,
+        "{:#?}",
+        round()
+    );
+    let walked = round().unwrap();
+    let verdicts: Vec<&str> = walked["checkpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["verdict"].as_str().unwrap_or("-"))
+        .collect();
+    assert_eq!(verdicts, ["on_time", "on_time"], "{walked:#}");
+    assert!(
+        !open_alert_titles(api)
+            .iter()
+            .any(|t| t.starts_with("Missed checkpoint")),
+        "{:?}",
+        open_alert_titles(api)
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_station_refuses_taps_opens_a_ticket_and_loses_nothing() {
     let station = checkpoint_station(6, LOBBY_KEY).await;
     // Nobody collects: the station fills its flash queue, then refuses.

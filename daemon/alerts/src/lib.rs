@@ -238,6 +238,60 @@ pub struct Raise {
     pub ends_on_ack: bool,
 }
 
+/// An emergency a person reports: what, where, who called, what they said.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmergencyReport {
+    /// Which chain it runs (fire, intrusion, medical, water_leak, …).
+    pub class: AlertClass,
+    /// Where, as the caller says it.
+    pub location: String,
+    /// Who reported it (a caller's name, a visitor); the person who enters
+    /// it when left out.
+    #[serde(default)]
+    pub reporter: Option<String>,
+    /// What they said.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// The device it concerns, if any (its silences and drills apply).
+    #[serde(default)]
+    pub device: Option<String>,
+}
+
+impl EmergencyReport {
+    /// The alert input it raises: nothing clears it, so it ends when a
+    /// person acknowledges it.
+    fn raise(&self, catalog: &Catalog, by: &str, at: Timestamp) -> Raise {
+        let m = &catalog.site.messages;
+        let class = m.text(&format!("alert-class-{}", self.class.as_str()), &[]);
+        let severity = if self.class.is_life_safety() || self.class == AlertClass::Intrusion {
+            Severity::Critical
+        } else {
+            Severity::Major
+        };
+        Raise {
+            key: format!("reported|{}|{by}", at.as_microsecond()),
+            class: self.class,
+            severity,
+            rule: None,
+            device: self.device.clone(),
+            location: Some(self.location.clone()),
+            title: m.text(
+                "alert-reported-title",
+                &[
+                    ("class", sitewarden_model::locale::Arg::Text(&class)),
+                    ("place", sitewarden_model::locale::Arg::Text(&self.location)),
+                ],
+            ),
+            point: "reported".into(),
+            zone: None,
+            value: None,
+            at,
+            ends_on_ack: true,
+        }
+    }
+}
+
 /// Why an alert request was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum AlertError {
@@ -368,6 +422,46 @@ impl AlertsHandle {
         .await??;
         self.after(changes).await;
         Ok(())
+    }
+
+    /// Raises the alert for an emergency `by` reported, with the reporter
+    /// and what they said first in its timeline.
+    pub async fn report(&self, report: EmergencyReport, by: String) -> Result<Alert, AlertError> {
+        let text = |t: &Option<String>| {
+            t.as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+        };
+        if report.location.trim().is_empty() {
+            return Err(AlertError::Invalid(
+                "a reported emergency needs `location`: where it is".into(),
+            ));
+        }
+        let store = self.store.clone();
+        let catalog = self.catalog.clone();
+        let (reporter, note) = (
+            text(&report.reporter).unwrap_or_else(|| by.clone()),
+            text(&report.note),
+        );
+        let changes = blocking(move || {
+            let _frame = clock::frame();
+            let now = clock::now();
+            let raise = report.raise(&catalog, &by, now);
+            store.report(&catalog, &raise, (&by, &reporter, note.as_deref()), now)
+        })
+        .await??;
+        let alert = changes
+            .first()
+            .map(|c| c.alert.clone())
+            .ok_or(AlertError::Invalid("the report raised nothing".into()))?;
+        info!(
+            alert = alert.id,
+            class = alert.class.as_str(),
+            "emergency reported by a person"
+        );
+        self.after(changes).await;
+        Ok(alert)
     }
 
     /// Acknowledges an alert: escalation stops and the timeline says who took it.

@@ -67,7 +67,8 @@ pub struct AlertsSection {
     #[serde(default)]
     pub channels: HashMap<String, Spanned<ChannelSection>>,
     /// Escalation policy per alert class (`fire`, `intrusion`, `emergency_button`,
-    /// `equipment`, `guard_safety`) and an optional `default`.
+    /// `equipment`, `guard_safety`, `medical`, `water_leak`, `power_failure`,
+    /// `lift_entrapment`, `patrol`, `other`) and an optional `default`.
     #[serde(default)]
     pub policies: HashMap<String, PolicySection>,
     /// Alerts muted while an alert of another class is active.
@@ -101,6 +102,19 @@ pub struct AlertsSection {
     /// unconfirmed by every channel (a buzzer or a relay at the desk).
     #[serde(default)]
     pub buzzer: Option<BuzzerSection>,
+    /// Classes whose alerts stay open after their condition clears until a
+    /// person acknowledges them (fire, intrusion, emergency button, guard
+    /// safety, medical, lift entrapment by default).
+    #[serde(default)]
+    pub stay_until_acknowledged: Option<Vec<sitewarden_model::vocab::AlertClass>>,
+    /// Who may report an emergency by hand (front desk, security, engineer
+    /// by default; admins always may).
+    #[serde(default)]
+    pub report_roles: Option<Vec<sitewarden_model::vocab::ApiRole>>,
+    /// On-duty roles the plan staffs 24 hours a day, 7 days a week: `check`
+    /// refuses a roster that leaves any minute of the week uncovered.
+    #[serde(default)]
+    pub around_the_clock: Vec<Spanned<String>>,
 }
 
 /// `[alerts.buzzer]`: a coil of a Modbus TCP relay module.
@@ -134,6 +148,9 @@ impl Default for AlertsSection {
             heartbeat_url: None,
             heartbeat_url_every: default_heartbeat(),
             buzzer: None,
+            stay_until_acknowledged: None,
+            report_roles: None,
+            around_the_clock: Vec::new(),
         }
     }
 }
@@ -292,6 +309,7 @@ pub(super) fn check_alerts(v: &mut Validator<'_>, i: &AlertInputs<'_>) -> Option
         .map(|(n, p)| (p.id.as_str(), n))
         .collect();
     let roster = check_roster(v, i.roster, &person_ids);
+    check_around_the_clock(v, &i.alerts.around_the_clock, i.roster, &roster);
     let roles: HashSet<&str> = roster.iter().map(|s| s.role.as_str()).collect();
     let mut names: Vec<&String> = i.alerts.channels.keys().collect();
     names.sort();
@@ -422,8 +440,38 @@ pub(super) fn check_alerts(v: &mut Validator<'_>, i: &AlertInputs<'_>) -> Option
         heartbeat_url,
         heartbeat_url_every,
         buzzer,
+        stay_until_acknowledged: i
+            .alerts
+            .stay_until_acknowledged
+            .clone()
+            .unwrap_or_else(|| DEFAULT_STAY_OPEN.to_vec()),
+        report_roles: i
+            .alerts
+            .report_roles
+            .clone()
+            .unwrap_or_else(|| DEFAULT_REPORTERS.to_vec()),
     })
 }
+
+/// The classes a person must take before they end: life safety, and a
+/// break-in (a forced door that closes again is not over).
+const DEFAULT_STAY_OPEN: &[sitewarden_model::vocab::AlertClass] = {
+    use sitewarden_model::vocab::AlertClass::*;
+    &[
+        Fire,
+        Intrusion,
+        EmergencyButton,
+        GuardSafety,
+        Medical,
+        LiftEntrapment,
+    ]
+};
+
+/// Who takes the hotline's calls and walks the site.
+const DEFAULT_REPORTERS: &[sitewarden_model::vocab::ApiRole] = {
+    use sitewarden_model::vocab::ApiRole::*;
+    &[FrontDesk, Security, Engineer]
+};
 
 struct Lookup<'a> {
     people: &'a HashMap<&'a str, usize>,
@@ -524,18 +572,100 @@ fn check_roster(
     shifts
 }
 
+/// Minutes in a week, Monday 00:00 first.
+const WEEK_MINUTES: usize = 7 * 1440;
+
+/// Refuses, at a role's first roster entry, every stretch of the week its
+/// shifts leave uncovered, for the roles staffed around the clock.
+fn check_around_the_clock(
+    v: &mut Validator<'_>,
+    roles: &[Spanned<String>],
+    sections: &[ShiftSection],
+    shifts: &[Shift],
+) {
+    for role in roles {
+        let name = role.get_ref();
+        let Some(first) = sections.iter().find(|s| s.role.get_ref() == name) else {
+            v.error(
+                &at(0, role),
+                format!("no [[roster]] shift has role `{name}`: nobody covers it around the clock"),
+            );
+            continue;
+        };
+        let gaps = uncovered(shifts.iter().filter(|s| &s.role == name));
+        if !gaps.is_empty() {
+            v.error(
+                &at(0, &first.role),
+                format!(
+                    "role `{name}` is staffed around the clock ([alerts] around_the_clock) but its shifts leave {} uncovered",
+                    gaps.join(", ")
+                ),
+            );
+        }
+    }
+}
+
+/// The stretches of the week no shift covers, as `monday 12:00-13:00`.
+fn uncovered<'a>(shifts: impl Iterator<Item = &'a Shift>) -> Vec<String> {
+    let mut covered = vec![false; WEEK_MINUTES];
+    for shift in shifts {
+        let from = minute_of_day(shift.from);
+        let to = minute_of_day(shift.to);
+        let length = if to > from {
+            to - from
+        } else {
+            1440 - from + to
+        };
+        for day in (0..7).filter(|d| shift.days[*d]) {
+            let start = day * 1440 + from;
+            for minute in start..start + length {
+                covered[minute % WEEK_MINUTES] = true;
+            }
+        }
+    }
+    let mut gaps = Vec::new();
+    let mut minute = 0;
+    while minute < WEEK_MINUTES {
+        if covered[minute] {
+            minute += 1;
+            continue;
+        }
+        let start = minute;
+        // A gap is reported within its day, so each reads as one range.
+        let day_end = (start / 1440 + 1) * 1440;
+        while minute < day_end && !covered[minute] {
+            minute += 1;
+        }
+        gaps.push(format!(
+            "{} {}-{}",
+            WEEKDAYS[start / 1440],
+            clock_text(start % 1440),
+            clock_text((minute - 1) % 1440 + 1)
+        ));
+    }
+    gaps
+}
+
+fn minute_of_day(t: jiff::civil::Time) -> usize {
+    t.hour() as usize * 60 + t.minute() as usize
+}
+
+fn clock_text(minute: usize) -> String {
+    format!("{:02}:{:02}", minute / 60, minute % 60)
+}
+
+const WEEKDAYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
 fn weekday_index(text: &str) -> Option<usize> {
-    [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ]
-    .iter()
-    .position(|d| *d == text)
+    WEEKDAYS.iter().position(|d| *d == text)
 }
 
 pub(super) fn parse_range(text: &str) -> Option<(jiff::civil::Time, jiff::civil::Time)> {

@@ -163,6 +163,8 @@ text_enum! {
         Engineer = "engineer",
         /// Everything, including configuration-level actions.
         Admin = "admin",
+        /// A guard: patrols, reports emergencies, acknowledges alarms.
+        Security = "security",
     }
 }
 
@@ -296,14 +298,33 @@ text_enum! {
         Equipment = "equipment",
         /// A guard on a round stopped moving: life safety.
         GuardSafety = "guard_safety",
+        /// Someone is hurt or taken ill: life safety.
+        Medical = "medical",
+        /// Water where it should not be: a burst pipe, a flooded plant room.
+        WaterLeak = "water_leak",
+        /// The site or part of it lost power.
+        PowerFailure = "power_failure",
+        /// People trapped in a lift car: life safety.
+        LiftEntrapment = "lift_entrapment",
+        /// A patrol checkpoint missed or late: the guard matter, not a break-in.
+        Patrol = "patrol",
+        /// An emergency a person reported that fits no other class.
+        Other = "other",
     }
 }
 
 impl AlertClass {
-    /// Life-safety alerts stay open until a person acknowledges them, even
-    /// when their condition clears by itself.
+    /// Life-safety alerts go first in every queue, are confirmed within
+    /// `[alerts] confirm_within`, and only an admin may silence them.
     pub fn is_life_safety(self) -> bool {
-        matches!(self, Self::Fire | Self::EmergencyButton | Self::GuardSafety)
+        matches!(
+            self,
+            Self::Fire
+                | Self::EmergencyButton
+                | Self::GuardSafety
+                | Self::Medical
+                | Self::LiftEntrapment
+        )
     }
 }
 

@@ -156,7 +156,7 @@ async fn act(
             station,
             round,
         } => (
-            AlertClass::Intrusion,
+            AlertClass::Patrol,
             format!("patrol-missed|{route}|{round}|{station}"),
             m.text(
                 "patrol-missed",

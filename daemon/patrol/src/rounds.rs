@@ -7,8 +7,9 @@
 //! before it `early`; a tap at a checkpoint while an earlier one is still
 //! open is `out_of_order`; two checkpoints reached less than `min_gap` apart
 //! are `too_fast`. A checkpoint whose window closed without a tap is
-//! `missed` (an alert to the security supervisor's policy, class
-//! intrusion). A guard on a round with no tap `lone_worker_after` past the
+//! `missed` once its station has been read empty since (an alert of
+//! class patrol, to the security supervisor's policy), `unknown` when the
+//! station could not be read for [`UNREACHABLE_AFTER`] past the window. A guard on a round with no tap `lone_worker_after` past the
 //! next checkpoint's planned time raises a guard-safety alert.
 
 use jiff::Timestamp;
@@ -193,29 +194,51 @@ pub fn on_tap(
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        let Some((round, idx, planned_us)) = candidate else {
+        let Some((round, idx, _)) = candidate else {
             continue;
         };
-        let planned = from_micros(planned_us);
-        let earlier_open: i64 = conn.query_row(
-            "SELECT count(*) FROM round_checkpoint WHERE round = ?1 AND idx < ?2 AND tapped_us IS NULL AND verdict IS NULL",
-            params![round, idx],
-            |r| r.get(0),
+        conn.execute(
+            "UPDATE round_checkpoint SET tapped_us = ?3, tap = ?4, guard = ?5 WHERE round = ?1 AND idx = ?2",
+            params![round, idx, micros(at), tap, guard],
         )?;
-        let previous: Option<i64> = conn
-            .query_row(
-                "SELECT max(tapped_us) FROM round_checkpoint WHERE round = ?1 AND tapped_us IS NOT NULL",
-                [round],
-                |r| r.get(0),
-            )
-            .optional()?
-            .flatten();
-        let too_fast = previous.is_some_and(|p| {
-            !route.min_gap.is_zero() && (micros(at) - p) < route.min_gap.as_micros() as i64
-        });
-        let verdict = if earlier_open > 0 {
+        conn.execute(
+            "UPDATE round SET guard = coalesce(guard, ?2) WHERE id = ?1",
+            params![round, guard],
+        )?;
+        return judge_taps(conn, route, round, idx).map(Some);
+    }
+    Ok(None)
+}
+
+/// Judges every tapped checkpoint of `round` again, in the order of the
+/// taps' own times (not the order they were collected in: after an outage
+/// the stations are read in any order); the verdict of checkpoint `idx`.
+/// A tap is `out_of_order` while an earlier checkpoint is untapped or was
+/// tapped after it, `too_fast` within `min_gap` of the tap before it, else
+/// `late`, `early` or `on_time` against its planned time.
+fn judge_taps(conn: &Connection, route: &Route, round: i64, idx: i64) -> rusqlite::Result<String> {
+    let rows: Vec<(i64, i64, Option<i64>)> = conn
+        .prepare_cached(
+            "SELECT idx, planned_us, tapped_us FROM round_checkpoint WHERE round = ?1 ORDER BY idx",
+        )?
+        .query_map([round], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut taps: Vec<(i64, i64, i64)> = rows
+        .iter()
+        .filter_map(|&(i, planned, tapped)| Some((tapped?, i, planned)))
+        .collect();
+    taps.sort_unstable();
+    let window = route.window.as_micros() as i64;
+    let min_gap = route.min_gap.as_micros() as i64;
+    let mut this = String::new();
+    let mut previous: Option<i64> = None;
+    for &(at, i, planned) in &taps {
+        let skipped = rows
+            .iter()
+            .any(|&(j, _, tapped)| j < i && tapped.is_none_or(|t| t > at));
+        let verdict = if skipped {
             "out_of_order"
-        } else if too_fast {
+        } else if previous.is_some_and(|p| min_gap > 0 && at - p < min_gap) {
             "too_fast"
         } else if at > planned + window {
             "late"
@@ -224,20 +247,34 @@ pub fn on_tap(
         } else {
             "on_time"
         };
-        conn.execute(
-            "UPDATE round_checkpoint SET tapped_us = ?3, tap = ?4, guard = ?5, verdict = ?6 WHERE round = ?1 AND idx = ?2",
-            params![round, idx, micros(at), tap, guard, verdict],
-        )?;
-        conn.execute(
-            "UPDATE round SET guard = coalesce(guard, ?2) WHERE id = ?1",
-            params![round, guard],
-        )?;
-        return Ok(Some(verdict.to_owned()));
+        conn.prepare_cached(
+            "UPDATE round_checkpoint SET verdict = ?3 WHERE round = ?1 AND idx = ?2",
+        )?
+        .execute(params![round, i, verdict])?;
+        if i == idx {
+            this = verdict.to_owned();
+        }
+        previous = Some(at);
     }
-    Ok(None)
+    Ok(this)
 }
 
-/// Marks missed checkpoints, finds guards who stopped moving, closes finished rounds.
+/// How long after a checkpoint's window a station that has not been read
+/// since makes the checkpoint `unknown`.
+pub const UNREACHABLE_AFTER: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// The checkpoint's station was read with nothing waiting after its window
+/// closed (`c` is the checkpoint, `?2` the window).
+const COLLECTED: &str = "EXISTS (SELECT 1 FROM station_state s WHERE s.station = c.station
+     AND s.polled_us > c.planned_us + ?2 AND s.waiting = 0)";
+
+/// [`COLLECTED`] for a statement on `round_checkpoint` itself.
+const COLLECTED_HERE: &str =
+    "EXISTS (SELECT 1 FROM station_state s WHERE s.station = round_checkpoint.station
+     AND s.polled_us > round_checkpoint.planned_us + ?2 AND s.waiting = 0)";
+
+/// Marks missed checkpoints (and unknown ones, whose station cannot be
+/// read), finds guards who stopped moving, closes finished rounds.
 pub fn review(
     conn: &Connection,
     catalog: &Catalog,
@@ -246,14 +283,31 @@ pub fn review(
     let mut findings = Vec::new();
     for route in &catalog.patrol.routes {
         let window = route.window.as_micros() as i64;
+        // Missed only once the station has been read empty after the
+        // checkpoint's window closed: a tap still queued in it (a gateway
+        // that was down, a daemon restarted) is not a miss.
         let missed: Vec<(i64, String)> = conn
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT c.round, c.station FROM round_checkpoint c JOIN round r ON r.id = c.round
                  WHERE r.route = ?1 AND r.status = 'open' AND c.tapped_us IS NULL AND c.verdict IS NULL
-                 AND c.planned_us + ?2 < ?3",
-            )?
+                 AND c.planned_us + ?2 < ?3 AND {COLLECTED}"
+            ))?
             .query_map(params![route.id, window, micros(now)], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
+        // A station not read since then cannot say: `unknown`, not a miss
+        // (its own fault is the station's offline condition).
+        conn.prepare_cached(&format!(
+            "UPDATE round_checkpoint SET verdict = 'unknown'
+             WHERE tapped_us IS NULL AND verdict IS NULL AND planned_us + ?2 + ?4 < ?3
+             AND round IN (SELECT id FROM round WHERE route = ?1 AND status = 'open')
+             AND NOT {COLLECTED_HERE}"
+        ))?
+        .execute(params![
+            route.id,
+            window,
+            micros(now),
+            UNREACHABLE_AFTER.as_micros() as i64
+        ])?;
         for (round, station) in missed {
             conn.execute(
                 "UPDATE round_checkpoint SET verdict = 'missed' WHERE round = ?1 AND station = ?2 AND tapped_us IS NULL",
@@ -274,15 +328,22 @@ pub fn review(
             .query_map([&route.id], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         for round in finished {
-            let (total, missed): (i64, i64) = conn.query_row(
-                "SELECT count(*), sum(verdict = 'missed') FROM round_checkpoint WHERE round = ?1",
+            let (total, missed, unknown): (i64, i64, i64) = conn.query_row(
+                "SELECT count(*), sum(verdict = 'missed'), sum(verdict = 'unknown')
+                 FROM round_checkpoint WHERE round = ?1",
                 [round],
-                |r| Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or(0))),
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get::<_, Option<i64>>(1)?.unwrap_or(0),
+                        r.get::<_, Option<i64>>(2)?.unwrap_or(0),
+                    ))
+                },
             )?;
             let completion = if total == 0 {
                 0.0
             } else {
-                (total - missed) as f64 / total as f64
+                (total - missed - unknown) as f64 / total as f64
             };
             conn.execute(
                 "UPDATE round SET status = 'done', completion = ?2 WHERE id = ?1",
@@ -456,6 +517,14 @@ mod tests {
             .unwrap();
         assert_eq!(v.as_deref(), Some("out_of_order"));
         // b's window (10 ± 3 min) closes at 13 min; lone worker 15 min after b was due (10 + 15).
+        // Until b's station has been read empty since, nothing is missed:
+        // the tap may still be waiting in it.
+        let findings = store.with(|conn| review(conn, &c, at(14))).unwrap();
+        assert!(findings.is_empty(), "{findings:?}");
+        store.polled("b", 1, 600, 0, 2, at(14)).unwrap();
+        let findings = store.with(|conn| review(conn, &c, at(14))).unwrap();
+        assert!(findings.is_empty(), "taps still waiting in b: {findings:?}");
+        store.polled("b", 1, 601, 0, 0, at(14)).unwrap();
         let findings = store.with(|conn| review(conn, &c, at(14))).unwrap();
         assert!(
             findings.contains(&Finding::Missed {
@@ -541,5 +610,40 @@ mod tests {
                 .iter()
                 .all(|f| !matches!(f, Finding::LoneWorker { .. }))
         );
+    }
+
+    #[test]
+    fn a_checkpoint_whose_station_cannot_be_read_is_unknown_not_missed() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = catalog(dir.path());
+        let store = PatrolStore::open(dir.path()).unwrap();
+        let start = ts("2027-01-01T12:00:00Z");
+        let at = |m: i64| start + jiff::SignedDuration::from_mins(m);
+        store.with(|conn| plan(conn, &c, at(1))).unwrap();
+        for (station, minute) in [("a", 1), ("b", 10)] {
+            store
+                .with(|conn| on_tap(conn, &c, station, "g", minute, at(minute)))
+                .unwrap();
+        }
+        // c (due at 20, window to 23) is behind a gateway that is down:
+        // read last before the round.
+        store.polled("c", 1, 60, 0, 0, at(0)).unwrap();
+        let findings = store.with(|conn| review(conn, &c, at(30))).unwrap();
+        assert!(findings.is_empty(), "{findings:?}");
+        // Ten minutes past the window it is unknown; the round closes without a miss.
+        let findings = store.with(|conn| review(conn, &c, at(34))).unwrap();
+        let done: Vec<(f64, u32)> = findings
+            .iter()
+            .filter_map(|f| match f {
+                Finding::Done {
+                    completion, missed, ..
+                } => Some((*completion, *missed)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(done, [(2.0 / 3.0, 0)], "{findings:?}");
+        assert!(!findings.iter().any(|f| matches!(f, Finding::Missed { .. })));
+        let rounds = store.with(|conn| rounds(conn, Some("night"), 10)).unwrap();
+        assert_eq!(rounds[0].checkpoints[2].verdict.as_deref(), Some("unknown"));
     }
 }

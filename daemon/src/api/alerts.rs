@@ -12,7 +12,9 @@ use super::auth::authenticate;
 use super::error::ApiError;
 use super::{ApiContext, read, reject};
 use crate::alerts::store::{AlertDetail, AlertFilter, Drill, Silence};
-use crate::alerts::{Alert, AlertError, AlertStatus, DrillRequest, SilenceRequest};
+use crate::alerts::{
+    Alert, AlertError, AlertStatus, DrillRequest, EmergencyReport, SilenceRequest,
+};
 use crate::control::{Command, Outcome};
 use sitewarden_model::vocab::AlertClass;
 
@@ -149,9 +151,52 @@ pub(super) async fn ack(
     };
     let command = Command::AckAlert { alert: id, note };
     caller
-        .require(command.roles(&ctx.catalog.tickets.roles))
+        .require(command.roles(&ctx.catalog))
         .map_err(|e| reject(&ctx, e.into()))?;
     Ok(Json(ctx.control.execute(&caller, command).await?))
+}
+
+/// `POST /api/v1/alerts`: an emergency a person reports (the hotline, a
+/// visitor at the desk) runs the same chain as a sensor's alert.
+pub(super) async fn report(
+    State(ctx): State<ApiContext>,
+    headers: HeaderMap,
+    body: Result<Json<EmergencyReport>, JsonRejection>,
+) -> Result<(StatusCode, Json<Outcome>), ApiError> {
+    let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
+    let Json(report) = body.map_err(|e| {
+        reject(
+            &ctx,
+            ApiError::bad_request(format!(
+                "{}; a report is {{\"class\", \"location\", \"reporter\"?, \"note\"?, \"device\"?}}",
+                e.body_text()
+            )),
+        )
+    })?;
+    let long = [
+        Some(&report.location),
+        report.reporter.as_ref(),
+        report.note.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|t| t.len() > super::tickets::MAX_TEXT);
+    if long {
+        return Err(reject(
+            &ctx,
+            ApiError::bad_request("`location`, `reporter` and `note` are at most 4000 bytes each"),
+        ));
+    }
+    let command = Command::ReportEmergency(report);
+    caller
+        .require(command.roles(&ctx.catalog))
+        .map_err(|e| reject(&ctx, e.into()))?;
+    let raised = ctx
+        .control
+        .execute(&caller, command)
+        .await
+        .map_err(|e| reject(&ctx, e.into()))?;
+    Ok((StatusCode::CREATED, Json(raised)))
 }
 
 pub(super) async fn add_silence(
@@ -163,7 +208,7 @@ pub(super) async fn add_silence(
     let Json(request) = body.map_err(|e| reject(&ctx, ApiError::bad_request(e.body_text())))?;
     let command = Command::AddSilence(request);
     caller
-        .require(command.roles(&ctx.catalog.tickets.roles))
+        .require(command.roles(&ctx.catalog))
         .map_err(|e| reject(&ctx, e.into()))?;
     let silence = ctx
         .control
@@ -206,7 +251,7 @@ pub(super) async fn declare_drill(
     let Json(request) = body.map_err(|e| reject(&ctx, ApiError::bad_request(e.body_text())))?;
     let command = Command::DeclareDrill(request);
     caller
-        .require(command.roles(&ctx.catalog.tickets.roles))
+        .require(command.roles(&ctx.catalog))
         .map_err(|e| reject(&ctx, e.into()))?;
     let drill = ctx
         .control

@@ -168,7 +168,7 @@ pub(super) async fn record_service(
         rule: record.rule,
     };
     caller
-        .require(command.roles(&ctx.catalog.tickets.roles))
+        .require(command.roles(&ctx.catalog))
         .map_err(|e| reject(e.into()))?;
     Ok(Json(ctx.control.execute(&caller, command).await?))
 }

@@ -184,7 +184,10 @@ pub fn router(context: ApiContext) -> Router {
             get(tickets::photo).layer(personal()),
         )
         .route("/api/v1/reports/tickets", get(tickets::report))
-        .route("/api/v1/alerts", get(alerts::list).layer(personal()))
+        .route(
+            "/api/v1/alerts",
+            get(alerts::list).layer(personal()).post(alerts::report),
+        )
         .route("/api/v1/alerts/{id}", get(alerts::get).layer(personal()))
         .route("/api/v1/alerts/{id}/ack", post(alerts::ack))
         .route(

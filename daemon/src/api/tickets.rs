@@ -20,7 +20,7 @@ use sitewarden_model::vocab::{Category, Severity};
 use sitewarden_model::vocab::{Impact, Priority};
 
 /// Longest title or note accepted; a ticket is not a document store.
-const MAX_TEXT: usize = 4000;
+pub(super) const MAX_TEXT: usize = 4000;
 
 /// Filters for `GET /api/v1/tickets`.
 #[derive(Debug, Deserialize)]
@@ -142,7 +142,7 @@ pub(super) async fn create(
     let new = manual_ticket(&ctx, body).map_err(|e| reject(&ctx, e))?;
     let command = Command::CreateTicket(Box::new(new));
     caller
-        .require(command.roles(&ctx.catalog.tickets.roles))
+        .require(command.roles(&ctx.catalog))
         .map_err(|e| reject(&ctx, e.into()))?;
     let ticket = ctx.control.execute(&caller, command).await?;
     Ok((StatusCode::CREATED, Json(ticket)))
@@ -287,7 +287,7 @@ pub(super) async fn transition(
         score: body.score,
     };
     caller
-        .require(command.roles(&ctx.catalog.tickets.roles))
+        .require(command.roles(&ctx.catalog))
         .map_err(|e| reject(&ctx, e.into()))?;
     if let Command::MoveTicket { note: Some(n), .. } = &command
         && n.len() > MAX_TEXT
@@ -326,7 +326,7 @@ pub(super) async fn add_photo(
         bytes: body.to_vec(),
     };
     caller
-        .require(command.roles(&ctx.catalog.tickets.roles))
+        .require(command.roles(&ctx.catalog))
         .map_err(|e| reject(&ctx, e.into()))?;
     let kept = ctx.control.execute(&caller, command).await?;
     Ok((StatusCode::CREATED, Json(kept)))
@@ -416,7 +416,7 @@ pub(super) async fn check(
         note: body.note,
     };
     caller
-        .require(command.roles(&ctx.catalog.tickets.roles))
+        .require(command.roles(&ctx.catalog))
         .map_err(|e| reject(&ctx, e.into()))?;
     Ok(Json(ctx.control.execute(&caller, command).await?))
 }

@@ -14,11 +14,11 @@ use std::sync::Arc;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 pub use sitewarden_model::catalog::ApiToken;
-use sitewarden_model::catalog::{Catalog, TicketRoles};
+use sitewarden_model::catalog::Catalog;
 use sitewarden_model::vocab::ApiRole;
 
 use crate::alerts::store::{Drill, Silence};
-use crate::alerts::{Alert, AlertsHandle, DrillRequest, SilenceRequest};
+use crate::alerts::{Alert, AlertsHandle, DrillRequest, EmergencyReport, SilenceRequest};
 use crate::rules::RulesHandle;
 use crate::tickets::store::{CheckEntry, CheckResult, NewTicket, PhotoInfo, TransitionRequest};
 use crate::tickets::{Action, Ticket, TicketsHandle};
@@ -31,7 +31,12 @@ pub use error::{CommandError, Refusal};
 pub const MAX_REQUEST: usize = 64 * 1024;
 
 /// Acknowledging an alert, or adding a photo to a ticket: anyone on duty.
-const ACK_ROLES: &[ApiRole] = &[ApiRole::FrontDesk, ApiRole::Technician, ApiRole::Engineer];
+const ACK_ROLES: &[ApiRole] = &[
+    ApiRole::FrontDesk,
+    ApiRole::Security,
+    ApiRole::Technician,
+    ApiRole::Engineer,
+];
 /// Silences and drills change who gets called: the engineer's decision.
 const PLAN_ROLES: &[ApiRole] = &[ApiRole::Engineer];
 /// Service records reset run-hour counters: the people who did the work.
@@ -54,6 +59,9 @@ pub enum Command {
         /// What they say.
         note: Option<String>,
     },
+    /// An emergency a person reports (a phone call to the hotline, a
+    /// visitor at the desk): the same alert chain as a sensor's.
+    ReportEmergency(EmergencyReport),
     /// A drill window: alarms in it reach only the coordinator.
     DeclareDrill(DrillRequest),
     /// Ends a drill now, or calls off one not yet begun.
@@ -108,8 +116,10 @@ pub enum Command {
 impl Command {
     /// The roles that may give this command (admins always may); the
     /// repair process's people-facing steps as the site configures them.
-    pub fn roles<'a>(&self, tickets: &'a TicketRoles) -> &'a [ApiRole] {
+    pub fn roles<'a>(&self, catalog: &'a Catalog) -> &'a [ApiRole] {
+        let tickets = &catalog.tickets.roles;
         match self {
+            Self::ReportEmergency(_) => &catalog.alerts.report_roles,
             Self::RecordService { .. } | Self::CheckItem { .. } => SERVICE_ROLES,
             Self::AddPhoto { .. } => ACK_ROLES,
             Self::AckAlert { .. } => ACK_ROLES,
@@ -256,7 +266,7 @@ impl Control {
         caller: &Caller,
         command: Command,
     ) -> Result<Outcome, CommandError> {
-        caller.require(command.roles(&self.catalog.tickets.roles))?;
+        caller.require(command.roles(&self.catalog))?;
         let by = caller.name.clone();
         Ok(match command {
             Command::RecordService { device, rule } => {
@@ -270,6 +280,17 @@ impl Control {
                     by,
                     baselines,
                 }
+            }
+            Command::ReportEmergency(report) => {
+                if let Some(device) = &report.device
+                    && !self.catalog.devices.iter().any(|d| &d.name == device)
+                {
+                    return Err(CommandError::new(
+                        Refusal::BadRequest,
+                        format!("no device `{device}` on this site"),
+                    ));
+                }
+                Outcome::Alert(Box::new(self.alerts.report(report, by).await?))
             }
             Command::AckAlert { alert, note } => {
                 Outcome::Alert(Box::new(self.alerts.acknowledge(alert, by, note).await?))

@@ -23,9 +23,10 @@ use crate::sources::mqtt::{CommandAnswer, CommandInbox};
 use sitewarden_model::catalog::Catalog;
 
 /// Commands this daemon answers.
-pub const COMMANDS: [&str; 6] = [
+pub const COMMANDS: [&str; 7] = [
     "record_service",
     "ack_alert",
+    "report_emergency",
     "declare_drill",
     "end_drill",
     "end_silence",
@@ -294,6 +295,7 @@ fn parse(command: &str, args: serde_json::Value) -> Result<Command, CommandError
                 note: a.note,
             }
         }
+        "report_emergency" => Command::ReportEmergency(serde_json::from_value(args).map_err(bad)?),
         "declare_drill" => Command::DeclareDrill(serde_json::from_value(args).map_err(bad)?),
         "end_drill" => {
             let e: EndDrill = serde_json::from_value(args).map_err(bad)?;

@@ -152,7 +152,7 @@ impl AlertStore {
             params![id, micros(at)],
         )?;
         let alert = load(tx, id)?.ok_or(AlertError::NotFound(id))?;
-        let must_stay = alert.class.is_life_safety()
+        let must_stay = catalog.alerts.stays_open(alert.class)
             && alert.acknowledged_at.is_none()
             && !alert.drill
             && alert.suppressed.is_none();

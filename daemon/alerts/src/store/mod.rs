@@ -266,6 +266,35 @@ impl AlertStore {
         .map(|((), c)| c)
     }
 
+    /// Raises a reported emergency and notes who entered it, who reported
+    /// it and what they said, in one transaction.
+    pub fn report(
+        &self,
+        catalog: &Catalog,
+        raise: &Raise,
+        (by, reporter, note): (&str, &str, Option<&str>),
+        now: Timestamp,
+    ) -> Result<Vec<AlertChange>, AlertError> {
+        self.transaction(
+            |tx, changes| {
+                self.raise(tx, catalog, raise, now, changes)?;
+                let (id, _) = incident::open_by_key(tx, &raise.key)?
+                    .ok_or_else(|| AlertError::Invalid("the report raised nothing".into()))?;
+                let m = &catalog.site.messages;
+                let detail = match note {
+                    Some(note) => m.text(
+                        "alert-event-reported-note",
+                        &[("reporter", Arg::Text(reporter)), ("note", Arg::Text(note))],
+                    ),
+                    None => m.text("alert-event-reported", &[("reporter", Arg::Text(reporter))]),
+                };
+                event(tx, id, now, "reported", by, Some(&detail)).map_err(AlertError::from)
+            },
+            now,
+        )
+        .map(|((), c)| c)
+    }
+
     /// One alert with its timeline and deliveries.
     pub fn get(&self, id: i64) -> rusqlite::Result<Option<AlertDetail>> {
         let conn = lock(&self.reader);

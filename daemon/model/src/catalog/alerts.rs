@@ -34,6 +34,17 @@ pub struct AlertSettings {
     pub heartbeat_url_every: Duration,
     /// The coil switched on while a life-safety alert is unconfirmed.
     pub buzzer: Option<Buzzer>,
+    /// Classes that stay open after their condition clears until a person acknowledges.
+    pub stay_until_acknowledged: Vec<crate::vocab::AlertClass>,
+    /// Who may report an emergency by hand (admins always may).
+    pub report_roles: Vec<crate::vocab::ApiRole>,
+}
+
+impl AlertSettings {
+    /// Whether an alert of `class` waits for a person after its condition clears.
+    pub fn stays_open(&self, class: crate::vocab::AlertClass) -> bool {
+        self.stay_until_acknowledged.contains(&class)
+    }
 }
 
 /// A coil of a Modbus TCP relay module, for a buzzer or lamp at the desk.
