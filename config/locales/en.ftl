@@ -478,3 +478,4 @@ repairs-send-photo = Send
 alert-reported-title = { $class } reported: { $place }
 alert-event-reported = Reported by { $reporter }.
 alert-event-reported-note = Reported by { $reporter }: { $note }
+alert-event-outside-silence = { $member } is outside { $silence }: people are called.

@@ -512,3 +512,4 @@ repairs-send-photo = 上传
 alert-reported-title = 报告{ $class }：{ $place }
 alert-event-reported = 报告人：{ $reporter }。
 alert-event-reported-note = 报告人：{ $reporter }：{ $note }
+alert-event-outside-silence = { $member } 不在 { $silence } 范围内：开始通知。

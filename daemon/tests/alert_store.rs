@@ -474,6 +474,8 @@ fn a_drill_beats_a_silence_which_beats_inhibition() {
         ends_at: f.at(600),
         reason: "panel service".into(),
         created_by: "chen.jing".into(),
+        zones: Vec::new(),
+        test: false,
     };
     f.store.add_silence(&silence, f.at(0)).unwrap();
     // Fire during the drill and the silence: a drill alert, not silenced.
@@ -578,6 +580,8 @@ fn a_silence_that_ends_releases_what_it_held() {
         ends_at: f.at(300),
         reason: "door contractor".into(),
         created_by: "chen.jing".into(),
+        zones: Vec::new(),
+        test: false,
     };
     f.store.add_silence(&silence, f.at(0)).unwrap();
     let door_id = f.door(f.at(10))[0].alert.id;

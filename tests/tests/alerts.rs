@@ -710,6 +710,96 @@ async fn a_forced_door_that_closes_again_stays_open_until_someone_takes_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_detector_test_in_one_zone_pages_nobody_while_a_fire_in_another_zone_still_does() {
+    let s = site(0, 0).await;
+    let daemon = start_daemon(s.config(""), &s.site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let ends = jiff::Timestamp::now() + Duration::from_secs(4);
+    let request = format!(
+        r#"{{"device":"fire-panel-1","zones":["3"],"ends":"{ends}","reason":"smoke detector test, zone 3"}}"#
+    );
+    // The front desk does not test detectors.
+    assert_eq!(
+        http(api, "POST", "/api/v1/tests", Some(GUARD), Some(&request))
+            .unwrap()
+            .0,
+        403
+    );
+    let (status, window) =
+        http(api, "POST", "/api/v1/tests", Some(ENGINEER), Some(&request)).unwrap();
+    assert_eq!(status, 201, "{window}");
+    let test = window["id"].as_i64().unwrap();
+    assert_eq!(window["zones"], serde_json::json!(["3"]));
+    assert_eq!(window["test"], true);
+    // The technician sets off zone 3's detector: recorded, nobody called.
+    s.set("fire-panel-1", "zone3_alarm", true);
+    let alert = first_alert(api, "fire.fire_alarm").await;
+    let id = alert["id"].as_i64().unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(
+        s.steps(id).is_empty(),
+        "a test pages nobody: {:?}",
+        s.steps(id)
+    );
+    assert_eq!(
+        get(api, &format!("/api/v1/alerts/{id}"))["suppressed"],
+        "silenced"
+    );
+    // A real fire in zone 5 of the same panel during the test: people are called.
+    s.set("fire-panel-1", "zone5_alarm", true);
+    assert!(
+        wait_until(Duration::from_secs(5), || s.steps(id)
+            == [("step".to_owned(), Some(1))])
+        .await,
+        "zone 5 is outside the test: {:?}",
+        s.steps(id)
+    );
+    let detail = get(api, &format!("/api/v1/alerts/{id}"));
+    assert!(detail["suppressed"].is_null(), "{detail}");
+    let (status, taken) = http(
+        api,
+        "POST",
+        &format!("/api/v1/alerts/{id}/ack"),
+        Some(ENGINEER),
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{taken}");
+    for zone in ["zone3_alarm", "zone5_alarm"] {
+        s.set("fire-panel-1", zone, false);
+    }
+    // The report says what fired during the test.
+    let (status, report) = http(api, "GET", &format!("/api/v1/tests/{test}"), None, None).unwrap();
+    assert_eq!(status, 200, "{report}");
+    let held: Vec<i64> = report["held"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["id"].as_i64())
+        .collect();
+    assert_eq!(held, [id], "{report}");
+    assert_eq!(report["reason"], "smoke detector test, zone 3");
+    // After the window, zone 3 is a fire again.
+    assert!(
+        wait_until(Duration::from_secs(6), || {
+            open_alerts(api).iter().all(|a| a["id"] != id)
+        })
+        .await
+    );
+    tokio::time::sleep(Duration::from_millis(4_000)).await;
+    s.set("fire-panel-1", "zone3_alarm", true);
+    let after = first_alert_within(api, "fire.fire_alarm", Duration::from_secs(5)).await;
+    let after_id = after["id"].as_i64().unwrap();
+    assert_ne!(after_id, id);
+    assert!(
+        wait_until(Duration::from_secs(5), || !s.steps(after_id).is_empty()).await,
+        "after the test zone 3 pages again"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phoned_in_fire_runs_the_fire_chain_with_the_reporter_in_its_timeline() {
     let s = site(0, 0).await;
     let daemon = start_daemon(s.config(""), &s.site, 0).await.unwrap();

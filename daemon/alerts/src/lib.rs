@@ -625,11 +625,72 @@ impl AlertsHandle {
             ends_at: request.ends,
             reason: request.reason,
             created_by: by,
+            zones: Vec::new(),
+            test: false,
         };
         let store = self.store.clone();
         let silence = blocking(move || store.add_silence(&silence, now)).await??;
         info!(silence = silence.id, by = %silence.created_by, "silence added: {}", silence.reason);
         Ok(silence)
+    }
+
+    /// Declares a test window: alarms from `zones` of `device` (all its
+    /// zones when none are named) until `ends` are recorded as tests and
+    /// call nobody; anything else still escalates, and when the window
+    /// ends normal handling resumes. A technician may test life-safety
+    /// detectors this way — only the zones named, only for so long.
+    pub async fn declare_test(
+        &self,
+        request: TestRequest,
+        by: String,
+    ) -> Result<store::Silence, AlertError> {
+        let now = clock::now();
+        let catalog = &self.catalog;
+        let Some(device) = catalog.devices.iter().find(|d| d.name == request.device) else {
+            return Err(AlertError::Invalid(format!(
+                "no device `{}`",
+                request.device
+            )));
+        };
+        let zones: Vec<String> = request
+            .zones
+            .iter()
+            .map(|z| z.trim().to_owned())
+            .filter(|z| !z.is_empty())
+            .collect();
+        if let Some(z) = zones.iter().find(|z| z.contains(',')) {
+            return Err(AlertError::Invalid(format!("`{z}` is not a zone name")));
+        }
+        if request.ends <= now {
+            return Err(AlertError::Invalid("`ends` must be in the future".into()));
+        }
+        if request.reason.trim().is_empty() {
+            return Err(AlertError::Invalid(
+                "a test needs a `reason` (which detectors, what for)".into(),
+            ));
+        }
+        let max = catalog.alerts.max_silence;
+        if request.ends.duration_since(now).unsigned_abs() > max {
+            return Err(AlertError::Invalid(format!(
+                "a test may last at most {} h (`[alerts] max_silence`)",
+                max.as_secs() / 3600
+            )));
+        }
+        let window = store::Silence {
+            id: 0,
+            device: Some(device.name.clone()),
+            rule: None,
+            starts_at: now,
+            ends_at: request.ends,
+            reason: request.reason,
+            created_by: by,
+            zones,
+            test: true,
+        };
+        let store = self.store.clone();
+        let window = blocking(move || store.add_silence(&window, now)).await??;
+        info!(test = window.id, device = ?window.device, zones = ?window.zones, by = %window.created_by, "test window declared");
+        Ok(window)
     }
 
     /// Ends a silence now; alerts it held that are still active start
@@ -753,6 +814,21 @@ pub struct SilenceRequest {
     /// safety) the silence covers: an admin's explicit decision.
     #[serde(default)]
     pub life_safety: bool,
+}
+
+/// A technician's test of some detectors: `POST /api/v1/tests`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestRequest {
+    /// The device under test (a fire panel, an access controller).
+    pub device: String,
+    /// Its zones under test; every zone when left out.
+    #[serde(default)]
+    pub zones: Vec<String>,
+    /// When the test ends (RFC 3339).
+    pub ends: Timestamp,
+    /// Which detectors, what for.
+    pub reason: String,
 }
 
 /// The first life-safety rule a silence of `device` and/or `rule` would

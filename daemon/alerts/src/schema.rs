@@ -45,4 +45,9 @@ pub const ALERTS: &[&str] = &[
     DELIVERY_DROPPED,
     // 6: acknowledgement links already used (issue 18): each works once.
     "CREATE TABLE ack_link_used (id TEXT PRIMARY KEY, alert INTEGER NOT NULL, used_us INTEGER NOT NULL);",
+    // 7: test windows (issue 20): a silence of some zones of a device while
+    // a technician tests its detectors, and the alerts it held, kept after.
+    "ALTER TABLE silence ADD COLUMN zones TEXT;
+     ALTER TABLE silence ADD COLUMN test INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE alert ADD COLUMN tested_by INTEGER;",
 ];

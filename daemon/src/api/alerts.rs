@@ -11,9 +11,9 @@ use sitewarden_runtime::clock;
 use super::auth::authenticate;
 use super::error::ApiError;
 use super::{ApiContext, read, reject};
-use crate::alerts::store::{AlertDetail, AlertFilter, Drill, Silence};
+use crate::alerts::store::{AlertDetail, AlertFilter, Drill, Silence, TestReport};
 use crate::alerts::{
-    Alert, AlertError, AlertStatus, DrillRequest, EmergencyReport, SilenceRequest,
+    Alert, AlertError, AlertStatus, DrillRequest, EmergencyReport, SilenceRequest, TestRequest,
 };
 use crate::control::{Command, Outcome};
 use sitewarden_model::vocab::AlertClass;
@@ -197,6 +197,47 @@ pub(super) async fn report(
         .await
         .map_err(|e| reject(&ctx, e.into()))?;
     Ok((StatusCode::CREATED, Json(raised)))
+}
+
+/// `POST /api/v1/tests`: a technician tests detectors of a device.
+pub(super) async fn declare_test(
+    State(ctx): State<ApiContext>,
+    headers: HeaderMap,
+    body: Result<Json<TestRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<Outcome>), ApiError> {
+    let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
+    let Json(request) = body.map_err(|e| {
+        reject(
+            &ctx,
+            ApiError::bad_request(format!(
+                "{}; a test is {{\"device\", \"zones\"?, \"ends\", \"reason\"}}",
+                e.body_text()
+            )),
+        )
+    })?;
+    let command = Command::DeclareTest(request);
+    caller
+        .require(command.roles(&ctx.catalog))
+        .map_err(|e| reject(&ctx, e.into()))?;
+    let window = ctx
+        .control
+        .execute(&caller, command)
+        .await
+        .map_err(|e| reject(&ctx, e.into()))?;
+    Ok((StatusCode::CREATED, Json(window)))
+}
+
+/// `GET /api/v1/tests/{id}`: a test window and what fired during it.
+pub(super) async fn test_report(
+    State(ctx): State<ApiContext>,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<TestReport>, ApiError> {
+    let Path(id) = id.map_err(|_| reject(&ctx, ApiError::bad_request("a test id is a number")))?;
+    let store = ctx.alerts.store.clone();
+    read(move || store.test_report(id))
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no test {id}")))
 }
 
 pub(super) async fn add_silence(

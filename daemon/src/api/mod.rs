@@ -195,6 +195,11 @@ pub fn router(context: ApiContext) -> Router {
             get(alerts::silences).post(alerts::add_silence),
         )
         .route("/api/v1/silences/{id}", delete(alerts::end_silence))
+        .route("/api/v1/tests", post(alerts::declare_test))
+        .route(
+            "/api/v1/tests/{id}",
+            get(alerts::test_report).layer(personal()),
+        )
         .route("/api/v1/drills/{id}", delete(alerts::end_drill))
         .route(
             "/api/v1/drills",

@@ -18,7 +18,9 @@ use sitewarden_model::catalog::Catalog;
 use sitewarden_model::vocab::ApiRole;
 
 use crate::alerts::store::{Drill, Silence};
-use crate::alerts::{Alert, AlertsHandle, DrillRequest, EmergencyReport, SilenceRequest};
+use crate::alerts::{
+    Alert, AlertsHandle, DrillRequest, EmergencyReport, SilenceRequest, TestRequest,
+};
 use crate::rules::RulesHandle;
 use crate::tickets::store::{CheckEntry, CheckResult, NewTicket, PhotoInfo, TransitionRequest};
 use crate::tickets::{Action, Ticket, TicketsHandle};
@@ -69,6 +71,8 @@ pub enum Command {
         /// Drill id.
         drill: i64,
     },
+    /// A technician tests detectors: their alarms are recorded, not escalated.
+    DeclareTest(TestRequest),
     /// A maintenance window: matching alerts call nobody.
     AddSilence(SilenceRequest),
     /// Ends a silence before its time.
@@ -120,7 +124,9 @@ impl Command {
         let tickets = &catalog.tickets.roles;
         match self {
             Self::ReportEmergency(_) => &catalog.alerts.report_roles,
-            Self::RecordService { .. } | Self::CheckItem { .. } => SERVICE_ROLES,
+            Self::RecordService { .. } | Self::CheckItem { .. } | Self::DeclareTest(_) => {
+                SERVICE_ROLES
+            }
             Self::AddPhoto { .. } => ACK_ROLES,
             Self::AckAlert { .. } => ACK_ROLES,
             // Silencing a fire alarm is an admin's explicit decision.
@@ -297,6 +303,9 @@ impl Control {
             }
             Command::DeclareDrill(request) => {
                 Outcome::Drill(self.alerts.declare_drill(request, by).await?)
+            }
+            Command::DeclareTest(request) => {
+                Outcome::Silence(self.alerts.declare_test(request, by).await?)
             }
             Command::EndDrill { drill } => Outcome::Drill(self.alerts.end_drill(drill, by).await?),
             Command::EndSilence { silence } => {

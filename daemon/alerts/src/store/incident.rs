@@ -42,7 +42,7 @@ impl AlertStore {
                 )?;
             }
             changes.push(id, AlertEvent::MemberRaised);
-            return Ok(());
+            return self.release_outside_silence(tx, catalog, id, r, now, changes);
         }
         let covering = suppression_for(tx, catalog, r)?;
         let drill = match covering {
@@ -75,6 +75,13 @@ impl AlertStore {
         ])?;
         let id = tx.last_insert_rowid();
         upsert_member(tx, id, r)?;
+        if let Some(Suppression::Silenced(silence)) = covering {
+            tx.prepare_cached(
+                "UPDATE alert SET tested_by = ?2 WHERE id = ?1
+                 AND EXISTS (SELECT 1 FROM silence WHERE id = ?2 AND test = 1)",
+            )?
+            .execute(params![id, silence])?;
+        }
         let m = &catalog.site.messages;
         let detail = match r.value {
             Some(v) => m.text(
@@ -115,6 +122,52 @@ impl AlertStore {
         }
         self.mute_targets(tx, catalog, id, r.class, now, changes)?;
         Ok(())
+    }
+
+    /// A new member of a silenced alert that its silence does not cover (a
+    /// fire in a zone outside a detector test) calls people: the alert
+    /// leaves the silence and escalates.
+    fn release_outside_silence(
+        &self,
+        tx: &Transaction<'_>,
+        catalog: &Catalog,
+        id: i64,
+        r: &Raise,
+        now: Timestamp,
+        changes: &mut Changes,
+    ) -> Result<(), AlertError> {
+        let held: Option<(Option<String>, Option<String>, String)> = tx
+            .prepare_cached("SELECT suppressed, suppressed_by, class FROM alert WHERE id = ?1")?
+            .query_row([id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .optional()?;
+        let Some((Some(kind), Some(by), class)) = held else {
+            return Ok(());
+        };
+        let still = super::suppression::silence_covering(tx, r, r.at)?;
+        if kind != "silenced" || still.is_some_and(|s| by == format!("silence {s}")) {
+            return Ok(());
+        }
+        tx.execute(
+            "UPDATE alert SET suppressed = NULL, suppressed_by = NULL, revision = revision + 1 WHERE id = ?1",
+            [id],
+        )?;
+        let detail = catalog.site.messages.text(
+            "alert-event-outside-silence",
+            &[
+                ("member", Arg::Text(&member_text(&catalog.site.messages, r))),
+                ("silence", Arg::Text(&by)),
+            ],
+        );
+        event(tx, id, now, "unsilenced", "sitewarden", Some(&detail))?;
+        changes.push(id, AlertEvent::Unsilenced);
+        self.start_escalation(
+            tx,
+            catalog,
+            id,
+            AlertClass::parse(&class).unwrap_or_default(),
+            now,
+            changes,
+        )
     }
 
     pub(super) fn clear(

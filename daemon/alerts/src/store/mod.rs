@@ -43,12 +43,25 @@ pub use self_test::ChannelFault;
 mod suppression;
 mod windows;
 
+pub use windows::TestReport;
+
 /// Delivery channel of the retained per-alert state on MQTT.
 pub const STATE_CHANNEL: &str = "alerts-mqtt-state";
 
 /// Delivery channel name of a configured notification channel.
 pub fn channel_name(name: &str) -> String {
     format!("alerts-{name}")
+}
+
+/// The life-safety classes as an SQL list, `('fire', …)`: the alerts whose
+/// delivery is confirmed within `[alerts] confirm_within`.
+fn life_safety_classes() -> String {
+    let names: Vec<String> = AlertClass::ALL
+        .iter()
+        .filter(|c| c.is_life_safety())
+        .map(|c| format!("'{}'", c.as_str()))
+        .collect();
+    format!("({})", names.join(", "))
 }
 
 /// Fire first, then the other life-safety classes, then the rest; self-tests last.
@@ -77,6 +90,12 @@ pub struct Silence {
     pub reason: String,
     /// Who.
     pub created_by: String,
+    /// Only alarms from these zones of the device (a detector test); every
+    /// zone when empty.
+    pub zones: Vec<String>,
+    /// A test window: what it held is kept as tested, and life-safety
+    /// rules of the device may be covered by a technician.
+    pub test: bool,
 }
 
 /// A declared drill window.

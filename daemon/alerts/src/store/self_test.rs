@@ -132,29 +132,19 @@ impl AlertStore {
         now: Timestamp,
         within: std::time::Duration,
     ) -> rusqlite::Result<Vec<(i64, String)>> {
-        let classes: Vec<&str> = [
-            AlertClass::Fire,
-            AlertClass::EmergencyButton,
-            AlertClass::GuardSafety,
-        ]
-        .iter()
-        .map(|c| c.as_str())
-        .collect();
         let conn = lock(&self.reader);
-        conn.prepare_cached(
+        conn.prepare_cached(&format!(
             "SELECT a.id, a.title FROM alert a
              WHERE a.status = 'open' AND a.drill = 0 AND a.suppressed IS NULL AND a.acked_us IS NULL
-               AND a.class IN (?1, ?2, ?3) AND a.raised_us <= ?4
+               AND a.class IN {} AND a.raised_us <= ?1
                AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.subject = 'alert:' || a.id
-                               AND d.channel != ?5 AND d.delivered_us IS NOT NULL)
+                               AND d.channel != ?2 AND d.delivered_us IS NOT NULL)
                AND NOT EXISTS (SELECT 1 FROM delivery_fault f WHERE f.alert = a.id)
              ORDER BY a.id",
-        )?
+            life_safety_classes()
+        ))?
         .query_map(
             params![
-                classes[0],
-                classes[1],
-                classes[2],
                 micros(now) - i64::try_from(within.as_micros()).unwrap_or(i64::MAX),
                 STATE_CHANNEL
             ],

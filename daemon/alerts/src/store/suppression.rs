@@ -183,9 +183,10 @@ pub(super) fn silence_covering(
 ) -> rusqlite::Result<Option<i64>> {
     tx.prepare_cached(
         "SELECT id FROM silence WHERE starts_us <= ?1 AND ends_us > ?1
-         AND (device IS NULL OR device = ?2) AND (rule IS NULL OR rule = ?3) ORDER BY id LIMIT 1",
+         AND (device IS NULL OR device = ?2) AND (rule IS NULL OR rule = ?3)
+         AND (zones IS NULL OR instr(zones, ',' || ?4 || ',') > 0) ORDER BY id LIMIT 1",
     )?
-    .query_row(params![micros(at), r.device, r.rule], |row| {
+    .query_row(params![micros(at), r.device, r.rule, r.zone], |row| {
         row.get::<_, i64>(0)
     })
     .optional()

@@ -2,6 +2,46 @@
 
 use super::*;
 
+/// A test window and the alarms it held: what fired during the test.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestReport {
+    /// The window.
+    #[serde(flatten)]
+    pub window: Silence,
+    /// Alerts raised in the tested zones, called to nobody.
+    pub held: Vec<Alert>,
+}
+
+const SILENCE_COLUMNS: &str =
+    "id, device, rule, starts_us, ends_us, reason, created_by, zones, test";
+
+fn map_silence(r: &Row<'_>) -> rusqlite::Result<Silence> {
+    Ok(Silence {
+        id: r.get(0)?,
+        device: r.get(1)?,
+        rule: r.get(2)?,
+        starts_at: from_micros(r.get(3)?),
+        ends_at: from_micros(r.get(4)?),
+        reason: r.get(5)?,
+        created_by: r.get(6)?,
+        zones: r
+            .get::<_, Option<String>>(7)?
+            .map(|z| {
+                z.split(',')
+                    .filter(|z| !z.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        test: r.get(8)?,
+    })
+}
+
+/// Zones as stored: `,z1,z3,` so a zone is found with `instr`; none for every zone.
+fn zone_list(zones: &[String]) -> Option<String> {
+    (!zones.is_empty()).then(|| format!(",{},", zones.join(",")))
+}
+
 impl AlertStore {
     /// Ends silences and drills that ran out, and runs self-tests that are due.
     pub fn maintain(
@@ -65,21 +105,17 @@ impl AlertStore {
             .query_row([], |r| r.get(0))?;
         let within_us = i64::try_from(within.as_micros()).unwrap_or(i64::MAX);
         let unconfirmed: Option<i64> = conn
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT MIN(a.raised_us) FROM alert a
                  WHERE a.status = 'open' AND a.drill = 0 AND a.suppressed IS NULL AND a.acked_us IS NULL
-                   AND a.class IN (?1, ?2, ?3)
+                   AND a.class IN {}
                    AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.subject = 'alert:' || a.id
-                                   AND d.channel != ?4 AND d.delivered_us IS NOT NULL)
+                                   AND d.channel != ?1 AND d.delivered_us IS NOT NULL)
                    AND NOT EXISTS (SELECT 1 FROM delivery_fault f WHERE f.alert = a.id)",
-            )?
+                life_safety_classes()
+            ))?
             .query_row(
-                params![
-                    AlertClass::Fire.as_str(),
-                    AlertClass::EmergencyButton.as_str(),
-                    AlertClass::GuardSafety.as_str(),
-                    STATE_CHANNEL
-                ],
+                params![STATE_CHANNEL],
                 |r| r.get(0),
             )?;
         let mut next = silence_ends
@@ -107,8 +143,8 @@ impl AlertStore {
     pub fn add_silence(&self, s: &Silence, now: Timestamp) -> rusqlite::Result<Silence> {
         let conn = lock(&self.writer);
         conn.execute(
-            "INSERT INTO silence (device, rule, starts_us, ends_us, reason, created_by, created_us)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO silence (device, rule, starts_us, ends_us, reason, created_by, created_us, zones, test)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 s.device,
                 s.rule,
@@ -116,7 +152,9 @@ impl AlertStore {
                 micros(s.ends_at),
                 s.reason,
                 s.created_by,
-                micros(now)
+                micros(now),
+                zone_list(&s.zones),
+                s.test
             ],
         )?;
         Ok(Silence {
@@ -133,19 +171,9 @@ impl AlertStore {
             params![id, micros(now)],
         )?;
         conn.query_row(
-            "SELECT id, device, rule, starts_us, ends_us, reason, created_by FROM silence WHERE id = ?1",
+            &format!("SELECT {SILENCE_COLUMNS} FROM silence WHERE id = ?1"),
             [id],
-            |r| {
-                Ok(Silence {
-                    id: r.get(0)?,
-                    device: r.get(1)?,
-                    rule: r.get(2)?,
-                    starts_at: from_micros(r.get(3)?),
-                    ends_at: from_micros(r.get(4)?),
-                    reason: r.get(5)?,
-                    created_by: r.get(6)?,
-                })
-            },
+            map_silence,
         )
         .optional()
     }
@@ -153,22 +181,32 @@ impl AlertStore {
     /// Silences not yet over.
     pub fn silences(&self, now: Timestamp) -> rusqlite::Result<Vec<Silence>> {
         let conn = lock(&self.reader);
-        conn.prepare_cached(
-            "SELECT id, device, rule, starts_us, ends_us, reason, created_by FROM silence
-                 WHERE ends_us > ?1 ORDER BY starts_us",
-        )?
-        .query_map([micros(now)], |r| {
-            Ok(Silence {
-                id: r.get(0)?,
-                device: r.get(1)?,
-                rule: r.get(2)?,
-                starts_at: from_micros(r.get(3)?),
-                ends_at: from_micros(r.get(4)?),
-                reason: r.get(5)?,
-                created_by: r.get(6)?,
-            })
-        })?
+        conn.prepare_cached(&format!(
+            "SELECT {SILENCE_COLUMNS} FROM silence WHERE ends_us > ?1 ORDER BY starts_us"
+        ))?
+        .query_map([micros(now)], map_silence)?
         .collect()
+    }
+
+    /// A test window, whether over or not, with the alerts it held.
+    pub fn test_report(&self, id: i64) -> rusqlite::Result<Option<TestReport>> {
+        let conn = lock(&self.reader);
+        let Some(window) = conn
+            .prepare_cached(&format!(
+                "SELECT {SILENCE_COLUMNS} FROM silence WHERE id = ?1 AND test = 1"
+            ))?
+            .query_row([id], map_silence)
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let held = conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM alert WHERE tested_by = ?1 ORDER BY id"
+            ))?
+            .query_map([id], map_alert)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(Some(TestReport { window, held }))
     }
 
     /// Declares a drill window.
