@@ -479,3 +479,6 @@ alert-reported-title = { $class } reported: { $place }
 alert-event-reported = Reported by { $reporter }.
 alert-event-reported-note = Reported by { $reporter }: { $note }
 alert-event-outside-silence = { $member } is outside { $silence }: people are called.
+alert-class-duty = DUTY
+duty-missing-title = Nobody checked in: { $person }'s { $role } shift from { DATETIME($start) }
+alert-event-checked-in = { $person } checked in.

@@ -513,3 +513,6 @@ alert-reported-title = 报告{ $class }：{ $place }
 alert-event-reported = 报告人：{ $reporter }。
 alert-event-reported-note = 报告人：{ $reporter }：{ $note }
 alert-event-outside-silence = { $member } 不在 { $silence } 范围内：开始通知。
+alert-class-duty = 值班
+duty-missing-title = 无人签到：{ $person } 的 { $role } 班次（{ DATETIME($start) } 起）
+alert-event-checked-in = { $person } 已签到。

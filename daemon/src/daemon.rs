@@ -262,6 +262,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
             outbox: alerts_outbox,
         }),
     );
+    cx.spawn("duty", alerts::duty::run(alerts.clone(), shutdown.clone()));
     cx.spawn("state", state::run(live.clone(), state_events));
     cx.spawn("rules", rules_stage.run(rule_events));
     modbus::spawn_pollers(

@@ -11,6 +11,7 @@
 
 pub mod ack_link;
 pub mod desk;
+pub mod duty;
 pub mod escalation;
 mod metrics;
 pub mod notify;
@@ -462,6 +463,141 @@ impl AlertsHandle {
         );
         self.after(changes).await;
         Ok(alert)
+    }
+
+    /// `person` (a `[[people]]` id) checks in for their shift of a check-in
+    /// role, now or starting within `check_in_within`, with a handover
+    /// note; a missing-check-in alert for that shift is acknowledged by it.
+    /// Their check-in and the shift before's, with its handover note.
+    pub async fn check_in(
+        &self,
+        person: String,
+        note: Option<String>,
+        by: String,
+    ) -> Result<(store::CheckIn, Option<store::CheckIn>), AlertError> {
+        let now = clock::now();
+        let catalog = self.catalog.clone();
+        let Some(index) = catalog.alerts.people.iter().position(|p| p.id == person) else {
+            return Err(AlertError::Invalid(format!(
+                "`{person}` is not one of [[people]]"
+            )));
+        };
+        let Some(shift) = duty::shift_to_check_in(&catalog, index, now) else {
+            return Err(AlertError::Invalid(format!(
+                "{} has no shift of a check-in role now or starting within {} min",
+                catalog.alerts.people[index].name,
+                catalog.alerts.check_in_within.as_secs() / 60
+            )));
+        };
+        let check_in = store::CheckIn {
+            role: shift.role.clone(),
+            shift_start: shift.at,
+            person: person.clone(),
+            at: now,
+            note: note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
+            by,
+        };
+        let store = self.store.clone();
+        let record = check_in.clone();
+        let (new, previous, missing) = blocking(move || {
+            let new = store.check_in(&record)?;
+            let previous = store.previous_check_in(&record.role, record.shift_start)?;
+            let key = duty::missing_key(&record.role, &record.person, record.shift_start);
+            let missing = store.open_alert_by_key(&key)?;
+            Ok::<_, rusqlite::Error>((new, previous, missing))
+        })
+        .await??;
+        if !new {
+            return Err(AlertError::Conflict(format!(
+                "{person} checked in for the {} shift from {} already",
+                shift.role, shift.at
+            )));
+        }
+        info!(person = %person, role = %shift.role, "checked in for a shift");
+        if let Some(alert) = missing {
+            let said = catalog.site.messages.text(
+                "alert-event-checked-in",
+                &[(
+                    "person",
+                    sitewarden_model::locale::Arg::Text(&catalog.alerts.people[index].name),
+                )],
+            );
+            if let Err(e) = self.acknowledge(alert, person, Some(said)).await {
+                warn!(alert, error = %e, "the late check-in could not end its alert");
+            }
+        }
+        Ok((check_in, previous))
+    }
+
+    /// Raises a `duty` alert for each shift of a check-in role whose grace
+    /// time ran out since the last look without a check-in; when the next
+    /// one runs out.
+    pub async fn look_for_missing_check_ins(&self) -> Option<Timestamp> {
+        let settings = &self.catalog.alerts;
+        if settings.check_in_roles.is_empty() {
+            return None;
+        }
+        let now = clock::now();
+        let grace = settings.check_in_within;
+        let tz = &self.catalog.site.hours.time_zone;
+        let store = self.store.clone();
+        let looked = match blocking(move || store.duty_looked_until()).await {
+            Ok(Ok(looked)) => looked,
+            _ => return Some(now + std::time::Duration::from_secs(60)),
+        };
+        // The first look starts now: shifts before sitewarden ran are nobody's miss.
+        let from = looked.unwrap_or(now);
+        let mut raises = Vec::new();
+        for shift in duty::starts_between(settings, tz, from - grace, now - grace) {
+            let person = &settings.people[shift.person];
+            let store = self.store.clone();
+            let (role, at, id) = (shift.role.clone(), shift.at, person.id.clone());
+            if let Ok(Ok(true)) = blocking(move || store.checked_in(&role, at, &id)).await {
+                continue;
+            }
+            let title = self.catalog.site.messages.text(
+                "duty-missing-title",
+                &[
+                    ("person", sitewarden_model::locale::Arg::Text(&person.name)),
+                    ("role", sitewarden_model::locale::Arg::Text(&shift.role)),
+                    ("start", sitewarden_model::locale::Arg::Time(shift.at)),
+                ],
+            );
+            warn!(person = %person.id, role = %shift.role, "nobody checked in for a shift");
+            raises.push(AlertInput::Raised(Box::new(Raise {
+                key: duty::missing_key(&shift.role, &person.id, shift.at),
+                class: AlertClass::Duty,
+                severity: Severity::Major,
+                rule: None,
+                device: None,
+                location: None,
+                title,
+                point: "check-in".into(),
+                zone: None,
+                value: None,
+                at: now,
+                ends_on_ack: true,
+            })));
+        }
+        if !raises.is_empty()
+            && let Err(e) = self.apply(raises).await
+        {
+            warn!(error = %e, "cannot raise missing check-ins; looking again in a minute");
+            return Some(now + std::time::Duration::from_secs(60));
+        }
+        let store = self.store.clone();
+        if let Ok(Err(e)) = blocking(move || store.set_duty_looked_until(now)).await {
+            warn!(error = %e, "cannot record the look for missing check-ins");
+        }
+        let week = std::time::Duration::from_secs(7 * 86_400);
+        duty::starts_between(
+            settings,
+            tz,
+            now - grace + std::time::Duration::from_micros(1),
+            now + week,
+        )
+        .first()
+        .map(|s| s.at + grace)
     }
 
     /// Acknowledges an alert: escalation stops and the timeline says who took it.

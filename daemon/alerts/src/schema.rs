@@ -50,4 +50,11 @@ pub const ALERTS: &[&str] = &[
     "ALTER TABLE silence ADD COLUMN zones TEXT;
      ALTER TABLE silence ADD COLUMN test INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE alert ADD COLUMN tested_by INTEGER;",
+    // 8: shift check-ins and the handover note; how far the check for
+    // missing ones has looked.
+    "CREATE TABLE check_in (
+         role TEXT NOT NULL, shift_us INTEGER NOT NULL, person TEXT NOT NULL,
+         at_us INTEGER NOT NULL, note TEXT, by TEXT NOT NULL,
+         PRIMARY KEY (role, shift_us, person));
+     CREATE TABLE duty_look (id INTEGER PRIMARY KEY CHECK (id = 1), until_us INTEGER NOT NULL);",
 ];

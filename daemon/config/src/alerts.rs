@@ -115,6 +115,12 @@ pub struct AlertsSection {
     /// refuses a roster that leaves any minute of the week uncovered.
     #[serde(default)]
     pub around_the_clock: Vec<Spanned<String>>,
+    /// On-duty roles whose person checks in at each shift's start.
+    #[serde(default)]
+    pub check_in_roles: Vec<Spanned<String>>,
+    /// How long after a shift starts its check-in may come (15m).
+    #[serde(default)]
+    pub check_in_within: Option<Spanned<ConfigDuration>>,
 }
 
 /// `[alerts.buzzer]`: a coil of a Modbus TCP relay module.
@@ -151,6 +157,8 @@ impl Default for AlertsSection {
             stay_until_acknowledged: None,
             report_roles: None,
             around_the_clock: Vec::new(),
+            check_in_roles: Vec::new(),
+            check_in_within: None,
         }
     }
 }
@@ -310,6 +318,27 @@ pub(super) fn check_alerts(v: &mut Validator<'_>, i: &AlertInputs<'_>) -> Option
         .collect();
     let roster = check_roster(v, i.roster, &person_ids);
     check_around_the_clock(v, &i.alerts.around_the_clock, i.roster, &roster);
+    for role in &i.alerts.check_in_roles {
+        if !roster.iter().any(|s| &s.role == role.get_ref()) {
+            v.error(
+                &at(0, role),
+                format!(
+                    "no [[roster]] shift has role `{}`: nobody would check in",
+                    role.get_ref()
+                ),
+            );
+        }
+    }
+    let check_in_within = i
+        .alerts
+        .check_in_within
+        .as_ref()
+        .map_or(Duration::from_secs(15 * 60), |d| d.get_ref().0);
+    if let Some(d) = &i.alerts.check_in_within
+        && !(Duration::from_secs(1)..=Duration::from_secs(4 * 3600)).contains(&d.get_ref().0)
+    {
+        v.error(&at(0, d), "check_in_within must be between 1s and 4h");
+    }
     let roles: HashSet<&str> = roster.iter().map(|s| s.role.as_str()).collect();
     let mut names: Vec<&String> = i.alerts.channels.keys().collect();
     names.sort();
@@ -450,6 +479,13 @@ pub(super) fn check_alerts(v: &mut Validator<'_>, i: &AlertInputs<'_>) -> Option
             .report_roles
             .clone()
             .unwrap_or_else(|| DEFAULT_REPORTERS.to_vec()),
+        check_in_roles: i
+            .alerts
+            .check_in_roles
+            .iter()
+            .map(|r| r.get_ref().clone())
+            .collect(),
+        check_in_within,
     })
 }
 

@@ -310,6 +310,8 @@ text_enum! {
         Patrol = "patrol",
         /// An emergency a person reported that fits no other class.
         Other = "other",
+        /// Nobody checked in for a shift: the post may be empty.
+        Duty = "duty",
     }
 }
 

@@ -199,6 +199,59 @@ pub(super) async fn report(
     Ok((StatusCode::CREATED, Json(raised)))
 }
 
+/// Body of `POST /api/v1/duty/check-in`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CheckInBody {
+    /// `[[people]]` id; the token's name when left out.
+    #[serde(default)]
+    person: Option<String>,
+    /// Handover note.
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// `POST /api/v1/duty/check-in`: the person on duty checks in for their shift.
+pub(super) async fn check_in(
+    State(ctx): State<ApiContext>,
+    headers: HeaderMap,
+    body: Result<Json<CheckInBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<Outcome>), ApiError> {
+    let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
+    let Json(body) = body.map_err(|e| {
+        reject(
+            &ctx,
+            ApiError::bad_request(format!(
+                "{}; a check-in is {{\"person\"?, \"note\"?}}",
+                e.body_text()
+            )),
+        )
+    })?;
+    if body
+        .note
+        .as_ref()
+        .is_some_and(|n| n.len() > super::tickets::MAX_TEXT)
+    {
+        return Err(reject(
+            &ctx,
+            ApiError::bad_request("`note` is at most 4000 bytes"),
+        ));
+    }
+    let command = Command::CheckIn {
+        person: body.person,
+        note: body.note,
+    };
+    caller
+        .require(command.roles(&ctx.catalog))
+        .map_err(|e| reject(&ctx, e.into()))?;
+    let done = ctx
+        .control
+        .execute(&caller, command)
+        .await
+        .map_err(|e| reject(&ctx, e.into()))?;
+    Ok((StatusCode::CREATED, Json(done)))
+}
+
 /// `POST /api/v1/tests`: a technician tests detectors of a device.
 pub(super) async fn declare_test(
     State(ctx): State<ApiContext>,

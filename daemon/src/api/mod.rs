@@ -196,6 +196,7 @@ pub fn router(context: ApiContext) -> Router {
         )
         .route("/api/v1/silences/{id}", delete(alerts::end_silence))
         .route("/api/v1/tests", post(alerts::declare_test))
+        .route("/api/v1/duty/check-in", post(alerts::check_in))
         .route(
             "/api/v1/tests/{id}",
             get(alerts::test_report).layer(personal()),

@@ -17,7 +17,7 @@ pub use sitewarden_model::catalog::ApiToken;
 use sitewarden_model::catalog::Catalog;
 use sitewarden_model::vocab::ApiRole;
 
-use crate::alerts::store::{Drill, Silence};
+use crate::alerts::store::{CheckIn, Drill, Silence};
 use crate::alerts::{
     Alert, AlertsHandle, DrillRequest, EmergencyReport, SilenceRequest, TestRequest,
 };
@@ -70,6 +70,13 @@ pub enum Command {
     EndDrill {
         /// Drill id.
         drill: i64,
+    },
+    /// The person on duty checks in for their shift, with the handover note.
+    CheckIn {
+        /// `[[people]]` id; the caller's name when left out.
+        person: Option<String>,
+        /// Handover note.
+        note: Option<String>,
     },
     /// A technician tests detectors: their alarms are recorded, not escalated.
     DeclareTest(TestRequest),
@@ -127,7 +134,7 @@ impl Command {
             Self::RecordService { .. } | Self::CheckItem { .. } | Self::DeclareTest(_) => {
                 SERVICE_ROLES
             }
-            Self::AddPhoto { .. } => ACK_ROLES,
+            Self::AddPhoto { .. } | Self::CheckIn { .. } => ACK_ROLES,
             Self::AckAlert { .. } => ACK_ROLES,
             // Silencing a fire alarm is an admin's explicit decision.
             Self::AddSilence(request) if request.life_safety => &[],
@@ -166,6 +173,13 @@ pub enum Outcome {
     Ticket(Box<Ticket>),
     /// The photo kept.
     Photo(PhotoInfo),
+    /// A check-in, and the shift before's with its handover note.
+    CheckIn {
+        /// This shift's.
+        check_in: CheckIn,
+        /// The shift before's.
+        previous: Option<CheckIn>,
+    },
 }
 
 /// Who gives a command, established from their token.
@@ -303,6 +317,11 @@ impl Control {
             }
             Command::DeclareDrill(request) => {
                 Outcome::Drill(self.alerts.declare_drill(request, by).await?)
+            }
+            Command::CheckIn { person, note } => {
+                let person = person.unwrap_or_else(|| by.clone());
+                let (check_in, previous) = self.alerts.check_in(person, note, by).await?;
+                Outcome::CheckIn { check_in, previous }
             }
             Command::DeclareTest(request) => {
                 Outcome::Silence(self.alerts.declare_test(request, by).await?)

@@ -36,6 +36,7 @@ use sitewarden_model::vocab::AlertClass;
 use sitewarden_model::vocab::Severity;
 use sitewarden_runtime::db::{self, Durability, from_micros, micros};
 
+mod duty;
 mod escalate;
 mod incident;
 mod self_test;
@@ -43,6 +44,7 @@ pub use self_test::ChannelFault;
 mod suppression;
 mod windows;
 
+pub use duty::CheckIn;
 pub use windows::TestReport;
 
 /// Delivery channel of the retained per-alert state on MQTT.

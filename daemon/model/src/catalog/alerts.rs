@@ -38,6 +38,10 @@ pub struct AlertSettings {
     pub stay_until_acknowledged: Vec<crate::vocab::AlertClass>,
     /// Who may report an emergency by hand (admins always may).
     pub report_roles: Vec<crate::vocab::ApiRole>,
+    /// On-duty roles whose shifts expect a check-in.
+    pub check_in_roles: Vec<String>,
+    /// How long after a shift starts its check-in may come.
+    pub check_in_within: Duration,
 }
 
 impl AlertSettings {
