@@ -482,3 +482,7 @@ alert-event-outside-silence = { $member } is outside { $silence }: people are ca
 alert-class-duty = DUTY
 duty-missing-title = Nobody checked in: { $person }'s { $role } shift from { DATETIME($start) }
 alert-event-checked-in = { $person } checked in.
+notify-plan-overdue = Response plan step { $step } is overdue: { $what }.
+alert-event-plan-step = Step { $step } done: { $what }
+alert-event-plan-step-note = Step { $step } done: { $what } ({ $note })
+alert-event-plan-overdue = Step { $step } is overdue: { $what }

@@ -516,3 +516,7 @@ alert-event-outside-silence = { $member } 不在 { $silence } 范围内：开始
 alert-class-duty = 值班
 duty-missing-title = 无人签到：{ $person } 的 { $role } 班次（{ DATETIME($start) } 起）
 alert-event-checked-in = { $person } 已签到。
+notify-plan-overdue = 应急预案第 { $step } 步已超时：{ $what }。
+alert-event-plan-step = 第 { $step } 步已完成：{ $what }
+alert-event-plan-step-note = 第 { $step } 步已完成：{ $what }（{ $note }）
+alert-event-plan-overdue = 第 { $step } 步已超时：{ $what }

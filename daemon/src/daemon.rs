@@ -263,6 +263,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         }),
     );
     cx.spawn("duty", alerts::duty::run(alerts.clone(), shutdown.clone()));
+    cx.spawn("plans", alerts::plan::run(alerts.clone(), shutdown.clone()));
     cx.spawn("state", state::run(live.clone(), state_events));
     cx.spawn("rules", rules_stage.run(rule_events));
     modbus::spawn_pollers(

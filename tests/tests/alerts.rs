@@ -799,6 +799,141 @@ async fn a_detector_test_in_one_zone_pages_nobody_while_a_fire_in_another_zone_s
     daemon.stop().await;
 }
 
+/// Response plans for fire and for people trapped in a lift.
+const PLANS: &str = r#"
+[alerts.plans.fire]
+steps = [
+    { do = "Confirm on site", who = ["role:duty"], within = "1s" },
+    { do = "Call 119", within = "30s" },
+    { do = "Evacuate and count heads at the assembly point" },
+]
+
+[alerts.plans.lift_entrapment]
+steps = [
+    { do = "Talk to the passengers over the intercom", within = "2m" },
+    { do = "Call the lift company" },
+]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reported_fire_runs_its_plan_step_by_step_and_drills_of_two_kinds_are_timed() {
+    let s = site(0, 0).await;
+    let daemon = start_daemon(s.config(PLANS), &s.site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    let report = r#"{"class":"fire","location":"Show flat 3, kitchen","reporter":"Mr Sun"}"#;
+    let (status, alert) = http(api, "POST", "/api/v1/alerts", Some(GUARD), Some(report)).unwrap();
+    assert_eq!(status, 201, "{alert}");
+    let id = alert["id"].as_i64().unwrap();
+    let plan = |id: i64| get(api, &format!("/api/v1/alerts/{id}/plan"));
+    let steps = plan(id);
+    assert_eq!(steps.as_array().map(Vec::len), Some(3), "{steps}");
+    assert_eq!(steps[0]["do"], "Confirm on site");
+    assert!(
+        steps[0]["due_at"].is_string() && steps[2]["due_at"].is_null(),
+        "{steps}"
+    );
+    // Nobody confirms on site within 1 s: the duty guard is told.
+    assert!(
+        wait_until(Duration::from_secs(5), || s
+            .on("/hook")
+            .iter()
+            .any(
+                |p| p.body["alert"]["id"] == id && p.body["reason"] == "plan_overdue"
+            ))
+        .await,
+        "no overdue notice: {:?}",
+        s.steps(id)
+    );
+    let overdue = s
+        .on("/hook")
+        .into_iter()
+        .find(|p| p.body["reason"] == "plan_overdue")
+        .unwrap();
+    assert_eq!(overdue.body["step"], 1);
+    let text = overdue.body["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("Response plan step 1 is overdue: Confirm on site."),
+        "{text}"
+    );
+    assert!(plan(id)[0]["overdue_at"].is_string());
+    // 119 is called, with a note; then the guard confirms, late.
+    let done = |step: usize, body: Option<&str>| {
+        http(
+            api,
+            "POST",
+            &format!("/api/v1/alerts/{id}/plan/{step}"),
+            Some(GUARD),
+            body,
+        )
+        .unwrap()
+    };
+    let (status, after) = done(2, Some(r#"{"note":"119 called, engine on its way"}"#));
+    assert_eq!(status, 200, "{after}");
+    assert_eq!(after[1]["done_by"], "guard-desk");
+    assert!(
+        after[1]["took_s"].as_f64().is_some_and(|t| t > 0.0),
+        "{after}"
+    );
+    assert!(after[1]["overdue_at"].is_null(), "step 2 was in time");
+    assert_eq!(done(1, None).0, 200);
+    assert_eq!(done(1, None).0, 409, "done already");
+    assert_eq!(done(9, None).0, 400, "no step 9");
+    let timeline = get(api, &format!("/api/v1/alerts/{id}"))["timeline"].clone();
+    assert!(
+        timeline
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "plan_step"
+                && e["detail"] == "Step 2 done: Call 119 (119 called, engine on its way)"),
+        "{timeline}"
+    );
+    // Two drills: a fire evacuation and a lift rescue, timed.
+    let starts = jiff::Timestamp::now() + Duration::from_secs(1);
+    let ends = starts + Duration::from_secs(120);
+    let drill = format!(
+        r#"{{"starts":"{starts}","ends":"{ends}","classes":["fire","lift_entrapment"],"note":"monthly drill"}}"#
+    );
+    let (status, body) = http(api, "POST", "/api/v1/drills", Some(ENGINEER), Some(&drill)).unwrap();
+    assert_eq!(status, 201, "{body}");
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    let mut drilled = Vec::new();
+    for report in [
+        r#"{"class":"fire","location":"Sales office"}"#,
+        r#"{"class":"lift_entrapment","location":"Lift 2"}"#,
+    ] {
+        let (status, alert) =
+            http(api, "POST", "/api/v1/alerts", Some(ENGINEER), Some(report)).unwrap();
+        assert_eq!(status, 201, "{alert}");
+        assert_eq!(alert["drill"], true, "{alert}");
+        drilled.push(alert["id"].as_i64().unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for (alert, step) in [(drilled[0], 1), (drilled[0], 2), (drilled[1], 1)] {
+        let path = format!("/api/v1/alerts/{alert}/plan/{step}");
+        assert_eq!(
+            http(api, "POST", &path, Some(ENGINEER), None).unwrap().0,
+            200
+        );
+    }
+    let month = jiff::Timestamp::now().strftime("%Y-%m").to_string();
+    let report = get(api, &format!("/api/v1/reports/drills?month={month}"));
+    let runs = report["drills"].as_array().cloned().unwrap_or_default();
+    let kinds: Vec<&str> = runs.iter().filter_map(|r| r["class"].as_str()).collect();
+    assert_eq!(kinds, ["fire", "lift_entrapment"], "{report}");
+    let took = |run: &serde_json::Value, step: usize| run["plan"][step]["took_s"].as_f64();
+    assert!(took(&runs[0], 0).is_some_and(|t| t >= 0.3), "{report}");
+    assert!(
+        took(&runs[0], 1).is_some() && took(&runs[0], 2).is_none(),
+        "{report}"
+    );
+    assert!(
+        took(&runs[1], 0).is_some() && took(&runs[1], 1).is_none(),
+        "{report}"
+    );
+    daemon.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phoned_in_fire_runs_the_fire_chain_with_the_reporter_in_its_timeline() {
     let s = site(0, 0).await;

@@ -15,6 +15,7 @@ pub mod duty;
 pub mod escalation;
 mod metrics;
 pub mod notify;
+pub mod plan;
 pub mod schema;
 pub mod store;
 
@@ -76,6 +77,10 @@ sitewarden_model::text_enum! {
         Repeated = "repeated",
         /// Someone took it.
         Acknowledged = "acknowledged",
+        /// A step of its response plan was done.
+        PlanStep = "plan_step",
+        /// A step of its response plan is overdue: its people are told.
+        PlanOverdue = "plan_overdue",
     }
 }
 
@@ -598,6 +603,64 @@ impl AlertsHandle {
         )
         .first()
         .map(|s| s.at + grace)
+    }
+
+    /// Marks step `step` (from 1) of alert `id`'s response plan done.
+    pub async fn plan_step_done(
+        &self,
+        id: i64,
+        step: usize,
+        by: String,
+        note: Option<String>,
+    ) -> Result<Vec<store::PlanProgress>, AlertError> {
+        let store = self.store.clone();
+        let catalog = self.catalog.clone();
+        let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+        let (changes, plan) = blocking(move || {
+            let changes =
+                store.plan_step_done(&catalog, id, step, (&by, note.as_deref()), clock::now())?;
+            let plan = store.plan(&catalog, id)?.unwrap_or_default();
+            Ok::<_, AlertError>((changes, plan))
+        })
+        .await??;
+        info!(alert = id, step, "response plan step done");
+        self.after(changes).await;
+        Ok(plan)
+    }
+
+    /// Tells the people of overdue plan steps; when the next step falls due.
+    pub async fn announce_overdue_steps(&self) -> Option<Timestamp> {
+        let store = self.store.clone();
+        let catalog = self.catalog.clone();
+        let done = blocking(move || {
+            let changes = store.announce_overdue_steps(&catalog, clock::now());
+            let next = store.next_plan_due(&catalog);
+            (changes, next)
+        })
+        .await;
+        let Ok((changes, next)) = done else {
+            return None;
+        };
+        match changes {
+            Ok(changes) => {
+                if !changes.is_empty() {
+                    warn!(
+                        steps = changes.len(),
+                        "response plan steps overdue: their people are told"
+                    );
+                }
+                self.wake.notify_waiters();
+                self.after(changes).await;
+            }
+            Err(e) => {
+                warn!(error = %e, "cannot announce overdue plan steps; looking again in a minute");
+                return Some(clock::now() + std::time::Duration::from_secs(60));
+            }
+        }
+        next.unwrap_or_else(|e| {
+            warn!(error = %e, "cannot read the next plan step's time");
+            Some(clock::now() + std::time::Duration::from_secs(60))
+        })
     }
 
     /// Acknowledges an alert: escalation stops and the timeline says who took it.

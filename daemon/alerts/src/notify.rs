@@ -36,6 +36,8 @@ pub enum Reason {
     Acknowledged,
     /// The scheduled test of the channel.
     SelfTest,
+    /// Step `n` (1-based) of the alert's response plan is overdue.
+    PlanOverdue(usize),
 }
 
 impl Reason {
@@ -47,6 +49,7 @@ impl Reason {
             Self::Drill => "drill",
             Self::Acknowledged => "acknowledged",
             Self::SelfTest => "self_test",
+            Self::PlanOverdue(_) => "plan_overdue",
         }
     }
 }
@@ -90,6 +93,8 @@ pub struct Wording<'a> {
     /// Personal acknowledgement links, made at this moment, when the site
     /// has a `public_url`.
     pub links: Option<(&'a crate::ack_link::AckLinks, jiff::Timestamp)>,
+    /// The response plan of the alert's class, when it has one.
+    pub plan: &'a [sitewarden_model::catalog::PlanStep],
 }
 
 impl<'a> Wording<'a> {
@@ -103,11 +108,15 @@ impl<'a> Wording<'a> {
             .and_then(|a| a.rule.as_deref())
             .and_then(|id| catalog.rules.iter().find(|r| r.id == id))
             .and_then(|r| r.advice.as_deref());
+        let plan = alert
+            .and_then(|a| catalog.alerts.plans.get(&a.class))
+            .map_or(&[][..], Vec::as_slice);
         Self {
             messages: &catalog.site.messages,
             site: &catalog.site.name,
             device,
             advice,
+            plan,
             links: None,
         }
     }
@@ -188,6 +197,16 @@ pub fn text(
             m.text("notify-acknowledged", &[("person", Arg::Text(person))])
         }
         Reason::SelfTest => String::new(),
+        Reason::PlanOverdue(n) => m.text(
+            "notify-plan-overdue",
+            &[
+                ("step", Arg::Number(n as i64)),
+                (
+                    "what",
+                    Arg::Text(wording.plan.get(n - 1).map_or("", |s| s.text.as_str())),
+                ),
+            ],
+        ),
     });
     if !people.is_empty() {
         let names: Vec<&str> = people.iter().map(|p| p.name.as_str()).collect();
@@ -290,7 +309,7 @@ pub fn payload(
     let value = match channel.kind {
         ChannelKind::Mqtt | ChannelKind::Webhook => {
             let (step, missed) = match reason {
-                Reason::Step(n) => (Some(n), None),
+                Reason::Step(n) | Reason::PlanOverdue(n) => (Some(n), None),
                 Reason::Repeat { step, missed } => (Some(step), (missed > 0).then_some(missed)),
                 _ => (None, None),
             };

@@ -57,4 +57,9 @@ pub const ALERTS: &[&str] = &[
          at_us INTEGER NOT NULL, note TEXT, by TEXT NOT NULL,
          PRIMARY KEY (role, shift_us, person));
      CREATE TABLE duty_look (id INTEGER PRIMARY KEY CHECK (id = 1), until_us INTEGER NOT NULL);",
+    // 9: response-plan steps done (by whom, with what note) and overdue.
+    "CREATE TABLE alert_plan (
+         alert INTEGER NOT NULL, idx INTEGER NOT NULL,
+         done_us INTEGER, done_by TEXT, note TEXT, overdue_us INTEGER,
+         PRIMARY KEY (alert, idx));",
 ];

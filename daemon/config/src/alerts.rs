@@ -16,8 +16,8 @@ use super::secret::MaybeSecret;
 use super::validate::{Validator, at, check_identifier};
 use super::{ConfigDuration, SecretSource, Spanned};
 use sitewarden_model::catalog::{
-    AlertSettings, ChannelKind, ChannelSettings, DrillSettings, Inhibition, Person, Policy,
-    Recipient, Shift, SmtpSettings, Step,
+    AlertSettings, ChannelKind, ChannelSettings, DrillSettings, Inhibition, Person, PlanStep,
+    Policy, Recipient, Shift, SmtpSettings, Step,
 };
 use sitewarden_model::vocab::AlertClass;
 
@@ -121,6 +121,32 @@ pub struct AlertsSection {
     /// How long after a shift starts its check-in may come (15m).
     #[serde(default)]
     pub check_in_within: Option<Spanned<ConfigDuration>>,
+    /// Response plans per alert class: the steps people take, in order.
+    #[serde(default)]
+    pub plans: HashMap<String, Spanned<PlanSection>>,
+}
+
+/// `[alerts.plans.<class>]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanSection {
+    /// The steps, in order.
+    pub steps: Vec<PlanStepSection>,
+}
+
+/// One step of a response plan.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanStepSection {
+    /// What to do (`"Call 119"`).
+    #[serde(rename = "do")]
+    pub text: Spanned<String>,
+    /// Person ids or `role:<on-duty role>`; told when the step is overdue.
+    #[serde(default)]
+    pub who: Vec<Spanned<String>>,
+    /// How long after the alarm it is due.
+    #[serde(default)]
+    pub within: Option<Spanned<ConfigDuration>>,
 }
 
 /// `[alerts.buzzer]`: a coil of a Modbus TCP relay module.
@@ -159,6 +185,7 @@ impl Default for AlertsSection {
             around_the_clock: Vec::new(),
             check_in_roles: Vec::new(),
             check_in_within: None,
+            plans: HashMap::new(),
         }
     }
 }
@@ -386,6 +413,33 @@ pub(super) fn check_alerts(v: &mut Validator<'_>, i: &AlertInputs<'_>) -> Option
             }
         }
     }
+    let mut plans = HashMap::new();
+    for (class, section) in &i.alerts.plans {
+        let pos = at(0, section);
+        let Some(class) = AlertClass::parse(class) else {
+            v.error(&pos, format!("`{class}` is not an alert class"));
+            continue;
+        };
+        let steps: Vec<PlanStep> = section
+            .get_ref()
+            .steps
+            .iter()
+            .map(|s| {
+                if s.text.get_ref().trim().is_empty() {
+                    v.error(&at(0, &s.text), "a plan step says what to do");
+                }
+                PlanStep {
+                    text: s.text.get_ref().trim().to_owned(),
+                    who: recipients(v, &s.who, &lookup),
+                    within: s.within.as_ref().map(|w| w.get_ref().0),
+                }
+            })
+            .collect();
+        if steps.is_empty() {
+            v.error(&pos, "a response plan has at least one step");
+        }
+        plans.insert(class, steps);
+    }
     let inhibit = i
         .alerts
         .inhibit
@@ -486,6 +540,7 @@ pub(super) fn check_alerts(v: &mut Validator<'_>, i: &AlertInputs<'_>) -> Option
             .map(|r| r.get_ref().clone())
             .collect(),
         check_in_within,
+        plans,
     })
 }
 

@@ -11,7 +11,9 @@ use sitewarden_runtime::clock;
 use super::auth::authenticate;
 use super::error::ApiError;
 use super::{ApiContext, read, reject};
-use crate::alerts::store::{AlertDetail, AlertFilter, Drill, Silence, TestReport};
+use crate::alerts::store::{
+    AlertDetail, AlertFilter, Drill, DrillRun, PlanProgress, Silence, TestReport,
+};
 use crate::alerts::{
     Alert, AlertError, AlertStatus, DrillRequest, EmergencyReport, SilenceRequest, TestRequest,
 };
@@ -197,6 +199,104 @@ pub(super) async fn report(
         .await
         .map_err(|e| reject(&ctx, e.into()))?;
     Ok((StatusCode::CREATED, Json(raised)))
+}
+
+/// Body of `POST /api/v1/alerts/{id}/plan/{step}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PlanStepBody {
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// `GET /api/v1/alerts/{id}/plan`: the alert's response plan as it stands.
+pub(super) async fn plan(
+    State(ctx): State<ApiContext>,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<Vec<PlanProgress>>, ApiError> {
+    let Path(id) =
+        id.map_err(|_| reject(&ctx, ApiError::bad_request("an alert id is a number")))?;
+    let (store, catalog) = (ctx.alerts.store.clone(), ctx.catalog.clone());
+    read(move || store.plan(&catalog, id))
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no alert {id}")))
+}
+
+/// `POST /api/v1/alerts/{id}/plan/{step}`: a step of the plan was done
+/// (optional body `{"note": "…"}`).
+pub(super) async fn plan_step(
+    State(ctx): State<ApiContext>,
+    path: Result<Path<(i64, usize)>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<Outcome>, ApiError> {
+    let Path((alert, step)) = path.map_err(|_| {
+        reject(
+            &ctx,
+            ApiError::bad_request("an alert id and a step number are numbers"),
+        )
+    })?;
+    let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
+    let body = body.map_err(|e| reject(&ctx, ApiError::bad_request(e.body_text())))?;
+    let note = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<PlanStepBody>(&body)
+            .map_err(|e| {
+                reject(
+                    &ctx,
+                    ApiError::bad_request(format!("{e}; the body is {{\"note\": \"…\"}} or empty")),
+                )
+            })?
+            .note
+    };
+    if note
+        .as_ref()
+        .is_some_and(|n| n.len() > super::tickets::MAX_TEXT)
+    {
+        return Err(reject(
+            &ctx,
+            ApiError::bad_request("`note` is at most 4000 bytes"),
+        ));
+    }
+    let command = Command::PlanStepDone { alert, step, note };
+    caller
+        .require(command.roles(&ctx.catalog))
+        .map_err(|e| reject(&ctx, e.into()))?;
+    Ok(Json(ctx.control.execute(&caller, command).await?))
+}
+
+/// `GET /api/v1/reports/drills?month=YYYY-MM`: the month's drills, each
+/// with the time its plan's steps took.
+pub(super) async fn drill_report(
+    State(ctx): State<ApiContext>,
+    query: Result<Query<MonthQuery>, QueryRejection>,
+) -> Result<Json<DrillReport>, ApiError> {
+    let Query(q) = query.map_err(|e| reject(&ctx, ApiError::bad_request(e.body_text())))?;
+    let tz = ctx.catalog.site.hours.time_zone.clone();
+    let (from, to) = crate::tickets::report::month_bounds(&q.month, &tz)
+        .map_err(|e| reject(&ctx, ApiError::bad_request(e)))?;
+    let (store, catalog) = (ctx.alerts.store.clone(), ctx.catalog.clone());
+    let drills = read(move || store.drill_report(&catalog, from, to)).await?;
+    Ok(Json(DrillReport {
+        month: q.month,
+        drills,
+    }))
+}
+
+/// `?month=YYYY-MM`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MonthQuery {
+    month: String,
+}
+
+/// The month's drills.
+#[derive(Debug, Serialize)]
+pub(super) struct DrillReport {
+    month: String,
+    drills: Vec<DrillRun>,
 }
 
 /// Body of `POST /api/v1/duty/check-in`.

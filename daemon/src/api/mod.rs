@@ -190,6 +190,9 @@ pub fn router(context: ApiContext) -> Router {
         )
         .route("/api/v1/alerts/{id}", get(alerts::get).layer(personal()))
         .route("/api/v1/alerts/{id}/ack", post(alerts::ack))
+        .route("/api/v1/alerts/{id}/plan", get(alerts::plan))
+        .route("/api/v1/alerts/{id}/plan/{step}", post(alerts::plan_step))
+        .route("/api/v1/reports/drills", get(alerts::drill_report))
         .route(
             "/api/v1/silences",
             get(alerts::silences).post(alerts::add_silence),

@@ -17,7 +17,7 @@ pub use sitewarden_model::catalog::ApiToken;
 use sitewarden_model::catalog::Catalog;
 use sitewarden_model::vocab::ApiRole;
 
-use crate::alerts::store::{CheckIn, Drill, Silence};
+use crate::alerts::store::{CheckIn, Drill, PlanProgress, Silence};
 use crate::alerts::{
     Alert, AlertsHandle, DrillRequest, EmergencyReport, SilenceRequest, TestRequest,
 };
@@ -70,6 +70,15 @@ pub enum Command {
     EndDrill {
         /// Drill id.
         drill: i64,
+    },
+    /// A step of an alert's response plan was done.
+    PlanStepDone {
+        /// Alert id.
+        alert: i64,
+        /// Step, from 1.
+        step: usize,
+        /// What they say.
+        note: Option<String>,
     },
     /// The person on duty checks in for their shift, with the handover note.
     CheckIn {
@@ -134,7 +143,7 @@ impl Command {
             Self::RecordService { .. } | Self::CheckItem { .. } | Self::DeclareTest(_) => {
                 SERVICE_ROLES
             }
-            Self::AddPhoto { .. } | Self::CheckIn { .. } => ACK_ROLES,
+            Self::AddPhoto { .. } | Self::CheckIn { .. } | Self::PlanStepDone { .. } => ACK_ROLES,
             Self::AckAlert { .. } => ACK_ROLES,
             // Silencing a fire alarm is an admin's explicit decision.
             Self::AddSilence(request) if request.life_safety => &[],
@@ -173,6 +182,8 @@ pub enum Outcome {
     Ticket(Box<Ticket>),
     /// The photo kept.
     Photo(PhotoInfo),
+    /// An alert's response plan as it stands.
+    Plan(Vec<PlanProgress>),
     /// A check-in, and the shift before's with its handover note.
     CheckIn {
         /// This shift's.
@@ -317,6 +328,9 @@ impl Control {
             }
             Command::DeclareDrill(request) => {
                 Outcome::Drill(self.alerts.declare_drill(request, by).await?)
+            }
+            Command::PlanStepDone { alert, step, note } => {
+                Outcome::Plan(self.alerts.plan_step_done(alert, step, by, note).await?)
             }
             Command::CheckIn { person, note } => {
                 let person = person.unwrap_or_else(|| by.clone());

@@ -39,12 +39,14 @@ use sitewarden_runtime::db::{self, Durability, from_micros, micros};
 mod duty;
 mod escalate;
 mod incident;
+mod plan;
 mod self_test;
 pub use self_test::ChannelFault;
 mod suppression;
 mod windows;
 
 pub use duty::CheckIn;
+pub use plan::{DrillRun, PlanProgress};
 pub use windows::TestReport;
 
 /// Delivery channel of the retained per-alert state on MQTT.

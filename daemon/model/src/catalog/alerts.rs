@@ -42,6 +42,21 @@ pub struct AlertSettings {
     pub check_in_roles: Vec<String>,
     /// How long after a shift starts its check-in may come.
     pub check_in_within: Duration,
+    /// The response plan of each class that has one.
+    pub plans: std::collections::HashMap<crate::vocab::AlertClass, Vec<PlanStep>>,
+}
+
+/// One step of a response plan (fire: confirm on site, call 119, evacuate,
+/// head count at the assembly point, all clear).
+#[derive(Debug, Clone)]
+pub struct PlanStep {
+    /// What to do, as the site words it.
+    pub text: String,
+    /// Who does it; told when it is overdue (the class's first policy step
+    /// when empty).
+    pub who: Vec<Recipient>,
+    /// How long after the alarm it is due; never overdue when `None`.
+    pub within: Option<Duration>,
 }
 
 impl AlertSettings {
