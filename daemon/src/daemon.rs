@@ -262,8 +262,14 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
             outbox: alerts_outbox,
         }),
     );
-    cx.spawn("duty", alerts::duty::run(alerts.clone(), shutdown.clone()));
-    cx.spawn("plans", alerts::plan::run(alerts.clone(), shutdown.clone()));
+    // Watched stages: each runs only when the site has something for it
+    // (a stage that ends would read as a fault on /healthz).
+    if !catalog.alerts.check_in_roles.is_empty() {
+        cx.spawn("duty", alerts::duty::run(alerts.clone(), shutdown.clone()));
+    }
+    if !catalog.alerts.plans.is_empty() {
+        cx.spawn("plans", alerts::plan::run(alerts.clone(), shutdown.clone()));
+    }
     cx.spawn("state", state::run(live.clone(), state_events));
     cx.spawn("rules", rules_stage.run(rule_events));
     modbus::spawn_pollers(

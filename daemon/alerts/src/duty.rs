@@ -101,9 +101,6 @@ pub async fn run(
     alerts: crate::AlertsHandle,
     mut shutdown: sitewarden_runtime::shutdown::Shutdown,
 ) {
-    if alerts.catalog.alerts.check_in_roles.is_empty() {
-        return;
-    }
     loop {
         let next = alerts.look_for_missing_check_ins().await;
         // At most an hour between looks: a clock step is caught up soon.

@@ -13,9 +13,6 @@ pub async fn run(
     alerts: crate::AlertsHandle,
     mut shutdown: sitewarden_runtime::shutdown::Shutdown,
 ) {
-    if alerts.catalog.alerts.plans.is_empty() {
-        return;
-    }
     let mut changed = alerts.changes();
     loop {
         let next = alerts.announce_overdue_steps().await;
