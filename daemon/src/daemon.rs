@@ -283,6 +283,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         rules.clone(),
         alerts.clone(),
         tickets.clone(),
+        patrol.clone(),
     );
     if let Some(settings) = &catalog.mqtt {
         let commands = Arc::new(Commands::new(catalog.clone(), control.clone()));

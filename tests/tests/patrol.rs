@@ -351,6 +351,120 @@ async fn a_round_walked_while_the_daemon_was_down_is_judged_on_the_taps_the_stat
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_not_ok_finding_on_a_round_opens_a_linked_ticket_and_a_listed_one_an_alert() {
+    let entrance = checkpoint_station(1, LOBBY_KEY).await;
+    let site = SiteDir::new().unwrap();
+    site.write("keys/a.key", &hex(&LOBBY_KEY)).unwrap();
+    let path = site
+        .site(&format!(
+            "[[api.tokens]]\nname = \"wang.lei\"\nrole = \"security\"\nsha256 = \"{}\"\n\n\
+             [[patrol.stations]]\nid = \"entrance\"\nlocation = \"Main entrance\"\ncheckpoint = 1\ngateway = \"{}\"\n\
+             key = {{ file = \"keys/a.key\" }}\npoll_interval = \"200ms\"\n\
+             checklist = [\"Doors locked\", \"Fire exits clear\", \"No water on the floor\"]\n\
+             alert_on = [\"Fire exits clear\"]\n\n\
+             [[patrol.guards]]\nid = \"wang.lei\"\nname = \"Wang Lei\"\nbadges = [\"04A1B2C3\"]\n\n\
+             [[patrol.routes]]\nid = \"lobby-round\"\ncheckpoints = [\"entrance\"]\nevery = \"12s\"\nleg = \"3s\"\nwindow = \"2s\"\n",
+            sitewarden::config::hash_token("tok-wang"),
+            entrance.addr
+        ))
+        .unwrap();
+    let daemon = start_daemon(load(&path), &site, 0).await.unwrap();
+    let api = daemon.api_addr;
+    let now = jiff::Timestamp::now().as_millisecond();
+    let next = (now / 12_000 + 1) * 12_000;
+    tokio::time::sleep(Duration::from_millis((next - now) as u64 + 300)).await;
+    assert!(matches!(
+        entrance.tap(&[0x04, 0xA1, 0xB2, 0xC3]),
+        Tap::Recorded(_)
+    ));
+    let rounds = || {
+        http(
+            api,
+            "GET",
+            "/api/v1/patrol/rounds?route=lobby-round",
+            None,
+            None,
+        )
+        .unwrap()
+        .1
+    };
+    assert!(
+        wait_until(
+            Duration::from_secs(5),
+            || rounds()[0]["checkpoints"][0]["verdict"] == "on_time"
+        )
+        .await,
+        "{:#}",
+        rounds()
+    );
+    let round = rounds()[0]["id"].as_i64().unwrap();
+    let post = |token: Option<&str>, body: &str| {
+        http(api, "POST", "/api/v1/patrol/findings", token, Some(body)).unwrap()
+    };
+    let report = r#"{"station":"entrance","items":[
+        {"item":"Doors locked","ok":true},
+        {"item":"Fire exits clear","ok":false,"note":"boxes stacked in the east stairwell"},
+        {"item":"No water on the floor","ok":true}]}"#;
+    assert_eq!(post(None, report).0, 401);
+    for bad in [
+        r#"{"station":"entrance","items":[{"item":"Roof","ok":true}]}"#,
+        r#"{"station":"entrance","items":[{"item":"Doors locked","ok":false}]}"#,
+        r#"{"station":"nowhere","items":[{"item":"Doors locked","ok":true}]}"#,
+    ] {
+        assert_eq!(post(Some("tok-wang"), bad).0, 400, "{bad}");
+    }
+    let (status, found) = post(Some("tok-wang"), report);
+    assert_eq!(status, 201, "{found}");
+    let found = found.as_array().cloned().unwrap();
+    assert_eq!(found.len(), 3);
+    assert!(
+        found
+            .iter()
+            .all(|f| f["round"] == round && f["guard"] == "wang.lei"),
+        "{found:?}"
+    );
+    let blocked = &found[1];
+    assert_eq!(blocked["ok"], false);
+    let ticket = blocked["ticket"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{blocked}"));
+    assert!(found[0]["ticket"].is_null() && found[2]["ticket"].is_null());
+    let (_, t) = http(api, "GET", &format!("/api/v1/tickets/{ticket}"), None, None).unwrap();
+    assert_eq!(t["origin"], "patrol", "{t}");
+    assert_eq!(t["location"], "Main entrance");
+    assert_eq!(t["priority"], "p2", "an alert item is urgent");
+    assert!(
+        t["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("boxes stacked in the east stairwell")
+                && d.contains(&format!("patrol round #{round}"))),
+        "{t}"
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || open_alert_titles(api)
+            .iter()
+            .any(|a| a.starts_with("Fire exits clear: not ok at entrance")))
+        .await,
+        "{:?}",
+        open_alert_titles(api)
+    );
+    // Presence and findings together on the round.
+    let this = rounds()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == round)
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        this["findings"].as_array().map(Vec::len),
+        Some(3),
+        "{this:#}"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_station_refuses_taps_opens_a_ticket_and_loses_nothing() {
     let station = checkpoint_station(6, LOBBY_KEY).await;
     // Nobody collects: the station fills its flash queue, then refuses.

@@ -76,6 +76,12 @@ pub struct StationSection {
     /// Where it is.
     #[serde(default)]
     pub location: Option<String>,
+    /// What the guard checks at this checkpoint; a "not ok" opens a repair ticket.
+    #[serde(default)]
+    pub checklist: Vec<Spanned<String>>,
+    /// Items of `checklist` whose "not ok" also raises a patrol alert.
+    #[serde(default)]
+    pub alert_on: Vec<Spanned<String>>,
 }
 
 fn default_poll() -> ConfigDuration {
@@ -143,6 +149,20 @@ pub(super) fn check_patrol(
             v.error(&pos, "poll_interval must be between 100ms and 60s");
         }
         if let (Some(gateway), Some(key)) = (gateway, key) {
+            for item in &st.alert_on {
+                if !st.checklist.iter().any(|c| c.get_ref() == item.get_ref()) {
+                    v.error(
+                        &at(0, item),
+                        format!(
+                            "`{}` is not an item of this station's checklist",
+                            item.get_ref()
+                        ),
+                    );
+                }
+            }
+            if let Some(empty) = st.checklist.iter().find(|c| c.get_ref().trim().is_empty()) {
+                v.error(&at(0, empty), "a checklist item is empty");
+            }
             stations.push(PatrolStation {
                 id: st.id.get_ref().clone(),
                 checkpoint,
@@ -150,6 +170,12 @@ pub(super) fn check_patrol(
                 key,
                 poll_interval: interval,
                 location: st.location.clone(),
+                checklist: st
+                    .checklist
+                    .iter()
+                    .map(|c| c.get_ref().trim().to_owned())
+                    .collect(),
+                alert_on: st.alert_on.iter().map(|c| c.get_ref().clone()).collect(),
             });
         }
     }

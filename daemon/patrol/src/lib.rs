@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod collector;
+pub mod findings;
 pub mod rounds;
 pub mod schema;
 pub mod store;

@@ -103,6 +103,8 @@ pub struct RoundView {
     pub completion: Option<f64>,
     /// Checkpoints in order.
     pub checkpoints: Vec<CheckpointView>,
+    /// What the guard found at its checkpoints.
+    pub findings: Vec<crate::findings::Finding>,
 }
 
 /// What the round engine asks the daemon to do after a step.
@@ -418,6 +420,7 @@ pub fn rounds(
                 guard: r.get(4)?,
                 completion: r.get(5)?,
                 checkpoints: Vec::new(),
+                findings: Vec::new(),
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -436,6 +439,8 @@ pub fn rounds(
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
+        round.findings = crate::findings::list(conn, Some(round.id), 100)?;
+        round.findings.reverse();
     }
     Ok(out)
 }

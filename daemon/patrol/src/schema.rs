@@ -21,4 +21,10 @@ pub const PATROL: &[&str] = &[
          round INTEGER NOT NULL, idx INTEGER NOT NULL, station TEXT NOT NULL,
          planned_us INTEGER NOT NULL, tapped_us INTEGER, tap INTEGER, guard TEXT, verdict TEXT,
          PRIMARY KEY (round, idx));",
+    // 3: what guards found at checkpoints, and the ticket a "not ok" opened.
+    "CREATE TABLE finding (
+         id INTEGER PRIMARY KEY AUTOINCREMENT, station TEXT NOT NULL, round INTEGER, guard TEXT,
+         item TEXT NOT NULL, ok INTEGER NOT NULL, note TEXT, at_us INTEGER NOT NULL,
+         by TEXT NOT NULL, ticket INTEGER);
+     CREATE INDEX finding_round ON finding (round, id);",
 ];

@@ -215,6 +215,10 @@ pub fn router(context: ApiContext) -> Router {
             get(patrol_rounds).layer(personal()),
         )
         .route(
+            "/api/v1/patrol/findings",
+            get(patrol_findings).layer(personal()).post(report_findings),
+        )
+        .route(
             "/a/{capability}",
             get(ack_page::show).post(ack_page::acknowledge),
         )
@@ -516,6 +520,76 @@ struct RoundFilter {
     route: Option<String>,
     /// Default 50, at most 1000.
     limit: Option<usize>,
+}
+
+/// `?round=&limit=` of `GET /api/v1/patrol/findings`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FindingFilter {
+    round: Option<i64>,
+    /// Default 50, at most 1000.
+    limit: Option<usize>,
+}
+
+/// `GET /api/v1/patrol/findings`: what guards found, newest first.
+async fn patrol_findings(
+    State(ctx): State<ApiContext>,
+    filter: Result<Query<FindingFilter>, QueryRejection>,
+) -> Result<Json<Vec<crate::patrol::findings::Finding>>, ApiError> {
+    let Query(f) = filter.map_err(|e| {
+        ctx.metrics.api_rejected.fetch_add(1, Relaxed);
+        ApiError::bad_request(format!(
+            "{}; filters are `round` and `limit`",
+            e.body_text()
+        ))
+    })?;
+    let store = ctx.patrol.clone();
+    let limit = f.limit.unwrap_or(50).clamp(1, 1000);
+    let found = read(move || store.with(|c| crate::patrol::findings::list(c, f.round, limit)));
+    Ok(Json(found.await?))
+}
+
+/// `POST /api/v1/patrol/findings`: a guard's findings at a checkpoint.
+async fn report_findings(
+    State(ctx): State<ApiContext>,
+    headers: axum::http::HeaderMap,
+    body: Result<
+        Json<crate::patrol::findings::FindingsReport>,
+        axum::extract::rejection::JsonRejection,
+    >,
+) -> Result<(axum::http::StatusCode, Json<crate::control::Outcome>), ApiError> {
+    let caller =
+        auth::authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
+    let Json(report) = body.map_err(|e| {
+        reject(
+            &ctx,
+            ApiError::bad_request(format!(
+                "{}; a report is {{\"station\", \"items\": [{{\"item\", \"ok\", \"note\"?}}]}}",
+                e.body_text()
+            )),
+        )
+    })?;
+    let long = report
+        .items
+        .iter()
+        .filter_map(|i| i.note.as_ref())
+        .any(|n| n.len() > tickets::MAX_TEXT);
+    if long {
+        return Err(reject(
+            &ctx,
+            ApiError::bad_request("a `note` is at most 4000 bytes"),
+        ));
+    }
+    let command = crate::control::Command::PatrolFindings(report);
+    caller
+        .require(command.roles(&ctx.catalog))
+        .map_err(|e| reject(&ctx, e.into()))?;
+    let found = ctx
+        .control
+        .execute(&caller, command)
+        .await
+        .map_err(|e| reject(&ctx, e.into()))?;
+    Ok((axum::http::StatusCode::CREATED, Json(found)))
 }
 
 async fn patrol_rounds(

@@ -21,6 +21,8 @@ use crate::alerts::store::{CheckIn, Drill, PlanProgress, Silence};
 use crate::alerts::{
     Alert, AlertsHandle, DrillRequest, EmergencyReport, SilenceRequest, TestRequest,
 };
+use crate::patrol::findings::{Finding, FindingsError, FindingsReport};
+use crate::patrol::store::PatrolStore;
 use crate::rules::RulesHandle;
 use crate::tickets::store::{CheckEntry, CheckResult, NewTicket, PhotoInfo, TransitionRequest};
 use crate::tickets::{Action, Ticket, TicketsHandle};
@@ -71,6 +73,8 @@ pub enum Command {
         /// Drill id.
         drill: i64,
     },
+    /// A guard's findings at a patrol checkpoint.
+    PatrolFindings(FindingsReport),
     /// A step of an alert's response plan was done.
     PlanStepDone {
         /// Alert id.
@@ -143,7 +147,10 @@ impl Command {
             Self::RecordService { .. } | Self::CheckItem { .. } | Self::DeclareTest(_) => {
                 SERVICE_ROLES
             }
-            Self::AddPhoto { .. } | Self::CheckIn { .. } | Self::PlanStepDone { .. } => ACK_ROLES,
+            Self::AddPhoto { .. }
+            | Self::CheckIn { .. }
+            | Self::PlanStepDone { .. }
+            | Self::PatrolFindings(_) => ACK_ROLES,
             Self::AckAlert { .. } => ACK_ROLES,
             // Silencing a fire alarm is an admin's explicit decision.
             Self::AddSilence(request) if request.life_safety => &[],
@@ -184,6 +191,8 @@ pub enum Outcome {
     Photo(PhotoInfo),
     /// An alert's response plan as it stands.
     Plan(Vec<PlanProgress>),
+    /// Findings as stored, with the tickets they opened.
+    Findings(Vec<Finding>),
     /// A check-in, and the shift before's with its handover note.
     CheckIn {
         /// This shift's.
@@ -244,6 +253,7 @@ pub struct Control {
     rules: RulesHandle,
     alerts: AlertsHandle,
     tickets: TicketsHandle,
+    patrol: Arc<PatrolStore>,
 }
 
 impl Control {
@@ -282,12 +292,14 @@ impl Control {
         rules: RulesHandle,
         alerts: AlertsHandle,
         tickets: TicketsHandle,
+        patrol: Arc<PatrolStore>,
     ) -> Self {
         Self {
             catalog,
             rules,
             alerts,
             tickets,
+            patrol,
         }
     }
 
@@ -328,6 +340,23 @@ impl Control {
             }
             Command::DeclareDrill(request) => {
                 Outcome::Drill(self.alerts.declare_drill(request, by).await?)
+            }
+            Command::PatrolFindings(report) => {
+                let found = crate::patrol::findings::report(
+                    &self.catalog,
+                    &self.patrol,
+                    (&self.tickets, &self.alerts),
+                    report,
+                    by,
+                )
+                .await
+                .map_err(|e| match e {
+                    FindingsError::Invalid(why) => CommandError::new(Refusal::BadRequest, why),
+                    FindingsError::Store(e) => {
+                        CommandError::new(Refusal::Unavailable, e.to_string())
+                    }
+                })?;
+                Outcome::Findings(found)
             }
             Command::PlanStepDone { alert, step, note } => {
                 Outcome::Plan(self.alerts.plan_step_done(alert, step, by, note).await?)

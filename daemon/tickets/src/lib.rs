@@ -52,6 +52,8 @@ text_enum! {
         Preventive = "preventive",
         /// A notification channel that failed its self-test.
         SelfTest = "self_test",
+        /// A guard's "not ok" at a patrol checkpoint.
+        Patrol = "patrol",
     }
 }
 

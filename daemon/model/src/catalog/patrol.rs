@@ -58,6 +58,11 @@ pub struct PatrolStation {
     pub poll_interval: Duration,
     /// Where.
     pub location: Option<String>,
+    /// What the guard checks here (doors locked, fire exits clear, no
+    /// water on the floor); a "not ok" opens a repair ticket.
+    pub checklist: Vec<String>,
+    /// Items of the checklist whose "not ok" also raises a patrol alert.
+    pub alert_on: Vec<String>,
 }
 
 /// A guard and their badges.
