@@ -66,6 +66,13 @@ url = "http://{hook}/hook"
 repeat = "1h"
 steps = [{{ notify = ["zhao.min"], channels = ["hook"], wait = "1h" }}]
 
+[alerts.plans.fire]
+steps = [
+    {{ do = "Confirm on site", within = "3m" }},
+    {{ do = "Call 119", within = "5m" }},
+    {{ do = "Count heads at the assembly point" }},
+]
+
 [alerts.drill]
 notify = ["chen.jing"]
 channels = ["hook"]
@@ -265,6 +272,40 @@ poll_interval = "100ms"
     );
     screen
         .screenshot(&docs.join("equipment-desktop.png"))
+        .unwrap();
+
+    // A call to the hotline: the engineer raises it from the board and
+    // works through the fire plan on the alarm's page.
+    screen.open(&format!("http://{api}/")).unwrap();
+    screen
+        .type_into("input[name=location]", "Show flat 3, kitchen")
+        .unwrap();
+    screen.type_into("input[name=reporter]", "Mr Sun").unwrap();
+    screen
+        .type_into(".report input[name=note]", "smoke from the oven")
+        .unwrap();
+    screen.click("#report-emergency").unwrap();
+    let page = screen
+        .wait_for_text("Response plan", Duration::from_secs(5))
+        .unwrap();
+    assert!(
+        page.contains("FIRE reported: Show flat 3, kitchen"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Reported by Mr Sun: smoke from the oven"),
+        "{page}"
+    );
+    screen
+        .type_into(r#"li[data-step="1"] input[name=note]"#, "smoke, no flames")
+        .unwrap();
+    screen.click(r#"li[data-step="1"] button"#).unwrap();
+    let page = screen
+        .wait_for_text("by Chen Jing", Duration::from_secs(5))
+        .unwrap();
+    assert!(page.contains("smoke, no flames"), "{page}");
+    screen
+        .screenshot(&docs.join("alarm-plan-desktop.png"))
         .unwrap();
 
     // Guessing is braked: after five failures even the right password waits.

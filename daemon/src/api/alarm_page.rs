@@ -44,6 +44,13 @@ pub(super) async fn page(
             );
         }
     };
+    let (store, catalog) = (ctx.alerts.store.clone(), ctx.catalog.clone());
+    let plan = tokio::task::spawn_blocking(move || store.plan(&catalog, id))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .flatten()
+        .unwrap_or_default();
     let a = &detail.alert;
     let class = if a.drill { "drill" } else { a.class.as_str() };
     let frame = Frame {
@@ -71,6 +78,33 @@ pub(super) async fn page(
                 }
             }
         }
+        @if !plan.is_empty() {
+            section.panel.plan {
+                h2 { (m.text("alarm-page-plan", &[])) }
+                ol {
+                    @for step in &plan {
+                        li data-step=(step.step) {
+                            span.what { (step.text) }
+                            @if let (Some(at), Some(by)) = (step.done_at, &step.done_by) {
+                                " " span.done { (m.text("alarm-page-plan-done", &[("at", Arg::Time(at)), ("person", Arg::Text(person_name(&ctx, by)))])) }
+                                @if let Some(note) = &step.note { " — " (note) }
+                            } @else {
+                                @if let Some(due) = step.due_at {
+                                    " " span.(if step.overdue_at.is_some() { "overdue" } else { "due" }) {
+                                        (m.text("alarm-page-plan-due", &[("due", Arg::Time(due))]))
+                                    }
+                                }
+                                form.ack method="post" action={ "/console/alarms/" (a.id) "/plan/" (step.step) } {
+                                    input type="hidden" name="csrf" value=(session.csrf);
+                                    input name="note" maxlength="500" placeholder=(m.text("page-ack-note", &[]));
+                                    button type="submit" { (m.text("alarm-page-plan-mark", &[])) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         section.panel.timeline {
             h2 { (m.text("alarm-page-timeline", &[])) }
             table {
@@ -86,6 +120,48 @@ pub(super) async fn page(
         }
     };
     shell::page(&ctx, frame, body)
+}
+
+/// The plan step form: the note, with the session's CSRF token.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StepForm {
+    csrf: String,
+    #[serde(default)]
+    note: String,
+}
+
+impl super::session::HasCsrf for StepForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// Marks a plan step done as the signed-in person.
+pub(super) async fn plan_step(
+    State(ctx): State<ApiContext>,
+    Path((id, step)): Path<(i64, usize)>,
+    headers: HeaderMap,
+    form: Result<axum::Form<StepForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Some(session) = ctx.sessions.of(&headers) else {
+        return Redirect::to("/login").into_response();
+    };
+    let Some(form) = super::session::checked(&ctx, &session, form) else {
+        return StatusCode::FORBIDDEN.into_response();
+    };
+    let command = crate::control::Command::PlanStepDone {
+        alert: id,
+        step,
+        note: Some(form.note.trim().to_owned()).filter(|n| !n.is_empty()),
+    };
+    match super::session::run(&ctx, &session, command).await {
+        Ok(()) => Redirect::to(&format!("/console/alarms/{id}")).into_response(),
+        Err(e) => {
+            tracing::warn!(alert = id, step, person = %session.person, error = %e, "plan step from the console refused");
+            shell::refused(&ctx, &e, Tab::Alarms)
+        }
+    }
 }
 
 /// A timeline entry's kind in the site's words (the kind itself for one
@@ -104,4 +180,5 @@ const ALARM_STYLE: &str = ".alarm-detail p{margin:.25rem 0}.alarm-detail h2{marg
 .ack{display:flex;gap:.4rem;margin:.4rem 0}.ack input{flex:1;font-size:1rem}\
 .ack button{background:#1b5e20;color:#fff;border:0;border-radius:.3rem;padding:.4rem .8rem;font-weight:bold}\
 .timeline td:first-child{white-space:nowrap}\
+.plan li{margin:.3rem 0}.plan .done{color:#1b5e20;font-weight:bold}.plan .overdue{color:#b00020;font-weight:bold}\
 .fire .tag,.emergency_button .tag,.guard_safety .tag{background:#b00020}.drill .tag{background:#1565c0}";

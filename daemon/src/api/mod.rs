@@ -232,6 +232,12 @@ pub fn router(context: ApiContext) -> Router {
         .route("/console.js", get(board::script))
         .route("/console/alarms/{id}", get(alarm_page::page))
         .route("/console/alarms/{id}/ack", post(board::acknowledge))
+        .route(
+            "/console/alarms/{id}/plan/{step}",
+            post(alarm_page::plan_step),
+        )
+        .route("/console/emergencies", post(planning::report_emergency))
+        .route("/console/check-in", post(planning::check_in))
         .route("/console/drills", post(planning::declare_drill))
         .route("/console/drills/{id}/end", post(planning::end_drill))
         .route("/console/silences", post(planning::add_silence))

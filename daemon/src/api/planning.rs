@@ -20,7 +20,7 @@ use crate::alerts::store::{Drill, Silence};
 use crate::alerts::{DrillRequest, SilenceRequest};
 use crate::control::Command;
 use sitewarden_model::locale::{Arg, Messages};
-use sitewarden_model::vocab::ApiRole;
+use sitewarden_model::vocab::{AlertClass, ApiRole};
 use sitewarden_runtime::clock;
 
 /// The drills and silences panels.
@@ -36,9 +36,165 @@ pub(super) async fn panels(ctx: &ApiContext, session: &Session) -> Markup {
         return html! { p.error { (m.text("board-unavailable", &[])) } };
     };
     let plans = matches!(session.role, ApiRole::Engineer | ApiRole::Admin);
+    let reports =
+        session.role == ApiRole::Admin || ctx.catalog.alerts.report_roles.contains(&session.role);
     html! {
+        @if reports {
+            (report_panel(m, session))
+        }
+        @if !ctx.catalog.alerts.check_in_roles.is_empty() {
+            (check_in_panel(m, session))
+        }
         (drill_panel(m, ctx, session, &drills, plans))
         (silence_panel(m, ctx, session, &silences, plans))
+    }
+}
+
+/// The classes a person may report from the hotline.
+const REPORTABLE: [AlertClass; 8] = [
+    AlertClass::Fire,
+    AlertClass::Intrusion,
+    AlertClass::Medical,
+    AlertClass::EmergencyButton,
+    AlertClass::WaterLeak,
+    AlertClass::PowerFailure,
+    AlertClass::LiftEntrapment,
+    AlertClass::Other,
+];
+
+/// The hotline's form: what, where, who called, what they said.
+fn report_panel(m: &Messages, session: &Session) -> Markup {
+    html! {
+        section.panel.report {
+            h2 { (m.text("report-emergency-title", &[])) }
+            form.plan method="post" action="/console/emergencies" {
+                input type="hidden" name="csrf" value=(session.csrf);
+                label { (m.text("report-emergency-class", &[]))
+                    select name="class" {
+                        @for c in REPORTABLE {
+                            option value=(c.as_str()) { (m.text(&format!("alert-class-{}", c.as_str()), &[])) }
+                        }
+                    }
+                }
+                label { (m.text("report-emergency-location", &[])) input name="location" required maxlength="200"; }
+                label { (m.text("report-emergency-reporter", &[])) input name="reporter" maxlength="200"; }
+                label { (m.text("report-emergency-note", &[])) input name="note" maxlength="500"; }
+                button id="report-emergency" type="submit" { (m.text("report-emergency-button", &[])) }
+            }
+        }
+    }
+}
+
+/// The shift check-in with the handover note.
+fn check_in_panel(m: &Messages, session: &Session) -> Markup {
+    html! {
+        section.panel.check-in {
+            h2 { (m.text("check-in-title", &[])) }
+            form.plan method="post" action="/console/check-in" {
+                input type="hidden" name="csrf" value=(session.csrf);
+                label { (m.text("check-in-note", &[])) input name="note" maxlength="500"; }
+                button id="check-in" type="submit" { (m.text("check-in-button", &[])) }
+            }
+        }
+    }
+}
+
+/// The hotline form, posted.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ReportForm {
+    csrf: String,
+    class: AlertClass,
+    location: String,
+    #[serde(default)]
+    reporter: String,
+    #[serde(default)]
+    note: String,
+}
+
+impl HasCsrf for ReportForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// Raises a reported emergency as the signed-in person; to its page.
+pub(super) async fn report_emergency(
+    State(ctx): State<ApiContext>,
+    headers: HeaderMap,
+    form: Result<axum::Form<ReportForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Some(session) = ctx.sessions.of(&headers) else {
+        return Redirect::to("/login").into_response();
+    };
+    let Some(form) = checked(&ctx, &session, form) else {
+        return StatusCode::FORBIDDEN.into_response();
+    };
+    let text = |t: String| Some(t.trim().to_owned()).filter(|t| !t.is_empty());
+    let report = crate::alerts::EmergencyReport {
+        class: form.class,
+        location: form.location,
+        reporter: text(form.reporter),
+        note: text(form.note),
+        device: None,
+    };
+    let caller = crate::control::Caller {
+        name: session.person.clone(),
+        role: session.role,
+    };
+    match ctx
+        .control
+        .execute(&caller, crate::control::Command::ReportEmergency(report))
+        .await
+    {
+        Ok(crate::control::Outcome::Alert(alert)) => {
+            Redirect::to(&format!("/console/alarms/{}", alert.id)).into_response()
+        }
+        Ok(_) => Redirect::to("/").into_response(),
+        Err(e) => {
+            warn!(person = %session.person, error = %e, "emergency report from the console refused");
+            shell::refused(&ctx, &e.to_string(), Tab::Alarms)
+        }
+    }
+}
+
+/// The check-in form, posted.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CheckInForm {
+    csrf: String,
+    #[serde(default)]
+    note: String,
+}
+
+impl HasCsrf for CheckInForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// Checks the signed-in person in for their shift; back to the board.
+pub(super) async fn check_in(
+    State(ctx): State<ApiContext>,
+    headers: HeaderMap,
+    form: Result<axum::Form<CheckInForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Some(session) = ctx.sessions.of(&headers) else {
+        return Redirect::to("/login").into_response();
+    };
+    let Some(form) = checked(&ctx, &session, form) else {
+        return StatusCode::FORBIDDEN.into_response();
+    };
+    let command = crate::control::Command::CheckIn {
+        person: None,
+        note: Some(form.note.trim().to_owned()).filter(|n| !n.is_empty()),
+    };
+    match run(&ctx, &session, command).await {
+        Ok(()) => Redirect::to("/").into_response(),
+        Err(e) => {
+            warn!(person = %session.person, error = %e, "check-in from the console refused");
+            shell::refused(&ctx, &e, Tab::Alarms)
+        }
     }
 }
 

@@ -23,10 +23,12 @@ use crate::sources::mqtt::{CommandAnswer, CommandInbox};
 use sitewarden_model::catalog::Catalog;
 
 /// Commands this daemon answers.
-pub const COMMANDS: [&str; 7] = [
+pub const COMMANDS: [&str; 9] = [
     "record_service",
     "ack_alert",
     "report_emergency",
+    "plan_step",
+    "check_in",
     "declare_drill",
     "end_drill",
     "end_silence",
@@ -74,6 +76,26 @@ struct EndSilence {
 #[serde(deny_unknown_fields)]
 struct EndDrill {
     drill: i64,
+}
+
+/// Arguments of `plan_step`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanStep {
+    alert: i64,
+    step: usize,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// Arguments of `check_in`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckIn {
+    #[serde(default)]
+    person: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
 }
 
 /// Arguments of `move_ticket`.
@@ -296,6 +318,21 @@ fn parse(command: &str, args: serde_json::Value) -> Result<Command, CommandError
             }
         }
         "report_emergency" => Command::ReportEmergency(serde_json::from_value(args).map_err(bad)?),
+        "plan_step" => {
+            let p: PlanStep = serde_json::from_value(args).map_err(bad)?;
+            Command::PlanStepDone {
+                alert: p.alert,
+                step: p.step,
+                note: p.note,
+            }
+        }
+        "check_in" => {
+            let c: CheckIn = serde_json::from_value(args).map_err(bad)?;
+            Command::CheckIn {
+                person: c.person,
+                note: c.note,
+            }
+        }
         "declare_drill" => Command::DeclareDrill(serde_json::from_value(args).map_err(bad)?),
         "end_drill" => {
             let e: EndDrill = serde_json::from_value(args).map_err(bad)?;
