@@ -2,7 +2,8 @@
 //! collected tap matched to its round's checkpoint and judged, missed
 //! checkpoints and guards who stopped moving raised as alerts.
 //!
-//! A round starting at `S` plans checkpoint `i` at `S + i × leg`; a tap
+//! A round starting at `S` plans checkpoint `i` at `S + i × leg`; a round
+//! that began before sitewarden first planned its route is not planned; a tap
 //! within `window` of its planned time is `on_time`, after it `late`,
 //! before it `early`; a tap at a checkpoint while an earlier one is still
 //! open is `out_of_order`; two checkpoints reached less than `min_gap` apart
@@ -149,7 +150,15 @@ pub fn plan(conn: &Connection, catalog: &Catalog, now: Timestamp) -> rusqlite::R
     for route in &catalog.patrol.routes {
         // Rounds under way now; rounds while the daemon was down are not made up.
         let span = route.leg * route.checkpoints.len() as u32 + route.window;
-        let from = now - span;
+        // Rounds under way at a restart are planned (their taps wait in the
+        // stations), but none that began before sitewarden first planned
+        // the route: nobody expected those of it.
+        conn.prepare_cached("INSERT OR IGNORE INTO route_start (route, first_us) VALUES (?1, ?2)")?
+            .execute(params![route.id, micros(now)])?;
+        let first: i64 = conn
+            .prepare_cached("SELECT first_us FROM route_start WHERE route = ?1")?
+            .query_row([&route.id], |r| r.get(0))?;
+        let from = (now - span).max(from_micros(first));
         for start in round_starts(route, tz, from, now + route.window) {
             let inserted = conn
                 .prepare_cached(
@@ -508,9 +517,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let c = catalog(dir.path());
         let store = PatrolStore::open(dir.path()).unwrap();
-        // The 20:00 local round starts at 12:00 UTC.
+        // The 20:00 local round starts at 12:00 UTC; the daemon ran before it.
         let start = ts("2027-01-01T12:00:00Z");
         let at = |m: i64| start + jiff::SignedDuration::from_mins(m);
+        store.with(|conn| plan(conn, &c, at(-5))).unwrap();
         store.with(|conn| plan(conn, &c, at(1))).unwrap();
         // a on time (planned 0 min), c before b (out of order), b never.
         let v = store
@@ -624,6 +634,7 @@ mod tests {
         let store = PatrolStore::open(dir.path()).unwrap();
         let start = ts("2027-01-01T12:00:00Z");
         let at = |m: i64| start + jiff::SignedDuration::from_mins(m);
+        store.with(|conn| plan(conn, &c, at(-5))).unwrap();
         store.with(|conn| plan(conn, &c, at(1))).unwrap();
         for (station, minute) in [("a", 1), ("b", 10)] {
             store
@@ -650,5 +661,23 @@ mod tests {
         assert!(!findings.iter().any(|f| matches!(f, Finding::Missed { .. })));
         let rounds = store.with(|conn| rounds(conn, Some("night"), 10)).unwrap();
         assert_eq!(rounds[0].checkpoints[2].verdict.as_deref(), Some("unknown"));
+    }
+
+    #[test]
+    fn a_round_under_way_when_a_route_is_first_planned_is_nobodys() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = catalog(dir.path());
+        let store = PatrolStore::open(dir.path()).unwrap();
+        let start: Timestamp = "2027-01-01T12:00:00Z".parse().unwrap();
+        let at = |m: i64| start + jiff::SignedDuration::from_mins(m);
+        // First start five minutes into the 12:00 round: not planned.
+        store.with(|conn| plan(conn, &c, at(5))).unwrap();
+        let planned = store.with(|conn| rounds(conn, Some("night"), 10)).unwrap();
+        assert!(planned.is_empty(), "{planned:?}");
+        // The next round (14:00) is, and after a restart mid-round too.
+        store.with(|conn| plan(conn, &c, at(125))).unwrap();
+        let planned = store.with(|conn| rounds(conn, Some("night"), 10)).unwrap();
+        assert_eq!(planned.len(), 1);
+        assert_eq!(planned[0].start, at(120));
     }
 }

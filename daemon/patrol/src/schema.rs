@@ -27,4 +27,6 @@ pub const PATROL: &[&str] = &[
          item TEXT NOT NULL, ok INTEGER NOT NULL, note TEXT, at_us INTEGER NOT NULL,
          by TEXT NOT NULL, ticket INTEGER);
      CREATE INDEX finding_round ON finding (round, id);",
+    // 4: when each route was first planned: no round before it is expected.
+    "CREATE TABLE route_start (route TEXT PRIMARY KEY, first_us INTEGER NOT NULL);",
 ];
