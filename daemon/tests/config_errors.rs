@@ -398,6 +398,36 @@ fn a_limit_without_its_threshold() {
 }
 
 #[test]
+fn an_override_that_turns_a_limit_pair_round_or_sets_what_the_kind_lacks() {
+    let pack = format!(
+        "{LIMIT}\n[[rule]]\nid = \"hh\"\ndescription = \"d\"\nkind = \"limit\"\nrole = \"filter_dp\"\nlevel = \"high_high\"\nthreshold = 400.0\nseverity = \"critical\"\naction = \"ticket\"\n"
+    );
+    let e = pack_errors(
+        &pack,
+        "\n[[rules.overrides]]\nrule = \"p.high\"\nthreshold = 450.0\n",
+    );
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert_at(&e[0], 11, 13, "after overrides `p.hh`");
+    assert!(e[0].message.contains("inside `p.high`"), "{e:#?}");
+    assert!(
+        e[0].message.contains("the worse level must trip later"),
+        "{e:#?}"
+    );
+    let e = pack_errors(
+        LIMIT,
+        "\n[[rules.overrides]]\nrule = \"p.high\"\nafter = \"5m\"\nwindow = \"1m\"\n",
+    );
+    assert_eq!(e.len(), 2, "{e:#?}");
+    assert_at(
+        &e[0],
+        11,
+        9,
+        "rule `p.high` is a limit: it has no `after`, so this setting would do nothing",
+    );
+    assert_at(&e[1], 12, 10, "it has no `window`");
+}
+
+#[test]
 fn an_override_of_an_unknown_rule_and_a_missing_pack() {
     let e = pack_errors(
         LIMIT,

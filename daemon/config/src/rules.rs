@@ -35,7 +35,7 @@ pub struct RuleOverride {
     pub device: Option<Spanned<String>>,
     /// New threshold (limit) or service interval.
     #[serde(default)]
-    pub threshold: Option<f64>,
+    pub threshold: Option<Spanned<f64>>,
     /// New deadband.
     #[serde(default)]
     pub deadband: Option<Spanned<f64>>,

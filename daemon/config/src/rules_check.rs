@@ -74,6 +74,7 @@ pub(super) fn check_rules(
             }
         }
     }
+    check_override_limit_order(v, &drafts, &instances, &overrides);
     (drafts.into_iter().map(|d| d.rule).collect(), instances)
 }
 
@@ -526,9 +527,122 @@ fn check_overrides<'a>(
             );
             continue;
         }
+        if !unused_settings(v, o, draft) {
+            continue;
+        }
         valid.push(o);
     }
     valid
+}
+
+/// Refuses, at its position, an override setting the rule's kind does not
+/// use (it would be silently ignored); `false` when one was found.
+fn unused_settings(v: &mut Validator<'_>, o: &RuleOverride, draft: &Draft) -> bool {
+    let check = match &draft.template {
+        Template::Simple(check) => Some(check),
+        Template::Combination { .. } => None,
+    };
+    let kind = match check {
+        Some(Check::Limit { .. }) => "a limit",
+        Some(Check::ServiceInterval { .. }) => "a service interval",
+        Some(Check::Stale { .. }) => "a staleness rule",
+        Some(Check::Rate { .. }) => "a rate rule",
+        Some(Check::State { .. }) => "a state rule",
+        Some(Check::Offline) => "an offline rule",
+        Some(Check::Schedule { .. }) => "a schedule rule",
+        Some(Check::Combination { .. }) | None => "a combination",
+    };
+    let uses_threshold = matches!(
+        check,
+        Some(Check::Limit { .. } | Check::ServiceInterval { .. })
+    );
+    let uses_after = matches!(check, Some(Check::Stale { .. }));
+    let uses_window = matches!(check, Some(Check::Rate { .. }));
+    let mut ok = true;
+    let mut refuse = |pos: Pos, setting: &str| {
+        v.error(
+            &pos,
+            format!(
+                "rule `{}` is {kind}: it has no `{setting}`, so this setting would do nothing",
+                o.rule.get_ref()
+            ),
+        );
+        ok = false;
+    };
+    if let (Some(t), false) = (&o.threshold, uses_threshold) {
+        refuse(at(0, t), "threshold");
+    }
+    if let (Some(a), false) = (&o.after, uses_after) {
+        refuse(at(0, a), "after");
+    }
+    if let (Some(w), false) = (&o.window, uses_window) {
+        refuse(at(0, w), "window");
+    }
+    ok
+}
+
+/// Refuses limit pairs on one point that the overrides turned round: a
+/// high limit set above its high-high limit (or a low below its low-low)
+/// would never raise the milder condition first.
+fn check_override_limit_order(
+    v: &mut Validator<'_>,
+    drafts: &[Draft],
+    instances: &[RuleInstance],
+    overrides: &[&RuleOverride],
+) {
+    let limit = |i: &RuleInstance| match i.check {
+        Check::Limit { threshold, .. } => drafts[i.rule.0 as usize].level.map(|l| (l, threshold)),
+        _ => None,
+    };
+    let mut reported = std::collections::HashSet::new();
+    for worse in instances {
+        let Some((level, t_worse)) = limit(worse) else {
+            continue;
+        };
+        let (milder, worse_is_above) = match level {
+            LimitLevel::HighHigh => (LimitLevel::High, true),
+            LimitLevel::LowLow => (LimitLevel::Low, false),
+            _ => continue,
+        };
+        for mild in instances.iter().filter(|i| i.point == worse.point) {
+            let Some((l, t_mild)) = limit(mild) else {
+                continue;
+            };
+            let inverted = if worse_is_above {
+                t_worse < t_mild
+            } else {
+                t_worse > t_mild
+            };
+            if l != milder || !inverted {
+                continue;
+            }
+            let (mild_id, worse_id) = (
+                &drafts[mild.rule.0 as usize].rule.id,
+                &drafts[worse.rule.0 as usize].rule.id,
+            );
+            let Some(o) = overrides.iter().find(|o| {
+                o.threshold.is_some()
+                    && (o.rule.get_ref() == mild_id || o.rule.get_ref() == worse_id)
+            }) else {
+                continue;
+            };
+            if !reported.insert((mild_id.clone(), worse_id.clone())) {
+                continue;
+            }
+            let pos = o
+                .threshold
+                .as_ref()
+                .map_or_else(|| at(0, &o.rule), |t| at(0, t));
+            v.error(
+                &pos,
+                format!(
+                    "after overrides `{worse_id}` ({}) trips at {t_worse}, inside `{mild_id}` ({}) at {t_mild}; the worse level must trip later",
+                    level.label(),
+                    milder.label()
+                ),
+            );
+        }
+    }
 }
 
 fn bind(rule: RuleId, draft: &Draft, device: DeviceId, points: &[Point]) -> Vec<RuleInstance> {
@@ -602,8 +716,8 @@ fn apply_override(instance: &mut RuleInstance, o: &RuleOverride) {
                 .deadband
                 .as_ref()
                 .map_or((*threshold - *clear_at).abs(), |d| *d.get_ref());
-            if let Some(t) = o.threshold {
-                *threshold = t;
+            if let Some(t) = &o.threshold {
+                *threshold = *t.get_ref();
             }
             *clear_at = if *upper {
                 *threshold - deadband
@@ -612,8 +726,8 @@ fn apply_override(instance: &mut RuleInstance, o: &RuleOverride) {
             };
         }
         Check::ServiceInterval { interval } => {
-            if let Some(t) = o.threshold {
-                *interval = t;
+            if let Some(t) = &o.threshold {
+                *interval = *t.get_ref();
             }
         }
         Check::Stale { after } => {
