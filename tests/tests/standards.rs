@@ -226,6 +226,64 @@ const OPEN_CASES: [(&str, &str, &str); 2] = [
     ("lifts.lift_out_of_service_while_open", "lift-a", ""),
 ];
 
+/// Keys whose figure is a judgement about the equipment: each rule that
+/// sets one says where the figure comes from.
+const FIGURES: [&str; 6] = [
+    "threshold",
+    "rise_per_minute",
+    "fall_per_minute",
+    "after",
+    "above",
+    "below",
+];
+
+/// Words that name a source: a standard, or the site's own judgement.
+const SOURCES: [&str; 7] = [
+    "site judgement",
+    "gb ",
+    "en ",
+    "iso ",
+    "ies ",
+    "eurovent",
+    "ashrae",
+];
+
+#[test]
+fn every_shipped_figure_names_its_source_or_says_it_is_site_judgement() {
+    let mut silent = Vec::new();
+    for path in packs() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        // The blocks after each `[[rule]]` header, with their comments.
+        for block in text.split("[[rule]]").skip(1) {
+            let sets_figure = block.lines().any(|l| {
+                let key = l
+                    .trim_start()
+                    .trim_start_matches("{ ")
+                    .split([' ', '='])
+                    .next();
+                FIGURES.iter().any(|f| Some(*f) == key)
+                    || FIGURES.iter().any(|f| l.contains(&format!("{f} = ")))
+            });
+            let comments: String = block
+                .lines()
+                .filter_map(|l| l.split_once('#').map(|(_, c)| c.to_lowercase()))
+                .collect::<Vec<_>>()
+                .join(" ");
+            if sets_figure && !SOURCES.iter().any(|s| comments.contains(s)) {
+                let id = block
+                    .lines()
+                    .find_map(|l| l.strip_prefix("id = "))
+                    .unwrap_or("?");
+                silent.push(format!(
+                    "{}: {id}",
+                    path.file_name().unwrap().to_string_lossy()
+                ));
+            }
+        }
+    }
+    assert!(silent.is_empty(), "figures without a source: {silent:?}");
+}
+
 #[test]
 fn the_cases_cover_every_shipped_rule() {
     let covered: BTreeSet<String> = CLOSED_CASES
