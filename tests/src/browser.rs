@@ -236,5 +236,9 @@ fn request(
 /// its elements went stale, or the next one has no body yet.
 fn loading(e: &anyhow::Error) -> bool {
     let text = e.to_string();
-    text.contains("stale element") || text.contains("no such element")
+    // Chromium says the last one when the body it found was replaced by
+    // the next page between finding it and reading it.
+    text.contains("stale element")
+        || text.contains("no such element")
+        || text.contains("does not belong to the document")
 }

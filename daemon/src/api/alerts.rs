@@ -190,14 +190,7 @@ pub(super) async fn report(
         ));
     }
     let command = Command::ReportEmergency(report);
-    caller
-        .require(command.roles(&ctx.catalog))
-        .map_err(|e| reject(&ctx, e.into()))?;
-    let raised = ctx
-        .control
-        .execute(&caller, command)
-        .await
-        .map_err(|e| reject(&ctx, e.into()))?;
+    let raised = super::carry_out(&ctx, &caller, command).await?;
     Ok((StatusCode::CREATED, Json(raised)))
 }
 
@@ -341,14 +334,7 @@ pub(super) async fn check_in(
         person: body.person,
         note: body.note,
     };
-    caller
-        .require(command.roles(&ctx.catalog))
-        .map_err(|e| reject(&ctx, e.into()))?;
-    let done = ctx
-        .control
-        .execute(&caller, command)
-        .await
-        .map_err(|e| reject(&ctx, e.into()))?;
+    let done = super::carry_out(&ctx, &caller, command).await?;
     Ok((StatusCode::CREATED, Json(done)))
 }
 
@@ -369,14 +355,7 @@ pub(super) async fn declare_test(
         )
     })?;
     let command = Command::DeclareTest(request);
-    caller
-        .require(command.roles(&ctx.catalog))
-        .map_err(|e| reject(&ctx, e.into()))?;
-    let window = ctx
-        .control
-        .execute(&caller, command)
-        .await
-        .map_err(|e| reject(&ctx, e.into()))?;
+    let window = super::carry_out(&ctx, &caller, command).await?;
     Ok((StatusCode::CREATED, Json(window)))
 }
 
@@ -401,14 +380,7 @@ pub(super) async fn add_silence(
     let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
     let Json(request) = body.map_err(|e| reject(&ctx, ApiError::bad_request(e.body_text())))?;
     let command = Command::AddSilence(request);
-    caller
-        .require(command.roles(&ctx.catalog))
-        .map_err(|e| reject(&ctx, e.into()))?;
-    let silence = ctx
-        .control
-        .execute(&caller, command)
-        .await
-        .map_err(|e| reject(&ctx, e.into()))?;
+    let silence = super::carry_out(&ctx, &caller, command).await?;
     Ok((StatusCode::CREATED, Json(silence)))
 }
 
@@ -444,14 +416,7 @@ pub(super) async fn declare_drill(
     let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
     let Json(request) = body.map_err(|e| reject(&ctx, ApiError::bad_request(e.body_text())))?;
     let command = Command::DeclareDrill(request);
-    caller
-        .require(command.roles(&ctx.catalog))
-        .map_err(|e| reject(&ctx, e.into()))?;
-    let drill = ctx
-        .control
-        .execute(&caller, command)
-        .await
-        .map_err(|e| reject(&ctx, e.into()))?;
+    let drill = super::carry_out(&ctx, &caller, command).await?;
     Ok((StatusCode::CREATED, Json(drill)))
 }
 
