@@ -39,7 +39,7 @@ pub struct PersonSection {
     /// from `sitewarden hash-password --person`).
     #[serde(default)]
     pub password_hash: Option<Spanned<String>>,
-    /// What they may do once signed in: front-desk, technician, engineer, admin.
+    /// What they may do once signed in: front-desk, security, technician, engineer, admin.
     #[serde(default)]
     pub role: Option<sitewarden_model::vocab::ApiRole>,
 }
