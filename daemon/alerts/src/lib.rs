@@ -649,7 +649,6 @@ impl AlertsHandle {
                         "response plan steps overdue: their people are told"
                     );
                 }
-                self.wake.notify_waiters();
                 self.after(changes).await;
             }
             Err(e) => {
