@@ -120,12 +120,28 @@ async fn linked_ticket(ctx: &ApiContext, alert: &Alert) -> Result<Option<i64>, A
         .map(|t| t.id))
 }
 
-/// Body of `POST /api/v1/alerts/{id}/ack`.
+/// An optional body `{"note": "…"}`: acknowledging an alert, marking a
+/// plan step done.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct AckBody {
+pub(super) struct NoteBody {
     #[serde(default)]
     note: Option<String>,
+}
+
+/// The note of a body that is empty or `{"note": "…"}`.
+fn optional_note(ctx: &ApiContext, body: &[u8]) -> Result<Option<String>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice::<NoteBody>(body)
+        .map(|b| b.note)
+        .map_err(|e| {
+            reject(
+                ctx,
+                ApiError::bad_request(format!("{e}; the body is {{\"note\": \"…\"}} or empty")),
+            )
+        })
 }
 
 pub(super) async fn ack(
@@ -139,18 +155,7 @@ pub(super) async fn ack(
     let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
     let body = body.map_err(|e| reject(&ctx, ApiError::bad_request(e.body_text())))?;
     // No body is a plain acknowledgement; a body is `{"note": "…"}`.
-    let note = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        serde_json::from_slice::<AckBody>(&body)
-            .map_err(|e| {
-                reject(
-                    &ctx,
-                    ApiError::bad_request(format!("{e}; the body is {{\"note\": \"…\"}} or empty")),
-                )
-            })?
-            .note
-    };
+    let note = optional_note(&ctx, &body)?;
     let command = Command::AckAlert { alert: id, note };
     caller
         .require(command.roles(&ctx.catalog))
@@ -194,14 +199,6 @@ pub(super) async fn report(
     Ok((StatusCode::CREATED, Json(raised)))
 }
 
-/// Body of `POST /api/v1/alerts/{id}/plan/{step}`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct PlanStepBody {
-    #[serde(default)]
-    note: Option<String>,
-}
-
 /// `GET /api/v1/alerts/{id}/plan`: the alert's response plan as it stands.
 pub(super) async fn plan(
     State(ctx): State<ApiContext>,
@@ -232,18 +229,7 @@ pub(super) async fn plan_step(
     })?;
     let caller = authenticate(&headers, &ctx.catalog.api.tokens).map_err(|e| reject(&ctx, e))?;
     let body = body.map_err(|e| reject(&ctx, ApiError::bad_request(e.body_text())))?;
-    let note = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        serde_json::from_slice::<PlanStepBody>(&body)
-            .map_err(|e| {
-                reject(
-                    &ctx,
-                    ApiError::bad_request(format!("{e}; the body is {{\"note\": \"…\"}} or empty")),
-                )
-            })?
-            .note
-    };
+    let note = optional_note(&ctx, &body)?;
     if note
         .as_ref()
         .is_some_and(|n| n.len() > super::tickets::MAX_TEXT)
