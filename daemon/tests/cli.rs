@@ -56,7 +56,7 @@ fn check_summarises_a_valid_config() {
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("6 devices, 79 points, 4 Modbus lines"),
+        stdout.contains("10 devices, 103 points, 8 Modbus lines"),
         "{stdout}"
     );
     assert!(stdout.contains("hall-sensors"), "{stdout}");

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use sitewarden::config::{ConfigError, load};
+use sitewarden_model::catalog::{Check, Predicate};
 
 const HEADER: &str = "[site]\nid = \"s\"\nname = \"S\"\ntime_zone = \"UTC\"\n";
 
@@ -295,7 +296,7 @@ fn every_error_is_reported_at_once() {
 fn the_shipped_demo_config_is_valid() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/demo.toml");
     let catalog = load(&path).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(catalog.devices.len(), 6);
+    assert_eq!(catalog.devices.len(), 10);
     // The fire panel's zones are polled at 250 ms; its sprinkler pressure at 2 s.
     let fire = catalog
         .devices
@@ -425,6 +426,92 @@ fn an_override_that_turns_a_limit_pair_round_or_sets_what_the_kind_lacks() {
         "rule `p.high` is a limit: it has no `after`, so this setting would do nothing",
     );
     assert_at(&e[1], 12, 10, "it has no `window`");
+}
+
+/// A combination rule of the lighting kind: switched on and drawing little.
+const LAMPS: &str = "pack = \"p\"\n\n[[rule]]\nid = \"lamps\"\ndescription = \"d\"\nkind = \"all\"\nof = [\n    { role = \"circuit_status\", equals = true },\n    { role = \"circuit_power\", below = 50.0, adjustable = true },\n]\nseverity = \"minor\"\naction = \"ticket\"\n";
+
+#[test]
+fn hours_gates_adjustable_predicates_and_pack_schedules_are_checked_where_written() {
+    // `when` gates limits, states, rates and combinations, not an offline rule.
+    let e = pack_errors(
+        "pack = \"p\"\n\n[[rule]]\nid = \"gone\"\ndescription = \"d\"\nkind = \"offline\"\nwhen = \"open\"\nseverity = \"major\"\naction = \"ticket\"\n",
+        "",
+    );
+    assert_one(&e, 4, 6, "`when` does not apply to a offline rule");
+    // One site override threshold: one adjustable predicate.
+    let e = pack_errors(
+        &LAMPS.replace("equals = true }", "equals = true, adjustable = true }"),
+        "",
+    );
+    assert_one(
+        &e,
+        9,
+        14,
+        "only one predicate of a rule can be `adjustable`",
+    );
+    // A combination without an adjustable predicate has no threshold to set.
+    let e = pack_errors(
+        &LAMPS.replace(", adjustable = true", ""),
+        "\n[[rules.overrides]]\nrule = \"p.lamps\"\nthreshold = 300.0\n",
+    );
+    assert_one(
+        &e,
+        11,
+        13,
+        "is a combination without an adjustable predicate",
+    );
+    // A rate's figure must stay a rate.
+    let rate = "pack = \"p\"\n\n[[rule]]\nid = \"kwh\"\ndescription = \"d\"\nkind = \"rate\"\nrole = \"filter_dp\"\nrise_per_minute = 0.05\nwindow = \"30m\"\nwhen = \"closed\"\nseverity = \"minor\"\naction = \"ticket\"\n";
+    let e = pack_errors(
+        rate,
+        "\n[[rules.overrides]]\nrule = \"p.kwh\"\nthreshold = 0.0\n",
+    );
+    assert_one(&e, 11, 13, "above zero for a rate or service interval");
+    // A pack's schedule is checked in the pack file.
+    let e = pack_errors(
+        &format!(
+            "{LIMIT}\n[[schedule]]\nid = \"lifts\"\ntitle = \"t\"\nrole = \"lift_in_serivce\"\nevery = \"half-month\"\nday = 1\n"
+        ),
+        "",
+    );
+    assert_one(&e, 16, 8, "unknown role `lift_in_serivce`");
+    assert!(e[0].path.ends_with("pack.toml"), "{e:#?}");
+}
+
+#[test]
+fn a_combination_binds_per_zone_and_its_override_sets_the_adjustable_figure() {
+    let dir = Dir::new();
+    std::fs::write(dir.0.path().join("pack.toml"), LAMPS).unwrap();
+    let mut site = format!(
+        "{HEADER}\n[rules]\npacks = [\"pack.toml\"]\n\n[[rules.overrides]]\nrule = \"p.lamps\"\ndevice = \"panel\"\nthreshold = 280.0\n\n[[devices]]\nid = \"panel\"\n{TCP}\n"
+    );
+    for c in 0..3 {
+        site.push_str(&format!(
+            "\n[[devices.points]]\nname = \"c{c}_on\"\nrole = \"circuit_status\"\nkind = \"coil\"\naddress = {c}\nzone = \"c{c}\"\n\n[[devices.points]]\nname = \"c{c}_w\"\nrole = \"circuit_power\"\nkind = \"input\"\naddress = {c}\nzone = \"c{c}\"\n"
+        ));
+    }
+    std::fs::write(dir.0.path().join("site.toml"), site).unwrap();
+    let catalog = load(&dir.0.path().join("site.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let mut bound = Vec::new();
+    for instance in &catalog.rule_instances {
+        let Check::Combination { of, .. } = &instance.check else {
+            panic!("{instance:?}");
+        };
+        let names: Vec<&str> = of
+            .iter()
+            .map(|(p, _)| catalog.points[p.0 as usize].name.as_str())
+            .collect();
+        bound.push((names, of[1].1));
+    }
+    assert_eq!(
+        bound,
+        [
+            (vec!["c0_on", "c0_w"], Predicate::Below(280.0)),
+            (vec!["c1_on", "c1_w"], Predicate::Below(280.0)),
+            (vec!["c2_on", "c2_w"], Predicate::Below(280.0)),
+        ]
+    );
 }
 
 #[test]

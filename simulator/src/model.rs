@@ -73,8 +73,25 @@ pub enum Model {
     AccessControl,
     /// Fire alarm panel.
     FirePanel,
-    /// Anything else: values change only by scenario.
+    /// Lift controller: the car travels, counts trips, stops on a fault.
+    Lift,
+    /// Room multi-sensor: temperature, humidity, CO2 and light wander.
+    RoomSensor,
+    /// Energy meter: power drawn, energy counted.
+    EnergyMeter,
+    /// Anything else (the car park controller): values change only by scenario.
     Static,
+}
+
+/// Another point of the same device as the model sees it this tick.
+#[derive(Debug, Clone)]
+pub struct Sibling {
+    /// Its role (empty when it has none).
+    pub role: String,
+    /// Its zone, when the profile gives one.
+    pub zone: Option<String>,
+    /// Its current value.
+    pub value: f64,
 }
 
 impl Model {
@@ -85,6 +102,9 @@ impl Model {
             "lighting-panel" => Self::Lighting,
             "access-control" => Self::AccessControl,
             "fire-panel" => Self::FirePanel,
+            "lift-controller" => Self::Lift,
+            "room-sensor" => Self::RoomSensor,
+            "energy-meter" => Self::EnergyMeter,
             _ => Self::Static,
         }
     }
@@ -98,7 +118,15 @@ impl Model {
             "outdoor_air_temp" => 29.0,
             "filter_dp" => 120.0,
             "fan_status" | "compressor_status" | "circuit_status" | "controller_online"
-            | "camera_online" | "lift_in_service" => 1.0,
+            | "camera_online" | "lift_in_service" | "occupancy" => 1.0,
+            "lift_floor" => 1.0,
+            "lift_run_count" => 4_200.0,
+            "room_temp" => 23.0,
+            "room_humidity" => 50.0,
+            "co2" => 620.0,
+            "illuminance" => 420.0,
+            "power" => 900.0,
+            "energy" => 12_000.0,
             "fan_run_hours" => 12_000.0,
             "filter_run_hours" => 1_500.0,
             "lamp_run_hours" => 24_000.0,
@@ -113,7 +141,7 @@ impl Model {
         self,
         point: &SimPoint,
         current: f64,
-        all: &[(String, f64)],
+        all: &[Sibling],
         dt: f64,
         time_scale: f64,
     ) -> f64 {
@@ -137,8 +165,13 @@ impl Model {
             }
             (Self::Lighting, "lamp_run_hours") => current + hours,
             (Self::Lighting, "circuit_power") => {
-                // Ageing lamps draw more: +20 % at 50,000 h.
-                let lamp_hours = by_role(all, "lamp_run_hours").unwrap_or(0.0);
+                // A switched-off circuit draws nothing; ageing lamps draw
+                // more: +20 % at 50,000 h.
+                let zone = point.zone.as_deref();
+                if in_zone(all, "circuit_status", zone) == Some(0.0) {
+                    return 0.0;
+                }
+                let lamp_hours = in_zone(all, "lamp_run_hours", zone).unwrap_or(0.0);
                 400.0 * (1.0 + 0.2 * lamp_hours / 50_000.0) + rng.random_range(-3.0..3.0)
             }
             // People come and go in real time, but not on a frozen site:
@@ -154,11 +187,61 @@ impl Model {
                 }
             }
             (Self::FirePanel, "sprinkler_pressure") => 6.5 + rng.random_range(-0.05..0.05),
+            (Self::Lift, role) => lift(role, current, all, dt * time_scale),
+            (Self::RoomSensor, "room_temp") => {
+                current + (23.0 - current) * 0.05 + rng.random_range(-0.05..0.05)
+            }
+            (Self::RoomSensor, "room_humidity") => {
+                current + (50.0 - current) * 0.05 + rng.random_range(-0.3..0.3)
+            }
+            (Self::RoomSensor, "co2") => {
+                current + (620.0 - current) * 0.05 + rng.random_range(-5.0..5.0)
+            }
+            (Self::RoomSensor, "illuminance") => 420.0 + rng.random_range(-5.0..5.0),
+            (Self::EnergyMeter, "power") => 900.0 + rng.random_range(-20.0..20.0),
+            (Self::EnergyMeter, "energy") => {
+                let watts = by_role(all, "power").unwrap_or(0.0);
+                current + watts * hours / 1000.0
+            }
             _ => current,
         }
     }
 }
 
-fn by_role(all: &[(String, f64)], role: &str) -> Option<f64> {
-    all.iter().find(|(r, _)| r == role).map(|(_, v)| *v)
+fn by_role(all: &[Sibling], role: &str) -> Option<f64> {
+    all.iter().find(|p| p.role == role).map(|p| p.value)
+}
+
+/// The value of the point with `role` in `zone` (circuit 2's switch for
+/// circuit 2's power), or the device's first with the role.
+fn in_zone(all: &[Sibling], role: &str, zone: Option<&str>) -> Option<f64> {
+    all.iter()
+        .find(|p| p.role == role && p.zone.as_deref() == zone)
+        .or_else(|| all.iter().find(|p| p.role == role))
+        .map(|p| p.value)
+}
+
+/// A lift in a six-floor block: in service unless it reports a fault or
+/// trapped passengers; the car moves a floor every 10 simulated seconds,
+/// counts a trip at each stop and opens its doors there.
+fn lift(role: &str, current: f64, all: &[Sibling], sim_dt: f64) -> f64 {
+    let stopped =
+        by_role(all, "lift_fault") == Some(1.0) || by_role(all, "lift_entrapment") == Some(1.0);
+    let floor = by_role(all, "lift_floor").unwrap_or(1.0);
+    // One floor per 10 s: the chance the car reached the next floor this tick.
+    let arrives = !stopped && rand::rng().random_bool((sim_dt / 10.0).clamp(0.0, 1.0));
+    match role {
+        "lift_in_service" => f64::from(u8::from(!stopped)),
+        "lift_floor" if arrives => {
+            if floor >= 6.0 {
+                1.0
+            } else {
+                floor + 1.0
+            }
+        }
+        "lift_run_count" if arrives => current + 1.0,
+        "lift_door_open" if stopped => 0.0,
+        "lift_door_open" => f64::from(u8::from(arrives)),
+        _ => current,
+    }
 }

@@ -14,7 +14,7 @@ use tokio_modbus::server::tcp::{Server, accept_tcp_connection};
 use tokio_modbus::{ExceptionCode, Request, Response, SlaveRequest};
 
 use crate::bank::Bank;
-use crate::model::{Model, Pin};
+use crate::model::{Model, Pin, Sibling};
 use crate::profile::{SimDevice, SimSite};
 use crate::scenario::{Action, Scenario, Step};
 
@@ -74,12 +74,16 @@ impl SiteState {
         }
         let scale = self.options.time_scale;
         for d in &mut self.devices {
-            let roles: Vec<(String, f64)> = d
+            let roles: Vec<Sibling> = d
                 .device
                 .points
                 .iter()
                 .zip(&d.values)
-                .map(|(p, v)| (p.role.clone().unwrap_or_default(), *v))
+                .map(|(p, v)| Sibling {
+                    role: p.role.clone().unwrap_or_default(),
+                    zone: p.zone.clone(),
+                    value: *v,
+                })
                 .collect();
             for (i, point) in d.device.points.iter().enumerate() {
                 d.values[i] = match d.pins[i].map(|pin| pin.value_at(now)) {

@@ -11,7 +11,7 @@ use sitewarden_tests::{
     SiteDir, frozen, load, raised_conditions, repo_root, start_daemon, start_sim, wait_until,
 };
 
-const DEVICES: [(&str, &str); 13] = [
+const DEVICES: [(&str, &str); 17] = [
     ("ahu-a", "ahu"),
     ("ahu-b", "ahu"),
     ("ahu-c", "ahu"),
@@ -21,16 +21,33 @@ const DEVICES: [(&str, &str); 13] = [
     ("access-b", "access-control"),
     ("fire-a", "fire-panel"),
     ("fire-b", "fire-panel"),
-    ("lift-a", "lift-carpark"),
+    // Named as in the demo site, so the demo scenario's steps apply.
+    ("lift-1", "lift-controller"),
+    ("carpark-1", "car-park"),
+    ("room-a", "room-sensor"),
+    ("room-b", "room-sensor"),
+    ("meter-a", "energy-meter"),
     ("spare-1", "ahu"),
     ("spare-2", "ahu"),
     ("spare-3", "ahu"),
 ];
 
-const LIFT_PROFILE: &str = "[[points]]\nname = \"lift_fault\"\nrole = \"lift_fault\"\nkind = \"discrete-input\"\naddress = 0\n\n\
-[[points]]\nname = \"lift_in_service\"\nrole = \"lift_in_service\"\nkind = \"discrete-input\"\naddress = 1\n\n\
-[[points]]\nname = \"barrier_fault\"\nrole = \"barrier_fault\"\nkind = \"discrete-input\"\naddress = 2\n\n\
-[[points]]\nname = \"camera_online\"\nrole = \"camera_online\"\nkind = \"discrete-input\"\naddress = 3\n";
+/// The demo scenario's steps for `devices`, due at once: what the demo
+/// does to them, raised here through the same packs.
+fn demo_steps(devices: &[&str]) -> Vec<Step> {
+    let scenario =
+        site_sim::load_scenario(&repo_root().join("config/scenarios/demo.toml")).unwrap();
+    scenario
+        .step
+        .into_iter()
+        .filter(|s| devices.contains(&s.device.as_str()))
+        .map(|mut s| {
+            s.at = Duration::ZERO;
+            s.duration = None;
+            s
+        })
+        .collect()
+}
 
 fn packs() -> Vec<std::path::PathBuf> {
     let mut packs: Vec<_> = std::fs::read_dir(repo_root().join("config/standards"))
@@ -57,6 +74,14 @@ fn shipped_rules() -> BTreeSet<String> {
 
 fn step(device: &str, body: &str) -> Step {
     toml::from_str(&format!("device = \"{device}\"\n{body}")).unwrap()
+}
+
+/// Moves a point to `to` over 4 s: a counter running fast.
+fn ramp(device: &str, point: &str, to: f64) -> Step {
+    step(
+        device,
+        &format!("action = \"ramp\"\npoint = \"{point}\"\nto = {to}\nover = \"4s\""),
+    )
 }
 
 fn set(device: &str, point: &str, value: f64) -> Step {
@@ -101,8 +126,6 @@ async fn run(
     may_raise: &[(&str, &str, &str)],
 ) -> Findings {
     let site = SiteDir::new().unwrap();
-    site.write("profiles/lift-carpark.toml", LIFT_PROFILE)
-        .unwrap();
     let sim = start_sim(&site, &DEVICES, frozen()).await.unwrap();
     // Supply air held steady: the model's sensor noise would otherwise
     // trip the rate rule in the test's 4 s window (a step may ramp it).
@@ -123,7 +146,7 @@ async fn run(
         if rule.ends_with("_stale") {
             config.push_str("after = \"2s\"\n");
         }
-        if rule.ends_with("_rising_fast") {
+        if rule.ends_with("_rising_fast") || rule == "comfort.energy_while_closed" {
             config.push_str("window = \"4s\"\n");
         }
     }
@@ -179,13 +202,14 @@ async fn run(
 
 /// (rule, device, point) each step raises; on devices with several zones,
 /// doors or circuits, the point is the one the step drives.
-const CLOSED_CASES: [(&str, &str, &str); 31] = [
+const CLOSED_CASES: [(&str, &str, &str); 43] = [
     ("hvac.filter_dp_high", "ahu-a", ""),
     ("hvac.filter_dp_high_high", "ahu-a", ""),
     ("hvac.filter_service_due", "ahu-a", ""),
     ("hvac.fan_fault", "ahu-a", ""),
     ("hvac.compressor_fault", "ahu-a", ""),
     ("hvac.running_while_closed", "ahu-a", ""),
+    ("hvac.unit_alarm", "ahu-a", ""),
     ("hvac.cooling_not_holding", "ahu-b", ""),
     ("hvac.supply_air_rising_fast", "ahu-b", ""),
     ("hvac.supply_air_stale", "ahu-c", ""),
@@ -197,6 +221,7 @@ const CLOSED_CASES: [(&str, &str, &str); 31] = [
         "circuit1_lamp_hours",
     ),
     ("lighting.lamp_fault", "lighting-a", "circuit2_lamp_fault"),
+    ("lighting.lamp_failure", "lighting-a", "circuit3_on"),
     ("lighting.panel_offline", "lighting-b", ""),
     ("security.door_forced", "access-a", "door1_forced"),
     ("security.door_open_after_hours", "access-a", ""),
@@ -209,7 +234,7 @@ const CLOSED_CASES: [(&str, &str, &str); 31] = [
     ("security.tamper", "access-a", "door4_tamper"),
     ("security.controller_down", "access-a", ""),
     ("security.controller_offline", "access-b", ""),
-    ("security.camera_down", "lift-a", ""),
+    ("security.camera_down", "carpark-1", ""),
     ("fire.fire_alarm", "fire-a", "zone1_alarm"),
     ("fire.zone_fault", "fire-a", "zone2_fault"),
     ("fire.supervisory", "fire-a", "zone3_supervisory"),
@@ -217,13 +242,30 @@ const CLOSED_CASES: [(&str, &str, &str); 31] = [
     ("fire.sprinkler_pressure_low_low", "fire-a", ""),
     ("fire.panel_fault", "fire-a", ""),
     ("fire.panel_offline", "fire-b", ""),
-    ("lifts.lift_fault", "lift-a", ""),
-    ("lifts.barrier_fault", "lift-a", ""),
+    ("lifts.lift_fault", "lift-1", ""),
+    ("lifts.entrapment", "lift-1", ""),
+    ("lifts.alarm_button_doors_shut", "lift-1", ""),
+    ("lifts.trips_service_due", "lift-1", ""),
+    ("carpark.barrier_fault", "carpark-1", ""),
+    ("carpark.plate_recognition_fault", "carpark-1", ""),
+    ("carpark.guidance_fault", "carpark-1", ""),
+    ("carpark.fence_alarm", "carpark-1", "fence2_alarm"),
+    ("carpark.fence_fault", "carpark-1", "fence1_fault"),
+    ("comfort.co2_high", "room-a", ""),
+    ("comfort.energy_while_closed", "meter-a", ""),
+    ("general.device_fault", "room-a", ""),
 ];
 
-const OPEN_CASES: [(&str, &str, &str); 2] = [
+/// Comfort rules hold only while the site is open; the energy rule only
+/// while it is closed (the open run drives the meter as hard and expects
+/// nothing from it).
+const OPEN_CASES: [(&str, &str, &str); 6] = [
     ("lighting.off_while_open", "lighting-a", "circuit4_on"),
-    ("lifts.lift_out_of_service_while_open", "lift-a", ""),
+    ("lifts.lift_out_of_service_while_open", "lift-1", ""),
+    ("comfort.room_too_warm_while_open", "room-a", ""),
+    ("comfort.room_too_humid_while_open", "room-a", ""),
+    ("comfort.room_too_cold_while_open", "room-b", ""),
+    ("lighting.too_dark_while_open", "room-b", ""),
 ];
 
 /// Keys whose figure is a judgement about the equipment: each rule that
@@ -238,9 +280,11 @@ const FIGURES: [&str; 6] = [
 ];
 
 /// Words that name a source: a standard, or the site's own judgement.
-const SOURCES: [&str; 7] = [
+const SOURCES: [&str; 9] = [
     "site judgement",
     "gb ",
+    "gb/t ",
+    "tsg ",
     "en ",
     "iso ",
     "ies ",
@@ -284,6 +328,52 @@ fn every_shipped_figure_names_its_source_or_says_it_is_site_judgement() {
     assert!(silent.is_empty(), "figures without a source: {silent:?}");
 }
 
+/// Every role a shipped rule watches, directly or in an `all`/`any` predicate.
+fn bound_roles() -> BTreeSet<String> {
+    let mut roles = BTreeSet::new();
+    for path in packs() {
+        let pack: toml::Value = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for rule in pack["rule"].as_array().unwrap() {
+            if let Some(role) = rule.get("role").and_then(|r| r.as_str()) {
+                roles.insert(role.to_owned());
+            }
+            for predicate in rule
+                .get("of")
+                .and_then(|o| o.as_array())
+                .into_iter()
+                .flatten()
+            {
+                roles.insert(predicate["role"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    roles
+}
+
+#[test]
+fn every_role_is_watched_by_a_shipped_rule_or_says_why_not() {
+    use sitewarden::config::{INFORMATIONAL_ROLES, KNOWN_ROLES};
+    let bound = bound_roles();
+    let informational: BTreeSet<&str> = INFORMATIONAL_ROLES.iter().map(|(r, _)| *r).collect();
+    let unexplained: Vec<&str> = KNOWN_ROLES
+        .iter()
+        .map(|(r, _)| *r)
+        .filter(|r| !bound.contains(*r) && !informational.contains(r))
+        .collect();
+    assert!(
+        unexplained.is_empty(),
+        "roles no rule watches and nobody explains: {unexplained:?}"
+    );
+    let contradicted: Vec<&&str> = informational
+        .iter()
+        .filter(|r| bound.contains(**r) || !KNOWN_ROLES.iter().any(|(k, _)| k == *r))
+        .collect();
+    assert!(
+        contradicted.is_empty(),
+        "called informational but watched by a rule, or unknown: {contradicted:?}"
+    );
+}
+
 #[test]
 fn the_cases_cover_every_shipped_rule() {
     let covered: BTreeSet<String> = CLOSED_CASES
@@ -302,7 +392,7 @@ fn the_cases_cover_every_shipped_rule() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_shipped_rule_raises_on_a_closed_site() {
     let offline = |d: &str| step(d, "action = \"offline\"");
-    let steps = vec![
+    let mut steps = vec![
         set("ahu-a", "filter_dp", 450.0),
         set("ahu-a", "filter_run_hours", 2100.0),
         set("ahu-a", "fan_fault", 1.0),
@@ -327,10 +417,24 @@ async fn every_shipped_rule_raises_on_a_closed_site() {
         set("fire-a", "sprinkler_pressure", 0.5),
         set("fire-a", "panel_fault", 1.0),
         offline("fire-b"),
-        set("lift-a", "lift_fault", 1.0),
-        set("lift-a", "barrier_fault", 1.0),
-        set("lift-a", "camera_online", 0.0),
+        set("ahu-a", "unit_alarm", 1.0),
+        set("lighting-a", "circuit3_power", 10.0),
+        set("lift-1", "lift_fault", 1.0),
+        set("lift-1", "trips", 20_000.0),
+        set("carpark-1", "barrier_fault", 1.0),
+        set("carpark-1", "plate_recognition_fault", 1.0),
+        set("carpark-1", "guidance_fault", 1.0),
+        set("carpark-1", "camera_online", 0.0),
+        set("carpark-1", "fence1_fault", 1.0),
+        set("room-a", "co2", 1500.0),
+        set("room-a", "sensor_fault", 1.0),
+        ramp("meter-a", "energy", 12_100.0),
+        // Comfort is a promise to visitors: nothing is raised at night.
+        set("room-b", "temperature", 31.0),
+        set("room-b", "humidity", 90.0),
+        set("room-b", "illuminance", 0.0),
     ];
+    steps.extend(demo_steps(&["lift-1", "carpark-1"]));
     // No business hours: the site is closed all week.
     let findings = run("", steps, &CLOSED_CASES, &CLOSED_MAY_RAISE).await;
     assert!(
@@ -361,7 +465,13 @@ async fn schedule_rules_for_opening_hours_raise_on_an_open_site() {
     }
     let steps = vec![
         set("lighting-a", "circuit4_on", 0.0),
-        set("lift-a", "lift_in_service", 0.0),
+        set("lift-1", "in_service", 0.0),
+        set("room-a", "temperature", 31.0),
+        set("room-a", "humidity", 85.0),
+        set("room-b", "temperature", 12.0),
+        set("room-b", "illuminance", 50.0),
+        // As much energy as the closed run: no rule for it while open.
+        ramp("meter-a", "energy", 12_100.0),
     ];
     // The header already has [site]; the hours table follows it.
     let findings = run(&hours, steps, &OPEN_CASES, &[]).await;

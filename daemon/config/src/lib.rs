@@ -26,7 +26,7 @@ pub use alerts::{AlertsSection, PersonSection, ShiftSection};
 pub use load::{ConfigError, ConfigErrors, load, load_in};
 pub use mqtt::{MqttSection, TlsSection};
 pub use patrol::PatrolSection;
-pub use roles::{KNOWN_ROLES, is_known_role};
+pub use roles::{INFORMATIONAL_ROLES, KNOWN_ROLES, is_known_role};
 pub use rules::{PredicateSection, RuleOverride, RulePackFile, RuleSection, RulesSection};
 pub use secret::{Secret, SecretSource};
 pub use sinks::{InfluxSection, SinksSection};

@@ -54,18 +54,85 @@ pub const KNOWN_ROLES: &[(&str, &str)] = &[
     ("tamper", "enclosure tamper switch"),
     ("controller_online", "access controller online"),
     ("camera_online", "CCTV camera online"),
-    // Lifts and car park
+    // Lifts
     ("lift_fault", "lift fault"),
     ("lift_in_service", "lift in service"),
     (
-        "barrier_fault",
-        "car park barrier or plate recognition fault",
+        "lift_entrapment",
+        "the lift controller reports passengers trapped in the car",
+    ),
+    ("lift_alarm_button", "alarm button in the lift car pressed"),
+    ("lift_door_open", "lift car door open"),
+    ("lift_floor", "floor the lift car is at"),
+    (
+        "lift_run_count",
+        "lift trips counted since the last service",
+    ),
+    // Car park and perimeter
+    ("barrier_fault", "car park barrier fault"),
+    (
+        "plate_recognition_fault",
+        "number-plate recognition camera or its controller faulty",
+    ),
+    (
+        "parking_guidance_fault",
+        "parking guidance system (bay sensors, signs) faulty",
+    ),
+    (
+        "fence_alarm",
+        "electronic perimeter fence alarm in a zone (touched or cut)",
+    ),
+    (
+        "fence_fault",
+        "electronic perimeter fence fault in a zone (wire broken, energiser off)",
     ),
     // Generic
     ("device_fault", "device reports a fault"),
     (
         "heartbeat",
         "counter a device increments to prove it is alive",
+    ),
+];
+
+/// Roles no shipped rule binds to, and why: they are read, stored and
+/// drawn on the dashboards because they explain what the rules see, but
+/// on their own they say nothing is wrong. `sitewarden roles` shows why.
+pub const INFORMATIONAL_ROLES: &[(&str, &str)] = &[
+    (
+        "return_air_temp",
+        "with supply air it shows the load; cooling faults are judged on supply air",
+    ),
+    (
+        "outdoor_air_temp",
+        "explains the cooling load; the weather is not a fault",
+    ),
+    (
+        "supply_air_setpoint",
+        "the unit's target; rules judge the air it delivers",
+    ),
+    (
+        "fan_run_hours",
+        "the fan's life record; filter service runs on filter_run_hours",
+    ),
+    (
+        "occupancy",
+        "shows whether people are in; comfort rules follow business hours, the site's promise to visitors",
+    ),
+    (
+        "lift_floor",
+        "where the car is, for the dashboard and the person on the intercom",
+    ),
+    (
+        "smart_plug_status",
+        "which plug is on; what it draws at night is judged on the meter it hangs off (comfort.energy_while_closed)",
+    ),
+    (
+        "power",
+        "a moment's draw; energy used out of hours is judged over half an hour on the energy counter",
+    ),
+    (
+        "heartbeat",
+        "offline and stale rules already catch a device that stops answering",
     ),
 ];
 

@@ -33,7 +33,8 @@ pub struct RuleOverride {
     /// Only this device; all devices when absent.
     #[serde(default)]
     pub device: Option<Spanned<String>>,
-    /// New threshold (limit) or service interval.
+    /// New threshold (limit), service interval, rate per minute (rate) or
+    /// figure of a combination's adjustable predicate.
     #[serde(default)]
     pub threshold: Option<Spanned<f64>>,
     /// New deadband.
@@ -71,6 +72,11 @@ pub struct RulePackFile {
     /// The rules.
     #[serde(default)]
     pub rule: Vec<RuleSection>,
+    /// Calendar work the standard asks for (half-monthly lift maintenance,
+    /// fire-system tests), with checklists: preventive tickets, named
+    /// `pack.id` (and `.device` for a schedule per device of a `role`).
+    #[serde(default)]
+    pub schedule: Vec<crate::tickets::PreventiveSection>,
 }
 
 /// One rule as written in a pack.
@@ -116,7 +122,10 @@ pub struct RuleSection {
     /// No good reading for this long, for `stale`.
     #[serde(default)]
     pub after: Option<Spanned<ConfigDuration>>,
-    /// Site state in which `equals` is the condition, for `schedule`.
+    /// Site state in which `equals` is the condition, for `schedule`; for
+    /// `limit`, `state`, `rate`, `all` and `any`, the only hours the rule
+    /// raises in (`open`: comfort while visitors are in; `closed`: energy
+    /// left on at night).
     #[serde(default)]
     pub when: Option<SiteState>,
     /// Predicates on points of the same device, for `all` and `any`.
@@ -155,4 +164,8 @@ pub struct PredicateSection {
     /// True when the value equals this.
     #[serde(default)]
     pub equals: Option<StateValue>,
+    /// The site override's `threshold` replaces this predicate's figure
+    /// (a circuit's own baseline load); at most one per rule.
+    #[serde(default)]
+    pub adjustable: bool,
 }

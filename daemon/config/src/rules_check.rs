@@ -15,7 +15,7 @@ use super::{
     is_known_role,
 };
 use sitewarden_model::catalog::{
-    Check, Device, DeviceId, Point, Predicate, Rule, RuleId, RuleInstance,
+    Check, Device, DeviceId, Point, PointId, Predicate, Rule, RuleId, RuleInstance,
 };
 use sitewarden_model::vocab::{LimitLevel, RuleKind, SiteState};
 
@@ -29,6 +29,7 @@ struct Draft {
     on_delay: Duration,
     off_delay: Duration,
     level: Option<LimitLevel>,
+    only_while: Option<SiteState>,
 }
 
 /// What a rule tests, with combination predicates still named by role.
@@ -37,6 +38,8 @@ enum Template {
     Combination {
         all: bool,
         of: Vec<(String, Predicate)>,
+        /// Index in `of` of the predicate a `threshold` override sets.
+        adjustable: Option<usize>,
     },
 }
 
@@ -68,7 +71,7 @@ pub(super) fn check_rules(
             }
             for mut instance in bind(RuleId(index as u32), draft, device.id, device_points) {
                 for o in &applicable {
-                    apply_override(&mut instance, o);
+                    apply_override(&mut instance, o, draft);
                 }
                 instances.push(instance);
             }
@@ -176,6 +179,8 @@ fn check_rule(v: &mut Validator<'_>, file: FileId, s: &RuleSection, id: String) 
         on_delay,
         off_delay,
         level: s.level,
+        // A schedule rule's `when` is part of its check.
+        only_while: s.when.filter(|_| s.kind != RuleKind::Schedule),
     })
 }
 
@@ -196,7 +201,11 @@ fn check_fields_apply(v: &mut Validator<'_>, file: FileId, s: &RuleSection, pos:
         ("fall_per_minute", s.fall_per_minute.is_some(), &[K::Rate]),
         ("window", s.window.is_some(), &[K::Rate]),
         ("after", s.after.is_some(), &[K::Stale]),
-        ("when", s.when.is_some(), &[K::Schedule]),
+        (
+            "when",
+            s.when.is_some(),
+            &[K::Schedule, K::Limit, K::State, K::Rate, K::All, K::Any],
+        ),
     ];
     for (name, is_set, kinds) in present {
         if is_set && !kinds.contains(&s.kind) {
@@ -401,9 +410,18 @@ fn combination(
             ),
         }
     }
+    let adjustable: Vec<usize> = (0..s.of.len()).filter(|&i| s.of[i].adjustable).collect();
+    if adjustable.len() > 1 {
+        v.error(
+            &at(file, &s.of[adjustable[1]].role),
+            "only one predicate of a rule can be `adjustable`: a site override has one `threshold`",
+        );
+        return None;
+    }
     (of.len() == s.of.len()).then_some(Template::Combination {
         all: s.kind == RuleKind::All,
         of,
+        adjustable: adjustable.first().copied(),
     })
 }
 
@@ -516,6 +534,24 @@ fn check_overrides<'a>(
                 );
             }
         }
+        if let Some(t) = &o.threshold
+            && !(t.get_ref().is_finite()
+                && (*t.get_ref() > 0.0
+                    || !matches!(
+                        draft.template,
+                        Template::Simple(Check::Rate { .. } | Check::ServiceInterval { .. })
+                    )))
+        {
+            v.error(
+                &at(0, t),
+                format!(
+                    "threshold {} for `{}` must be a finite number, and above zero for a rate or service interval",
+                    t.get_ref(),
+                    o.rule.get_ref()
+                ),
+            );
+            continue;
+        }
         let is_limit = matches!(draft.template, Template::Simple(Check::Limit { .. }));
         if o.deadband.is_some() && !is_limit {
             v.error(
@@ -550,11 +586,17 @@ fn unused_settings(v: &mut Validator<'_>, o: &RuleOverride, draft: &Draft) -> bo
         Some(Check::State { .. }) => "a state rule",
         Some(Check::Offline) => "an offline rule",
         Some(Check::Schedule { .. }) => "a schedule rule",
-        Some(Check::Combination { .. }) | None => "a combination",
+        Some(Check::Combination { .. }) | None => "a combination without an adjustable predicate",
     };
     let uses_threshold = matches!(
         check,
-        Some(Check::Limit { .. } | Check::ServiceInterval { .. })
+        Some(Check::Limit { .. } | Check::ServiceInterval { .. } | Check::Rate { .. })
+    ) || matches!(
+        draft.template,
+        Template::Combination {
+            adjustable: Some(_),
+            ..
+        }
     );
     let uses_after = matches!(check, Some(Check::Stale { .. }));
     let uses_window = matches!(check, Some(Check::Rate { .. }));
@@ -654,6 +696,7 @@ fn bind(rule: RuleId, draft: &Draft, device: DeviceId, points: &[Point]) -> Vec<
         on_delay: draft.on_delay,
         off_delay: draft.off_delay,
         severity: draft.rule.severity,
+        only_while: draft.only_while,
     };
     fn with_role<'p>(points: &'p [Point], role: &'p str) -> impl Iterator<Item = &'p Point> {
         points
@@ -677,26 +720,47 @@ fn bind(rule: RuleId, draft: &Draft, device: DeviceId, points: &[Point]) -> Vec<
                 .collect(),
             None => Vec::new(),
         },
-        Template::Combination { all, of } => {
-            let resolved: Option<Vec<(&Point, Predicate)>> = of
-                .iter()
-                .map(|(role, pred)| with_role(points, role).next().map(|p| (p, *pred)))
-                .collect();
-            match resolved {
-                Some(r) if !r.is_empty() => {
-                    let check = Check::Combination {
-                        all: *all,
-                        of: r.iter().map(|(p, pred)| (p.id, *pred)).collect(),
-                    };
-                    vec![instance(r[0].0, check)]
+        Template::Combination { all, of, .. } => {
+            let mut bound: Vec<Vec<PointId>> = Vec::new();
+            let mut instances = Vec::new();
+            let Some((first_role, _)) = of.first() else {
+                return instances;
+            };
+            for anchor in with_role(points, first_role) {
+                let resolved: Option<Vec<(PointId, Predicate)>> = of
+                    .iter()
+                    .map(|(role, pred)| in_zone_of(points, role, anchor).map(|p| (p.id, *pred)))
+                    .collect();
+                let Some(resolved) = resolved else { continue };
+                let ids: Vec<PointId> = resolved.iter().map(|(p, _)| *p).collect();
+                if bound.contains(&ids) {
+                    continue;
                 }
-                _ => Vec::new(),
+                bound.push(ids);
+                let check = Check::Combination {
+                    all: *all,
+                    of: resolved,
+                };
+                instances.push(instance(anchor, check));
             }
+            instances
         }
     }
 }
 
-fn apply_override(instance: &mut RuleInstance, o: &RuleOverride) {
+/// The point with `role` that belongs with `anchor`: the one in the same
+/// zone (circuit 2's power goes with circuit 2's switch), or the device's
+/// first with the role when none shares the zone (one supply-air sensor
+/// for the whole unit).
+fn in_zone_of<'p>(points: &'p [Point], role: &str, anchor: &Point) -> Option<&'p Point> {
+    let mut with_role = points.iter().filter(|p| p.role.as_deref() == Some(role));
+    let first = with_role.clone().next();
+    with_role
+        .find(|p| p.zone.is_some() && p.zone == anchor.zone)
+        .or(first)
+}
+
+fn apply_override(instance: &mut RuleInstance, o: &RuleOverride, draft: &Draft) {
     if let Some(d) = &o.on_delay {
         instance.on_delay = d.get_ref().0;
     }
@@ -735,9 +799,24 @@ fn apply_override(instance: &mut RuleInstance, o: &RuleOverride) {
                 *after = a.get_ref().0;
             }
         }
-        Check::Rate { window, .. } => {
+        Check::Rate { window, per_minute } => {
             if let Some(w) = &o.window {
                 *window = w.get_ref().0;
+            }
+            // The figure is a magnitude; the pack says rise or fall.
+            if let Some(t) = &o.threshold {
+                *per_minute = t.get_ref().abs().copysign(*per_minute);
+            }
+        }
+        Check::Combination { of, .. } => {
+            let adjustable = match draft.template {
+                Template::Combination { adjustable, .. } => adjustable,
+                Template::Simple(_) => None,
+            };
+            if let (Some(t), Some((_, predicate))) =
+                (&o.threshold, adjustable.and_then(|i| of.get_mut(i)))
+            {
+                *predicate = predicate.with_figure(*t.get_ref());
             }
         }
         _ => {}

@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::load::FileId;
 use super::validate::{Pos, Validator, at, check_identifier};
 use super::{ConfigDuration, SecretSource, Spanned};
 use sitewarden_model::catalog::{
-    CalendarRule, Device, PreventiveSchedule, ServiceLevel, TicketRoles, TicketSettings,
-    WebhookTarget,
+    CalendarRule, Device, DeviceId, Point, PreventiveSchedule, ServiceLevel, TicketRoles,
+    TicketSettings, WebhookTarget,
 };
 use sitewarden_model::vocab::Priority;
 use sitewarden_model::vocab::Severity;
@@ -139,6 +140,10 @@ pub struct PreventiveSection {
     /// Device the work is on, if any.
     #[serde(default)]
     pub device: Option<Spanned<String>>,
+    /// Instead of `device`: one schedule for every device with a point of
+    /// this role (each lift gets its own half-monthly maintenance).
+    #[serde(default)]
+    pub role: Option<Spanned<String>>,
     /// `day`, `week`, `half-month`, `month`, `quarter` or `year`; with
     /// `interval`, every so many days, weeks or months.
     pub every: Spanned<String>,
@@ -212,7 +217,8 @@ const MAX_TARGET: Duration = Duration::from_secs(90 * 24 * 3600);
 pub(super) fn check_tickets(
     v: &mut Validator<'_>,
     s: &TicketsSection,
-    devices: &[Option<Device>],
+    packs: &[(FileId, super::RulePackFile)],
+    (devices, points): (&[Option<Device>], &[Point]),
     base_dir: &std::path::Path,
 ) -> Option<TicketSettings> {
     let errors_before = v.error_count();
@@ -222,18 +228,34 @@ pub(super) fn check_tickets(
         .webhook
         .as_ref()
         .and_then(|w| check_webhook(v, w, base_dir));
-    let mut seen: HashMap<&str, ()> = HashMap::new();
     let mut preventive = Vec::new();
-    for p in &s.preventive {
-        let pos = at(0, &p.id);
+    let mut seen: HashMap<(Option<&str>, &str), ()> = HashMap::new();
+    let site_schedules = s.preventive.iter().map(|p| (0, None, p));
+    let pack_schedules = packs.iter().flat_map(|(file, pack)| {
+        pack.schedule
+            .iter()
+            .map(move |p| (*file, Some(pack.pack.get_ref().as_str()), p))
+    });
+    for (file, pack, p) in site_schedules.chain(pack_schedules) {
+        let pos = at(file, &p.id);
         check_identifier(v, &pos, "preventive schedule id", p.id.get_ref());
-        if seen.insert(p.id.get_ref(), ()).is_some() {
+        if seen.insert((pack, p.id.get_ref()), ()).is_some() {
             v.error(
                 &pos,
                 format!("preventive schedule `{}` is defined twice", p.id.get_ref()),
             );
         }
-        if let Some(schedule) = check_preventive(v, p, devices) {
+        for (device, suffix) in schedule_devices(v, file, p, devices, points) {
+            let Some(mut schedule) = check_preventive(v, file, p, device) else {
+                continue;
+            };
+            // A pack's schedule is named after its pack, and after each
+            // device when it is one per device: its progress is stored under it.
+            schedule.id = match (pack, suffix) {
+                (Some(pack), Some(device)) => format!("{pack}.{}.{device}", schedule.id),
+                (Some(pack), None) => format!("{pack}.{}", schedule.id),
+                (None, _) => schedule.id,
+            };
             preventive.push(schedule);
         }
     }
@@ -395,35 +417,72 @@ pub(super) fn check_http_url(v: &mut Validator<'_>, pos: &Pos, text: &str) -> Op
     }
 }
 
-fn check_preventive(
+/// The devices a schedule opens tickets for: the one it names, every
+/// device with a point of its `role` (one schedule each, with the device id
+/// to name it by), or none for site-wide work.
+fn schedule_devices(
     v: &mut Validator<'_>,
+    file: FileId,
     p: &PreventiveSection,
     devices: &[Option<Device>],
-) -> Option<PreventiveSchedule> {
-    let device = match &p.device {
-        Some(name) => {
+    points: &[Point],
+) -> Vec<(Option<DeviceId>, Option<String>)> {
+    match (&p.device, &p.role) {
+        (Some(_), Some(role)) => {
+            v.error(&at(file, role), "give `device` or `role`, not both");
+            Vec::new()
+        }
+        (Some(name), None) => {
             let found = devices
                 .iter()
                 .flatten()
                 .find(|d| &d.name == name.get_ref())
                 .map(|d| d.id);
             if found.is_none() {
-                v.error(&at(0, name), format!("no device `{}`", name.get_ref()));
+                // Reported; the rest of the schedule is still checked.
+                v.error(&at(file, name), format!("no device `{}`", name.get_ref()));
             }
-            found
+            vec![(found, None)]
         }
-        None => None,
-    };
+        (None, Some(role)) => {
+            if !super::is_known_role(role.get_ref()) {
+                v.error(
+                    &at(file, role),
+                    format!("unknown role `{}`; see `sitewarden roles`", role.get_ref()),
+                );
+                return Vec::new();
+            }
+            devices
+                .iter()
+                .flatten()
+                .filter(|d| {
+                    points[d.points.start as usize..d.points.end as usize]
+                        .iter()
+                        .any(|pt| pt.role.as_deref() == Some(role.get_ref().as_str()))
+                })
+                .map(|d| (Some(d.id), Some(d.name.clone())))
+                .collect()
+        }
+        (None, None) => vec![(None, None)],
+    }
+}
+
+fn check_preventive(
+    v: &mut Validator<'_>,
+    file: FileId,
+    p: &PreventiveSection,
+    device: Option<DeviceId>,
+) -> Option<PreventiveSchedule> {
     let at_time = parse_hh_mm(p.at.get_ref()).or_else(|| {
         v.error(
-            &at(0, &p.at),
+            &at(file, &p.at),
             format!("`{}` is not a time of day (HH:MM)", p.at.get_ref()),
         );
         None
     });
-    let every_pos = at(0, &p.every);
+    let every_pos = at(file, &p.every);
     let every = p.every.get_ref().as_str();
-    let repeat = check_repeat(v, p, every, &every_pos);
+    let repeat = check_repeat(v, file, p, every, &every_pos);
     let rule = match every {
         "day" => match repeat {
             Repeat::Every(n, start) => Some(CalendarRule::EveryDays { n, start }),
@@ -431,7 +490,7 @@ fn check_preventive(
             Repeat::Invalid => None,
         },
         "week" => {
-            let weekdays = check_weekdays(v, p, &every_pos);
+            let weekdays = check_weekdays(v, file, p, &every_pos);
             match (weekdays, repeat) {
                 (Some(days), Repeat::Once) if days.count_ones() == 1 => {
                     Some(CalendarRule::Weekly(weekday_of_bit(days)))
@@ -450,7 +509,7 @@ fn check_preventive(
             }
         }
         "month" => {
-            let days = check_month_days(v, p, &every_pos);
+            let days = check_month_days(v, file, p, &every_pos);
             match (days, repeat) {
                 (Some(days), Repeat::Once) if days.count_ones() == 1 => {
                     Some(CalendarRule::Monthly(days.trailing_zeros() as u8))
@@ -468,17 +527,17 @@ fn check_preventive(
                 _ => None,
             }
         }
-        "half-month" => day_in(v, &p.day, 15, &every_pos).map(CalendarRule::HalfMonthly),
+        "half-month" => day_in(v, file, &p.day, 15, &every_pos).map(CalendarRule::HalfMonthly),
         "quarter" => {
-            let first_month = month_in(v, &p.month, 3, &every_pos, 1);
-            let day = day_in(v, &p.day, 31, &every_pos);
+            let first_month = month_in(v, file, &p.month, 3, &every_pos, 1);
+            let day = day_in(v, file, &p.day, 31, &every_pos);
             first_month
                 .zip(day)
                 .map(|(first_month, day)| CalendarRule::Quarterly { first_month, day })
         }
         "year" => {
-            let month = month_in(v, &p.month, 12, &every_pos, 0);
-            let day = day_in(v, &p.day, 31, &every_pos);
+            let month = month_in(v, file, &p.month, 12, &every_pos, 0);
+            let day = day_in(v, file, &p.day, 31, &every_pos);
             month
                 .zip(day)
                 .map(|(month, day)| CalendarRule::Yearly { month, day })
@@ -494,7 +553,7 @@ fn check_preventive(
         }
     };
     if p.checklist.iter().any(|item| item.trim().is_empty()) {
-        v.error(&at(0, &p.id), "a checklist item is empty");
+        v.error(&at(file, &p.id), "a checklist item is empty");
     }
     Some(PreventiveSchedule {
         id: p.id.get_ref().clone(),
@@ -529,6 +588,7 @@ fn max_interval(every: &str) -> u16 {
 
 fn check_repeat(
     v: &mut Validator<'_>,
+    file: FileId,
     p: &PreventiveSection,
     every: &str,
     every_pos: &Pos,
@@ -539,13 +599,16 @@ fn check_repeat(
             let max = max_interval(every);
             if max == 1 {
                 v.error(
-                    &at(0, n),
+                    &at(file, n),
                     "`interval` repeats `day`, `week` or `month` schedules only",
                 );
                 return Repeat::Invalid;
             }
             if !(1..=max).contains(n.get_ref()) {
-                v.error(&at(0, n), format!("interval must be between 1 and {max}"));
+                v.error(
+                    &at(file, n),
+                    format!("interval must be between 1 and {max}"),
+                );
                 return Repeat::Invalid;
             }
             *n.get_ref()
@@ -554,7 +617,7 @@ fn check_repeat(
     let start = p.start.as_ref().map(|s| {
         s.get_ref().parse::<jiff::civil::Date>().map_err(|_| {
             v.error(
-                &at(0, s),
+                &at(file, s),
                 format!("`{}` is not a date (YYYY-MM-DD)", s.get_ref()),
             );
         })
@@ -574,14 +637,19 @@ fn check_repeat(
 }
 
 /// `weekday` or `weekdays`, as bits (Monday = bit 0).
-fn check_weekdays(v: &mut Validator<'_>, p: &PreventiveSection, every_pos: &Pos) -> Option<u8> {
+fn check_weekdays(
+    v: &mut Validator<'_>,
+    file: FileId,
+    p: &PreventiveSection,
+    every_pos: &Pos,
+) -> Option<u8> {
     let names: Vec<(&String, Pos)> = match (&p.weekday, &p.weekdays) {
-        (Some(w), None) => vec![(w.get_ref(), at(0, w))],
+        (Some(w), None) => vec![(w.get_ref(), at(file, w))],
         (None, Some(ws)) if !ws.get_ref().is_empty() => {
-            ws.get_ref().iter().map(|w| (w, at(0, ws))).collect()
+            ws.get_ref().iter().map(|w| (w, at(file, ws))).collect()
         }
         (Some(w), Some(_)) => {
-            v.error(&at(0, w), "give `weekday` or `weekdays`, not both");
+            v.error(&at(file, w), "give `weekday` or `weekdays`, not both");
             return None;
         }
         _ => {
@@ -607,14 +675,19 @@ fn weekday_of_bit(bits: u8) -> jiff::civil::Weekday {
 }
 
 /// `day` or `days` of the month, as bits (day 1 = bit 1).
-fn check_month_days(v: &mut Validator<'_>, p: &PreventiveSection, every_pos: &Pos) -> Option<u32> {
+fn check_month_days(
+    v: &mut Validator<'_>,
+    file: FileId,
+    p: &PreventiveSection,
+    every_pos: &Pos,
+) -> Option<u32> {
     let days: Vec<(u8, Pos)> = match (&p.day, &p.days) {
-        (Some(d), None) => vec![(*d.get_ref(), at(0, d))],
+        (Some(d), None) => vec![(*d.get_ref(), at(file, d))],
         (None, Some(ds)) if !ds.get_ref().is_empty() => {
-            ds.get_ref().iter().map(|d| (*d, at(0, ds))).collect()
+            ds.get_ref().iter().map(|d| (*d, at(file, ds))).collect()
         }
         (Some(d), Some(_)) => {
-            v.error(&at(0, d), "give `day` or `days`, not both");
+            v.error(&at(file, d), "give `day` or `days`, not both");
             return None;
         }
         _ => {
@@ -639,11 +712,17 @@ fn parse_hh_mm(text: &str) -> Option<jiff::civil::Time> {
 }
 
 /// `day` between 1 and `max`, required.
-fn day_in(v: &mut Validator<'_>, day: &Option<Spanned<u8>>, max: u8, every: &Pos) -> Option<u8> {
+fn day_in(
+    v: &mut Validator<'_>,
+    file: FileId,
+    day: &Option<Spanned<u8>>,
+    max: u8,
+    every: &Pos,
+) -> Option<u8> {
     match day {
         Some(d) if (1..=max).contains(d.get_ref()) => Some(*d.get_ref()),
         Some(d) => {
-            v.error(&at(0, d), format!("day must be between 1 and {max}"));
+            v.error(&at(file, d), format!("day must be between 1 and {max}"));
             None
         }
         None => {
@@ -656,6 +735,7 @@ fn day_in(v: &mut Validator<'_>, day: &Option<Spanned<u8>>, max: u8, every: &Pos
 /// `month` between 1 and `max`; `default` when left out (0: required).
 fn month_in(
     v: &mut Validator<'_>,
+    file: FileId,
     month: &Option<Spanned<u8>>,
     max: u8,
     every: &Pos,
@@ -664,7 +744,7 @@ fn month_in(
     match month {
         Some(m) if (1..=max).contains(m.get_ref()) => Some(*m.get_ref()),
         Some(m) => {
-            v.error(&at(0, m), format!("month must be between 1 and {max}"));
+            v.error(&at(file, m), format!("month must be between 1 and {max}"));
             None
         }
         None if default > 0 => Some(default),

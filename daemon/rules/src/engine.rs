@@ -13,6 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use sitewarden_model::catalog::{Catalog, Check, DeviceId, RuleInstance};
 use sitewarden_model::reading::{DeviceState, Quality, Reading};
+use sitewarden_model::vocab::SiteState;
 
 use super::{ConditionEvent, ConditionState, InstanceId, Transition};
 
@@ -444,6 +445,13 @@ impl Engine {
                     (raise, !raise)
                 }
             }
+        };
+        // Outside the hours a rule is for, its condition does not hold.
+        let (raise, clear) = match instance.only_while {
+            Some(state) if (state == SiteState::Open) != self.catalog.site.hours.is_open(at) => {
+                (false, true)
+            }
+            _ => (raise, clear),
         };
         slot.value = Some(v);
         slot.raise = raise;

@@ -194,7 +194,13 @@ pub(super) fn validate(
         .mqtt
         .as_ref()
         .and_then(|section| check_mqtt(&mut v, section, &site.site.id, inputs.base_dir, &devices));
-    let tickets = super::tickets::check_tickets(&mut v, &site.tickets, &devices, inputs.base_dir);
+    let tickets = super::tickets::check_tickets(
+        &mut v,
+        &site.tickets,
+        inputs.packs,
+        (&devices, &points),
+        inputs.base_dir,
+    );
     let rule_ids: std::collections::HashSet<&str> = rules.iter().map(|r| r.id.as_str()).collect();
     let device_names: std::collections::HashSet<&str> =
         devices.iter().flatten().map(|d| d.name.as_str()).collect();

@@ -46,6 +46,9 @@ pub struct RuleInstance {
     pub off_delay: Duration,
     /// Severity after overrides.
     pub severity: Severity,
+    /// Only while the site is open (or closed): a hot show flat matters to
+    /// visitors, not at night. `None` for every hour.
+    pub only_while: Option<crate::vocab::SiteState>,
 }
 
 /// What a rule instance tests.
@@ -111,6 +114,18 @@ pub enum Predicate {
     Below(f64),
     /// Value == x.
     Equals(f64),
+}
+
+impl Predicate {
+    /// The same test against another figure: what a site override's
+    /// `threshold` does to a combination's adjustable predicate.
+    pub fn with_figure(self, x: f64) -> Self {
+        match self {
+            Self::Above(_) => Self::Above(x),
+            Self::Below(_) => Self::Below(x),
+            Self::Equals(_) => Self::Equals(x),
+        }
+    }
 }
 
 impl Predicate {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use sitewarden::catalog::Catalog;
-use sitewarden::config::{self, KNOWN_ROLES};
+use sitewarden::config::{self, INFORMATIONAL_ROLES, KNOWN_ROLES};
 use sitewarden::daemon::{self, RunOptions};
 use sitewarden::logging::{self, LogFormat};
 
@@ -174,7 +174,10 @@ fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Roles => {
             for (role, meaning) in KNOWN_ROLES {
-                println!("{role:<22} {meaning}");
+                println!("{role:<24} {meaning}");
+                if let Some((_, why)) = INFORMATIONAL_ROLES.iter().find(|(r, _)| r == role) {
+                    println!("{:<24} informational, no shipped rule: {why}", "");
+                }
             }
             Ok(std::process::ExitCode::SUCCESS)
         }
