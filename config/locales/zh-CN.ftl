@@ -571,3 +571,37 @@ report-emergency-button = 发出警报
 check-in-title = 值班签到
 check-in-note = 交接班说明
 check-in-button = 签到上岗
+
+## Schedules of the shipped packs: ticket titles and checklist items, in
+## the order of each pack's `checklist`.
+schedule-lifts-half_monthly = 电梯半月维护保养（TSG T5002 附件 A）
+schedule-lifts-half_monthly-item-1 = 机房、轿顶、底坑清洁且安全
+schedule-lifts-half_monthly-item-2 = 制动器工作正常，制动衬无过度磨损
+schedule-lifts-half_monthly-item-3 = 层门和轿门门锁啮合可靠
+schedule-lifts-half_monthly-item-4 = 开关门及门防夹保护正常
+schedule-lifts-half_monthly-item-5 = 导轨和导靴润滑良好
+schedule-lifts-half_monthly-item-6 = 紧急报警装置和对讲有人应答
+schedule-lifts-half_monthly-item-7 = 轿厢照明和应急照明正常
+schedule-lifts-half_monthly-item-8 = 各层平层准确
+schedule-fire-alarm_system_quarterly = 火灾自动报警系统季度测试（GB 50166 6.2）
+schedule-fire-alarm_system_quarterly-item-1 = 控制器自检、故障及断电显示
+schedule-fire-alarm_system_quarterly-item-2 = 用试验烟或热源测试四分之一的探测器（每年全部测试一次）
+schedule-fire-alarm_system_quarterly-item-3 = 测试四分之一的手动报警按钮
+schedule-fire-alarm_system_quarterly-item-4 = 各防区声光警报器可听可见
+schedule-fire-alarm_system_quarterly-item-5 = 防火门、排烟风机和电梯按报警联动
+schedule-fire-alarm_system_quarterly-item-6 = 备用电池能维持控制器工作
+schedule-fire-sprinkler_quarterly = 自动喷水灭火系统季度测试（GB 50261 第 9 章）
+schedule-fire-sprinkler_quarterly-item-1 = 各防区末端试水装置放水正常
+schedule-fire-sprinkler_quarterly-item-2 = 报警阀放水试验时水力警铃鸣响
+schedule-fire-sprinkler_quarterly-item-3 = 水流指示器信号到达控制器
+schedule-fire-sprinkler_quarterly-item-4 = 喷头未被涂漆、遮挡或堵塞
+schedule-fire-sprinkler_quarterly-item-5 = 立管压力表读数（bar）
+schedule-fire-fire_pumps_monthly = 消防水泵月度运行（GB 50974 14.2.2）
+schedule-fire-fire_pumps_monthly-item-1 = 手动启动消防水泵并运行
+schedule-fire-fire_pumps_monthly-item-2 = 压力下降时消防水泵自动启动
+schedule-fire-fire_pumps_monthly-item-3 = 备用电源切换正常
+schedule-fire-fire_pumps_monthly-item-4 = 水泵出口压力（bar）
+schedule-fire-yearly_inspection = 由具备资质的检测机构对全部消防设施进行年度检测（GB 25201 第 7 章）
+schedule-fire-yearly_inspection-item-1 = 核验检测机构资质
+schedule-fire-yearly_inspection-item-2 = 收到并归档检测报告
+schedule-fire-yearly_inspection-item-3 = 报告中的每项缺陷都已开维修工单

@@ -910,7 +910,7 @@ fn site_wording_is_checked_for_unknown_messages_placeholders_syntax_and_missing_
     let pack = dir.0.path().join("own.toml");
     std::fs::write(
         &pack,
-        "pack = \"own\"\n\n[[rule]]\nid = \"hot\"\ndescription = \"Too hot\"\nadvice = \"Open a window\"\nkind = \"limit\"\nrole = \"room_temp\"\nlevel = \"high\"\nthreshold = 30.0\nseverity = \"minor\"\ncategory = \"repair\"\naction = \"ticket\"\n",
+        "pack = \"own\"\n\n[[rule]]\nid = \"hot\"\ndescription = \"Too hot\"\nadvice = \"Open a window\"\nkind = \"limit\"\nrole = \"room_temp\"\nlevel = \"high\"\nthreshold = 30.0\nseverity = \"minor\"\ncategory = \"repair\"\naction = \"ticket\"\n\n[[schedule]]\nid = \"vents\"\ntitle = \"Clean the vents\"\nevery = \"month\"\nday = 1\nchecklist = [\"Grilles\"]\n",
     )
     .unwrap();
     let site = format!(
@@ -930,6 +930,18 @@ fn site_wording_is_checked_for_unknown_messages_placeholders_syntax_and_missing_
         .filter(|e| e.path.ends_with("site.toml"))
         .collect();
     assert_eq!(in_site.len(), 1, "{errors:#?}");
+    // The pack's schedule speaks the site's language too, or says what is missing where it is.
+    let in_pack: Vec<&ConfigError> = errors
+        .iter()
+        .filter(|e| e.path.ends_with("own.toml"))
+        .collect();
+    assert_eq!(in_pack.len(), 1, "{errors:#?}");
+    assert_at(
+        in_pack[0],
+        16,
+        6,
+        "schedule `own.vents` has no zh-CN wording: add `schedule-own-vents = …`, `schedule-own-vents-item-1 = …` to",
+    );
     assert_at(
         in_site[0],
         5,

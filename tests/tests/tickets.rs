@@ -1224,3 +1224,52 @@ async fn a_missed_response_target_is_flagged_when_it_falls_due() {
     assert_eq!(far["response_breached"], false, "{far}");
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lift_pack_opens_a_half_monthly_maintenance_per_lift_with_its_checklist_in_the_site_language()
+ {
+    let site = SiteDir::new().unwrap();
+    let lifts = sitewarden_tests::repo_root().join("config/standards/lifts.toml");
+    let mut text = format!(
+        "[site]\nid = \"test-site\"\nname = \"T\"\ntime_zone = \"Asia/Shanghai\"\nlocale = \"zh-CN\"\n\n[api]\nlisten = \"127.0.0.1:0\"\n\n[rules]\npacks = [{:?}]\n",
+        lifts.display().to_string()
+    );
+    for (id, port) in [("lift-a", 1502), ("lift-b", 1503)] {
+        text.push_str(&format!(
+            "\n[[devices]]\nid = \"{id}\"\nprofile = \"lift-controller\"\ntransport = {{ kind = \"modbus-tcp\", host = \"127.0.0.1:{port}\" }}\n"
+        ));
+    }
+    let path = site.write("site.toml", &text).unwrap();
+    let catalog = load(&path);
+    let handle = desk_for(&catalog, &site.dir.path().join("data")).await;
+    let open = |h: &TicketsHandle| {
+        let mut titles: Vec<(String, String)> = h
+            .store
+            .list(&all())
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.device.unwrap_or_default(), t.title))
+            .collect();
+        titles.sort();
+        titles
+    };
+    desk::run_preventive(&handle, ts("2027-04-10T00:00:00Z")).await;
+    assert!(open(&handle).is_empty());
+    // The 16th at 09:00 in Shanghai is 01:00 UTC.
+    desk::run_preventive(&handle, ts("2027-04-16T00:59:00Z")).await;
+    assert!(open(&handle).is_empty(), "not before 09:00 local");
+    desk::run_preventive(&handle, ts("2027-04-16T01:01:00Z")).await;
+    let title = "电梯半月维护保养（TSG T5002 附件 A）".to_owned();
+    assert_eq!(
+        open(&handle),
+        [
+            ("lift-a".to_owned(), title.clone()),
+            ("lift-b".to_owned(), title)
+        ]
+    );
+    let ticket = handle.store.list(&all()).unwrap()[0].id;
+    let detail = handle.store.get(ticket).unwrap().unwrap();
+    let labels: Vec<&str> = detail.checklist.iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(labels.len(), 8);
+    assert_eq!(labels[1], "制动器工作正常，制动衬无过度磨损");
+}

@@ -17,6 +17,7 @@ use sitewarden_model::catalog::{
     CalendarRule, Device, DeviceId, Point, PreventiveSchedule, ServiceLevel, TicketRoles,
     TicketSettings, WebhookTarget,
 };
+use sitewarden_model::locale::{Locale, Messages, schedule_message_id};
 use sitewarden_model::vocab::Priority;
 use sitewarden_model::vocab::Severity;
 
@@ -219,6 +220,7 @@ pub(super) fn check_tickets(
     s: &TicketsSection,
     packs: &[(FileId, super::RulePackFile)],
     (devices, points): (&[Option<Device>], &[Point]),
+    messages: Option<&Messages>,
     base_dir: &std::path::Path,
 ) -> Option<TicketSettings> {
     let errors_before = v.error_count();
@@ -249,6 +251,9 @@ pub(super) fn check_tickets(
             let Some(mut schedule) = check_preventive(v, file, p, device) else {
                 continue;
             };
+            if let (Some(pack), Some(messages)) = (pack, messages) {
+                word_schedule(v, &pos, messages, pack, &mut schedule);
+            }
             // A pack's schedule is named after its pack, and after each
             // device when it is one per device: its progress is stored under it.
             schedule.id = match (pack, suffix) {
@@ -414,6 +419,43 @@ pub(super) fn check_http_url(v: &mut Validator<'_>, pos: &Pos, text: &str) -> Op
             v.error(pos, format!("`{text}` is not a URL: {e}"));
             None
         }
+    }
+}
+
+/// A pack schedule's title and checklist in the site's language, from the
+/// messages `schedule-<pack>-<id>` and `…-item-<n>`; a site in another
+/// language than English without them is an error at the schedule.
+fn word_schedule(
+    v: &mut Validator<'_>,
+    pos: &Pos,
+    messages: &Messages,
+    pack: &str,
+    schedule: &mut PreventiveSchedule,
+) {
+    // The id is still the pack's own here (named after the pack below).
+    let ids = std::iter::once(schedule_message_id(pack, &schedule.id, None)).chain(
+        (1..=schedule.checklist.len()).map(|n| schedule_message_id(pack, &schedule.id, Some(n))),
+    );
+    let mut missing = Vec::new();
+    let texts = std::iter::once(&mut schedule.title).chain(schedule.checklist.iter_mut());
+    for (id, text) in ids.zip(texts) {
+        if messages.has(&id) {
+            *text = messages.text(&id, &[]);
+        } else if messages.locale() != Locale::En {
+            missing.push(id);
+        }
+    }
+    if !missing.is_empty() {
+        let list: Vec<String> = missing.iter().map(|id| format!("`{id} = …`")).collect();
+        v.error(
+            pos,
+            format!(
+                "schedule `{pack}.{}` has no {} wording: add {} to the site's messages file",
+                schedule.id,
+                messages.locale().tag(),
+                list.join(", ")
+            ),
+        );
     }
 }
 

@@ -62,6 +62,16 @@ pub fn rule_message_id(rule: &str) -> String {
     format!("rule-{}", rule.replace('.', "-"))
 }
 
+/// The message id of a pack schedule's ticket title:
+/// `schedule-<pack>-<id>`; item `n` (from 1) of its checklist adds `-item-<n>`.
+/// English is the pack's own text.
+pub fn schedule_message_id(pack: &str, id: &str, item: Option<usize>) -> String {
+    match item {
+        Some(n) => format!("schedule-{pack}-{id}-item-{n}"),
+        None => format!("schedule-{pack}-{id}"),
+    }
+}
+
 /// The message id of a rule's advice (what to do): `rule-<pack>-<rule>-advice`.
 /// English advice is the packs' `advice`.
 pub fn rule_advice_message_id(rule: &str) -> String {

@@ -199,6 +199,7 @@ pub(super) fn validate(
         &site.tickets,
         inputs.packs,
         (&devices, &points),
+        site_info.as_ref().map(|i| &*i.messages),
         inputs.base_dir,
     );
     let rule_ids: std::collections::HashSet<&str> = rules.iter().map(|r| r.id.as_str()).collect();
