@@ -71,6 +71,23 @@ ticket-reading = Reading { $value }.
 ticket-reading-against = Reading { $value } against the threshold { $threshold }.
 ticket-advice = What to do: { $advice }
 ticket-preventive = Preventive maintenance `{ $schedule }`, due { DATETIME($due) }.
+ticket-extinguisher-inspection = Monthly extinguisher and hose-reel inspection (GB 50444 5.2.1): { $count ->
+        [one] one unit due
+       *[other] { $count } units due
+    }
+ticket-extinguisher-service = Send extinguisher { $unit } ({ $location }) for service, due { $due } (GB 50444 5.3.2)
+ticket-extinguisher-replace = Replace extinguisher { $unit } ({ $location }): scrap date { $due } (GB 50444 5.4.3)
+extinguisher-item = { $unit } · { $location } · { $kind } { $capacity } · due { $due }
+extinguisher-kind-water_based = water-based
+extinguisher-kind-dry_powder = dry powder
+extinguisher-kind-clean_agent = clean agent
+extinguisher-kind-carbon_dioxide = CO2
+extinguisher-kind-hose_reel = hose reel
+extinguisher-report-heading = Extinguishers and hose reels: monthly inspection, workshop service, scrap date (GB 50444-2008 chapter 5)
+extinguisher-report-line = { $unit } · { $location } · { $kind } { $capacity } · inspection { $due } { $inspection } · service { $service_due } { $service } · scrap { $expires } { $replacement }
+extinguisher-standing-ok = ok
+extinguisher-standing-due = DUE
+extinguisher-standing-overdue = OVERDUE
 ticket-note-reading = reading { $value }
 ticket-note-reading-against = reading { $value } against the threshold { $threshold }
 ticket-note-cleared = condition cleared at { $value }

@@ -967,3 +967,48 @@ fn site_wording_is_checked_for_unknown_messages_placeholders_syntax_and_missing_
 fn errors_of(dir: &Dir, site: &str) -> Vec<ConfigError> {
     dir.errors(site)
 }
+
+#[test]
+fn the_extinguisher_register_is_checked_where_it_is_written() {
+    let dir = Dir::new();
+    std::fs::write(
+        dir.0.path().join("fe.toml"),
+        "[[extinguisher]]\nid = \"FE-01\"\nlocation = \"Hall\"\nkind = \"dry_powder\"\ncapacity = \"4 kg\"\nmanufactured = \"May 2022\"\n\n\
+         [[extinguisher]]\nid = \"FE-01\"\nlocation = \"Hall\"\nkind = \"dry_powder\"\ncapacity = \"4 kg\"\nmanufactured = \"2022-05\"\nexpiry = \"2020-01-01\"\n\n\
+         [[extinguisher]]\nid = \"FE-03\"\nlocation = \"Kitchen\"\nkind = \"foam\"\ncapacity = \"6 L\"\nmanufactured = \"2022-05\"\n",
+    )
+    .unwrap();
+    let e = dir.errors(&format!(
+        "{HEADER}\n[tickets]\nextinguishers = \"fe.toml\"\n"
+    ));
+    // The unknown kind stops parsing the file: the first error serde finds.
+    assert_one(&e, 19, 8, "unknown variant `foam`");
+    assert!(e[0].path.ends_with("fe.toml"), "{e:#?}");
+    std::fs::write(
+        dir.0.path().join("fe.toml"),
+        "[[extinguisher]]\nid = \"FE-01\"\nlocation = \"Hall\"\nkind = \"dry_powder\"\ncapacity = \"4 kg\"\nmanufactured = \"May 2022\"\n\n\
+         [[extinguisher]]\nid = \"FE-01\"\nlocation = \"Hall\"\nkind = \"dry_powder\"\ncapacity = \"4 kg\"\nmanufactured = \"2022-05\"\nexpiry = \"2020-01-01\"\n",
+    )
+    .unwrap();
+    let e = dir.errors(&format!(
+        "{HEADER}\n[tickets]\nextinguishers = \"fe.toml\"\n"
+    ));
+    assert_eq!(e.len(), 3, "{e:#?}");
+    assert_at(
+        &e[0],
+        6,
+        16,
+        "manufactured `May 2022` is not a month (YYYY-MM) or a date",
+    );
+    assert_at(&e[1], 9, 6, "extinguisher `FE-01` is listed twice");
+    assert_at(
+        &e[2],
+        14,
+        10,
+        "expiry 2020-01-01 is not after manufacture 2022-05-01",
+    );
+    let e = dir.errors(&format!(
+        "{HEADER}\n[tickets]\nextinguishers = \"missing.toml\"\n"
+    ));
+    assert_one(&e, 7, 17, "cannot read the extinguisher register");
+}

@@ -1273,3 +1273,194 @@ async fn the_lift_pack_opens_a_half_monthly_maintenance_per_lift_with_its_checkl
     assert_eq!(labels.len(), 8);
     assert_eq!(labels[1], "制动器工作正常，制动衬无过度磨损");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_extinguisher_register_opens_inspections_services_and_replacements_and_records_them() {
+    use sitewarden::tickets::extinguishers::{self, Standing};
+    // Checklist items are recorded at the real time: the register is written around today.
+    let now = Timestamp::now();
+    let today = now
+        .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
+        .date();
+    let days = |n: i64| today.checked_add(n.days()).unwrap();
+    let month_ago = |n: i64| {
+        today
+            .checked_sub(1.month())
+            .unwrap()
+            .checked_add(n.days())
+            .unwrap()
+    };
+    let register = format!(
+        "[[extinguisher]]\nid = \"FE-01\"\nlocation = \"Sales hall entrance\"\nkind = \"dry_powder\"\ncapacity = \"4 kg\"\nmanufactured = \"2024-05\"\nlast_inspection = \"{}\"\n\n\
+         [[extinguisher]]\nid = \"FE-02\"\nlocation = \"Model table\"\nkind = \"dry_powder\"\ncapacity = \"4 kg\"\nmanufactured = \"2019-03\"\nlast_inspection = \"{}\"\nnext_service = \"{}\"\n\n\
+         [[extinguisher]]\nid = \"FE-03\"\nlocation = \"Show flat kitchen\"\nkind = \"water_based\"\ncapacity = \"6 L\"\nmanufactured = \"2019-01\"\nlast_inspection = \"{}\"\n\n\
+         [[extinguisher]]\nid = \"HR-01\"\nlocation = \"Car park B3\"\nkind = \"hose_reel\"\ncapacity = \"25 m\"\nmanufactured = \"2021-06\"\nlast_inspection = \"{}\"\n",
+        month_ago(4),
+        days(-1),
+        days(21),
+        month_ago(2),
+        days(-10),
+    );
+    let site = SiteDir::new().unwrap();
+    site.write("extinguishers.toml", &register).unwrap();
+    let path = site
+        .write(
+            "site.toml",
+            "[site]\nid = \"test-site\"\nname = \"T\"\ntime_zone = \"Asia/Shanghai\"\n\n[api]\nlisten = \"127.0.0.1:0\"\n\n[tickets]\nextinguishers = \"extinguishers.toml\"\n",
+        )
+        .unwrap();
+    let catalog = load(&path);
+    let handle = desk_for(&catalog, &site.dir.path().join("data")).await;
+    extinguishers::run_inventory(&handle, now).await;
+    let mut titles: Vec<String> = handle
+        .store
+        .list(&all())
+        .unwrap()
+        .into_iter()
+        .map(|t| t.title)
+        .collect();
+    titles.sort();
+    // FE-01 and FE-03 fall due within the week; FE-02's label says service
+    // in three weeks (within the workshop month); FE-03 is water-based from
+    // January 2019: serviced at 3 years and scrapped at 6, both long past.
+    // HR-01 was inspected ten days ago.
+    assert_eq!(
+        titles,
+        [
+            "Monthly extinguisher and hose-reel inspection (GB 50444 5.2.1): 2 units due".to_owned(),
+            "Replace extinguisher FE-03 (Show flat kitchen): scrap date 2025-01-01 (GB 50444 5.4.3)".to_owned(),
+            format!("Send extinguisher FE-02 (Model table) for service, due {} (GB 50444 5.3.2)", days(21)),
+            "Send extinguisher FE-03 (Show flat kitchen) for service, due 2022-01-01 (GB 50444 5.3.2)".to_owned(),
+        ]
+    );
+    // Run again: nothing new.
+    extinguishers::run_inventory(&handle, now + 1.hour()).await;
+    assert_eq!(handle.store.list(&all()).unwrap().len(), 4);
+    let find = |h: &TicketsHandle, start: &str| {
+        h.store
+            .list(&all())
+            .unwrap()
+            .into_iter()
+            .find(|t| t.title.starts_with(start) && t.status.is_open())
+            .map(|t| t.id)
+            .unwrap()
+    };
+    let round = find(&handle, "Monthly extinguisher");
+    let detail = handle.store.get(round).unwrap().unwrap();
+    let labels: Vec<String> = detail.checklist.iter().map(|c| c.label.clone()).collect();
+    assert_eq!(
+        labels,
+        [
+            format!(
+                "FE-01 · Sales hall entrance · dry powder 4 kg · due {}",
+                days(4)
+            ),
+            format!(
+                "FE-03 · Show flat kitchen · water-based 6 L · due {}",
+                days(2)
+            ),
+        ]
+    );
+    let entry = |item: i64, result: CheckResult, note: Option<&str>| CheckEntry {
+        item,
+        result,
+        value: None,
+        note: note.map(str::to_owned),
+        actor: "li.wei".into(),
+    };
+    handle
+        .check(round, entry(0, CheckResult::Pass, None))
+        .await
+        .unwrap();
+    handle
+        .check(
+            round,
+            entry(1, CheckResult::Fail, Some("pressure gauge in the red")),
+        )
+        .await
+        .unwrap();
+    let service = find(&handle, "Send extinguisher FE-02");
+    let replace = find(&handle, "Replace extinguisher FE-03");
+    for id in [round, service, replace] {
+        for action in [
+            Action::Dispatch,
+            Action::Start,
+            Action::Resolve,
+            Action::Accept,
+        ] {
+            let request = TransitionRequest {
+                action,
+                actor: "test".into(),
+                assignee: Some("li.wei".into()),
+                note: None,
+                score: None,
+            };
+            handle.transition(id, request).await.unwrap();
+        }
+    }
+    let report = extinguishers::report(&handle, Timestamp::now()).await;
+    let fe01 = &report[0];
+    assert_eq!(fe01.last_inspection, Some(today), "the pass is recorded");
+    assert_eq!(fe01.inspection, Standing::Ok);
+    let fe02 = &report[1];
+    assert_eq!(
+        fe02.service_due,
+        Some(today.checked_add(2.years()).unwrap()),
+        "2 years after the accepted service"
+    );
+    assert_eq!(fe02.service, Standing::Ok);
+    let fe03 = &report[2];
+    assert_eq!(
+        fe03.inspection,
+        Standing::Due,
+        "a failed item is not an inspection"
+    );
+    assert_eq!(report[3].inspection, Standing::Ok);
+    // The accepted replacement is not reopened while the register still
+    // shows the old unit; FE-03's failed item opened its repair.
+    extinguishers::run_inventory(&handle, now + 3.hours()).await;
+    let open: Vec<String> = handle
+        .store
+        .list(&all())
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.status.is_open())
+        .map(|t| t.title)
+        .collect();
+    assert!(!open.iter().any(|t| t.starts_with("Replace")), "{open:?}");
+    assert!(open.iter().any(|t| t.contains("failed in")), "{open:?}");
+    // The next day FE-03 is still due: a new round names it alone.
+    extinguishers::run_inventory(&handle, now + 24.hours()).await;
+    let round = find(&handle, "Monthly extinguisher");
+    let detail = handle.store.get(round).unwrap().unwrap();
+    assert_eq!(detail.checklist.len(), 1);
+    assert!(detail.checklist[0].label.starts_with("FE-03 · "));
+    drop(handle);
+
+    // The report, from the running daemon: the register joined with what was recorded.
+    let daemon = start_daemon(catalog, &site, 0).await.unwrap();
+    let (status, r) = get(daemon.api_addr, "/api/v1/reports/extinguishers");
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r[0]["id"], "FE-01");
+    assert_eq!(r[0]["last_inspection"], today.to_string());
+    assert_eq!(r[0]["inspection"], "ok");
+    assert_eq!(r[2]["replacement"], "overdue");
+    assert_eq!(r[3]["kind"], "hose_reel");
+    assert_eq!(r[3]["service_due"], serde_json::Value::Null);
+    let (status, text) =
+        sitewarden_tests::http_get(daemon.api_addr, "/api/v1/reports/extinguishers?format=text")
+            .unwrap();
+    assert_eq!(status, 200, "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    assert_eq!(
+        lines[3],
+        format!(
+            "FE-03 · Show flat kitchen · water-based 6 L · inspection {} DUE · service 2022-01-01 OVERDUE · scrap 2025-01-01 OVERDUE",
+            days(2)
+        )
+    );
+    let (status, _) = get(daemon.api_addr, "/api/v1/reports/extinguishers?format=pdf");
+    assert_eq!(status, 400);
+    daemon.stop().await;
+}

@@ -7,6 +7,7 @@
 //! [`sitewarden_model::catalog::Catalog`]; nothing downstream reads these structs.
 
 mod alerts;
+mod extinguishers;
 
 mod load;
 mod mqtt;

@@ -149,11 +149,13 @@ pub fn load_in(path: &Path, locale: Option<&str>) -> Result<Catalog, ConfigError
         }
     }
     let packs = load_packs(&site, &base_dir, &mut sources, &mut errors);
+    let extinguishers = load_extinguishers(&site, &base_dir, &mut sources, &mut errors);
     let available = list_profiles(&profiles_dir);
     let inputs = Inputs {
         profiles: &profiles,
         available_profiles: &available,
         packs: &packs,
+        extinguishers: extinguishers.as_ref(),
         base_dir: &base_dir,
     };
     match validate(&sources, &site, &inputs) {
@@ -200,11 +202,44 @@ fn load_packs(
     packs
 }
 
+/// Reads and parses the extinguisher register the site file names, if any.
+fn load_extinguishers(
+    site: &SiteFile,
+    base_dir: &Path,
+    sources: &mut Sources,
+    errors: &mut Vec<ConfigError>,
+) -> Option<(FileId, super::extinguishers::ExtinguisherFile)> {
+    let name = site.tickets.extinguishers.as_ref()?;
+    let path = base_dir.join(name.get_ref());
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) => {
+            let message = format!(
+                "cannot read the extinguisher register {}: {e}",
+                path.display()
+            );
+            errors.push(sources.files[0].error_at(name.span(), message));
+            return None;
+        }
+    };
+    let file = SourceFile { path, text };
+    let parsed = match parse(&file) {
+        Ok(register) => Some((sources.files.len(), register)),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    sources.files.push(file);
+    parsed
+}
+
 /// Everything validation needs besides the site file.
 pub(super) struct Inputs<'a> {
     pub profiles: &'a BTreeMap<String, (FileId, ProfileFile)>,
     pub available_profiles: &'a [String],
     pub packs: &'a [(FileId, RulePackFile)],
+    pub extinguishers: Option<&'a (FileId, super::extinguishers::ExtinguisherFile)>,
     pub base_dir: &'a Path,
 }
 

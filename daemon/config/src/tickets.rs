@@ -63,6 +63,11 @@ pub struct TicketsSection {
     /// How long the requester's acceptance link works (7d, at most 90d).
     #[serde(default)]
     pub acceptance_link_valid_for: Option<Spanned<ConfigDuration>>,
+    /// The extinguisher and hose-reel register (a file relative to the
+    /// site file): monthly inspections, services and replacements become
+    /// tickets (GB 50444-2008 chapter 5).
+    #[serde(default)]
+    pub extinguishers: Option<Spanned<String>>,
 }
 
 /// `[tickets.roles]`: lists of `front-desk`, `technician`, `engineer`
@@ -221,6 +226,7 @@ pub(super) fn check_tickets(
     packs: &[(FileId, super::RulePackFile)],
     (devices, points): (&[Option<Device>], &[Point]),
     messages: Option<&Messages>,
+    extinguishers: Option<&(FileId, super::extinguishers::ExtinguisherFile)>,
     base_dir: &std::path::Path,
 ) -> Option<TicketSettings> {
     let errors_before = v.error_count();
@@ -290,6 +296,9 @@ pub(super) fn check_tickets(
         dispatch: s.roles.dispatch.clone().unwrap_or(defaults.dispatch),
         accept: s.roles.accept.clone().unwrap_or(defaults.accept),
     };
+    let extinguishers = extinguishers
+        .map(|(file, register)| super::extinguishers::check_extinguishers(v, *file, register))
+        .unwrap_or_default();
     (v.error_count() == errors_before).then_some(TicketSettings {
         matrix,
         service_levels,
@@ -306,6 +315,7 @@ pub(super) fn check_tickets(
         remind_acceptance_after,
         accept_by_default_after,
         acceptance_link_valid_for,
+        extinguishers,
     })
 }
 

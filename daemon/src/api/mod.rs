@@ -198,6 +198,10 @@ pub fn router(context: ApiContext) -> Router {
         )
         .route("/api/v1/reports/tickets", get(tickets::report))
         .route(
+            "/api/v1/reports/extinguishers",
+            get(tickets::extinguisher_report),
+        )
+        .route(
             "/api/v1/alerts",
             get(alerts::list).layer(personal()).post(alerts::report),
         )

@@ -472,3 +472,80 @@ pub(super) async fn report(
     }
     Ok(Json(report).into_response())
 }
+
+/// `GET /api/v1/reports/extinguishers`: the register with what is due, as
+/// of now (`?format=text` for a printable list in the site's language).
+pub(super) async fn extinguisher_report(
+    State(ctx): State<ApiContext>,
+    query: Result<Query<FormatQuery>, QueryRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    let Query(q) = query.map_err(|e| {
+        reject(
+            &ctx,
+            ApiError::bad_request(format!(
+                "{}; give format=json or format=text",
+                e.body_text()
+            )),
+        )
+    })?;
+    let units = sitewarden_tickets::extinguishers::report(&ctx.tickets, clock::now()).await;
+    if q.format == ReportFormat::Text {
+        let m = &ctx.catalog.site.messages;
+        let mut text = m.text("extinguisher-report-heading", &[]);
+        text.push('\n');
+        for u in &units {
+            let line = extinguisher_line(m, u);
+            text.push_str(&line);
+            text.push('\n');
+        }
+        let content_type = [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )];
+        return Ok((content_type, text).into_response());
+    }
+    Ok(Json(units).into_response())
+}
+
+/// The format of a report that covers no period.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FormatQuery {
+    #[serde(default)]
+    format: ReportFormat,
+}
+
+/// One unit of the printable register, every date and standing worded.
+fn extinguisher_line(
+    m: &sitewarden_model::locale::Messages,
+    u: &sitewarden_tickets::extinguishers::UnitStatus,
+) -> String {
+    use sitewarden_model::locale::Arg;
+    let word = |s: sitewarden_tickets::extinguishers::Standing| {
+        m.text(&format!("extinguisher-standing-{}", s.as_str()), &[])
+    };
+    let date = |d: Option<jiff::civil::Date>| d.map_or_else(|| "-".to_owned(), |d| d.to_string());
+    let kind = m.text(&format!("extinguisher-kind-{}", u.kind), &[]);
+    let (inspection, service, replacement) =
+        (word(u.inspection), word(u.service), word(u.replacement));
+    let (due, service_due, expires) = (
+        u.inspection_due.to_string(),
+        date(u.service_due),
+        date(u.expires),
+    );
+    m.text(
+        "extinguisher-report-line",
+        &[
+            ("unit", Arg::Text(&u.id)),
+            ("location", Arg::Text(&u.location)),
+            ("kind", Arg::Text(&kind)),
+            ("capacity", Arg::Text(&u.capacity)),
+            ("due", Arg::Text(&due)),
+            ("inspection", Arg::Text(&inspection)),
+            ("service_due", Arg::Text(&service_due)),
+            ("service", Arg::Text(&service)),
+            ("expires", Arg::Text(&expires)),
+            ("replacement", Arg::Text(&replacement)),
+        ],
+    )
+}

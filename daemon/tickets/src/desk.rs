@@ -52,7 +52,10 @@ pub async fn run(handle: TicketsHandle, mut conditions: mpsc::Receiver<Condition
                 next_breach = handle.next_breach_at().await;
             }
             () = handle.changed() => next_breach = handle.next_breach_at().await,
-            _ = preventive.tick() => run_preventive(&handle, clock::now()).await,
+            _ = preventive.tick() => {
+                run_preventive(&handle, clock::now()).await;
+                super::extinguishers::run_inventory(&handle, clock::now()).await;
+            }
         }
     }
 }

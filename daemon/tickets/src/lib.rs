@@ -12,6 +12,7 @@
 
 pub mod accept_link;
 pub mod desk;
+pub mod extinguishers;
 pub mod lifecycle;
 pub mod notify;
 pub mod preventive;
@@ -634,7 +635,6 @@ impl TicketsHandle {
         schedule: usize,
         ticket: NewTicket,
     ) -> Result<(), TicketError> {
-        let store = self.store.clone();
         let Some((id, checklist)) = self
             .catalog
             .tickets
@@ -644,7 +644,20 @@ impl TicketsHandle {
         else {
             return Ok(());
         };
-        let change = blocking(move || store.open_preventive(&id, &ticket, &checklist)).await??;
+        self.open_work(id, ticket, checklist).await
+    }
+
+    /// Opens calendar work once per occurrence `key` (a schedule's id, an
+    /// extinguisher's service date), unless the same work (its dedup key)
+    /// is still open; with `checklist` as its items.
+    pub async fn open_work(
+        &self,
+        key: String,
+        ticket: NewTicket,
+        checklist: Vec<String>,
+    ) -> Result<(), TicketError> {
+        let store = self.store.clone();
+        let change = blocking(move || store.open_preventive(&key, &ticket, &checklist)).await??;
         if let Some(change) = change {
             self.metrics.opened.fetch_add(1, Relaxed);
             info!(

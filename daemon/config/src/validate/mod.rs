@@ -200,6 +200,7 @@ pub(super) fn validate(
         inputs.packs,
         (&devices, &points),
         site_info.as_ref().map(|i| &*i.messages),
+        inputs.extinguishers,
         inputs.base_dir,
     );
     let rule_ids: std::collections::HashSet<&str> = rules.iter().map(|r| r.id.as_str()).collect();

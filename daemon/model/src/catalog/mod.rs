@@ -9,6 +9,7 @@
 
 pub mod alerts;
 pub mod devices;
+pub mod extinguishers;
 pub mod io;
 pub mod patrol;
 pub mod rules;
@@ -16,6 +17,7 @@ pub mod tickets;
 
 pub use alerts::*;
 pub use devices::*;
+pub use extinguishers::*;
 pub use io::*;
 pub use patrol::*;
 pub use rules::*;

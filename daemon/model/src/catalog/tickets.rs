@@ -27,6 +27,8 @@ pub struct TicketSettings {
     pub accept_by_default_after: Option<Duration>,
     /// How long the requester's acceptance link works.
     pub acceptance_link_valid_for: Duration,
+    /// The register of extinguishers and hose reels; empty when the site keeps none here.
+    pub extinguishers: Vec<super::Extinguisher>,
 }
 
 /// `[tickets.roles]`: who takes the repair process's people-facing steps.

@@ -296,7 +296,7 @@ fn summary(catalog: &Catalog) -> String {
     let tickets = &catalog.tickets;
     let _ = writeln!(
         out,
-        "tickets: {} preventive schedules ({}), CMMS webhook {}",
+        "tickets: {} preventive schedules ({}), {} extinguishers and hose reels in the register, CMMS webhook {}",
         tickets.preventive.len(),
         tickets
             .preventive
@@ -304,6 +304,7 @@ fn summary(catalog: &Catalog) -> String {
             .map(|p| p.id.as_str())
             .collect::<Vec<_>>()
             .join(", "),
+        tickets.extinguishers.len(),
         tickets.webhook.as_ref().map_or("off", |w| w.url.as_str())
     );
     let _ = writeln!(out, "data in {}", catalog.data_dir.display());

@@ -49,4 +49,43 @@ impl TicketStore {
             )
             .map(|_| ())
     }
+
+    /// What the extinguisher work recorded: every inspection checklist item
+    /// passed (its label, when) on tickets of `inspection_key`, and every
+    /// accepted service (`extinguisher-service:<unit>`, when accepted).
+    pub fn extinguisher_records(
+        &self,
+        inspection_key: &str,
+    ) -> rusqlite::Result<ExtinguisherRecords> {
+        let conn = lock(&self.reader);
+        let inspections = conn
+            .prepare_cached(
+                "SELECT c.label, c.checked_us FROM ticket_check c JOIN ticket t ON t.id = c.ticket
+                 WHERE t.dedup_key = ?1 AND c.result IN ('pass', 'value') AND c.checked_us IS NOT NULL",
+            )?
+            .query_map([inspection_key], |r| {
+                Ok((r.get::<_, String>(0)?, from_micros(r.get(1)?)))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let services = conn
+            .prepare_cached(
+                "SELECT dedup_key, accepted_us FROM ticket
+                 WHERE dedup_key LIKE 'extinguisher-service:%' AND accepted_us IS NOT NULL",
+            )?
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, from_micros(r.get(1)?))))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ExtinguisherRecords {
+            inspections,
+            services,
+        })
+    }
+}
+
+/// What [`TicketStore::extinguisher_records`] found.
+#[derive(Debug, Default, Clone)]
+pub struct ExtinguisherRecords {
+    /// (checklist item label, when it was passed).
+    pub inspections: Vec<(String, Timestamp)>,
+    /// (service dedup key, when the service was accepted).
+    pub services: Vec<(String, Timestamp)>,
 }
