@@ -88,6 +88,11 @@ extinguisher-report-line = { $unit } · { $location } · { $kind } { $capacity }
 extinguisher-standing-ok = ok
 extinguisher-standing-due = DUE
 extinguisher-standing-overdue = OVERDUE
+check-test-evidence = Zone test { $test } (zones { $zones }): { $count ->
+        [0] no alarm answered
+       *[other] { $count } answered: { $answered }
+    }
+check-test-answered = zone { $zone } at { $at }
 ticket-note-reading = reading { $value }
 ticket-note-reading-against = reading { $value } against the threshold { $threshold }
 ticket-note-cleared = condition cleared at { $value }

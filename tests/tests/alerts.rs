@@ -712,7 +712,9 @@ async fn a_forced_door_that_closes_again_stays_open_until_someone_takes_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_detector_test_in_one_zone_pages_nobody_while_a_fire_in_another_zone_still_does() {
     let s = site(0, 0).await;
-    let daemon = start_daemon(s.config(""), &s.site, 0).await.unwrap();
+    let catalog = s.config("");
+    let quarterly = open_quarterly_alarm_test(&catalog, &s.site.dir.path().join("data"));
+    let daemon = start_daemon(catalog, &s.site, 0).await.unwrap();
     let api = daemon.api_addr;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let ends = jiff::Timestamp::now() + Duration::from_secs(4);
@@ -780,6 +782,38 @@ async fn a_detector_test_in_one_zone_pages_nobody_while_a_fire_in_another_zone_s
         .collect();
     assert_eq!(held, [id], "{report}");
     assert_eq!(report["reason"], "smoke detector test, zone 3");
+    // The quarterly alarm-system test records its detector item through the
+    // window: what it held is the item's evidence.
+    let (status, outcome) = http(
+        api,
+        "POST",
+        &format!("/api/v1/tickets/{quarterly}/checklist/1"),
+        Some(ENGINEER),
+        Some(&format!(
+            r#"{{"result":"value","test":{test},"note":"zone 3 smoke head"}}"#
+        )),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{outcome}");
+    let ticket = get(api, &format!("/api/v1/tickets/{quarterly}"));
+    let item = &ticket["checklist"][1];
+    assert_eq!(item["value"], 1.0, "{ticket}");
+    let note = item["note"].as_str().unwrap();
+    assert!(
+        note.starts_with(&format!(
+            "zone 3 smoke head\nZone test {test} (zones 3): 1 answered: zone 3 at "
+        )),
+        "{note}"
+    );
+    let (status, _) = http(
+        api,
+        "POST",
+        &format!("/api/v1/tickets/{quarterly}/checklist/2"),
+        Some(ENGINEER),
+        Some(r#"{"result":"value","test":999999}"#),
+    )
+    .unwrap();
+    assert_eq!(status, 404, "no such test window");
     // After the window, zone 3 is a fire again.
     assert!(
         wait_until(Duration::from_secs(6), || {
@@ -1662,4 +1696,55 @@ async fn alerts_are_acknowledged_over_mqtt_and_malformed_acks_are_counted() {
     );
     assert_eq!(refused(), 2, "the malformed payload and the unknown alert");
     daemon.stop().await;
+}
+
+/// Opens the fire pack's quarterly alarm-system test for the site's fire
+/// panel, as its schedule would on the quarter day; returns its id.
+fn open_quarterly_alarm_test(
+    catalog: &sitewarden::catalog::Catalog,
+    data: &std::path::Path,
+) -> i64 {
+    use sitewarden::tickets::store::{NewTicket, Outlets, TicketStore};
+    let schedule = catalog
+        .tickets
+        .preventive
+        .iter()
+        .find(|p| p.id == "fire.alarm_system_quarterly.fire-panel-1")
+        .expect("the fire pack's quarterly test, one per fire panel");
+    let outlets = Outlets {
+        site: catalog.site.id.clone(),
+        topics: None,
+        webhook: false,
+        messages: catalog.site.messages.clone(),
+    };
+    std::fs::create_dir_all(data).unwrap();
+    let store = TicketStore::open(data, outlets).unwrap();
+    let now = jiff::Timestamp::now();
+    let ticket = NewTicket {
+        origin: sitewarden::tickets::Origin::Preventive,
+        category: sitewarden::vocab::Category::Repair,
+        priority: sitewarden::vocab::Priority::P3,
+        title: schedule.title.clone(),
+        description: None,
+        device: Some("fire-panel-1".into()),
+        location: None,
+        rule: None,
+        point: None,
+        value: None,
+        threshold: None,
+        severity: None,
+        requester: None,
+        contact: None,
+        dedup_key: Some(format!("preventive:{}", schedule.id)),
+        form: None,
+        at: now,
+        response_due: now + Duration::from_secs(3600),
+        resolution_due: now + Duration::from_secs(86_400),
+    };
+    store
+        .open_preventive(&schedule.id, &ticket, &schedule.checklist)
+        .unwrap()
+        .expect("opened")
+        .ticket
+        .id
 }

@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse as _;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use sitewarden_model::locale::Arg;
 use sitewarden_runtime::clock;
 
 use super::auth::authenticate;
@@ -376,6 +377,11 @@ pub(super) struct CheckBody {
     /// What the technician says (needed with `fail`).
     #[serde(default)]
     note: Option<String>,
+    /// The zone test window (`POST /api/v1/tests`) the item was tested
+    /// through: what fired during it becomes the item's evidence, and the
+    /// count of alarms it held its value.
+    #[serde(default)]
+    test: Option<i64>,
 }
 
 /// Records one item of a preventive ticket's checklist; a failed item
@@ -408,17 +414,75 @@ pub(super) async fn check(
             ApiError::bad_request(format!("`note` is longer than {MAX_TEXT} bytes")),
         ));
     }
+    let (value, note) = match body.test {
+        Some(test) => with_test_evidence(&ctx, test, body.value, body.note).await?,
+        None => (body.value, body.note),
+    };
     let command = Command::CheckItem {
         ticket: id,
         item,
         result: body.result,
-        value: body.value,
-        note: body.note,
+        value,
+        note,
     };
     caller
         .require(command.roles(&ctx.catalog))
         .map_err(|e| reject(&ctx, e.into()))?;
     Ok(Json(ctx.control.execute(&caller, command).await?))
+}
+
+/// The value and note of an item tested through zone test window `test`:
+/// the number of alarms the window held (unless the technician gives a
+/// value) and, after the technician's note, which zones answered when.
+async fn with_test_evidence(
+    ctx: &ApiContext,
+    test: i64,
+    value: Option<f64>,
+    note: Option<String>,
+) -> Result<(Option<f64>, Option<String>), ApiError> {
+    let store = ctx.alerts.store.clone();
+    let report = read(move || store.test_report(test))
+        .await?
+        .filter(|r| r.window.test)
+        .ok_or_else(|| reject(ctx, ApiError::not_found(format!("no zone test {test}"))))?;
+    let m = &ctx.catalog.site.messages;
+    let tz = &ctx.catalog.site.hours.time_zone;
+    let answered: Vec<String> = report
+        .held
+        .iter()
+        .map(|a| {
+            let at = a
+                .raised_at
+                .to_zoned(tz.clone())
+                .strftime("%H:%M:%S")
+                .to_string();
+            let zone = a
+                .first_zone
+                .as_deref()
+                .or(a.first_point.as_deref())
+                .unwrap_or("-");
+            m.text(
+                "check-test-answered",
+                &[("zone", Arg::Text(zone)), ("at", Arg::Text(&at))],
+            )
+        })
+        .collect();
+    let zones = report.window.zones.join(", ");
+    let list = answered.join("; ");
+    let evidence = m.text(
+        "check-test-evidence",
+        &[
+            ("test", Arg::Number(test)),
+            ("zones", Arg::Text(&zones)),
+            ("count", Arg::Number(report.held.len() as i64)),
+            ("answered", Arg::Text(&list)),
+        ],
+    );
+    let note = match note {
+        Some(n) if !n.trim().is_empty() => format!("{n}\n{evidence}"),
+        _ => evidence,
+    };
+    Ok((value.or(Some(report.held.len() as f64)), Some(note)))
 }
 
 impl From<TicketError> for ApiError {
@@ -520,7 +584,6 @@ fn extinguisher_line(
     m: &sitewarden_model::locale::Messages,
     u: &sitewarden_tickets::extinguishers::UnitStatus,
 ) -> String {
-    use sitewarden_model::locale::Arg;
     let word = |s: sitewarden_tickets::extinguishers::Standing| {
         m.text(&format!("extinguisher-standing-{}", s.as_str()), &[])
     };
