@@ -33,8 +33,10 @@ DEVICE = '"device" =~ /^$device$/'
 
 def role_query(roles, agg="mean", extra_group=""):
     where = " OR ".join(f"\"role\" = '{r}'" for r in roles)
+    # A nested aggregate (`non_negative_difference(last`) closes its own bracket.
+    close = ")" * agg.count("(")
     return (
-        f'SELECT {agg}("value") FROM "reading" WHERE {SITE} AND {DEVICE} AND ({where}) '
+        f'SELECT {agg}("value"){close} FROM "reading" WHERE {SITE} AND {DEVICE} AND ({where}) '
         f'AND $timeFilter GROUP BY time($__interval), "device", "point"{extra_group} fill(null)'
     )
 
@@ -78,7 +80,7 @@ def stat(title, query, description=""):
     return panel
 
 
-def variables(with_device=True):
+def variables(with_device=True, daily=False):
     site = {
         "name": "site",
         "label": "Site",
@@ -101,10 +103,20 @@ def variables(with_device=True):
         "allValue": ".*",
         "refresh": 2,
     }
-    return {"list": [site, device] if with_device else [site]}
+    tz = {
+        "name": "tz",
+        "label": "Site time zone",
+        "type": "textbox",
+        "query": "Asia/Shanghai",
+        "current": {"text": "Asia/Shanghai", "value": "Asia/Shanghai"},
+        "description": "IANA zone of the site ([site] time_zone): daily figures are the site's local days",
+    }
+    return {"list": ([site, device] if with_device else [site]) + ([tz] if daily else [])}
 
 
 def dashboard(uid, title, panels, with_device=True):
+    """Dashboards with daily figures get a `tz` variable: a day is the site's local day."""
+    daily = any("time(1d)" in t["query"] for p in panels for t in p["targets"])
     for i, p in enumerate(panels):
         p["id"] = i + 1
         p["gridPos"] = {"h": 8, "w": 12, "x": (i % 2) * 12, "y": (i // 2) * 8}
@@ -117,7 +129,7 @@ def dashboard(uid, title, panels, with_device=True):
         "version": 1,
         "refresh": "10s",
         "time": {"from": "now-6h", "to": "now"},
-        "templating": variables(with_device),
+        "templating": variables(with_device, daily),
         "panels": panels,
     }
 
@@ -152,6 +164,29 @@ DASHBOARDS = {
                    [(T["lighting.lamp_rated_life"], "orange")]),
         table("Schedule breaches", f'SELECT "state", "value" {CONDITIONS} AND ("rule" = \'lighting.on_while_closed\' OR "rule" = \'lighting.off_while_open\') AND $timeFilter'),
     ]),
+    "building": dashboard("sitewarden-building", "Lifts, car park, comfort and energy", [
+        timeseries("Lifts: in service, fault, trapped", role_query(["lift_in_service", "lift_fault", "lift_entrapment", "lift_alarm_button"], "last"),
+                   description="1 = yes. lifts.lift_out_of_service_while_open, lift_fault, entrapment and alarm_button_doors_shut raise on these."),
+        timeseries("Lift car position", role_query(["lift_floor"], "last"),
+                   description="The floor the car is at: tell the person on the intercom where the car stopped."),
+        timeseries("Lift trips since the last service", role_query(["lift_run_count"], "last"), "",
+                   [(T["lifts.trips_service_due"], "orange")]),
+        timeseries("Car park and perimeter fence", role_query(["barrier_fault", "plate_recognition_fault", "parking_guidance_fault", "fence_alarm", "fence_fault", "camera_online"], "max", ', "zone"'),
+                   description="1 = fault or alarm (camera: 1 = online). The carpark rules raise on these."),
+        timeseries("Room temperature", role_query(["room_temp"]), "celsius",
+                   [(T["comfort.room_too_cold_while_open"], "blue"), (T["comfort.room_too_warm_while_open"], "orange")],
+                   description="Comfort band while open (GB 50736-2012 level II)."),
+        timeseries("Room humidity", role_query(["room_humidity"]), "percent",
+                   [(T["comfort.room_too_humid_while_open"], "orange")]),
+        timeseries("CO2", role_query(["co2"]), "ppm", [(T["comfort.co2_high"], "orange")],
+                   description="GB/T 18883-2022: 1,000 ppm."),
+        timeseries("Light level", role_query(["illuminance"]), "lux", [(T["lighting.too_dark_while_open"], "orange")]),
+        timeseries("Presence and smart plugs", role_query(["occupancy", "smart_plug_status"], "last"), description="1 = someone in / plug on; shown, not judged."),
+        timeseries("Power drawn", role_query(["power"]), "watt"),
+        timeseries("Energy used per interval", role_query(["energy"], "non_negative_difference(last"),
+                   "kwatth", description="kWh each meter counted in each interval; comfort.energy_while_closed watches it while the site is closed."),
+        table("Lift, car park and comfort conditions", f'SELECT "state", "value" {CONDITIONS} AND "rule" =~ /^(lifts|carpark|comfort)\\./ AND $timeFilter'),
+    ]),
     "fire-security": dashboard("sitewarden-fire-security", "Fire and security", [
         timeseries("Fire zones in alarm", role_query(["fire_alarm"], "max", ', "zone"'), description="1 = alarm."),
         timeseries("Sprinkler pipe pressure", role_query(["sprinkler_pressure"]), "pressurebar",
@@ -165,15 +200,15 @@ DASHBOARDS = {
     "tickets": dashboard("sitewarden-tickets", "Tickets and service levels", [
         timeseries("Ticket events per hour", f'SELECT count("id") FROM "ticket" WHERE {SITE} AND $timeFilter GROUP BY time(1h), "event" fill(0)',
                    description="created, occurrence, dispatch, start, resolve, reject, accept, archive, condition_cleared, *_target_missed."),
-        timeseries("Response and resolution times of accepted repairs", f'SELECT mean("response_s") AS "response", mean("resolution_s") AS "resolution" FROM "ticket" WHERE {SITE} AND "event" = \'accept\' AND $timeFilter GROUP BY time(1d), "priority"', "s"),
+        timeseries("Response and resolution times of accepted repairs", f'SELECT mean("response_s") AS "response", mean("resolution_s") AS "resolution" FROM "ticket" WHERE {SITE} AND "event" = \'accept\' AND $timeFilter GROUP BY time(1d), "priority" tz(\'$tz\')', "s"),
         table("Service-level breaches", f'SELECT count("breach") FROM "ticket" WHERE {SITE} AND $timeFilter GROUP BY "priority"'),
         table("Tickets opened by category and origin", f'SELECT count("id") FROM "ticket" WHERE {SITE} AND "event" = \'created\' AND $timeFilter GROUP BY "category", "origin"'),
         table("Conditions that would open tickets", f'SELECT count("active") FROM "condition" WHERE {SITE} AND "transition" = \'raised\' AND $timeFilter GROUP BY "rule", "device"'),
     ], with_device=False),
     "patrols": dashboard("sitewarden-patrols", "Patrols", [
         table("Rounds", f'SELECT last("completion") FROM "patrol" WHERE {SITE} AND $timeFilter GROUP BY "route"', "Filled in once a patrol round is over (needs [[patrol.routes]])."),
-        timeseries("Daily completion rate", f'SELECT mean("completion") FROM "patrol" WHERE {SITE} AND $timeFilter GROUP BY time(1d), "route"', "percentunit", description="Filled in once a patrol round is over (needs [[patrol.routes]])."),
-        timeseries("Missed checkpoints per day", f'SELECT sum("missed") FROM "patrol" WHERE {SITE} AND $timeFilter GROUP BY time(1d), "route"', description="Filled in once a patrol round is over (needs [[patrol.routes]])."),
+        timeseries("Daily completion rate", f'SELECT mean("completion") FROM "patrol" WHERE {SITE} AND $timeFilter GROUP BY time(1d), "route" tz(\'$tz\')', "percentunit", description="Filled in once a patrol round is over (needs [[patrol.routes]])."),
+        timeseries("Missed checkpoints per day", f'SELECT sum("missed") FROM "patrol" WHERE {SITE} AND $timeFilter GROUP BY time(1d), "route" tz(\'$tz\')', description="Filled in once a patrol round is over (needs [[patrol.routes]])."),
     ], with_device=False),
 }
 

@@ -41,7 +41,7 @@ fn dashboards_parse_use_the_provisioned_datasource_and_have_unique_ids() {
     .unwrap();
     assert!(provisioning.contains(&format!("uid: {DATASOURCE_UID}")));
     let all = dashboards();
-    assert_eq!(all.len(), 6, "expected six dashboards");
+    assert_eq!(all.len(), 7, "expected seven dashboards");
     let mut uids = BTreeSet::new();
     for (file, d) in &all {
         assert!(
@@ -139,22 +139,28 @@ async fn every_panel_query_runs_on_influxdb_and_returns_data() {
         ("lighting-1", "lighting-panel"),
         ("access-1", "access-control"),
         ("fire-panel-1", "fire-panel"),
+        ("lift-1", "lift-controller"),
+        ("carpark-1", "car-park"),
+        ("room-1", "room-sensor"),
+        ("meter-1", "energy-meter"),
     ];
     let sim = start_sim(&site, &kinds, SimOptions::default())
         .await
         .unwrap();
-    let packs: Vec<String> = ["hvac", "lighting", "fire", "security"]
-        .iter()
-        .map(|p| {
-            format!(
-                "{:?}",
-                repo_root()
-                    .join(format!("config/standards/{p}.toml"))
-                    .display()
-                    .to_string()
-            )
-        })
-        .collect();
+    let packs: Vec<String> = [
+        "hvac", "lighting", "fire", "security", "lifts", "carpark", "comfort",
+    ]
+    .iter()
+    .map(|p| {
+        format!(
+            "{:?}",
+            repo_root()
+                .join(format!("config/standards/{p}.toml"))
+                .display()
+                .to_string()
+        )
+    })
+    .collect();
     // Tight service levels, so the ticket the clogged filter opens misses one.
     let mut config = format!(
         "[tickets.service_levels.p2]\nresponse = \"1s\"\nresolution = \"1h\"\n\n[sinks.influx]\nurl = \"http://{}\"\nbucket = \"sitewarden\"\nflush_interval = \"200ms\"\nreport_min_interval = \"0s\"\n\n[rules]\npacks = [{}]\n",
@@ -165,6 +171,7 @@ async fn every_panel_query_runs_on_influxdb_and_returns_data() {
         "hvac.filter_dp_high",
         "lighting.on_while_closed",
         "lighting.off_while_open",
+        "carpark.guidance_fault",
     ] {
         config.push_str(&format!(
             "\n[[rules.overrides]]\nrule = \"{rule}\"\non_delay = \"0s\"\noff_delay = \"0s\"\n"
@@ -203,6 +210,7 @@ async fn every_panel_query_runs_on_influxdb_and_returns_data() {
         "device = \"ahu-1\"\naction = \"set\"\npoint = \"filter_dp\"\nvalue = 300",
         // Off during opening hours, or the others on while closed: a schedule breach either way.
         "device = \"lighting-1\"\naction = \"set\"\npoint = \"circuit4_on\"\nvalue = 0",
+        "device = \"carpark-1\"\naction = \"set\"\npoint = \"guidance_fault\"\nvalue = 1",
     ] {
         sim.apply(&toml::from_str::<Step>(step).unwrap());
     }

@@ -94,8 +94,8 @@ pub const KNOWN_ROLES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Roles no shipped rule binds to, and why: they are read, stored and
-/// drawn on the dashboards because they explain what the rules see, but
+/// Roles no shipped rule binds to, and why: they are read and stored (and
+/// drawn on the dashboards) because they explain what the rules see, but
 /// on their own they say nothing is wrong. `sitewarden roles` shows why.
 pub const INFORMATIONAL_ROLES: &[(&str, &str)] = &[
     (
