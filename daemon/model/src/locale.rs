@@ -300,7 +300,7 @@ pub fn check_overrides(
             problems.push(MessageProblem {
                 line,
                 column,
-                message: format!("`{id}` is not a message sitewarden has: an override must use a shipped id (config/locales/en.ftl) or a rule's `rule-<pack>-<id>`"),
+                message: format!("`{id}` is not a message sitewarden has: an override must use a shipped id (config/locales/en.ftl) or a pack's `rule-<pack>-<id>` or `schedule-<pack>-<id>`"),
             });
             continue;
         };
@@ -435,10 +435,14 @@ mod tests {
                 .keys()
                 .filter(|k| !theirs.contains_key(*k))
                 .collect();
-            // Rule titles: English is in the packs themselves.
+            // Rule and pack schedule wording: English is in the packs themselves.
             let unknown: Vec<_> = theirs
                 .keys()
-                .filter(|k| !english.contains_key(*k) && !k.starts_with("rule-"))
+                .filter(|k| {
+                    !english.contains_key(*k)
+                        && !k.starts_with("rule-")
+                        && !k.starts_with("schedule-")
+                })
                 .collect();
             assert!(missing.is_empty(), "{} lacks {missing:?}", locale.tag());
             assert!(

@@ -172,8 +172,9 @@ fn check_messages(
     inputs: &Inputs<'_>,
     zone: &jiff::tz::TimeZone,
 ) -> std::sync::Arc<Messages> {
-    // A site may word the rules of its packs too; their titles and advice have no placeholders.
-    let rule_titles: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+    // A site may word the rules and schedules of its packs too; their
+    // titles, advice and checklist items have no placeholders.
+    let mut rule_titles: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
         inputs
             .packs
             .iter()
@@ -187,6 +188,18 @@ fn check_messages(
                 })
             })
             .collect();
+    for (_, pack) in inputs.packs {
+        for schedule in &pack.schedule {
+            let (name, id) = (pack.pack.get_ref(), schedule.id.get_ref());
+            let items = (1..=schedule.checklist.len()).map(Some);
+            for item in std::iter::once(None).chain(items) {
+                rule_titles.insert(
+                    locale::schedule_message_id(name, id, item),
+                    Default::default(),
+                );
+            }
+        }
+    }
     let locale = match &s.locale {
         None => Locale::default(),
         Some(tag) => Locale::parse(tag.get_ref()).unwrap_or_else(|| {
