@@ -317,6 +317,24 @@ fn schedule_compares_against_business_hours() {
 }
 
 #[test]
+fn a_rule_for_opening_hours_raises_only_while_open_and_clears_at_closing() {
+    let rule = "[[rule]]\nid = \"warm\"\ndescription = \"w\"\nkind = \"limit\"\nrole = \"room_temp\"\nlevel = \"high\"\nthreshold = 28.0\nwhen = \"open\"\non_delay = \"10m\"\nseverity = \"minor\"\naction = \"ticket\"\n";
+    let hours = "[site.business_hours]\nfriday = [\"09:00-21:00\"]\n";
+    let mut r = Run::new(catalog(&[("t", "room_temp", "i16")], rule, hours));
+    // 08:00, closed: 31 °C is nobody's discomfort.
+    assert_eq!(r.feed(0, 0.0, 31.0), []);
+    // 09:00 open: pending, raised after the on-delay.
+    assert_eq!(r.feed(0, 3600.0, 31.0), [Pending]);
+    assert_eq!(r.feed(0, 3600.0 + 600.0, 31.0), [Raised]);
+    // 21:00 closed: the condition no longer holds.
+    assert_eq!(r.feed(0, 13.0 * 3600.0, 31.0), [Cleared]);
+    // A pending one is cancelled at closing too.
+    let mut r = Run::new(catalog(&[("t", "room_temp", "i16")], rule, hours));
+    assert_eq!(r.feed(0, 12.0 * 3600.0 + 59.0 * 60.0, 31.0), [Pending]);
+    assert_eq!(r.feed(0, 13.0 * 3600.0, 31.0), [PendingCancelled]);
+}
+
+#[test]
 fn all_and_any_combine_points_of_one_device() {
     let rules = "[[rule]]\nid = \"both\"\ndescription = \"b\"\nkind = \"all\"\nof = [{ role = \"filter_dp\", above = 250.0 }, { role = \"fan_status\", equals = true }]\nseverity = \"major\"\naction = \"ticket\"\n\
                  [[rule]]\nid = \"either\"\ndescription = \"e\"\nkind = \"any\"\nof = [{ role = \"filter_dp\", above = 250.0 }, { role = \"fan_status\", equals = true }]\nseverity = \"minor\"\naction = \"record\"\n";
