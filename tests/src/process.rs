@@ -7,6 +7,19 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// The shipped rule packs `names` (`"fire"`, `"lifts"`) as the TOML list
+/// items of a site file's `[rules] packs`: quoted absolute paths, comma-separated.
+pub fn shipped_packs(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|p| {
+            let path = repo_root().join(format!("config/standards/{p}.toml"));
+            format!("{:?}", path.display().to_string())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A loopback port nobody listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

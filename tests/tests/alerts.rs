@@ -11,7 +11,7 @@ use hmac::{Hmac, Mac as _};
 use site_sim::Step;
 use sitewarden::config::hash_token;
 use sitewarden_tests::{
-    HttpReceiver, Mosquitto, Posted, SiteDir, SmtpSink, Subscriber, frozen, http, load, repo_root,
+    HttpReceiver, Mosquitto, Posted, SiteDir, SmtpSink, Subscriber, frozen, http, load,
     start_daemon, start_sim, wait_until,
 };
 
@@ -68,18 +68,7 @@ impl Site {
         self_test: &str,
     ) -> std::sync::Arc<sitewarden::catalog::Catalog> {
         self.site.write("hmac.key", HMAC_KEY).unwrap();
-        let packs: Vec<String> = ["fire", "security"]
-            .iter()
-            .map(|p| {
-                format!(
-                    "{:?}",
-                    repo_root()
-                        .join(format!("config/standards/{p}.toml"))
-                        .display()
-                        .to_string()
-                )
-            })
-            .collect();
+        let packs = sitewarden_tests::shipped_packs(&["fire", "security"]);
         let hook = self.hook.addr;
         let text = format!(
             r#"
@@ -198,7 +187,7 @@ poll_interval = "100ms"
             engineer = hash_token(ENGINEER),
             guard = hash_token(GUARD),
             mqtt = self.broker.addr.port(),
-            packs = packs.join(", "),
+            packs = packs,
             smtp = self.smtp.addr,
             fire = self.sim.addr("fire-panel-1").unwrap(),
             access = self.sim.addr("access-1").unwrap(),
@@ -1720,26 +1709,20 @@ fn open_quarterly_alarm_test(
     std::fs::create_dir_all(data).unwrap();
     let store = TicketStore::open(data, outlets).unwrap();
     let now = jiff::Timestamp::now();
+    let targets = (
+        now + Duration::from_secs(3600),
+        now + Duration::from_secs(86_400),
+    );
     let ticket = NewTicket {
-        origin: sitewarden::tickets::Origin::Preventive,
-        category: sitewarden::vocab::Category::Repair,
-        priority: sitewarden::vocab::Priority::P3,
-        title: schedule.title.clone(),
-        description: None,
         device: Some("fire-panel-1".into()),
-        location: None,
-        rule: None,
-        point: None,
-        value: None,
-        threshold: None,
-        severity: None,
-        requester: None,
-        contact: None,
         dedup_key: Some(format!("preventive:{}", schedule.id)),
-        form: None,
-        at: now,
-        response_due: now + Duration::from_secs(3600),
-        resolution_due: now + Duration::from_secs(86_400),
+        ..NewTicket::work(
+            sitewarden::tickets::Origin::Preventive,
+            sitewarden::vocab::Priority::P3,
+            schedule.title.clone(),
+            now,
+            targets,
+        )
     };
     store
         .open_preventive(&schedule.id, &ticket, &schedule.checklist)

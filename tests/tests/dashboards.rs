@@ -147,25 +147,13 @@ async fn every_panel_query_runs_on_influxdb_and_returns_data() {
     let sim = start_sim(&site, &kinds, SimOptions::default())
         .await
         .unwrap();
-    let packs: Vec<String> = [
+    let packs = sitewarden_tests::shipped_packs(&[
         "hvac", "lighting", "fire", "security", "lifts", "carpark", "comfort",
-    ]
-    .iter()
-    .map(|p| {
-        format!(
-            "{:?}",
-            repo_root()
-                .join(format!("config/standards/{p}.toml"))
-                .display()
-                .to_string()
-        )
-    })
-    .collect();
+    ]);
     // Tight service levels, so the ticket the clogged filter opens misses one.
     let mut config = format!(
         "[tickets.service_levels.p2]\nresponse = \"1s\"\nresolution = \"1h\"\n\n[sinks.influx]\nurl = \"http://{}\"\nbucket = \"sitewarden\"\nflush_interval = \"200ms\"\nreport_min_interval = \"0s\"\n\n[rules]\npacks = [{}]\n",
-        influx.adapter,
-        packs.join(", ")
+        influx.adapter, packs
     );
     for rule in [
         "hvac.filter_dp_high",

@@ -718,6 +718,36 @@ fn all() -> ListFilter {
     }
 }
 
+/// A checklist item as the technician li.wei records it.
+fn check_entry(item: i64, result: CheckResult, note: Option<&str>) -> CheckEntry {
+    CheckEntry {
+        item,
+        result,
+        value: None,
+        note: note.map(str::to_owned),
+        actor: "li.wei".into(),
+    }
+}
+
+/// Dispatches ticket `id` to li.wei, starts, resolves and accepts it.
+async fn walk_to_accepted(handle: &TicketsHandle, id: i64) {
+    for action in [
+        Action::Dispatch,
+        Action::Start,
+        Action::Resolve,
+        Action::Accept,
+    ] {
+        let request = TransitionRequest {
+            action,
+            actor: "test".into(),
+            assignee: Some("li.wei".into()),
+            note: None,
+            score: None,
+        };
+        handle.transition(id, request).await.unwrap();
+    }
+}
+
 fn ts(text: &str) -> Timestamp {
     text.parse().unwrap()
 }
@@ -754,21 +784,7 @@ async fn a_preventive_schedule_opens_one_ticket_per_occurrence_in_local_time() {
     desk::run_preventive(&handle, ts("2027-03-29T08:00:00Z")).await;
     assert_eq!(count(), 1);
     let id = tickets[0].id;
-    for action in [
-        Action::Dispatch,
-        Action::Start,
-        Action::Resolve,
-        Action::Accept,
-    ] {
-        let request = TransitionRequest {
-            action,
-            actor: "test".into(),
-            assignee: Some("li.wei".into()),
-            note: None,
-            score: None,
-        };
-        handle.transition(id, request).await.unwrap();
-    }
+    walk_to_accepted(&handle, id).await;
     desk::run_preventive(&handle, ts("2027-03-30T07:30:00Z")).await;
     let tickets = handle.store.list(&all()).unwrap();
     assert_eq!(tickets.len(), 2);
@@ -800,26 +816,19 @@ async fn a_lift_check_every_other_monday_and_thursday_has_a_checklist_whose_fail
     let detail = handle.store.get(id).unwrap().unwrap();
     let labels: Vec<&str> = detail.checklist.iter().map(|c| c.label.as_str()).collect();
     assert_eq!(labels, ["Brakes", "Door locks", "Alarm bell"]);
-    let entry = |item: i64, result: CheckResult, note: Option<&str>| CheckEntry {
-        item,
-        result,
-        value: None,
-        note: note.map(str::to_owned),
-        actor: "li.wei".into(),
-    };
     handle
-        .check(id, entry(0, CheckResult::Pass, None))
+        .check(id, check_entry(0, CheckResult::Pass, None))
         .await
         .unwrap();
     handle
         .check(
             id,
-            entry(1, CheckResult::Fail, Some("rear landing door lock slips")),
+            check_entry(1, CheckResult::Fail, Some("rear landing door lock slips")),
         )
         .await
         .unwrap();
     handle
-        .check(id, entry(2, CheckResult::Pass, None))
+        .check(id, check_entry(2, CheckResult::Pass, None))
         .await
         .unwrap();
     let tickets = handle.store.list(&all()).unwrap();
@@ -827,21 +836,7 @@ async fn a_lift_check_every_other_monday_and_thursday_has_a_checklist_whose_fail
     let repair = &tickets[0];
     assert_eq!(repair.parent, Some(id));
     assert_eq!(repair.title, "Door locks failed in: Lift check");
-    for action in [
-        Action::Dispatch,
-        Action::Start,
-        Action::Resolve,
-        Action::Accept,
-    ] {
-        let request = TransitionRequest {
-            action,
-            actor: "test".into(),
-            assignee: Some("li.wei".into()),
-            note: None,
-            score: None,
-        };
-        handle.transition(id, request).await.unwrap();
-    }
+    walk_to_accepted(&handle, id).await;
     // Thursday the 18th; then Monday the 29th, after the clocks went forward (07:00 UTC).
     desk::run_preventive(&handle, ts("2027-03-18T08:01:00Z")).await;
     let checks = |h: &TicketsHandle| {
@@ -867,7 +862,7 @@ async fn a_lift_check_every_other_monday_and_thursday_has_a_checklist_whose_fail
     }
     for item in 0..3 {
         handle
-            .check(second, entry(item, CheckResult::Pass, None))
+            .check(second, check_entry(item, CheckResult::Pass, None))
             .await
             .unwrap();
     }
@@ -1361,42 +1356,21 @@ async fn the_extinguisher_register_opens_inspections_services_and_replacements_a
             ),
         ]
     );
-    let entry = |item: i64, result: CheckResult, note: Option<&str>| CheckEntry {
-        item,
-        result,
-        value: None,
-        note: note.map(str::to_owned),
-        actor: "li.wei".into(),
-    };
     handle
-        .check(round, entry(0, CheckResult::Pass, None))
+        .check(round, check_entry(0, CheckResult::Pass, None))
         .await
         .unwrap();
     handle
         .check(
             round,
-            entry(1, CheckResult::Fail, Some("pressure gauge in the red")),
+            check_entry(1, CheckResult::Fail, Some("pressure gauge in the red")),
         )
         .await
         .unwrap();
     let service = find(&handle, "Send extinguisher FE-02");
     let replace = find(&handle, "Replace extinguisher FE-03");
     for id in [round, service, replace] {
-        for action in [
-            Action::Dispatch,
-            Action::Start,
-            Action::Resolve,
-            Action::Accept,
-        ] {
-            let request = TransitionRequest {
-                action,
-                actor: "test".into(),
-                assignee: Some("li.wei".into()),
-                note: None,
-                score: None,
-            };
-            handle.transition(id, request).await.unwrap();
-        }
+        walk_to_accepted(&handle, id).await;
     }
     let report = extinguishers::report(&handle, Timestamp::now()).await;
     let fe01 = &report[0];

@@ -265,7 +265,7 @@ fn finding_ticket(
     now: Timestamp,
 ) -> sitewarden_tickets::store::NewTicket {
     use sitewarden_model::locale::Arg;
-    use sitewarden_model::vocab::{Category, Priority};
+    use sitewarden_model::vocab::Priority;
     let m = &catalog.site.messages;
     let place = m.place(&station.id, station.location.as_deref(), &[]);
     let priority = if station.alert_on.contains(&f.item) {
@@ -282,34 +282,21 @@ fn finding_ticket(
         ),
         None => note.to_owned(),
     };
+    let title = m.text(
+        "patrol-finding-title",
+        &[("item", Arg::Text(&f.item)), ("place", Arg::Text(&place))],
+    );
+    let targets = (now + level.response, now + level.resolution);
+    let origin = sitewarden_tickets::Origin::Patrol;
     sitewarden_tickets::store::NewTicket {
-        origin: sitewarden_tickets::Origin::Patrol,
-        category: Category::Repair,
-        priority,
-        title: m.text(
-            "patrol-finding-title",
-            &[("item", Arg::Text(&f.item)), ("place", Arg::Text(&place))],
-        ),
         description: Some(description),
-        device: None,
         location: Some(
             station
                 .location
                 .clone()
                 .unwrap_or_else(|| station.id.clone()),
         ),
-        rule: None,
-        point: None,
-        value: None,
-        threshold: None,
-        severity: None,
-        requester: None,
-        contact: None,
-        dedup_key: None,
-        form: None,
-        at: now,
-        response_due: now + level.response,
-        resolution_due: now + level.resolution,
+        ..sitewarden_tickets::store::NewTicket::work(origin, priority, title, now, targets)
     }
 }
 

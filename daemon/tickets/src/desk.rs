@@ -217,28 +217,21 @@ pub async fn run_preventive(handle: &TicketsHandle, now: Timestamp) {
 fn preventive_ticket(catalog: &Catalog, s: &PreventiveSchedule, due: Timestamp) -> NewTicket {
     let device = s.device.map(|d| catalog.device(d));
     let level = catalog.tickets.level(s.priority);
+    let targets = (due + level.response, due + level.resolution);
     NewTicket {
-        origin: Origin::Preventive,
-        category: sitewarden_model::vocab::Category::Repair,
-        priority: s.priority,
-        title: s.title.clone(),
         description: Some(catalog.site.messages.text(
             "ticket-preventive",
             &[("schedule", Arg::Text(&s.id)), ("due", Arg::Time(due))],
         )),
         device: device.map(|d| d.name.clone()),
         location: device.and_then(|d| d.location.clone()),
-        rule: None,
-        point: None,
-        value: None,
-        threshold: None,
-        severity: None,
-        requester: None,
-        contact: None,
         dedup_key: Some(format!("preventive:{}", s.id)),
-        form: None,
-        at: due,
-        response_due: due + level.response,
-        resolution_due: due + level.resolution,
+        ..NewTicket::work(
+            Origin::Preventive,
+            s.priority,
+            s.title.clone(),
+            due,
+            targets,
+        )
     }
 }

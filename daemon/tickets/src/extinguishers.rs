@@ -21,7 +21,7 @@ use jiff::{Timestamp, ToSpan as _};
 use serde::Serialize;
 use sitewarden_model::catalog::{Catalog, Extinguisher, ExtinguisherKind};
 use sitewarden_model::locale::Arg;
-use sitewarden_model::vocab::{Category, Priority};
+use sitewarden_model::vocab::Priority;
 use tracing::warn;
 
 use super::Origin;
@@ -316,26 +316,11 @@ fn work_ticket(
 ) -> NewTicket {
     let priority = Priority::P3;
     let level = catalog.tickets.level(priority);
+    let targets = (now + level.response, now + level.resolution);
     NewTicket {
-        origin: Origin::Preventive,
-        category: Category::Repair,
-        priority,
-        title,
-        description: None,
-        device: None,
         location: unit.map(|u| u.location.clone()),
-        rule: None,
-        point: None,
-        value: None,
-        threshold: None,
-        severity: None,
-        requester: None,
-        contact: None,
         dedup_key: Some(dedup_key),
-        form: None,
-        at: now,
-        response_due: now + level.response,
-        resolution_due: now + level.resolution,
+        ..NewTicket::work(Origin::Preventive, priority, title, now, targets)
     }
 }
 

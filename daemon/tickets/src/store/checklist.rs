@@ -234,31 +234,21 @@ fn failed_item_ticket(
         check.response_due.duration_since(check.created_at),
         check.resolution_due.duration_since(check.created_at),
     );
+    let title = m.text(
+        "ticket-check-failed-title",
+        &[
+            ("item", Arg::Text(label)),
+            ("title", Arg::Text(&check.title)),
+        ],
+    );
+    let targets = (
+        now.checked_add(response).unwrap_or(now),
+        now.checked_add(resolution).unwrap_or(now),
+    );
     NewTicket {
-        origin: Origin::Preventive,
-        category: Category::Repair,
-        priority: check.priority,
-        title: m.text(
-            "ticket-check-failed-title",
-            &[
-                ("item", Arg::Text(label)),
-                ("title", Arg::Text(&check.title)),
-            ],
-        ),
         description: Some(note.to_owned()),
         device: check.device.clone(),
         location: check.location.clone(),
-        rule: None,
-        point: None,
-        value: None,
-        threshold: None,
-        severity: None,
-        requester: None,
-        contact: None,
-        dedup_key: None,
-        form: None,
-        at: now,
-        response_due: now.checked_add(response).unwrap_or(now),
-        resolution_due: now.checked_add(resolution).unwrap_or(now),
+        ..NewTicket::work(Origin::Preventive, check.priority, title, now, targets)
     }
 }

@@ -82,6 +82,41 @@ pub struct NewTicket {
     pub resolution_due: Timestamp,
 }
 
+impl NewTicket {
+    /// Work people register or a calendar opens: nothing but its title,
+    /// class and targets set; the rest is filled in with struct update
+    /// syntax (`NewTicket { device, ..NewTicket::work(…) }`).
+    pub fn work(
+        origin: Origin,
+        priority: Priority,
+        title: String,
+        at: Timestamp,
+        (response_due, resolution_due): (Timestamp, Timestamp),
+    ) -> Self {
+        Self {
+            origin,
+            category: Category::Repair,
+            priority,
+            title,
+            description: None,
+            device: None,
+            location: None,
+            rule: None,
+            point: None,
+            value: None,
+            threshold: None,
+            severity: None,
+            requester: None,
+            contact: None,
+            dedup_key: None,
+            form: None,
+            at,
+            response_due,
+            resolution_due,
+        }
+    }
+}
+
 /// A condition transition that concerns tickets.
 #[derive(Debug, Clone)]
 pub enum ConditionInput {
