@@ -55,6 +55,9 @@ pub struct RunOptions {
     pub condition_taps: usize,
     /// Overrides `[storage] data_dir`.
     pub data_dir: Option<std::path::PathBuf>,
+    /// The running configuration and the last reload, kept across the
+    /// restarts of a reload ([`crate::reload`]); one for this start when absent.
+    pub config_status: Option<Arc<crate::reload::ConfigStatus>>,
     /// Fault injection for the fault tests (feature `fault-injection`, off
     /// in every build but the tests'): the watched stage of this name
     /// panics one second after start.
@@ -318,6 +321,10 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         shutdown: shutdown.clone(),
         sessions: Default::default(),
         board: Default::default(),
+        config: options
+            .config_status
+            .clone()
+            .unwrap_or_else(|| Arc::new(crate::reload::ConfigStatus::new(&catalog))),
     };
     let api_shutdown = shutdown.clone();
     let api_stage = async move {

@@ -38,6 +38,7 @@ pub mod daemon;
 pub mod metrics;
 pub mod mqtt;
 pub mod readings;
+pub mod reload;
 pub mod report;
 pub mod sinks;
 pub mod state;

@@ -95,6 +95,21 @@ pub(super) struct Sources {
     pub files: Vec<SourceFile>,
 }
 
+impl Sources {
+    /// SHA-256 over every file's path and text, in reading order, hex.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest as _, Sha256};
+        let mut hash = Sha256::new();
+        for file in &self.files {
+            hash.update(file.path.to_string_lossy().as_bytes());
+            hash.update([0]);
+            hash.update(file.text.as_bytes());
+            hash.update([0]);
+        }
+        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
 /// Index into [`Sources::files`].
 pub(super) type FileId = usize;
 

@@ -296,6 +296,34 @@ fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> &str {
         .unwrap_or("(no message)")
 }
 
+/// Set between a reload's start and the next `READY=1`: the pipeline's
+/// stop is part of the reload, not the service stopping.
+static RELOADING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Tells systemd a reload began (`RELOADING=1`, with the monotonic time
+/// newer systemd wants); the restarted pipeline's `READY=1` ends it.
+pub fn notify_reloading() {
+    RELOADING.store(true, std::sync::atomic::Ordering::SeqCst);
+    let Ok(name) = std::env::var("NOTIFY_SOCKET") else {
+        return;
+    };
+    let micros = monotonic_now().as_micros();
+    if let Some(socket) = SystemdSocket::open(&name) {
+        socket.send(format!("RELOADING=1\nMONOTONIC_USEC={micros}").as_bytes());
+    }
+}
+
+/// CLOCK_MONOTONIC now, as systemd reads it.
+fn monotonic_now() -> std::time::Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the call's duration.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
 /// Tells systemd the daemon is ready (`READY=1`), and, when the unit sets
 /// `WatchdogSec=`, pings the watchdog (`WATCHDOG=1`) at half its period
 /// only while every stage runs: a daemon with a dead stage stops pinging
@@ -324,6 +352,7 @@ async fn notify(
         return;
     };
     socket.send(b"READY=1");
+    RELOADING.store(false, std::sync::atomic::Ordering::SeqCst);
     let Some(period) = period else {
         return;
     };
@@ -336,7 +365,9 @@ async fn notify(
                 }
             }
             () = shutdown.wait() => {
-                socket.send(b"STOPPING=1");
+                if !RELOADING.load(std::sync::atomic::Ordering::SeqCst) {
+                    socket.send(b"STOPPING=1");
+                }
                 return;
             }
         }

@@ -73,6 +73,8 @@ pub struct ApiContext {
     pub sessions: Arc<session::Sessions>,
     /// The alarms board's last read of the open alerts.
     pub board: Arc<board::BoardCache>,
+    /// Which configuration runs and how the last reload went.
+    pub config: Arc<crate::reload::ConfigStatus>,
 }
 
 /// A person's name from their `[[people]]` id (the id when unknown, as
@@ -332,6 +334,9 @@ struct Health {
     stages_down: Vec<String>,
     /// The data directory's free space is below `[storage] min_free`.
     disk_full: bool,
+    /// The configuration that runs (its files' digest, when it was loaded)
+    /// and a reload refused since, with its errors.
+    config: crate::reload::ConfigView,
 }
 
 /// 200 `ok` while every watched stage runs and the disk has room; 503
@@ -357,6 +362,7 @@ async fn healthz(State(ctx): State<ApiContext>) -> (StatusCode, Json<Health>) {
         devices_online: ctx.metrics.devices.iter().filter(|d| d.is_online()).count(),
         stages_down,
         disk_full,
+        config: ctx.config.view(),
     };
     (code, Json(health))
 }

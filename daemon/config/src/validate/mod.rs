@@ -254,6 +254,7 @@ pub(super) fn validate(
         tickets,
         alerts,
         patrol,
+        config_digest: sources.digest(),
     })
 }
 

@@ -101,6 +101,9 @@ pub struct Catalog {
     pub alerts: AlertSettings,
     /// `[patrol]`.
     pub patrol: PatrolSettings,
+    /// SHA-256 of every file the configuration was read from (site file,
+    /// profiles, packs, register), hex: `/healthz` says which one runs.
+    pub config_digest: String,
 }
 
 impl Catalog {

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use sitewarden::catalog::Catalog;
 use sitewarden::config::{self, INFORMATIONAL_ROLES, KNOWN_ROLES};
-use sitewarden::daemon::{self, RunOptions};
+use sitewarden::daemon::RunOptions;
 use sitewarden::logging::{self, LogFormat};
 
 #[cfg(feature = "demo")]
@@ -116,13 +116,19 @@ fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
             data_dir,
             locale,
         } => {
-            let catalog = load(&config, locale.as_deref())?;
+            let catalog = config::load_in(&config, locale.as_deref())
+                .map_err(|errors| anyhow::anyhow!("{errors}"))?;
             let options = RunOptions {
                 console_every: (console_every > 0).then(|| Duration::from_secs(console_every)),
                 data_dir,
                 ..Default::default()
             };
-            runtime()?.block_on(daemon::run_until_signal(catalog, options, None))?;
+            // SIGHUP (`systemctl reload`) reloads the files; see `reload`.
+            let source = sitewarden::reload::Source {
+                path: config,
+                locale,
+            };
+            runtime()?.block_on(sitewarden::reload::run_reloading(catalog, source, options))?;
             Ok(std::process::ExitCode::SUCCESS)
         }
         #[cfg(feature = "demo")]
