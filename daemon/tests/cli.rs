@@ -312,3 +312,67 @@ fn check_warns_of_a_console_beyond_loopback_without_tls_and_points_at_a_bad_cert
         "{stderr}"
     );
 }
+
+#[test]
+fn init_writes_a_site_that_checks_prints_each_token_once_and_keeps_an_existing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let share = concat!(env!("CARGO_MANIFEST_DIR"), "/../config");
+    let init = |extra: &[&str]| {
+        Command::new(BIN)
+            .args(["init", "--dir"])
+            .arg(dir.path())
+            .args([
+                "--site-id",
+                "north-gate",
+                "--time-zone",
+                "Asia/Shanghai",
+                "--locale",
+                "zh-CN",
+                "--device",
+                "ahu:ahu-1@127.0.0.1:1502",
+                "--device",
+                "lift-controller:lift-1@127.0.0.1:1503",
+                "--token",
+                "engineer:chen.jing",
+                "--share",
+                share,
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = init(&[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("configuration OK: 2 devices"), "{stdout}");
+    let token = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("API token for chen.jing (engineer), shown this once: "))
+        .unwrap()
+        .to_owned();
+    let site = std::fs::read_to_string(dir.path().join("site.toml")).unwrap();
+    assert!(!site.contains(&token), "the token itself is never written");
+    assert!(site.contains(&sitewarden::config::hash_token(&token)));
+    let (code, stderr) = check(&dir.path().join("site.toml"));
+    assert_eq!(code, Some(0), "{stderr}");
+    // An existing site is kept unless asked.
+    let again = init(&[]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists; pass --force"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("site.toml")).unwrap(),
+        site
+    );
+    // A device the profiles do not have fails the check, naming where.
+    let bad = init(&["--force", "--device", "boiler:b-1@127.0.0.1:1504"]);
+    assert_eq!(bad.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("site.toml:") && stderr.contains("boiler"),
+        "{stderr}"
+    );
+}

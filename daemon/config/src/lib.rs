@@ -24,7 +24,7 @@ use serde::Deserialize;
 pub use toml::Spanned;
 
 pub use alerts::{AlertsSection, PersonSection, ShiftSection};
-pub use load::{ConfigError, ConfigErrors, load, load_in};
+pub use load::{ConfigError, ConfigErrors, SHARE_DIR, load, load_in};
 pub use mqtt::{MqttSection, TlsSection};
 pub use patrol::PatrolSection;
 pub use roles::{INFORMATIONAL_ROLES, KNOWN_ROLES, is_known_role};
@@ -267,8 +267,10 @@ pub struct ApiTokenSection {
 #[serde(deny_unknown_fields)]
 pub struct StorageSection {
     /// Data directory, relative to the config file; created on start.
-    #[serde(default = "default_data_dir")]
-    pub data_dir: String,
+    /// Left out: systemd's `$STATE_DIRECTORY` when set, `/var/lib/sitewarden`
+    /// for a site file under `/etc`, else `data` next to the site file.
+    #[serde(default)]
+    pub data_dir: Option<String>,
     /// How long stored history is kept before it is pruned.
     #[serde(default = "default_history_days")]
     pub condition_history: ConfigDuration,
@@ -298,7 +300,7 @@ pub struct StorageSection {
 impl Default for StorageSection {
     fn default() -> Self {
         Self {
-            data_dir: default_data_dir(),
+            data_dir: None,
             condition_history: default_history_days(),
             deliveries: default_delivery_days(),
             closed_tickets: default_two_years(),
@@ -332,10 +334,6 @@ fn default_history_days() -> ConfigDuration {
 
 fn default_delivery_days() -> ConfigDuration {
     ConfigDuration::from_millis(30 * 24 * 3600 * 1000)
-}
-
-fn default_data_dir() -> String {
-    "data".to_owned()
 }
 
 /// One piece of equipment behind one Modbus unit id.

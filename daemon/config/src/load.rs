@@ -110,6 +110,42 @@ impl Sources {
     }
 }
 
+/// Where the package installs the shipped rule packs and profiles.
+pub const SHARE_DIR: &str = "/usr/share/sitewarden";
+
+/// A file or folder the site file names relative to itself: there when it
+/// exists, else the package's copy under [`SHARE_DIR`] (a site under `/etc`
+/// names `standards/hvac.toml` and gets the shipped pack), else the site's
+/// own path, for the error to name.
+pub fn beside_or_shared(base_dir: &Path, relative: &str) -> PathBuf {
+    let own = base_dir.join(relative);
+    if own.exists() || Path::new(relative).is_absolute() {
+        return own;
+    }
+    let shared = Path::new(SHARE_DIR).join(relative);
+    if shared.exists() { shared } else { own }
+}
+
+/// The data directory when the site file does not name one: systemd's
+/// `StateDirectory=` (`$STATE_DIRECTORY`), `/var/lib/sitewarden` for a site
+/// file under `/etc` (the FHS), else `data` next to the site file.
+pub fn default_data_dir(base_dir: &Path) -> PathBuf {
+    if let Some(state) = std::env::var_os("STATE_DIRECTORY").filter(|s| !s.is_empty()) {
+        // Several directories are colon-separated; the first is ours.
+        let first = state
+            .to_string_lossy()
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        return PathBuf::from(first);
+    }
+    if base_dir.starts_with("/etc") {
+        return PathBuf::from("/var/lib/sitewarden");
+    }
+    base_dir.join("data")
+}
+
 /// Index into [`Sources::files`].
 pub(super) type FileId = usize;
 
@@ -138,7 +174,7 @@ pub fn load_in(path: &Path, locale: Option<&str>) -> Result<Catalog, ConfigError
     }
 
     let base_dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let profiles_dir = base_dir.join(&site.profiles_dir);
+    let profiles_dir = beside_or_shared(&base_dir, &site.profiles_dir);
     let mut errors = Vec::new();
     let mut profiles = BTreeMap::new();
     for name in referenced_profiles(&site) {
@@ -198,7 +234,7 @@ fn load_packs(
 ) -> Vec<(FileId, RulePackFile)> {
     let mut packs = Vec::new();
     for name in &site.rules.packs {
-        let path = base_dir.join(name.get_ref());
+        let path = beside_or_shared(base_dir, name.get_ref());
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) => {

@@ -240,7 +240,10 @@ pub(super) fn validate(
         api,
         rules,
         rule_instances,
-        data_dir: inputs.base_dir.join(&site.storage.data_dir),
+        data_dir: match &site.storage.data_dir {
+            Some(dir) => inputs.base_dir.join(dir),
+            None => super::load::default_data_dir(inputs.base_dir),
+        },
         retention: sitewarden_model::catalog::Retention {
             condition_history: site.storage.condition_history.0,
             deliveries: site.storage.deliveries.0,

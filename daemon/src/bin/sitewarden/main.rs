@@ -13,6 +13,7 @@ use sitewarden::logging::{self, LogFormat};
 
 #[cfg(feature = "demo")]
 mod demo;
+mod init;
 
 /// Edge daemon that watches a building site's equipment and acts on what it sees.
 #[derive(Parser)]
@@ -93,6 +94,9 @@ enum Command {
     },
     /// List the point roles rule packs understand.
     Roles,
+    /// Write a starting site file (site, time zone, language, devices, API
+    /// tokens) and check it; every answer is a flag, for scripted installs.
+    Init(init::InitArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -178,6 +182,7 @@ fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
             println!("{hash}");
             Ok(std::process::ExitCode::SUCCESS)
         }
+        Command::Init(args) => init::init(&args),
         Command::Roles => {
             for (role, meaning) in KNOWN_ROLES {
                 println!("{role:<24} {meaning}");
