@@ -25,6 +25,12 @@ command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
+# The package test: lintian checks the .deb, systemd-analyze the unit,
+# dpkg-shlibdeps (dpkg-dev) its dependencies, setpriv runs it unprivileged.
+command -v lintian >/dev/null || missing+=(lintian)
+command -v dpkg-shlibdeps >/dev/null || missing+=(dpkg-dev)
+command -v systemd-analyze >/dev/null || missing+=(systemd)
+command -v setpriv >/dev/null || missing+=(util-linux)
 # Chinese text in the console's screenshots (`--locale zh-CN`).
 [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
 if ((${#missing[@]})); then

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 use sitewarden::catalog::Catalog;
 use sitewarden::config::{self, INFORMATIONAL_ROLES, KNOWN_ROLES};
 use sitewarden::daemon::RunOptions;
@@ -97,6 +97,15 @@ enum Command {
     /// Write a starting site file (site, time zone, language, devices, API
     /// tokens) and check it; every answer is a flag, for scripted installs.
     Init(init::InitArgs),
+    /// Print the shell completion script for bash, zsh or fish (the package installs them).
+    #[command(hide = true)]
+    Completions {
+        /// Which shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, roff, generated from this command line (the package installs it).
+    #[command(hide = true)]
+    Manpage,
 }
 
 fn main() -> std::process::ExitCode {
@@ -183,6 +192,15 @@ fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
             Ok(std::process::ExitCode::SUCCESS)
         }
         Command::Init(args) => init::init(&args),
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "sitewarden", &mut std::io::stdout());
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::Manpage => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            Ok(std::process::ExitCode::SUCCESS)
+        }
         Command::Roles => {
             for (role, meaning) in KNOWN_ROLES {
                 println!("{role:<24} {meaning}");
@@ -232,6 +250,7 @@ fn parse_locale(tag: &str) -> Result<String, String> {
     }
 }
 
+#[cfg(feature = "demo")]
 fn load(path: &Path, locale: Option<&str>) -> anyhow::Result<Arc<Catalog>> {
     config::load_in(path, locale)
         .map(Arc::new)
