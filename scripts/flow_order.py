@@ -42,7 +42,7 @@ REEXPORTS = [
 ]
 MODULES = REEXPORTS + [
     "readings", "state", "report", "sinks", "control", "mqtt", "metrics",
-    "upkeep", "api", "console", "daemon",
+    "upkeep", "config_status", "api", "console", "daemon", "reload",
 ]
 
 

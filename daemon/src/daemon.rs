@@ -56,8 +56,8 @@ pub struct RunOptions {
     /// Overrides `[storage] data_dir`.
     pub data_dir: Option<std::path::PathBuf>,
     /// The running configuration and the last reload, kept across the
-    /// restarts of a reload ([`crate::reload`]); one for this start when absent.
-    pub config_status: Option<Arc<crate::reload::ConfigStatus>>,
+    /// restarts of a SIGHUP reload; one for this start when absent.
+    pub config_status: Option<Arc<crate::config_status::ConfigStatus>>,
     /// Fault injection for the fault tests (feature `fault-injection`, off
     /// in every build but the tests'): the watched stage of this name
     /// panics one second after start.
@@ -324,7 +324,7 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         config: options
             .config_status
             .clone()
-            .unwrap_or_else(|| Arc::new(crate::reload::ConfigStatus::new(&catalog))),
+            .unwrap_or_else(|| Arc::new(crate::config_status::ConfigStatus::new(&catalog))),
     };
     let api_shutdown = shutdown.clone();
     let api_stage = async move {

@@ -32,6 +32,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod config_status;
 pub mod console;
 pub mod control;
 pub mod daemon;

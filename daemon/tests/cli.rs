@@ -367,6 +367,18 @@ fn init_writes_a_site_that_checks_prints_each_token_once_and_keeps_an_existing_f
         std::fs::read_to_string(dir.path().join("site.toml")).unwrap(),
         site
     );
+    // A bare kind is an example device to fill in.
+    let example = init(&["--force", "--device", "fire-panel"]);
+    assert!(
+        example.status.success(),
+        "{}",
+        String::from_utf8_lossy(&example.stderr)
+    );
+    let site = std::fs::read_to_string(dir.path().join("site.toml")).unwrap();
+    assert!(
+        site.contains("id = \"fire-panel-1\"\nprofile = \"fire-panel\""),
+        "{site}"
+    );
     // A device the profiles do not have fails the check, naming where.
     let bad = init(&["--force", "--device", "boiler:b-1@127.0.0.1:1504"]);
     assert_eq!(bad.status.code(), Some(1));

@@ -74,7 +74,7 @@ pub struct ApiContext {
     /// The alarms board's last read of the open alerts.
     pub board: Arc<board::BoardCache>,
     /// Which configuration runs and how the last reload went.
-    pub config: Arc<crate::reload::ConfigStatus>,
+    pub config: Arc<crate::config_status::ConfigStatus>,
 }
 
 /// A person's name from their `[[people]]` id (the id when unknown, as
@@ -336,7 +336,7 @@ struct Health {
     disk_full: bool,
     /// The configuration that runs (its files' digest, when it was loaded)
     /// and a reload refused since, with its errors.
-    config: crate::reload::ConfigView,
+    config: crate::config_status::ConfigView,
 }
 
 /// 200 `ok` while every watched stage runs and the disk has room; 503

@@ -32,7 +32,8 @@ pub struct InitArgs {
     #[arg(long)]
     locale: Option<String>,
     /// A Modbus TCP device, `PROFILE:ID@HOST:PORT` (e.g.
-    /// `ahu:ahu-1@192.168.10.21:502`); repeat for more. Profiles: see
+    /// `ahu:ahu-1@192.168.10.21:502`), or just `PROFILE` for an example
+    /// device of that kind to fill in; repeat for more. Profiles: see
     /// `/usr/share/sitewarden/profiles` (or `--share`).
     #[arg(long = "device", value_name = "PROFILE:ID@HOST:PORT")]
     devices: Vec<String>,
@@ -164,8 +165,16 @@ fn site_text(
     Ok(s)
 }
 
-/// `[[devices]]` for `PROFILE:ID@HOST:PORT`.
+/// `[[devices]]` for `PROFILE:ID@HOST:PORT`, or an example device for a
+/// bare `PROFILE` (`ahu-1` at a documentation address, to be changed).
 fn device_text(spec: &str) -> anyhow::Result<String> {
+    if !spec.contains([':', '@']) {
+        return Ok(format!(
+            "\n# An example {spec}: set its host (and unit_id) to the real device's.\n[[devices]]\nid = {}\nprofile = {}\ntransport = {{ kind = \"modbus-tcp\", host = \"192.0.2.10:502\" }}\nunit_id = 1\npoll_interval = \"1s\"\n",
+            quoted(&format!("{spec}-1")),
+            quoted(spec)
+        ));
+    }
     let parse = || {
         let (profile, rest) = spec.split_once(':')?;
         let (id, host) = rest.split_once('@')?;

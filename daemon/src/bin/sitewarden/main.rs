@@ -1,7 +1,6 @@
 //! The `sitewarden` command line.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -251,9 +250,9 @@ fn parse_locale(tag: &str) -> Result<String, String> {
 }
 
 #[cfg(feature = "demo")]
-fn load(path: &Path, locale: Option<&str>) -> anyhow::Result<Arc<Catalog>> {
+fn load(path: &Path, locale: Option<&str>) -> anyhow::Result<std::sync::Arc<Catalog>> {
     config::load_in(path, locale)
-        .map(Arc::new)
+        .map(std::sync::Arc::new)
         .map_err(|errors| anyhow::anyhow!("{errors}"))
 }
 
