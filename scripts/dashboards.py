@@ -41,19 +41,21 @@ def role_query(roles, agg="mean", extra_group=""):
     )
 
 
-def thresholds(*steps):
-    """Grafana threshold steps drawn as lines: (value, colour)."""
+def thresholds(steps, base="green"):
+    """Grafana threshold steps drawn as lines: the colour below the first
+    step, then (value, colour) from each value up. A low limit is bad below
+    it: its base is the warning colour and green starts at the limit."""
     return {
         "mode": "absolute",
-        "steps": [{"color": "green", "value": None}]
+        "steps": [{"color": base, "value": None}]
         + [{"color": c, "value": v} for v, c in steps],
     }
 
 
-def timeseries(title, query, unit="", steps=(), step_line=True, description=""):
+def timeseries(title, query, unit="", steps=(), step_line=True, description="", base="green"):
     defaults = {"unit": unit, "custom": {"thresholdsStyle": {"mode": "line" if steps and step_line else "off"}}}
     if steps:
-        defaults["thresholds"] = thresholds(*steps)
+        defaults["thresholds"] = thresholds(steps, base)
     return {
         "type": "timeseries",
         "title": title,
@@ -174,13 +176,14 @@ DASHBOARDS = {
         timeseries("Car park and perimeter fence", role_query(["barrier_fault", "plate_recognition_fault", "parking_guidance_fault", "fence_alarm", "fence_fault", "camera_online"], "max", ', "zone"'),
                    description="1 = fault or alarm (camera: 1 = online). The carpark rules raise on these."),
         timeseries("Room temperature", role_query(["room_temp"]), "celsius",
-                   [(T["comfort.room_too_cold_while_open"], "blue"), (T["comfort.room_too_warm_while_open"], "orange")],
-                   description="Comfort band while open (GB 50736-2012 level II)."),
+                   [(T["comfort.room_too_cold_while_open"], "green"), (T["comfort.room_too_warm_while_open"], "orange")],
+                   base="blue", description="Comfort band while open (GB 50736-2012 level II): blue too cold, orange too warm."),
         timeseries("Room humidity", role_query(["room_humidity"]), "percent",
                    [(T["comfort.room_too_humid_while_open"], "orange")]),
         timeseries("CO2", role_query(["co2"]), "ppm", [(T["comfort.co2_high"], "orange")],
                    description="GB/T 18883-2022: 1,000 ppm."),
-        timeseries("Light level", role_query(["illuminance"]), "lux", [(T["lighting.too_dark_while_open"], "orange")]),
+        timeseries("Light level", role_query(["illuminance"]), "lux", [(T["lighting.too_dark_while_open"], "green")],
+                   base="orange", description="Orange below lighting.too_dark_while_open."),
         timeseries("Presence and smart plugs", role_query(["occupancy", "smart_plug_status"], "last"), description="1 = someone in / plug on; shown, not judged."),
         timeseries("Power drawn", role_query(["power"]), "watt"),
         timeseries("Energy used per interval", role_query(["energy"], "non_negative_difference(last"),
@@ -190,7 +193,8 @@ DASHBOARDS = {
     "fire-security": dashboard("sitewarden-fire-security", "Fire and security", [
         timeseries("Fire zones in alarm", role_query(["fire_alarm"], "max", ', "zone"'), description="1 = alarm."),
         timeseries("Sprinkler pipe pressure", role_query(["sprinkler_pressure"]), "pressurebar",
-                   [(T["fire.sprinkler_pressure_low_low"], "red"), (T["fire.sprinkler_pressure_low"], "orange")]),
+                   [(T["fire.sprinkler_pressure_low_low"], "orange"), (T["fire.sprinkler_pressure_low"], "green")],
+                   base="red", description="Red below fire.sprinkler_pressure_low_low, orange below sprinkler_pressure_low."),
         timeseries("Doors forced, held open, opened", role_query(["door_forced", "door_held_open", "door_open"], "max", ', "zone"')),
         table("Alarm timeline", f'SELECT "transition", "state", "value" {CONDITIONS} AND ("severity" = \'critical\' OR "rule" =~ /^(fire|security)\\./) AND $timeFilter'),
         timeseries("Time to acknowledge an alert", f'SELECT mean("ack_s") FROM "alert" WHERE {SITE} AND "event" = \'acknowledged\' AND $timeFilter GROUP BY time(1h), "class"', "s"),

@@ -88,6 +88,49 @@ fn dashboards_parse_use_the_provisioned_datasource_and_have_unique_ids() {
     }
 }
 
+/// The colours of a panel's thresholds from the bottom up, by title.
+fn threshold_colours(file: &str, title: &str) -> Vec<String> {
+    let (_, d) = dashboards()
+        .into_iter()
+        .find(|(f, _)| f == file)
+        .unwrap_or_else(|| panic!("no {file}"));
+    let panel = d["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["title"] == title)
+        .unwrap_or_else(|| panic!("no panel {title} in {file}"))
+        .clone();
+    panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["color"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_low_limit_is_coloured_bad_below_it_and_a_high_limit_above_it() {
+    // Sprinkler pressure is bad when it falls: red, orange, then green.
+    assert_eq!(
+        threshold_colours("fire-security.json", "Sprinkler pipe pressure"),
+        ["red", "orange", "green"]
+    );
+    assert_eq!(
+        threshold_colours("building.json", "Light level"),
+        ["orange", "green"]
+    );
+    // The filter is bad when it rises.
+    assert_eq!(
+        threshold_colours("hvac.json", "Filter differential pressure"),
+        ["green", "orange", "red"]
+    );
+    assert_eq!(
+        threshold_colours("building.json", "Room temperature"),
+        ["blue", "green", "orange"]
+    );
+}
+
 fn substitute(query: &str, site: &str) -> String {
     query
         .replace("$site", site)
