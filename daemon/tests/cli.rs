@@ -388,3 +388,36 @@ fn init_writes_a_site_that_checks_prints_each_token_once_and_keeps_an_existing_f
         "{stderr}"
     );
 }
+
+#[test]
+fn check_warns_that_a_port_below_1024_needs_a_capability_under_the_packaged_unit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = site(&dir, "127.0.0.1:80", "");
+    let out = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let said = format!("{stdout}{stderr}");
+    assert!(
+        said.contains("[api] listen 127.0.0.1:80 is below port 1024")
+            && said.contains("AmbientCapabilities=CAP_NET_BIND_SERVICE"),
+        "{said}"
+    );
+    // Port 8080 needs nothing.
+    let path = site(&dir, "127.0.0.1:8080", "");
+    let out = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!said.contains("below port 1024"), "{said}");
+}

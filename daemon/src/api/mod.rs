@@ -283,6 +283,13 @@ pub fn router(context: ApiContext) -> Router {
 /// open to the network.
 pub fn exposure_warnings(api: &sitewarden_model::catalog::ApiSettings) -> Vec<String> {
     let mut warnings = Vec::new();
+    if api.listen.port() < 1024 && api.listen.port() != 0 {
+        warnings.push(format!(
+            // for engineers: a `check` warning about the config.
+            "[api] listen {} is below port 1024: the packaged unit has no capabilities, so add AmbientCapabilities=CAP_NET_BIND_SERVICE and CapabilityBoundingSet=CAP_NET_BIND_SERVICE in a drop-in (systemctl edit sitewarden), or use a port above 1023",
+            api.listen
+        ));
+    }
     if api.listen.ip().is_loopback() {
         return warnings;
     }
