@@ -42,7 +42,7 @@ REEXPORTS = [
 ]
 MODULES = REEXPORTS + [
     "readings", "state", "report", "sinks", "control", "mqtt", "metrics",
-    "upkeep", "config_status", "api", "console", "daemon", "reload",
+    "snapshot", "upkeep", "config_status", "api", "console", "daemon", "reload",
 ]
 
 

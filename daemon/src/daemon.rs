@@ -185,6 +185,24 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
         heartbeat,
         outbox: alerts_outbox,
     } = start_alerts(&mut cx, records_bus.clone())?;
+    if let Some(every) = catalog.influx.as_ref().and_then(|i| i.snapshot_every) {
+        let sources = crate::snapshot::SnapshotSources {
+            catalog: catalog.clone(),
+            live: live.clone(),
+            conditions: rules.view.clone(),
+            alerts: alerts.store.clone(),
+            tickets: tickets.store.clone(),
+        };
+        let (records, shutdown) = (records_bus.clone(), shutdown.clone());
+        cx.supervise("snapshot", move || {
+            crate::snapshot::snapshot_forever(
+                sources.clone(),
+                every,
+                records.clone(),
+                shutdown.clone(),
+            )
+        });
+    }
     let patrol = start_patrol(&mut cx, records_bus, &alerts, &tickets)?;
     announce_quarantined(&catalog, &data_dir, &alerts, &tickets).await;
     let queues = std::mem::take(&mut cx.queues);

@@ -26,7 +26,8 @@
 //! * [`tickets`], [`alerts`] and [`patrol`] act on conditions and taps, each
 //!   committing its changes with their outgoing [`delivery`] rows.
 //! * [`sinks`] write readings, conditions and records to InfluxDB; [`mqtt`]
-//!   publishes them and answers commands.
+//!   publishes them and answers commands; [`snapshot`] writes the whole
+//!   state again at an interval so dashboards' "now" panels never go empty.
 //! * [`daemon`] wires the stages and owns shutdown.
 
 #![deny(missing_docs)]
@@ -42,6 +43,7 @@ pub mod readings;
 pub mod reload;
 pub mod report;
 pub mod sinks;
+pub mod snapshot;
 pub mod state;
 pub mod upkeep;
 

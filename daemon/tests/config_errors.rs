@@ -562,6 +562,21 @@ fn a_missing_secret_and_a_bad_sink_url() {
 }
 
 #[test]
+fn a_state_snapshot_more_often_than_every_second_is_refused_where_it_is_written() {
+    let e = errors(&format!(
+        "{HEADER}\n[sinks.influx]\nurl = \"http://127.0.0.1:8086\"\nbucket = \"b\"\nsnapshot_every = \"200ms\"\n"
+    ));
+    assert_one(&e, 9, 18, "snapshot_every 200ms is too often");
+    let off = format!(
+        "{HEADER}\n[sinks.influx]\nurl = \"http://127.0.0.1:8086\"\nbucket = \"b\"\nsnapshot_every = \"0s\"\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("site.toml"), off).unwrap();
+    let catalog = load(&dir.path().join("site.toml")).expect("0s turns snapshots off");
+    assert_eq!(catalog.influx.as_ref().unwrap().snapshot_every, None);
+}
+
+#[test]
 fn a_secret_file_that_is_missing() {
     let e = errors(&format!(
         "{HEADER}\n[sinks.influx]\nurl = \"http://127.0.0.1:8086\"\nbucket = \"b\"\ntoken = {{ file = \"no-such-token\" }}\n"

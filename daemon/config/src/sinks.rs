@@ -51,6 +51,15 @@ pub struct InfluxSection {
     /// this long has passed (0: every reading).
     #[serde(default = "default_min_interval")]
     pub report_min_interval: Spanned<ConfigDuration>,
+    /// How often the whole state is written again (devices online, active
+    /// conditions, open alerts and tickets per class and priority), so a
+    /// dashboard's "now" panels have data on a quiet site; `"0s"` turns it off.
+    #[serde(default = "default_snapshot_every")]
+    pub snapshot_every: Spanned<ConfigDuration>,
+}
+
+fn default_snapshot_every() -> Spanned<ConfigDuration> {
+    Spanned::new(0..0, ConfigDuration::from_millis(60_000))
 }
 
 fn default_batch_size() -> Spanned<usize> {

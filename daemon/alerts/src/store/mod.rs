@@ -374,6 +374,17 @@ impl AlertStore {
             .map(|n| n as u64)
     }
 
+    /// Open alerts per class, for the periodic state snapshot: a portfolio
+    /// dashboard shows "open now" without replaying every alert's history.
+    pub fn open_by_class(&self) -> rusqlite::Result<Vec<(String, u64)>> {
+        lock(&self.reader)
+            .prepare_cached(
+                "SELECT class, count(*) FROM alert WHERE status = 'open' GROUP BY class",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
+            .collect()
+    }
+
     /// `(key, point)` of every active member of an open alert.
     pub fn active_members(&self) -> rusqlite::Result<std::collections::HashSet<(String, String)>> {
         lock(&self.reader)

@@ -207,6 +207,16 @@ pub(super) fn check_influx(
             0
         }
     };
+    let snapshot = s.snapshot_every.get_ref().0;
+    if !snapshot.is_zero() && snapshot < Duration::from_secs(1) {
+        v.error(
+            &at(0, &s.snapshot_every),
+            format!(
+                "snapshot_every {} is too often: at least 1s, or 0s for no snapshots",
+                s.snapshot_every.get_ref()
+            ),
+        );
+    }
     if !(s.report_deadband >= 0.0 && s.report_deadband.is_finite()) {
         v.error(
             &at(0, &s.url),
@@ -225,6 +235,7 @@ pub(super) fn check_influx(
         buffer_bytes,
         report_deadband: s.report_deadband,
         report_min_interval: s.report_min_interval.get_ref().0,
+        snapshot_every: (!snapshot.is_zero()).then_some(snapshot),
     })
 }
 

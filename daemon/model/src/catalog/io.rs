@@ -95,6 +95,8 @@ pub struct InfluxSettings {
     pub report_deadband: f64,
     /// Default interval for unchanged values.
     pub report_min_interval: Duration,
+    /// Interval of the state snapshot; `None`: off.
+    pub snapshot_every: Option<Duration>,
 }
 
 /// Site identity.

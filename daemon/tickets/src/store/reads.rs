@@ -87,6 +87,16 @@ impl TicketStore {
         rows.collect()
     }
 
+    /// Open tickets per priority, for the periodic state snapshot.
+    pub fn open_by_priority(&self) -> rusqlite::Result<Vec<(String, u64)>> {
+        lock(&self.reader)
+            .prepare_cached(&format!(
+                "SELECT priority, count(*) FROM ticket WHERE {OPEN} GROUP BY priority"
+            ))?
+            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
+            .collect()
+    }
+
     /// Open tickets, for the console and counts.
     pub fn open_count(&self) -> rusqlite::Result<u64> {
         lock(&self.reader)
