@@ -4,7 +4,8 @@
 # Debian packages: mosquitto, victoria-metrics, influxdb (real peers the
 # tests start on free loopback ports), socat (a serial line for Modbus RTU
 # tests), qemu-system-arm (boots the checkpoint station image), python3 with venv. PyPI packages (tests/peers/requirements.txt:
-# pymodbus, an independent Modbus peer, with pyserial; aiosmtpd, an SMTP sink) go
+# pymodbus, an independent Modbus peer, with pyserial; aiosmtpd, an SMTP sink;
+# jsonschema, for the Grafana dashboard schema check) go
 # into .venv-test so the system Python is left alone. Extra arguments are
 # passed to `cargo test`.
 set -euo pipefail
@@ -49,7 +50,7 @@ venv=.venv-test
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c 'import pymodbus, serial, aiosmtpd' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import pymodbus, serial, aiosmtpd, jsonschema' 2>/dev/null; then
     echo "installing PyPI packages from tests/peers/requirements.txt"
     "$venv/bin/pip" install -q --disable-pip-version-check -r tests/peers/requirements.txt
 fi

@@ -14,78 +14,163 @@ use sitewarden_tests::{
     InfluxV1, SiteDir, checkpoint_station, http, load, repo_root, start_daemon, start_sim,
 };
 
-const DATASOURCE_UID: &str = "sitewarden-influx";
-
+/// The dashboards under `dashboards/` (InfluxQL, and the daemon's health
+/// in PromQL) and `dashboards/victoriametrics/` (MetricsQL), by relative path.
 fn dashboards() -> Vec<(String, serde_json::Value)> {
-    let mut out: Vec<(String, serde_json::Value)> =
-        std::fs::read_dir(repo_root().join("dashboards"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .map(|p| {
-                let text = std::fs::read_to_string(&p).unwrap();
-                let json = serde_json::from_str(&text)
-                    .unwrap_or_else(|e| panic!("{} does not parse: {e}", p.display()));
-                (p.file_name().unwrap().to_string_lossy().into_owned(), json)
-            })
-            .collect();
+    let root = repo_root().join("dashboards");
+    let mut out: Vec<(String, serde_json::Value)> = ["", "victoriametrics"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(root.join(dir)).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            let json = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{} does not parse: {e}", p.display()));
+            let name = p
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            (name, json)
+        })
+        .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
 
+/// The datasource type a dashboard is written for (`influxdb`, `prometheus`).
+fn plugin(d: &serde_json::Value) -> &str {
+    d["__inputs"][0]["pluginId"].as_str().unwrap_or_default()
+}
+
 #[test]
-fn dashboards_parse_use_the_provisioned_datasource_and_have_unique_ids() {
-    let provisioning = std::fs::read_to_string(
-        repo_root().join("dashboards/provisioning/datasources/sitewarden.yaml"),
-    )
-    .unwrap();
-    assert!(provisioning.contains(&format!("uid: {DATASOURCE_UID}")));
+fn dashboards_import_through_the_ui_and_provision_from_files() {
     let all = dashboards();
-    assert_eq!(all.len(), 7, "expected seven dashboards");
+    assert_eq!(all.len(), 11, "expected eleven dashboards");
     let mut uids = BTreeSet::new();
     for (file, d) in &all {
         assert!(
             uids.insert(d["uid"].as_str().unwrap().to_owned()),
             "{file}: duplicate uid"
         );
-        let vars: Vec<&str> = d["templating"]["list"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v["name"].as_str().unwrap())
-            .collect();
-        assert!(vars.contains(&"site"), "{file}: no site variable");
+        // UI import asks for the datasource named in __inputs and puts it
+        // into the `datasource` variable; provisioning falls back to the
+        // first datasource of the type.
+        let kind = plugin(d);
+        assert!(["influxdb", "prometheus"].contains(&kind), "{file}: {kind}");
+        assert_eq!(d["__inputs"][0]["type"], "datasource", "{file}");
+        let input = format!("${{{}}}", d["__inputs"][0]["name"].as_str().unwrap());
+        let vars = d["templating"]["list"].as_array().unwrap();
+        assert_eq!(vars[0]["type"], "datasource", "{file}: first variable");
+        assert_eq!(vars[0]["name"], "datasource", "{file}");
+        assert_eq!(vars[0]["query"], kind, "{file}");
+        assert_eq!(vars[0]["current"]["value"], input, "{file}");
+        assert!(
+            vars.iter().any(|v| v["name"] == "site"),
+            "{file}: no site variable"
+        );
+        let wanted = serde_json::json!({"type": kind, "uid": "${datasource}"});
         let mut ids = BTreeSet::new();
         for panel in d["panels"].as_array().unwrap() {
+            let title = &panel["title"];
             assert!(
                 ids.insert(panel["id"].as_i64().unwrap()),
                 "{file}: duplicate panel id"
             );
-            assert_eq!(
-                panel["datasource"]["uid"], DATASOURCE_UID,
-                "{file}: {}",
-                panel["title"]
-            );
+            assert_eq!(panel["datasource"], wanted, "{file}: {title}");
             for target in panel["targets"].as_array().unwrap() {
-                assert_eq!(
-                    target["datasource"]["uid"], DATASOURCE_UID,
-                    "{file}: {}",
-                    panel["title"]
-                );
-                let query = target["query"].as_str().unwrap();
+                assert_eq!(target["datasource"], wanted, "{file}: {title}");
+                let query = target["query"]
+                    .as_str()
+                    .or(target["expr"].as_str())
+                    .unwrap();
                 assert!(
                     query.contains("$site"),
-                    "{file}: {} is not filtered by site",
-                    panel["title"]
+                    "{file}: {title} is not filtered by site"
                 );
                 assert!(
                     !query.contains("time(1d)") || query.contains("tz('$tz')"),
-                    "{file}: {}: daily figures are the site's local days (tz('$tz'))",
-                    panel["title"]
+                    "{file}: {title}: daily figures are the site's local days (tz('$tz'))"
                 );
             }
         }
+        for mark in d["annotations"]["list"].as_array().into_iter().flatten() {
+            if mark["builtIn"] == 1 {
+                continue;
+            }
+            assert_eq!(mark["datasource"], wanted, "{file}: {}", mark["name"]);
+            assert!(mark["query"].as_str().unwrap().contains("$site"));
+        }
     }
+}
+
+#[test]
+fn binary_states_are_drawn_as_state_timelines() {
+    let all = dashboards();
+    let kind = |file: &str, title: &str| {
+        let (_, d) = all.iter().find(|(f, _)| f == file).unwrap();
+        d["panels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["title"] == title)
+            .unwrap_or_else(|| panic!("no {title} in {file}"))["type"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    for (file, title) in [
+        ("fire-security.json", "Fire zones in alarm"),
+        ("fire-security.json", "Doors forced, held open, opened"),
+        ("hvac.json", "Fan and compressor running"),
+        (
+            "lighting-energy.json",
+            "Circuits on (against opening hours)",
+        ),
+        ("building.json", "Lifts: in service"),
+    ] {
+        assert_eq!(kind(file, title), "state-timeline", "{file}: {title}");
+    }
+    assert_eq!(kind("hvac.json", "Supply and return air"), "timeseries");
+}
+
+/// `scripts/check_dashboards.py` with the test environment's Python (which
+/// has `jsonschema`): its exit status and what it printed.
+fn schema_check(dir: &std::path::Path) -> (bool, String) {
+    let out = std::process::Command::new(sitewarden_tests::python())
+        .arg(repo_root().join("scripts/check_dashboards.py"))
+        .arg(dir)
+        .output()
+        .expect("running scripts/check_dashboards.py");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+#[test]
+fn every_dashboard_follows_the_grafana_dashboard_schema() {
+    let (ok, text) = schema_check(&repo_root().join("dashboards"));
+    assert!(ok, "{text}");
+    assert!(text.contains("11 dashboards"), "{text}");
+    // The check can fail: a threshold step without a colour and a panel
+    // without a grid position are refused, each named with its file.
+    let broken = tempfile::tempdir().unwrap();
+    let (_, mut d) = dashboards()
+        .into_iter()
+        .find(|(f, _)| f == "hvac.json")
+        .unwrap();
+    d["panels"][1]["fieldConfig"]["defaults"]["thresholds"]["steps"][1]
+        .as_object_mut()
+        .unwrap()
+        .remove("color");
+    d["panels"][2].as_object_mut().unwrap().remove("gridPos");
+    std::fs::write(broken.path().join("hvac.json"), d.to_string()).unwrap();
+    let (ok, text) = schema_check(broken.path());
+    assert!(!ok, "a broken dashboard passed: {text}");
+    assert!(text.contains("hvac.json"), "{text}");
+    assert!(text.contains("color"), "{text}");
+    assert!(text.contains("gridPos"), "{text}");
 }
 
 /// The colours of a panel's thresholds from the bottom up, by title.
@@ -195,7 +280,7 @@ async fn every_panel_query_runs_on_influxdb_and_returns_data() {
     ]);
     // Tight service levels, so the ticket the clogged filter opens misses one.
     let mut config = format!(
-        "[tickets.service_levels.p2]\nresponse = \"1s\"\nresolution = \"1h\"\n\n[sinks.influx]\nurl = \"http://{}\"\nbucket = \"sitewarden\"\nflush_interval = \"200ms\"\nreport_min_interval = \"0s\"\n\n[rules]\npacks = [{}]\n",
+        "[tickets.service_levels.p2]\nresponse = \"1s\"\nresolution = \"1h\"\n\n[sinks.influx]\nurl = \"http://{}\"\nbucket = \"sitewarden\"\nflush_interval = \"200ms\"\nreport_min_interval = \"0s\"\nsnapshot_every = \"1s\"\n\n[rules]\npacks = [{}]\n",
         influx.adapter, packs
     );
     for rule in [
@@ -256,9 +341,21 @@ async fn every_panel_query_runs_on_influxdb_and_returns_data() {
     let mut failures = Vec::new();
     let mut checked = 0;
     let mut compared = 0;
-    for (file, d) in dashboards() {
+    for (file, d) in dashboards()
+        .into_iter()
+        .filter(|(_, d)| plugin(d) == "influxdb")
+    {
+        for mark in d["annotations"]["list"].as_array().unwrap() {
+            let Some(query) = mark["query"].as_str() else {
+                continue;
+            };
+            match influx.query(&substitute(query, site_id)) {
+                Ok(a) if has_rows(&a) => {}
+                other => failures.push(format!("{file}: annotation {}: {other:?}", mark["name"])),
+            }
+        }
         for var in d["templating"]["list"].as_array().unwrap() {
-            if var["type"] == "textbox" {
+            if var["type"] == "textbox" || var["type"] == "datasource" {
                 continue;
             }
             let q = substitute(var["query"].as_str().unwrap(), site_id);
@@ -292,7 +389,7 @@ async fn every_panel_query_runs_on_influxdb_and_returns_data() {
             }
         }
     }
-    assert!(checked >= 25, "only {checked} queries");
+    assert!(checked >= 40, "only {checked} queries");
     assert!(failures.is_empty(), "{failures:#?}");
     assert_eq!(
         compared,
@@ -400,7 +497,12 @@ fn expect<T: std::fmt::Debug + PartialEq>(what: &str, got: T, want: T) -> Result
 
 impl Api {
     /// (dashboard, panel) whose values are compared.
-    const CHECKED: [(&str, &str); 9] = [
+    const CHECKED: [(&str, &str); 11] = [
+        (
+            "portfolio.json",
+            "Sites: devices online, open work, last report",
+        ),
+        ("portfolio.json", "Life-safety alerts in the last 24 h"),
         ("fire-security.json", "Fire zones in alarm"),
         ("fire-security.json", "Time to acknowledge an alert"),
         ("hvac.json", "Filter differential pressure"),
@@ -488,6 +590,27 @@ impl Api {
                     missed,
                 )
             }
+            ("portfolio.json", "Sites: devices online, open work, last report") => {
+                // Columns: time, devices online, devices; every simulated device answers.
+                let row = &a["results"][0]["series"][0]["values"][0];
+                expect(
+                    "devices online and devices",
+                    (row[1].as_f64(), row[2].as_f64()),
+                    (Some(8.0), Some(8.0)),
+                )
+            }
+            ("portfolio.json", "Life-safety alerts in the last 24 h") => expect(
+                "life-safety alerts by class",
+                sums_by(a, "class"),
+                self.alerts_by_class
+                    .iter()
+                    .filter(|(class, _)| {
+                        sitewarden::vocab::AlertClass::parse(class)
+                            .is_some_and(|c| c.is_life_safety())
+                    })
+                    .map(|(k, v)| (k.clone(), *v))
+                    .collect(),
+            ),
             ("site-overview.json", "Alerts raised by class") => expect(
                 "alerts by class",
                 sums_by(a, "class"),
