@@ -10,6 +10,8 @@ pub struct Mosquitto {
     pub addr: SocketAddr,
     dir: tempfile::TempDir,
     child: Option<ChildGuard>,
+    /// A configuration of the caller's (listener, users, ACL), kept across restarts.
+    config: Option<String>,
 }
 
 impl Mosquitto {
@@ -19,6 +21,26 @@ impl Mosquitto {
             addr: SocketAddr::from(([127, 0, 0, 1], free_port())),
             dir: tempfile::tempdir()?,
             child: None,
+            config: None,
+        };
+        broker.resume()?;
+        Ok(broker)
+    }
+
+    /// Starts mosquitto listening on `addr` with the configuration file at
+    /// `path` (its `user` line left out: the broker runs as this user, so
+    /// it can read its password file and keep its persistence).
+    pub fn start_configured(addr: SocketAddr, path: &Path) -> anyhow::Result<Self> {
+        let config: String = std::fs::read_to_string(path)?
+            .lines()
+            .filter(|l| !l.starts_with("user "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let mut broker = Self {
+            addr,
+            dir: tempfile::tempdir()?,
+            child: None,
+            config: Some(config),
         };
         broker.resume()?;
         Ok(broker)
@@ -26,6 +48,9 @@ impl Mosquitto {
 
     /// Starts it again after [`Self::stop`], same port and persistence.
     pub fn resume(&mut self) -> anyhow::Result<()> {
+        if let Some(config) = self.config.clone() {
+            return self.launch(&config);
+        }
         let config = format!(
             "listener {} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n",
             self.addr.port(),
@@ -202,6 +227,7 @@ impl Mosquitto {
             addr: SocketAddr::from(([127, 0, 0, 1], free_port())),
             dir: tempfile::tempdir()?,
             child: None,
+            config: None,
         };
         let config = format!(
             "listener {} 127.0.0.1\nallow_anonymous true\ncafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate {require_client}\n",

@@ -10,6 +10,8 @@ pub struct VictoriaMetrics {
     pub addr: SocketAddr,
     dir: tempfile::TempDir,
     child: Option<ChildGuard>,
+    /// Further flags (a scrape configuration), kept across restarts.
+    flags: Vec<String>,
 }
 
 /// One series from `/api/v1/export`.
@@ -26,10 +28,16 @@ pub struct Series {
 impl VictoriaMetrics {
     /// Starts it and waits until it answers.
     pub fn start() -> anyhow::Result<Self> {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], free_port())), &[])
+    }
+
+    /// Starts it on `addr` with further `flags` (`-promscrape.config=…`).
+    pub fn start_on(addr: SocketAddr, flags: &[String]) -> anyhow::Result<Self> {
         let mut vm = Self {
-            addr: SocketAddr::from(([127, 0, 0, 1], free_port())),
+            addr,
             dir: tempfile::tempdir()?,
             child: None,
+            flags: flags.to_vec(),
         };
         vm.resume()?;
         Ok(vm)
@@ -42,6 +50,7 @@ impl VictoriaMetrics {
             .arg(format!("-storageDataPath={}", self.dir.path().display()))
             .arg("-retentionPeriod=100y")
             .arg("-loggerLevel=ERROR")
+            .args(&self.flags)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -79,15 +88,7 @@ impl VictoriaMetrics {
         // Rows become searchable after VictoriaMetrics' one-second pending-rows flush.
         std::thread::sleep(Duration::from_millis(1500));
         http_get(self.addr, "/internal/force_flush")?;
-        let query: String = selector
-            .bytes()
-            .map(|b| match b {
-                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'-' | b'.' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect();
+        let query = url_encode(selector);
         let (status, body) = http_get(
             self.addr,
             &format!("/api/v1/export?match[]={query}&start=0"),
@@ -122,5 +123,29 @@ impl VictoriaMetrics {
                 })
             })
             .collect()
+    }
+}
+
+impl VictoriaMetrics {
+    /// An instant query's answer (`/api/v1/query`), after flushing.
+    pub fn query(&self, expr: &str) -> anyhow::Result<serde_json::Value> {
+        http_get(self.addr, "/internal/force_flush")?;
+        let (status, body) = http_get(
+            self.addr,
+            &format!("/api/v1/query?query={}", url_encode(expr)),
+        )?;
+        anyhow::ensure!(status == 200, "query {expr} answered {status}: {body}");
+        Ok(serde_json::from_str(&body)?)
+    }
+
+    /// Whether any series of metric `name` is stored.
+    pub fn has_metric(&self, name: &str) -> anyhow::Result<bool> {
+        let (status, body) = http_get(
+            self.addr,
+            &format!("/api/v1/series?match[]={}&start=0", url_encode(name)),
+        )?;
+        anyhow::ensure!(status == 200, "series {name} answered {status}: {body}");
+        let answer: serde_json::Value = serde_json::from_str(&body)?;
+        Ok(answer["data"].as_array().is_some_and(|d| !d.is_empty()))
     }
 }
