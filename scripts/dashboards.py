@@ -339,6 +339,8 @@ DASHBOARDS["portfolio"] = dashboard("sitewarden-portfolio", "Portfolio", [
                  "Response or resolution targets missed ([tickets.service_levels]).")),
     linked(table("Patrol completion by site", 'SELECT mean("completion") AS "completion" FROM "patrol" WHERE "site" =~ /^$site$/ AND $timeFilter GROUP BY "site", "route"',
                  "Share of checkpoints tapped in time per round, averaged over the time range.")),
+    linked(table("Requester satisfaction by site", 'SELECT mean("satisfaction") AS "score (1-5)", count("satisfaction") AS "answers" FROM "ticket" WHERE "site" =~ /^$site$/ AND $timeFilter GROUP BY "site"',
+                 "The score requesters gave when they accepted a repair or at the return visit.")),
     timeseries("Open alerts per site", 'SELECT last("open_alerts") FROM "site_state" WHERE "site" =~ /^$site$/ AND $timeFilter GROUP BY time($__interval), "site" fill(previous)'),
     timeseries("Devices offline per site", 'SELECT last("devices") - last("devices_online") FROM "site_state" WHERE "site" =~ /^$site$/ AND $timeFilter GROUP BY time($__interval), "site" fill(previous)'),
 ], with_device=False)
@@ -405,6 +407,8 @@ VICTORIA = {
                          description="Fire, emergency button, guard safety, medical and lift entrapment alerts raised.")),
         prom_linked(prom("Service-level breaches by site", f'sum by (site, priority) (count_over_time(ticket_breach{{{S}}}[$__range]))', "table", instant=True)),
         prom_linked(prom("Patrol completion by site", f'avg by (site) (avg_over_time(patrol_completion{{{S}}}[$__range]))', "table", "percentunit", instant=True)),
+        prom_linked(prom("Requester satisfaction by site", f'avg by (site) (avg_over_time(ticket_satisfaction{{{S}}}[$__range]))', "table", instant=True,
+                         description="The score (1-5) requesters gave when they accepted a repair or at the return visit.")),
         prom("Open alerts per site", f'max by (site) (site_state_open_alerts{{{S}}})', legend="{{site}}"),
         prom("Devices offline per site", f'max by (site) (site_state_devices{{{S}}} - site_state_devices_online{{{S}}})', legend="{{site}}"),
     ], "site_state_devices"),

@@ -23,6 +23,7 @@ Needs mosquitto (for mosquitto_passwd) and, for `up`, victoria-metrics
 """
 
 import argparse
+import getpass
 import json
 import os
 import pathlib
@@ -194,7 +195,10 @@ def testbed(n, out, base_port, broker_port, store_port, snapshot_every):
     write_acl(fleet_path, out / "broker")
     (out / "broker" / "data").mkdir(exist_ok=True)
     (out / "broker" / "mosquitto.conf").write_text(
-        f"""# The portfolio broker of the test bed.
+        f"""# The portfolio broker of the test bed. It runs as the user who made
+# the bed (started by root, mosquitto would switch to `mosquitto`, which
+# cannot read the password file or keep its persistence here).
+user {getpass.getuser()}
 listener {broker_port} 127.0.0.1
 allow_anonymous false
 password_file {out / "broker" / "passwd"}

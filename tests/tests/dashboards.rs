@@ -497,12 +497,13 @@ fn expect<T: std::fmt::Debug + PartialEq>(what: &str, got: T, want: T) -> Result
 
 impl Api {
     /// (dashboard, panel) whose values are compared.
-    const CHECKED: [(&str, &str); 11] = [
+    const CHECKED: [(&str, &str); 12] = [
         (
             "portfolio.json",
             "Sites: devices online, open work, last report",
         ),
         ("portfolio.json", "Life-safety alerts in the last 24 h"),
+        ("portfolio.json", "Requester satisfaction by site"),
         ("fire-security.json", "Fire zones in alarm"),
         ("fire-security.json", "Time to acknowledge an alert"),
         ("hvac.json", "Filter differential pressure"),
@@ -611,6 +612,15 @@ impl Api {
                     .map(|(k, v)| (k.clone(), *v))
                     .collect(),
             ),
+            ("portfolio.json", "Requester satisfaction by site") => {
+                // Columns: time, mean score, answers; the accepted filter repair scored 4.
+                let row = &a["results"][0]["series"][0]["values"][0];
+                expect(
+                    "satisfaction and answers",
+                    (row[1].as_f64(), row[2].as_f64()),
+                    (Some(4.0), Some(1.0)),
+                )
+            }
             ("site-overview.json", "Alerts raised by class") => expect(
                 "alerts by class",
                 sums_by(a, "class"),
@@ -656,7 +666,7 @@ async fn walk_the_filter_ticket(daemon: &sitewarden::daemon::RunningDaemon) {
             actor: "test".into(),
             assignee: Some("li.wei".into()),
             note: None,
-            score: None,
+            score: (action == Action::Accept).then_some(4),
         };
         daemon.tickets.transition(ticket.id, request).await.unwrap();
     }

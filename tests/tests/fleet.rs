@@ -541,9 +541,21 @@ fn figures(store: &VictoriaMetrics, all: &[Received], sites: &[Site], run: Durat
         *acc.entry(kind).or_default() += 1;
         acc
     });
+    // Samples the store took, from its own counters, per site and second.
+    let (_, text) = sitewarden_tests::http_get(store.addr, "/metrics").unwrap();
+    let rows = |kind: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("vm_rows_inserted_total{{type=\"{kind}\"}}")))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / sites.len() as f64
+            / run.as_secs_f64()
+    };
     format!(
-        "  MQTT per site: {messages:.2} messages/s, {bytes:.0} bytes/s of topic and payload; by kind {by_topic:?}\n  store per site: {:.1} lines/s written, {:.0} series from line protocol, {:.0} series scraped from /metrics",
+        "  MQTT per site: {messages:.2} messages/s, {bytes:.0} bytes/s of topic and payload; by kind {by_topic:?}\n  store per site: {:.1} lines/s written = {:.1} samples/s from line protocol and {:.1} samples/s scraped (every 5 s); {:.0} series from line protocol, {:.0} series scraped from /metrics",
         per_site(r#"sum by (site) (rate(sitewarden_influx_lines_written_total[1m]))"#),
+        rows("influx"),
+        rows("promscrape"),
         per_site(r#"count by (site) ({site=~"site-.*", job=""})"#),
         per_site(r#"count by (site) ({site=~"site-.*", job="sitewarden"})"#),
     )

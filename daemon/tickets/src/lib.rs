@@ -303,7 +303,7 @@ impl TicketMetrics {
 
 impl TicketChange {
     /// The change as a time-series record:
-    /// `ticket,site,priority,category,origin,event[,device] id,open,occurrences,status[,response_s][,resolution_s][,breach]`.
+    /// `ticket,site,priority,category,origin,event[,device] id,open,occurrences,status[,response_s][,resolution_s][,breach][,satisfaction]`.
     pub fn record(&self, site: &str) -> Record {
         let t = &self.ticket;
         let event = self.action.map_or(self.change.as_str(), |a| a.as_str());
@@ -334,6 +334,12 @@ impl TicketChange {
             Change::ResponseTargetMissed | Change::ResolutionTargetMissed
         ) {
             r = r.field("breach", Field::Int(1));
+        }
+        // The requester's score, on the change that gave it.
+        if matches!(self.action, Some(Action::Accept | Action::Visit))
+            && let Some(score) = t.satisfaction
+        {
+            r = r.field("satisfaction", Field::Int(score));
         }
         r
     }
