@@ -137,15 +137,4 @@ impl VictoriaMetrics {
         anyhow::ensure!(status == 200, "query {expr} answered {status}: {body}");
         Ok(serde_json::from_str(&body)?)
     }
-
-    /// Whether any series of metric `name` is stored.
-    pub fn has_metric(&self, name: &str) -> anyhow::Result<bool> {
-        let (status, body) = http_get(
-            self.addr,
-            &format!("/api/v1/series?match[]={}&start=0", url_encode(name)),
-        )?;
-        anyhow::ensure!(status == 200, "series {name} answered {status}: {body}");
-        let answer: serde_json::Value = serde_json::from_str(&body)?;
-        Ok(answer["data"].as_array().is_some_and(|d| !d.is_empty()))
-    }
 }

@@ -486,6 +486,12 @@ fn sums_by(answer: &serde_json::Value, key: &str) -> BTreeMap<String, f64> {
     out
 }
 
+/// The first row's two columns after the time, of the first series.
+fn first_two_columns(answer: &serde_json::Value) -> (Option<f64>, Option<f64>) {
+    let row = &answer["results"][0]["series"][0]["values"][0];
+    (row[1].as_f64(), row[2].as_f64())
+}
+
 /// `got == want`, or a message saying what differs.
 fn expect<T: std::fmt::Debug + PartialEq>(what: &str, got: T, want: T) -> Result<(), String> {
     if got == want {
@@ -591,15 +597,12 @@ impl Api {
                     missed,
                 )
             }
-            ("portfolio.json", "Sites: devices online, open work, last report") => {
-                // Columns: time, devices online, devices; every simulated device answers.
-                let row = &a["results"][0]["series"][0]["values"][0];
-                expect(
-                    "devices online and devices",
-                    (row[1].as_f64(), row[2].as_f64()),
-                    (Some(8.0), Some(8.0)),
-                )
-            }
+            // Columns: time, devices online, devices; every simulated device answers.
+            ("portfolio.json", "Sites: devices online, open work, last report") => expect(
+                "devices online and devices",
+                first_two_columns(a),
+                (Some(8.0), Some(8.0)),
+            ),
             ("portfolio.json", "Life-safety alerts in the last 24 h") => expect(
                 "life-safety alerts by class",
                 sums_by(a, "class"),
@@ -612,15 +615,12 @@ impl Api {
                     .map(|(k, v)| (k.clone(), *v))
                     .collect(),
             ),
-            ("portfolio.json", "Requester satisfaction by site") => {
-                // Columns: time, mean score, answers; the accepted filter repair scored 4.
-                let row = &a["results"][0]["series"][0]["values"][0];
-                expect(
-                    "satisfaction and answers",
-                    (row[1].as_f64(), row[2].as_f64()),
-                    (Some(4.0), Some(1.0)),
-                )
-            }
+            // Columns: time, mean score, answers; the accepted filter repair scored 4.
+            ("portfolio.json", "Requester satisfaction by site") => expect(
+                "satisfaction and answers",
+                first_two_columns(a),
+                (Some(4.0), Some(1.0)),
+            ),
             ("site-overview.json", "Alerts raised by class") => expect(
                 "alerts by class",
                 sums_by(a, "class"),
