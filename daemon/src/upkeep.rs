@@ -236,10 +236,20 @@ pub(crate) const DISK_FULL_RULE: &str = "sitewarden.disk_full";
 
 /// How often freed heap memory is given back to the system.
 const TRIM_EVERY: Duration = Duration::from_secs(60);
+/// When start-up is over: the site is loaded and every stage has started.
+const STARTED_AFTER: Duration = Duration::from_secs(10);
 
-/// Gives freed heap memory back to the system once a minute, so a burst
-/// (an MQTT storm, a long report) does not leave the daemon larger.
+/// Gives back the binary's pages only start-up touched, once start-up is
+/// over; then freed heap memory once a minute, so a burst (an MQTT storm,
+/// a long report) does not leave the daemon larger.
 pub(crate) async fn trim_heap_forever(mut shutdown: Shutdown) {
+    tokio::select! {
+        () = tokio::time::sleep(STARTED_AFTER) => {
+            let released = sitewarden_runtime::limits::release_startup_pages();
+            tracing::debug!(released, "start-up pages of the binary given back");
+        }
+        () = shutdown.wait() => return,
+    }
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + TRIM_EVERY, TRIM_EVERY);
     loop {
         tokio::select! {
