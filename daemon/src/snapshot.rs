@@ -65,41 +65,58 @@ pub async fn take(sources: &SnapshotSources) -> Vec<Record> {
     let now = clock::now();
     let time_ns = now.as_nanosecond() as i64;
     let site = sources.catalog.site.id.as_str();
-    let mut out = device_records(sources, site, time_ns);
-    let online = out
-        .iter()
-        .filter(|r| r.fields.first() == Some(&("online", Field::Int(1))))
-        .count();
+    let (mut out, online) = device_records(sources, site, time_ns);
     let devices = out.len();
     let conditions = condition_records(sources, site, now);
     let raised = conditions.len();
     out.extend(conditions);
-    let (alerts, tickets) = open_work(sources).await;
-    let open_alerts =
-        counted::<AlertClass>(&mut out, "open_alerts", "class", &alerts, site, time_ns);
-    let open_tickets = counted::<Priority>(
-        &mut out,
-        "open_tickets",
-        "priority",
-        &tickets,
-        site,
-        time_ns,
-    );
-    out.push(
-        Record::new("site_state", time_ns)
-            .tag("site", site)
-            .field("devices", Field::Int(devices as i64))
-            .field("devices_online", Field::Int(online as i64))
-            .field("conditions_active", Field::Int(raised as i64))
-            .field("open_alerts", Field::Int(open_alerts))
-            .field("open_tickets", Field::Int(open_tickets)),
-    );
+    let mut totals = Record::new("site_state", time_ns)
+        .tag("site", site)
+        .field("devices", Field::Int(devices as i64))
+        .field("devices_online", Field::Int(online as i64))
+        .field("conditions_active", Field::Int(raised as i64));
+    // Counts that cannot be read are left out, never written as zeros.
+    match open_work(sources).await {
+        Ok((alerts, tickets)) => {
+            let classes = AlertClass::ALL.iter().map(|c| c.as_str());
+            let open_alerts = counted(
+                &mut out,
+                "open_alerts",
+                "class",
+                classes,
+                &alerts,
+                site,
+                time_ns,
+            );
+            let priorities = Priority::ALL.iter().map(|p| p.as_str());
+            let open_tickets = counted(
+                &mut out,
+                "open_tickets",
+                "priority",
+                priorities,
+                &tickets,
+                site,
+                time_ns,
+            );
+            totals = totals
+                .field("open_alerts", Field::Int(open_alerts))
+                .field("open_tickets", Field::Int(open_tickets));
+        }
+        Err(e) => tracing::warn!(error = %e, "state snapshot without open alerts and tickets"),
+    }
+    out.push(totals);
     out
 }
 
-fn device_records(sources: &SnapshotSources, site: &str, time_ns: i64) -> Vec<Record> {
+/// A `device_state` record per device, and how many are online.
+fn device_records(sources: &SnapshotSources, site: &str, time_ns: i64) -> (Vec<Record>, usize) {
     let tables = sources.live.read();
-    sources
+    let online = tables
+        .devices
+        .iter()
+        .filter(|d| d.state == DeviceState::Online)
+        .count();
+    let records = sources
         .catalog
         .devices
         .iter()
@@ -116,7 +133,8 @@ fn device_records(sources: &SnapshotSources, site: &str, time_ns: i64) -> Vec<Re
                 .field("online", Field::Int(online))
                 .field("state", Field::Text(state.to_owned()))
         })
-        .collect()
+        .collect();
+    (records, online)
 }
 
 fn condition_records(sources: &SnapshotSources, site: &str, now: Timestamp) -> Vec<Record> {
@@ -155,32 +173,28 @@ fn condition_records(sources: &SnapshotSources, site: &str, now: Timestamp) -> V
 }
 
 /// Open alerts per class and open tickets per priority, read off the async
-/// threads; a store that cannot be read counts as empty for this snapshot.
-async fn open_work(sources: &SnapshotSources) -> (Vec<(String, u64)>, Vec<(String, u64)>) {
+/// threads.
+async fn open_work(
+    sources: &SnapshotSources,
+) -> anyhow::Result<(Vec<(String, u64)>, Vec<(String, u64)>)> {
     let (alerts, tickets) = (sources.alerts.clone(), sources.tickets.clone());
-    tokio::task::spawn_blocking(move || {
-        (
-            alerts.open_by_class().unwrap_or_default(),
-            tickets.open_by_priority().unwrap_or_default(),
-        )
-    })
-    .await
-    .unwrap_or_default()
+    tokio::task::spawn_blocking(move || Ok((alerts.open_by_class()?, tickets.open_by_priority()?)))
+        .await?
 }
 
-/// One record per value of a closed vocabulary, zeros included, so a
-/// "now" panel shows 0 rather than nothing; returns the total.
-fn counted<V: Vocabulary>(
+/// One record per value of a closed vocabulary (`names`), zeros included,
+/// so a "now" panel shows 0 rather than nothing; returns the total.
+fn counted(
     out: &mut Vec<Record>,
     measurement: &'static str,
     key: &'static str,
+    names: impl Iterator<Item = &'static str>,
     counts: &[(String, u64)],
     site: &str,
     time_ns: i64,
 ) -> i64 {
     let mut total = 0;
-    for value in V::all() {
-        let name = V::name(*value);
+    for name in names {
         let n = counts
             .iter()
             .find(|(k, _)| k == name)
@@ -194,28 +208,4 @@ fn counted<V: Vocabulary>(
         );
     }
     total
-}
-
-/// A closed vocabulary whose every value gets a snapshot line.
-trait Vocabulary: Copy + 'static {
-    fn all() -> &'static [Self];
-    fn name(self) -> &'static str;
-}
-
-impl Vocabulary for AlertClass {
-    fn all() -> &'static [Self] {
-        Self::ALL
-    }
-    fn name(self) -> &'static str {
-        self.as_str()
-    }
-}
-
-impl Vocabulary for Priority {
-    fn all() -> &'static [Self] {
-        Self::ALL
-    }
-    fn name(self) -> &'static str {
-        self.as_str()
-    }
 }
