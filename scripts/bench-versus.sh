@@ -4,13 +4,16 @@
 # by sitewarden as a user runs it (`sitewarden run`: API and embedded broker
 # on, no rule packs, no InfluxDB) and by a pymodbus loop. For each load it
 # prints CPU (% of a core), CPU-seconds per million registers, the ratio to
-# the C loop, and RSS (the daemon's own; its broker is a separate process,
-# shown apart).
+# the C loop, and RSS at the end of the window and at its highest since the
+# poller started (the daemon's own; its broker is a separate process, shown
+# apart). CPU is `perf stat`'s task-clock over the window: every thread,
+# those that ended in it too, to the nanosecond (`/proc/<pid>/stat` counts
+# in 10 ms ticks, which is the C loop's whole cost at the small site).
 #
 #   sudo scripts/bench-versus.sh            # WARMUP=15 WINDOW=60 seconds
 #
-# Needs gcc, pkg-config and libmodbus-dev (installed if missing), mosquitto
-# and the test venv's pymodbus (scripts/test.sh makes .venv-test).
+# Needs gcc, pkg-config, libmodbus-dev and perf (installed if missing),
+# mosquitto and the test venv's pymodbus (scripts/test.sh makes .venv-test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -24,6 +27,7 @@ command -v gcc >/dev/null || missing+=(gcc)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
 pkg-config --exists libmodbus 2>/dev/null || missing+=(libmodbus-dev)
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+command -v perf >/dev/null || missing+=(linux-perf)
 if ((${#missing[@]})); then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
@@ -39,9 +43,9 @@ done
 cargo build --release -q -p sitewarden
 sitewarden=$root/target/release/sitewarden
 
-# CPU ticks (user + system, 100 a second) and RSS in kB of a process.
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# RSS in kB of a process, now and at its highest so far.
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 broker_of() { pgrep -P "$1" mosquitto || true; }
 
 # A site file: `devices` devices of `registers` holding registers each,
@@ -68,20 +72,27 @@ site() {
 }
 
 # Measures process `pid` over the window after the warm-up; prints
-# "cpu_ticks rss_kb broker_rss_kb".
+# "cpu_ms rss_kb peak_kb broker_rss_kb". The peak is the highest of RSS
+# sampled every 100 ms from the start and the kernel's own high-water mark.
 measure() {
-    local pid=$1
+    local pid=$1 samples
+    samples=$(mktemp)
+    (while [ -e "/proc/$pid" ]; do rss "$pid" 2>/dev/null >>"$samples" || true; sleep 0.1; done) &
+    local sampler=$!
     sleep "$warmup"
-    local t0
-    t0=$(ticks "$pid")
-    sleep "$window"
-    local t1 broker
-    t1=$(ticks "$pid")
+    local cpu_ms
+    cpu_ms=$(perf stat -e task-clock -x, -p "$pid" -- sleep "$window" 2>&1 >/dev/null |
+        awk -F, '/task-clock/ {print $1}')
+    local now peak broker
+    now=$(rss "$pid")
+    peak=$( (cat "$samples"; hwm "$pid") | sort -n | tail -1)
+    kill "$sampler" 2>/dev/null || true
+    rm -f "$samples"
     broker=$(broker_of "$pid")
-    echo "$((t1 - t0)) $(rss "$pid") $([ -n "$broker" ] && rss "$broker" || echo 0)"
+    echo "$cpu_ms $now $peak $([ -n "$broker" ] && rss "$broker" || echo 0)"
 }
 
-echo "| load | poller | CPU, % of a core | CPU-s per million registers | × C loop | RSS |"
+echo "| load | poller | CPU, % of a core | CPU-s per million registers | × C loop | RSS at the end (peak) |"
 echo "|---|---|---|---|---|---|"
 first=17000
 for load in "20 125" "200 50"; do
@@ -102,14 +113,14 @@ for load in "20 125" "200 50"; do
         pymodbus*) "$python" scripts/bench-versus/poller.py "$first" "$devices" "$registers" $((warmup + window + 5)) >/dev/null & ;;
         esac
         pid=$!
-        read -r cpu rss_kb broker_kb <<<"$(measure "$pid")"
+        read -r cpu_ms rss_kb peak_kb broker_kb <<<"$(measure "$pid")"
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
-        cost=$(awk -v t="$cpu" -v n="$per_window" 'BEGIN {printf "%.2f", t / 100 / (n / 1e6)}')
+        cost=$(awk -v t="$cpu_ms" -v n="$per_window" 'BEGIN {printf "%.3f", t / 1000 / (n / 1e6)}')
         [ -z "$c_cost" ] && c_cost=$cost
-        ratio=$(awk -v a="$cost" -v c="$c_cost" 'BEGIN {printf "%.1f", a / c}')
-        percent=$(awk -v t="$cpu" -v w="$window" 'BEGIN {printf "%.2f", t / w}')
-        memory=$(awk -v k="$rss_kb" 'BEGIN {printf "%.1f MB", k / 1024}')
+        ratio=$(awk -v a="$cost" -v c="$c_cost" 'BEGIN {printf "%.2f", a / c}')
+        percent=$(awk -v t="$cpu_ms" -v w="$window" 'BEGIN {printf "%.3f", t / 10 / w}')
+        memory=$(awk -v k="$rss_kb" -v p="$peak_kb" 'BEGIN {printf "%.1f MB (%.1f)", k / 1024, p / 1024}')
         if [ "$broker_kb" != 0 ]; then
             memory="$memory (+ broker $(awk -v k="$broker_kb" 'BEGIN {printf "%.1f MB", k / 1024}'))"
         fi

@@ -48,6 +48,9 @@ pub async fn run_reloading(
     let status = Arc::new(ConfigStatus::new(&current));
     options.config_status = Some(status.clone());
     let mut running = start(current.clone(), options.clone()).await?;
+    // Nor is the code that built the stages (the first polls' is given
+    // back later, by upkeep).
+    sitewarden_runtime::limits::release_startup_pages();
     let mut hangups = hangups()?;
     loop {
         tokio::select! {

@@ -46,12 +46,16 @@ fn switches(pid: u32) -> u64 {
         .sum()
 }
 
-/// The demo's site file without `[[patrol.routes]]`, in a folder whose
-/// `profiles`, `standards` and `keys` link to the demo's.
+/// The demo's site file without `[[patrol.routes]]`, in a folder where
+/// everything else the demo's `config/` holds (profiles, standards, keys,
+/// the extinguisher register) is linked, so relative paths resolve.
 fn without_rounds(dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
     let config = repo_root().join("config");
-    for linked in ["profiles", "standards", "keys"] {
-        std::os::unix::fs::symlink(config.join(linked), dir.join(linked))?;
+    for entry in std::fs::read_dir(&config)? {
+        let name = entry?.file_name();
+        if name != "demo.toml" {
+            std::os::unix::fs::symlink(config.join(&name), dir.join(&name))?;
+        }
     }
     let mut kept = Vec::new();
     let mut in_route = false;
@@ -122,6 +126,14 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether process `pid` is alive (not ended, not a zombie).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+    })
+}
+
 /// Runs the daemon on `site` and prints its rows.
 fn measure(name: &str, site: &std::path::Path) -> anyhow::Result<()> {
     let warmup = Duration::from_secs(env("WARMUP", 20));
@@ -142,6 +154,11 @@ fn measure(name: &str, site: &std::path::Path) -> anyhow::Result<()> {
     );
     let pid = daemon.id();
     std::thread::sleep(warmup);
+    anyhow::ensure!(
+        running(pid),
+        "the daemon on {} ended during the warm-up: run `sitewarden check --config {0}`",
+        site.display()
+    );
     let broker = sitewarden_tests::storm::broker_pid(pid).unwrap_or(0);
     let sample = |p: u32| (sitewarden_tests::storm::cpu_ticks(p), switches(p));
     let (d0, b0) = (sample(pid), sample(broker));

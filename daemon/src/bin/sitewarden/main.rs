@@ -130,6 +130,8 @@ fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
         } => {
             let catalog = config::load_in(&config, locale.as_deref())
                 .map_err(|errors| anyhow::anyhow!("{errors}"))?;
+            // The parser's and the checks' code is not needed again.
+            sitewarden_runtime::limits::release_startup_pages();
             let options = RunOptions {
                 console_every: (console_every > 0).then(|| Duration::from_secs(console_every)),
                 data_dir,
