@@ -236,7 +236,8 @@ pub(crate) const DISK_FULL_RULE: &str = "sitewarden.disk_full";
 
 /// How often freed heap memory is given back to the system.
 const TRIM_EVERY: Duration = Duration::from_secs(60);
-/// When start-up is over: every device has been connected to and polled.
+/// When start-up is over: a site polled every few seconds has connected to
+/// its devices and polled each of them.
 const STARTED_AFTER: Duration = Duration::from_secs(10);
 
 /// Gives back the binary's pages only start-up touched, once start-up is
