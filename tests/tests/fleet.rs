@@ -26,19 +26,50 @@ const SNAPSHOT_S: i64 = 5;
 /// Ports each site's block holds (scripts/fleet.py PORTS_PER_SITE).
 const PORTS_PER_SITE: u16 = 20;
 
-/// A block of `n` consecutive free loopback ports.
+/// A block of `n` consecutive free loopback ports below the kernel's
+/// ephemeral range. Inside that range, a source port the kernel hands to
+/// one of the twenty daemons' outgoing connections could take a port of
+/// the block before the site meant to listen on it starts, and that site's
+/// daemon would stop on "address in use" (seen once in CI).
 fn free_block(n: u16) -> u16 {
+    let (low, span) = ports_outside_ephemeral_range(n);
     let seed = std::process::id() as u64
         ^ std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos() as u64);
     for attempt in 0..200u64 {
-        let base = 20_000 + ((seed.wrapping_mul(7919) + attempt * 1_231) % 30_000) as u16;
+        let base = low + ((seed.wrapping_mul(7919) + attempt * 1_231) % span) as u16;
         if (base..base + n).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
             return base;
         }
     }
     panic!("no block of {n} free ports");
+}
+
+/// Where a block of `n` ports may start: the first port and how many
+/// starts there are, all below the ephemeral range
+/// (`/proc/sys/net/ipv4/ip_local_port_range`, 32768 on Debian), else above it.
+fn ports_outside_ephemeral_range(n: u16) -> (u16, u64) {
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .unwrap_or_else(|_| "32768 60999".into());
+    let mut bounds = range
+        .split_whitespace()
+        .filter_map(|p| p.parse::<u16>().ok());
+    let (first, last) = (
+        bounds.next().unwrap_or(32768),
+        bounds.next().unwrap_or(60999),
+    );
+    const LOWEST: u16 = 10_000;
+    if first > LOWEST + n {
+        (LOWEST, u64::from(first - n - LOWEST))
+    } else {
+        let above = last.saturating_add(1);
+        assert!(
+            above < u16::MAX - n,
+            "no ports outside the ephemeral range {range}"
+        );
+        (above, u64::from(u16::MAX - n - above))
+    }
 }
 
 /// `scripts/fleet.py` with arguments; its stdout, or a panic with its stderr.
@@ -127,6 +158,16 @@ fn start_site(site: &Site) -> ChildGuard {
         .spawn()
         .unwrap();
     ChildGuard::new(child)
+}
+
+/// Whether a log line is a frame of a printed backtrace (`  12: name` or
+/// `      at file:line`), which says nothing about why a daemon stopped.
+fn is_backtrace_frame(line: &str) -> bool {
+    let line = line.trim_start();
+    line.starts_with("at ")
+        || line
+            .split_once(": ")
+            .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Messages of `site`, by what follows `sitewarden/<site>/`.
@@ -278,7 +319,14 @@ async fn twenty_sites_share_a_broker_and_a_store_and_lose_nothing_across_their_o
                 let log =
                     std::fs::read_to_string(dir.path().join(format!("sites/{id}/daemon.log")))
                         .unwrap_or_default();
-                let tail: Vec<&str> = log.lines().rev().take(8).collect();
+                // The last lines that are not a backtrace's frames: the
+                // error or panic message comes before its backtrace.
+                let tail: Vec<&str> = log
+                    .lines()
+                    .filter(|l| !is_backtrace_frame(l))
+                    .rev()
+                    .take(8)
+                    .collect();
                 format!("{id}: {tail:#?}")
             })
             .collect();
