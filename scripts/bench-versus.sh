@@ -10,7 +10,13 @@
 # those that ended in it too, to the nanosecond (`/proc/<pid>/stat` counts
 # in 10 ms ticks, which is the C loop's whole cost at the small site).
 #
-#   sudo scripts/bench-versus.sh            # WARMUP=15 WINDOW=60 seconds
+#   sudo scripts/bench-versus.sh            # WARMUP=15 WINDOW=60 seconds, ROUNDS=3
+#
+# The C loop and sitewarden take turns for ROUNDS windows each on the same
+# farm (this VM's noise moves one window's ratio by ±0.2 at the small
+# site); their rows add the rounds up, and sitewarden's ratio lists each
+# round's against the C loop's window just before it. pymodbus has one
+# window. About 5 minutes a round, and 3 for pymodbus.
 #
 # Needs gcc, pkg-config, libmodbus-dev and perf (installed if missing),
 # mosquitto and the test venv's pymodbus (scripts/test.sh makes .venv-test).
@@ -19,6 +25,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 warmup=${WARMUP:-15}
 window=${WINDOW:-60}
+rounds=${ROUNDS:-3}
 out=$root/target/bench-versus
 mkdir -p "$out"
 
@@ -92,6 +99,30 @@ measure() {
     echo "$cpu_ms $now $peak $([ -n "$broker" ] && rss "$broker" || echo 0)"
 }
 
+# One window of `poller` on the farm of the current load; prints
+# "cpu_ms rss_kb peak_kb broker_kb" (see `measure`).
+window_of() {
+    local poller=$1 dir="" pid
+    case $poller in
+    C*) "$out/poller" "$first" "$devices" "$registers" $((warmup + window + 5)) >/dev/null & ;;
+    sitewarden)
+        dir=$(mktemp -d)
+        site "$dir" "$first" "$devices" "$registers"
+        "$sitewarden" run --config "$dir/site.toml" >/dev/null 2>&1 &
+        ;;
+    pymodbus*) "$python" scripts/bench-versus/poller.py "$first" "$devices" "$registers" $((warmup + window + 5)) >/dev/null & ;;
+    esac
+    pid=$!
+    measure "$pid"
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    [ -n "$dir" ] && rm -rf "$dir"
+    return 0
+}
+
+# CPU-seconds per million registers of `cpu_ms` over `windows` windows.
+per_million() { awk -v t="$1" -v n="$((devices * registers * window * $2))" 'BEGIN {printf "%.3f", t / 1000 / (n / 1e6)}'; }
+
 echo "| load | poller | CPU, % of a core | CPU-s per million registers | × C loop | RSS at the end (peak) |"
 echo "|---|---|---|---|---|---|"
 first=17000
@@ -100,33 +131,46 @@ for load in "20 125" "200 50"; do
     "$out/farm" "$first" "$devices" >/dev/null &
     farm=$!
     sleep 1
-    per_window=$((devices * registers * window))
-    c_cost=""
+    # The C loop and sitewarden take turns, ROUNDS windows each; pymodbus,
+    # the slow reference, has one window.
+    declare -A total=() rounds_of=() rss_of=() peak_of=() broker_of_poller=()
+    for ((round = 1; round <= rounds; round++)); do
+        for poller in "C loop (libmodbus)" sitewarden; do
+            read -r cpu_ms rss_kb peak_kb broker_kb <<<"$(window_of "$poller")"
+            total[$poller]=$(awk -v a="${total[$poller]:-0}" -v b="$cpu_ms" 'BEGIN {print a + b}')
+            rounds_of[$poller]="${rounds_of[$poller]:-} $(per_million "$cpu_ms" 1)"
+            rss_of[$poller]=$rss_kb
+            peak_of[$poller]=$(( ${peak_of[$poller]:-0} > peak_kb ? ${peak_of[$poller]:-0} : peak_kb ))
+            broker_of_poller[$poller]=$broker_kb
+        done
+    done
+    read -r cpu_ms rss_kb peak_kb broker_kb <<<"$(window_of "pymodbus loop")"
+    total["pymodbus loop"]=$cpu_ms rounds_of["pymodbus loop"]=""
+    rss_of["pymodbus loop"]=$rss_kb peak_of["pymodbus loop"]=$peak_kb broker_of_poller["pymodbus loop"]=$broker_kb
+    c_cost=$(per_million "${total[C loop (libmodbus)]}" "$rounds")
+    c_rounds=(${rounds_of[C loop (libmodbus)]})
     for poller in "C loop (libmodbus)" sitewarden "pymodbus loop"; do
-        case $poller in
-        C*) "$out/poller" "$first" "$devices" "$registers" $((warmup + window + 5)) >/dev/null & ;;
-        sitewarden)
-            dir=$(mktemp -d)
-            site "$dir" "$first" "$devices" "$registers"
-            "$sitewarden" run --config "$dir/site.toml" >/dev/null 2>&1 &
-            ;;
-        pymodbus*) "$python" scripts/bench-versus/poller.py "$first" "$devices" "$registers" $((warmup + window + 5)) >/dev/null & ;;
-        esac
-        pid=$!
-        read -r cpu_ms rss_kb peak_kb broker_kb <<<"$(measure "$pid")"
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-        cost=$(awk -v t="$cpu_ms" -v n="$per_window" 'BEGIN {printf "%.3f", t / 1000 / (n / 1e6)}')
-        [ -z "$c_cost" ] && c_cost=$cost
+        n=$rounds
+        [ "$poller" = "pymodbus loop" ] && n=1
+        cost=$(per_million "${total[$poller]}" "$n")
         ratio=$(awk -v a="$cost" -v c="$c_cost" 'BEGIN {printf "%.2f", a / c}')
-        percent=$(awk -v t="$cpu_ms" -v w="$window" 'BEGIN {printf "%.3f", t / 10 / w}')
-        memory=$(awk -v k="$rss_kb" -v p="$peak_kb" 'BEGIN {printf "%.1f MB (%.1f)", k / 1024, p / 1024}')
-        if [ "$broker_kb" != 0 ]; then
-            memory="$memory (+ broker $(awk -v k="$broker_kb" 'BEGIN {printf "%.1f MB", k / 1024}'))"
+        if [ "$poller" = sitewarden ] && ((rounds > 1)); then
+            # Each round against the C loop's window of the same round.
+            mine=(${rounds_of[$poller]})
+            each=""
+            for ((i = 0; i < rounds; i++)); do
+                each="$each${each:+, }$(awk -v a="${mine[i]}" -v c="${c_rounds[i]}" 'BEGIN {printf "%.2f", a / c}')"
+            done
+            ratio="$ratio (rounds: $each)"
+        fi
+        percent=$(awk -v t="${total[$poller]}" -v w="$((window * n))" 'BEGIN {printf "%.3f", t / 10 / w}')
+        memory=$(awk -v k="${rss_of[$poller]}" -v p="${peak_of[$poller]}" 'BEGIN {printf "%.1f MB (%.1f)", k / 1024, p / 1024}')
+        if [ "${broker_of_poller[$poller]}" != 0 ]; then
+            memory="$memory (+ broker $(awk -v k="${broker_of_poller[$poller]}" 'BEGIN {printf "%.1f MB", k / 1024}'))"
         fi
         echo "| $devices × $registers @ 1 s | $poller | $percent | $cost | $ratio | $memory |"
-        [ "$poller" = sitewarden ] && rm -rf "$dir"
     done
+    unset total rounds_of rss_of peak_of broker_of_poller
     kill "$farm"
     wait "$farm" 2>/dev/null || true
 done

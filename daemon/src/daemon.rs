@@ -4,6 +4,7 @@
 //! subscribe to the buses), then tickets, alerts and patrol, the rules
 //! stage, the sources, and last the API and console that read them all.
 
+use anyhow::Context as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,6 +42,32 @@ use sitewarden_runtime::shutdown::{self, Shutdown, ShutdownTrigger};
 
 /// How long stages get to finish after shutdown is asked for.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
+
+/// How long a thread of the blocking pool waits for work before it ends:
+/// longer than the period of the daemon's regular blocking jobs (the
+/// heartbeat's counts every 30 s, the disk check at most every 60 s), so
+/// they reuse a waiting thread instead of creating one each time (with
+/// tokio's default, 10 s, the daemon created two threads every 30 s and
+/// ended them 10 s later).
+const BLOCKING_THREAD_KEEP_ALIVE: Duration = Duration::from_secs(300);
+
+/// The async runtime the daemon runs on: one worker thread, unless the
+/// environment sets `TOKIO_WORKER_THREADS`. Whatever blocks (SQLite,
+/// fsync, password hashing, loading files) runs on tokio's blocking pool,
+/// so the worker only moves messages, and one is plenty: at 20 devices a
+/// second worker cost a third more CPU, because each burst of polls made
+/// tokio wake it to steal work (docs/benchmarks.md, issue 16).
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        builder.worker_threads(1);
+    }
+    builder
+        .thread_keep_alive(BLOCKING_THREAD_KEEP_ALIVE)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
 
 /// Choices that are not site config: where the API listens, console output.
 #[derive(Debug, Clone, Default)]

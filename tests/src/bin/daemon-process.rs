@@ -38,17 +38,14 @@ fn main() -> anyhow::Result<()> {
         path: path.clone(),
         locale: None,
     };
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(async move {
-            // Held until the daemon stops: dropping them stops the simulation.
-            let _simulation = match &scenario {
-                Some(scenario) => Some(simulate(&path, scenario, &catalog).await?),
-                None => None,
-            };
-            sitewarden::reload::run_reloading(catalog, source, options).await
-        })
+    sitewarden::daemon::runtime()?.block_on(async move {
+        // Held until the daemon stops: dropping them stops the simulation.
+        let _simulation = match &scenario {
+            Some(scenario) => Some(simulate(&path, scenario, &catalog).await?),
+            None => None,
+        };
+        sitewarden::reload::run_reloading(catalog, source, options).await
+    })
 }
 
 /// The site's simulated devices and checkpoint stations, as in `sitewarden demo`.

@@ -27,7 +27,13 @@ pub fn run(
         .tempdir()
         .context("creating a temporary data directory")?;
     let data_dir = data_dir.unwrap_or_else(|| temporary.path().to_path_buf());
-    super::runtime()?.block_on(demo(catalog, config, &scenario, console_every, data_dir))
+    sitewarden::daemon::runtime()?.block_on(demo(
+        catalog,
+        config,
+        &scenario,
+        console_every,
+        data_dir,
+    ))
 }
 
 /// A file of the source tree: relative to the working directory when run

@@ -142,7 +142,8 @@ fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
                 path: config,
                 locale,
             };
-            runtime()?.block_on(sitewarden::reload::run_reloading(catalog, source, options))?;
+            sitewarden::daemon::runtime()?
+                .block_on(sitewarden::reload::run_reloading(catalog, source, options))?;
             Ok(std::process::ExitCode::SUCCESS)
         }
         #[cfg(feature = "demo")]
@@ -230,13 +231,6 @@ fn sign_command(topic: &str, operator: &str, token: &str, args: &str) -> anyhow:
     Ok(sitewarden::mqtt::signature::sign(
         topic, operator, token, &command,
     ))
-}
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
 }
 
 /// `--locale`: one of the languages sitewarden speaks.

@@ -15,6 +15,10 @@ use crate::{
 
 use super::{encode_request_pdu, request_pdu_size, RequestPdu};
 
+/// sitewarden patch: the client's read and write buffers, the size of the
+/// largest Modbus RTU ADU (tokio-util's default is 8 KiB each way).
+pub(crate) const CLIENT_BUFFER: usize = 256;
+
 const MODBUS_CRC: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_16_MODBUS);
 
 // [Modbus over Serial Line Specification and Implementation Guide V1.02](http://modbus.org/docs/Modbus_over_serial_line_V1_02.pdf), page 13
@@ -332,8 +336,11 @@ impl Decoder for ClientCodec {
         // Decoding of the PDU is unlikely to fail due
         // to transmission errors, because the frame's bytes
         // have already been verified with the CRC.
-        super::ResponsePdu::try_from(pdu_data)
-            .map(|pdu| Some(ResponseAdu { hdr, pdu }))
+        let pdu = super::ResponsePdu::try_from(pdu_data);
+        // sitewarden patch: the frame's bytes are gone, so the buffer takes
+        // its whole allocation back and the next reply is read in one call.
+        buf.reserve(CLIENT_BUFFER.saturating_sub(buf.len()));
+        pdu.map(|pdu| Some(ResponseAdu { hdr, pdu }))
             .map_err(|err| {
                 // Unrecoverable error
                 log::error!("Failed to decode response PDU: {err}");

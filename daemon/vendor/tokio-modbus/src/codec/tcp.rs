@@ -17,6 +17,10 @@ const HEADER_LEN: usize = 7;
 
 const PROTOCOL_ID: u16 = 0x0000; // TCP
 
+/// sitewarden patch: the client's read and write buffers, the size of the
+/// largest Modbus TCP ADU (tokio-util's default is 8 KiB each way).
+pub(crate) const CLIENT_BUFFER: usize = 260;
+
 #[derive(Debug, Default)]
 pub(crate) struct AduDecoder;
 
@@ -101,6 +105,10 @@ impl Decoder for ClientCodec {
     fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<ResponseAdu>> {
         if let Some((hdr, pdu_data)) = self.decoder.decode(buf)? {
             let pdu = ResponsePdu::try_from(pdu_data)?;
+            // sitewarden patch: the frame's bytes are gone, so the buffer
+            // takes its whole allocation back (no new one) and the next
+            // reply is read in one call, not its first byte and then the rest.
+            buf.reserve(CLIENT_BUFFER.saturating_sub(buf.len()));
             Ok(Some(ResponseAdu { hdr, pdu }))
         } else {
             Ok(None)

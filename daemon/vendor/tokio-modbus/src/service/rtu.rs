@@ -30,7 +30,7 @@ where
     pub(crate) fn new(transport: T, slave: Slave) -> Self {
         // sitewarden patch: buffers the size of the largest Modbus RTU ADU
         // (256 bytes) instead of tokio-util's default 8 KiB each way.
-        let framed = Framed::with_capacity(transport, codec::rtu::ClientCodec::default(), 256);
+        let framed = Framed::with_capacity(transport, codec::rtu::ClientCodec::default(), codec::rtu::CLIENT_BUFFER);
         let slave_id = slave.into();
         Self {
             slave_id,

@@ -56,7 +56,7 @@ where
     pub(crate) fn new(transport: T, slave: Slave) -> Self {
         // sitewarden patch: buffers the size of the largest Modbus TCP ADU
         // (260 bytes) instead of tokio-util's default 8 KiB each way.
-        let framed = Framed::with_capacity(transport, codec::tcp::ClientCodec::new(), 260);
+        let framed = Framed::with_capacity(transport, codec::tcp::ClientCodec::new(), codec::tcp::CLIENT_BUFFER);
         let transaction_id_generator = TransactionIdGenerator::new();
         let unit_id: UnitId = slave.into();
         Self {
