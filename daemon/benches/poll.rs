@@ -74,7 +74,7 @@ fn main() -> anyhow::Result<()> {
 
 /// The decoder alone, no I/O: 120-point replies decoded on one thread.
 fn decode_only() -> anyhow::Result<()> {
-    use sitewarden::sources::modbus::decode::decode_registers;
+    use sitewarden::sources::modbus::decode::{Decoding, decode_registers};
     let dir = tempfile::tempdir()?;
     std::fs::create_dir(dir.path().join("profiles"))?;
     std::fs::write(dir.path().join("profiles/bench.toml"), profile(120))?;
@@ -94,18 +94,19 @@ fn decode_only() -> anyhow::Result<()> {
     let catalog = sitewarden::config::load(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let words: Vec<u16> = (0..200u16).map(|i| i.wrapping_mul(2654)).collect();
     let rounds = 200_000;
+    let decodings: Vec<Decoding> = catalog.points.iter().map(Decoding::of).collect();
     let started = Instant::now();
     let mut checksum = 0.0;
     for _ in 0..rounds {
-        for point in &catalog.points {
-            let offset = usize::from(point.address);
-            if let Ok(value) = decode_registers(point, std::hint::black_box(&words[offset..])) {
+        for decoding in &decodings {
+            let offset = usize::from(decoding.address);
+            if let Ok(value) = decode_registers(decoding, std::hint::black_box(&words[offset..])) {
                 checksum += value.as_f64();
             }
         }
     }
     let secs = started.elapsed().as_secs_f64();
-    let points = (rounds * catalog.points.len()) as f64;
+    let points = (rounds * decodings.len()) as f64;
     println!(
         "decode     {:>12.0} points/s on one thread (checksum {checksum:.0})",
         points / secs

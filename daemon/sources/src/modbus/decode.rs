@@ -5,13 +5,49 @@
 //! turn the raw number into engineering units. NaN and infinities are bad
 //! readings, never values.
 
-use sitewarden_model::catalog::Point;
+use sitewarden_model::catalog::{DeviceId, Point, PointId};
 use sitewarden_model::reading::{BadReason, Value};
 use sitewarden_model::vocab::{DataType, WordOrder};
 
+/// What decoding one point needs, copied out of its catalog [`Point`]. A
+/// poll walks one contiguous table of these (32 bytes each) rather than
+/// the catalog's 200-byte points, which lie far apart and are cold a
+/// second later: at 10,000 points/s those cache misses were the poller's
+/// largest cost of its own.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Decoding {
+    /// The point the reading is for.
+    pub point: PointId,
+    /// Its device, copied into each reading.
+    pub device: DeviceId,
+    /// First register (or bit), to find the point in a merged reply.
+    pub address: u16,
+    data_type: DataType,
+    bit: u8,
+    word_order: WordOrder,
+    scale: f64,
+    offset: f64,
+}
+
+impl Decoding {
+    /// The decoding of `point`.
+    pub fn of(point: &Point) -> Self {
+        Self {
+            point: point.id,
+            device: point.device,
+            address: point.address,
+            data_type: point.data_type,
+            bit: point.bit,
+            word_order: point.word_order,
+            scale: point.scale,
+            offset: point.offset,
+        }
+    }
+}
+
 /// Decodes a point from the registers that start at its address.
 /// `words` must hold at least [`Point::width`] registers.
-pub fn decode_registers(point: &Point, words: &[u16]) -> Result<Value, BadReason> {
+pub fn decode_registers(point: &Decoding, words: &[u16]) -> Result<Value, BadReason> {
     let width = usize::from(point.data_type.width());
     let Some(words) = words.get(..width) else {
         return Err(BadReason::Malformed);
@@ -45,7 +81,7 @@ fn combine(words: &[u16], order: WordOrder) -> u64 {
     }
 }
 
-fn engineering(point: &Point, raw: f64) -> Result<Value, BadReason> {
+fn engineering(point: &Decoding, raw: f64) -> Result<Value, BadReason> {
     let value = raw * point.scale + point.offset;
     if value.is_finite() {
         Ok(Value::Number(value))
@@ -59,12 +95,16 @@ mod tests {
     use super::*;
     use sitewarden_model::vocab::RegisterKind;
 
+    fn decode(point: &Point, words: &[u16]) -> Result<Value, BadReason> {
+        decode_registers(&Decoding::of(point), words)
+    }
+
     fn point(data_type: DataType, word_order: WordOrder) -> Point {
         Point::for_tests(RegisterKind::Holding, 0, data_type, word_order)
     }
 
     fn num(data_type: DataType, order: WordOrder, words: &[u16]) -> f64 {
-        match decode_registers(&point(data_type, order), words) {
+        match decode(&point(data_type, order), words) {
             Ok(Value::Number(n)) => n,
             other => panic!("{other:?}"),
         }
@@ -114,13 +154,13 @@ mod tests {
     fn bits_and_bools() {
         let mut p = point(DataType::Bit, H);
         p.bit = 3;
-        assert_eq!(decode_registers(&p, &[0b1000]), Ok(Value::Bool(true)));
-        assert_eq!(decode_registers(&p, &[0b0111]), Ok(Value::Bool(false)));
+        assert_eq!(decode(&p, &[0b1000]), Ok(Value::Bool(true)));
+        assert_eq!(decode(&p, &[0b0111]), Ok(Value::Bool(false)));
         p.bit = 15;
-        assert_eq!(decode_registers(&p, &[0x8000]), Ok(Value::Bool(true)));
+        assert_eq!(decode(&p, &[0x8000]), Ok(Value::Bool(true)));
         let b = point(DataType::Bool, H);
-        assert_eq!(decode_registers(&b, &[2]), Ok(Value::Bool(true)));
-        assert_eq!(decode_registers(&b, &[0]), Ok(Value::Bool(false)));
+        assert_eq!(decode(&b, &[2]), Ok(Value::Bool(true)));
+        assert_eq!(decode(&b, &[0]), Ok(Value::Bool(false)));
         assert_eq!(decode_bit(true), Value::Bool(true));
     }
 
@@ -129,7 +169,7 @@ mod tests {
         let mut p = point(DataType::I16, H);
         p.scale = 0.1;
         p.offset = -40.0;
-        match decode_registers(&p, &[615]) {
+        match decode(&p, &[615]) {
             Ok(Value::Number(n)) => assert!((n - 21.5).abs() < 1e-9),
             other => panic!("{other:?}"),
         }
@@ -140,23 +180,23 @@ mod tests {
         let nan = f32::NAN.to_bits();
         let p = point(DataType::F32, H);
         assert_eq!(
-            decode_registers(&p, &[(nan >> 16) as u16, nan as u16]),
+            decode(&p, &[(nan >> 16) as u16, nan as u16]),
             Err(BadReason::NotFinite)
         );
         let inf = f32::INFINITY.to_bits();
         assert_eq!(
-            decode_registers(&p, &[(inf >> 16) as u16, inf as u16]),
+            decode(&p, &[(inf >> 16) as u16, inf as u16]),
             Err(BadReason::NotFinite)
         );
-        assert_eq!(decode_registers(&p, &[1]), Err(BadReason::Malformed));
+        assert_eq!(decode(&p, &[1]), Err(BadReason::Malformed));
     }
 
     proptest::proptest! {
         #[test]
         fn word_orders_are_mirror_images(words in proptest::array::uniform4(proptest::num::u16::ANY)) {
             let reversed = [words[3], words[2], words[1], words[0]];
-            let a = decode_registers(&point(DataType::U64, H), &words);
-            let b = decode_registers(&point(DataType::U64, L), &reversed);
+            let a = decode(&point(DataType::U64, H), &words);
+            let b = decode(&point(DataType::U64, L), &reversed);
             proptest::prop_assert_eq!(a, b);
         }
 
@@ -166,7 +206,7 @@ mod tests {
                       DataType::I32, DataType::U64, DataType::I64, DataType::F32, DataType::F64] {
                 let mut p = point(t, H);
                 p.bit = bit;
-                let _ = decode_registers(&p, &words);
+                let _ = decode(&p, &words);
             }
         }
     }

@@ -21,7 +21,7 @@ use tokio_modbus::ExceptionCode;
 use tracing::{Instrument as _, info, info_span, warn};
 
 use super::connection::{Connection, ReadOutcome};
-use super::decode::{decode_bit, decode_registers};
+use super::decode::{Decoding, decode_bit, decode_registers};
 use super::metrics::DeviceMetrics;
 use super::planner::{Forbidden, PlanLimits, ReadRequest, plan};
 use sitewarden_model::catalog::{Catalog, DeviceId, LineId, LineTransport, Point};
@@ -46,6 +46,9 @@ struct Group {
     /// The group's points, as indexes into the catalog's points (not
     /// copies: 10,000 points would hold 3 MB twice).
     members: Vec<u32>,
+    /// What decoding each member needs, in `members`' order: the poll's
+    /// hot loop reads these, not the catalog's points.
+    decodings: Vec<Decoding>,
     plan: Vec<ReadRequest>,
     next_due: Instant,
     /// Scratch: which points got a reading this poll (reused, not reallocated).
@@ -263,23 +266,23 @@ impl LinePoller {
         match outcome {
             ReadOutcome::Registers(words) => {
                 for &i in &request.points {
-                    let point = group.point(catalog, i);
-                    let offset = usize::from(point.address - request.start);
-                    let decoded = decode_registers(point, &words[offset..]);
-                    readings.push(reading(point, decoded, at));
+                    let decoding = &group.decodings[i as usize];
+                    let offset = usize::from(decoding.address - request.start);
+                    let decoded = decode_registers(decoding, &words[offset..]);
+                    readings.push(reading(decoding, decoded, at));
                     group.done[i as usize] = true;
                 }
                 Answer::Data
             }
             ReadOutcome::Bits(bits) => {
                 for &i in &request.points {
-                    let point = group.point(catalog, i);
-                    let offset = usize::from(point.address - request.start);
+                    let decoding = &group.decodings[i as usize];
+                    let offset = usize::from(decoding.address - request.start);
                     let decoded = bits
                         .get(offset)
                         .map(|b| decode_bit(*b))
                         .ok_or(BadReason::Malformed);
-                    readings.push(reading(point, decoded, at));
+                    readings.push(reading(decoding, decoded, at));
                     group.done[i as usize] = true;
                 }
                 Answer::Data
@@ -315,7 +318,7 @@ impl LinePoller {
                         .forbid(point.kind, u32::from(point.address), point.end());
                 }
                 for &i in &request.points {
-                    readings.push(reading(group.point(catalog, i), Err(reason), at));
+                    readings.push(reading(&group.decodings[i as usize], Err(reason), at));
                     group.done[i as usize] = true;
                 }
                 Answer::Refused
@@ -416,12 +419,10 @@ impl LinePoller {
         at: Timestamp,
         readings: &mut Vec<Reading>,
     ) {
-        let catalog = &self.catalog;
         let group = &mut self.units[u].groups[g];
-        for (&member, done) in group.members.iter().zip(group.done.iter_mut()) {
-            let point = &catalog.points[member as usize];
+        for (decoding, done) in group.decodings.iter().zip(group.done.iter_mut()) {
             if !*done {
-                readings.push(reading(point, Err(reason), at));
+                readings.push(reading(decoding, Err(reason), at));
                 *done = true;
             }
         }
@@ -599,21 +600,21 @@ impl LinePoller {
 }
 
 fn reading(
-    point: &Point,
+    decoding: &Decoding,
     decoded: Result<sitewarden_model::reading::Value, BadReason>,
     at: Timestamp,
 ) -> Reading {
     match decoded {
         Ok(value) => Reading {
-            point: point.id,
-            device: point.device,
+            point: decoding.point,
+            device: decoding.device,
             value: Some(value),
             quality: Quality::Good,
             at,
         },
         Err(reason) => Reading {
-            point: point.id,
-            device: point.device,
+            point: decoding.point,
+            device: decoding.device,
             value: None,
             quality: Quality::Bad(reason),
             at,
@@ -648,6 +649,10 @@ fn build_unit(catalog: &Catalog, device: DeviceId, now: Instant) -> Unit {
                 interval,
                 plan: Vec::new(),
                 done: vec![false; members.len()],
+                decodings: members
+                    .iter()
+                    .map(|&m| Decoding::of(&catalog.points[m as usize]))
+                    .collect(),
                 members,
                 next_due: now,
             };
