@@ -137,7 +137,6 @@ fn running(pid: u32) -> bool {
     })
 }
 
-/// Runs the daemon on `site` and prints its rows.
 /// CPU and wake-up counters of one process at one moment.
 struct Sample {
     /// Nanoseconds on a CPU of each live thread, by thread id, from
@@ -191,6 +190,7 @@ impl Sample {
     }
 }
 
+/// Runs the daemon on `site` and prints its rows.
 fn measure(name: &str, site: &std::path::Path) -> anyhow::Result<()> {
     let warmup = Duration::from_secs(env("WARMUP", 20));
     let window = Duration::from_secs(env("WINDOW", 60));

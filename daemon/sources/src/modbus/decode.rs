@@ -47,24 +47,24 @@ impl Decoding {
 
 /// Decodes a point from the registers that start at its address.
 /// `words` must hold at least [`Point::width`] registers.
-pub fn decode_registers(point: &Decoding, words: &[u16]) -> Result<Value, BadReason> {
-    let width = usize::from(point.data_type.width());
+pub fn decode_registers(decoding: &Decoding, words: &[u16]) -> Result<Value, BadReason> {
+    let width = usize::from(decoding.data_type.width());
     let Some(words) = words.get(..width) else {
         return Err(BadReason::Malformed);
     };
-    let raw = match point.data_type {
+    let raw = match decoding.data_type {
         DataType::Bool => return Ok(Value::Bool(words[0] != 0)),
-        DataType::Bit => return Ok(Value::Bool(words[0] >> point.bit & 1 == 1)),
+        DataType::Bit => return Ok(Value::Bool(words[0] >> decoding.bit & 1 == 1)),
         DataType::U16 => f64::from(words[0]),
         DataType::I16 => f64::from(words[0] as i16),
-        DataType::U32 => f64::from(combine(words, point.word_order) as u32),
-        DataType::I32 => f64::from(combine(words, point.word_order) as u32 as i32),
-        DataType::U64 => combine(words, point.word_order) as f64,
-        DataType::I64 => combine(words, point.word_order) as i64 as f64,
-        DataType::F32 => f64::from(f32::from_bits(combine(words, point.word_order) as u32)),
-        DataType::F64 => f64::from_bits(combine(words, point.word_order)),
+        DataType::U32 => f64::from(combine(words, decoding.word_order) as u32),
+        DataType::I32 => f64::from(combine(words, decoding.word_order) as u32 as i32),
+        DataType::U64 => combine(words, decoding.word_order) as f64,
+        DataType::I64 => combine(words, decoding.word_order) as i64 as f64,
+        DataType::F32 => f64::from(f32::from_bits(combine(words, decoding.word_order) as u32)),
+        DataType::F64 => f64::from_bits(combine(words, decoding.word_order)),
     };
-    engineering(point, raw)
+    engineering(decoding, raw)
 }
 
 /// Decodes a coil or discrete input.
@@ -81,8 +81,8 @@ fn combine(words: &[u16], order: WordOrder) -> u64 {
     }
 }
 
-fn engineering(point: &Decoding, raw: f64) -> Result<Value, BadReason> {
-    let value = raw * point.scale + point.offset;
+fn engineering(decoding: &Decoding, raw: f64) -> Result<Value, BadReason> {
+    let value = raw * decoding.scale + decoding.offset;
     if value.is_finite() {
         Ok(Value::Number(value))
     } else {
