@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use sitewarden_model::catalog::Catalog;
 use sitewarden_model::reading::{BadReason, DeviceState};
-use sitewarden_runtime::metrics::{Histogram, family};
+use sitewarden_runtime::metrics::{Histogram, bump, family};
 
 /// Error reasons with their own counter, in label order.
 const REASONS: [&str; 5] = [
@@ -28,7 +28,8 @@ fn reason_index(reason: BadReason) -> usize {
     }
 }
 
-/// Counters of one device, written by its poller.
+/// Counters of one device, written by its poller alone (so with
+/// [`bump`], not locked adds).
 #[derive(Debug, Default)]
 pub struct DeviceMetrics {
     /// Poll cycles of any group.
@@ -54,7 +55,7 @@ pub struct DeviceMetrics {
 impl DeviceMetrics {
     /// Counts one failed request.
     pub fn request_error(&self, reason: BadReason) {
-        self.request_errors[reason_index(reason)].fetch_add(1, Relaxed);
+        bump(&self.request_errors[reason_index(reason)], 1);
     }
 
     /// Failed requests with this reason so far.
