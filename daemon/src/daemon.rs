@@ -141,10 +141,16 @@ pub async fn start(catalog: Arc<Catalog>, options: RunOptions) -> anyhow::Result
     let state_events = bus.subscribe();
     let rule_events = bus.subscribe();
     let taps = (0..options.taps).map(|_| bus.subscribe()).collect();
-    let mqtt_inputs = catalog
-        .mqtt
-        .as_ref()
-        .map(|settings| (settings.clone(), bus.subscribe(), conditions.subscribe()));
+    let mqtt_inputs = catalog.mqtt.as_ref().map(|settings| {
+        // Without value publishing the encoder sends only device states:
+        // it is not woken for every poll's batch.
+        let readings = if settings.values.is_some() {
+            bus.subscribe()
+        } else {
+            bus.subscribe_to(|e| matches!(e, ReadingEvent::DeviceState { .. }))
+        };
+        (settings.clone(), readings, conditions.subscribe())
+    });
     let influx_inputs = catalog
         .influx
         .as_ref()

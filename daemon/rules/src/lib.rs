@@ -355,11 +355,20 @@ impl RulesStage {
     }
 
     /// Evaluates until the reading bus closes (all sources stopped).
+    ///
+    /// The deadline timer and the clock-step listener live across loop
+    /// turns and are reset only when the next deadline moves: made afresh
+    /// for every batch, they registered and cancelled a timer and took the
+    /// step notifier's lock once per poll of every device.
     pub async fn run(mut self, mut readings: mpsc::Receiver<ReadingEvent>) {
         let longest = self.engine.longest_sleep();
-        let mut next = self.engine.next_deadline();
         let mut events = Vec::new();
+        let deadline = tokio::time::sleep(until(self.engine.next_deadline(), longest));
+        tokio::pin!(deadline);
+        let step = clock::step_since(self.steps.seen());
+        tokio::pin!(step);
         loop {
+            let mut replan = false;
             tokio::select! {
                 event = readings.recv() => match event {
                     Some(ReadingEvent::Batch(batch)) => {
@@ -372,20 +381,25 @@ impl RulesStage {
                     }
                     None => break,
                 },
-                () = tokio::time::sleep(until(next, longest)) => {
+                () = &mut deadline => {
                     self.follow_clock_steps();
                     self.engine.on_tick(clock::now(), &mut events);
-                    next = self.engine.next_deadline();
+                    replan = true;
                 }
-                () = clock::step_since(self.steps.seen()) => {
+                () = &mut step => {
                     self.follow_clock_steps();
-                    next = self.engine.next_deadline();
+                    step.set(clock::step_since(self.steps.seen()));
+                    replan = true;
                 }
                 Some(command) = self.commands.recv() => self.handle(command, &mut events),
             }
             if !events.is_empty() {
                 self.emit(&mut events).await;
-                next = self.engine.next_deadline();
+                replan = true;
+            }
+            if replan {
+                let next = until(self.engine.next_deadline(), longest);
+                deadline.as_mut().reset(tokio::time::Instant::now() + next);
             }
         }
         self.store.flush();

@@ -28,8 +28,27 @@ pub const READING_QUEUE: usize = 4096;
 /// Fan-out of `T` to every subscriber, in publication order, never dropping.
 #[derive(Debug)]
 pub struct Bus<T> {
-    subscribers: Vec<mpsc::Sender<T>>,
+    subscribers: Vec<Subscriber<T>>,
     depth: usize,
+}
+
+/// One subscriber's queue and the messages it takes.
+#[derive(Debug)]
+struct Subscriber<T> {
+    queue: mpsc::Sender<T>,
+    /// Whether a message is for this subscriber: one that ignores most
+    /// messages (the MQTT encoder without value publishing takes only
+    /// device states) is not woken for each of them.
+    wants: fn(&T) -> bool,
+}
+
+impl<T> Clone for Subscriber<T> {
+    fn clone(&self) -> Self {
+        Self {
+            queue: self.queue.clone(),
+            wants: self.wants,
+        }
+    }
 }
 
 impl<T> Clone for Bus<T> {
@@ -39,6 +58,11 @@ impl<T> Clone for Bus<T> {
             depth: self.depth,
         }
     }
+}
+
+/// Every message: what [`Bus::subscribe`] takes.
+fn every<T>(_: &T) -> bool {
+    true
 }
 
 impl<T: Clone> Bus<T> {
@@ -52,26 +76,37 @@ impl<T: Clone> Bus<T> {
 
     /// Adds a subscriber with a queue of the bus's depth.
     pub fn subscribe(&mut self) -> mpsc::Receiver<T> {
-        let (tx, rx) = mpsc::channel(self.depth);
-        self.subscribers.push(tx);
+        self.subscribe_to(every)
+    }
+
+    /// Adds a subscriber that gets only the messages `wants` accepts.
+    pub fn subscribe_to(&mut self, wants: fn(&T) -> bool) -> mpsc::Receiver<T> {
+        let (queue, rx) = mpsc::channel(self.depth);
+        self.subscribers.push(Subscriber { queue, wants });
         rx
     }
 
     /// Adds a subscriber that brings its own queue (a sink fed by several buses).
     pub fn attach(&mut self, subscriber: mpsc::Sender<T>) {
-        self.subscribers.push(subscriber);
+        self.subscribers.push(Subscriber {
+            queue: subscriber,
+            wants: every,
+        });
     }
 
-    /// Delivers to every live subscriber, waiting while a queue is full; a
-    /// subscriber that has gone away (its stage ended at shutdown) is skipped.
+    /// Delivers to every live subscriber that wants the message, waiting
+    /// while a queue is full; a subscriber that has gone away (its stage
+    /// ended at shutdown) is skipped.
     pub async fn publish(&self, message: T) {
-        let Some((last, others)) = self.subscribers.split_last() else {
+        let Some(last) = self.subscribers.iter().rposition(|s| (s.wants)(&message)) else {
             return;
         };
-        for tx in others {
-            let _ = tx.send(message.clone()).await;
+        for s in &self.subscribers[..last] {
+            if (s.wants)(&message) {
+                let _ = s.queue.send(message.clone()).await;
+            }
         }
-        let _ = last.send(message).await;
+        let _ = self.subscribers[last].queue.send(message).await;
     }
 }
 
@@ -92,6 +127,28 @@ mod tests {
                 assert_eq!(rx.recv().await, Some(i));
             }
         }
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_gets_only_what_it_wants() {
+        let mut bus = Bus::new(8);
+        let mut odd = bus.subscribe_to(|n: &u32| n % 2 == 1);
+        let mut all = bus.subscribe();
+        let mut even = bus.subscribe_to(|n: &u32| n % 2 == 0);
+        for i in 0..4 {
+            bus.publish(i).await;
+        }
+        drop(bus);
+        let drain = |rx: &mut mpsc::Receiver<u32>| {
+            let mut got = Vec::new();
+            while let Ok(n) = rx.try_recv() {
+                got.push(n);
+            }
+            got
+        };
+        assert_eq!(drain(&mut odd), [1, 3]);
+        assert_eq!(drain(&mut all), [0, 1, 2, 3]);
+        assert_eq!(drain(&mut even), [0, 2]);
     }
 
     #[tokio::test]
