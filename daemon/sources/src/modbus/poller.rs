@@ -148,9 +148,9 @@ impl LinePoller {
     /// Polls until shutdown.
     pub async fn run(self, mut shutdown: Shutdown) {
         let span = info_span!("modbus_line", site = %self.catalog.site.id, line = %self.transport.describe());
-        // One shutdown listener for the whole run, not one per poll: making
-        // and dropping it takes the watch channel's locks, and at 200
-        // devices that was 2.5 % of the daemon's CPU.
+        // One shutdown listener for the whole run, not two per poll: making
+        // and dropping one takes the watch channel's locks (at 200 devices
+        // `drop_notified` alone was 0.95 % of the daemon's profile).
         async move {
             tokio::select! {
                 () = self.poll_when_due() => {}
