@@ -235,7 +235,7 @@ async fn poll(
             let (store, catalog, station) = (store.clone(), catalog.clone(), s.id.clone());
             let judged = tokio::task::spawn_blocking(move || {
                 store.with(|conn| {
-                    super::rounds::on_tap(conn, &catalog, &station, &guard, stored, at)
+                    super::rounds::on_tap(conn, &catalog, &station, &guard, stored, (at, now))
                 })
             })
             .await;

@@ -181,15 +181,19 @@ pub fn plan(conn: &Connection, catalog: &Catalog, now: Timestamp) -> rusqlite::R
     Ok(())
 }
 
-/// Matches an accepted tap to its round's checkpoint and judges it.
+/// Matches an accepted tap to its round's checkpoint and judges it. The
+/// rounds due by `now` are planned first: at start-up the collector can
+/// read a tap kept in a station before the rounds stage's first review has
+/// planned the round it belongs to, and that tap would match nothing.
 pub fn on_tap(
     conn: &Connection,
     catalog: &Catalog,
     station: &str,
     guard: &str,
     tap: i64,
-    at: Timestamp,
+    (at, now): (Timestamp, Timestamp),
 ) -> rusqlite::Result<Option<String>> {
+    plan(conn, catalog, now)?;
     for route in &catalog.patrol.routes {
         let span = route.leg * route.checkpoints.len().saturating_sub(1) as u32;
         let window = route.window;
@@ -524,11 +528,11 @@ mod tests {
         store.with(|conn| plan(conn, &c, at(1))).unwrap();
         // a on time (planned 0 min), c before b (out of order), b never.
         let v = store
-            .with(|conn| on_tap(conn, &c, "a", "g", 1, at(1)))
+            .with(|conn| on_tap(conn, &c, "a", "g", 1, (at(1), at(1))))
             .unwrap();
         assert_eq!(v.as_deref(), Some("on_time"));
         let v = store
-            .with(|conn| on_tap(conn, &c, "c", "g", 2, at(19)))
+            .with(|conn| on_tap(conn, &c, "c", "g", 2, (at(19), at(19))))
             .unwrap();
         assert_eq!(v.as_deref(), Some("out_of_order"));
         // b's window (10 ± 3 min) closes at 13 min; lone worker 15 min after b was due (10 + 15).
@@ -581,6 +585,23 @@ mod tests {
     }
 
     #[test]
+    fn a_tap_collected_before_the_first_review_after_a_restart_finds_its_round() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = catalog(dir.path());
+        let store = PatrolStore::open(dir.path()).unwrap();
+        let start = ts("2027-01-01T12:00:00Z");
+        let at = |m: i64| start + jiff::SignedDuration::from_mins(m);
+        // The daemon ran before the round and was down while it was walked.
+        store.with(|conn| plan(conn, &c, at(-5))).unwrap();
+        // Back at 15 min: the collector reads a's kept tap (1 min) before
+        // the rounds stage has planned anything since the restart.
+        let v = store
+            .with(|conn| on_tap(conn, &c, "a", "g", 1, (at(1), at(15))))
+            .unwrap();
+        assert_eq!(v.as_deref(), Some("on_time"));
+    }
+
+    #[test]
     fn late_too_fast_and_a_guard_who_stopped_moving() {
         let dir = tempfile::tempdir().unwrap();
         let c = catalog(dir.path());
@@ -590,7 +611,7 @@ mod tests {
         store.with(|conn| plan(conn, &c, at(0))).unwrap();
         assert_eq!(
             store
-                .with(|conn| on_tap(conn, &c, "a", "g", 1, at(5 * 60)))
+                .with(|conn| on_tap(conn, &c, "a", "g", 1, (at(5 * 60), at(5 * 60))))
                 .unwrap()
                 .as_deref(),
             Some("late")
@@ -598,7 +619,7 @@ mod tests {
         // b 30 s after a: faster than the 1 min minimum.
         assert_eq!(
             store
-                .with(|conn| on_tap(conn, &c, "b", "g", 2, at(5 * 60 + 30)))
+                .with(|conn| on_tap(conn, &c, "b", "g", 2, (at(5 * 60 + 30), at(5 * 60 + 30))))
                 .unwrap()
                 .as_deref(),
             Some("too_fast")
@@ -638,7 +659,7 @@ mod tests {
         store.with(|conn| plan(conn, &c, at(1))).unwrap();
         for (station, minute) in [("a", 1), ("b", 10)] {
             store
-                .with(|conn| on_tap(conn, &c, station, "g", minute, at(minute)))
+                .with(|conn| on_tap(conn, &c, station, "g", minute, (at(minute), at(minute))))
                 .unwrap();
         }
         // c (due at 20, window to 23) is behind a gateway that is down:
