@@ -569,7 +569,8 @@ impl LinePoller {
             .await;
     }
 
-    /// Next poll: one interval on, or later with backoff while offline.
+    /// Next poll: the next tick of the group's interval (see
+    /// [`next_tick`]), or later with backoff while offline.
     fn schedule_next(&mut self, u: usize, g: usize) {
         let now = Instant::now();
         let unit = &mut self.units[u];
@@ -581,13 +582,27 @@ impl LinePoller {
             return;
         }
         let group = &mut unit.groups[g];
-        let next = group.next_due + group.interval;
-        group.next_due = if next <= now {
-            now + group.interval
-        } else {
-            next
-        };
+        group.next_due = next_tick(now, clock::now(), group.interval);
     }
+}
+
+/// When a group polled at `now` (daemon time `daemon_now`) is polled next:
+/// the first instant at least half an interval away at which daemon time
+/// is a whole multiple of `interval` (a 1 s group on the second, a 1 min
+/// group on the minute). Every device on the same interval is then polled
+/// in the same tick, so their readings share a time in the dashboards and
+/// the daemon wakes once a tick instead of once a device; the half
+/// interval keeps a poll that ran long from being followed at once. A
+/// poll overrunning its interval skips the ticks it missed.
+fn next_tick(now: Instant, daemon_now: Timestamp, interval: Duration) -> Instant {
+    let period = i128::try_from(interval.as_micros())
+        .unwrap_or(i128::MAX)
+        .max(1);
+    let earliest = i128::from(daemon_now.as_microsecond()) + period / 2;
+    let tick = earliest + (period - earliest.rem_euclid(period)) % period;
+    let wait = u64::try_from(tick - i128::from(daemon_now.as_microsecond()))
+        .map_or(interval, Duration::from_micros);
+    now + wait
 }
 
 fn reading(
@@ -706,5 +721,50 @@ fn build_unit(catalog: &Catalog, device: DeviceId, now: Instant) -> Unit {
         state: DeviceState::Unknown,
         backoff: Backoff::new(d.poll_interval.min(MAX_BACKOFF), MAX_BACKOFF),
         log: LogLimiter::new(LOG_INTERVAL),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How long after daemon time `at` a group of `interval` is polled next.
+    fn wait(at: &str, interval: Duration) -> Duration {
+        let now = Instant::now();
+        next_tick(now, at.parse().unwrap(), interval) - now
+    }
+
+    #[test]
+    fn groups_are_polled_on_their_intervals_ticks_at_least_half_an_interval_apart() {
+        let second = Duration::from_secs(1);
+        assert_eq!(
+            wait("2027-01-01T12:00:00.3Z", second),
+            Duration::from_millis(700)
+        );
+        assert_eq!(wait("2027-01-01T12:00:00Z", second), second);
+        // Less than half an interval before a tick: the one after it.
+        assert_eq!(
+            wait("2027-01-01T12:00:00.6Z", second),
+            Duration::from_millis(1_400)
+        );
+        let quarter = Duration::from_millis(250);
+        assert_eq!(
+            wait("2027-01-01T12:00:00.1Z", quarter),
+            Duration::from_millis(150)
+        );
+        let minute = Duration::from_secs(60);
+        assert_eq!(
+            wait("2027-01-01T12:00:20Z", minute),
+            Duration::from_secs(40)
+        );
+        assert_eq!(
+            wait("2027-01-01T12:00:45Z", minute),
+            Duration::from_secs(75)
+        );
+        // Before 1970 too (daemon time after a step backwards).
+        assert_eq!(
+            wait("1969-12-31T23:59:59.75Z", second),
+            Duration::from_millis(1_250)
+        );
     }
 }
