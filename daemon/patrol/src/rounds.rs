@@ -492,6 +492,17 @@ mod tests {
         t.parse().unwrap()
     }
 
+    /// The test site's catalog and a fresh patrol store, both in `dir`.
+    fn site(dir: &std::path::Path) -> (Catalog, PatrolStore) {
+        (catalog(dir), PatrolStore::open(dir).unwrap())
+    }
+
+    /// `m` minutes after the start of the 20:00 local round of 2027-01-01
+    /// (12:00 UTC).
+    fn round_at_20(m: i64) -> Timestamp {
+        ts("2027-01-01T12:00:00Z") + jiff::SignedDuration::from_mins(m)
+    }
+
     #[test]
     fn rounds_every_two_hours_from_20_00_to_08_00_cross_midnight() {
         let dir = tempfile::tempdir().unwrap();
@@ -519,11 +530,9 @@ mod tests {
     #[test]
     fn a_round_walked_late_out_of_order_and_missing_a_checkpoint() {
         let dir = tempfile::tempdir().unwrap();
-        let c = catalog(dir.path());
-        let store = PatrolStore::open(dir.path()).unwrap();
-        // The 20:00 local round starts at 12:00 UTC; the daemon ran before it.
-        let start = ts("2027-01-01T12:00:00Z");
-        let at = |m: i64| start + jiff::SignedDuration::from_mins(m);
+        let (c, store) = site(dir.path());
+        // The daemon ran before the round.
+        let at = round_at_20;
         store.with(|conn| plan(conn, &c, at(-5))).unwrap();
         store.with(|conn| plan(conn, &c, at(1))).unwrap();
         // a on time (planned 0 min), c before b (out of order), b never.
@@ -587,10 +596,8 @@ mod tests {
     #[test]
     fn a_tap_collected_before_the_first_review_after_a_restart_finds_its_round() {
         let dir = tempfile::tempdir().unwrap();
-        let c = catalog(dir.path());
-        let store = PatrolStore::open(dir.path()).unwrap();
-        let start = ts("2027-01-01T12:00:00Z");
-        let at = |m: i64| start + jiff::SignedDuration::from_mins(m);
+        let (c, store) = site(dir.path());
+        let at = round_at_20;
         // The daemon ran before the round and was down while it was walked.
         store.with(|conn| plan(conn, &c, at(-5))).unwrap();
         // Back at 15 min: the collector reads a's kept tap (1 min) before
@@ -651,10 +658,8 @@ mod tests {
     #[test]
     fn a_checkpoint_whose_station_cannot_be_read_is_unknown_not_missed() {
         let dir = tempfile::tempdir().unwrap();
-        let c = catalog(dir.path());
-        let store = PatrolStore::open(dir.path()).unwrap();
-        let start = ts("2027-01-01T12:00:00Z");
-        let at = |m: i64| start + jiff::SignedDuration::from_mins(m);
+        let (c, store) = site(dir.path());
+        let at = round_at_20;
         store.with(|conn| plan(conn, &c, at(-5))).unwrap();
         store.with(|conn| plan(conn, &c, at(1))).unwrap();
         for (station, minute) in [("a", 1), ("b", 10)] {
