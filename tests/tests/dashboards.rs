@@ -410,23 +410,29 @@ async fn walk_a_round(
     assert!(matches!(stations[0].tap(&badge), Tap::Recorded(_)));
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(matches!(stations[1].tap(&badge), Tap::Recorded(_)));
-    let walked = || {
-        let (_, body) = http(
+    let rounds = || {
+        http(
             daemon.api_addr,
             "GET",
             "/api/v1/patrol/rounds?route=night",
             None,
             None,
         )
-        .unwrap();
-        body.as_array()
+        .unwrap()
+        .1
+    };
+    let walked = || {
+        rounds()
+            .as_array()
             .into_iter()
             .flatten()
             .any(|r| r["status"] == "done" && r["completion"] == 1.0)
     };
+    // The review runs every second; the wait allows for a loaded CI machine.
     assert!(
-        sitewarden_tests::wait_until(Duration::from_secs(5), walked).await,
-        "the walked round is not done"
+        sitewarden_tests::wait_until(Duration::from_secs(10), walked).await,
+        "the walked round (started {next} ms) is not done: {:#}",
+        rounds()
     );
     // Its record reaches InfluxDB with the next flush.
     tokio::time::sleep(Duration::from_millis(600)).await;
